@@ -1,0 +1,197 @@
+"""The citizen's consent registry and the one decision every service makes before sharing.
+
+Consent is per recipient × information category (DIGEST section 4):
+- a recipient is an organisation (a named psychiatric department, a GP practice, another botilbud;
+  identified e.g. by its SOR code) or a group (relatives);
+- categories: the plan, health information, the safety plan (tryghedsplan), FIT;
+- consent is given and revoked with a time and who recorded it; a revocation applies to everything
+  shared after it, never to what was shared before;
+- some information flows without consent on a legal basis, listed explicitly in ``STATUTORY_BASES``
+  (hospital admission/discharge notices under retssikkerhedsloven § 12 c).
+
+This module has no I/O and takes plain values (strings, datetimes, records) so the notifications
+service's read model can import ``may_receive`` directly. Sharing inside the citizen's own network is
+not a consent question; it is decided by the plans service's access rules.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Iterable
+from uuid import UUID
+
+from services.plans.domain.errors import PlanRuleViolation, UnknownCategory
+
+
+class RecipientKind(str, enum.Enum):
+    ORGANISATION = "organisation"
+    GROUP = "group"
+
+
+class Category(str, enum.Enum):
+    PLAN = "plan"
+    HEALTH = "health"
+    SAFETY_PLAN = "safety-plan"
+    FIT = "fit"
+    # Admission/discharge notices: never given by consent, flows only on a legal basis.
+    HOSPITAL_NOTICE = "hospital-notice"
+
+
+CONSENTABLE_CATEGORIES = frozenset({Category.PLAN, Category.HEALTH, Category.SAFETY_PLAN, Category.FIT})
+
+# Groups the registry knows; organisations are open-ended (any SOR code or named organisation).
+KNOWN_GROUPS = frozenset({"relatives"})
+
+
+def parse_category(value: str | Category, *, consentable: bool = False) -> Category:
+    try:
+        category = Category(value)
+    except ValueError:
+        known = CONSENTABLE_CATEGORIES if consentable else set(Category)
+        raise UnknownCategory(
+            f"unknown information category {value!r}; known: {', '.join(sorted(c.value for c in known))}",
+            field="category",
+        ) from None
+    if consentable and category not in CONSENTABLE_CATEGORIES:
+        raise UnknownCategory(
+            f"{category.value} is shared on a legal basis, not by consent; consent categories are "
+            f"{', '.join(sorted(c.value for c in CONSENTABLE_CATEGORIES))}",
+            field="category",
+        )
+    return category
+
+
+def parse_recipient(kind: str | RecipientKind, recipient_id: str) -> tuple[RecipientKind, str]:
+    try:
+        kind = RecipientKind(kind)
+    except ValueError:
+        raise PlanRuleViolation("a recipient is an organisation or a group", field="recipient_kind") from None
+    recipient_id = (recipient_id or "").strip()
+    if not recipient_id:
+        raise PlanRuleViolation("say which organisation or group receives the information", field="recipient_id")
+    if kind == RecipientKind.GROUP and recipient_id not in KNOWN_GROUPS:
+        raise PlanRuleViolation(
+            f"unknown group {recipient_id!r}; known groups: {', '.join(sorted(KNOWN_GROUPS))}", field="recipient_id"
+        )
+    return kind, recipient_id
+
+
+@dataclass(frozen=True)
+class ConsentRecord:
+    """One consent as every service's read model keeps it (from ConsentGivenV1/ConsentRevokedV1)."""
+
+    consent_id: UUID
+    recipient_kind: str
+    recipient_id: str
+    category: str
+    given_at: datetime
+    given_by: str  # who recorded it
+    revoked_at: datetime | None = None
+    revoked_by: str | None = None
+    recipient_name: str | None = None
+
+    def covers(self, at: datetime) -> bool:
+        # Half-open: in force from the moment it was given until the moment it was revoked.
+        return self.given_at <= at and (self.revoked_at is None or at < self.revoked_at)
+
+
+@dataclass(frozen=True)
+class StatutoryBasis:
+    """Information that flows without consent, and to whom."""
+
+    reference: str
+    category: Category
+    recipient_kinds: frozenset[RecipientKind]
+    description: str
+
+
+STATUTORY_BASES: tuple[StatutoryBasis, ...] = (
+    StatutoryBasis(
+        reference="retssikkerhedsloven § 12 c",
+        category=Category.HOSPITAL_NOTICE,
+        recipient_kinds=frozenset({RecipientKind.ORGANISATION}),
+        description="admission and discharge notices exchanged between hospital and municipality",
+    ),
+)
+
+
+class DecisionBasis(str, enum.Enum):
+    CONSENT = "consent"
+    LEGAL_BASIS = "legal-basis"
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class ConsentDecision:
+    allowed: bool
+    basis: DecisionBasis
+    reason: str
+    consent_id: UUID | None = None
+    legal_reference: str | None = None
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+
+def may_receive(*, recipient_kind: str, recipient_id: str, category: str, at: datetime,
+                consents: Iterable[ConsentRecord],
+                statutory_bases: Iterable[StatutoryBasis] = STATUTORY_BASES) -> ConsentDecision:
+    """May this recipient receive information of this category about the citizen at time ``at``?
+
+    ``consents`` are the citizen's records (other citizens' records must not be passed in). The
+    decision names its basis so the sharer can record it.
+    """
+    if at.tzinfo is None or at.utcoffset() is None:
+        # A naive time cannot be compared honestly with recorded consent times.
+        raise PlanRuleViolation("the time of sharing must carry a time zone", field="at")
+    category = parse_category(category)
+    try:
+        kind = RecipientKind(recipient_kind)
+    except ValueError:
+        raise PlanRuleViolation("a recipient is an organisation or a group", field="recipient_kind") from None
+    for basis in statutory_bases:
+        if basis.category == category and kind in basis.recipient_kinds:
+            return ConsentDecision(True, DecisionBasis.LEGAL_BASIS,
+                                   f"{basis.description} ({basis.reference}) need no consent",
+                                   legal_reference=basis.reference)
+    matching = [c for c in consents
+                if c.recipient_kind == kind.value and c.recipient_id == recipient_id and c.category == category.value]
+    in_force = [c for c in matching if c.covers(at)]
+    if in_force:
+        chosen = max(in_force, key=lambda c: c.given_at)
+        return ConsentDecision(True, DecisionBasis.CONSENT,
+                               f"the citizen consented on {chosen.given_at.isoformat()}",
+                               consent_id=chosen.consent_id)
+    if any(c.revoked_at is not None and c.revoked_at <= at for c in matching):
+        return ConsentDecision(False, DecisionBasis.NONE, "the citizen revoked this consent")
+    if any(c.given_at > at for c in matching):
+        return ConsentDecision(False, DecisionBasis.NONE, "the citizen's consent was given after this time")
+    return ConsentDecision(False, DecisionBasis.NONE,
+                           f"the citizen has not consented to sharing {category.value} with this {kind.value}")
+
+
+def give(*, consent_id: UUID, recipient_kind: str, recipient_id: str, category: str, at: datetime, by: str,
+         existing: Iterable[ConsentRecord], recipient_name: str | None = None) -> ConsentRecord:
+    """Record a new consent. One in force per recipient × category: giving it twice is a mistake."""
+    kind, recipient_id = parse_recipient(recipient_kind, recipient_id)
+    category = parse_category(category, consentable=True)
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise PlanRuleViolation("the time of consent must carry a time zone", field="given_at")
+    for c in existing:
+        if (c.recipient_kind, c.recipient_id, c.category) == (kind.value, recipient_id, category.value) \
+                and c.revoked_at is None:
+            raise PlanRuleViolation("the citizen already has this consent in force", field="category")
+    return ConsentRecord(consent_id=consent_id, recipient_kind=kind.value, recipient_id=recipient_id,
+                         category=category.value, given_at=at, given_by=by, recipient_name=recipient_name)
+
+
+def revoke(record: ConsentRecord, *, at: datetime, by: str) -> ConsentRecord:
+    if record.revoked_at is not None:
+        raise PlanRuleViolation("this consent is already revoked", field="consent_id")
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise PlanRuleViolation("the time of revocation must carry a time zone", field="revoked_at")
+    if at < record.given_at:
+        raise PlanRuleViolation("a consent cannot be revoked before it was given", field="revoked_at")
+    return ConsentRecord(**{**record.__dict__, "revoked_at": at, "revoked_by": by})
