@@ -1,0 +1,82 @@
+"""Who may see which tasks and citizens. Pure: the caller passes the viewer's network memberships.
+
+A staff member sees a task when
+- it is theirs (``owner_sub``), or
+- it sits in a pool they may claim from (role + botilbud), or
+- they are a coordinator at the task's botilbud (coordinators keep the overview), or
+- they are in the citizen's network (from the plans service's network events).
+Partners and citizens never see the work queue; ``admin`` sees everything (support), audited like any read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from uuid import UUID
+
+from services.notifications.domain.tasks import STAFF_ROLES, Actor, Pool, Role, Task, TaskStatus
+
+
+@dataclass(frozen=True, slots=True)
+class QueueScope:
+    """The work queue in query terms: tasks owned by ``owner_sub`` that are active, plus unowned open
+    tasks in one of ``pools``."""
+
+    owner_sub: str
+    pools: tuple[Pool, ...]
+
+
+def is_staff(actor: Actor) -> bool:
+    return actor.role in STAFF_ROLES
+
+
+def claimable_pools(actor: Actor) -> tuple[Pool, ...]:
+    if not is_staff(actor):
+        return ()
+    assert actor.role is not None
+    pools = [Pool(actor.role, None)]
+    if actor.botilbud_id:
+        pools.insert(0, Pool(actor.role, actor.botilbud_id))
+    return tuple(pools)
+
+
+def work_queue_scope(actor: Actor) -> QueueScope:
+    return QueueScope(owner_sub=actor.sub, pools=claimable_pools(actor))
+
+
+def in_work_queue(task: Task, actor: Actor) -> bool:
+    """The spec's definition of "the caller's open tasks"."""
+    if task.status.is_final:
+        return False
+    if task.owner_sub == actor.sub:
+        return True
+    return task.owner_sub is None and task.status is TaskStatus.OPEN and any(p == task.pool for p in claimable_pools(actor))
+
+
+def may_see_task(task: Task, actor: Actor, network_citizens: Collection[UUID] = ()) -> bool:
+    if actor.role is Role.ADMIN:
+        return True
+    if not is_staff(actor):
+        return False
+    if task.owner_sub == actor.sub:
+        return True
+    if task.pool is not None and task.pool.admits(actor):
+        return True
+    if actor.role is Role.COORDINATOR and actor.botilbud_id and task.botilbud_id == actor.botilbud_id:
+        return True
+    return task.citizen_id in network_citizens
+
+
+def may_see_citizen(
+    actor: Actor, *, citizen_id: UUID, citizen_botilbud_id: str | None, network_citizens: Collection[UUID] = ()
+) -> bool:
+    """For the citizen's timeline: staff at the citizen's botilbud, the network, visitation, admin."""
+    if actor.role is Role.ADMIN or actor.role is Role.VISITATION:
+        return True
+    if actor.role is Role.CITIZEN:
+        return str(citizen_id) == actor.sub
+    if not is_staff(actor):
+        return False
+    if citizen_botilbud_id is not None and actor.botilbud_id == citizen_botilbud_id:
+        return True
+    return citizen_id in network_citizens

@@ -1,0 +1,321 @@
+"""Outbound delivery to partners: subscription validation, signing, backoff, dead letter.
+
+A delivery is one event for one subscription. Its life::
+
+    pending ──2xx──▶ delivered
+       │ └─consent/legal basis missing──▶ withheld   (reason recorded; nothing sent)
+       └─failure──▶ retrying ──…──▶ dead            (after ``max_attempts``, or at once on 410 Gone)
+    delivered / dead / withheld ──resend──▶ pending
+
+Messages to partners' developers are in English: they are read by people integrating from outside.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import json
+import random
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+from urllib.parse import urlsplit
+from uuid import UUID
+
+from services.notifications.domain.errors import InvalidInput, TransitionNotAllowed
+
+SIGNATURE_HEADER = "X-Tovholder-Signature"
+SIGNATURE_PREFIX = "sha256="
+MIN_SECRET_LENGTH = 32
+MAX_SECRET_LENGTH = 512
+MAX_URL_LENGTH = 2048
+DEVELOPMENT_ENVIRONMENTS = frozenset({"development", "dev", "local", "test"})
+
+
+# ---------------------------------------------------------------- signing
+
+
+def sign(secret: str | bytes, body: bytes) -> str:
+    """``sha256=<hex HMAC-SHA256 of the exact body bytes>`` — the value of ``X-Tovholder-Signature``."""
+    key = secret.encode() if isinstance(secret, str) else secret
+    return SIGNATURE_PREFIX + hmac.new(key, body, hashlib.sha256).hexdigest()
+
+
+def verify(secret: str | bytes, body: bytes, signature: str | None) -> bool:
+    """What a partner does on receipt (constant-time comparison)."""
+    return signature is not None and hmac.compare_digest(sign(secret, body), signature)
+
+
+def cloudevent_body(
+    *, event_id: str, source: str, event_type: str, time: datetime, subject: str, data: Mapping[str, Any]
+) -> bytes:
+    """A CloudEvent in structured JSON mode (``application/cloudevents+json``): the bytes that get signed."""
+    envelope = {
+        "specversion": "1.0",
+        "id": event_id,
+        "source": source,
+        "type": event_type,
+        "time": time.isoformat(),
+        "subject": subject,
+        "datacontenttype": "application/json",
+        "data": data,
+    }
+    return json.dumps(envelope, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+
+
+# ---------------------------------------------------------------- callback URLs and subscriptions
+
+
+def is_development(environment: str) -> bool:
+    return environment.lower() in DEVELOPMENT_ENVIRONMENTS
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() in ("localhost", "localhost.localdomain") or host.lower().endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _is_internal_address(host: str) -> bool:
+    """IP literals a production service must never be pointed at (SSRF into our own network)."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return (
+        address.is_private
+        or address.is_loopback
+        or address.is_link_local
+        or address.is_multicast
+        or address.is_reserved
+        or address.is_unspecified
+    )
+
+
+def validate_callback_url(url: Any, *, environment: str) -> str:
+    """Return the URL if a partner may register it; otherwise raise ``InvalidInput`` saying why.
+
+    Production: https only, to a public host. Development: https, or http to loopback only."""
+    if not isinstance(url, str) or not url.strip():
+        raise InvalidInput("callback_url is required")
+    if len(url) > MAX_URL_LENGTH:
+        raise InvalidInput(f"callback_url is longer than {MAX_URL_LENGTH} characters")
+    if any(ch.isspace() or ord(ch) < 32 for ch in url):
+        raise InvalidInput("callback_url must not contain spaces or control characters")
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http"):
+        raise InvalidInput(f"callback_url must be an https URL (got scheme '{parts.scheme or 'none'}')")
+    host = parts.hostname
+    if not host:
+        raise InvalidInput("callback_url has no host")
+    if parts.username is not None or parts.password is not None:
+        raise InvalidInput("callback_url must not contain credentials; deliveries are authenticated by the signature")
+    if parts.fragment:
+        raise InvalidInput("callback_url must not contain a fragment (#…)")
+    try:
+        parts.port
+    except ValueError as error:
+        raise InvalidInput("callback_url has an invalid port") from error
+    development = is_development(environment)
+    if parts.scheme == "http" and not (development and _is_loopback(host)):
+        if development:
+            raise InvalidInput("callback_url may use http only to a loopback address (localhost, 127.0.0.1, ::1); use https")
+        raise InvalidInput("callback_url must use https in production")
+    if not development and (_is_loopback(host) or _is_internal_address(host)):
+        raise InvalidInput("callback_url must point at a public host in production, not a loopback or private address")
+    return url
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionRequest:
+    callback_url: str
+    event_types: tuple[str, ...]
+    secret: str
+
+
+def validate_subscription(
+    payload: Any, *, environment: str, deliverable_event_types: Iterable[str]
+) -> SubscriptionRequest:
+    """Check a ``POST /integration/v1/subscriptions`` body; ``InvalidInput`` carries the 422 reason."""
+    if not isinstance(payload, Mapping):
+        raise InvalidInput("the body must be a JSON object with callback_url, event_types and secret")
+    unknown_fields = set(payload) - {"callback_url", "event_types", "secret"}
+    if unknown_fields:
+        raise InvalidInput(f"unknown field(s): {', '.join(sorted(unknown_fields))}")
+    callback_url = validate_callback_url(payload.get("callback_url"), environment=environment)
+    event_types = payload.get("event_types")
+    if not isinstance(event_types, list) or not event_types or not all(isinstance(e, str) for e in event_types):
+        raise InvalidInput("event_types must be a non-empty list of event type names")
+    known = set(deliverable_event_types)
+    unknown = [e for e in event_types if e not in known]
+    if unknown:
+        raise InvalidInput(
+            f"unknown event type(s): {', '.join(unknown)}; known types are: {', '.join(sorted(known))}"
+        )
+    secret = payload.get("secret")
+    if not isinstance(secret, str) or len(secret) < MIN_SECRET_LENGTH:
+        raise InvalidInput(f"secret must be a string of at least {MIN_SECRET_LENGTH} characters (e.g. 32 random bytes, hex-encoded)")
+    if len(secret) > MAX_SECRET_LENGTH:
+        raise InvalidInput(f"secret must be at most {MAX_SECRET_LENGTH} characters")
+    return SubscriptionRequest(callback_url, tuple(dict.fromkeys(event_types)), secret)
+
+
+# ---------------------------------------------------------------- backoff
+
+
+@dataclass(frozen=True, slots=True)
+class BackoffPolicy:
+    """Exponential backoff: the n-th retry waits ``first_delay * factor**(n-1)``, capped, with ± jitter."""
+
+    first_delay: timedelta = timedelta(seconds=10)
+    factor: float = 2.0
+    max_delay: timedelta = timedelta(hours=1)
+    max_attempts: int = 8
+    jitter: float = 0.1  # fraction of the delay, so many failed deliveries do not retry in lockstep
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1 or self.factor < 1 or not 0 <= self.jitter < 1:
+            raise InvalidInput("backoff: max_attempts ≥ 1, factor ≥ 1 and 0 ≤ jitter < 1")
+
+    def delay_after(self, failed_attempts: int, rand: float = 0.5) -> timedelta:
+        """Wait before the next attempt after ``failed_attempts`` failures; ``rand`` in [0, 1) picks the jitter."""
+        base = self.first_delay.total_seconds() * self.factor ** max(failed_attempts - 1, 0)
+        base = min(base, self.max_delay.total_seconds())
+        return timedelta(seconds=base * (1 + self.jitter * (2 * rand - 1)))
+
+    def schedule(self) -> list[timedelta]:
+        """The waits between attempts without jitter (``max_attempts - 1`` of them)."""
+        return [self.delay_after(n) for n in range(1, self.max_attempts)]
+
+
+# ---------------------------------------------------------------- deliveries
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    RETRYING = "retrying"
+    DELIVERED = "delivered"
+    DEAD = "dead"
+    WITHHELD = "withheld"
+
+    @property
+    def is_waiting(self) -> bool:
+        return self in (DeliveryStatus.PENDING, DeliveryStatus.RETRYING)
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptOutcome:
+    at: datetime
+    status_code: int | None = None
+    error: str | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+    @property
+    def describe(self) -> str:
+        if self.status_code is not None:
+            return f"HTTP {self.status_code}"
+        return self.error or "no response"
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    delivery_id: UUID
+    subscription_id: UUID
+    event_id: str
+    event_type: str
+    citizen_id: UUID
+    created_at: datetime
+    status: DeliveryStatus = DeliveryStatus.PENDING
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    last_error: str | None = None
+    delivered_at: datetime | None = None
+    dead_at: datetime | None = None
+    reason: str | None = None  # why withheld or dead-lettered
+    basis: str | None = None  # what allowed the delivery: a consent or a legal basis
+
+
+def new_delivery(
+    *, delivery_id: UUID, subscription_id: UUID, event_id: str, event_type: str, citizen_id: UUID, now: datetime
+) -> Delivery:
+    return Delivery(delivery_id, subscription_id, event_id, event_type, citizen_id, now, next_attempt_at=now)
+
+
+def is_due(delivery: Delivery, now: datetime) -> bool:
+    return delivery.status.is_waiting and delivery.next_attempt_at is not None and delivery.next_attempt_at <= now
+
+
+def withhold(delivery: Delivery, reason: str, now: datetime) -> Delivery:
+    """Not sent: no consent or legal basis covers it. Final until someone resends."""
+    return replace(delivery, status=DeliveryStatus.WITHHELD, reason=reason, next_attempt_at=None, last_error=None)
+
+
+def record_attempt(
+    delivery: Delivery,
+    outcome: AttemptOutcome,
+    policy: BackoffPolicy,
+    *,
+    basis: str | None = None,
+    rand: Callable[[], float] = random.random,
+) -> Delivery:
+    if not delivery.status.is_waiting:
+        raise TransitionNotAllowed(f"delivery is {delivery.status.value}; only pending or retrying deliveries are attempted")
+    attempts = delivery.attempts + 1
+    if outcome.succeeded:
+        return replace(
+            delivery,
+            status=DeliveryStatus.DELIVERED,
+            attempts=attempts,
+            delivered_at=outcome.at,
+            next_attempt_at=None,
+            last_error=None,
+            reason=None,
+            basis=basis or delivery.basis,
+        )
+    gone = outcome.status_code == 410
+    if gone or attempts >= policy.max_attempts:
+        why = "receiver answered 410 Gone" if gone else f"gave up after {attempts} attempts"
+        return replace(
+            delivery,
+            status=DeliveryStatus.DEAD,
+            attempts=attempts,
+            dead_at=outcome.at,
+            next_attempt_at=None,
+            last_error=outcome.describe,
+            reason=f"{why}; last: {outcome.describe}",
+            basis=basis or delivery.basis,
+        )
+    return replace(
+        delivery,
+        status=DeliveryStatus.RETRYING,
+        attempts=attempts,
+        next_attempt_at=outcome.at + policy.delay_after(attempts, rand()),
+        last_error=outcome.describe,
+        basis=basis or delivery.basis,
+    )
+
+
+def resend(delivery: Delivery, now: datetime) -> Delivery:
+    """Queue a finished delivery again (a partner lost it, or a consent has since been given).
+
+    The attempt counter restarts; the earlier attempts stay in the delivery log."""
+    if delivery.status.is_waiting:
+        raise TransitionNotAllowed("delivery is already queued")
+    return replace(
+        delivery,
+        status=DeliveryStatus.PENDING,
+        attempts=0,
+        next_attempt_at=now,
+        dead_at=None,
+        reason=None,
+        last_error=None,
+    )

@@ -1,0 +1,455 @@
+"""Which events create, change or withdraw tasks — all in one table (``RULES``, at the bottom).
+
+A rule reads one incoming event and returns *actions* (create a task, revise the tasks linked to a
+notice, withdraw them, cancel a citizen's open tasks, reopen what an event cancelled). ``apply_actions``
+carries them out over the citizen's existing tasks, purely: the handler loads the citizen's tasks,
+applies, and stores the created and changed ones.
+
+Who gets the work:
+- the citizen's tovholder (``tovholder_sub``) when the event names one;
+- otherwise the nurse-consultant pool of the citizen's botilbud;
+- without a botilbud, the municipality's visitation pool;
+- network and planning work goes to the botilbud's coordinator pool.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from services.notifications.domain import tasks as t
+from services.notifications.domain.clock import (
+    as_date,
+    as_datetime,
+    as_uuid,
+    at_local,
+    end_of_local_day,
+    end_of_local_day_after,
+    local_date,
+)
+from services.notifications.domain.errors import InvalidInput
+from services.notifications.domain.tasks import Actor, Link, Pool, Priority, Role, Task, TaskKind, TaskSpec
+
+# ---------------------------------------------------------------- event types
+
+VISITATION_DECIDED = "tovholder.referrals.visitation-decided.v1"
+HOSPITAL_NOTICE_REGISTERED = "tovholder.health.hospital-notice-registered.v1"
+HOSPITAL_NOTICE_CORRECTED = "tovholder.health.hospital-notice-corrected.v1"
+HOSPITAL_NOTICE_CANCELLED = "tovholder.health.hospital-notice-cancelled.v1"
+
+HOSPITAL_NOTICE_LEGAL_BASIS = "retssikkerhedsloven § 12 c"
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingEvent:
+    """An event as the rules see it: CloudEvent attributes plus the body as a mapping."""
+
+    event_id: str
+    event_type: str
+    time: datetime
+    citizen_id: UUID
+    data: Mapping[str, Any]
+
+    @classmethod
+    def from_body(cls, *, event_id: str, time: datetime, body: Any) -> "IncomingEvent":
+        """Build from a contracts ``EventBody`` (anything with ``event_type``, ``citizen_id``, ``model_dump``)."""
+        return cls(
+            event_id=str(event_id),
+            event_type=body.event_type,
+            time=time,
+            citizen_id=body.citizen_id,
+            data=body.model_dump(),
+        )
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.data.get(key, default)
+
+    def require(self, key: str) -> Any:
+        value = self.data.get(key)
+        if value is None:
+            raise InvalidInput(f"{self.event_type}: feltet '{key}' mangler")
+        return value
+
+    @property
+    def botilbud_id(self) -> str | None:
+        return self.data.get("botilbud_id")
+
+
+# ---------------------------------------------------------------- actions
+
+
+@dataclass(frozen=True, slots=True)
+class CreateTask:
+    spec: TaskSpec
+
+
+@dataclass(frozen=True, slots=True)
+class ReviseLinkedTasks:
+    """A correction: tasks linked to ``link`` become what ``replacement`` says.
+
+    Same kind → revised in place; kind no longer wanted → cancelled; new kind → created."""
+
+    link: Link
+    replacement: tuple[TaskSpec, ...]
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class WithdrawLinkedTasks:
+    """Cancel the active tasks linked to ``link`` (optionally only some kinds)."""
+
+    link: Link
+    reason: str
+    kinds: frozenset[TaskKind] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CancelCitizenTasks:
+    """Cancel all the citizen's active tasks, except those linked to ``keep``; remembered as ``cancelled_by``."""
+
+    reason: str
+    cancelled_by: Link
+    keep: Link | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReopenTasksCancelledBy:
+    """Undo ``CancelCitizenTasks`` when the event that caused it is withdrawn or corrected."""
+
+    cancelled_by: Link
+    reason: str
+
+
+Action = CreateTask | ReviseLinkedTasks | WithdrawLinkedTasks | CancelCitizenTasks | ReopenTasksCancelledBy
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    event_type: str
+    description: str
+    then: Callable[[IncomingEvent], list[Action]]
+    when: Callable[[IncomingEvent], bool] = lambda event: True
+
+
+# ---------------------------------------------------------------- assignment
+
+
+def tovholder_or_pool(tovholder_sub: str | None, botilbud_id: str | None) -> dict[str, Any]:
+    if tovholder_sub:
+        return {"owner_sub": tovholder_sub}
+    if botilbud_id:
+        return {"pool": Pool(Role.NURSE_CONSULTANT, botilbud_id)}
+    return {"pool": Pool(Role.VISITATION, None)}
+
+
+def coordinator_pool(botilbud_id: str | None) -> dict[str, Any]:
+    if botilbud_id:
+        return {"pool": Pool(Role.COORDINATOR, botilbud_id)}
+    return {"pool": Pool(Role.VISITATION, None)}
+
+
+# ---------------------------------------------------------------- referrals
+
+
+def first_network_meeting(event: IncomingEvent) -> list[Action]:
+    botilbud = event.botilbud_id
+    start = event.get("start_date")
+    base_day = as_date(start, "start_date") if start else local_date(as_datetime(event.require("decided_at"), "decided_at"))
+    title = "Første netværksmøde" if botilbud else "Første netværksmøde – botilbud er ikke valgt"
+    spec = TaskSpec(
+        kind=TaskKind.FIRST_NETWORK_MEETING,
+        title=title,
+        priority=Priority.ROUTINE,
+        # The network meets around move-in; two weeks after the start date leaves room to gather it.
+        due_at=end_of_local_day(base_day + timedelta(days=14)),
+        business_status="ikke planlagt",
+        description="Indkald borgeren og netværket (pårørende, sagsbehandler, kontaktperson) til første netværksmøde.",
+        checklist=(
+            "Aftal tid og sted med borgeren",
+            "Inviter netværket efter borgerens ønske",
+            "Gennemgå tryghedsplan og indsatsmål",
+        ),
+        links=(Link("referral", str(event.require("referral_id"))),),
+        **coordinator_pool(botilbud),
+    )
+    return [CreateTask(spec)]
+
+
+# ---------------------------------------------------------------- hospital notices
+
+
+def notice_link(notice_id: Any) -> Link:
+    return Link("hospital-notice", str(notice_id))
+
+
+def _notice_links(event: IncomingEvent) -> tuple[Link, ...]:
+    links = [notice_link(event.require("notice_id"))]
+    if event.get("hospital_episode_id"):
+        links.append(Link("hospital-episode", str(event.get("hospital_episode_id"))))
+    return tuple(links)
+
+
+def _where(event: IncomingEvent) -> str:
+    parts = [p for p in (event.get("department"), event.get("sender_org")) if p]
+    return ", ".join(parts) if parts else "ukendt afdeling"
+
+
+def hospital_notice_specs(event: IncomingEvent) -> tuple[TaskSpec, ...]:
+    """The tasks one hospital notice asks for (used for registration and for corrections)."""
+    kind = event.require("kind")
+    occurred = as_datetime(event.require("occurred_at"), "occurred_at")
+    who = tovholder_or_pool(event.get("tovholder_sub"), event.botilbud_id)
+    links = _notice_links(event)
+    where = _where(event)
+    if kind == "admission":
+        return (
+            TaskSpec(
+                kind=TaskKind.ACCOMPANY_ADMISSION,
+                title=f"Indlagt: følg og besøg borgeren ({where})",
+                priority=Priority.URGENT,
+                due_at=end_of_local_day(occurred),
+                business_status="indlagt",
+                description="Borgeren er indlagt. Følg med eller besøg i dag, og hold øje med FMK under indlæggelsen.",
+                checklist=("Kontakt afdelingen", "Besøg borgeren", "Tjek FMK for ændringer"),
+                links=links,
+                **who,
+            ),
+        )
+    if kind == "discharge":
+        return (
+            TaskSpec(
+                kind=TaskKind.DISCHARGE_FOLLOW_UP,
+                title=f"Udskrevet: opfølgning på hjemkomst og medicin ({where})",
+                priority=Priority.URGENT,
+                due_at=end_of_local_day_after(occurred, 1),
+                business_status="udskrevet",
+                description="Borgeren er udskrevet. Følg op på hjemkomsten og på medicinændringer.",
+                checklist=(
+                    "Tal med borgeren om hjemkomsten",
+                    "Tjek medicinændringer i FMK og afstem medicinen",
+                    "Opdater indsatsplanen ved behov",
+                ),
+                links=links,
+                **who,
+            ),
+        )
+    if kind == "leave-started":
+        return (
+            TaskSpec(
+                kind=TaskKind.HOSPITAL_LEAVE_CONTACT,
+                title=f"Orlov fra indlæggelse: aftal kontakt ({where})",
+                priority=Priority.ROUTINE,
+                due_at=end_of_local_day(occurred),
+                business_status="på orlov",
+                links=links,
+                **who,
+            ),
+        )
+    if kind == "death":
+        return (
+            TaskSpec(
+                kind=TaskKind.INFORM_NETWORK_OF_DEATH,
+                title="Dødsfald: underret borgerens netværk",
+                priority=Priority.URGENT,
+                due_at=end_of_local_day(occurred),
+                business_status="død",
+                description="Hospitalet har meldt borgeren død. Underret netværket og pårørende efter aftale.",
+                links=links,
+                **who,
+            ),
+        )
+    if kind == "leave-ended":
+        return ()
+    raise InvalidInput(f"Ukendt type hospitalsadvis: '{kind}'")
+
+
+def hospital_notice_registered(event: IncomingEvent) -> list[Action]:
+    link = notice_link(event.require("notice_id"))
+    actions: list[Action] = []
+    kind = event.require("kind")
+    if kind == "death":
+        actions.append(CancelCitizenTasks(reason="Borgeren er meldt død", cancelled_by=link))
+    if kind == "leave-ended" and event.get("hospital_episode_id"):
+        actions.append(
+            WithdrawLinkedTasks(
+                Link("hospital-episode", str(event.get("hospital_episode_id"))),
+                reason="Orloven er afsluttet",
+                kinds=frozenset({TaskKind.HOSPITAL_LEAVE_CONTACT}),
+            )
+        )
+    actions.extend(CreateTask(spec) for spec in hospital_notice_specs(event))
+    return actions
+
+
+def hospital_notice_corrected(event: IncomingEvent) -> list[Action]:
+    old = notice_link(event.require("corrects_notice_id"))
+    new = notice_link(event.require("notice_id"))
+    actions: list[Action] = [
+        ReviseLinkedTasks(old, hospital_notice_specs(event), reason="Hospitalsadvisen er rettet"),
+    ]
+    if event.require("kind") == "death":
+        actions.append(CancelCitizenTasks(reason="Borgeren er meldt død (rettet advis)", cancelled_by=new, keep=new))
+    else:
+        actions.append(ReopenTasksCancelledBy(old, reason="Dødsmeldingen er rettet"))
+    return actions
+
+
+def hospital_notice_cancelled(event: IncomingEvent) -> list[Action]:
+    old = notice_link(event.require("cancels_notice_id"))
+    return [
+        WithdrawLinkedTasks(old, reason="Hospitalsadvisen er annulleret af afsenderen"),
+        ReopenTasksCancelledBy(old, reason="Dødsmeldingen er annulleret af afsenderen"),
+    ]
+
+
+# ---------------------------------------------------------------- the table
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        VISITATION_DECIDED,
+        "Bevilget visitation → første netværksmøde i botilbuddets koordinatorpulje",
+        when=lambda e: e.get("decision") == "granted",
+        then=first_network_meeting,
+    ),
+    Rule(
+        HOSPITAL_NOTICE_REGISTERED,
+        "Indlæggelse → tovholder følger/besøger i dag; udskrivelse → opfølgning inkl. medicin; "
+        "orlov → aftal kontakt; død → netværket underrettes og borgerens åbne opgaver lukkes",
+        then=hospital_notice_registered,
+    ),
+    Rule(
+        HOSPITAL_NOTICE_CORRECTED,
+        "Rettet advis → opgaverne fra den oprindelige advis rettes (historikken bevares)",
+        then=hospital_notice_corrected,
+    ),
+    Rule(
+        HOSPITAL_NOTICE_CANCELLED,
+        "Annulleret advis → opgaverne fra advisen trækkes tilbage (historikken bevares)",
+        then=hospital_notice_cancelled,
+    ),
+)
+
+
+def rules_for(event_type: str) -> tuple[Rule, ...]:
+    return tuple(rule for rule in RULES if rule.event_type == event_type)
+
+
+def handled_event_types() -> frozenset[str]:
+    return frozenset(rule.event_type for rule in RULES)
+
+
+def evaluate(event: IncomingEvent) -> list[Action]:
+    actions: list[Action] = []
+    for rule in rules_for(event.event_type):
+        if rule.when(event):
+            actions.extend(rule.then(event))
+    return actions
+
+
+# ---------------------------------------------------------------- carrying the actions out
+
+
+@dataclass(slots=True)
+class Applied:
+    created: list[Task] = field(default_factory=list)
+    changed: list[Task] = field(default_factory=list)
+
+    @property
+    def touched(self) -> list[Task]:
+        return self.created + self.changed
+
+
+def apply_actions(
+    actions: Sequence[Action],
+    event: IncomingEvent,
+    citizen_tasks: Iterable[Task],
+    *,
+    now: datetime,
+    new_task_id: Callable[[], UUID],
+) -> Applied:
+    """Carry out ``actions`` over the citizen's existing tasks; returns what to insert and what to update."""
+    originals: dict[UUID, Task] = {task.task_id: task for task in citizen_tasks}
+    by_id: dict[UUID, Task] = dict(originals)
+    created_ids: list[UUID] = []
+    system = Actor.system()
+    botilbud = event.botilbud_id
+    source = f"{event.event_type} {event.event_id}"
+
+    def create(spec: TaskSpec) -> None:
+        task = t.new_task(
+            spec,
+            task_id=new_task_id(),
+            citizen_id=as_uuid(event.citizen_id, "citizen_id"),
+            botilbud_id=botilbud,
+            source_event_id=event.event_id,
+            source_event_type=event.event_type,
+            now=now,
+        )
+        by_id[task.task_id] = task
+        created_ids.append(task.task_id)
+
+    for action in actions:
+        if isinstance(action, CreateTask):
+            create(action.spec)
+        elif isinstance(action, WithdrawLinkedTasks):
+            for task in [x for x in by_id.values() if x.has_link(action.link)]:
+                if action.kinds is not None and task.kind not in action.kinds:
+                    continue
+                if task.status.is_final:
+                    by_id[task.task_id] = t.note(task, system, now, f"{action.reason} ({source})")
+                else:
+                    by_id[task.task_id] = t.cancel(task, system, now, action.reason, cancelled_by=str(action.link))
+        elif isinstance(action, CancelCitizenTasks):
+            for task in list(by_id.values()):
+                if task.status.is_final or (action.keep is not None and task.has_link(action.keep)):
+                    continue
+                by_id[task.task_id] = t.cancel(
+                    task, system, now, action.reason, cancelled_by=str(action.cancelled_by)
+                )
+        elif isinstance(action, ReopenTasksCancelledBy):
+            for task in [x for x in by_id.values() if x.cancelled_by == str(action.cancelled_by)]:
+                if task.status is t.TaskStatus.CANCELLED and not task.has_link(action.cancelled_by):
+                    by_id[task.task_id] = t.reopen(task, system, now, action.reason)
+        elif isinstance(action, ReviseLinkedTasks):
+            linked = [x for x in by_id.values() if x.has_link(action.link)]
+            wanted = {spec.kind: spec for spec in action.replacement}
+            for task in linked:
+                spec = wanted.get(task.kind)
+                if spec is None:
+                    if task.status.is_final:
+                        by_id[task.task_id] = t.note(task, system, now, f"{action.reason} ({source})")
+                    else:
+                        by_id[task.task_id] = t.cancel(task, system, now, action.reason, cancelled_by=str(action.link))
+                    continue
+                merged_links = task.links + tuple(link for link in spec.links if link not in task.links)
+                revised = t.revise(
+                    task,
+                    system,
+                    now,
+                    action.reason,
+                    title=spec.title,
+                    due_at=spec.due_at,
+                    priority=spec.priority,
+                    description=spec.description,
+                    checklist=spec.checklist,
+                    business_status=spec.business_status,
+                    links=merged_links,
+                )
+                by_id[task.task_id] = revised
+            existing_kinds = {task.kind for task in linked}
+            for kind, spec in wanted.items():
+                if kind not in existing_kinds:
+                    create(spec)
+        else:  # pragma: no cover - the Action union is closed
+            raise TypeError(f"unknown action {action!r}")
+
+    applied = Applied()
+    for task_id, task in by_id.items():
+        if task_id in created_ids:
+            applied.created.append(task)
+        elif originals[task_id] is not task:
+            applied.changed.append(task)
+    return applied
