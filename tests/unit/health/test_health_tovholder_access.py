@@ -1,0 +1,90 @@
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from services.health.domain.access import Action, Actor, CitizenContext, may, why_not
+from services.health.domain.errors import HealthRuleViolation
+from services.health.domain.tovholder import ContactKind, ExternalContact, choose_tovholder, validate_contact
+
+NOW = datetime(2026, 11, 22, 10, tzinfo=timezone.utc)
+CITIZEN = CitizenContext("cit-1", "orion", "nurse-a", frozenset({"coord-net", "nurse-net"}))
+
+
+class TestChooseTovholder:
+    def test_choice_among_the_botilbuds_nurse_consultants(self):
+        choice = choose_tovholder(current_sub=None, chosen_sub="nurse-b", botilbud_id="orion", nurse_consultants_of_botilbud={"nurse-a", "nurse-b"})
+        assert choice.changed and choice.previous_sub is None
+
+    def test_choosing_the_same_again_is_no_change(self):
+        choice = choose_tovholder(current_sub="nurse-a", chosen_sub="nurse-a", botilbud_id="orion", nurse_consultants_of_botilbud={"nurse-a"})
+        assert not choice.changed
+
+    def test_nurse_from_another_botilbud_is_refused(self):
+        with pytest.raises(HealthRuleViolation, match="not a nurse consultant at botilbud orion"):
+            choose_tovholder(current_sub=None, chosen_sub="nurse-x", botilbud_id="orion", nurse_consultants_of_botilbud={"nurse-a"})
+
+    def test_blank_choice_is_refused(self):
+        with pytest.raises(HealthRuleViolation, match="choose"):
+            choose_tovholder(current_sub=None, chosen_sub=" ", botilbud_id="orion", nurse_consultants_of_botilbud={"nurse-a"})
+
+
+class TestExternalContact:
+    def contact(self, **kw):
+        base = dict(kind=ContactKind.PHONE, counterpart="gp", org="Lægehuset Ebeltoft", who="Dr. Holm",
+                    what="Booked a spirometry", occurred_at=NOW - timedelta(hours=1), recorded_by="nurse-a")
+        base.update(kw)
+        return ExternalContact(**base)
+
+    def test_valid(self):
+        assert validate_contact(self.contact(), recorded_at=NOW).who == "Dr. Holm"
+
+    @pytest.mark.parametrize("kw,match", [(dict(org=" "), "organisation"), (dict(what=""), "what the contact"),
+                                          (dict(what="x" * 501), "500"), (dict(occurred_at=NOW + timedelta(hours=1)), "future")])
+    def test_invalid(self, kw, match):
+        with pytest.raises(HealthRuleViolation, match=match):
+            validate_contact(self.contact(**kw), recorded_at=NOW)
+
+
+class TestAccess:
+    @pytest.mark.parametrize(
+        "actor,action,allowed",
+        [
+            (Actor("nurse-consultant", "nurse-a", "orion"), Action.WRITE, True),  # the tovholder
+            (Actor("nurse-consultant", "nurse-a", "other"), Action.READ, True),  # tovholder, even if moved house
+            (Actor("nurse-consultant", "nurse-c", "orion"), Action.WRITE, True),  # house nurse covers
+            (Actor("nurse-consultant", "nurse-z", "other"), Action.READ, False),
+            (Actor("coordinator", "coord-net", "orion"), Action.READ, True),  # network
+            (Actor("coordinator", "coord-net", "orion"), Action.WRITE, False),
+            (Actor("coordinator", "coord-other", "orion"), Action.READ, False),
+            (Actor("coordinator", "coord-other", "orion"), Action.HEALTH_CHECK_MINUTES, True),
+            (Actor("coordinator", "coord-other", "elsewhere"), Action.HEALTH_CHECK_MINUTES, False),
+            (Actor("citizen", "cit-1"), Action.READ, True),
+            (Actor("citizen", "cit-1"), Action.CHOOSE_TOVHOLDER, True),
+            (Actor("citizen", "cit-1"), Action.DECLINE_HEALTH_CHECK, True),
+            (Actor("citizen", "cit-1"), Action.WRITE, False),
+            (Actor("citizen", "cit-2"), Action.READ, False),
+            (Actor("partner", "p", org="SOR:1"), Action.READ, False),
+            (Actor("admin", "root"), Action.READ, False),
+            (Actor("visitation", "v1", "orion"), Action.READ, False),
+            (Actor("coordinator", "coord-other", "orion"), Action.CHOOSE_TOVHOLDER, True),
+            (Actor("coordinator", "coord-x", "elsewhere"), Action.CHOOSE_TOVHOLDER, False),
+        ],
+    )
+    def test_matrix(self, actor, action, allowed):
+        assert may(actor, action, CITIZEN) is allowed
+
+    def test_unmatched_queue_is_for_visitation_only(self):
+        assert may(Actor("visitation", "v1"), Action.UNMATCHED_QUEUE)
+        assert not may(Actor("nurse-consultant", "nurse-a", "orion"), Action.UNMATCHED_QUEUE)
+
+    def test_no_citizen_no_access(self):
+        assert not may(Actor("nurse-consultant", "nurse-a", "orion"), Action.READ, None)
+
+    def test_citizen_without_botilbud_is_not_open_to_everyone_without_one(self):
+        homeless = CitizenContext("cit-9", None, None)
+        assert not may(Actor("nurse-consultant", "n", None), Action.READ, homeless)
+
+    def test_reasons(self):
+        assert "integration endpoints" in why_not(Actor("partner", "p"), Action.READ)
+        assert "administrators" in why_not(Actor("admin", "a"), Action.READ)
+        assert "visitation" in why_not(Actor("coordinator", "c"), Action.UNMATCHED_QUEUE)
