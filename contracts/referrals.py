@@ -44,3 +44,84 @@ class VisitationDecidedV1(EventBody):
     botilbud_id: str | None = None
     start_date: date | None = None
     follow_up_date: date | None = None
+    # True: granted, but the offer was full, so the citizen waits on its waitlist (no place reserved).
+    waitlisted: bool | None = None
+
+
+EndCause = Literal["stepped_down", "moved_out", "transferred", "died", "other"]
+Destination = Literal["own_home", "offer", "other"]
+
+
+@event("referral-withdrawn", version=1, topic=REFERRALS)
+class ReferralWithdrawnV1(EventBody):
+    """The referral was withdrawn before move-in (by the citizen or the referrer); open tasks can close."""
+
+    referral_id: UUID
+    withdrawn_at: datetime
+    previous_status: str
+
+
+@event("placement-started", version=1, topic=REFERRALS)
+class PlacementStartedV1(EventBody):
+    """The citizen moved in: plans and health open their records for the botilbud."""
+
+    referral_id: UUID
+    offer_id: str
+    botilbud_id: str | None = None
+    legal_basis: LegalBasis
+    step: int
+    moved_in_on: date
+    follow_up_date: date
+
+
+@event("move-out-planned", version=1, topic=REFERRALS)
+class MoveOutPlannedV1(EventBody):
+    """A move-out is planned: the home prepares the handover (only what the citizen consents to share)
+    and the phase-out visits."""
+
+    referral_id: UUID
+    botilbud_id: str | None = None
+    planned_on: date
+    destination: Destination
+    receiving_offer_id: str | None = None
+    receiving_botilbud_id: str | None = None
+    receiving_step: int | None = None
+    current_step: int
+    phase_out_visits_planned: int
+
+
+@event("placement-ended", version=1, topic=REFERRALS)
+class PlacementEndedV1(EventBody):
+    referral_id: UUID
+    offer_id: str
+    botilbud_id: str | None = None
+    ended_on: date
+    cause: EndCause
+    destination: Destination
+    receiving_offer_id: str | None = None
+    receiving_botilbud_id: str | None = None
+    from_step: int
+    to_step: int | None = None
+    stepped_down: bool
+
+
+@event("follow-up-held", version=1, topic=REFERRALS)
+class FollowUpHeldV1(EventBody):
+    """Visitation followed up on the placement; the "follow-up due" task can be completed."""
+
+    referral_id: UUID
+    held_on: date
+    next_follow_up_date: date
+
+
+@event("follow-up-due", version=1, topic=REFERRALS)
+class FollowUpDueV1(EventBody):
+    """A placement's follow-up date is near or past: visitation staff get a task to follow up."""
+
+    referral_id: UUID
+    offer_id: str
+    botilbud_id: str | None = None
+    legal_basis: LegalBasis
+    step: int
+    follow_up_date: date
+    temporary: bool  # a §107 stay: "temporary as a starting point"

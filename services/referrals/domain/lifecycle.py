@@ -1,0 +1,643 @@
+"""The visitation lifecycle: every change to a case, its rules, and its history entry.
+
+    received → screening → granted | refused
+    granted ⇄ waiting            (granted with a reserved place / on the offer's waitlist)
+    granted | waiting → placed → ended
+    received | screening | granted | waiting → withdrawn
+    refused → screening          (genvurdering, e.g. after a complaint)
+
+Each function checks everything first and only then changes the case, so a refused request leaves
+the case untouched. Each returns the ``HistoryEntry`` it appended (who, when, why).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+from uuid import UUID
+
+from services.referrals.domain.errors import InvalidInput, StateConflict
+from services.referrals.domain.model import (
+    CaseStatus,
+    Destination,
+    EndCause,
+    Ending,
+    FunctionalAssessment,
+    Grant,
+    HistoryEntry,
+    LegalBasis,
+    MoveOutPlan,
+    Placement,
+    Referrer,
+    Refusal,
+    VisitationCase,
+    VumTheme,
+    check_step,
+    parse_traits,
+)
+from services.referrals.domain.offers import CitizenProfile, Offer, target_group_exclusions
+
+ALLOWED_TRANSITIONS: dict[CaseStatus, frozenset[CaseStatus]] = {
+    CaseStatus.RECEIVED: frozenset({CaseStatus.SCREENING, CaseStatus.WITHDRAWN}),
+    CaseStatus.SCREENING: frozenset({CaseStatus.GRANTED, CaseStatus.WAITING, CaseStatus.REFUSED, CaseStatus.WITHDRAWN}),
+    CaseStatus.GRANTED: frozenset({CaseStatus.WAITING, CaseStatus.PLACED, CaseStatus.WITHDRAWN}),
+    CaseStatus.WAITING: frozenset({CaseStatus.GRANTED, CaseStatus.PLACED, CaseStatus.WITHDRAWN}),
+    CaseStatus.PLACED: frozenset({CaseStatus.ENDED}),
+    CaseStatus.REFUSED: frozenset({CaseStatus.SCREENING}),
+    CaseStatus.ENDED: frozenset(),
+    CaseStatus.WITHDRAWN: frozenset(),
+}
+
+# Standard Danish complaint guidance for a refusal under serviceloven (4 weeks, the municipality
+# re-assesses, then Ankestyrelsen).
+DEFAULT_COMPLAINT_GUIDANCE = (
+    "Du kan klage over afgørelsen. Send din klage til kommunen senest 4 uger efter, at du har fået "
+    "afgørelsen. Du kan klage skriftligt eller mundtligt. Kommunen ser på sagen igen, og hvis kommunen "
+    "fastholder afgørelsen, sender den din klage videre til Ankestyrelsen."
+)
+
+# A temporary §107 stay is "temporary as a starting point, with systematic goal follow-up"
+# ([2]:491-499): follow it up within 6 months; other placements at least yearly. (Limits INFERRED.)
+MAX_FOLLOW_UP_DAYS: dict[LegalBasis, int] = {
+    LegalBasis.SEL_107: 183,
+    LegalBasis.SEL_108: 366,
+    LegalBasis.SEL_85: 366,
+    LegalBasis.ABL_105_SEL_85: 366,
+}
+DEFAULT_FOLLOW_UP_DAYS: dict[LegalBasis, int] = {
+    LegalBasis.SEL_107: 91,
+    LegalBasis.SEL_108: 182,
+    LegalBasis.SEL_85: 182,
+    LegalBasis.ABL_105_SEL_85: 182,
+}
+# The sources describe 4–5 phase-out visits at move-out ([4]:6667-6680).
+RECOMMENDED_PHASE_OUT_VISITS = 4
+MAX_PHASE_OUT_VISITS = 20
+
+
+def default_follow_up_date(basis: LegalBasis, start: date) -> date:
+    return start + timedelta(days=DEFAULT_FOLLOW_UP_DAYS[basis])
+
+
+def check_transition(case: VisitationCase, to: CaseStatus, action: str) -> None:
+    if to in ALLOWED_TRANSITIONS[case.status]:
+        return
+    raise StateConflict(_why_not(case, to, action))
+
+
+def _why_not(case: VisitationCase, to: CaseStatus, action: str) -> str:
+    status = case.status
+    if to in (CaseStatus.GRANTED, CaseStatus.REFUSED, CaseStatus.WAITING) and status in (
+        CaseStatus.GRANTED,
+        CaseStatus.REFUSED,
+        CaseStatus.WAITING,
+        CaseStatus.PLACED,
+        CaseStatus.ENDED,
+    ) and action in ("grant", "refuse"):
+        decided = case.grant.decided_at if case.grant else case.refusal.decided_at if case.refusal else None
+        when = f" on {decided.date().isoformat()}" if decided else ""
+        hint = (
+            " To change a refusal, reopen the case for reassessment (genvurdering) first."
+            if status is CaseStatus.REFUSED
+            else ""
+        )
+        return f"Cannot {action}: the case was already decided{when} and is now '{status.value}'.{hint}"
+    if status in (CaseStatus.ENDED, CaseStatus.WITHDRAWN):
+        return (
+            f"Cannot {action}: the case is closed ('{status.value}'). "
+            "Register a new referral if the citizen needs visitation again."
+        )
+    allowed = ", ".join(sorted(s.value for s in ALLOWED_TRANSITIONS[status])) or "none"
+    return f"Cannot {action}: the case is '{status.value}'; from there it can only move to: {allowed}."
+
+
+def _text(value: str | None, what: str, *, required: bool) -> str | None:
+    if value is None or not value.strip():
+        if required:
+            raise InvalidInput(f"{what} is required: write it in words the citizen can read.")
+        return None
+    return value.strip()
+
+
+def _record(case: VisitationCase, to: CaseStatus, *, by: str, at: datetime, action: str,
+            reason: str | None = None, internal_note: str | None = None) -> HistoryEntry:
+    entry = HistoryEntry(
+        at=at, by=by, action=action, from_status=case.status, to_status=to, reason=reason,
+        internal_note=_text(internal_note, "internal note", required=False),
+    )
+    case.status = to
+    case.history.append(entry)
+    return entry
+
+
+# ---------------------------------------------------------------------------------------------
+# Intake
+
+
+def open_case(
+    *,
+    case_id: UUID,
+    citizen_id: UUID,
+    referrer: Referrer,
+    reason: str,
+    received_at: datetime,
+    municipality: str | None = None,
+    citizen_wishes: str | None = None,
+    requested_step: int | None = None,
+    requested_legal_basis: LegalBasis | None = None,
+    requested_offer_id: str | None = None,
+) -> VisitationCase:
+    reason_text = _text(reason, "The reason for the referral", required=True)
+    if requested_step is not None:
+        check_step(requested_step, what="requested_step")
+    case = VisitationCase(
+        case_id=case_id,
+        citizen_id=citizen_id,
+        municipality=municipality,
+        referrer=referrer,
+        reason=reason_text,
+        citizen_wishes=_text(citizen_wishes, "citizen_wishes", required=False),
+        requested_step=requested_step,
+        requested_legal_basis=requested_legal_basis,
+        requested_offer_id=requested_offer_id,
+        received_at=received_at,
+        status=CaseStatus.RECEIVED,
+    )
+    case.history.append(
+        HistoryEntry(
+            at=received_at,
+            by=referrer.org or referrer.sub or "unknown",
+            action="received",
+            from_status=None,
+            to_status=CaseStatus.RECEIVED,
+            reason="Henvisningen er modtaget.",
+        )
+    )
+    return case
+
+
+# ---------------------------------------------------------------------------------------------
+# Screening
+
+
+def start_screening(case: VisitationCase, *, by: str, at: datetime, note: str | None = None) -> HistoryEntry:
+    check_transition(case, CaseStatus.SCREENING, "start screening")
+    return _record(case, CaseStatus.SCREENING, by=by, at=at, action="screening-started",
+                   reason="Visitationen er gået i gang med at udrede sagen.", internal_note=note)
+
+
+def parse_scores(scores: dict[str, int]) -> dict[VumTheme, int]:
+    if not scores:
+        themes = ", ".join(t.value for t in VumTheme)
+        raise InvalidInput(f"A functional assessment needs at least one theme scored 0–4. Themes: {themes}.")
+    parsed: dict[VumTheme, int] = {}
+    for key, score in scores.items():
+        try:
+            theme = VumTheme(key)
+        except ValueError:
+            themes = ", ".join(t.value for t in VumTheme)
+            raise InvalidInput(f"Unknown VUM theme '{key}'. Themes: {themes}.") from None
+        if isinstance(score, bool) or not isinstance(score, int) or not 0 <= score <= 4:
+            raise InvalidInput(
+                f"Theme '{key}' must be scored with a whole number 0–4 "
+                f"(0 = no limitation … 4 = total limitation); got {score!r}."
+            )
+        parsed[theme] = score
+    return parsed
+
+
+def record_assessment(
+    case: VisitationCase,
+    *,
+    scores: dict[str, int],
+    wishes: str,
+    needs: str | None,
+    resources: str | None,
+    traits=(),
+    by: str,
+    at: datetime,
+) -> HistoryEntry:
+    """Record (or revise) the functional assessment. A case still 'received' moves to screening."""
+    if case.status not in (CaseStatus.RECEIVED, CaseStatus.SCREENING):
+        raise StateConflict(
+            f"Cannot record an assessment: the case is '{case.status.value}'. "
+            "The assessment belongs to screening, before the decision."
+        )
+    assessment = FunctionalAssessment(
+        scores=parse_scores(scores),
+        wishes=_text(wishes, "The citizen's own wishes", required=True),
+        needs=_text(needs, "needs", required=False) or "",
+        resources=_text(resources, "resources", required=False) or "",
+        traits=parse_traits(traits),
+        assessed_by=by,
+        assessed_at=at,
+    )
+    action = "assessment-revised" if case.assessment is not None else "assessment-recorded"
+    case.assessment = assessment
+    return _record(case, CaseStatus.SCREENING, by=by, at=at, action=action,
+                   reason="Der er lavet en udredning af, hvad du kan, og hvad du har brug for støtte til.")
+
+
+# ---------------------------------------------------------------------------------------------
+# Decision
+
+
+def grant(
+    case: VisitationCase,
+    *,
+    offer: Offer,
+    profile: CitizenProfile,
+    start_date: date,
+    follow_up_date: date | None,
+    reason: str,
+    by: str,
+    at: datetime,
+    legal_basis: LegalBasis | None = None,
+    step: int | None = None,
+    join_waitlist: bool = False,
+    target_group_override: str | None = None,
+    internal_note: str | None = None,
+) -> HistoryEntry:
+    """Grant the citizen a place in ``offer``. Reserves a free place; if the offer is full the
+    grant is refused unless ``join_waitlist`` (then the case waits on the offer's waitlist)."""
+    check_transition(case, CaseStatus.GRANTED, "grant")
+    if case.assessment is None:
+        raise StateConflict(
+            "Cannot grant before the functional assessment is recorded: screening must show the "
+            "citizen's wishes, needs and resources."
+        )
+    reason_text = _text(reason, "The reason for the decision", required=True)
+    if not offer.active:
+        raise StateConflict(f"'{offer.name}' is closed for new referrals; choose another offer.")
+    if step is not None:
+        check_step(step)
+        if step != offer.step:
+            raise InvalidInput(f"'{offer.name}' is on step {offer.step} of the indsatstrappe, not step {step}.")
+    if legal_basis is not None and legal_basis is not offer.legal_basis:
+        raise InvalidInput(
+            f"'{offer.name}' is granted under {offer.legal_basis.value}, not {legal_basis.value}; "
+            "choose an offer under the legal basis you mean to grant."
+        )
+    if offer.step == 1:
+        raise InvalidInput("Step 1 offers need no visitation; close the referral instead of granting.")
+    exclusions = target_group_exclusions(offer, profile)
+    override = _text(target_group_override, "target_group_override", required=False)
+    if exclusions and override is None:
+        raise StateConflict(
+            f"'{offer.name}' does not include the citizen in its target group ("
+            + "; ".join(exclusions)
+            + "). Choose a fitting offer, or give target_group_override with the professional reason."
+        )
+    if start_date < case.received_at.date():
+        raise InvalidInput("The start date cannot be before the referral was received.")
+    follow_up = follow_up_date or default_follow_up_date(offer.legal_basis, start_date)
+    _check_follow_up(offer.legal_basis, start_date, follow_up, what="start date")
+    waitlisted = offer.full
+    if waitlisted and not join_waitlist:
+        raise StateConflict(
+            f"'{offer.name}' has no free place ({offer.approved_places} approved places, "
+            f"{offer.occupied} occupied, {offer.reserved} reserved). Choose another fitting offer, "
+            "or grant with join_waitlist to put the citizen on its waitlist."
+        )
+    case.grant = Grant(
+        offer_id=offer.offer_id,
+        botilbud_id=offer.botilbud_id,
+        legal_basis=offer.legal_basis,
+        step=offer.step,
+        start_date=start_date,
+        follow_up_date=follow_up,
+        decided_by=by,
+        decided_at=at,
+        reason=reason_text,
+        waitlisted=waitlisted,
+        target_group_override=override if exclusions else None,
+    )
+    case.refusal = None
+    to = CaseStatus.WAITING if waitlisted else CaseStatus.GRANTED
+    return _record(case, to, by=by, at=at, action="granted", reason=reason_text, internal_note=internal_note)
+
+
+def refuse(
+    case: VisitationCase,
+    *,
+    reason: str,
+    legal_basis: LegalBasis,
+    by: str,
+    at: datetime,
+    complaint_guidance: str | None = None,
+    internal_note: str | None = None,
+) -> HistoryEntry:
+    check_transition(case, CaseStatus.REFUSED, "refuse")
+    reason_text = _text(reason, "The reason for the refusal", required=True)
+    case.refusal = Refusal(
+        reason=reason_text,
+        legal_basis=legal_basis,
+        complaint_guidance=_text(complaint_guidance, "complaint_guidance", required=False)
+        or DEFAULT_COMPLAINT_GUIDANCE,
+        decided_by=by,
+        decided_at=at,
+    )
+    return _record(case, CaseStatus.REFUSED, by=by, at=at, action="refused", reason=reason_text,
+                   internal_note=internal_note)
+
+
+def reopen_for_reassessment(case: VisitationCase, *, reason: str, by: str, at: datetime) -> HistoryEntry:
+    """Genvurdering: a refused case goes back to screening (e.g. after a complaint)."""
+    check_transition(case, CaseStatus.SCREENING, "reopen for reassessment")
+    reason_text = _text(reason, "The reason for the reassessment", required=True)
+    return _record(case, CaseStatus.SCREENING, by=by, at=at, action="reopened", reason=reason_text)
+
+
+# ---------------------------------------------------------------------------------------------
+# Waiting and move-in
+
+
+def release_place(case: VisitationCase, *, reason: str, by: str, at: datetime) -> HistoryEntry:
+    """The citizen keeps the grant but gives up the reserved place for now (e.g. move-in postponed)."""
+    check_transition(case, CaseStatus.WAITING, "put the case on the waitlist")
+    reason_text = _text(reason, "The reason", required=True)
+    return _record(case, CaseStatus.WAITING, by=by, at=at, action="place-released", reason=reason_text)
+
+
+def reserve_place(case: VisitationCase, *, offer: Offer, by: str, at: datetime) -> HistoryEntry:
+    """A place became free in the offer the citizen waits for: reserve it."""
+    check_transition(case, CaseStatus.GRANTED, "reserve a place")
+    _require_same_offer(case, offer)
+    if offer.full:
+        raise StateConflict(
+            f"'{offer.name}' still has no free place ({offer.occupied} occupied and {offer.reserved} reserved of "
+            f"{offer.approved_places}); the citizen stays on the waitlist."
+        )
+    return _record(case, CaseStatus.GRANTED, by=by, at=at, action="place-reserved",
+                   reason=f"Der er en ledig plads til dig på {offer.name}.")
+
+
+def _require_same_offer(case: VisitationCase, offer: Offer) -> None:
+    assert case.grant is not None
+    if offer.offer_id != case.grant.offer_id:
+        raise InvalidInput(
+            f"The grant is for offer '{case.grant.offer_id}', not '{offer.offer_id}'. "
+            "To use another offer, the case needs a new decision."
+        )
+
+
+def move_in(
+    case: VisitationCase,
+    *,
+    offer: Offer,
+    moved_in_on: date,
+    by: str,
+    at: datetime,
+    follow_up_date: date | None = None,
+) -> HistoryEntry:
+    check_transition(case, CaseStatus.PLACED, "register the move-in")
+    assert case.grant is not None
+    _require_same_offer(case, offer)
+    if case.status is CaseStatus.WAITING and offer.full:
+        raise StateConflict(
+            f"'{offer.name}' has no free place ({offer.approved_places} approved, {offer.occupied} occupied, "
+            f"{offer.reserved} reserved); the citizen stays on the waitlist until a place is free."
+        )
+    if moved_in_on < case.received_at.date():
+        raise InvalidInput("The move-in date cannot be before the referral was received.")
+    follow_up = follow_up_date or case.grant.follow_up_date
+    if follow_up <= moved_in_on:
+        if follow_up_date is None:
+            raise InvalidInput(
+                f"The granted follow-up date {follow_up.isoformat()} is not after the move-in date "
+                f"{moved_in_on.isoformat()}; give a new follow_up_date."
+            )
+    _check_follow_up(case.grant.legal_basis, moved_in_on, follow_up, what="move-in date")
+    case.placement = Placement(
+        offer_id=offer.offer_id,
+        botilbud_id=offer.botilbud_id,
+        legal_basis=case.grant.legal_basis,
+        step=case.grant.step,
+        moved_in_on=moved_in_on,
+        follow_up_date=follow_up,
+    )
+    return _record(case, CaseStatus.PLACED, by=by, at=at, action="moved-in",
+                   reason=f"Du er flyttet ind på {offer.name}.")
+
+
+def _check_follow_up(basis: LegalBasis, start: date, follow_up: date, *, what: str) -> None:
+    if follow_up <= start:
+        raise InvalidInput(f"The follow-up date must be after the {what} ({start.isoformat()}).")
+    limit = MAX_FOLLOW_UP_DAYS[basis]
+    if (follow_up - start).days > limit:
+        latest = (start + timedelta(days=limit)).isoformat()
+        kind = "a temporary stay" if basis.temporary else "a placement"
+        raise InvalidInput(
+            f"Under {basis.value} {kind} must be followed up within {limit} days: "
+            f"choose a follow-up date on or before {latest}."
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# Follow-up and movement down the ladder
+
+
+def follow_up_due(case: VisitationCase, today: date, *, lead_days: int = 0) -> bool:
+    """True when a placed case's follow-up date is within ``lead_days`` of today (or past) and no
+    "follow-up due" has been signalled for that date yet."""
+    if case.status is not CaseStatus.PLACED or case.placement is None:
+        return False
+    due = case.placement.follow_up_date
+    return due <= today + timedelta(days=lead_days) and case.follow_up_signalled_for != due
+
+
+def mark_follow_up_signalled(case: VisitationCase) -> None:
+    assert case.placement is not None
+    case.follow_up_signalled_for = case.placement.follow_up_date
+
+
+def record_follow_up(
+    case: VisitationCase,
+    *,
+    held_on: date,
+    next_follow_up_date: date,
+    by: str,
+    at: datetime,
+    note: str | None = None,
+) -> HistoryEntry:
+    if case.status is not CaseStatus.PLACED or case.placement is None:
+        raise StateConflict(f"Cannot record a follow-up: the case is '{case.status.value}', not placed.")
+    if held_on < case.placement.moved_in_on:
+        raise InvalidInput("A follow-up cannot be held before the move-in date.")
+    _check_follow_up(case.placement.legal_basis, held_on, next_follow_up_date, what="follow-up held")
+    case.placement = replace(
+        case.placement,
+        follow_up_date=next_follow_up_date,
+        follow_ups_held=case.placement.follow_ups_held + (held_on,),
+    )
+    return _record(case, CaseStatus.PLACED, by=by, at=at, action="follow-up-held",
+                   reason=f"Opfølgning holdt. Næste opfølgning senest {next_follow_up_date.isoformat()}.",
+                   internal_note=note)
+
+
+def plan_move_out(
+    case: VisitationCase,
+    *,
+    destination: Destination,
+    planned_on: date,
+    by: str,
+    at: datetime,
+    receiving_offer: Offer | None = None,
+    receiving_step: int | None = None,
+    phase_out_visits_planned: int = RECOMMENDED_PHASE_OUT_VISITS,
+    reason: str | None = None,
+) -> tuple[HistoryEntry, list[str]]:
+    """Record (or replace) the move-out plan. Returns the history entry and warnings for staff."""
+    if case.status is not CaseStatus.PLACED or case.placement is None:
+        raise StateConflict(f"Cannot plan a move-out: the case is '{case.status.value}', not placed.")
+    if planned_on < case.placement.moved_in_on:
+        raise InvalidInput("The planned move-out date cannot be before the move-in date.")
+    if destination is Destination.OFFER:
+        if receiving_offer is None:
+            raise InvalidInput("A move to another offer needs receiving_offer_id.")
+        if receiving_offer.offer_id == case.placement.offer_id:
+            raise InvalidInput("The receiving offer is the offer the citizen already lives in.")
+        if receiving_step is not None and receiving_step != receiving_offer.step:
+            raise InvalidInput(f"'{receiving_offer.name}' is on step {receiving_offer.step}, not {receiving_step}.")
+        receiving_step = receiving_offer.step
+    elif receiving_offer is not None:
+        raise InvalidInput("receiving_offer_id only applies when the destination is 'offer'.")
+    if receiving_step is not None:
+        check_step(receiving_step, what="receiving_step")
+    if isinstance(phase_out_visits_planned, bool) or not 0 <= phase_out_visits_planned <= MAX_PHASE_OUT_VISITS:
+        raise InvalidInput(f"phase_out_visits_planned must be between 0 and {MAX_PHASE_OUT_VISITS}.")
+    warnings: list[str] = []
+    if phase_out_visits_planned < RECOMMENDED_PHASE_OUT_VISITS:
+        warnings.append(
+            f"Only {phase_out_visits_planned} phase-out visits planned; experience from the homes is 4–5 "
+            "visits after moving out."
+        )
+    if receiving_step is not None and receiving_step >= case.placement.step:
+        warnings.append(
+            f"The receiving step {receiving_step} is not below the current step {case.placement.step}: "
+            "this is a transfer, not a step down."
+        )
+    previous_visits = case.move_out_plan.phase_out_visits_done if case.move_out_plan else ()
+    case.move_out_plan = MoveOutPlan(
+        destination=destination,
+        planned_on=planned_on,
+        receiving_offer_id=receiving_offer.offer_id if receiving_offer else None,
+        receiving_step=receiving_step,
+        phase_out_visits_planned=phase_out_visits_planned,
+        phase_out_visits_done=previous_visits,
+        planned_by=by,
+        planned_at=at,
+    )
+    where = {
+        Destination.OWN_HOME: "egen bolig",
+        Destination.OFFER: receiving_offer.name if receiving_offer else "et andet tilbud",
+        Destination.OTHER: "et andet sted",
+    }[destination]
+    entry = _record(case, CaseStatus.PLACED, by=by, at=at, action="move-out-planned",
+                    reason=_text(reason, "reason", required=False)
+                    or f"Der er lagt en plan for din udflytning til {where} omkring {planned_on.isoformat()}.")
+    return entry, warnings
+
+
+def record_phase_out_visit(case: VisitationCase, *, visited_on: date, by: str, at: datetime) -> HistoryEntry:
+    if case.move_out_plan is None:
+        raise StateConflict("Cannot record a phase-out visit: there is no move-out plan for this case.")
+    if case.status not in (CaseStatus.PLACED, CaseStatus.ENDED):
+        raise StateConflict(f"Cannot record a phase-out visit: the case is '{case.status.value}'.")
+    assert case.placement is not None
+    if visited_on < case.placement.moved_in_on:
+        raise InvalidInput("A phase-out visit cannot be before the move-in date.")
+    case.move_out_plan = replace(
+        case.move_out_plan,
+        phase_out_visits_done=tuple(sorted(case.move_out_plan.phase_out_visits_done + (visited_on,))),
+    )
+    entry = HistoryEntry(at=at, by=by, action="phase-out-visit", from_status=case.status, to_status=case.status,
+                         reason=f"Udslusningsbesøg {visited_on.isoformat()}.")
+    case.history.append(entry)
+    return entry
+
+
+def end_placement(
+    case: VisitationCase,
+    *,
+    ended_on: date,
+    by: str,
+    at: datetime,
+    cause: EndCause | None = None,
+    destination: Destination | None = None,
+    receiving_offer: Offer | None = None,
+    to_step: int | None = None,
+    reason: str | None = None,
+    internal_note: str | None = None,
+) -> HistoryEntry:
+    """End the placement (moved out, stepped down, transferred, died, other). Destination and
+    receiving offer default to the move-out plan's. Without a cause, it is derived from the steps."""
+    check_transition(case, CaseStatus.ENDED, "end the placement")
+    assert case.placement is not None
+    if ended_on < case.placement.moved_in_on:
+        raise InvalidInput("The end date cannot be before the move-in date.")
+    plan = case.move_out_plan
+    if destination is None:
+        destination = plan.destination if plan else (Destination.OTHER if cause in (EndCause.DIED, EndCause.OTHER) else None)
+        if destination is None:
+            raise InvalidInput("Say where the citizen moved to: destination 'own_home', 'offer' or 'other'.")
+    if destination is Destination.OFFER and receiving_offer is None and plan and plan.receiving_offer_id:
+        raise InvalidInput(
+            f"The move-out plan names receiving offer '{plan.receiving_offer_id}'; pass it as receiving_offer_id."
+        )
+    if destination is Destination.OFFER:
+        if receiving_offer is None:
+            raise InvalidInput("A move to another offer needs receiving_offer_id.")
+        to_step = receiving_offer.step
+    elif receiving_offer is not None:
+        raise InvalidInput("receiving_offer_id only applies when the destination is 'offer'.")
+    elif to_step is None and plan is not None and plan.destination is destination:
+        to_step = plan.receiving_step
+    if to_step is not None:
+        check_step(to_step, what="to_step")
+    from_step = case.placement.step
+    lower = to_step is not None and to_step < from_step
+    if cause is None:
+        if lower:
+            cause = EndCause.STEPPED_DOWN
+        elif destination is Destination.OFFER:
+            cause = EndCause.TRANSFERRED
+        else:
+            cause = EndCause.MOVED_OUT
+    elif cause is EndCause.STEPPED_DOWN and not lower:
+        raise InvalidInput(
+            f"A step down needs a lower step than the current step {from_step}: give to_step "
+            "(or the receiving offer) below it."
+        )
+    elif cause is EndCause.TRANSFERRED and (destination is not Destination.OFFER or lower):
+        raise InvalidInput(
+            "'transferred' means a move to another offer on the same or a higher step; "
+            "a move to a lower step is 'stepped_down'."
+        )
+    elif cause in (EndCause.MOVED_OUT, EndCause.OTHER) and lower:
+        cause = EndCause.STEPPED_DOWN  # a move to a lower step counts as a step down whatever it was called
+    case.ending = Ending(
+        cause=cause,
+        ended_on=ended_on,
+        destination=destination,
+        receiving_offer_id=receiving_offer.offer_id if receiving_offer else None,
+        from_step=from_step,
+        to_step=to_step,
+        ended_by=by,
+    )
+    default_reason = {
+        EndCause.STEPPED_DOWN: "Du er flyttet videre til et tilbud med mindre støtte.",
+        EndCause.MOVED_OUT: "Du er flyttet ud.",
+        EndCause.TRANSFERRED: "Du er flyttet til et andet tilbud.",
+        EndCause.DIED: "Opholdet er afsluttet.",
+        EndCause.OTHER: "Opholdet er afsluttet.",
+    }[cause]
+    return _record(case, CaseStatus.ENDED, by=by, at=at, action="placement-ended",
+                   reason=_text(reason, "reason", required=False) or default_reason, internal_note=internal_note)
+
+
+def withdraw(case: VisitationCase, *, reason: str, by: str, at: datetime) -> HistoryEntry:
+    check_transition(case, CaseStatus.WITHDRAWN, "withdraw the referral")
+    reason_text = _text(reason, "The reason for withdrawing", required=True)
+    case.withdrawn_reason = reason_text
+    return _record(case, CaseStatus.WITHDRAWN, by=by, at=at, action="withdrawn", reason=reason_text)
