@@ -1,0 +1,4 @@
+from services.plans.models import Base
+from tovholder.migrations import run_env
+
+run_env(Base.metadata)

@@ -1,0 +1,5 @@
+"""Referrals consumes no events yet."""
+
+from tovholder.messaging import EventRouter
+
+events = EventRouter()

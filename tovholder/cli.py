@@ -1,0 +1,301 @@
+"""The `tovholder` command.
+
+  tovholder up                      start everything locally (what `make run` calls)
+  tovholder serve SERVICE           run one service (HTTP + consumers + outbox relay)
+  tovholder migrate SERVICE|all     apply Alembic migrations
+  tovholder revision SERVICE -m MSG autogenerate a migration against a throwaway database
+  tovholder token --role ROLE [--sub ID] [--org ORG] [--botilbud ID]
+  tovholder demo [--json]           the demo data
+  tovholder replay --service S --since T   republish outbox events after a broker loss
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from contracts.topics import SERVICES
+from tovholder.settings import DEFAULT_PORTS, Settings
+
+LOCAL_PG_PORT = int(os.environ.get("TOVHOLDER_PG_PORT", "54329"))
+LOCAL_KAFKA_PORT = int(os.environ.get("TOVHOLDER_KAFKA_PORT", "19092"))
+
+
+def service_port(service: str) -> int:
+    return int(os.environ.get(f"TOVHOLDER_{service.upper()}_PORT", DEFAULT_PORTS[service]))
+
+
+def local_database_url(service: str, pg_port: int = LOCAL_PG_PORT) -> str:
+    return f"postgresql+asyncpg://postgres@127.0.0.1:{pg_port}/{service}"
+
+
+def _database_url_for(service: str) -> str:
+    """TOVHOLDER_DATABASE_URL when set (a deployed service), else the local embedded database."""
+    return os.environ.get("TOVHOLDER_DATABASE_URL") or local_database_url(service)
+
+
+# ---------------------------------------------------------------- serve / migrate
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    os.environ["TOVHOLDER_SERVICE"] = args.service
+    settings = Settings(service=args.service)
+    port = args.port or settings.http_port
+    host = args.host or ("0.0.0.0" if settings.is_production else settings.host)
+    uvicorn.run(f"services.{args.service}.main:create_app", factory=True, host=host, port=port,
+                log_config=None, access_log=False, timeout_graceful_shutdown=10)
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from tovholder.migrations import upgrade
+
+    services = SERVICES if args.service == "all" else (args.service,)
+    for service in services:
+        upgrade(service, _database_url_for(service))
+        print(f"{service}: migrated to head")
+    return 0
+
+
+def cmd_revision(args: argparse.Namespace) -> int:
+    from tovholder.infra import EmbeddedPostgres
+    from tovholder.migrations import make_revision
+
+    with tempfile.TemporaryDirectory(prefix="tovholder-revision-") as tmp:
+        pg = EmbeddedPostgres(Path(tmp) / "pgdata")
+        pg.start()
+        try:
+            pg.ensure_database(args.service)
+            make_revision(args.service, pg.url(args.service), args.message)
+        finally:
+            pg.stop()
+    return 0
+
+
+# ---------------------------------------------------------------- token / demo / replay
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    from tovholder.auth import issue_dev_token
+    from tovholder.demo import demo_data, staff_member
+
+    data = demo_data()
+    sub, org, botilbud, name = args.sub, args.org, args.botilbud, None
+    if sub is None:
+        if args.role == "citizen":
+            sub = data["citizens"][0]["citizen_id"]
+        elif args.role == "partner":
+            sub = "partner-system"
+        else:
+            sub = next((s["sub"] for s in data["staff"] if s["role"] == args.role), f"{args.role}-1")
+    member = staff_member(sub)
+    if member:
+        botilbud = botilbud or member.get("botilbud")
+        name = member["name"]
+    if args.role == "partner" and org is None:
+        org = data["partners"][0]["org"]
+    print(issue_dev_token(Settings(), role=args.role, sub=sub, org=org, botilbud=botilbud, name=name))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from tovholder.demo import demo_data
+
+    data = demo_data()
+    if args.json:
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+        return 0
+    for home in data["botilbud"]:
+        citizens = [c for c in data["citizens"] if c["botilbud"] == home["id"]]
+        staff = [s for s in data["staff"] if s["botilbud"] == home["id"]]
+        print(f"{home['name']:<14} {home['legal_basis']:<20} {len(citizens):>3} citizens  "
+              + ", ".join(f"{s['sub']} ({s['role']})" for s in staff))
+    print("Visitation staff: " + ", ".join(s["sub"] for s in data["staff"] if s["role"] == "visitation"))
+    print("Partners: " + ", ".join(f"{p['org']} {p['name']}" for p in data["partners"]))
+    print("`tovholder demo --json` prints everything, CPR numbers included.")
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from tovholder.outbox import replay
+
+    since = datetime.fromisoformat(args.since.replace("Z", "+00:00"))
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=timezone.utc)
+    count = asyncio.run(replay(_database_url_for(args.service), since))
+    print(f"{args.service}: {count} events since {since.isoformat()} marked for republishing; the relay sends them now")
+    return 0
+
+
+# ---------------------------------------------------------------- up
+
+
+async def seed_demo(database_urls: dict[str, str], settings: Settings) -> None:
+    """Load the demo data into each service's database through its own seed function."""
+    import importlib
+
+    from tovholder.cpr import CprVault
+    from tovholder.db import create_engine, session_factory
+    from tovholder.demo import demo_data
+    from tovholder.uow import UnitOfWork
+
+    vault = CprVault(settings)
+    for service, url in database_urls.items():
+        try:
+            module = importlib.import_module(f"services.{service}.demo")
+        except ModuleNotFoundError:
+            continue
+        engine = create_engine(settings.model_copy(update={"database_url": url, "service": service}), pool_size=2)
+        try:
+            async with UnitOfWork(session_factory(engine), service=service) as uow:
+                await module.seed(uow, demo_data(), vault)
+        finally:
+            await engine.dispose()
+
+
+def _wait_ready(ports: dict[str, int], procs: dict[str, subprocess.Popen], timeout: float = 60) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    pending = dict(ports)
+    while pending and time.monotonic() < deadline:
+        for service, port in list(pending.items()):
+            if procs[service].poll() is not None:
+                raise RuntimeError(f"{service} exited during start; see .tovholder/logs/{service}.log")
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                    del pending[service]
+            except httpx.HTTPError:
+                pass
+        time.sleep(0.3)
+    if pending:
+        raise RuntimeError(f"not ready after {timeout:.0f}s: {', '.join(pending)} (see .tovholder/logs/)")
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from tovholder.infra import EmbeddedPostgres, Tansu, create_topics
+    from tovholder.migrations import upgrade
+
+    started = time.monotonic()
+    settings = Settings()
+    state = settings.state_dir
+    logs = state / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    pg = EmbeddedPostgres(state / "pgdata", port=LOCAL_PG_PORT, log_file=logs / "postgres.log")
+    kafka = Tansu(port=LOCAL_KAFKA_PORT, log_file=logs / "tansu.log")
+    procs: dict[str, subprocess.Popen] = {}
+
+    def shutdown(*_: object) -> None:
+        print("\nStopping Tovholder …", flush=True)
+        for proc in procs.values():
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for service, proc in procs.items():
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+        kafka.stop()
+        pg.stop()
+        print("Stopped: services, Tansu and PostgreSQL.", flush=True)
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        pg.start()
+        urls = {s: pg.url(s) for s in SERVICES}
+        for service in SERVICES:
+            pg.ensure_database(service)
+        kafka.start()
+        asyncio.run(create_topics(kafka.bootstrap))
+        for service in SERVICES:
+            upgrade(service, urls[service])
+        asyncio.run(seed_demo(urls, settings))
+        ports = {s: service_port(s) for s in SERVICES}
+        for service in SERVICES:
+            env = {**os.environ, "TOVHOLDER_SERVICE": service, "TOVHOLDER_DATABASE_URL": urls[service],
+                   "TOVHOLDER_KAFKA_BOOTSTRAP": kafka.bootstrap, "TOVHOLDER_PORT": str(ports[service]),
+                   "TOVHOLDER_STATE_DIR": str(state)}
+            procs[service] = subprocess.Popen(
+                [sys.executable, "-m", "tovholder.cli", "serve", service], env=env,
+                stdout=open(logs / f"{service}.log", "ab"), stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        _wait_ready(ports, procs)
+        print(f"\nTovholder is running (ready in {time.monotonic() - started:.1f}s).\n")
+        for service in SERVICES:
+            print(f"  {service:<14} http://127.0.0.1:{ports[service]}   (docs: /docs, events: /asyncapi)")
+        print(f"  {'staff pages':<14} http://127.0.0.1:{ports['notifications']}/")
+        print(f"  {'PostgreSQL':<14} 127.0.0.1:{pg.port} (databases: {', '.join(SERVICES)})")
+        print(f"  {'Kafka (Tansu)':<14} {kafka.bootstrap}")
+        print(f"  {'logs':<14} {logs}/")
+        print("\n  A token:   tovholder token --role visitation")
+        print("  Demo data: tovholder demo --json")
+        print("\nCtrl-C stops everything.", flush=True)
+        while True:
+            for service, proc in procs.items():
+                if proc.poll() is not None:
+                    raise RuntimeError(f"{service} stopped unexpectedly; see {logs / (service + '.log')}")
+            time.sleep(1)
+    except KeyboardInterrupt:
+        return 0
+    except RuntimeError as exc:
+        print(f"tovholder up: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        shutdown()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="tovholder", description="Tovholder: coordination around citizens in botilbud")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("up", help="start PostgreSQL, Tansu and the four services locally, with demo data")
+    p.set_defaults(func=cmd_up)
+
+    p = sub.add_parser("serve", help="run one service")
+    p.add_argument("service", choices=SERVICES)
+    p.add_argument("--host")
+    p.add_argument("--port", type=int)
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("migrate", help="apply database migrations (TOVHOLDER_DATABASE_URL or the local database)")
+    p.add_argument("service", choices=(*SERVICES, "all"))
+    p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("revision", help="autogenerate a migration for a service against a throwaway database")
+    p.add_argument("service", choices=SERVICES)
+    p.add_argument("-m", "--message", required=True)
+    p.set_defaults(func=cmd_revision)
+
+    p = sub.add_parser("token", help="print a development bearer token")
+    p.add_argument("--role", required=True, choices=("visitation", "coordinator", "nurse-consultant", "partner", "citizen", "admin"))
+    p.add_argument("--sub")
+    p.add_argument("--org")
+    p.add_argument("--botilbud")
+    p.set_defaults(func=cmd_token)
+
+    p = sub.add_parser("demo", help="show the demo data")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("replay", help="republish a service's outbox events since a time")
+    p.add_argument("--service", required=True, choices=SERVICES)
+    p.add_argument("--since", required=True, help="ISO time, e.g. 2026-11-22T09:00:00Z")
+    p.set_defaults(func=cmd_replay)
+
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

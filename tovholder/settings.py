@@ -1,0 +1,74 @@
+"""One settings object per process, read from the environment (prefix ``TOVHOLDER_``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_PORTS = {"referrals": 8101, "plans": 8102, "health": 8103, "notifications": 8104}
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TOVHOLDER_", extra="ignore")
+
+    service: str = "referrals"
+    environment: Literal["development", "test", "production"] = "development"
+    host: str = "127.0.0.1"
+    port: int | None = None
+    # Where `make run` keeps PostgreSQL data, the development signing key and dev secrets.
+    state_dir: Path = REPO_ROOT / ".tovholder"
+
+    database_url: str = ""
+    database_pool_size: int = 10
+    database_connect_timeout_s: float = 3.0
+
+    kafka_bootstrap: str = "127.0.0.1:19092"
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: str | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: str | None = None
+    # Tansu (local/CI) joins a group in half the session timeout: keep these small locally.
+    consumer_session_timeout_ms: int = 3000
+    consumer_heartbeat_interval_ms: int = 500
+
+    handler_max_attempts: int = 5
+    handler_backoff_initial_s: float = 0.2
+    handler_backoff_max_s: float = 10.0
+    outbox_batch_size: int = 500
+    outbox_retention_days: int = 14
+    outbox_poll_interval_s: float = 2.0  # safety net only: the relay is woken by NOTIFY on commit
+
+    auth_issuer: str | None = None
+    auth_jwks_url: str | None = None
+    auth_audience: str = "tovholder"
+
+    otel_exporter: Literal["none", "console", "otlp"] = "none"
+    log_level: str = "INFO"
+    log_format: Literal["json", "text"] = "json"
+
+    # Only referrals and health need these; in development they are generated under state_dir.
+    cpr_hash_key: SecretStr | None = None
+    cpr_encryption_key: SecretStr | None = None
+
+    @property
+    def http_port(self) -> int:
+        return self.port or DEFAULT_PORTS.get(self.service, 8080)
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def dev_signing_key_file(self) -> Path:
+        return self.state_dir / "dev-signing-key"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

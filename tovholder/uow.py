@@ -1,0 +1,113 @@
+"""The unit of work: one transaction that holds a state change, the events it causes (outbox rows)
+and the audit entries, committed together.
+
+    async with UnitOfWork(session_factory, service="plans") as uow:
+        plan = Plan(...); uow.session.add(plan)
+        uow.emit(PlanOpenedV1(...))
+        uow.audit(principal, "plan.open", citizen_id=plan.citizen_id, object_type="plan", object_id=plan.id)
+        await uow.commit()
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from contracts.base import EventBody
+from tovholder.db import OUTBOX_CHANNEL, AuditEntry, InboxEntry, OutboxMessage
+from tovholder.telemetry import current_trace_id, current_traceparent
+
+if TYPE_CHECKING:
+    from tovholder.auth import Principal
+
+SYSTEM_ACTOR = "system"
+
+
+class UnitOfWork:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], *, service: str) -> None:
+        self._sessions = sessions
+        self.service = service
+        self.session: AsyncSession
+        self.emitted: list[tuple[uuid.UUID, EventBody]] = []
+        self._committed = False
+
+    async def __aenter__(self) -> "UnitOfWork":
+        self.session = self._sessions()
+        self.emitted = []
+        self._committed = False
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        try:
+            if not self._committed:
+                await self.session.rollback()
+        finally:
+            await self.session.close()
+
+    def emit(self, body: EventBody, *, occurred_at: datetime | None = None) -> uuid.UUID:
+        """Record an event to publish once this transaction commits. Returns its CloudEvent id."""
+        event_id = uuid.uuid4()
+        self.session.add(
+            OutboxMessage(
+                event_id=event_id,
+                topic=body.topic.name,
+                event_type=body.event_type,
+                source=f"/tovholder/{self.service}",
+                subject=str(body.citizen_id),
+                occurred_at=occurred_at or datetime.now(timezone.utc),
+                body=body.model_dump_json(),
+                traceparent=current_traceparent(),
+            )
+        )
+        self.emitted.append((event_id, body))
+        return event_id
+
+    def audit(
+        self,
+        actor: "Principal | None",
+        action: str,
+        *,
+        citizen_id: uuid.UUID | str | None = None,
+        object_type: str | None = None,
+        object_id: Any = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        """Write an audit entry (who, what, which citizen, when). ``actor=None`` means the system."""
+        self.session.add(
+            AuditEntry(
+                actor_sub=actor.sub if actor else SYSTEM_ACTOR,
+                actor_role=actor.role if actor else SYSTEM_ACTOR,
+                actor_org=actor.org if actor else None,
+                action=action,
+                citizen_id=uuid.UUID(str(citizen_id)) if citizen_id else None,
+                object_type=object_type,
+                object_id=str(object_id) if object_id is not None else None,
+                detail=detail,
+                trace_id=current_trace_id(),
+            )
+        )
+
+    async def claim_inbox(self, consumer: str, event_id: str, event_type: str) -> bool:
+        """True if this consumer has not handled the event before (and now has, once we commit)."""
+        result = await self.session.execute(
+            insert(InboxEntry)
+            .values(consumer=consumer, event_id=event_id, event_type=event_type)
+            .on_conflict_do_nothing()
+            .returning(InboxEntry.event_id)
+        )
+        return result.first() is not None
+
+    async def commit(self) -> None:
+        if self.emitted:
+            # Delivered by PostgreSQL only if the transaction commits: wakes the relay at once.
+            await self.session.execute(text(f"NOTIFY {OUTBOX_CHANNEL}"))
+        await self.session.commit()
+        self._committed = True
+
+    async def rollback(self) -> None:
+        await self.session.rollback()
