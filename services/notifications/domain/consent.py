@@ -19,28 +19,47 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-ALL_CATEGORIES = "*"
-
-HOSPITAL_NOTICES = "hospital-notices"
+# The categories a citizen consents to (plans' ``ConsentCategory``): plan, health, safety-plan, fit.
+PLAN = "plan"
 HEALTH = "health"
-PLANS = "plans"
-REFERRALS = "referrals"
-TASKS = "tasks"
+SAFETY_PLAN = "safety-plan"
+FIT = "fit"
 
-# Legal bases that allow delivery of a category without the citizen's consent.
-LEGAL_BASES: Mapping[str, frozenset[str]] = {
-    "retssikkerhedsloven § 12 c": frozenset({HOSPITAL_NOTICES}),
+# Legal bases that allow delivery of an event without the citizen's consent, and the events they cover.
+HOSPITAL_NOTICE_PREFIX = "tovholder.health.hospital-notice-"
+LEGAL_BASES: Mapping[str, str] = {
+    "retssikkerhedsloven § 12 c": HOSPITAL_NOTICE_PREFIX,
 }
 
+_PLANS_CATEGORIES = {
+    "safety-rating-changed": SAFETY_PLAN,
+    "tryghedsplan-revised": SAFETY_PLAN,
+    "learning-plan-due": SAFETY_PLAN,
+    "learning-plan-completed": SAFETY_PLAN,
+    "fit-recorded": FIT,
+}
+# Events that are the citizen's consent decisions or internal bookkeeping: never sent to partners.
+_NEVER_DELIVERED = {"consent-given", "consent-revoked"}
 
-def category_of(event_type: str) -> str:
-    """``tovholder.<producer>.<name>.v<n>`` → the consent category it falls under."""
+
+def category_of(event_type: str) -> str | None:
+    """``tovholder.<producer>.<name>.v<n>`` → the consent category it falls under; ``None``: not
+    deliverable to partners at all (referrals' case work, notifications' own tasks, consent records)."""
     parts = event_type.split(".")
-    producer = parts[1] if len(parts) >= 4 and parts[0] == "tovholder" else ""
-    name = parts[2] if len(parts) >= 4 else ""
-    if producer == "health" and name.startswith("hospital-notice"):
-        return HOSPITAL_NOTICES
-    return {"health": HEALTH, "plans": PLANS, "referrals": REFERRALS, "notifications": TASKS}.get(producer, "other")
+    if len(parts) < 4 or parts[0] != "tovholder":
+        return None
+    producer, name = parts[1], parts[2]
+    if name in _NEVER_DELIVERED:
+        return None
+    if producer == "health":
+        return HEALTH
+    if producer == "plans":
+        return _PLANS_CATEGORIES.get(name, PLAN)
+    return None
+
+
+def deliverable(event_types: Iterable[str]) -> frozenset[str]:
+    return frozenset(e for e in event_types if category_of(e) is not None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,28 +68,56 @@ class ConsentRecord:
 
     consent_id: str
     citizen_id: UUID
-    recipient_org: str
-    categories: frozenset[str]
+    recipient_kind: str  # "organisation" or "group" (e.g. relatives); partners are organisations
+    recipient_id: str
+    category: str
     given_at: datetime
     revoked_at: datetime | None = None
-    valid_until: datetime | None = None
 
     def in_force(self, at: datetime) -> bool:
+        """Revocation applies to everything at or after ``revoked_at`` (plans' ConsentRevokedV1)."""
         if self.given_at > at:
             return False
-        if self.revoked_at is not None and self.revoked_at <= at:
-            return False
-        return self.valid_until is None or at < self.valid_until
+        return self.revoked_at is None or at < self.revoked_at
 
     def covers(self, org: str, category: str) -> bool:
-        return self.recipient_org == org and (ALL_CATEGORIES in self.categories or category in self.categories)
+        return self.recipient_kind == "organisation" and self.recipient_id == org and self.category == category
 
 
-def revoke(record: ConsentRecord, at: datetime) -> ConsentRecord:
-    # The earliest revocation wins: a replayed or late revocation event cannot push it later.
-    if record.revoked_at is not None and record.revoked_at <= at:
+def record_given(
+    existing: ConsentRecord | None,
+    *,
+    consent_id: str,
+    citizen_id: UUID,
+    recipient_kind: str,
+    recipient_id: str,
+    category: str,
+    given_at: datetime,
+) -> ConsentRecord:
+    """Read-model update for ``consent-given``; a revocation already seen (replay) is kept."""
+    return ConsentRecord(
+        consent_id, citizen_id, recipient_kind, recipient_id, category, given_at,
+        revoked_at=existing.revoked_at if existing else None,
+    )
+
+
+def record_revoked(
+    existing: ConsentRecord | None,
+    *,
+    consent_id: str,
+    citizen_id: UUID,
+    recipient_kind: str,
+    recipient_id: str,
+    category: str,
+    given_at: datetime,
+    revoked_at: datetime,
+) -> ConsentRecord:
+    """Read-model update for ``consent-revoked``; the earliest revocation wins, so a replayed or late
+    event can never make a consent last longer."""
+    record = existing or ConsentRecord(consent_id, citizen_id, recipient_kind, recipient_id, category, given_at)
+    if record.revoked_at is not None and record.revoked_at <= revoked_at:
         return record
-    return replace(record, revoked_at=at)
+    return replace(record, revoked_at=revoked_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +137,10 @@ def decide(
     at: datetime,
 ) -> DeliveryDecision:
     category = category_of(event_type)
+    if category is None:
+        return DeliveryDecision(False, f"{event_type} is never delivered to partners")
     recorded_basis = event_data.get("legal_basis")
-    if isinstance(recorded_basis, str) and category in LEGAL_BASES.get(recorded_basis, frozenset()):
+    if isinstance(recorded_basis, str) and event_type.startswith(LEGAL_BASES.get(recorded_basis, "\0")):
         return DeliveryDecision(True, f"legal basis: {recorded_basis}", basis=recorded_basis)
 
     relevant = [c for c in consents if c.citizen_id == citizen_id and c.covers(partner_org, category)]

@@ -40,6 +40,12 @@ HOSPITAL_NOTICE_REGISTERED = "tovholder.health.hospital-notice-registered.v1"
 HOSPITAL_NOTICE_CORRECTED = "tovholder.health.hospital-notice-corrected.v1"
 HOSPITAL_NOTICE_CANCELLED = "tovholder.health.hospital-notice-cancelled.v1"
 
+FOLLOW_UP_DUE = "tovholder.plans.follow-up-due.v1"
+FOLLOW_UP_RECORDED = "tovholder.plans.follow-up-recorded.v1"
+LEARNING_PLAN_DUE = "tovholder.plans.learning-plan-due.v1"
+LEARNING_PLAN_COMPLETED = "tovholder.plans.learning-plan-completed.v1"
+SAFETY_RATING_CHANGED = "tovholder.plans.safety-rating-changed.v1"
+
 HOSPITAL_NOTICE_LEGAL_BASIS = "retssikkerhedsloven § 12 c"
 
 
@@ -52,9 +58,13 @@ class IncomingEvent:
     time: datetime
     citizen_id: UUID
     data: Mapping[str, Any]
+    # From the service's citizen read model, for events that do not name the botilbud themselves.
+    citizen_botilbud_id: str | None = None
 
     @classmethod
-    def from_body(cls, *, event_id: str, time: datetime, body: Any) -> "IncomingEvent":
+    def from_body(
+        cls, *, event_id: str, time: datetime, body: Any, citizen_botilbud_id: str | None = None
+    ) -> "IncomingEvent":
         """Build from a contracts ``EventBody`` (anything with ``event_type``, ``citizen_id``, ``model_dump``)."""
         return cls(
             event_id=str(event_id),
@@ -62,6 +72,7 @@ class IncomingEvent:
             time=time,
             citizen_id=body.citizen_id,
             data=body.model_dump(),
+            citizen_botilbud_id=citizen_botilbud_id,
         )
 
     def get(self, key: str, default: Any = None) -> Any:
@@ -75,7 +86,7 @@ class IncomingEvent:
 
     @property
     def botilbud_id(self) -> str | None:
-        return self.data.get("botilbud_id")
+        return self.data.get("botilbud_id") or self.citizen_botilbud_id
 
 
 # ---------------------------------------------------------------- actions
@@ -84,6 +95,24 @@ class IncomingEvent:
 @dataclass(frozen=True, slots=True)
 class CreateTask:
     spec: TaskSpec
+
+
+@dataclass(frozen=True, slots=True)
+class CreateOrReviseTask:
+    """One active task per ``key``: a repeated "due" event revises the open task instead of adding one."""
+
+    spec: TaskSpec
+    key: Link
+    reason: str = "Opdateret af en ny hændelse"
+
+
+@dataclass(frozen=True, slots=True)
+class CompleteLinkedTasks:
+    """The work was recorded in another service: the active tasks linked to ``link`` are done."""
+
+    link: Link
+    reason: str
+    kinds: frozenset[TaskKind] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +152,7 @@ class ReopenTasksCancelledBy:
     reason: str
 
 
-Action = CreateTask | ReviseLinkedTasks | WithdrawLinkedTasks | CancelCitizenTasks | ReopenTasksCancelledBy
+Action = CreateTask | CreateOrReviseTask | CompleteLinkedTasks | ReviseLinkedTasks | WithdrawLinkedTasks | CancelCitizenTasks | ReopenTasksCancelledBy
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,6 +334,96 @@ def hospital_notice_cancelled(event: IncomingEvent) -> list[Action]:
     ]
 
 
+# ---------------------------------------------------------------- plans
+
+
+def owner_or_coordinators(assignee: str | None, botilbud_id: str | None) -> dict[str, Any]:
+    return {"owner_sub": assignee} if assignee else coordinator_pool(botilbud_id)
+
+
+def follow_up_link(event: IncomingEvent) -> Link:
+    return Link("follow-up", f"{event.require('subject')}:{event.require('subject_id')}")
+
+
+def follow_up_due(event: IncomingEvent) -> list[Action]:
+    subject = event.require("subject")
+    due_on = as_date(event.require("due_on"), "due_on")
+    late_after = as_date(event.get("late_after") or due_on, "late_after")
+    what = "Borgerens Plan" if subject == "plan" else "et mål i Borgerens Plan"
+    key = follow_up_link(event)
+    spec = TaskSpec(
+        kind=TaskKind.PLAN_FOLLOW_UP,
+        title=f"Opfølgning på {what} (planlagt {due_on.strftime('%d.%m.%Y')})",
+        priority=Priority.ROUTINE,
+        # Plans calls a follow-up late only after ``late_after``; the task agrees on when it is overdue.
+        due_at=end_of_local_day(late_after),
+        business_status="forfalden" if event.get("cadence") else None,
+        description=f"Følg op sammen med borgeren. Kadence: {event.get('cadence') or 'ikke angivet'}.",
+        links=(Link("plan", str(event.require("plan_id"))), key),
+        **owner_or_coordinators(event.get("assignee"), event.botilbud_id),
+    )
+    return [CreateOrReviseTask(spec, key)]
+
+
+def follow_up_recorded(event: IncomingEvent) -> list[Action]:
+    return [
+        CompleteLinkedTasks(
+            follow_up_link(event),
+            reason="Opfølgningen er registreret i Borgerens Plan",
+            kinds=frozenset({TaskKind.PLAN_FOLLOW_UP}),
+        )
+    ]
+
+
+def learning_plan_link(event: IncomingEvent) -> Link:
+    return Link("learning-plan", str(event.require("learning_plan_id")))
+
+
+def learning_plan_due(event: IncomingEvent) -> list[Action]:
+    key = learning_plan_link(event)
+    spec = TaskSpec(
+        kind=TaskKind.LEARNING_PLAN,
+        title="Læringsplan efter episode (inden for 24 timer)",
+        priority=Priority.URGENT,
+        due_at=as_datetime(event.require("due_at"), "due_at"),
+        description="Skriv læringsplanen sammen med borgeren; borgeren kan vælge, hvem der gør det.",
+        links=(key,),
+        **owner_or_coordinators(event.get("assignee"), event.botilbud_id),
+    )
+    return [CreateOrReviseTask(spec, key)]
+
+
+def learning_plan_completed(event: IncomingEvent) -> list[Action]:
+    return [CompleteLinkedTasks(learning_plan_link(event), reason="Læringsplanen er skrevet")]
+
+
+_LA2_DA = {"red": "rød", "yellow": "gul", "green": "grøn"}
+
+
+def safety_rating_changed(event: IncomingEvent) -> list[Action]:
+    level = event.require("level")
+    key = Link("la2", str(event.citizen_id))
+    if level == "green":
+        return [CompleteLinkedTasks(key, reason="Borgeren er vurderet grøn", kinds=frozenset({TaskKind.RISK_REASSESSMENT}))]
+    reassess_at = event.get("reassess_at")
+    if not reassess_at:
+        return []
+    checklist = ["Genvurder sammen og begrund farven", "Overlever ved vagtskifte"]
+    if not event.get("citizen_told"):
+        checklist.insert(0, f"Fortæl borgeren, at vedkommende er vurderet {_LA2_DA.get(level, level)}")
+    spec = TaskSpec(
+        kind=TaskKind.RISK_REASSESSMENT,
+        title=f"Genvurder LA2 ({_LA2_DA.get(level, level)})",
+        priority=Priority.URGENT if level == "red" else Priority.ROUTINE,
+        due_at=as_datetime(reassess_at, "reassess_at"),
+        business_status=_LA2_DA.get(level, level),
+        checklist=tuple(checklist),
+        links=(key, Link("safety-rating", str(event.require("rating_id")))),
+        **coordinator_pool(event.botilbud_id),
+    )
+    return [CreateOrReviseTask(spec, key, reason="Ny LA2-vurdering")]
+
+
 # ---------------------------------------------------------------- the table
 
 RULES: tuple[Rule, ...] = (
@@ -329,6 +448,23 @@ RULES: tuple[Rule, ...] = (
         HOSPITAL_NOTICE_CANCELLED,
         "Annulleret advis → opgaverne fra advisen trækkes tilbage (historikken bevares)",
         then=hospital_notice_cancelled,
+    ),
+    Rule(
+        FOLLOW_UP_DUE,
+        "Opfølgning forfalder → opgave til målets ejer (ellers koordinatorpuljen); én åben pr. plan/mål",
+        then=follow_up_due,
+    ),
+    Rule(FOLLOW_UP_RECORDED, "Opfølgning registreret → opfølgningsopgaven er udført", then=follow_up_recorded),
+    Rule(
+        LEARNING_PLAN_DUE,
+        "Episode → læringsplan inden for 24 timer (haster) til den valgte medarbejder",
+        then=learning_plan_due,
+    ),
+    Rule(LEARNING_PLAN_COMPLETED, "Læringsplan skrevet → opgaven er udført", then=learning_plan_completed),
+    Rule(
+        SAFETY_RATING_CHANGED,
+        "LA2 gul/rød med genvurderingstid → genvurdering i koordinatorpuljen; grøn → genvurderingen er udført",
+        then=safety_rating_changed,
     ),
 )
 
@@ -388,12 +524,33 @@ def apply_actions(
             source_event_type=event.event_type,
             now=now,
         )
+        if task.task_id in by_id:
+            raise ValueError(f"task id {task.task_id} is already in use")
         by_id[task.task_id] = task
         created_ids.append(task.task_id)
 
     for action in actions:
         if isinstance(action, CreateTask):
             create(action.spec)
+        elif isinstance(action, CreateOrReviseTask):
+            active = [
+                x for x in by_id.values()
+                if x.kind == action.spec.kind and x.has_link(action.key) and not x.status.is_final
+            ]
+            if not active:
+                create(action.spec)
+            for task in active:
+                spec = action.spec
+                by_id[task.task_id] = t.revise(
+                    task, system, now, action.reason,
+                    title=spec.title, due_at=spec.due_at, priority=spec.priority, description=spec.description,
+                    checklist=spec.checklist, business_status=spec.business_status,
+                    links=task.links + tuple(link for link in spec.links if link not in task.links),
+                )
+        elif isinstance(action, CompleteLinkedTasks):
+            for task in [x for x in by_id.values() if x.has_link(action.link) and not x.status.is_final]:
+                if action.kinds is None or task.kind in action.kinds:
+                    by_id[task.task_id] = t.close_as_done(task, system, now, action.reason)
         elif isinstance(action, WithdrawLinkedTasks):
             for task in [x for x in by_id.values() if x.has_link(action.link)]:
                 if action.kinds is not None and task.kind not in action.kinds:

@@ -340,6 +340,14 @@ def complete(task: Task, actor: Actor, now: datetime, note: str | None = None) -
     return _change(task, now, actor.sub, "completed", note=note, status=TaskStatus.DONE)
 
 
+def close_as_done(task: Task, actor: Actor, now: datetime, reason: str) -> Task:
+    """The work was recorded elsewhere (e.g. the follow-up was registered in Borgerens Plan)."""
+    if task.status is TaskStatus.DONE:
+        return task
+    _require_status(task, ACTIVE_STATUSES, "afsluttes")
+    return _change(task, now, actor.sub, "completed", note=reason, status=TaskStatus.DONE)
+
+
 def release(task: Task, actor: Actor, now: datetime) -> Task:
     """Put a claimed pool task back in its pool."""
     _require_status(task, {TaskStatus.CLAIMED, TaskStatus.IN_PROGRESS}, "lægges tilbage")

@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from services.notifications.domain import tasks as t
+from services.notifications.domain.clock import LOCAL_TZ
+from services.notifications.domain.scheduling import (
+    EscalationPolicy,
+    day_before_reminder,
+    due_reminders,
+    escalate_if_due,
+    examination_reminders,
+    should_escalate,
+    sweep,
+)
+from services.notifications.domain.tasks import Pool, Priority, Role, TaskStatus
+
+from .builders import BOTILBUD, NOW, NURSE, make_task
+
+POLICY = EscalationPolicy.from_minutes(urgent=120, asap=30)
+
+
+def local(y, m, d, hh, mm=0):
+    return datetime(y, m, d, hh, mm, tzinfo=LOCAL_TZ)
+
+
+def test_examination_reminders_evening_before_and_morning_of():
+    exam = local(2026, 11, 25, 10, 30)
+    evening, morning = examination_reminders(exam)
+    assert evening.at == local(2026, 11, 24, 18) and morning.at == local(2026, 11, 25, 7)
+    assert "i morgen" in evening.label and "i dag" in morning.label
+
+
+def test_examination_reminders_across_daylight_saving_change():
+    # DST ends 25 Oct 2026: the evening before is 18:00 CEST (16:00 UTC), the morning 07:00 CET (06:00 UTC).
+    evening, morning = examination_reminders(local(2026, 10, 25, 9))
+    assert evening.at == datetime(2026, 10, 24, 16, tzinfo=UTC)
+    assert morning.at == datetime(2026, 10, 25, 6, tzinfo=UTC)
+
+
+def test_reminders_in_the_past_or_after_an_early_examination_are_dropped():
+    early = local(2026, 11, 25, 6, 30)
+    (only_evening,) = examination_reminders(early)
+    assert only_evening.at == local(2026, 11, 24, 18)
+    assert examination_reminders(local(2026, 11, 25, 10), now=local(2026, 11, 24, 20)) == (
+        examination_reminders(local(2026, 11, 25, 10))[1],
+    )
+    assert day_before_reminder(local(2026, 11, 25, 10))[0].at == local(2026, 11, 24, 18)
+    assert day_before_reminder(local(2026, 11, 25, 10), now=local(2026, 11, 25, 8)) == ()
+
+
+def test_due_reminders_fire_once_and_not_after_the_due_time():
+    exam = local(2026, 11, 25, 10)
+    task = make_task(owner_sub=NURSE.sub, due_at=exam, reminders=examination_reminders(exam))
+    assert due_reminders(task, local(2026, 11, 24, 17)) == ()
+    (evening,) = due_reminders(task, local(2026, 11, 24, 18, 1))
+    sent = t.mark_reminder_sent(task, evening, local(2026, 11, 24, 18, 1))
+    assert sent.history[-1].action == "reminded"
+    assert due_reminders(sent, local(2026, 11, 24, 23)) == ()
+    assert due_reminders(sent, local(2026, 11, 25, 11)) == ()  # after the examination: pointless
+
+
+def test_unclaimed_urgent_task_escalates_to_coordinators_after_the_delay():
+    task = make_task(pool=Pool(Role.NURSE_CONSULTANT, BOTILBUD), priority=Priority.URGENT)
+    assert not should_escalate(task, NOW + timedelta(minutes=119), POLICY)
+    escalated = escalate_if_due(task, NOW + timedelta(minutes=120), POLICY)
+    assert escalated.pool == Pool(Role.COORDINATOR, BOTILBUD) and escalated.escalated_at is not None
+    assert "120 minutter" in escalated.history[-1].note
+    assert escalate_if_due(escalated, NOW + timedelta(days=1), POLICY) is escalated  # only once
+
+
+def test_named_tovholder_who_has_not_claimed_is_escalated_too():
+    task = make_task(owner_sub=NURSE.sub, priority=Priority.URGENT)
+    escalated = escalate_if_due(task, NOW + timedelta(hours=3), POLICY)
+    assert escalated.owner_sub is None and escalated.pool == Pool(Role.COORDINATOR, BOTILBUD)
+
+
+def test_no_escalation_when_claimed_routine_already_with_coordinators_or_no_botilbud():
+    urgent = make_task(pool=Pool(Role.NURSE_CONSULTANT, BOTILBUD), priority=Priority.URGENT)
+    later = NOW + timedelta(days=1)
+    assert not should_escalate(t.claim(urgent, NURSE, NOW), later, POLICY)
+    assert not should_escalate(make_task(pool=Pool(Role.NURSE_CONSULTANT, BOTILBUD)), later, POLICY)
+    assert not should_escalate(make_task(priority=Priority.URGENT), later, POLICY)  # already coordinators
+    assert not should_escalate(
+        make_task(pool=Pool(Role.VISITATION, None), botilbud_id=None, priority=Priority.URGENT), later, POLICY
+    )
+
+
+def test_asap_escalates_sooner_and_policy_is_configurable():
+    asap = make_task(pool=Pool(Role.NURSE_CONSULTANT, BOTILBUD), priority=Priority.ASAP)
+    assert should_escalate(asap, NOW + timedelta(minutes=30), POLICY)
+    never = EscalationPolicy.from_minutes(urgent=None, asap=None)
+    assert not should_escalate(asap, NOW + timedelta(days=9), never)
+
+
+def test_sweep_returns_only_changed_tasks_with_reasons():
+    urgent = make_task(pool=Pool(Role.NURSE_CONSULTANT, BOTILBUD), priority=Priority.URGENT, due_at=NOW + timedelta(hours=1))
+    quiet = make_task(due_at=NOW + timedelta(days=3))
+    result = sweep([urgent, quiet], NOW + timedelta(hours=2), POLICY)
+    (changed,) = result.changed
+    assert changed.task_id == urgent.task_id
+    assert result.escalated == [urgent.task_id] and result.flagged_overdue == [urgent.task_id]
+    assert [h.action for h in changed.history][-2:] == ["escalated", "overdue"]
+    assert changed.status is TaskStatus.OPEN
+
+
+def test_sweep_sends_reminders_and_returns_the_final_task():
+    exam = local(2026, 11, 25, 10)
+    task = make_task(owner_sub=NURSE.sub, due_at=exam, reminders=examination_reminders(exam))
+    result = sweep([task], local(2026, 11, 25, 7, 5), POLICY)
+    assert [r.label for _, r in result.reminders] == ["Påmindelse: undersøgelse i morgen", "Påmindelse: undersøgelse i dag"]
+    final = result.changed[0]
+    assert all(r.sent_at is not None for r in final.reminders)
+    assert result.reminders[-1][0] is final
