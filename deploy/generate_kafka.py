@@ -125,6 +125,10 @@ def render() -> dict[Path, str]:
     }
 
 
+def _show(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only compare, exit 1 on drift")
@@ -140,10 +144,10 @@ def main(argv: list[str] | None = None) -> int:
             path.write_text(text)
     if args.check and stale:
         for path in stale:
-            print(f"{path.relative_to(ROOT)} is out of date; run python deploy/generate_kafka.py")
+            print(f"{_show(path)} is out of date; run python deploy/generate_kafka.py")
         return 1
     for path in stale:
-        print(f"wrote {path.relative_to(ROOT)}")
+        print(f"wrote {_show(path)}")
     return 0
 
 
