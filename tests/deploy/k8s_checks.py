@@ -42,8 +42,11 @@ KUBERNETES_VERSIONS = ("1.33.0", "1.37.0")
 
 KAFKA_CLUSTER = "tovholder"
 SERVICES = contract.SERVICES
-PUBLIC_PREFIXES = ("/api/v1", "/integration/v1", "/staff", "/static")
-PRIVATE_PATHS = ("/metrics", "/healthz", "/readyz", "/docs", "/redoc", "/openapi.json")
+PUBLIC_PREFIXES = ("/api/v1", "/integration/v1")
+# notifications serves the staff pages from "/", so its host may route "/" as long as every private
+# path below is routed away from the application.
+STAFF_PAGES_SERVICE = "tovholder-notifications"
+PRIVATE_PATHS = ("/metrics", "/healthz", "/readyz", "/docs", "/redoc", "/openapi.json", "/asyncapi")
 
 Doc = dict[str, Any]
 
@@ -517,6 +520,8 @@ def check_references(docs: list[Doc]) -> list[str]:
     pods = [(d, get(d, "spec.template.metadata.labels")) for d in docs if pod_spec(d) is not None]
     for svc in of_kind(docs, "Service"):
         sel = get(svc, "spec.selector")
+        if not sel:
+            continue  # deliberately without pods (tovholder-not-public)
         targets = [d for d, labels in pods if selects(sel, labels)]
         if not targets:
             errors.append(f"{ident(svc)}: selector {sel} matches no pod template")
@@ -562,24 +567,55 @@ def check_references(docs: list[Doc]) -> list[str]:
 
 
 # ------------------------------------------------------------------- 5. ingress and network policy
+def ingress_route(paths: list[Doc], request_path: str) -> Doc | None:
+    """The Ingress path entry a request goes to (Kubernetes semantics: Exact must equal; Prefix matches
+    whole path elements; the longest match wins and Exact beats Prefix of the same length)."""
+    best, best_rank = None, (-1, -1)
+    for entry in paths:
+        path, kind = entry.get("path", "/"), entry.get("pathType")
+        if kind == "Exact":
+            ok, rank = request_path == path, (len(path), 1)
+        else:  # Prefix (ImplementationSpecific treated as Prefix)
+            stem = path.rstrip("/")
+            ok = stem == "" or request_path == stem or request_path.startswith(stem + "/")
+            rank = (len(stem), 0)
+        if ok and rank > best_rank:
+            best, best_rank = entry, rank
+    return best
+
+
 def check_exposure(docs: list[Doc]) -> list[str]:
-    """Ingress only routes the public surface, always over TLS; every Tovholder pod is covered by a
-    NetworkPolicy; only notifications may leave the cluster (for partner callbacks)."""
+    """Ingress only routes the public surface to the applications, always over TLS; every Tovholder
+    pod is covered by a NetworkPolicy; only notifications may leave the cluster (partner callbacks);
+    a service reaches only its own database, plus Kafka and the collector."""
     errors = []
+    services = {s["metadata"]["name"]: s for s in of_kind(docs, "Service")}
+
+    def is_app(entry: Doc | None) -> bool:
+        name = get(entry, "backend.service.name") if entry else None
+        return bool(name in services and get(services[name], "spec.selector"))
+
     for ing in of_kind(docs, "Ingress"):
         hosts = {h for t in get(ing, "spec.tls") or [] for h in t.get("hosts") or []}
         for rule in get(ing, "spec.rules") or []:
             if rule.get("host") not in hosts:
                 errors.append(f"{ident(ing)}: host {rule.get('host')!r} is not covered by TLS")
-            for path in get(rule, "http.paths") or []:
-                p = path.get("path", "")
-                if path.get("pathType") not in ("Prefix", "Exact"):
+            paths = get(rule, "http.paths") or []
+            for entry in paths:
+                p, backend = entry.get("path", ""), get(entry, "backend.service.name")
+                if entry.get("pathType") not in ("Prefix", "Exact"):
                     errors.append(f"{ident(ing)}: {p}: pathType must be Prefix or Exact")
-                if not any(p == pub or p.startswith(pub + "/") for pub in PUBLIC_PREFIXES):
-                    errors.append(f"{ident(ing)}: {p} is not a public path {PUBLIC_PREFIXES}")
-                for private in PRIVATE_PATHS:
-                    if private == p or private.startswith(p.rstrip("/") + "/") or p in ("", "/"):
-                        errors.append(f"{ident(ing)}: {p} would expose {private}")
+                if not is_app(entry):
+                    continue
+                public = any(p == pub or p.startswith(pub + "/") for pub in PUBLIC_PREFIXES)
+                staff_root = p == "/" and backend == STAFF_PAGES_SERVICE
+                if not (public or staff_root):
+                    errors.append(f"{ident(ing)}: {p} -> {backend} is not a public path")
+            for private in PRIVATE_PATHS:
+                for probe in (private, private + "/x"):
+                    if is_app(ingress_route(paths, probe)):
+                        errors.append(f"{ident(ing)}: {rule.get('host')}{probe} reaches "
+                                      f"{get(ingress_route(paths, probe), 'backend.service.name')}; would expose {private}")
                         break
     policies = of_kind(docs, "NetworkPolicy")
     for doc in docs:
@@ -590,33 +626,25 @@ def check_exposure(docs: list[Doc]) -> list[str]:
         types = {t for p in covering for t in get(p, "spec.policyTypes") or []}
         if not {"Ingress", "Egress"} <= types:
             errors.append(f"{ident(doc)}: pods not covered by Ingress and Egress NetworkPolicies")
-        internet = [
-            p for p in covering for rule in get(p, "spec.egress") or [] for to in rule.get("to") or []
-            if get(to, "ipBlock.cidr") == "0.0.0.0/0"
-        ]
+        egress_to = [(p, to) for p in covering for rule in get(p, "spec.egress") or [] for to in rule.get("to") or []]
+        if any(not rule.get("to") for p in covering for rule in get(p, "spec.egress") or []):
+            errors.append(f"{ident(doc)}: an egress rule without 'to' allows every destination")
+        internet = [p for p, to in egress_to if get(to, "ipBlock.cidr") in ("0.0.0.0/0", "::/0")]
         name = labels.get("app.kubernetes.io/name")
         if internet and name not in ("notifications", "otel-collector"):
             errors.append(f"{ident(doc)}: may reach the internet ({internet[0]['metadata']['name']}); only notifications may")
         if name in SERVICES:
             db = f"tovholder-{name}-db"
-            dbs = {(get(to, "podSelector.matchLabels") or {}).get("cnpg.io/cluster") for p in covering
-                   for rule in get(p, "spec.egress") or [] for to in rule.get("to") or []}
+            dbs = {(get(to, "podSelector.matchLabels") or {}).get("cnpg.io/cluster") for p, to in egress_to}
             dbs = {d for d in dbs if d}
             if dbs != {db}:
                 errors.append(f"{ident(doc)}: may reach databases {sorted(dbs)}, expected only {db}")
-    for svc in SERVICES:
-        pol = named(docs, "NetworkPolicy", f"tovholder-{svc}")
-        if pol is None:
-            continue
-        to_kafka = [r for r in get(pol, "spec.egress") or [] for to in r.get("to") or []
-                    if get(to, "podSelector.matchLabels") and
-                    to["podSelector"]["matchLabels"].get("strimzi.io/cluster") == KAFKA_CLUSTER]
-        if not to_kafka:
-            errors.append(f"{ident(pol)}: no egress to the Kafka brokers")
-        to_otel = [r for r in get(pol, "spec.egress") or [] for to in r.get("to") or []
-                   if (get(to, "podSelector.matchLabels") or {}).get("app.kubernetes.io/name") == "otel-collector"]
-        if not to_otel:
-            errors.append(f"{ident(pol)}: no egress to the OpenTelemetry collector")
+            if not any((get(to, "podSelector.matchLabels") or {}).get("strimzi.io/cluster") == KAFKA_CLUSTER
+                       for p, to in egress_to):
+                errors.append(f"{ident(doc)}: no egress to the Kafka brokers")
+            if not any((get(to, "podSelector.matchLabels") or {}).get("app.kubernetes.io/name") == "otel-collector"
+                       for p, to in egress_to):
+                errors.append(f"{ident(doc)}: no egress to the OpenTelemetry collector")
     return errors
 
 

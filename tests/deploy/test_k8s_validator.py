@@ -94,10 +94,19 @@ CASES: list[tuple[str, str, Callable[[list], None], str]] = [
     # exposure
     ("ingress exposes /metrics", "prod",
      lambda d: _set(k.named(d, "Ingress", "tovholder-plans")["spec"]["rules"][0]["http"]["paths"][0], "path", "/metrics"),
-     "/metrics is not a public path"),
-    ("ingress exposes everything", "prod",
-     lambda d: _set(k.named(d, "Ingress", "tovholder-notifications")["spec"]["rules"][0]["http"]["paths"][0], "path", "/"),
-     "would expose /metrics"),
+     "/metrics -> tovholder-plans is not a public path"),
+    ("plans routes everything", "prod",
+     lambda d: _set(k.named(d, "Ingress", "tovholder-plans")["spec"]["rules"][0]["http"]["paths"][0], "path", "/"),
+     "/ -> tovholder-plans is not a public path"),
+    ("staff host stops blocking /metrics", "prod",
+     lambda d: _set(k.named(d, "Ingress", "tovholder-notifications")["spec"]["rules"][0]["http"], "paths",
+                    [p for p in k.named(d, "Ingress", "tovholder-notifications")["spec"]["rules"][0]["http"]["paths"]
+                     if p["path"] != "/metrics"]),
+     "/metrics reaches tovholder-notifications; would expose /metrics"),
+    ("staff host blocks /docs only exactly", "prod",
+     lambda d: _set(next(p for p in k.named(d, "Ingress", "tovholder-notifications")["spec"]["rules"][0]["http"]["paths"]
+                         if p["path"] == "/docs"), "pathType", "Exact"),
+     "/docs/x reaches tovholder-notifications"),
     ("ingress without tls", "prod",
      lambda d: k.named(d, "Ingress", "tovholder-plans")["spec"].pop("tls"), "not covered by TLS"),
     ("plans may reach the internet", "prod",
