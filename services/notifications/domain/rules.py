@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date as date_type
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -28,6 +29,7 @@ from services.notifications.domain.clock import (
     at_local,
     end_of_local_day,
     end_of_local_day_after,
+    LOCAL_TZ as _LOCAL,
     local_date,
 )
 from services.notifications.domain.errors import InvalidInput
@@ -45,6 +47,25 @@ FOLLOW_UP_RECORDED = "tovholder.plans.follow-up-recorded.v1"
 LEARNING_PLAN_DUE = "tovholder.plans.learning-plan-due.v1"
 LEARNING_PLAN_COMPLETED = "tovholder.plans.learning-plan-completed.v1"
 SAFETY_RATING_CHANGED = "tovholder.plans.safety-rating-changed.v1"
+
+REFERRAL_WITHDRAWN = "tovholder.referrals.referral-withdrawn.v1"
+PLACEMENT_STARTED = "tovholder.referrals.placement-started.v1"
+PLACEMENT_ENDED = "tovholder.referrals.placement-ended.v1"
+MOVE_OUT_PLANNED = "tovholder.referrals.move-out-planned.v1"
+VISITATION_FOLLOW_UP_DUE = "tovholder.referrals.follow-up-due.v1"
+VISITATION_FOLLOW_UP_HELD = "tovholder.referrals.follow-up-held.v1"
+MEDICATION_CHANGED = "tovholder.health.medication-changed.v1"
+MEDICATION_ALERT_RAISED = "tovholder.health.medication-alert-raised.v1"
+HEALTH_CHECK_SCHEDULED = "tovholder.health.health-check-scheduled.v1"
+HEALTH_CHECK_STEP_DUE = "tovholder.health.health-check-step-due.v1"
+HEALTH_CHECK_STEP_COMPLETED = "tovholder.health.health-check-step-completed.v1"
+HEALTH_CHECK_DECLINED = "tovholder.health.health-check-declined.v1"
+HEALTH_CHECK_CANCELLED = "tovholder.health.health-check-cancelled.v1"
+HEALTH_CHECK_HELD = "tovholder.health.health-check-held.v1"
+HEALTH_CHECK_DECISION_RECORDED = "tovholder.health.health-check-decision-recorded.v1"
+PARTNER_DOCUMENT_RECEIVED = "tovholder.health.partner-document-received.v1"
+DEPOT_VISIT_MISSED = "tovholder.health.depot-visit-missed.v1"
+TOVHOLDER_CHOSEN = "tovholder.health.tovholder-chosen.v1"
 
 HOSPITAL_NOTICE_LEGAL_BASIS = "retssikkerhedsloven § 12 c"
 
@@ -145,6 +166,15 @@ class CancelCitizenTasks:
 
 
 @dataclass(frozen=True, slots=True)
+class HandOverUnclaimedTasks:
+    """The citizen changed tovholder: unclaimed tasks named to the previous one go to the new one."""
+
+    from_sub: str
+    to_sub: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class ReopenTasksCancelledBy:
     """Undo ``CancelCitizenTasks`` when the event that caused it is withdrawn or corrected."""
 
@@ -152,7 +182,7 @@ class ReopenTasksCancelledBy:
     reason: str
 
 
-Action = CreateTask | CreateOrReviseTask | CompleteLinkedTasks | ReviseLinkedTasks | WithdrawLinkedTasks | CancelCitizenTasks | ReopenTasksCancelledBy
+Action = CreateTask | CreateOrReviseTask | CompleteLinkedTasks | HandOverUnclaimedTasks | ReviseLinkedTasks | WithdrawLinkedTasks | CancelCitizenTasks | ReopenTasksCancelledBy
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,16 +213,17 @@ def coordinator_pool(botilbud_id: str | None) -> dict[str, Any]:
 # ---------------------------------------------------------------- referrals
 
 
-def first_network_meeting(event: IncomingEvent) -> list[Action]:
+def referral_link(event: IncomingEvent) -> Link:
+    return Link("referral", str(event.require("referral_id")))
+
+
+def _first_network_meeting_spec(event: IncomingEvent, base_day: date_type) -> TaskSpec:
     botilbud = event.botilbud_id
-    start = event.get("start_date")
-    base_day = as_date(start, "start_date") if start else local_date(as_datetime(event.require("decided_at"), "decided_at"))
-    title = "Første netværksmøde" if botilbud else "Første netværksmøde – botilbud er ikke valgt"
-    spec = TaskSpec(
+    return TaskSpec(
         kind=TaskKind.FIRST_NETWORK_MEETING,
-        title=title,
+        title="Første netværksmøde" if botilbud else "Første netværksmøde – botilbud er ikke valgt",
         priority=Priority.ROUTINE,
-        # The network meets around move-in; two weeks after the start date leaves room to gather it.
+        # The network meets around move-in; two weeks after it leaves room to gather the network.
         due_at=end_of_local_day(base_day + timedelta(days=14)),
         business_status="ikke planlagt",
         description="Indkald borgeren og netværket (pårørende, sagsbehandler, kontaktperson) til første netværksmøde.",
@@ -201,10 +232,79 @@ def first_network_meeting(event: IncomingEvent) -> list[Action]:
             "Inviter netværket efter borgerens ønske",
             "Gennemgå tryghedsplan og indsatsmål",
         ),
-        links=(Link("referral", str(event.require("referral_id"))),),
+        links=(referral_link(event),),
         **coordinator_pool(botilbud),
     )
-    return [CreateTask(spec)]
+
+
+def first_network_meeting(event: IncomingEvent) -> list[Action]:
+    start = event.get("start_date")
+    base_day = as_date(start, "start_date") if start else local_date(as_datetime(event.require("decided_at"), "decided_at"))
+    spec = _first_network_meeting_spec(event, base_day)
+    return [CreateOrReviseTask(spec, referral_link(event))]
+
+
+def placement_started(event: IncomingEvent) -> list[Action]:
+    """The actual move-in date sets the meeting's due date (creates it if the grant was waitlisted)."""
+    spec = _first_network_meeting_spec(event, as_date(event.require("moved_in_on"), "moved_in_on"))
+    return [CreateOrReviseTask(spec, referral_link(event), reason="Borgeren er flyttet ind")]
+
+
+def referral_withdrawn(event: IncomingEvent) -> list[Action]:
+    return [WithdrawLinkedTasks(referral_link(event), reason="Henvisningen er trukket tilbage")]
+
+
+def placement_ended(event: IncomingEvent) -> list[Action]:
+    return [
+        WithdrawLinkedTasks(
+            referral_link(event),
+            reason="Opholdet på botilbuddet er afsluttet",
+            kinds=frozenset({TaskKind.FIRST_NETWORK_MEETING, TaskKind.VISITATION_FOLLOW_UP}),
+        )
+    ]
+
+
+def move_out_planned(event: IncomingEvent) -> list[Action]:
+    planned = as_date(event.require("planned_on"), "planned_on")
+    visits = event.get("phase_out_visits_planned") or 0
+    spec = TaskSpec(
+        kind=TaskKind.MOVE_OUT,
+        title=f"Udflytning {planned.strftime('%d.%m.%Y')}: forbered overgangen",
+        priority=Priority.ROUTINE,
+        due_at=end_of_local_day(planned),
+        checklist=(
+            "Besøg det nye sted sammen med borgeren",
+            "Aftal med borgeren, hvad der må deles (fx tryghedsplan og trivselsplan)",
+            f"Planlæg {visits} udslusningsbesøg" if visits else "Planlæg udslusningsbesøg",
+            "Evaluer flytningen med borgeren",
+        ),
+        links=(referral_link(event), Link("move-out", str(event.require("referral_id")))),
+        **coordinator_pool(event.botilbud_id),
+    )
+    return [CreateOrReviseTask(spec, Link("move-out", str(event.require("referral_id"))))]
+
+
+def visitation_follow_up_link(event: IncomingEvent) -> Link:
+    return Link("visitation-follow-up", str(event.require("referral_id")))
+
+
+def visitation_follow_up_due(event: IncomingEvent) -> list[Action]:
+    day = as_date(event.require("follow_up_date"), "follow_up_date")
+    temporary = " (§ 107: midlertidigt som udgangspunkt)" if event.get("temporary") else ""
+    spec = TaskSpec(
+        kind=TaskKind.VISITATION_FOLLOW_UP,
+        title=f"Opfølgning på visitationen{temporary}",
+        priority=Priority.ROUTINE,
+        due_at=end_of_local_day(day),
+        description="Følg op på målene og på om indsatsen passer – kan borgeren gå et trin ned ad indsatstrappen?",
+        links=(referral_link(event), visitation_follow_up_link(event)),
+        pool=Pool(Role.VISITATION, None),
+    )
+    return [CreateOrReviseTask(spec, visitation_follow_up_link(event))]
+
+
+def visitation_follow_up_held(event: IncomingEvent) -> list[Action]:
+    return [CompleteLinkedTasks(visitation_follow_up_link(event), reason="Opfølgningen er holdt")]
 
 
 # ---------------------------------------------------------------- hospital notices
@@ -424,15 +524,224 @@ def safety_rating_changed(event: IncomingEvent) -> list[Action]:
     return [CreateOrReviseTask(spec, key, reason="Ny LA2-vurdering")]
 
 
+# ---------------------------------------------------------------- health: medication, health check, depot
+
+
+def _reminders(event: IncomingEvent, field: str, label: str) -> tuple[t.Reminder, ...]:
+    return tuple(t.Reminder(as_datetime(at, field), label) for at in event.get(field) or ())
+
+
+def medication_alert(event: IncomingEvent) -> list[Action]:
+    key = Link("medication-alert", str(event.require("alert_id")))
+    raised = as_datetime(event.require("raised_at"), "raised_at")
+    spec = TaskSpec(
+        kind=TaskKind.MEDICATION_CHANGE,
+        title="Medicinændring under indlæggelse: tjek FMK",
+        priority=Priority.URGENT,
+        due_at=end_of_local_day(raised),
+        checklist=("Tjek ændringen i FMK", "Afstem medicinen på botilbuddet", "Tal med borgeren om ændringen"),
+        links=(key, Link("medication-change", str(event.require("change_id"))))
+        + tuple(Link("hospital-episode", str(e)) for e in event.get("hospital_episode_ids") or ()),
+        **tovholder_or_pool(event.get("tovholder_sub"), event.botilbud_id),
+    )
+    return [CreateOrReviseTask(spec, key)]
+
+
+def medication_changed(event: IncomingEvent) -> list[Action]:
+    # Staff's own changes need no task, and changes during an admission arrive as a medication alert.
+    if event.get("source") != "partner" or event.get("during_admission"):
+        return []
+    key = Link("medication-change", str(event.require("change_id")))
+    org = event.get("changed_by_org") or "en samarbejdspartner"
+    spec = TaskSpec(
+        kind=TaskKind.MEDICATION_CHANGE,
+        title=f"Medicinændring fra {org}: afstem medicinen",
+        priority=Priority.ROUTINE,
+        due_at=end_of_local_day_after(as_datetime(event.require("changed_at"), "changed_at"), 1),
+        checklist=("Tjek ændringen i FMK", "Afstem medicinen på botilbuddet"),
+        links=(key,),
+        **tovholder_or_pool(event.get("tovholder_sub"), event.botilbud_id),
+    )
+    return [CreateOrReviseTask(spec, key)]
+
+
+def health_check_link(event: IncomingEvent) -> Link:
+    return Link("health-check", str(event.require("health_check_id")))
+
+
+def health_check_scheduled(event: IncomingEvent) -> list[Action]:
+    starts = as_datetime(event.require("starts_at"), "starts_at")
+    key = health_check_link(event)
+    spec = TaskSpec(
+        kind=TaskKind.EXAMINATION_REMINDER,
+        title=f"Sundhedstjek {starts.astimezone(_LOCAL).strftime('%d.%m.%Y kl. %H:%M')}: påmind og følg borgeren",
+        priority=Priority.ROUTINE,
+        due_at=starts,
+        description="Påmind borgeren aftenen før og morgenen på dagen; sundhedstjekket er frivilligt.",
+        reminders=_reminders(event, "reminders_at", "Påmind borgeren om sundhedstjekket"),
+        links=(key,),
+        **tovholder_or_pool(event.get("tovholder_sub"), event.botilbud_id),
+    )
+    return [CreateOrReviseTask(spec, key, reason="Sundhedstjekket er flyttet")]
+
+
+_STEP_TITLES_DA = {
+    "pre-assessment": "Forundersøgelse før sundhedstjek (7 temaer, borgerens egne ord)",
+    "examination": "Undersøgelse før sundhedstjek (egen læge eller mobilt laboratorium)",
+    "medication-reconciliation": "Medicinafstemning før sundhedstjek",
+    "medication-review": "Medicingennemgang ved klinisk farmaceut før sundhedstjek",
+}
+
+
+def health_check_step_link(event: IncomingEvent) -> Link:
+    return Link("health-check-step", f"{event.require('health_check_id')}:{event.require('step')}")
+
+
+def health_check_step_due(event: IncomingEvent) -> list[Action]:
+    step = event.require("step")
+    role = event.get("assignee_role")
+    if role in {r.value for r in (Role.NURSE_CONSULTANT, Role.COORDINATOR, Role.VISITATION)} and event.botilbud_id:
+        who: dict[str, Any] = {"pool": Pool(Role(role), event.botilbud_id)}
+    else:
+        who = tovholder_or_pool(event.get("tovholder_sub"), event.botilbud_id)
+    target = as_date(event.require("target"), "target")
+    key = health_check_step_link(event)
+    spec = TaskSpec(
+        kind=TaskKind.HEALTH_CHECK_PREPARATION,
+        title=_STEP_TITLES_DA.get(step, f"Forberedelse af sundhedstjek: {step}"),
+        priority=Priority.ROUTINE,
+        due_at=end_of_local_day(as_date(event.require("deadline"), "deadline")),
+        description=f"Planlæg til {target.strftime('%d.%m.%Y')}; senest på fristen.",
+        business_status=step,
+        links=(key, health_check_link(event)),
+        **who,
+    )
+    return [CreateOrReviseTask(spec, key)]
+
+
+def health_check_step_completed(event: IncomingEvent) -> list[Action]:
+    return [CompleteLinkedTasks(health_check_step_link(event), reason="Trinnet er registreret som udført")]
+
+
+_CHECK_CANCEL_REASONS_DA = {
+    "declined": "Borgeren har takket nej (sundhedstjekket er frivilligt)",
+    "rescheduled": "Sundhedstjekket er flyttet",
+    "deceased": "Borgeren er død",
+    "other": "Sundhedstjekket er aflyst",
+}
+
+
+def health_check_cancelled(event: IncomingEvent) -> list[Action]:
+    reason = _CHECK_CANCEL_REASONS_DA.get(event.get("reason") or "declined", _CHECK_CANCEL_REASONS_DA["other"])
+    return [WithdrawLinkedTasks(health_check_link(event), reason=reason)]
+
+
+def health_check_held(event: IncomingEvent) -> list[Action]:
+    held = as_datetime(event.require("held_at"), "held_at")
+    key = Link("health-check-follow-up", str(event.require("health_check_id")))
+    spec = TaskSpec(
+        kind=TaskKind.HEALTH_CHECK_FOLLOW_UP,
+        title="Opfølgning på sundhedstjek",
+        priority=Priority.ROUTINE,
+        due_at=end_of_local_day_after(held, 7),
+        checklist=(
+            "Opdater indsatsplanerne ud fra referatet",
+            "Tjek at borgeren har forstået aftalerne",
+            "Før medicinændringer ind i sundhedsmodulet",
+        ),
+        links=(key, health_check_link(event)),
+        **tovholder_or_pool(event.get("tovholder_sub"), event.botilbud_id),
+    )
+    return [CreateOrReviseTask(spec, key)]
+
+
+def health_check_decision(event: IncomingEvent) -> list[Action]:
+    if not event.get("due_at"):
+        return []  # without a date the decision lives in the plan, not in a work queue
+    key = Link("health-check-decision", str(event.require("decision_id")))
+    kind = TaskKind.EXAMINATION_REMINDER if event.get("kind") == "book-examination" else TaskKind.HEALTH_CHECK_FOLLOW_UP
+    spec = TaskSpec(
+        kind=kind,
+        title=f"Aftale fra sundhedstjek: {event.require('title')}",
+        priority=Priority.ROUTINE,
+        due_at=as_datetime(event.require("due_at"), "due_at"),
+        reminders=_reminders(event, "reminders_at", "Påmindelse: aftale fra sundhedstjekket"),
+        links=(key, health_check_link(event)),
+        **(
+            {"owner_sub": event.get("responsible_sub")}
+            if event.get("responsible_sub")
+            else tovholder_or_pool(event.get("tovholder_sub"), event.botilbud_id)
+        ),
+    )
+    return [CreateOrReviseTask(spec, key)]
+
+
+_DOCUMENT_KINDS_DA = {
+    "pharmacist-review": "medicingennemgang fra farmaceut",
+    "lab-results": "blodprøvesvar",
+    "psychiatrist-notes": "notat fra psykiater",
+}
+
+
+def partner_document_received(event: IncomingEvent) -> list[Action]:
+    key = Link("partner-document", str(event.require("document_id")))
+    what = _DOCUMENT_KINDS_DA.get(event.get("kind"), "dokument")
+    links = (key,) + ((health_check_link(event),) if event.get("health_check_id") else ())
+    spec = TaskSpec(
+        kind=TaskKind.OTHER,
+        title=f"Nyt {what} fra {event.get('sender_org') or 'samarbejdspartner'}: læs og del med borgeren",
+        priority=Priority.ROUTINE,
+        due_at=end_of_local_day_after(as_datetime(event.require("received_at"), "received_at"), 1),
+        links=links,
+        **tovholder_or_pool(event.get("tovholder_sub"), event.botilbud_id),
+    )
+    return [CreateOrReviseTask(spec, key)]
+
+
+_DEPOT_REASONS_DA = {"not-recorded": "ikke registreret", "refused": "borgeren sagde nej", "not-met": "borgeren blev ikke truffet"}
+
+
+def depot_visit_missed(event: IncomingEvent) -> list[Action]:
+    scheduled = as_datetime(event.require("scheduled_for"), "scheduled_for")
+    key = Link("depot-visit", f"{event.require('schedule_id')}:{scheduled.isoformat()}")
+    spec = TaskSpec(
+        kind=TaskKind.DEPOT_VISIT_MISSED,
+        title=f"Depotmedicin ikke givet ({_DEPOT_REASONS_DA.get(event.get('reason'), event.get('reason'))})",
+        priority=Priority.URGENT,
+        due_at=end_of_local_day(scheduled),
+        checklist=("Kontakt borgeren", "Aftal nyt tidspunkt med retspsykiatrien"),
+        links=(key, Link("depot-schedule", str(event.require("schedule_id")))),
+        **tovholder_or_pool(event.get("tovholder_sub"), event.botilbud_id),
+    )
+    return [CreateOrReviseTask(spec, key)]
+
+
+def tovholder_chosen(event: IncomingEvent) -> list[Action]:
+    previous = event.get("previous_nurse_consultant_sub")
+    new = event.require("nurse_consultant_sub")
+    if not previous or previous == new:
+        return []
+    return [HandOverUnclaimedTasks(previous, new, reason="Borgeren har valgt en ny tovholder")]
+
+
 # ---------------------------------------------------------------- the table
 
 RULES: tuple[Rule, ...] = (
     Rule(
         VISITATION_DECIDED,
-        "Bevilget visitation → første netværksmøde i botilbuddets koordinatorpulje",
-        when=lambda e: e.get("decision") == "granted",
+        "Bevilget visitation → første netværksmøde i botilbuddets koordinatorpulje (venteliste: ved indflytning)",
+        when=lambda e: e.get("decision") == "granted" and not e.get("waitlisted"),
         then=first_network_meeting,
     ),
+    Rule(PLACEMENT_STARTED, "Indflytning → første netværksmøde regnes fra indflytningsdagen", then=placement_started),
+    Rule(REFERRAL_WITHDRAWN, "Henvisning trukket tilbage → dens åbne opgaver trækkes tilbage", then=referral_withdrawn),
+    Rule(PLACEMENT_ENDED, "Ophold afsluttet → netværksmøde og visitationsopfølgning trækkes tilbage",
+         then=placement_ended),
+    Rule(MOVE_OUT_PLANNED, "Udflytning planlagt → koordinatorerne forbereder overgangen og udslusningsbesøg",
+         then=move_out_planned),
+    Rule(VISITATION_FOLLOW_UP_DUE, "Opfølgning på visitation forfalder → opgave i visitationens pulje",
+         then=visitation_follow_up_due),
+    Rule(VISITATION_FOLLOW_UP_HELD, "Visitationsopfølgning holdt → opgaven er udført", then=visitation_follow_up_held),
     Rule(
         HOSPITAL_NOTICE_REGISTERED,
         "Indlæggelse → tovholder følger/besøger i dag; udskrivelse → opfølgning inkl. medicin; "
@@ -461,6 +770,28 @@ RULES: tuple[Rule, ...] = (
         then=learning_plan_due,
     ),
     Rule(LEARNING_PLAN_COMPLETED, "Læringsplan skrevet → opgaven er udført", then=learning_plan_completed),
+    Rule(MEDICATION_ALERT_RAISED, "Medicinændring under indlæggelse → tovholder tjekker FMK i dag (haster)",
+         then=medication_alert),
+    Rule(MEDICATION_CHANGED, "Medicinændring fra en samarbejdspartner → tovholder afstemmer medicinen",
+         then=medication_changed),
+    Rule(HEALTH_CHECK_SCHEDULED, "Sundhedstjek planlagt → påmindelser aftenen før og morgenen på dagen",
+         then=health_check_scheduled),
+    Rule(HEALTH_CHECK_STEP_DUE, "Forberedelsestrin forfalder → opgave med fristen (forundersøgelse, medicinafstemning …)",
+         then=health_check_step_due),
+    Rule(HEALTH_CHECK_STEP_COMPLETED, "Trin udført → forberedelsesopgaven er udført", then=health_check_step_completed),
+    Rule(HEALTH_CHECK_CANCELLED, "Sundhedstjek aflyst/afslået → dets åbne opgaver trækkes tilbage",
+         then=health_check_cancelled),
+    Rule(HEALTH_CHECK_DECLINED, "Borgeren takker nej → dets åbne opgaver trækkes tilbage (frivilligt)",
+         then=lambda e: [WithdrawLinkedTasks(health_check_link(e), reason=_CHECK_CANCEL_REASONS_DA["declined"])]),
+    Rule(HEALTH_CHECK_HELD, "Sundhedstjek holdt → opfølgning på referat, forståelse og medicin", then=health_check_held),
+    Rule(HEALTH_CHECK_DECISION_RECORDED, "Beslutning med dato → opgave med påmindelser til den ansvarlige",
+         then=health_check_decision),
+    Rule(PARTNER_DOCUMENT_RECEIVED, "Dokument fra samarbejdspartner → tovholder læser og deler med borgeren",
+         then=partner_document_received),
+    Rule(DEPOT_VISIT_MISSED, "Udeblevet depotbesøg → tovholder kontakter borgeren og retspsykiatrien i dag (haster)",
+         then=depot_visit_missed),
+    Rule(TOVHOLDER_CHOSEN, "Ny tovholder → ikke-tagne opgaver hos den tidligere tovholder flyttes",
+         then=tovholder_chosen),
     Rule(
         SAFETY_RATING_CHANGED,
         "LA2 gul/rød med genvurderingstid → genvurdering i koordinatorpuljen; grøn → genvurderingen er udført",
@@ -566,6 +897,12 @@ def apply_actions(
                 by_id[task.task_id] = t.cancel(
                     task, system, now, action.reason, cancelled_by=str(action.cancelled_by)
                 )
+        elif isinstance(action, HandOverUnclaimedTasks):
+            for task in list(by_id.values()):
+                if task.owner_sub == action.from_sub and task.status is t.TaskStatus.OPEN:
+                    by_id[task.task_id] = t.reassign(
+                        task, system, now, owner_sub=action.to_sub, pool=task.pool, note=action.reason
+                    )
         elif isinstance(action, ReopenTasksCancelledBy):
             for task in [x for x in by_id.values() if x.cancelled_by == str(action.cancelled_by)]:
                 if task.status is t.TaskStatus.CANCELLED and not task.has_link(action.cancelled_by):

@@ -94,6 +94,8 @@ class TaskKind(StrEnum):
     RISK_REASSESSMENT = "risk-reassessment"
     GOAL_CORRECTION = "goal-correction"
     UNMATCHED_HOSPITAL_NOTICE = "unmatched-hospital-notice"
+    VISITATION_FOLLOW_UP = "visitation-follow-up"
+    MOVE_OUT = "move-out"
     OTHER = "other"
 
     @property
@@ -118,6 +120,8 @@ KIND_LABELS_DA: dict[TaskKind, str] = {
     TaskKind.RISK_REASSESSMENT: "Genvurdering af risiko",
     TaskKind.GOAL_CORRECTION: "Rettelse af indsatsmål",
     TaskKind.UNMATCHED_HOSPITAL_NOTICE: "Hospitalsadvis uden match",
+    TaskKind.VISITATION_FOLLOW_UP: "Opfølgning på visitation",
+    TaskKind.MOVE_OUT: "Udflytning",
     TaskKind.OTHER: "Opgave",
 }
 
@@ -398,13 +402,15 @@ def set_business_status(task: Task, actor: Actor, now: datetime, business_status
     return _change(task, now, actor.sub, "business-status", business_status=business_status)
 
 
-def reassign(task: Task, actor: Actor, now: datetime, *, owner_sub: str | None, pool: Pool | None) -> Task:
+def reassign(
+    task: Task, actor: Actor, now: datetime, *, owner_sub: str | None, pool: Pool | None, note: str | None = None
+) -> Task:
     """Give an active task to a named person or a pool (e.g. the tovholder changed)."""
     _require_status(task, ACTIVE_STATUSES, "omfordeles")
     if owner_sub is None and pool is None:
         raise InvalidInput("Angiv en ejer eller en pulje")
     status = TaskStatus.OPEN if owner_sub is None or owner_sub != task.owner_sub else task.status
-    return _change(task, now, actor.sub, "reassigned", owner_sub=owner_sub, pool=pool, status=status)
+    return _change(task, now, actor.sub, "reassigned", note=note, owner_sub=owner_sub, pool=pool, status=status)
 
 
 def flag_overdue(task: Task, now: datetime) -> Task:

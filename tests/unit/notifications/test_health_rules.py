@@ -1,0 +1,165 @@
+"""Rules for the health service's events, fed with the real contract models (catches contract drift)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from uuid import UUID, uuid4
+
+from contracts.health import (
+    DepotVisitMissedV1,
+    HealthCheckCancelledV1,
+    HealthCheckDecisionRecordedV1,
+    HealthCheckHeldV1,
+    HealthCheckScheduledV1,
+    HealthCheckStepCompletedV1,
+    HealthCheckStepDueV1,
+    HospitalNoticeCancelledV1,
+    HospitalNoticeCorrectedV1,
+    HospitalNoticeRegisteredV1,
+    MedicationAlertRaisedV1,
+    MedicationChangedV1,
+    PartnerDocumentReceivedV1,
+    TovholderChosenV1,
+)
+from services.notifications.domain import tasks as t
+from services.notifications.domain.clock import LOCAL_TZ
+from services.notifications.domain.rules import IncomingEvent, apply_actions, evaluate
+from services.notifications.domain.tasks import Pool, Priority, Role, Task, TaskKind, TaskStatus
+
+from .builders import BOTILBUD, CITIZEN, NOW, NURSE
+
+CHECK = UUID(int=77)
+
+
+def run(body, existing: list[Task] | None = None):
+    evt = IncomingEvent.from_body(event_id=str(uuid4()), time=NOW, body=body)
+    applied = apply_actions(evaluate(evt), evt, existing or [], now=NOW, new_task_id=uuid4)
+    return applied.created, applied.changed
+
+
+def local_end(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, 23, 59, tzinfo=LOCAL_TZ).astimezone(UTC)
+
+
+def registered(kind="admission", notice_id=UUID(int=1), tovholder="nurse-1"):
+    return HospitalNoticeRegisteredV1(
+        citizen_id=CITIZEN, notice_id=notice_id, message_id=uuid4(), code="STIN", kind=kind,
+        hospital_episode_id="EPJ-778812", department="Afsnit P2", sender_org="SOR:1234567", occurred_at=NOW,
+        legal_basis="retssikkerhedsloven § 12 c", tovholder_sub=tovholder, botilbud_id=BOTILBUD,
+    )
+
+
+def test_registered_corrected_cancelled_with_contract_models():
+    (task,) = run(registered())[0]
+    assert task.owner_sub == "nurse-1" and task.kind is TaskKind.ACCOMPANY_ADMISSION
+    correction = HospitalNoticeCorrectedV1(
+        citizen_id=CITIZEN, notice_id=UUID(int=2), corrects_notice_id=UUID(int=1), message_id=uuid4(), code="STIN",
+        kind="admission", hospital_episode_id="EPJ-778812", department="Afsnit P7", sender_org="SOR:1234567",
+        occurred_at=NOW, legal_basis="retssikkerhedsloven § 12 c", tovholder_sub="nurse-1", botilbud_id=BOTILBUD,
+    )
+    _, (revised,) = run(correction, [task])
+    assert "Afsnit P7" in revised.title
+    _, (withdrawn,) = run(HospitalNoticeCancelledV1(citizen_id=CITIZEN, notice_id=UUID(int=3), cancels_notice_id=UUID(int=2)), [revised])
+    assert withdrawn.status is TaskStatus.CANCELLED
+
+
+def test_medication_alert_is_urgent_fmk_check():
+    body = MedicationAlertRaisedV1(citizen_id=CITIZEN, alert_id=uuid4(), change_id=uuid4(), hospital_episode_ids=["EPJ-1"],
+                                   raised_at=NOW, tovholder_sub=None, botilbud_id=BOTILBUD)
+    (task,) = run(body)[0]
+    assert task.kind is TaskKind.MEDICATION_CHANGE and task.priority is Priority.URGENT
+    assert task.pool == Pool(Role.NURSE_CONSULTANT, BOTILBUD)
+    assert t.Link("hospital-episode", "EPJ-1") in task.links
+
+
+def medication_changed(source, during_admission=False):
+    return MedicationChangedV1(citizen_id=CITIZEN, change_id=uuid4(), fmk_reference="FMK-1", change_kind="dose-changed",
+                               changed_at=NOW, source=source, changed_by_org="Lægehuset", during_admission=during_admission,
+                               tovholder_sub="nurse-1", botilbud_id=BOTILBUD)
+
+
+def test_medication_change_from_partner_only():
+    (task,) = run(medication_changed("partner"))[0]
+    assert "Lægehuset" in task.title
+    assert run(medication_changed("staff")) == ([], [])
+    assert run(medication_changed("partner", during_admission=True)) == ([], [])
+
+
+def test_health_check_scheduled_carries_the_reminders():
+    starts = datetime(2026, 12, 3, 9, 0, tzinfo=LOCAL_TZ)
+    reminders = [datetime(2026, 12, 2, 18, tzinfo=LOCAL_TZ), datetime(2026, 12, 3, 7, tzinfo=LOCAL_TZ)]
+    body = HealthCheckScheduledV1(citizen_id=CITIZEN, health_check_id=CHECK, year=2026, extended=False, starts_at=starts,
+                                  gp_practice="Lægehuset", pre_assessment_due=date(2026, 11, 5),
+                                  preparation_due=date(2026, 11, 28), reminders_at=reminders, tovholder_sub="nurse-1",
+                                  botilbud_id=BOTILBUD)
+    (task,) = run(body)[0]
+    assert task.kind is TaskKind.EXAMINATION_REMINDER and task.due_at == starts
+    assert [r.at for r in task.reminders] == reminders
+    assert "03.12.2026 kl. 09:00" in task.title
+
+
+def step_due(step="medication-reconciliation", role="nurse-consultant"):
+    return HealthCheckStepDueV1(citizen_id=CITIZEN, health_check_id=CHECK, step=step, target=date(2026, 11, 25),
+                                deadline=date(2026, 11, 28), assignee_role=role, tovholder_sub="nurse-1", botilbud_id=BOTILBUD)
+
+
+def test_health_check_steps_become_tasks_and_close_when_recorded():
+    (task,) = run(step_due())[0]
+    assert task.kind is TaskKind.HEALTH_CHECK_PREPARATION and task.title.startswith("Medicinafstemning")
+    assert task.pool == Pool(Role.NURSE_CONSULTANT, BOTILBUD) and task.due_at == local_end(date(2026, 11, 28))
+    (other_role,) = run(step_due("pre-assessment", role="medication-responsible"))[0]
+    assert other_role.owner_sub == "nurse-1"  # an unknown role falls back to the tovholder
+    done_evt = HealthCheckStepCompletedV1(citizen_id=CITIZEN, health_check_id=CHECK, step="medication-reconciliation",
+                                          completed_at=NOW)
+    _, (done,) = run(done_evt, [task, other_role])
+    assert done.task_id == task.task_id and done.status is TaskStatus.DONE
+
+
+def test_health_check_cancelled_withdraws_its_tasks():
+    (task,) = run(step_due())[0]
+    body = HealthCheckCancelledV1(citizen_id=CITIZEN, health_check_id=CHECK, reason="declined", cancelled_at=NOW)
+    _, (withdrawn,) = run(body, [task])
+    assert withdrawn.status is TaskStatus.CANCELLED and "frivilligt" in withdrawn.history[-1].note
+
+
+def test_held_and_decision_with_date():
+    held = HealthCheckHeldV1(citizen_id=CITIZEN, health_check_id=CHECK, held_at=NOW, participant_roles=["gp"], decisions=1)
+    (follow,) = run(held)[0]
+    assert follow.kind is TaskKind.HEALTH_CHECK_FOLLOW_UP and len(follow.checklist) == 3
+    decision = HealthCheckDecisionRecordedV1(
+        citizen_id=CITIZEN, decision_id=uuid4(), health_check_id=CHECK, kind="book-examination", title="EKG hos egen læge",
+        due_at=NOW + timedelta(days=10), reminders_at=[NOW + timedelta(days=9)], responsible_sub="kontakt-1",
+        plan_update=True, tovholder_sub="nurse-1", botilbud_id=BOTILBUD,
+    )
+    (task,) = run(decision)[0]
+    assert task.owner_sub == "kontakt-1" and task.title.endswith("EKG hos egen læge") and len(task.reminders) == 1
+    undated = decision.model_copy(update={"due_at": None})
+    assert run(undated) == ([], [])
+
+
+def test_partner_document_and_depot_visit_missed():
+    doc = PartnerDocumentReceivedV1(citizen_id=CITIZEN, document_id=uuid4(), kind="pharmacist-review",
+                                    sender_org="Apoteket", received_at=NOW, health_check_id=CHECK,
+                                    tovholder_sub="nurse-1", botilbud_id=BOTILBUD)
+    (task,) = run(doc)[0]
+    assert "medicingennemgang" in task.title and t.Link("health-check", str(CHECK)) in task.links
+    missed = DepotVisitMissedV1(citizen_id=CITIZEN, schedule_id=uuid4(), scheduled_for=NOW, reason="refused",
+                                tovholder_sub=None, botilbud_id=BOTILBUD)
+    (depot,) = run(missed)[0]
+    assert depot.kind is TaskKind.DEPOT_VISIT_MISSED and depot.priority is Priority.URGENT
+    assert "borgeren sagde nej" in depot.title and depot.pool == Pool(Role.NURSE_CONSULTANT, BOTILBUD)
+    again_created, again_changed = run(missed, [depot])
+    assert again_created == [] and again_changed[0].task_id == depot.task_id  # the same miss twice is one task
+
+
+def test_new_tovholder_takes_over_unclaimed_tasks():
+    (open_task,) = run(registered())[0]
+    (claimed,) = run(registered(kind="discharge", notice_id=UUID(int=9)))[0]
+    claimed = t.claim(claimed, NURSE, NOW)
+    body = TovholderChosenV1(citizen_id=CITIZEN, nurse_consultant_sub="nurse-2", botilbud_id=BOTILBUD,
+                             previous_nurse_consultant_sub="nurse-1")
+    _, (moved,) = run(body, [open_task, claimed])
+    assert moved.task_id == open_task.task_id and moved.owner_sub == "nurse-2"
+    assert moved.history[-1].note == "Borgeren har valgt en ny tovholder"
+    first_choice = body.model_copy(update={"previous_nurse_consultant_sub": None})
+    assert run(first_choice, [open_task]) == ([], [])
