@@ -6,6 +6,7 @@ kubernetes-validate wheel. See k8s_checks.py for what each check covers.
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from urllib.parse import urlparse
@@ -112,3 +113,45 @@ def test_otel_collector_config_is_consistent():
 
 def test_kubectl_comes_from_the_venv():
     assert Path(k.kubectl()).is_file()
+
+
+def _container_environment(docs, container) -> dict[str, str]:
+    """What the container's process sees: envFrom ConfigMaps, then env (secrets as placeholders)."""
+    configmaps = {c["metadata"]["name"]: c.get("data", {}) for c in k.of_kind(docs, "ConfigMap")}
+    env: dict[str, str] = {}
+    for src in container.get("envFrom", []):
+        env.update(configmaps[src["configMapRef"]["name"]])
+    for var in container.get("env", []):
+        value = var.get("value", f"<{var['name']}>")
+        env[var["name"]] = re.sub(r"\$\((\w+)\)", lambda m: env.get(m.group(1), m.group(0)), value)
+    return env
+
+
+@pytest.mark.parametrize("overlay", sorted(k.OVERLAYS))
+@pytest.mark.parametrize("service", k.SERVICES)
+def test_environment_is_read_by_tovholder_settings(overlay, service, monkeypatch):
+    """Every TOVHOLDER_ variable the manifests set is a Settings field, and the values parse."""
+    from tovholder.settings import Settings
+
+    docs = k.rendered(overlay)
+    dep = k.named(docs, "Deployment", f"tovholder-{service}")
+    container = dep["spec"]["template"]["spec"]["containers"][0]
+    env = _container_environment(docs, container)
+    unknown = {name for name in env if name.startswith("TOVHOLDER_")
+               and name[len("TOVHOLDER_"):].lower() not in Settings.model_fields}
+    assert not unknown, f"not read by tovholder.settings.Settings: {sorted(unknown)}"
+    for name in list(__import__("os").environ):
+        if name.startswith("TOVHOLDER_"):
+            monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    settings = Settings(service=service)
+    assert settings.is_production
+    assert settings.http_port == container["ports"][0]["containerPort"] == 8080
+    assert settings.kafka_security_protocol == "SASL_SSL" and settings.kafka_sasl_mechanism == "SCRAM-SHA-512"
+    assert settings.otel_exporter == "otlp"
+    # a real Kafka rejects session timeouts outside group.min/max.session.timeout.ms (6 s .. 30 min)
+    assert 6000 <= settings.consumer_session_timeout_ms <= 1_800_000
+    assert settings.consumer_heartbeat_interval_ms * 3 <= settings.consumer_session_timeout_ms
+    assert str(settings.state_dir).startswith("/tmp"), "the root filesystem is read-only; only /tmp is writable"
+    assert settings.database_url.startswith(f"postgresql+asyncpg://<DB_USER>:<DB_PASSWORD>@<DB_HOST>:5432/")
