@@ -172,6 +172,8 @@ class HealthCheckHeldV1(EventBody):
     held_at: datetime
     participant_roles: list[str]
     decisions: int
+    tovholder_sub: str | None = None
+    botilbud_id: str | None = None
 
 
 @event("health-check-decision-recorded", version=1, topic=HEALTH)
