@@ -35,7 +35,17 @@ def alembic_config(service: str, database_url: str) -> Config:
 
 
 def upgrade(service: str, database_url: str, revision: str = "head") -> None:
-    command.upgrade(alembic_config(service, database_url), revision)
+    config = alembic_config(service, database_url)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        command.upgrade(config, revision)
+        return
+    # Called from async code (tests): migrate in a worker thread with its own event loop.
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool_:
+        pool_.submit(command.upgrade, config, revision).result()
 
 
 def make_revision(service: str, database_url: str, message: str) -> None:

@@ -1,0 +1,204 @@
+"""The delivery guarantees of the kit, on real PostgreSQL and real Tansu:
+outbox (a crash between commit and publish loses nothing), inbox (a redelivered event has no second
+effect), retries then dead letter (the partition moves on), replay after a broker loss."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import func, select
+
+from contracts.plans import PlanOpenedV1
+from contracts.referrals import VisitationDecidedV1
+from contracts.topics import PLANS, REFERRALS, dead_letter_topic
+from services.plans.models import Plan
+from tests.support import eventually, fresh_database, publish_event, read_topic, run_service, service_settings
+from tovholder.db import InboxEntry, OutboxMessage, create_engine, session_factory
+from tovholder.messaging import EventMeta, EventRouter
+from tovholder.outbox import OutboxRelay, replay
+from tovholder.service import ServiceSpec
+from tovholder.uow import UnitOfWork
+
+pytestmark = pytest.mark.integration
+
+
+def granted(citizen_id: uuid.UUID | None = None, botilbud: str = "tangkaer") -> VisitationDecidedV1:
+    return VisitationDecidedV1(
+        citizen_id=citizen_id or uuid.uuid4(), referral_id=uuid.uuid4(), decision="granted",
+        decided_at=datetime.now(timezone.utc), decided_by="visitation-1", legal_basis="SEL §108",
+        step=7, offer_id=botilbud, botilbud_id=botilbud,
+    )
+
+
+async def count(session_factory_, model, *where) -> int:
+    async with session_factory_() as session:
+        return await session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+
+
+async def test_commit_then_crash_before_publish_loses_nothing(pg, kafka, state_dir):
+    """Events committed while no relay runs (the process died after commit) go out when one starts."""
+    url = fresh_database(pg, "plans")
+    settings = service_settings("plans", database_url=url, kafka=kafka, state_dir=state_dir)
+    engine = create_engine(settings)
+    sessions = session_factory(engine)
+    citizen = uuid.uuid4()
+    async with UnitOfWork(sessions, service="plans") as uow:
+        uow.emit(PlanOpenedV1(citizen_id=citizen, plan_id=uuid.uuid4(), botilbud_id="orion",
+                              opened_at=datetime.now(timezone.utc)))
+        await uow.commit()
+    # ... the process "crashes" here: nothing was published.
+    assert await count(sessions, OutboxMessage, OutboxMessage.published_at.is_(None)) == 1
+
+    from aiokafka import AIOKafkaProducer
+
+    producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap, acks="all", enable_idempotence=False)
+    await producer.start()
+
+    async def send(topic, key, value, headers):
+        return await producer.send(topic, value=value, key=key, headers=headers)
+
+    try:
+        relay = OutboxRelay(settings=settings, sessions=sessions, send=send)
+        assert await relay.drain() == 1
+    finally:
+        await producer.stop()
+    records = await read_topic(kafka, PLANS.name)
+    mine = [r for r in records if r["key"] == str(citizen).encode()]
+    assert len(mine) == 1
+    assert mine[0]["headers"]["ce_type"] == PlanOpenedV1.event_type
+    assert mine[0]["headers"]["ce_subject"] == str(citizen)
+    assert await count(sessions, OutboxMessage, OutboxMessage.published_at.is_(None)) == 0
+    await engine.dispose()
+
+
+async def test_rolled_back_change_publishes_nothing(pg, kafka, state_dir):
+    url = fresh_database(pg, "plans")
+    engine = create_engine(service_settings("plans", database_url=url, kafka=kafka, state_dir=state_dir))
+    sessions = session_factory(engine)
+    async with UnitOfWork(sessions, service="plans") as uow:
+        uow.emit(PlanOpenedV1(citizen_id=uuid.uuid4(), plan_id=uuid.uuid4(), botilbud_id="orion",
+                              opened_at=datetime.now(timezone.utc)))
+        # no commit: the change failed half-way
+    assert await count(sessions, OutboxMessage) == 0
+    await engine.dispose()
+
+
+async def test_same_event_twice_has_one_effect(pg, kafka, state_dir):
+    async with run_service("plans", pg=pg, kafka=kafka, state_dir=state_dir) as plans:
+        event = granted()
+        event_id = str(uuid.uuid4())
+        await publish_event(kafka, event, event_id=event_id)
+        await publish_event(kafka, event, event_id=event_id)  # redelivery of the same event
+
+        async def handled_twice() -> bool:
+            async with plans.ctx.sessions() as s:
+                return (await s.scalar(select(func.count()).select_from(InboxEntry))) == 1
+        await eventually(handled_twice, message="event handled")
+        # give the duplicate time to arrive and be skipped
+        from tovholder.metrics import EVENTS_CONSUMED
+
+        async def duplicate_seen() -> bool:
+            return EVENTS_CONSUMED.labels("plans", VisitationDecidedV1.event_type, "duplicate")._value.get() >= 1
+        await eventually(duplicate_seen, message="duplicate skipped")
+        assert await count(plans.ctx.sessions, Plan, Plan.citizen_id == event.citizen_id) == 1
+        assert await count(plans.ctx.sessions, OutboxMessage, OutboxMessage.event_type == PlanOpenedV1.event_type) == 1
+
+
+async def test_malformed_event_goes_to_dead_letter_and_the_next_is_processed(pg, kafka, state_dir):
+    async with run_service("plans", pg=pg, kafka=kafka, state_dir=state_dir) as plans:
+        citizen = uuid.uuid4()
+        bad_id = await publish_event(kafka, b'{"citizen_id": "not-a-uuid", "decision": "maybe"}',
+                                     event_type=VisitationDecidedV1.event_type, topic=REFERRALS.name, key=str(citizen))
+        good = granted(citizen)
+        await publish_event(kafka, good)
+
+        async def plan_opened() -> int:
+            return await count(plans.ctx.sessions, Plan, Plan.citizen_id == citizen)
+        await eventually(plan_opened, message="the event after the bad one was processed")
+
+        dead = await read_topic(kafka, dead_letter_topic("plans").name, until=lambda r: r["headers"].get("ce_id") == bad_id)
+        letter = next(r for r in dead if r["headers"].get("ce_id") == bad_id)
+        assert "does not match contract" in letter["headers"]["dlq_reason"]
+        assert "citizen_id" in letter["headers"]["dlq_reason"]
+        assert letter["headers"]["dlq_original_topic"] == REFERRALS.name
+        assert letter["headers"]["dlq_attempts"] == "1"
+        assert letter["value"] == b'{"citizen_id": "not-a-uuid", "decision": "maybe"}'
+
+
+async def test_not_a_cloudevent_goes_to_dead_letter(pg, kafka, state_dir):
+    async with run_service("plans", pg=pg, kafka=kafka, state_dir=state_dir):
+        await publish_event(kafka, b"{}", event_type="", topic=REFERRALS.name, key="x", headers={"foo": "bar"})
+        def not_a_cloudevent(r) -> bool:
+            return "missing Kafka header(s) ce_id, ce_type, ce_source" in r["headers"]["dlq_reason"]
+        dead = await read_topic(kafka, dead_letter_topic("plans").name, until=not_a_cloudevent)
+        assert any(not_a_cloudevent(r) for r in dead)
+
+
+async def test_failing_handler_retries_with_backoff_then_dead_letters(pg, kafka, state_dir):
+    """A handler that keeps failing is retried (not in a hot loop), then parked with its reason."""
+    attempts: dict[str, list[float]] = {}
+    router = EventRouter()
+
+    @router.handles(VisitationDecidedV1)
+    async def flaky(event: VisitationDecidedV1, meta: EventMeta, uow: UnitOfWork) -> None:
+        import time
+
+        attempts.setdefault(meta.event_id, []).append(time.monotonic())
+        if event.botilbud_id == "always-fails":
+            raise ValueError("the botilbud 'always-fails' is unknown here")
+        if event.botilbud_id == "fails-once" and len(attempts[meta.event_id]) == 1:
+            raise RuntimeError("temporary glitch")
+
+    spec = ServiceSpec(name="plans", title="flaky", events=router)
+    async with run_service(spec, pg=pg, kafka=kafka, state_dir=state_dir, handler_max_attempts=3,
+                           handler_backoff_initial_s=0.1):
+        doomed = await publish_event(kafka, granted(botilbud="always-fails"))
+        recovers = await publish_event(kafka, granted(botilbud="fails-once"))
+        after = await publish_event(kafka, granted(botilbud="tangkaer"))
+
+        async def all_seen() -> bool:
+            return after in attempts and len(attempts.get(recovers, [])) == 2
+        await eventually(all_seen, message="events after the failing one were handled")
+        tries = attempts[doomed]
+        assert len(tries) == 3
+        gaps = [b - a for a, b in zip(tries, tries[1:])]
+        assert gaps[0] >= 0.07 and gaps[1] >= 0.15, f"backoff grows: {gaps}"
+        dead = await read_topic(kafka, dead_letter_topic("plans").name, until=lambda r: r["headers"].get("ce_id") == doomed)
+        letter = next(r for r in dead if r["headers"].get("ce_id") == doomed)
+        assert letter["headers"]["dlq_reason"] == "ValueError: the botilbud 'always-fails' is unknown here"
+        assert letter["headers"]["dlq_attempts"] == "3"
+        assert not any(r["headers"].get("ce_id") == recovers for r in dead)
+
+
+async def test_replay_after_broker_loss_republishes_and_consumers_stay_idempotent(pg, kafka, state_dir, tmp_path):
+    from tovholder.infra import Tansu, create_topics
+
+    url = fresh_database(pg, "plans")
+    citizen = uuid.uuid4()
+    async with run_service("plans", pg=pg, kafka=kafka, state_dir=state_dir, database_url=url) as plans:
+        await publish_event(kafka, granted(citizen))
+
+        async def published() -> bool:
+            return await count(plans.ctx.sessions, OutboxMessage, OutboxMessage.published_at.is_not(None)) == 1
+        await eventually(published, message="plan-opened published")
+
+    # The broker is lost (memory storage): a new, empty one takes its place.
+    fresh = Tansu(log_file=tmp_path / "tansu2.log")
+    fresh.start()
+    try:
+        await create_topics(fresh.bootstrap)
+        assert await read_topic(fresh, PLANS.name, min_count=1, timeout=1) == []
+        async with run_service("plans", pg=pg, kafka=fresh, state_dir=state_dir, database_url=url) as plans:
+            replayed = await replay(url, datetime.now(timezone.utc) - timedelta(hours=1))
+            assert replayed == 1
+            records = await read_topic(fresh, PLANS.name, min_count=1)
+            assert [r["headers"]["ce_type"] for r in records] == [PlanOpenedV1.event_type]
+            assert records[0]["key"] == str(citizen).encode()
+            # the same event id as before: consumers recognise it in their inbox
+            async with plans.ctx.sessions() as s:
+                original_id = await s.scalar(select(OutboxMessage.event_id))
+            assert records[0]["headers"]["ce_id"] == str(original_id)
+    finally:
+        fresh.stop()
