@@ -397,6 +397,16 @@ def _check_cnpg(docs: list[Doc]) -> list[str]:
             errors.append(f"{ident(backup)}: schedule must have six fields (seconds first)")
         if get(backup, "spec.method") == "plugin" and get(backup, "spec.pluginConfiguration.name") != BARMAN_PLUGIN:
             errors.append(f"{ident(backup)}: method plugin needs pluginConfiguration.name {BARMAN_PLUGIN}")
+    for store in of_kind(docs, "ObjectStore"):
+        if not re.fullmatch(r"[1-9][0-9]*[dwm]", str(get(store, "spec.retentionPolicy") or "")):
+            errors.append(f"{ident(store)}: retentionPolicy must look like 30d, 4w or 6m")
+        if "serverName" in (get(store, "spec.configuration") or {}):
+            errors.append(f"{ident(store)}: configuration.serverName is forbidden (a Cluster plugin parameter)")
+        if not str(get(store, "spec.configuration.destinationPath") or "").startswith(("s3://", "gs://", "https://")):
+            errors.append(f"{ident(store)}: destinationPath must be an object-store URL")
+    for backup in of_kind(docs, "ScheduledBackup"):
+        if get(backup, "spec.backupOwnerReference") not in (None, "none", "self", "cluster"):
+            errors.append(f"{ident(backup)}: backupOwnerReference must be none, self or cluster")
     for name in sorted(clusters - backed_up):
         errors.append(f"Cluster/{name}: no ScheduledBackup")
     return errors

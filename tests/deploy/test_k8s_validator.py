@@ -172,6 +172,10 @@ CASES: list[tuple[str, str, Callable[[list], None], str]] = [
      lambda d: _set(k.of_kind(d, "ScheduledBackup")[0]["spec"], "schedule", "0 2 * * *"), "six fields"),
     ("object store without destination", "prod",
      lambda d: _del_path(k.of_kind(d, "ObjectStore")[0], "spec.configuration.destinationPath"), "destinationPath"),
+    ("retention in years", "prod",
+     lambda d: _set(k.of_kind(d, "ObjectStore")[0]["spec"], "retentionPolicy", "1y"), "retentionPolicy must look like"),
+    ("a cluster without a scheduled backup", "dev",
+     lambda d: d.remove(k.of_kind(d, "ScheduledBackup")[0]), "no ScheduledBackup"),
     ("unknown custom resource", "prod",
      lambda d: _set(k.of_kind(d, "Cluster")[0], "apiVersion", "postgresql.cnpg.io/v2"), "unknown custom resource"),
 ]
