@@ -16,7 +16,6 @@ import asyncio
 import json
 import os
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -141,110 +140,28 @@ def cmd_replay(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- up
 
 
-async def seed_demo(database_urls: dict[str, str], settings: Settings) -> None:
-    """Load the demo data into each service's database through its own seed function."""
-    import importlib
-
-    from tovholder.cpr import CprVault
-    from tovholder.db import create_engine, session_factory
-    from tovholder.demo import demo_data
-    from tovholder.uow import UnitOfWork
-
-    vault = CprVault(settings)
-    for service, url in database_urls.items():
-        try:
-            module = importlib.import_module(f"services.{service}.demo")
-        except ModuleNotFoundError:
-            continue
-        engine = create_engine(settings.model_copy(update={"database_url": url, "service": service}), pool_size=2)
-        try:
-            async with UnitOfWork(session_factory(engine), service=service) as uow:
-                await module.seed(uow, demo_data(), vault)
-        finally:
-            await engine.dispose()
-
-
-def _wait_ready(ports: dict[str, int], procs: dict[str, subprocess.Popen], timeout: float = 60) -> None:
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    pending = dict(ports)
-    while pending and time.monotonic() < deadline:
-        for service, port in list(pending.items()):
-            if procs[service].poll() is not None:
-                raise RuntimeError(f"{service} exited during start; see .tovholder/logs/{service}.log")
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                    del pending[service]
-            except httpx.HTTPError:
-                pass
-        time.sleep(0.3)
-    if pending:
-        raise RuntimeError(f"not ready after {timeout:.0f}s: {', '.join(pending)} (see .tovholder/logs/)")
-
-
 def cmd_up(args: argparse.Namespace) -> int:
-    from tovholder.infra import EmbeddedPostgres, Tansu, create_topics
-    from tovholder.migrations import upgrade
+    from tovholder.launcher import LocalStack
 
     started = time.monotonic()
     settings = Settings()
-    state = settings.state_dir
-    logs = state / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    pg = EmbeddedPostgres(state / "pgdata", port=LOCAL_PG_PORT, log_file=logs / "postgres.log")
-    kafka = Tansu(port=LOCAL_KAFKA_PORT, log_file=logs / "tansu.log")
-    procs: dict[str, subprocess.Popen] = {}
-
-    def shutdown(*_: object) -> None:
-        print("\nStopping Tovholder …", flush=True)
-        for proc in procs.values():
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-        for service, proc in procs.items():
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-        kafka.stop()
-        pg.stop()
-        print("Stopped: services, Tansu and PostgreSQL.", flush=True)
-
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    stack = LocalStack(state_dir=settings.state_dir, ports={s: service_port(s) for s in SERVICES},
+                       pg_port=LOCAL_PG_PORT, kafka_port=LOCAL_KAFKA_PORT)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # run the finally-block on SIGTERM too
     try:
-        pg.start()
-        urls = {s: pg.url(s) for s in SERVICES}
-        for service in SERVICES:
-            pg.ensure_database(service)
-        kafka.start()
-        asyncio.run(create_topics(kafka.bootstrap))
-        for service in SERVICES:
-            upgrade(service, urls[service])
-        asyncio.run(seed_demo(urls, settings))
-        ports = {s: service_port(s) for s in SERVICES}
-        for service in SERVICES:
-            env = {**os.environ, "TOVHOLDER_SERVICE": service, "TOVHOLDER_DATABASE_URL": urls[service],
-                   "TOVHOLDER_KAFKA_BOOTSTRAP": kafka.bootstrap, "TOVHOLDER_PORT": str(ports[service]),
-                   "TOVHOLDER_STATE_DIR": str(state)}
-            procs[service] = subprocess.Popen(
-                [sys.executable, "-m", "tovholder.cli", "serve", service], env=env,
-                stdout=open(logs / f"{service}.log", "ab"), stderr=subprocess.STDOUT, start_new_session=True,
-            )
-        _wait_ready(ports, procs)
+        stack.start()
         print(f"\nTovholder is running (ready in {time.monotonic() - started:.1f}s).\n")
         for service in SERVICES:
-            print(f"  {service:<14} http://127.0.0.1:{ports[service]}   (docs: /docs, events: /asyncapi)")
-        print(f"  {'staff pages':<14} http://127.0.0.1:{ports['notifications']}/")
-        print(f"  {'PostgreSQL':<14} 127.0.0.1:{pg.port} (databases: {', '.join(SERVICES)})")
-        print(f"  {'Kafka (Tansu)':<14} {kafka.bootstrap}")
-        print(f"  {'logs':<14} {logs}/")
-        print("\n  A token:   tovholder token --role visitation")
-        print("  Demo data: tovholder demo --json")
+            print(f"  {service:<14} {stack.url(service)}   (API docs: /docs, events: /asyncapi)")
+        print(f"  {'staff pages':<14} {stack.url('notifications')}/")
+        print(f"  {'PostgreSQL':<14} 127.0.0.1:{stack.pg.port} (databases: {', '.join(SERVICES)})")
+        print(f"  {'Kafka (Tansu)':<14} {stack.kafka.bootstrap}")
+        print(f"  {'logs':<14} {stack.logs}/")
+        print("\n  A token:   .venv/bin/tovholder token --role visitation")
+        print("  Demo data: .venv/bin/tovholder demo --json")
         print("\nCtrl-C stops everything.", flush=True)
         while True:
-            for service, proc in procs.items():
-                if proc.poll() is not None:
-                    raise RuntimeError(f"{service} stopped unexpectedly; see {logs / (service + '.log')}")
+            stack.check_alive()
             time.sleep(1)
     except KeyboardInterrupt:
         return 0
@@ -252,7 +169,9 @@ def cmd_up(args: argparse.Namespace) -> int:
         print(f"tovholder up: {exc}", file=sys.stderr)
         return 1
     finally:
-        shutdown()
+        print("\nStopping Tovholder …", flush=True)
+        stack.stop()
+        print("Stopped: services, Tansu and PostgreSQL.", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
