@@ -3,7 +3,8 @@
 #   tovholder serve <referrals|plans|health|notifications>   (HTTP on $TOVHOLDER_PORT, default 8080)
 #   tovholder migrate <service>                              (Alembic migrations; the migration Job)
 # Build: docker build -t ghcr.io/tovholder/tovholder:<version> .
-ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+# Python 3.11 = the version the test suite runs on; Debian 13 (trixie) for the longest security support.
+ARG PYTHON_IMAGE=python:3.11-slim-trixie
 
 # --- build: resolve and install everything into a self-contained virtualenv ---------------------
 FROM ${PYTHON_IMAGE} AS build
