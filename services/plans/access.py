@@ -6,8 +6,8 @@ facts (network, botilbud, consents) and ask here.
 - Staff in the citizen's network read and write the plan ([4]:7769-7805).
 - All staff of the citizen's botilbud read the tryghedsplan and the current LA2 rating (it hangs in
   the back office for every staff member, [4]:6425-6427) and may rate and open a learning plan: the
-  staff on duty assess together ([4]:6431-6447). Before the network has any member, they may make the
-  initial assignment ([4]:7774-7775).
+  staff on duty assess together ([4]:6431-6447). Before the network has any member, they read the plan
+  and make the initial assignment ([4]:6613-6618, 7774-7775).
 - Anyone else (a partner organisation) sees a category only where the citizen's consent or a legal
   basis allows it (``consent.may_receive``). Nobody else sees anything.
 """
@@ -80,6 +80,10 @@ _ALLOWED: dict[Relation, frozenset[Action]] = {
     Relation.OTHER: frozenset(),
 }
 
+# Before the network has members, the botilbud's staff prepare the move-in (a small team is formed in
+# advance, [4]:6613-6618): they read the plan and make the initial assignment.
+_BEFORE_THE_NETWORK = frozenset({Action.READ_PLAN, Action.CHANGE_NETWORK})
+
 # What a partner may read on consent, by the consent category that covers it.
 PARTNER_READS = {Action.READ_PLAN: "plan", Action.READ_SAFETY: "safety-plan", Action.READ_FIT: "fit"}
 
@@ -100,8 +104,8 @@ def decide(viewer: Viewer, action: Action, *, citizen_id: str, network: Iterable
     rel = relation(viewer, citizen_id=citizen_id, network=network, botilbud_id=botilbud_id)
     if action in _ALLOWED[rel]:
         return AccessDecision(True, rel, f"allowed as {rel.value}")
-    if action == Action.CHANGE_NETWORK and rel == Relation.BOTILBUD_STAFF and network_is_empty:
-        return AccessDecision(True, rel, "initial assignment by staff of the citizen's botilbud")
+    if rel == Relation.BOTILBUD_STAFF and network_is_empty and action in _BEFORE_THE_NETWORK:
+        return AccessDecision(True, rel, "the network is not formed yet: staff of the citizen's botilbud prepare the move-in")
     if rel == Relation.PARTNER and action in PARTNER_READS:
         consent = may_receive(recipient_kind="organisation", recipient_id=viewer.org or "",
                               category=PARTNER_READS[action], at=at, consents=consents)

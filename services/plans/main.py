@@ -1,6 +1,7 @@
 """Composition root of the plans service."""
 
 from services.plans import api, handlers
+from services.plans.scheduler import follow_up_scheduler
 from tovholder.service import ServiceSpec, create_service
 
 spec = ServiceSpec(
@@ -9,6 +10,7 @@ spec = ServiceSpec(
     description="The citizen's plan, network, safety plans, FIT and the consent registry.",
     routers=api.routers,
     events=handlers.events,
+    background=[follow_up_scheduler],
 )
 
 

@@ -59,10 +59,12 @@ def test_all_staff_at_the_botilbud_read_the_tryghedsplan_and_rate_but_not_other_
     assert not check(COLLEAGUE, Action.WRITE_TRYGHEDSPLAN)
 
 
-def test_botilbud_staff_make_the_initial_assignment_only_while_the_network_is_empty():
-    assert check(COLLEAGUE, Action.CHANGE_NETWORK, empty=True)
-    assert not check(COLLEAGUE, Action.CHANGE_NETWORK, empty=False)
-    assert not check(ELSEWHERE, Action.CHANGE_NETWORK, empty=True)
+def test_botilbud_staff_prepare_the_move_in_only_while_the_network_is_empty():
+    for action in (Action.CHANGE_NETWORK, Action.READ_PLAN):
+        assert check(COLLEAGUE, action, empty=True)
+        assert not check(COLLEAGUE, action, empty=False)
+        assert not check(ELSEWHERE, action, empty=True)
+    assert not check(COLLEAGUE, Action.WRITE_PLAN, empty=True)
 
 
 def test_a_partner_reads_exactly_the_consented_category_until_revoked():
