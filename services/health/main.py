@@ -9,6 +9,7 @@ spec = ServiceSpec(
     description="The nurse consultant as tovholder: hospital notices, the annual health check, medication, forensic psychiatry.",
     routers=api.routers,
     events=handlers.events,
+    background=[handlers.depot_watch],
 )
 
 
