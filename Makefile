@@ -12,7 +12,7 @@ $(BIN)/python:
 # Reinstall when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[local,test]'
 	@touch $@
 
 install: $(VENV)/.installed

@@ -26,6 +26,7 @@ from faststream.specification import AsyncAPI
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from contracts.base import EVENT_REGISTRY, EventBody
@@ -287,8 +288,7 @@ def _install_error_handlers(app: FastAPI) -> None:
             return JSONResponse(_receipt(None, "fatal-error", reason), status_code=422)
         return JSONResponse({"detail": reason, "errors": problems}, status_code=422)
 
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def infrastructure_or_bug(request: Request, exc: Exception) -> JSONResponse:
         if is_infrastructure_error(exc):
             log.warning("dependency unavailable during %s %s: %s", request.method, request.url.path, type(exc).__name__)
             message = "Tovholder cannot reach its database right now; nothing was changed. Try again in a moment."
@@ -300,6 +300,11 @@ def _install_error_handlers(app: FastAPI) -> None:
             {"detail": f"Something went wrong on our side; nothing was changed. Reference: {current_trace_id() or 'n/a'}."},
             status_code=500,
         )
+
+    # Database/network failures are answered here (503), not by the catch-all below, which re-raises.
+    for exc_class in (SQLAlchemyError, OSError, TimeoutError):
+        app.add_exception_handler(exc_class, infrastructure_or_bug)
+    app.add_exception_handler(Exception, infrastructure_or_bug)
 
 
 def _install_operational_routes(app: FastAPI, spec: ServiceSpec) -> None:
