@@ -9,7 +9,7 @@ bound ("2–3 months": due after 2, late after 3).
 from __future__ import annotations
 
 import calendar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from services.plans.domain.errors import PlanRuleViolation
@@ -33,7 +33,8 @@ class Cadence:
     months: int = 0
     # For a window such as "2–3 months": the follow-up is due after ``months`` and late after this.
     latest_months: int | None = None
-    label: str = ""
+    # How people say it ("SEL § 104: once a year"); two cadences with the same rhythm are equal.
+    label: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
         if self.days < 0 or self.months < 0:
@@ -54,7 +55,7 @@ class Cadence:
 
     def _default_label(self) -> str:
         if self.days:
-            if self.days % 7 == 0 and self.days > 7:
+            if self.days % 7 == 0 and self.days >= 28:
                 return f"{self.days // 7} weeks"
             return f"{self.days} days" if self.days != 1 else "1 day"
         if self.latest_months is not None:

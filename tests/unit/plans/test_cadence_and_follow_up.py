@@ -153,3 +153,9 @@ def test_announcements_are_ordered_by_due_date():
     early = _goal_schedule(anchor=date(2026, 10, 1))
     late = _goal_schedule(anchor=date(2026, 11, 1))
     assert to_announce([late, early], date(2026, 12, 31)) == [early, late]
+
+
+def test_labels_say_the_rhythm_and_do_not_make_cadences_differ():
+    assert Cadence(days=14).label == "14 days" and Cadence(days=56).label == "8 weeks"
+    assert Cadence(months=12) == SEL_104_YEARLY and SEL_104_YEARLY.label.startswith("SEL § 104")
+    assert Cadence(months=2, latest_months=3).label == "2–3 months"
