@@ -43,7 +43,7 @@ from services.health.domain.medication import (
 )
 from services.health.domain.medication import MedicationChange as DomainChange
 from services.health.domain.tovholder import ContactKind, ExternalContact, choose_tovholder, validate_contact
-from services.health.guard import actor_of, authorize, require_unmatched_queue
+from services.health.guard import authorize, remember_nurse_consultant, require_unmatched_queue
 from services.health.models import (
     CoercionLogEntry,
     DepotSchedule,
@@ -459,8 +459,10 @@ async def get_nurse_consultants(botilbud_id: str, user: CurrentUser, uow: UoW) -
             HealthRecord.citizen_id == _uuid_or_none(user.sub)))).scalar_one_or_none()
         if own != botilbud_id:
             raise Forbidden("A citizen sees the nurse consultants of their own botilbud.")
+    await remember_nurse_consultant(uow, user)
     rows = (await uow.session.execute(select(NurseConsultant).where(NurseConsultant.botilbud_id == botilbud_id)
-                                      .order_by(NurseConsultant.sub))).scalars()
+                                      .order_by(NurseConsultant.sub))).scalars().all()
+    await uow.commit()
     return {"botilbud_id": botilbud_id, "nurse_consultants": [{"sub": r.sub, "name": r.name} for r in rows]}
 
 
@@ -781,7 +783,8 @@ async def post_held(health_check_id: uuid.UUID, body: HeldBody, user: CurrentUse
             due_at=row.due_at, reminders_at=list(outcome.reminders), responsible_sub=row.responsible_sub,
             plan_update=outcome.plan_update, tovholder_sub=record.tovholder_sub, botilbud_id=record.botilbud_id))
     uow.emit(HealthCheckHeldV1(citizen_id=check.citizen_id, health_check_id=check.id, held_at=held_at,
-                               participant_roles=sorted({p.role for p in body.participants}), decisions=len(decisions)))
+                               participant_roles=sorted({p.role for p in body.participants}), decisions=len(decisions),
+                               tovholder_sub=record.tovholder_sub, botilbud_id=record.botilbud_id))
     uow.session.add(TimelineEntry(
         citizen_id=check.citizen_id, kind=ContactKind.HEALTH_CHECK.value, counterpart="gp",
         org=check.gp_practice, who=", ".join(f"{p.name} ({p.role})" for p in body.participants if p.role != "citizen")[:200],

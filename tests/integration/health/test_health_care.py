@@ -1,0 +1,309 @@
+"""The tovholder's API on real PostgreSQL and Tansu: choice of tovholder, access and audit, the
+timeline, medication (alert during an admission), partner intake, the health check cycle and
+forensic psychiatry."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, time, timedelta, timezone
+
+import pytest
+from sqlalchemy import select
+
+from contracts.topics import HEALTH
+from services.health.handlers import detect_missed_depot_visits
+from services.health.models import DepotSchedule, HealthCheck, MissedDepotVisit
+from tests.integration.health.helpers import PARTNER_ORG, known_citizen
+from tests.support import eventually, json_body, read_topic
+from tovholder.db import AuditEntry
+from tovholder.uow import UnitOfWork
+
+pytestmark = pytest.mark.integration
+
+CET = timezone(timedelta(hours=1))
+NURSE = dict(role="nurse-consultant", sub="nurse-a", botilbud="orion")
+
+
+def nurse(health, sub="nurse-a", botilbud="orion"):
+    return health.auth("nurse-consultant", sub, botilbud=botilbud)
+
+
+def partner(health):
+    return health.auth("partner", "partner-pck", org=PARTNER_ORG)
+
+
+async def events_of(kafka, citizen_id, event_type, count=1):
+    key = str(citizen_id).encode()
+
+    async def ours():
+        found = [json_body(r) for r in await read_topic(kafka, HEALTH.name, min_count=1, timeout=2)
+                 if r["key"] == key and r["headers"]["ce_type"] == event_type]
+        return found if len(found) >= count else None
+
+    return await eventually(ours, timeout=20, message=f"{count} {event_type}")
+
+
+async def audit_actions(health, citizen_id) -> list[str]:
+    async with health.ctx.sessions() as s:
+        return list((await s.execute(select(AuditEntry.action).where(AuditEntry.citizen_id == citizen_id)
+                                     .order_by(AuditEntry.id))).scalars())
+
+
+# ----------------------------------------------------------------------- tovholder and access
+
+
+async def test_citizen_chooses_among_the_botilbuds_nurse_consultants(health, kafka, vault):
+    citizen_id, _ = await known_citizen(health, kafka, vault, tovholder="nurse-a")
+    # nurse-b at orion becomes known to the service when she uses it.
+    assert (await health.client.get("/api/v1/botilbud/orion/nurse-consultants", headers=nurse(health, "nurse-b"))).status_code == 200
+    citizen = health.auth("citizen", str(citizen_id))
+    r = await health.client.put(f"/api/v1/citizens/{citizen_id}/tovholder", json={"nurse_consultant_sub": "nurse-b"}, headers=citizen)
+    assert r.status_code == 200 and r.json()["changed"] is True
+    (chosen,) = [e for e in await events_of(kafka, citizen_id, "tovholder.health.tovholder-chosen.v1", 2)
+                 if e["nurse_consultant_sub"] == "nurse-b"]
+    assert chosen["previous_nurse_consultant_sub"] == "nurse-a" and chosen["botilbud_id"] == "orion"
+
+    r = await health.client.put(f"/api/v1/citizens/{citizen_id}/tovholder", json={"nurse_consultant_sub": "nurse-x"}, headers=citizen)
+    assert r.status_code == 422 and "not a nurse consultant at botilbud orion" in r.json()["detail"]
+
+
+async def test_only_the_tovholder_network_and_house_nurses_see_health_data_and_every_access_is_audited(health, kafka, vault):
+    citizen_id, _ = await known_citizen(health, kafka, vault, tovholder="nurse-a")
+    url = f"/api/v1/citizens/{citizen_id}/health-timeline"
+    assert (await health.client.get(url, headers=nurse(health))).status_code == 200
+    assert (await health.client.get(url, headers=health.auth("citizen", str(citizen_id)))).status_code == 200
+    for headers in (nurse(health, "nurse-z", "tangkaer"), health.auth("coordinator", "coord-x", botilbud="orion"),
+                    health.auth("admin", "admin-1"), health.auth("partner", "p", org=PARTNER_ORG),
+                    health.auth("citizen", str(uuid.uuid4())), health.auth("visitation", "visitation-1")):
+        r = await health.client.get(url, headers=headers)
+        assert r.status_code == 403, headers
+        assert r.json()["detail"]
+    actions = await audit_actions(health, citizen_id)
+    assert actions.count("health_timeline.read") == 2
+    assert actions.count("health.access_denied") >= 4
+
+
+async def test_external_contacts_go_on_the_timeline(health, kafka, vault):
+    citizen_id, _ = await known_citizen(health, kafka, vault)
+    body = {"kind": "court", "counterpart": "lawyer", "org": "Advokathuset", "who": "Adv. Holm",
+            "what": "Court date moved to 14 January", "occurred_at": datetime.now(CET).isoformat()}
+    r = await health.client.post(f"/api/v1/citizens/{citizen_id}/external-contacts", json=body, headers=nurse(health))
+    assert r.status_code == 201, r.text
+    timeline = (await health.client.get(f"/api/v1/citizens/{citizen_id}/health-timeline", headers=nurse(health))).json()
+    (entry,) = [e for e in timeline["entries"] if e["kind"] == "court"]
+    assert (entry["org"], entry["who"], entry["recorded_by"]) == ("Advokathuset", "Adv. Holm", "nurse-a")
+    bad = await health.client.post(f"/api/v1/citizens/{citizen_id}/external-contacts",
+                                   json={**body, "occurred_at": (datetime.now(CET) + timedelta(days=2)).isoformat()},
+                                   headers=nurse(health))
+    assert bad.status_code == 422 and "future" in bad.json()["detail"]
+
+
+# ----------------------------------------------------------------------- medication
+
+
+def hospital_notice(cpr, code, occurred_at, replaces=None):
+    return {"message_id": str(uuid.uuid4()), "sent_at": (occurred_at + timedelta(minutes=1)).isoformat(),
+            "sender": {"org": PARTNER_ORG, "name": "PC København"}, "code": code, "cpr": cpr,
+            "hospital_episode_id": "EPJ-1", "department": "P2", "occurred_at": occurred_at.isoformat(),
+            "replaces_message_id": replaces}
+
+
+async def test_medication_change_during_an_admission_raises_an_alert_for_the_tovholder(health, kafka, vault):
+    citizen_id, cpr = await known_citizen(health, kafka, vault)
+    admitted_at = datetime.now(CET) - timedelta(hours=5)
+    r = await health.client.post("/integration/v1/hospital-notifications", json=hospital_notice(cpr, "STAA", admitted_at),
+                                 headers=partner(health))
+    assert r.status_code == 202, r.text
+    change = {"message_id": str(uuid.uuid4()), "sent_at": datetime.now(CET).isoformat(),
+              "sender": {"org": PARTNER_ORG, "name": "PC København"}, "cpr": cpr, "fmk_reference": "FMK-DM-778812",
+              "change_kind": "dose-changed", "changed_at": (admitted_at + timedelta(hours=2)).isoformat(),
+              "note": "Quetiapin raised on the ward"}
+    r = await health.client.post("/integration/v1/medication-changes", json=change, headers=partner(health))
+    assert r.status_code == 202 and r.json()["status"] == "ok", r.text
+    (changed,) = await events_of(kafka, citizen_id, "tovholder.health.medication-changed.v1")
+    assert changed["during_admission"] is True and changed["source"] == "partner" and changed["fmk_reference"] == "FMK-DM-778812"
+    (alert,) = await events_of(kafka, citizen_id, "tovholder.health.medication-alert-raised.v1")
+    assert alert["tovholder_sub"] == "nurse-a" and alert["hospital_episode_ids"] == ["EPJ-1"]
+
+    # A staff-recorded change before the admission raises no alert; a copy of FMK is refused.
+    staff_change = {"fmk_reference": "FMK-DM-1", "change_kind": "stopped",
+                    "changed_at": (admitted_at - timedelta(days=3)).isoformat()}
+    r = await health.client.post(f"/api/v1/citizens/{citizen_id}/medication-changes", json=staff_change, headers=nurse(health))
+    assert r.status_code == 201 and r.json()["during_admission"] is False
+    r = await health.client.post(f"/api/v1/citizens/{citizen_id}/medication-changes",
+                                 json={**staff_change, "fmk_reference": "Quetiapin 100 mg x 2"}, headers=nurse(health))
+    assert r.status_code == 422 and "FMK" in r.json()["detail"]
+
+    listing = (await health.client.get(f"/api/v1/citizens/{citizen_id}/medication-changes", headers=nurse(health))).json()
+    assert len(listing["changes"]) == 2 and len(listing["alerts"]) == 1
+    ack = await health.client.post(f"/api/v1/medication-alerts/{listing['alerts'][0]['alert_id']}/acknowledge", headers=nurse(health))
+    assert ack.status_code == 200 and ack.json()["acknowledged_by"] == "nurse-a"
+
+
+async def test_partner_intake_for_an_unknown_cpr_is_refused_and_resend_is_idempotent(health, kafka, vault):
+    citizen_id, cpr = await known_citizen(health, kafka, vault)
+    notes = {"message_id": str(uuid.uuid4()), "sent_at": datetime.now(CET).isoformat(),
+             "sender": {"org": PARTNER_ORG, "name": "Lokalpsykiatrien"}, "cpr": "0101900001",
+             "written_at": datetime.now(CET).isoformat(), "psychiatrist": "Overlæge Berg", "notes": "Stable."}
+    r = await health.client.post("/integration/v1/psychiatrist-notes", json=notes, headers=partner(health))
+    assert r.status_code == 422 and r.json()["status"] == "fatal-error" and "0101900001" not in r.text
+    ok = {**notes, "message_id": str(uuid.uuid4()), "cpr": cpr}
+    first = await health.client.post("/integration/v1/psychiatrist-notes", json=ok, headers=partner(health))
+    again = await health.client.post("/integration/v1/psychiatrist-notes", json=ok, headers=partner(health))
+    assert first.status_code == again.status_code == 202 and first.json() == again.json()
+    (received,) = await events_of(kafka, citizen_id, "tovholder.health.partner-document-received.v1")
+    assert received["kind"] == "psychiatrist-notes" and "notes" not in received
+
+
+# ----------------------------------------------------------------------- the health check cycle
+
+
+async def test_the_health_check_cycle(health, kafka, vault):
+    citizen_id, cpr = await known_citizen(health, kafka, vault)
+    starts_at = datetime.combine(date.today() + timedelta(days=40), time(10, 0), tzinfo=CET)
+    r = await health.client.post(f"/api/v1/citizens/{citizen_id}/health-checks",
+                                 json={"starts_at": starts_at.isoformat(), "gp_practice": "Lægehuset Ebeltoft"},
+                                 headers=nurse(health))
+    assert r.status_code == 201, r.text
+    check = r.json()
+    assert check["extended"] is True  # the first check in Tovholder is the larger one
+    steps = {s["step"]: s for s in check["steps"]}
+    assert steps["pre-assessment"]["deadline"] == str(starts_at.date() - timedelta(days=21))
+    assert steps["medication-review"]["target"] == str(starts_at.date() - timedelta(days=5))
+    (scheduled,) = await events_of(kafka, citizen_id, "tovholder.health.health-check-scheduled.v1")
+    assert scheduled["tovholder_sub"] == "nurse-a" and len(scheduled["reminders_at"]) == 2
+    due = await events_of(kafka, citizen_id, "tovholder.health.health-check-step-due.v1", 4)
+    assert {d["step"] for d in due} == {"pre-assessment", "examination", "medication-reconciliation", "medication-review"}
+
+    # One check a year.
+    again = await health.client.post(f"/api/v1/citizens/{citizen_id}/health-checks", json={"starts_at": starts_at.isoformat()},
+                                     headers=nurse(health))
+    assert again.status_code == 409
+    too_soon = await health.client.post(f"/api/v1/citizens/{citizen_id}/health-checks",
+                                        json={"starts_at": (datetime.now(CET) + timedelta(days=400)).isoformat()},
+                                        headers=nurse(health))
+    assert too_soon.status_code in (201, 409)  # next year is allowed
+
+    hc_id = check["health_check_id"]
+    pre = {"answers": [{"theme": "sleep", "citizens_words": "I sleep badly when I drink cola", "symptom_score": 2}],
+           "wants_to_talk_about": "whether I can stop the yellow pills", "done_on": str(date.today()), "setting": "on a walk"}
+    r = await health.client.post(f"/api/v1/health-checks/{hc_id}/pre-assessment", json=pre, headers=nurse(health))
+    assert r.status_code == 200, r.text
+    assert {s["step"]: s["status"] for s in r.json()["steps"]}["pre-assessment"] == "done"
+    assert "teeth" in r.json()["pre_assessment"]["themes_not_covered"]
+
+    # The pharmacist's review arrives through the partner endpoint and completes its step.
+    review = {"message_id": str(uuid.uuid4()), "sent_at": datetime.now(CET).isoformat(),
+              "sender": {"org": PARTNER_ORG, "name": "Klinisk farmaceut"}, "cpr": cpr,
+              "reviewed_at": datetime.now(CET).isoformat(), "summary": "Laxative has run on since January.",
+              "recommendations": ["Reduce the laxative"], "hours_spent": 2.5}
+    r = await health.client.post("/integration/v1/pharmacist-reviews", json=review, headers=partner(health))
+    assert r.status_code == 202, r.text
+    completed = await events_of(kafka, citizen_id, "tovholder.health.health-check-step-completed.v1", 2)
+    assert {c["step"] for c in completed} == {"pre-assessment", "medication-review"}
+
+    held_at = starts_at + timedelta(minutes=12)
+    ecg_at = datetime.combine(starts_at.date() + timedelta(days=14), time(11, 0), tzinfo=CET)
+    held = {"held_at": held_at.isoformat(), "minutes": "Laxative reduced; ECG booked.",
+            "participants": [{"role": r, "name": r} for r in ("citizen", "staff", "minute-taker", "gp", "psychiatrist", "pharmacist")],
+            "decisions": [{"kind": "reduce-dose", "title": "Halve the laxative"},
+                          {"kind": "book-examination", "title": "ECG at the GP", "due_at": ecg_at.isoformat()}]}
+    r = await health.client.post(f"/api/v1/health-checks/{hc_id}/held", json=held,
+                                 headers=health.auth("coordinator", "coord-1", botilbud="orion"))
+    assert r.status_code == 200, r.text
+    decisions = await events_of(kafka, citizen_id, "tovholder.health.health-check-decision-recorded.v1", 2)
+    ecg = next(d for d in decisions if d["kind"] == "book-examination")
+    assert len(ecg["reminders_at"]) == 2 and ecg["plan_update"] is True and ecg["responsible_sub"] == "nurse-a"
+    (done,) = await events_of(kafka, citizen_id, "tovholder.health.health-check-held.v1")
+    assert done["decisions"] == 2 and done["tovholder_sub"] == "nurse-a"
+    r = await health.client.post(f"/api/v1/health-checks/{hc_id}/decline", json={}, headers=health.auth("citizen", str(citizen_id)))
+    assert r.status_code == 422 and "already held" in r.json()["detail"]
+
+
+async def test_declining_is_recorded_without_pressure(health, kafka, vault):
+    citizen_id, _ = await known_citizen(health, kafka, vault)
+    starts_at = datetime.combine(date.today() + timedelta(days=30), time(9, 0), tzinfo=CET)
+    hc_id = (await health.client.post(f"/api/v1/citizens/{citizen_id}/health-checks", json={"starts_at": starts_at.isoformat()},
+                                      headers=nurse(health))).json()["health_check_id"]
+    r = await health.client.post(f"/api/v1/health-checks/{hc_id}/decline", headers=health.auth("citizen", str(citizen_id)))
+    assert r.status_code == 200 and r.json()["status"] == "declined" and r.json()["decline_reason"] is None
+    assert {s["status"] for s in r.json()["steps"]} == {"not-applicable"}
+    await events_of(kafka, citizen_id, "tovholder.health.health-check-declined.v1")
+    r = await health.client.post(f"/api/v1/health-checks/{hc_id}/accept", headers=health.auth("citizen", str(citizen_id)))
+    assert r.status_code == 200 and r.json()["status"] == "planned"
+
+
+async def test_check_days_group_citizens_of_one_gp_practice(health, kafka, vault):
+    botilbud = f"tangkaer-{uuid.uuid4().hex[:6]}"
+    citizens = [await known_citizen(health, kafka, vault, botilbud=botilbud, tovholder="nurse-t") for _ in range(3)]
+    headers = nurse(health, "nurse-t", botilbud)
+    for i, (citizen_id, _) in enumerate(citizens):
+        practice = "Lægehuset Ebeltoft" if i < 2 else "Lægehuset Rønne"
+        assert (await health.client.put(f"/api/v1/citizens/{citizen_id}/gp-practice", json={"gp_practice": practice},
+                                        headers=headers)).status_code == 200
+    days = [str(date.today() + timedelta(days=35)), str(date.today() + timedelta(days=36))]
+    r = await health.client.post(f"/api/v1/botilbud/{botilbud}/health-check-days",
+                                 json={"days": days, "one_practice_per_day": True, "schedule": True}, headers=headers)
+    assert r.status_code == 200, r.text
+    plan = r.json()
+    assert [d["gp_practices"] for d in plan["days"]] == [["Lægehuset Ebeltoft"], ["Lægehuset Rønne"]]
+    assert len(plan["scheduled_health_check_ids"]) == 3
+    first_day = plan["days"][0]["slots"]
+    assert first_day[1]["starts_at"] == first_day[0]["ends_at"]
+    other = await health.client.post(f"/api/v1/botilbud/{botilbud}/health-check-days", json={"days": days},
+                                     headers=nurse(health, "nurse-a", "orion"))
+    assert other.status_code == 403
+
+
+# ----------------------------------------------------------------------- forensic psychiatry
+
+
+async def test_treatment_order_depot_visits_and_missed_visit_alert(health, kafka, vault):
+    citizen_id, _ = await known_citizen(health, kafka, vault)
+    r = await health.client.put(f"/api/v1/citizens/{citizen_id}/treatment-order", headers=nurse(health), json={
+        "court": "Retten i Aarhus", "judgment_date": "2025-06-01",
+        "conditions": ["Depot medication weekly", "Lives at the botilbud"], "forensic_team_org": "Retspsykiatrisk Team"})
+    assert r.status_code == 200, r.text
+    await events_of(kafka, citizen_id, "tovholder.health.treatment-order-recorded.v1")
+
+    today = datetime.now(CET).date()
+    start = today - timedelta(days=15)
+    r = await health.client.post(f"/api/v1/citizens/{citizen_id}/depot-schedules", headers=nurse(health), json={
+        "weekday": start.weekday(), "at": "10:00:00", "starts_on": str(start), "forensic_team_org": "Retspsykiatrisk Team"})
+    assert r.status_code == 201, r.text
+    schedule_id = r.json()["schedule_id"]
+    # The first visit was given; the one a week later was not recorded.
+    given = datetime.combine(start, time(10, 30), tzinfo=CET)
+    r = await health.client.post(f"/api/v1/citizens/{citizen_id}/depot-visits", headers=nurse(health),
+                                 json={"schedule_id": schedule_id, "visited_at": given.isoformat(), "outcome": "given"})
+    assert r.status_code == 201, r.text
+
+    now = datetime.combine(start + timedelta(days=7), time(20, 0), tzinfo=CET)
+    async with UnitOfWork(health.ctx.sessions, service="health") as uow:
+        assert await detect_missed_depot_visits(uow, now=now) >= 1
+    async with UnitOfWork(health.ctx.sessions, service="health") as uow:
+        await detect_missed_depot_visits(uow, now=now)  # once per slot
+    async with health.ctx.sessions() as s:
+        missed = list((await s.execute(select(MissedDepotVisit).where(MissedDepotVisit.citizen_id == citizen_id))).scalars())
+    assert len(missed) == 1 and missed[0].reason == "not-recorded"
+    (event,) = await events_of(kafka, citizen_id, "tovholder.health.depot-visit-missed.v1")
+    assert event["schedule_id"] == schedule_id and event["tovholder_sub"] == "nurse-a"
+
+
+async def test_coercion_log_needs_the_least_intrusive_alternative(health, kafka, vault):
+    citizen_id, _ = await known_citizen(health, kafka, vault)
+    entry = {"considered_at": datetime.now(CET).isoformat(), "measure": "compulsory-admission",
+             "situation": "Has not slept for four nights", "least_intrusive_alternative": "",
+             "decision": "not-used"}
+    r = await health.client.post(f"/api/v1/citizens/{citizen_id}/coercion-log", json=entry, headers=nurse(health))
+    assert r.status_code == 422 and "mindstemiddelsprincippet" in r.json()["detail"]
+    r = await health.client.post(f"/api/v1/citizens/{citizen_id}/coercion-log", headers=nurse(health),
+                                 json={**entry, "least_intrusive_alternative": "Offered PN and a walk; called the forensic team"})
+    assert r.status_code == 201, r.text
+    (event,) = await events_of(kafka, citizen_id, "tovholder.health.coercion-considered.v1")
+    assert event["decided_by_sub"] == "nurse-a" and "situation" not in event
+    r = await health.client.post(f"/api/v1/citizens/{citizen_id}/coercion-log", headers=nurse(health),
+                                 json={**entry, "measure": "activate-treatment-order", "least_intrusive_alternative": "x"})
+    assert r.status_code == 422 and "behandlingsdom" in r.json()["detail"]
+    forensic = (await health.client.get(f"/api/v1/citizens/{citizen_id}/forensic", headers=nurse(health))).json()
+    assert forensic["coercion_log"][0]["least_intrusive_alternative"].startswith("Offered PN")
