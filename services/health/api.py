@@ -563,6 +563,27 @@ def _domain_check(check: HealthCheck) -> hc.HealthCheck:
                           check.decline_reason)
 
 
+def _announce(uow: UnitOfWork, check: HealthCheck, record: HealthRecord, *, only_steps_not_done: bool = False) -> None:
+    """The check is on: its date with reminders, and each preparation step with its deadline."""
+    deadlines = hc.preparation_deadlines(check.starts_at.astimezone(hc.DANISH_TIME).date())
+    by_step = {d.step: d for d in deadlines}
+    uow.emit(HealthCheckScheduledV1(
+        citizen_id=record.citizen_id, health_check_id=check.id, year=check.year, extended=check.extended,
+        starts_at=check.starts_at, gp_practice=check.gp_practice,
+        pre_assessment_due=by_step[hc.PreparationStep.PRE_ASSESSMENT].target,
+        preparation_due=by_step[hc.PreparationStep.MEDICATION_REVIEW].target,
+        reminders_at=list(hc.reminders_before(check.starts_at)), tovholder_sub=record.tovholder_sub,
+        botilbud_id=record.botilbud_id,
+    ))
+    for d in deadlines:
+        if only_steps_not_done and d.step.value in check.steps_done:
+            continue
+        uow.emit(HealthCheckStepDueV1(
+            citizen_id=record.citizen_id, health_check_id=check.id, step=d.step.value, target=d.target, deadline=d.deadline,
+            assignee_role=d.role, tovholder_sub=record.tovholder_sub, botilbud_id=record.botilbud_id,
+        ))
+
+
 async def schedule_check(uow: UnitOfWork, record: HealthRecord, starts_at: datetime, gp_practice: str | None,
                          *, actor: Principal) -> HealthCheck:
     starts_at = _aware(starts_at, "starts_at")
@@ -581,19 +602,7 @@ async def schedule_check(uow: UnitOfWork, record: HealthRecord, starts_at: datet
                         gp_practice=(gp_practice or record.gp_practice), status=hc.CheckStatus.PLANNED.value,
                         steps_done=[], scheduled_by=actor.sub)
     uow.session.add(check)
-    deadlines = hc.preparation_deadlines(check_day)
-    pre = next(d for d in deadlines if d.step is hc.PreparationStep.PRE_ASSESSMENT)
-    prep = next(d for d in deadlines if d.step is hc.PreparationStep.MEDICATION_REVIEW)
-    uow.emit(HealthCheckScheduledV1(
-        citizen_id=record.citizen_id, health_check_id=check.id, year=check.year, extended=check.extended,
-        starts_at=starts_at, gp_practice=check.gp_practice, pre_assessment_due=pre.target, preparation_due=prep.target,
-        reminders_at=list(hc.reminders_before(starts_at)), tovholder_sub=record.tovholder_sub, botilbud_id=record.botilbud_id,
-    ))
-    for d in deadlines:
-        uow.emit(HealthCheckStepDueV1(
-            citizen_id=record.citizen_id, health_check_id=check.id, step=d.step.value, target=d.target, deadline=d.deadline,
-            assignee_role=d.role, tovholder_sub=record.tovholder_sub, botilbud_id=record.botilbud_id,
-        ))
+    _announce(uow, check, record)
     uow.audit(actor, "health_check.schedule", citizen_id=record.citizen_id, object_type="health_check", object_id=check.id,
               detail={"extended": check.extended})
     return check
@@ -723,13 +732,7 @@ async def post_accept(health_check_id: uuid.UUID, user: CurrentUser, uow: UoW) -
     if check.status == hc.CheckStatus.DECLINED.value:
         rule(hc.accept_again, _domain_check(check), now_utc().astimezone(hc.DANISH_TIME).date())
         check.status, check.declined_at, check.decline_reason = hc.CheckStatus.PLANNED.value, None, None
-        uow.emit(HealthCheckScheduledV1(
-            citizen_id=check.citizen_id, health_check_id=check.id, year=check.year, extended=check.extended,
-            starts_at=check.starts_at, gp_practice=check.gp_practice,
-            pre_assessment_due=check.starts_at.astimezone(hc.DANISH_TIME).date() - hc.PRE_ASSESSMENT_TARGET,
-            preparation_due=check.starts_at.astimezone(hc.DANISH_TIME).date() - hc.PREPARATION_TARGET,
-            reminders_at=list(hc.reminders_before(check.starts_at)), tovholder_sub=record.tovholder_sub,
-            botilbud_id=record.botilbud_id))
+        _announce(uow, check, record, only_steps_not_done=True)
     uow.audit(user, "health_check.accept", citizen_id=check.citizen_id, object_type="health_check", object_id=check.id)
     await uow.commit()
     return _check_out(check)

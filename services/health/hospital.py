@@ -12,7 +12,12 @@ from datetime import datetime, timezone
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select, update
 
-from contracts.health import HospitalNoticeCancelledV1, HospitalNoticeCorrectedV1, HospitalNoticeRegisteredV1
+from contracts.health import (
+    HealthCheckCancelledV1,
+    HospitalNoticeCancelledV1,
+    HospitalNoticeCorrectedV1,
+    HospitalNoticeRegisteredV1,
+)
 from services.health.domain.errors import NoticeConflict, NoticeInvalid
 from services.health.domain.hospital_notices import (
     LEGAL_BASIS,
@@ -25,7 +30,7 @@ from services.health.domain.hospital_notices import (
     decide,
     validate_incoming,
 )
-from services.health.models import HealthRecord, HospitalNotice, KnownCitizen, TimelineEntry, UnmatchedHospitalNotice
+from services.health.models import HealthCheck, HealthRecord, HospitalNotice, KnownCitizen, TimelineEntry, UnmatchedHospitalNotice
 from tovholder.auth import Principal
 from tovholder.cpr import CprVault, normalize_cpr
 from tovholder.receipts import FatalMessage
@@ -181,6 +186,8 @@ async def apply_notice(
         what = f"Cancelled by the hospital ({incoming.code}): the notice of {replaced_row.occurred_at:%Y-%m-%d %H:%M}"
     if record is not None and incoming.kind is NoticeKind.DEATH:
         record.deceased_at = None if decision.action is NoticeAction.CANCEL else incoming.occurred_at
+        if record.deceased_at is not None:
+            await _cancel_planned_checks(uow, citizen_id)
     uow.session.add(
         TimelineEntry(
             citizen_id=citizen_id,
@@ -206,6 +213,15 @@ async def apply_notice(
                 **({"from_unmatched": str(from_unmatched)} if from_unmatched else {})},
     )
     return Registered(notice_id, decision.action)
+
+
+async def _cancel_planned_checks(uow: UnitOfWork, citizen_id: uuid.UUID) -> None:
+    checks = (await uow.session.execute(
+        select(HealthCheck).where(HealthCheck.citizen_id == citizen_id, HealthCheck.status == "planned"))).scalars()
+    for check in checks:
+        check.status = "cancelled"
+        uow.emit(HealthCheckCancelledV1(citizen_id=citizen_id, health_check_id=check.id, reason="deceased",
+                                        cancelled_at=now_utc()))
 
 
 async def receive_hospital_notification(

@@ -445,6 +445,7 @@ class CheckStatus(StrEnum):
     PLANNED = "planned"
     DECLINED = "declined"
     HELD = "held"
+    CANCELLED = "cancelled"  # e.g. the citizen died; the check will not take place
 
 
 @dataclass(frozen=True)
@@ -461,8 +462,8 @@ class HealthCheck:
 def decline(check: HealthCheck, *, reason: str | None = None) -> HealthCheck:
     """Voluntary: the citizen may decline without giving a reason, and nobody is tasked to persuade
     them ("sundhedstvang" must not happen). A held check cannot be declined afterwards."""
-    if check.status is CheckStatus.HELD:
-        raise HealthRuleViolation("the check was already held; it cannot be declined afterwards")
+    if check.status in (CheckStatus.HELD, CheckStatus.CANCELLED):
+        raise HealthRuleViolation(f"the check was already {check.status}; it cannot be declined afterwards")
     return HealthCheck(
         check.citizen_id, check.year, check.check_day, check.extended, CheckStatus.DECLINED, check.steps_done,
         (reason or "").strip() or None,
@@ -487,7 +488,7 @@ def complete_step(check: HealthCheck, step: PreparationStep) -> HealthCheck:
 
 
 def readiness(check: HealthCheck, today: date) -> Mapping[PreparationStep, StepStatus]:
-    declined = check.status is CheckStatus.DECLINED
+    declined = check.status in (CheckStatus.DECLINED, CheckStatus.CANCELLED)
     return {
         d.step: step_status(d, today, done=d.step in check.steps_done, declined=declined)
         for d in preparation_deadlines(check.check_day)
@@ -499,6 +500,8 @@ def hold(check: HealthCheck, participants: Iterable[Participant], held_on: date)
         raise HealthRuleViolation("the citizen declined this check; record their acceptance first")
     if check.status is CheckStatus.HELD:
         raise HealthRuleViolation("the check was already held")
+    if check.status is CheckStatus.CANCELLED:
+        raise HealthRuleViolation("the check was cancelled")
     result = check_participants(participants)
     if not result.can_hold:
         raise HealthRuleViolation("the check cannot be held without: " + ", ".join(r.value for r in result.missing_required))

@@ -253,10 +253,16 @@ async def test_visitation_matches_or_dismisses_by_hand(health, kafka, vault):
     assert parked.status == "dismissed" and parked.cpr_encrypted == ""
 
 
-async def test_death_closes_the_record(health, kafka, vault):
+async def test_death_closes_the_record_and_cancels_the_planned_health_check(health, kafka, vault):
     citizen_id, cpr = await known_citizen(health, kafka, vault)
-    assert (await post(health, notice(cpr, "MORS")))[0] == 202
     nurse = health.auth("nurse-consultant", "nurse-a", botilbud="orion")
+    starts_at = (datetime.now(CET) + timedelta(days=40)).replace(hour=10, minute=0, second=0, microsecond=0)
+    r = await health.client.post(f"/api/v1/citizens/{citizen_id}/health-checks", json={"starts_at": starts_at.isoformat()},
+                                 headers=nurse)
+    assert r.status_code == 201, r.text
+    assert (await post(health, notice(cpr, "MORS")))[0] == 202
+    (cancelled,) = await health_events(kafka, citizen_id, event_type="tovholder.health.health-check-cancelled.v1")
+    assert json_body(cancelled)["reason"] == "deceased"
     record = (await health.client.get(f"/api/v1/citizens/{citizen_id}/health-record", headers=nurse)).json()
     assert record["admission"]["state"] == "deceased" and record["deceased_at"]
 

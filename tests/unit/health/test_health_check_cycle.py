@@ -328,3 +328,15 @@ class TestVoluntary:
     def test_cannot_hold_without_required_participants(self):
         with pytest.raises(HealthRuleViolation, match="citizen"):
             hold(self.check(), [Participant(ParticipantRole.GP, "g"), Participant(ParticipantRole.MINUTE_TAKER, "m")], CHECK_DAY)
+
+
+def test_cancelled_check_is_closed_for_everything():
+    cancelled = HealthCheck("c1", 2027, CHECK_DAY, extended=False, status=CheckStatus.CANCELLED)
+    assert set(readiness(cancelled, CHECK_DAY).values()) == {StepStatus.NOT_APPLICABLE}
+    with pytest.raises(HealthRuleViolation, match="cancelled"):
+        hold(cancelled, [Participant(ParticipantRole.CITIZEN, "c"), Participant(ParticipantRole.MINUTE_TAKER, "m"),
+                         Participant(ParticipantRole.GP, "g")], CHECK_DAY)
+    with pytest.raises(HealthRuleViolation, match="cancelled"):
+        decline(cancelled)
+    with pytest.raises(HealthRuleViolation, match="cancelled"):
+        complete_step(cancelled, PreparationStep.EXAMINATION)
