@@ -1,4 +1,4 @@
-"""Referrals consumes no events yet."""
+"""Referrals consumes no events: visitation is where a citizen's pathway starts."""
 
 from tovholder.messaging import EventRouter
 

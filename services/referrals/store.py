@@ -1,0 +1,282 @@
+"""Rows ↔ domain objects. The domain decides; this module only loads and writes back.
+
+A case is loaded without its history (the domain only appends to it); after a change,
+``save_case`` writes the changed fields back and inserts the new history entries.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from services.referrals.domain import model as dm
+from services.referrals.domain.errors import InvalidInput
+from services.referrals.domain.offers import CitizenProfile, ResidentMix, TargetGroup
+from services.referrals.domain.offers import Offer as DomainOffer
+from services.referrals.domain.cpr import age_on
+from services.referrals.models import Citizen, Offer, Referral, ReferralStatusChange
+from tovholder.errors import NotFound
+from tovholder.uow import UnitOfWork
+
+
+def _d(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+def _dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Offers
+
+
+def offer_to_domain(row: Offer) -> DomainOffer:
+    return DomainOffer(
+        offer_id=row.id,
+        name=row.name,
+        botilbud_id=row.botilbud_id,
+        legal_basis=dm.LegalBasis(row.legal_basis),
+        step=row.step,
+        approved_places=row.approved_places,
+        occupied=row.occupied_places or 0,
+        reserved=row.reserved_places or 0,
+        target_group=TargetGroup(
+            min_age=row.target_min_age,
+            max_age=row.target_max_age,
+            requires=frozenset(dm.Trait(t) for t in row.target_requires or ()),
+            excludes=frozenset(dm.Trait(t) for t in row.target_excludes or ()),
+            description=row.target_group or "",
+        ),
+        mix=ResidentMix(
+            residents=row.occupied_places or 0,
+            outward_reacting=row.mix_outward_reacting or 0,
+            drug_using=row.mix_drug_using or 0,
+            withdrawn=row.mix_withdrawn or 0,
+        ),
+        active=row.active if row.active is not None else True,
+    )
+
+
+def offer_json(row: Offer) -> dict[str, Any]:
+    offer = offer_to_domain(row)
+    return {
+        "offer_id": row.id,
+        "botilbud_id": row.botilbud_id,
+        "name": row.name,
+        "municipality": row.municipality,
+        "legal_basis": row.legal_basis,
+        "step": row.step,
+        "approved_places": row.approved_places,
+        "occupied_places": row.occupied_places,
+        "reserved_places": row.reserved_places,
+        "free_places": offer.free_places,
+        "active": offer.active,
+        "target_group": {
+            "description": row.target_group,
+            "min_age": row.target_min_age,
+            "max_age": row.target_max_age,
+            "requires": sorted(row.target_requires or []),
+            "excludes": sorted(row.target_excludes or []),
+        },
+        "resident_mix": {
+            "outward_reacting": row.mix_outward_reacting,
+            "drug_using": row.mix_drug_using,
+            "withdrawn": row.mix_withdrawn,
+        },
+    }
+
+
+async def get_offer(uow: UnitOfWork, offer_id: str | None, *, lock: bool = False, what: str = "offer_id") -> Offer:
+    if not offer_id:
+        raise InvalidInput(f"{what} is required: the id of an offer (see GET /api/v1/offers).")
+    row = await uow.session.get(Offer, offer_id, with_for_update=lock)
+    if row is None:
+        raise InvalidInput(f"Unknown offer '{offer_id}' in {what}; see GET /api/v1/offers for the offers that exist.")
+    return row
+
+
+# ---------------------------------------------------------------------------------------------
+# Cases
+
+
+def assessment_to_domain(data: dict[str, Any] | None) -> dm.FunctionalAssessment | None:
+    if not data:
+        return None
+    return dm.FunctionalAssessment(
+        scores={dm.VumTheme(k): v for k, v in data["scores"].items()},
+        wishes=data["wishes"],
+        needs=data.get("needs") or "",
+        resources=data.get("resources") or "",
+        traits=frozenset(dm.Trait(t) for t in data.get("traits", [])),
+        assessed_by=data["assessed_by"],
+        assessed_at=datetime.fromisoformat(data["assessed_at"]),
+    )
+
+
+def assessment_json(a: dm.FunctionalAssessment | None) -> dict[str, Any] | None:
+    if a is None:
+        return None
+    return {
+        "scores": {t.value: s for t, s in a.scores.items()},
+        "wishes": a.wishes,
+        "needs": a.needs,
+        "resources": a.resources,
+        "traits": sorted(t.value for t in a.traits),
+        "assessed_by": a.assessed_by,
+        "assessed_at": a.assessed_at.isoformat(),
+    }
+
+
+def move_out_plan_json(p: dm.MoveOutPlan | None) -> dict[str, Any] | None:
+    if p is None:
+        return None
+    return {
+        "destination": p.destination.value,
+        "planned_on": p.planned_on.isoformat(),
+        "receiving_offer_id": p.receiving_offer_id,
+        "receiving_step": p.receiving_step,
+        "phase_out_visits_planned": p.phase_out_visits_planned,
+        "phase_out_visits_done": [d.isoformat() for d in p.phase_out_visits_done],
+        "planned_by": p.planned_by,
+        "planned_at": p.planned_at.isoformat(),
+    }
+
+
+def move_out_plan_to_domain(data: dict[str, Any] | None) -> dm.MoveOutPlan | None:
+    if not data:
+        return None
+    return dm.MoveOutPlan(
+        destination=dm.Destination(data["destination"]),
+        planned_on=date.fromisoformat(data["planned_on"]),
+        receiving_offer_id=data.get("receiving_offer_id"),
+        receiving_step=data.get("receiving_step"),
+        phase_out_visits_planned=data["phase_out_visits_planned"],
+        phase_out_visits_done=tuple(date.fromisoformat(d) for d in data.get("phase_out_visits_done", [])),
+        planned_by=data["planned_by"],
+        planned_at=datetime.fromisoformat(data["planned_at"]),
+    )
+
+
+def case_to_domain(row: Referral) -> dm.VisitationCase:
+    status = dm.CaseStatus(row.status)
+    basis = dm.LegalBasis(row.legal_basis) if row.legal_basis else None
+    grant = refusal = placement = ending = None
+    if row.decision == "granted" and row.offer_id and basis is not None:
+        grant = dm.Grant(
+            offer_id=row.offer_id, botilbud_id=row.botilbud_id, legal_basis=basis, step=row.step or 0,
+            start_date=row.start_date or (row.decided_at or row.received_at).date(),
+            follow_up_date=row.follow_up_date or (row.start_date or row.received_at.date()),
+            decided_by=row.decided_by or "", decided_at=row.decided_at or row.received_at,
+            reason=row.decision_reason or "", waitlisted=bool(row.waitlisted),
+            target_group_override=row.target_group_override,
+        )
+    elif row.decision == "refused" and basis is not None:
+        refusal = dm.Refusal(
+            reason=row.decision_reason or "", legal_basis=basis, complaint_guidance=row.complaint_guidance or "",
+            decided_by=row.decided_by or "", decided_at=row.decided_at or row.received_at,
+        )
+    if row.moved_in_on is not None and grant is not None:
+        placement = dm.Placement(
+            offer_id=row.offer_id, botilbud_id=row.botilbud_id, legal_basis=basis, step=row.step or 0,
+            moved_in_on=row.moved_in_on, follow_up_date=row.follow_up_date,
+            follow_ups_held=tuple(date.fromisoformat(d) for d in row.follow_ups_held or ()),
+        )
+    if row.ended_on is not None and row.end_cause:
+        ending = dm.Ending(
+            cause=dm.EndCause(row.end_cause), ended_on=row.ended_on,
+            destination=dm.Destination(row.end_destination or "other"), receiving_offer_id=row.receiving_offer_id,
+            from_step=row.step or 0, to_step=row.to_step, ended_by=row.ended_by or "",
+        )
+    return dm.VisitationCase(
+        case_id=row.id,
+        citizen_id=row.citizen_id,
+        municipality=row.municipality,
+        referrer=dm.Referrer(channel=dm.Channel(row.channel), org=row.referrer_org, name=row.referrer_name,
+                             sub=row.referrer_sub),
+        reason=row.reason,
+        citizen_wishes=row.citizen_wishes,
+        requested_step=row.requested_step,
+        requested_legal_basis=dm.LegalBasis(row.requested_offer) if row.requested_offer else None,
+        requested_offer_id=row.requested_offer_id,
+        received_at=row.received_at,
+        status=status,
+        assessment=assessment_to_domain(row.assessment),
+        grant=grant,
+        refusal=refusal,
+        placement=placement,
+        move_out_plan=move_out_plan_to_domain(row.move_out_plan),
+        ending=ending,
+        withdrawn_reason=row.withdrawn_reason,
+        follow_up_signalled_for=row.follow_up_signalled_for,
+        history=[],
+    )
+
+
+def write_case(row: Referral, case: dm.VisitationCase) -> None:
+    """Copy the domain case's state onto its row."""
+    row.status = case.status.value
+    row.assessment = assessment_json(case.assessment)
+    if case.grant is not None:
+        g = case.grant
+        row.decision = "granted"
+        row.legal_basis, row.step, row.offer_id, row.botilbud_id = g.legal_basis.value, g.step, g.offer_id, g.botilbud_id
+        row.start_date, row.decided_at, row.decided_by = g.start_date, g.decided_at, g.decided_by
+        row.decision_reason, row.waitlisted, row.target_group_override = g.reason, g.waitlisted, g.target_group_override
+        row.follow_up_date = g.follow_up_date
+        row.complaint_guidance = None
+    elif case.refusal is not None:
+        r = case.refusal
+        row.decision, row.legal_basis, row.decided_at, row.decided_by = "refused", r.legal_basis.value, r.decided_at, r.decided_by
+        row.decision_reason, row.complaint_guidance = r.reason, r.complaint_guidance
+    else:
+        row.decision = None
+    if case.placement is not None:
+        p = case.placement
+        row.moved_in_on, row.follow_up_date = p.moved_in_on, p.follow_up_date
+        row.follow_ups_held = [d.isoformat() for d in p.follow_ups_held]
+    row.follow_up_signalled_for = case.follow_up_signalled_for
+    row.move_out_plan = move_out_plan_json(case.move_out_plan)
+    if case.ending is not None:
+        e = case.ending
+        row.ended_on, row.end_cause, row.end_destination = e.ended_on, e.cause.value, e.destination.value
+        row.receiving_offer_id, row.to_step, row.ended_by = e.receiving_offer_id, e.to_step, e.ended_by
+    row.withdrawn_reason = case.withdrawn_reason
+
+
+def add_history(uow: UnitOfWork, row: Referral, entries: list[dm.HistoryEntry]) -> None:
+    for e in entries:
+        uow.session.add(ReferralStatusChange(
+            referral_id=row.id, status=e.to_status.value, from_status=e.from_status.value if e.from_status else None,
+            action=e.action, at=e.at, by=e.by, note=e.reason, internal_note=e.internal_note,
+        ))
+
+
+async def load_case(uow: UnitOfWork, referral_id: uuid.UUID, *, lock: bool = False) -> tuple[Referral, dm.VisitationCase]:
+    row = await uow.session.get(Referral, referral_id, with_for_update=lock)
+    if row is None:
+        raise NotFound("No referral with that id.")
+    return row, case_to_domain(row)
+
+
+def save_case(uow: UnitOfWork, row: Referral, case: dm.VisitationCase) -> None:
+    write_case(row, case)
+    add_history(uow, row, case.history)
+    case.history.clear()
+
+
+async def history_rows(uow: UnitOfWork, referral_id: uuid.UUID) -> list[ReferralStatusChange]:
+    return list((await uow.session.execute(
+        select(ReferralStatusChange).where(ReferralStatusChange.referral_id == referral_id)
+        .order_by(ReferralStatusChange.at, ReferralStatusChange.id)
+    )).scalars())
+
+
+async def profile_of(uow: UnitOfWork, row: Referral, case: dm.VisitationCase, today: date) -> CitizenProfile:
+    citizen = await uow.session.get(Citizen, row.citizen_id)
+    age = age_on(citizen.birth_date, today) if citizen and citizen.birth_date else None
+    traits = case.assessment.traits if case.assessment else frozenset()
+    return CitizenProfile(age=age, traits=traits)
