@@ -1,85 +1,109 @@
-"""The work-queue API (spec §3)."""
+"""The staff JSON API: the work queue (spec §3) with filters and keyset pagination, task details and
+transitions, a citizen's timeline, the visitation board and notices (reminders, escalations)."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
-from typing import Any
+from datetime import datetime
+from typing import Annotated, Any
 
-from fastapi import APIRouter
-from sqlalchemy import and_, or_, select
+from fastapi import APIRouter, Body, Query, Request, Response
 
-from contracts.notifications import TaskCompletedV1
+from services.notifications import service_layer as sl
+from services.notifications.domain.errors import InvalidInput
+from services.notifications.domain.queue import parse_filter
+from services.notifications.integration import integration
+from services.notifications.pages import pages
 from tovholder.auth import StaffUser
-from tovholder.errors import DomainError, Forbidden, NotFound
+from tovholder.errors import DomainError
 from tovholder.service import UoW
-from services.notifications.models import Task, TaskChange
 
 work = APIRouter(prefix="/api/v1", tags=["work queue"])
-OPEN_STATUSES = ("open", "claimed", "in_progress")
 
 
-def task_json(t: Task) -> dict[str, Any]:
-    return {
-        "task_id": str(t.id), "citizen_id": str(t.citizen_id), "title": t.title, "kind": t.kind,
-        "status": t.status, "priority": t.priority, "due_at": t.due_at, "owner": t.owner,
-        "pool": {"role": t.pool_role, "botilbud": t.pool_botilbud} if t.pool_role else None,
-        "created_at": t.created_at, "source_event_id": t.source_event_id, "links": t.links,
-    }
+@work.get(
+    "/work-queue",
+    summary="My open tasks and the unclaimed tasks in my pools",
+    description=(
+        "Tasks assigned to the caller plus unclaimed open tasks in the pools the caller's role and botilbud may "
+        "claim, ordered by due time (tasks without one last). Filters: `kind`, `citizen_id`, `due_before`, "
+        "`due_after` (ISO date or datetime; a date means that Danish day), `overdue` (true/false). Pagination: "
+        "`limit` (1–200, default 50) and `cursor`; the next page's cursor is in the `X-Next-Cursor` header "
+        "and in `Link: <…>; rel=\"next\"`."
+    ),
+)
+async def work_queue(
+    request: Request,
+    response: Response,
+    user: StaffUser,
+    uow: UoW,
+    kind: str | None = None,
+    citizen_id: str | None = None,
+    due_before: str | None = None,
+    due_after: str | None = None,
+    overdue: str | None = None,
+    limit: int | None = Query(None),
+    cursor: str | None = None,
+) -> list[dict[str, Any]]:
+    try:
+        queue_filter = parse_filter({
+            "kind": kind, "citizen_id": citizen_id, "due_before": due_before, "due_after": due_after,
+            "overdue": overdue, "limit": str(limit) if limit is not None else None, "cursor": cursor,
+        })
+    except InvalidInput as error:
+        raise DomainError(str(error)) from None
+    page = await sl.read_work_queue(uow, user, queue_filter)
+    if page.next_cursor:
+        response.headers["X-Next-Cursor"] = page.next_cursor
+        next_url = request.url.include_query_params(cursor=page.next_cursor)
+        response.headers["Link"] = f'<{next_url}>; rel="next"'
+    now = sl.now_utc()
+    return [sl.task_json(row, now) for row in page.rows]
 
 
-@work.get("/work-queue", summary="My open tasks and the unclaimed tasks in my pools")
-async def work_queue(user: StaffUser, uow: UoW) -> list[dict[str, Any]]:
-    mine = and_(Task.owner == user.sub, Task.status.in_(OPEN_STATUSES))
-    pool = and_(Task.owner.is_(None), Task.status == "open", Task.pool_role == user.role,
-                Task.pool_botilbud == user.botilbud)
-    rows = (await uow.session.execute(
-        select(Task).where(or_(mine, pool)).order_by(Task.due_at.asc().nulls_last(), Task.id).limit(200)
-    )).scalars().all()
-    return [task_json(t) for t in rows]
+@work.get("/tasks/{task_id}", summary="One task with the history of every change")
+async def get_task(task_id: uuid.UUID, user: StaffUser, uow: UoW) -> dict[str, Any]:
+    return await sl.task_with_history(uow, user, task_id)
 
 
-async def _task_for_update(uow, task_id: uuid.UUID) -> Task:
-    task = await uow.session.get(Task, task_id, with_for_update=True)
-    if task is None:
-        raise NotFound("No task with that id.")
-    return task
-
-
-@work.post("/tasks/{task_id}/claim", summary="Take a task from a pool")
+@work.post("/tasks/{task_id}/claim", summary="Take a task from a pool (or acknowledge a task named to you)")
 async def claim(task_id: uuid.UUID, user: StaffUser, uow: UoW) -> dict[str, Any]:
-    task = await _task_for_update(uow, task_id)
-    if task.owner == user.sub and task.status in OPEN_STATUSES:
-        return task_json(task)  # claiming twice is harmless
-    if task.owner is not None:
-        raise DomainError("Someone else has already claimed this task.")
-    if task.status != "open":
-        raise DomainError(f"The task is {task.status}; only open tasks can be claimed.")
-    if (task.pool_role, task.pool_botilbud) != (user.role, user.botilbud):
-        raise Forbidden("This task is in a pool you are not part of.")
-    task.owner, task.status = user.sub, "claimed"
-    uow.session.add(TaskChange(task_id=task.id, by=user.sub, change="claimed"))
-    uow.audit(user, "task.claim", citizen_id=task.citizen_id, object_type="task", object_id=task.id)
-    await uow.commit()
-    return task_json(task)
+    return sl.task_json(await sl.change_task(uow, user, task_id, "claim"))
 
 
-@work.post("/tasks/{task_id}/complete", summary="Mark a task done")
-async def complete(task_id: uuid.UUID, user: StaffUser, uow: UoW) -> dict[str, Any]:
-    task = await _task_for_update(uow, task_id)
-    if task.status == "done":
-        return task_json(task)
-    if task.status not in OPEN_STATUSES:
-        raise DomainError(f"The task is {task.status} and cannot be completed.")
-    if task.owner != user.sub:
-        raise Forbidden("Claim the task before completing it." if task.owner is None else "The task belongs to someone else.")
-    task.status = "done"
-    uow.session.add(TaskChange(task_id=task.id, by=user.sub, change="completed"))
-    uow.emit(TaskCompletedV1(citizen_id=task.citizen_id, task_id=task.id, kind=task.kind, completed_by=user.sub,
-                             completed_at=datetime.now(timezone.utc)))
-    uow.audit(user, "task.complete", citizen_id=task.citizen_id, object_type="task", object_id=task.id)
-    await uow.commit()
-    return task_json(task)
+@work.post("/tasks/{task_id}/start", summary="Mark a task of yours as in progress")
+async def start(task_id: uuid.UUID, user: StaffUser, uow: UoW) -> dict[str, Any]:
+    return sl.task_json(await sl.change_task(uow, user, task_id, "start"))
 
 
-routers = [work]
+@work.post("/tasks/{task_id}/release", summary="Put a claimed task back in its pool")
+async def release(task_id: uuid.UUID, user: StaffUser, uow: UoW) -> dict[str, Any]:
+    return sl.task_json(await sl.change_task(uow, user, task_id, "release"))
+
+
+@work.post("/tasks/{task_id}/complete", summary="Mark a task done (optionally with a short note)")
+async def complete(
+    task_id: uuid.UUID, user: StaffUser, uow: UoW, body: Annotated[dict[str, Any] | None, Body()] = None
+) -> dict[str, Any]:
+    note = (body or {}).get("note")
+    if note is not None and (not isinstance(note, str) or len(note) > 1000):
+        raise DomainError("note skal være tekst på højst 1000 tegn.")
+    return sl.task_json(await sl.change_task(uow, user, task_id, "complete", note=note))
+
+
+@work.get("/citizens/{citizen_id}/timeline", summary="The citizen's timeline across the services, and their tasks")
+async def citizen_timeline(citizen_id: uuid.UUID, user: StaffUser, uow: UoW) -> dict[str, Any]:
+    return await sl.citizen_overview(uow, user, citizen_id)
+
+
+@work.get("/visitation-board", summary="Visitation cases by status")
+async def visitation_board(user: StaffUser, uow: UoW) -> dict[str, Any]:
+    return await sl.visitation_board(uow, user)
+
+
+@work.get("/notices", summary="My reminders and escalation notices (newest first)")
+async def notices(user: StaffUser, uow: UoW, since: datetime | None = None) -> list[dict[str, Any]]:
+    return await sl.my_notices(uow, user, since)
+
+
+routers = [work, integration, pages]

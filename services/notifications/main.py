@@ -1,15 +1,36 @@
 """Composition root of the notifications service."""
 
-from services.notifications import api, handlers
+from __future__ import annotations
+
+import functools
+
+from services.notifications import api, handlers, workers
+from services.notifications.config import NotificationsConfig
 from tovholder.service import ServiceSpec, create_service
 
-spec = ServiceSpec(
-    name="notifications",
-    title="Tovholder · work queues and notifications",
-    description="Work queues for coordinators and nurse consultants, reminders, escalation, delivery to partners.",
-    routers=api.routers,
-    events=handlers.events,
-)
+
+def build_spec(config: NotificationsConfig | None = None) -> ServiceSpec:
+    """The service with its background jobs; tests pass a config with short delays."""
+    config = config or NotificationsConfig()
+
+    scheduler = functools.partial(workers.scheduler_job, config=config)
+    scheduler.__name__ = "task-scheduler"  # type: ignore[attr-defined]
+    delivery = functools.partial(workers.delivery_job, config=config)
+    delivery.__name__ = "partner-delivery"  # type: ignore[attr-defined]
+    return ServiceSpec(
+        name="notifications",
+        title="Tovholder · work queues and notifications",
+        description=(
+            "Work queues for coordinators, nurse consultants and visitation (tasks from the other services' events), "
+            "reminders, escalation, the staff pages and signed delivery of events to partners."
+        ),
+        routers=api.routers,
+        events=handlers.events,
+        background=[scheduler, delivery],
+    )
+
+
+spec = build_spec()
 
 
 def create_app():

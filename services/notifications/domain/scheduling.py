@@ -98,6 +98,26 @@ def due_reminders(task: Task, now: datetime) -> tuple[Reminder, ...]:
     return tuple(r for r in task.reminders if r.sent_at is None and r.at <= now)
 
 
+def next_check_at(task: Task, policy: EscalationPolicy) -> datetime | None:
+    """When the scheduler must look at the task again (stored and indexed, so a sweep reads only
+    the tasks that have something due instead of scanning all active tasks)."""
+    if task.status not in ACTIVE_STATUSES:
+        return None
+    moments: list[datetime] = []
+    if task.status is TaskStatus.OPEN and task.escalated_at is None and escalation_target(task) is not None:
+        due = policy.escalation_due_at(task)
+        if due is not None:
+            moments.append(due)
+    if task.due_at is not None:
+        if task.overdue_since is None:
+            moments.append(task.due_at)
+            # Once overdue, remaining reminders are moot (``due_reminders`` skips them).
+            moments.extend(r.at for r in task.reminders if r.sent_at is None and r.at <= task.due_at)
+    else:
+        moments.extend(r.at for r in task.reminders if r.sent_at is None)
+    return min(moments) if moments else None
+
+
 @dataclass(slots=True)
 class SweepResult:
     changed: list[Task] = field(default_factory=list)

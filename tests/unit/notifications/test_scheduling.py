@@ -112,3 +112,19 @@ def test_sweep_sends_reminders_and_returns_the_final_task():
     final = result.changed[0]
     assert all(r.sent_at is not None for r in final.reminders)
     assert result.reminders[-1][0] is final
+
+
+def test_next_check_is_the_earliest_of_escalation_reminder_and_due_time():
+    from services.notifications.domain.scheduling import next_check_at
+
+    exam = local(2026, 11, 25, 10)
+    task = make_task(owner_sub=NURSE.sub, due_at=exam, reminders=examination_reminders(exam))
+    assert next_check_at(task, POLICY) == local(2026, 11, 24, 18)
+    urgent = make_task(pool=Pool(Role.NURSE_CONSULTANT, BOTILBUD), priority=Priority.URGENT, due_at=NOW + timedelta(days=1))
+    assert next_check_at(urgent, POLICY) == NOW + timedelta(minutes=120)
+    escalated = escalate_if_due(urgent, NOW + timedelta(hours=3), POLICY)
+    assert next_check_at(escalated, POLICY) == NOW + timedelta(days=1)
+    flagged = t.flag_overdue(escalated, NOW + timedelta(days=2))
+    assert next_check_at(flagged, POLICY) is None
+    assert next_check_at(t.complete(t.claim(urgent, NURSE, NOW), NURSE, NOW), POLICY) is None
+    assert next_check_at(make_task(), POLICY) is None
