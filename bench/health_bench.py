@@ -1,0 +1,171 @@
+"""Health benchmark: hospital notices through the real system (four services as processes on real
+PostgreSQL and Tansu, demo data loaded).
+
+    python bench/health_bench.py [--notices 400] [--concurrency 16]
+
+Each notice is an admission (STIN, its own hospital episode) for a demo citizen with a tovholder, so
+each one should become an "accompany/visit" task in the tovholder's work queue. Measures:
+- notices/s and receipt latency for POST /integration/v1/hospital-notifications;
+- notice → task latency (POST sent → task row created in notifications), p50/p95/p99;
+- notice → event latency (POST sent → event published by health's outbox relay).
+Prints the numbers and writes bench/results/health.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from contracts.topics import SERVICES  # noqa: E402
+from tovholder.auth import issue_dev_token  # noqa: E402
+from tovholder.demo import demo_data  # noqa: E402
+from tovholder.infra import free_port  # noqa: E402
+from tovholder.launcher import LocalStack  # noqa: E402
+from tovholder.settings import Settings  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results"
+PARTNER_ORG = "SOR:1234567"
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))]
+
+
+def summary_ms(values: list[float]) -> dict[str, float]:
+    return {"p50_ms": round(pct(values, 50) * 1000, 1), "p95_ms": round(pct(values, 95) * 1000, 1),
+            "p99_ms": round(pct(values, 99) * 1000, 1), "mean_ms": round(statistics.fmean(values) * 1000, 1),
+            "max_ms": round(max(values) * 1000, 1)}
+
+
+async def run_notices(stack: LocalStack, n: int, concurrency: int) -> dict:
+    settings = Settings(state_dir=stack.state_dir)
+    partner = {"Authorization": "Bearer " + issue_dev_token(settings, role="partner", sub="bench-epj", org=PARTNER_ORG)}
+    citizens = [c for c in demo_data()["citizens"] if c.get("tovholder_sub")]
+    dsn = {s: stack.database_url(s).replace("+asyncpg", "") for s in ("health", "notifications")}
+
+    run_tag = f"BENCH-{uuid.uuid4().hex[:6]}"  # this run's notices only (not the warm-up's)
+    gate = asyncio.Semaphore(concurrency)
+    sent_at: dict[str, float] = {}  # message_id → wall clock when the POST was sent
+    receipt_latency: list[float] = []
+
+    async with httpx.AsyncClient(base_url=stack.url("health"), timeout=30,
+                                 limits=httpx.Limits(max_connections=concurrency)) as http:
+        async def send(i: int) -> None:
+            citizen = citizens[i % len(citizens)]
+            occurred = datetime.now(timezone.utc) - timedelta(minutes=5)
+            body = {"message_id": str(uuid.uuid4()), "sent_at": datetime.now(timezone.utc).isoformat(),
+                    "sender": {"org": PARTNER_ORG, "name": "Psykiatrisk Center København"}, "code": "STIN",
+                    "cpr": citizen["cpr"], "hospital_episode_id": f"{run_tag}-{i}",
+                    "department": "Afsnit P2", "occurred_at": occurred.isoformat(), "replaces_message_id": None}
+            async with gate:
+                sent_at[body["message_id"]] = time.time()
+                t0 = time.perf_counter()
+                response = await http.post("/integration/v1/hospital-notifications", json=body, headers=partner)
+                receipt_latency.append(time.perf_counter() - t0)
+            if response.status_code != 202:
+                raise SystemExit(f"notice {i} refused: {response.status_code} {response.text}")
+
+        started = time.perf_counter()
+        await asyncio.gather(*(send(i) for i in range(n)))
+        intake_s = time.perf_counter() - started
+
+    health_db = await asyncpg.connect(dsn["health"])
+    rows = await health_db.fetch("SELECT id, message_id FROM hospital_notice WHERE hospital_episode_id LIKE $1", f"{run_tag}-%")
+    notice_of = {str(r["message_id"]): str(r["id"]) for r in rows}
+    message_of_notice = {v: k for k, v in notice_of.items()}
+
+    # notice → event: health's relay publishes the outbox row; published_at is when it went to Kafka.
+    published: dict[str, float] = {}
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(published) < n:
+        for r in await health_db.fetch(
+                "SELECT body::jsonb->>'notice_id' AS notice_id, published_at FROM outbox "
+                "WHERE event_type LIKE '%hospital-notice-registered%' AND published_at IS NOT NULL"):
+            if r["notice_id"] in message_of_notice:
+                published[message_of_notice[r["notice_id"]]] = r["published_at"].timestamp()
+        await asyncio.sleep(0.1)
+    await health_db.close()
+
+    notifications = await asyncpg.connect(dsn["notifications"])
+    created: dict[str, float] = {}
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(created) < n:
+        for r in await notifications.fetch(
+                "SELECT links, created_at FROM task WHERE kind = 'accompany-admission' AND links IS NOT NULL"):
+            for link in (json.loads(r["links"]) if isinstance(r["links"], str) else r["links"]):
+                if link.startswith("hospital-notice:") and link.split(":", 1)[1] in message_of_notice:
+                    created.setdefault(message_of_notice[link.split(":", 1)[1]], r["created_at"].timestamp())
+        await asyncio.sleep(0.1)
+    await notifications.close()
+    pipeline_s = max(created.values()) - min(sent_at.values()) if created else float("nan")
+
+    to_task = [created[m] - sent_at[m] for m in created]
+    to_event = [published[m] - sent_at[m] for m in published]
+    return {
+        "notices": n, "concurrency": concurrency, "citizens": len(citizens),
+        "intake": {"notices_per_s": round(n / intake_s, 1), **summary_ms(receipt_latency)},
+        "notice_to_event": {"events": len(to_event), **(summary_ms(to_event) if to_event else {})},
+        "notice_to_task": {"tasks": len(to_task), **(summary_ms(to_task) if to_task else {}),
+                           "tasks_per_s": round(len(to_task) / pipeline_s, 1) if to_task else 0.0},
+        "missing_tasks": n - len(created),
+    }
+
+
+async def run(args: argparse.Namespace) -> dict:
+    with tempfile.TemporaryDirectory(prefix="tovholder-health-bench-") as tmp:
+        stack = LocalStack(state_dir=Path(tmp), ports={s: free_port() for s in SERVICES},
+                           env={"TOVHOLDER_LOG_LEVEL": "WARNING", "TOVHOLDER_ENVIRONMENT": "test"})
+        await asyncio.to_thread(stack.start)
+        try:
+            # A short warm-up so connection pools and consumer assignments are in place.
+            await run_notices(stack, min(20, args.notices), args.concurrency)
+            result = await run_notices(stack, args.notices, args.concurrency)
+        finally:
+            await asyncio.to_thread(stack.stop)
+    return {"when": datetime.now(timezone.utc).isoformat(), "machine": {"cpus": os.cpu_count()}, "health": result}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--notices", type=int, default=400)
+    parser.add_argument("--concurrency", type=int, default=16)
+    args = parser.parse_args()
+    result = asyncio.run(run(args))
+    h = result["health"]
+    print(f"hospital notices: {h['notices']} (concurrency {h['concurrency']}, {h['citizens']} citizens)")
+    print(f"  intake           {h['intake']['notices_per_s']:>8} notices/s   receipt p50 {h['intake']['p50_ms']} ms"
+          f"  p99 {h['intake']['p99_ms']} ms")
+    e = h["notice_to_event"]
+    if e.get("events"):
+        print(f"  notice → event   p50 {e['p50_ms']} ms  p95 {e['p95_ms']} ms  p99 {e['p99_ms']} ms")
+    t = h["notice_to_task"]
+    if t.get("tasks"):
+        print(f"  notice → task    p50 {t['p50_ms']} ms  p95 {t['p95_ms']} ms  p99 {t['p99_ms']} ms"
+              f"  ({t['tasks']} tasks, {t['tasks_per_s']} tasks/s)")
+    if h["missing_tasks"]:
+        print(f"  {h['missing_tasks']} notices had no task within 120 s")
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / "health.json"
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
