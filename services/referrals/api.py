@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Body, Query
+from fastapi.routing import APIRoute
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import and_, func, select, update
@@ -47,8 +48,22 @@ from tovholder.receipts import receive_message
 from tovholder.service import Ctx, UoW
 from tovholder.uow import UnitOfWork
 
-integration = APIRouter(prefix="/integration/v1", tags=["integration"])
-staff = APIRouter(prefix="/api/v1", tags=["visitation"])
+class RulesRoute(APIRoute):
+    """Every route turns the domain's rule violations into the kit's HTTP errors, wherever they are
+    raised, so a broken rule is always a 4xx with its reason and never a 500."""
+
+    def get_route_handler(self):
+        handler = super().get_route_handler()
+
+        async def translated(request):
+            with rules():
+                return await handler(request)
+
+        return translated
+
+
+integration = APIRouter(prefix="/integration/v1", tags=["integration"], route_class=RulesRoute)
+staff = APIRouter(prefix="/api/v1", tags=["visitation"], route_class=RulesRoute)
 VisitationUser = Annotated[Principal, require_roles("visitation")]
 OfferAdmin = Annotated[Principal, require_roles("visitation", "admin")]
 CaseReader = Annotated[Principal, require_roles("visitation", "coordinator", "partner", "citizen")]
