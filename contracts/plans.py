@@ -65,10 +65,14 @@ class FollowUpRecordedV1(EventBody):
     held_on: date
     next_due_on: date
     recorded_by: str
+    botilbud_id: str | None = None
 
 
 @event("network-member-added", version=1, topic=PLANS)
 class NetworkMemberAddedV1(EventBody):
+    """The citizen chose a staff member (role ``nurse-consultant`` is the citizen's tovholder). A role
+    change is published as removed + added."""
+
     staff_id: str
     role: NetworkRole
     added_at: datetime
@@ -81,6 +85,7 @@ class NetworkMemberRemovedV1(EventBody):
     staff_id: str
     role: NetworkRole
     removed_at: datetime
+    botilbud_id: str | None = None
 
 
 @event("safety-rating-changed", version=1, topic=PLANS)
@@ -94,6 +99,8 @@ class SafetyRatingChangedV1(EventBody):
     rated_at: datetime
     reassess_at: datetime | None = None
     citizen_told: bool = False
+    rated_by: str | None = None
+    botilbud_id: str | None = None
 
 
 @event("tryghedsplan-revised", version=1, topic=PLANS)
@@ -119,6 +126,7 @@ class LearningPlanDueV1(EventBody):
 class LearningPlanCompletedV1(EventBody):
     learning_plan_id: UUID
     completed_at: datetime
+    late: bool = False
 
 
 @event("fit-recorded", version=1, topic=PLANS)

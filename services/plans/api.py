@@ -529,7 +529,8 @@ async def add_follow_up(citizen_id: uuid.UUID, body: FollowUpIn, user: CurrentUs
                                 written_with_citizen=record.written_with_citizen))
     uow.emit(FollowUpRecordedV1(citizen_id=scope.citizen_id, plan_id=scope.plan.id, follow_up_id=record.follow_up_id,
                                 subject=record.subject.value, subject_id=record.subject_id, held_on=record.held_on,
-                                next_due_on=record.next_due_on, recorded_by=record.recorded_by))
+                                next_due_on=record.next_due_on, recorded_by=record.recorded_by,
+                                botilbud_id=scope.plan.botilbud_id))
     audit(uow, scope, "plan.follow-up.record", f"{record.subject.value}-follow-up", record.follow_up_id)
     await uow.commit()
     return {"follow_up_id": str(record.follow_up_id), "next_due_on": record.next_due_on,
@@ -588,7 +589,8 @@ async def remove_member(citizen_id: uuid.UUID, staff_id: str, user: CurrentUser,
     at = now()
     row = next(r for r in scope.network_rows if r.staff_id == staff_id)
     row.removed_at, row.removed_by = at, user.sub
-    uow.emit(NetworkMemberRemovedV1(citizen_id=citizen_id, staff_id=staff_id, role=removed.role.value, removed_at=at))
+    uow.emit(NetworkMemberRemovedV1(citizen_id=citizen_id, staff_id=staff_id, role=removed.role.value, removed_at=at,
+                                    botilbud_id=scope.plan.botilbud_id))
     audit(uow, scope, "network.member.remove", "network-member", staff_id, role=removed.role.value)
     await uow.commit()
     return network_view(scope, [r for r in scope.network_rows if r.staff_id != staff_id])
@@ -609,7 +611,8 @@ async def change_member_role(citizen_id: uuid.UUID, staff_id: str, body: RoleIn,
     new = NetworkMemberRow(citizen_id=citizen_id, staff_id=staff_id, role=body.role.value, basis=old.basis,
                            added_at=at, added_by=user.sub)
     uow.session.add(new)
-    uow.emit(NetworkMemberRemovedV1(citizen_id=citizen_id, staff_id=staff_id, role=old.role, removed_at=at))
+    uow.emit(NetworkMemberRemovedV1(citizen_id=citizen_id, staff_id=staff_id, role=old.role, removed_at=at,
+                                    botilbud_id=scope.plan.botilbud_id))
     uow.emit(NetworkMemberAddedV1(citizen_id=citizen_id, staff_id=staff_id, role=body.role.value, added_at=at,
                                   basis=old.basis, botilbud_id=scope.plan.botilbud_id))
     audit(uow, scope, "network.member.role", "network-member", staff_id, role=body.role.value, previous=old.role)
@@ -721,7 +724,8 @@ async def add_rating(citizen_id: uuid.UUID, body: RatingIn, user: CurrentUser, u
     uow.session.add(row)
     uow.emit(SafetyRatingChangedV1(citizen_id=citizen_id, rating_id=rating.rating_id, level=rating.level.value,
                                    previous_level=previous.level.value if previous else None, rated_at=at,
-                                   reassess_at=rating.reassess_at, citizen_told=rating.citizen_told))
+                                   reassess_at=rating.reassess_at, citizen_told=rating.citizen_told,
+                                   rated_by=user.sub, botilbud_id=scope.plan.botilbud_id))
     audit(uow, scope, "safety.rate", "safety-rating", rating.rating_id, level=rating.level.value)
     await uow.commit()
     return rating_view(row, at)
@@ -789,7 +793,8 @@ async def complete_learning_plan(citizen_id: uuid.UUID, learning_plan_id: uuid.U
                                                citizen_view=body.citizen_view, staff_view=body.staff_view)
     for name in ("completed_at", "what_happened", "what_helped", "citizen_view", "staff_view", "citizen_took_part"):
         setattr(row, name, getattr(done, name))
-    uow.emit(LearningPlanCompletedV1(citizen_id=citizen_id, learning_plan_id=row.id, completed_at=at))
+    uow.emit(LearningPlanCompletedV1(citizen_id=citizen_id, learning_plan_id=row.id, completed_at=at,
+                                     late=at > row.due_at))
     audit(uow, scope, "safety.learning-plan.complete", "learning-plan", row.id, late=at > row.due_at)
     await uow.commit()
     return learning_plan_view(row, at)
