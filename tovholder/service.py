@@ -164,7 +164,7 @@ def create_service(spec: ServiceSpec, settings: Settings | None = None) -> FastA
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         tasks = [asyncio.create_task(_start_kafka(ctx), name="kafka-start")]
-        tasks.append(asyncio.create_task(_after_kafka(ctx, relay.run_forever()), name="outbox-relay"))
+        tasks.append(asyncio.create_task(_after_kafka(ctx, relay.run_forever), name="outbox-relay"))
         for job in spec.background:
             tasks.append(asyncio.create_task(_supervise(job, ctx), name=getattr(job, "__name__", "job")))
         try:
@@ -235,9 +235,9 @@ async def _start_kafka(ctx: ServiceContext) -> None:
     ctx.kafka_started.set()
 
 
-async def _after_kafka(ctx: ServiceContext, job: Awaitable[None]) -> None:
+async def _after_kafka(ctx: ServiceContext, job: Callable[[], Awaitable[None]]) -> None:
     await ctx.kafka_started.wait()
-    await job
+    await job()
 
 
 async def _supervise(job: BackgroundJob, ctx: ServiceContext) -> None:
