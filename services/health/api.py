@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from contracts.health import (
     CoercionConsideredV1,
@@ -31,7 +32,7 @@ from contracts.health import (
 from services.health import hospital
 from services.health.domain import forensic as fx
 from services.health.domain import health_check as hc
-from services.health.domain.access import Action, Role
+from services.health.domain.access import Action, Consent, Role, may_pass_on
 from services.health.domain.errors import HealthRuleViolation
 from services.health.domain.hospital_notices import admission_state
 from services.health.domain.medication import (
@@ -46,7 +47,9 @@ from services.health.domain.tovholder import ContactKind, ExternalContact, choos
 from services.health.guard import authorize, remember_nurse_consultant, require_unmatched_queue
 from services.health.models import (
     CoercionLogEntry,
+    ConsentRecord,
     DepotSchedule,
+    DocumentShare,
     DepotVisit,
     HealthCheck,
     HealthCheckDecision,
@@ -285,6 +288,84 @@ async def post_partner_medication_change(request: Request, user: PartnerUser, uo
     return await receive_message(uow, raw, PartnerMedicationChange, endpoint="medication-changes", sender=user, process=process)
 
 
+# ==================================================================== partner documents, passed on by consent
+
+
+def _document_out(d: PartnerDocument) -> dict[str, Any]:
+    return {"document_id": str(d.id), "kind": d.kind, "sender_org": d.sender_org, "sender_name": d.sender_name,
+            "received_at": d.received_at, "health_check_id": str(d.health_check_id) if d.health_check_id else None,
+            "content": d.content}
+
+
+@staff.get("/citizens/{citizen_id}/partner-documents", summary="The pharmacist's reviews, lab results and psychiatrist's notes")
+async def get_partner_documents(citizen_id: uuid.UUID, user: CurrentUser, uow: UoW) -> dict[str, Any]:
+    await authorize(uow, user, Action.READ, citizen_id)
+    docs = (await uow.session.execute(select(PartnerDocument).where(PartnerDocument.citizen_id == citizen_id)
+                                      .order_by(PartnerDocument.received_at.desc()))).scalars().all()
+    uow.audit(user, "partner_document.read", citizen_id=citizen_id, object_type="partner_document")
+    await uow.commit()
+    return {"citizen_id": str(citizen_id), "documents": [_document_out(d) for d in docs]}
+
+
+async def _consents(uow: UnitOfWork, citizen_id: uuid.UUID) -> list[Consent]:
+    rows = (await uow.session.execute(select(ConsentRecord).where(ConsentRecord.citizen_id == citizen_id))).scalars()
+    return [Consent(r.recipient_kind, r.recipient_id, r.category, r.given_at, r.revoked_at) for r in rows]
+
+
+class ShareBody(BaseModel):
+    recipient_org: str = Field(min_length=1, max_length=200)
+
+
+@staff.post("/partner-documents/{document_id}/share", status_code=201,
+            summary="Pass a partner document on to another organisation (only with the citizen's consent)")
+async def share_document(document_id: uuid.UUID, body: ShareBody, user: CurrentUser, uow: UoW) -> dict[str, Any]:
+    doc = await uow.session.get(PartnerDocument, document_id)
+    if doc is None:
+        raise NotFound("No such partner document.")
+    await authorize(uow, user, Action.WRITE, doc.citizen_id)
+    now = now_utc()
+    org = body.recipient_org.strip()
+    if not may_pass_on(await _consents(uow, doc.citizen_id), org, now):
+        uow.audit(user, "partner_document.share_refused", citizen_id=doc.citizen_id, object_type="partner_document",
+                  object_id=doc.id, detail={"recipient_org": org})
+        await uow.commit()
+        raise Forbidden(f"The citizen has not consented to share health information with {org}; "
+                        "record the consent in the citizen's plan first.")
+    await uow.session.execute(pg_insert(DocumentShare).values(
+        id=uuid.uuid4(), document_id=doc.id, citizen_id=doc.citizen_id, recipient_org=org, shared_by=user.sub, shared_at=now,
+    ).on_conflict_do_nothing())
+    uow.session.add(TimelineEntry(citizen_id=doc.citizen_id, kind=ContactKind.PARTNER_DOCUMENT.value, counterpart=None,
+                                  org=org, who=None, what=f"Passed on: {_DOCUMENT_WORDS[doc.kind].replace(' received', '')}",
+                                  occurred_at=now, recorded_by=user.sub, object_type="partner_document", object_id=str(doc.id)))
+    uow.audit(user, "partner_document.share", citizen_id=doc.citizen_id, object_type="partner_document", object_id=doc.id,
+              detail={"recipient_org": org, "basis": "consent"})
+    await uow.commit()
+    return {"document_id": str(doc.id), "recipient_org": org, "shared_at": now}
+
+
+@integration.get("/shared-documents", summary="Health documents passed on to your organisation (while consent lasts)")
+async def get_shared_documents(user: PartnerUser, uow: UoW) -> dict[str, Any]:
+    if not user.org:
+        raise Forbidden("Your token names no organisation.")
+    shares = (await uow.session.execute(select(DocumentShare, PartnerDocument)
+                                        .join(PartnerDocument, PartnerDocument.id == DocumentShare.document_id)
+                                        .where(DocumentShare.recipient_org == user.org)
+                                        .order_by(DocumentShare.shared_at.desc()).limit(500))).all()
+    now = now_utc()
+    visible = []
+    consents_by_citizen: dict[uuid.UUID, list[Consent]] = {}
+    for share, doc in shares:
+        if doc.citizen_id not in consents_by_citizen:
+            consents_by_citizen[doc.citizen_id] = await _consents(uow, doc.citizen_id)
+        if may_pass_on(consents_by_citizen[doc.citizen_id], user.org, now):  # a revocation stops re-reading
+            visible.append((share, doc))
+            uow.audit(user, "partner_document.read_shared", citizen_id=doc.citizen_id, object_type="partner_document",
+                      object_id=doc.id)
+    await uow.commit()
+    return {"documents": [{**_document_out(doc), "citizen_id": str(doc.citizen_id), "shared_at": share.shared_at}
+                          for share, doc in visible]}
+
+
 # ==================================================================== medication
 
 
@@ -471,14 +552,13 @@ async def put_nurse_consultants(botilbud_id: str, body: list[dict[str, str]], us
     if user.role != Role.ADMIN:
         raise Forbidden("Only an administrator maintains the roster of nurse consultants.")
     from sqlalchemy import delete
-    from sqlalchemy.dialects.postgresql import insert
 
     subs = [(str(item.get("sub", "")).strip(), item.get("name")) for item in body]
     if any(not sub for sub, _ in subs):
         raise DomainError("every nurse consultant needs a sub")
     await uow.session.execute(delete(NurseConsultant).where(NurseConsultant.botilbud_id == botilbud_id))
     for sub, name in subs:
-        await uow.session.execute(insert(NurseConsultant).values(botilbud_id=botilbud_id, sub=sub, name=name).on_conflict_do_nothing())
+        await uow.session.execute(pg_insert(NurseConsultant).values(botilbud_id=botilbud_id, sub=sub, name=name).on_conflict_do_nothing())
     uow.audit(user, "nurse_consultant.roster", detail={"botilbud_id": botilbud_id, "count": len(subs)})
     await uow.commit()
     return {"botilbud_id": botilbud_id, "nurse_consultants": [{"sub": s, "name": n} for s, n in subs]}

@@ -12,11 +12,12 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 
 from contracts.health import DepotVisitMissedV1, HealthRecordOpenedV1
-from contracts.plans import NetworkMemberAddedV1, NetworkMemberRemovedV1
-from contracts.referrals import CitizenRegisteredV1, VisitationDecidedV1
+from contracts.plans import ConsentGivenV1, ConsentRevokedV1, NetworkMemberAddedV1, NetworkMemberRemovedV1
+from contracts.referrals import CitizenRegisteredV1, PlacementStartedV1, VisitationDecidedV1
 from services.health import hospital
 from services.health.domain import forensic as fx
 from services.health.models import (
+    ConsentRecord,
     DepotSchedule,
     DepotVisit,
     HealthRecord,
@@ -63,6 +64,28 @@ async def open_health_record_when_place_granted(event: VisitationDecidedV1, meta
               object_id=record.id, detail={"cause": meta.event_id})
 
 
+@events.handles(PlacementStartedV1)
+async def follow_the_citizen_to_their_botilbud(event: PlacementStartedV1, meta: EventMeta, uow: UnitOfWork) -> None:
+    """Moving in opens the record if the grant did not (e.g. a waitlisted place); moving to another
+    botilbud moves the record, and the citizen chooses among the new botilbud's nurse consultants."""
+    if not event.botilbud_id:
+        return
+    record = (await uow.session.execute(
+        select(HealthRecord).where(HealthRecord.citizen_id == event.citizen_id).with_for_update())).scalar_one_or_none()
+    if record is None:
+        record = HealthRecord(id=uuid.uuid4(), citizen_id=event.citizen_id, botilbud_id=event.botilbud_id)
+        uow.session.add(record)
+        uow.emit(HealthRecordOpenedV1(citizen_id=event.citizen_id, health_record_id=record.id,
+                                      botilbud_id=event.botilbud_id, opened_at=datetime.now(timezone.utc)))
+        uow.audit(None, "health_record.open", citizen_id=event.citizen_id, object_type="health_record",
+                  object_id=record.id, detail={"cause": meta.event_id})
+    elif record.botilbud_id != event.botilbud_id:
+        previous = record.botilbud_id
+        record.botilbud_id, record.tovholder_sub = event.botilbud_id, None
+        uow.audit(None, "health_record.move", citizen_id=event.citizen_id, object_type="health_record",
+                  object_id=record.id, detail={"from": previous, "to": event.botilbud_id, "cause": meta.event_id})
+
+
 @events.handles(NetworkMemberAddedV1)
 async def network_member_added(event: NetworkMemberAddedV1, meta: EventMeta, uow: UnitOfWork) -> None:
     """The citizen's network may read their health data (access rule), so health keeps a copy."""
@@ -77,6 +100,28 @@ async def network_member_added(event: NetworkMemberAddedV1, meta: EventMeta, uow
 async def network_member_removed(event: NetworkMemberRemovedV1, meta: EventMeta, uow: UnitOfWork) -> None:
     await uow.session.execute(
         delete(NetworkMember).where(NetworkMember.citizen_id == event.citizen_id, NetworkMember.staff_sub == event.staff_id)
+    )
+
+
+@events.handles(ConsentGivenV1)
+async def consent_given(event: ConsentGivenV1, meta: EventMeta, uow: UnitOfWork) -> None:
+    """What the citizen consents to share decides what health passes on to partners."""
+    values = dict(citizen_id=event.citizen_id, recipient_kind=event.recipient_kind, recipient_id=event.recipient_id,
+                  category=event.category, given_at=event.given_at)
+    await uow.session.execute(
+        insert(ConsentRecord).values(consent_id=event.consent_id, revoked_at=None, **values)
+        .on_conflict_do_update(index_elements=[ConsentRecord.consent_id], set_=values)
+    )
+
+
+@events.handles(ConsentRevokedV1)
+async def consent_revoked(event: ConsentRevokedV1, meta: EventMeta, uow: UnitOfWork) -> None:
+    values = dict(citizen_id=event.citizen_id, recipient_kind=event.recipient_kind, recipient_id=event.recipient_id,
+                  category=event.category, given_at=event.given_at, revoked_at=event.revoked_at)
+    # Upsert: the revocation may arrive before the grant (another partition), and must win.
+    await uow.session.execute(
+        insert(ConsentRecord).values(consent_id=event.consent_id, **values)
+        .on_conflict_do_update(index_elements=[ConsentRecord.consent_id], set_={"revoked_at": event.revoked_at})
     )
 
 

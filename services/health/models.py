@@ -291,3 +291,32 @@ class CoercionLogEntry(Base):
     citizen_informed: Mapped[bool] = mapped_column(Boolean, default=False)
     recorded_by: Mapped[str] = mapped_column(String(200))
     recorded_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class ConsentRecord(Base):
+    """Read model of the citizen's consents (from plans' consent events): decides what health
+    information may be passed on to which organisation."""
+
+    __tablename__ = "consent_record"
+
+    consent_id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
+    citizen_id: Mapped[uuid.UUID] = mapped_column(UUID, index=True)
+    recipient_kind: Mapped[str] = mapped_column(String(20))
+    recipient_id: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str] = mapped_column(String(30))
+    given_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class DocumentShare(Base):
+    """A partner document passed on to another organisation (with the consent that allowed it)."""
+
+    __tablename__ = "document_share"
+    __table_args__ = (UniqueConstraint("document_id", "recipient_org", name="uq_document_share_document_org"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
+    document_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("partner_document.id"))
+    citizen_id: Mapped[uuid.UUID] = mapped_column(UUID, index=True)
+    recipient_org: Mapped[str] = mapped_column(String(200), index=True)
+    shared_by: Mapped[str] = mapped_column(String(200))
+    shared_at: Mapped[datetime]

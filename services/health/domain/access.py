@@ -7,7 +7,9 @@ works the queue of unmatched hospital notices; admin runs the system and reads n
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
+from typing import Iterable
 
 
 class Role(StrEnum):
@@ -81,3 +83,35 @@ def why_not(actor: Actor, action: Action) -> str:
     if action is Action.UNMATCHED_QUEUE:
         return "only visitation staff work the queue of unmatched hospital notices"
     return "only the citizen, their tovholder, the botilbud's nurse consultants and the citizen's network have access"
+
+
+# --- passing health information on to partners -----------------------------------------------
+
+HEALTH_CATEGORY = "health"
+
+
+@dataclass(frozen=True)
+class Consent:
+    """The citizen's consent to share a category of information with a recipient (from plans)."""
+
+    recipient_kind: str  # "organisation" or "group"
+    recipient_id: str  # e.g. "SOR:1234567"
+    category: str
+    given_at: datetime
+    revoked_at: datetime | None = None
+
+    def covers(self, org: str, category: str, at: datetime) -> bool:
+        return (
+            self.recipient_kind == "organisation"
+            and self.recipient_id == org
+            and self.category == category
+            and self.given_at <= at
+            and (self.revoked_at is None or at < self.revoked_at)
+        )
+
+
+def may_pass_on(consents: Iterable[Consent], org: str, at: datetime, category: str = HEALTH_CATEGORY) -> bool:
+    """Health information from one partner goes to another organisation only with the citizen's consent
+    for the health category to that organisation, valid at the moment of passing on. A revocation stops
+    every later passing-on (also re-reading a document shared earlier)."""
+    return any(c.covers(org, category, at) for c in consents)

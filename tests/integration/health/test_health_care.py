@@ -307,3 +307,51 @@ async def test_coercion_log_needs_the_least_intrusive_alternative(health, kafka,
     assert r.status_code == 422 and "behandlingsdom" in r.json()["detail"]
     forensic = (await health.client.get(f"/api/v1/citizens/{citizen_id}/forensic", headers=nurse(health))).json()
     assert forensic["coercion_log"][0]["least_intrusive_alternative"].startswith("Offered PN")
+
+
+# ----------------------------------------------------------------------- passing on by consent
+
+
+async def test_partner_documents_are_passed_on_only_with_consent(health, kafka, vault):
+    from contracts.plans import ConsentGivenV1, ConsentRevokedV1
+    from tests.support import publish_event
+
+    citizen_id, cpr = await known_citizen(health, kafka, vault)
+    review = {"message_id": str(uuid.uuid4()), "sent_at": datetime.now(CET).isoformat(),
+              "sender": {"org": PARTNER_ORG, "name": "Klinisk farmaceut"}, "cpr": cpr,
+              "reviewed_at": datetime.now(CET).isoformat(), "summary": "Two drugs interact.", "recommendations": []}
+    assert (await health.client.post("/integration/v1/pharmacist-reviews", json=review, headers=partner(health))).status_code == 202
+    docs = (await health.client.get(f"/api/v1/citizens/{citizen_id}/partner-documents", headers=nurse(health))).json()["documents"]
+    (doc,) = docs
+    assert doc["content"]["summary"] == "Two drugs interact."
+
+    gp = "SOR:4567890"
+    refused = await health.client.post(f"/api/v1/partner-documents/{doc['document_id']}/share", json={"recipient_org": gp},
+                                       headers=nurse(health))
+    assert refused.status_code == 403 and "consented" in refused.json()["detail"]
+
+    consent_id, given_at = uuid.uuid4(), datetime.now(timezone.utc) - timedelta(minutes=1)
+    await publish_event(kafka, ConsentGivenV1(citizen_id=citizen_id, consent_id=consent_id, recipient_kind="organisation",
+                                              recipient_id=gp, category="health", given_at=given_at, recorded_by="nurse-a"))
+
+    async def shared():
+        r = await health.client.post(f"/api/v1/partner-documents/{doc['document_id']}/share", json={"recipient_org": gp},
+                                     headers=nurse(health))
+        return r if r.status_code == 201 else None
+
+    await eventually(shared, message="consent arrived and the document was shared")
+    gp_headers = health.auth("partner", "gp-system", org=gp)
+    got = (await health.client.get("/integration/v1/shared-documents", headers=gp_headers)).json()["documents"]
+    assert [d["document_id"] for d in got] == [doc["document_id"]]
+    other = (await health.client.get("/integration/v1/shared-documents", headers=partner(health))).json()["documents"]
+    assert doc["document_id"] not in [d["document_id"] for d in other]
+
+    await publish_event(kafka, ConsentRevokedV1(citizen_id=citizen_id, consent_id=consent_id, recipient_kind="organisation",
+                                                recipient_id=gp, category="health", given_at=given_at,
+                                                revoked_at=datetime.now(timezone.utc), recorded_by="nurse-a"))
+
+    async def gone():
+        docs = (await health.client.get("/integration/v1/shared-documents", headers=gp_headers)).json()["documents"]
+        return not docs
+
+    await eventually(gone, message="revocation stops passing on")

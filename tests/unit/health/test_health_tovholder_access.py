@@ -2,7 +2,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from services.health.domain.access import Action, Actor, CitizenContext, may, why_not
+from services.health.domain.access import Action, Actor, CitizenContext, Consent, may, may_pass_on, why_not
 from services.health.domain.errors import HealthRuleViolation
 from services.health.domain.tovholder import ContactKind, ExternalContact, choose_tovholder, validate_contact
 
@@ -88,3 +88,30 @@ class TestAccess:
         assert "integration endpoints" in why_not(Actor("partner", "p"), Action.READ)
         assert "administrators" in why_not(Actor("admin", "a"), Action.READ)
         assert "visitation" in why_not(Actor("coordinator", "c"), Action.UNMATCHED_QUEUE)
+
+
+class TestPassingOnByConsent:
+    GIVEN = NOW - timedelta(days=10)
+
+    def consent(self, **kw):
+        base = dict(recipient_kind="organisation", recipient_id="SOR:4567890", category="health", given_at=self.GIVEN)
+        base.update(kw)
+        return Consent(**base)
+
+    def test_consent_for_the_org_and_health_allows(self):
+        assert may_pass_on([self.consent()], "SOR:4567890", NOW)
+
+    @pytest.mark.parametrize("kw", [dict(recipient_id="SOR:1"), dict(category="plan"), dict(recipient_kind="group")])
+    def test_other_org_category_or_group_does_not(self, kw):
+        assert not may_pass_on([self.consent(**kw)], "SOR:4567890", NOW)
+
+    def test_revoked_consent_stops_later_passing_on(self):
+        revoked = self.consent(revoked_at=NOW - timedelta(days=1))
+        assert not may_pass_on([revoked], "SOR:4567890", NOW)
+        assert may_pass_on([revoked], "SOR:4567890", NOW - timedelta(days=2))
+
+    def test_no_consent_before_it_was_given(self):
+        assert not may_pass_on([self.consent()], "SOR:4567890", self.GIVEN - timedelta(seconds=1))
+
+    def test_no_consents_no_passing_on(self):
+        assert not may_pass_on([], "SOR:4567890", NOW)
