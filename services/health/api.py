@@ -84,6 +84,25 @@ def vault_of(request: Request) -> CprVault:
     return vault
 
 
+def inline_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The model's JSON Schema with nested models inlined, for a request body read as raw JSON (the
+    receipt flow validates it itself, so FastAPI does not document it on its own)."""
+    schema = model.model_json_schema()
+    defs = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return resolve(defs[ref.removeprefix("#/$defs/")])
+            return {k: resolve(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [resolve(v) for v in node]
+        return node
+
+    return resolve(schema)
+
+
 def rule(fn, *args, **kwargs):
     """Run a domain rule; a broken rule becomes a 422 with the rule's reason."""
     try:
@@ -112,6 +131,8 @@ def _aware(value: datetime, field: str) -> datetime:
     responses={409: {"description": "fatal-error: conflicts with an earlier message"},
                422: {"description": "fatal-error: invalid message"},
                503: {"description": "transient-error: retry after Retry-After seconds"}},
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+        "schema": inline_schema(hospital.HospitalNotification)}}}},
 )
 async def post_hospital_notification(request: Request, user: PartnerUser, uow: UoW) -> JSONResponse:
     raw = await _json_body(request)
@@ -264,12 +285,13 @@ for _model, (_kind, _endpoint, _, _) in DOCUMENT_KINDS.items():
     integration.add_api_route(
         f"/{_endpoint}", _document_route(_model), methods=["POST"], status_code=202,
         summary=f"Partner intake: {_kind.replace('-', ' ')} (receipt like the hospital notifications)",
-        openapi_extra={"requestBody": {"content": {"application/json": {"schema": _model.model_json_schema()}}}},
+        openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": inline_schema(_model)}}}},
     )
 
 
 @integration.post("/medication-changes", status_code=202, summary="A medication change made in FMK (a reference, not a copy)",
-                  openapi_extra={"requestBody": {"content": {"application/json": {"schema": PartnerMedicationChange.model_json_schema()}}}})
+                  openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+                      "schema": inline_schema(PartnerMedicationChange)}}}})
 async def post_partner_medication_change(request: Request, user: PartnerUser, uow: UoW) -> JSONResponse:
     raw = await _json_body(request)
     vault = vault_of(request)
@@ -1124,6 +1146,7 @@ async def post_match(unmatched_id: uuid.UUID, body: MatchBody, user: CurrentUser
                                          .with_for_update())).scalar_one_or_none()
     if citizen is None:
         raise DomainError("No citizen with this id is known to the municipality; register the citizen in referrals first.")
+    await hospital.lock_cpr(uow, row.cpr_hash)
     matched, rejected = await hospital.match_parked(uow, citizen.citizen_id, row.cpr_hash, actor=user)
     await uow.commit()
     return {"matched": matched, "rejected": rejected, "citizen_id": str(citizen.citizen_id)}

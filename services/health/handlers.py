@@ -36,6 +36,7 @@ events = EventRouter()
 
 @events.handles(CitizenRegisteredV1)
 async def remember_citizen(event: CitizenRegisteredV1, meta: EventMeta, uow: UnitOfWork) -> None:
+    await hospital.lock_cpr(uow, event.cpr_hash)
     await uow.session.execute(
         insert(KnownCitizen)
         .values(citizen_id=event.citizen_id, cpr_hash=event.cpr_hash, name=event.citizen_name)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select, update
+from sqlalchemy import select, text
 
 from contracts.health import (
     HealthCheckCancelledV1,
@@ -105,8 +105,15 @@ class Registered:
     parked: bool = False
 
 
+async def lock_cpr(uow: UnitOfWork, cpr_hash: str) -> None:
+    """Serialise everything about one person (notices, parking, matching) until the transaction ends,
+    also before the municipality knows them (no citizen row to lock yet)."""
+    await uow.session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:h, 0))"), {"h": cpr_hash})
+
+
 async def _lock_citizen(uow: UnitOfWork, cpr_hash: str) -> KnownCitizen | None:
     """The known citizen, row-locked so one citizen's notices are decided one at a time."""
+    await lock_cpr(uow, cpr_hash)
     return (
         await uow.session.execute(select(KnownCitizen).where(KnownCitizen.cpr_hash == cpr_hash).with_for_update())
     ).scalar_one_or_none()

@@ -274,3 +274,15 @@ async def test_database_down_is_a_transient_error_with_retry_after(pg, kafka, tm
         r = await down.client.post("/integration/v1/hospital-notifications", json=notice(new_cpr()),
                                    headers=down.auth("partner", "p", org=PARTNER_ORG))
     assert r.status_code == 503 and r.headers["retry-after"] and r.json()["status"] == "transient-error"
+
+
+async def test_the_endpoints_are_documented(health):
+    spec = (await health.client.get("/openapi.json")).json()
+    body = spec["paths"]["/integration/v1/hospital-notifications"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert {"message_id", "code", "cpr", "replaces_message_id"} <= set(body["properties"])
+    assert "$ref" not in json.dumps(body)
+    for path in ("/integration/v1/pharmacist-reviews", "/integration/v1/lab-results", "/integration/v1/psychiatrist-notes",
+                 "/integration/v1/medication-changes", "/api/v1/unmatched-hospital-notices"):
+        assert path in spec["paths"]
+    asyncapi = (await health.client.get("/asyncapi")).json()
+    assert "tovholder.health.hospital-notice-registered.v1" in json.dumps(asyncapi)
