@@ -141,9 +141,15 @@ async def pipeline(stack: LocalStack, n: int, concurrency: int) -> dict:
 
         async def grant(referral_id: str) -> None:
             async with gate:
+                screened = await http.post(f"/api/v1/referrals/{referral_id}/screening", headers=visitation)
+                assert screened.status_code == 200, screened.text
+                assessed = await http.put(f"/api/v1/referrals/{referral_id}/assessment", headers=visitation,
+                                          json={"scores": {"egenomsorg": 3}, "wishes": "Ro og egen lejlighed"})
+                assert assessed.status_code == 200, assessed.text
                 posted_at[referral_id] = time.time()
                 response = await http.post(f"/api/v1/referrals/{referral_id}/decision", headers=visitation,
-                                           json={"decision": "granted", "legal_basis": "SEL §108", "offer_id": "tangkaer"})
+                                           json={"decision": "granted", "legal_basis": "SEL §108", "offer_id": "tangkaer",
+                                                 "reason": "Behov for længerevarende botilbud"})
             assert response.status_code == 200, response.text
 
         window_start = datetime.now(timezone.utc)

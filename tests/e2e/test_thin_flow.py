@@ -84,9 +84,19 @@ def test_partner_referral_becomes_a_task_in_the_coordinators_work_queue_in_one_t
         again = http.post(f"{stack.url('referrals')}/integration/v1/referrals", json=message, headers=partner)
         assert again.status_code == 202 and again.json() == receipt.json()
 
+        # Visitation screens the case (VUM functional assessment with the citizen's own wishes) ...
+        base = f"{stack.url('referrals')}/api/v1/referrals/{referral_id}"
+        assert http.post(f"{base}/screening", headers=visitation).status_code == 200
+        assessed = http.put(f"{base}/assessment", headers=visitation, json={
+            "scores": {"egenomsorg": 3, "socialt_liv": 2, "sundhed": 3},
+            "wishes": "Jeg vil gerne bo et sted med ro og have min egen lejlighed",
+        })
+        assert assessed.status_code == 200, assessed.text
+        # ... and grants a place.
         decided = http.post(
             f"{stack.url('referrals')}/api/v1/referrals/{referral_id}/decision", headers=visitation,
-            json={"decision": "granted", "legal_basis": "SEL §108", "offer_id": "tangkaer"},
+            json={"decision": "granted", "legal_basis": "SEL §108", "offer_id": "tangkaer",
+                  "reason": "Du har brug for et længerevarende botilbud med støtte døgnet rundt."},
         )
         assert decided.status_code == 200, decided.text
 
@@ -118,7 +128,8 @@ def test_partner_referral_becomes_a_task_in_the_coordinators_work_queue_in_one_t
         # The partner follows its referral.
         status = http.get(f"{stack.url('referrals')}/integration/v1/referrals/{referral_id}", headers=partner).json()
         assert status["status"] == "granted"
-        assert [h["status"] for h in status["history"]] == ["received", "granted"]
+        assert [h["status"] for h in status["history"]][0] == "received"
+        assert [h["status"] for h in status["history"]][-1] == "granted"
 
         claimed = http.post(f"{stack.url('notifications')}/api/v1/tasks/{task['task_id']}/claim", headers=coordinator)
         assert claimed.status_code == 200 and claimed.json()["owner"] == "tangkaer-koordinator-1"
