@@ -273,8 +273,14 @@ async def receive_hospital_notification(
                     select(UnmatchedHospitalNotice).where(UnmatchedHospitalNotice.message_id == incoming.replaces_message_id)
                 )
             ).scalar_one_or_none()
-            if parked_target is None or parked_target.status != "open":
-                verb = "correct" if incoming.code.action is NoticeAction.CORRECT else "cancel"
+            verb = "correct" if incoming.code.action is NoticeAction.CORRECT else "cancel"
+            if parked_target is not None and parked_target.status != "open":
+                raise FatalMessage(
+                    f"the notice {incoming.replaces_message_id} was {parked_target.status} by the municipality "
+                    f"({parked_target.resolution or 'no citizen to attach it to'}); there is nothing to {verb}",
+                    409,
+                )
+            if parked_target is None:
                 raise FatalMessage(
                     f"{incoming.code} names replaces_message_id {incoming.replaces_message_id}, which is not a notice "
                     f"Tovholder has received; nothing to {verb}",
