@@ -81,9 +81,13 @@ def _update_citizen(citizen: m.Citizen, event_type: str, data: dict[str, Any], a
     name = event_type.split(".")[2] if event_type.count(".") >= 3 else ""
     if name == "citizen-registered" and data.get("citizen_name"):
         citizen.name = data["citizen_name"]
-    if name in ("visitation-decided", "placement-started", "plan-opened", "health-record-opened", "tovholder-chosen"):
-        if data.get("botilbud_id") and not (name == "visitation-decided" and data.get("decision") != "granted"):
-            citizen.botilbud_id = data["botilbud_id"]
+    botilbud = data.get("botilbud_id")
+    authoritative = name in ("placement-started", "plan-opened", "health-record-opened", "tovholder-chosen") or (
+        name == "visitation-decided" and data.get("decision") == "granted"
+    )
+    # Placement and plan events say where the citizen lives; other events only fill a gap.
+    if botilbud and (authoritative or citizen.botilbud_id is None):
+        citizen.botilbud_id = botilbud
     if name == "tovholder-chosen":
         citizen.tovholder_sub = data.get("nurse_consultant_sub")
     if name in ("hospital-notice-registered", "hospital-notice-corrected") and data.get("tovholder_sub"):

@@ -17,7 +17,7 @@ def build_spec(config: NotificationsConfig | None = None) -> ServiceSpec:
     scheduler.__name__ = "task-scheduler"  # type: ignore[attr-defined]
     delivery = functools.partial(workers.delivery_job, config=config)
     delivery.__name__ = "partner-delivery"  # type: ignore[attr-defined]
-    return ServiceSpec(
+    spec = ServiceSpec(
         name="notifications",
         title="Tovholder · work queues and notifications",
         description=(
@@ -28,6 +28,8 @@ def build_spec(config: NotificationsConfig | None = None) -> ServiceSpec:
         events=handlers.events,
         background=[scheduler, delivery],
     )
+    spec.notifications_config = config  # type: ignore[attr-defined]  # read by the pages (poll interval)
+    return spec
 
 
 spec = build_spec()

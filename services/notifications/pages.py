@@ -13,7 +13,7 @@ import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -153,6 +153,9 @@ async def _queue_context(request: Request, user: Principal, uow, params: dict[st
     now = sl.now_utc()
     tasks = [sl.task_json(row, now) for row in page.rows]
     notices = await sl.my_notices(uow, user, None, limit=5)
+    names = await sl.citizen_names(uow, {row.citizen_id for row in page.rows})
+    for task in tasks:
+        task["citizen_name"] = names.get(task["citizen_id"])
     return {
         "tasks": tasks, "next_cursor": page.next_cursor, "filters": filter_params, "filter_error": filter_error,
         "notices": notices, "user": user,
@@ -166,8 +169,9 @@ async def my_queue(request: Request, uow: UoW, besked: str | None = None, fejl: 
     if user is None:
         return _to_login(request)
     context = await _queue_context(request, user, uow, dict(request.query_params))
+    config = getattr(request.app.state.spec, "notifications_config", CONFIG)
     return render("work_queue.html", besked=besked, fejl=fejl, csrf=csrf_token(token),
-                  poll_ms=int(CONFIG.page_poll_interval_s * 1000), query=str(request.url.query), **context)
+                  poll_ms=int(config.page_poll_interval_s * 1000), query=str(request.url.query), **context)
 
 
 @pages.get("/fragmenter/arbejdsko", response_class=HTMLResponse)
@@ -198,11 +202,18 @@ async def task_action(request: Request, task_id: uuid.UUID, action: str, uow: Uo
     try:
         await sl.change_task(uow, user, task_id, kind, note=(note or None))
     except TovholderError as error:
-        return RedirectResponse("/?fejl=" + quote(error.message), status_code=303)
-    back = request.headers.get("referer") or "/"
-    back = back if back.startswith(str(request.base_url)) else "/"
-    separator = "&" if "?" in back else "?"
-    return RedirectResponse(back.split("besked=")[0].rstrip("?&") + separator + "besked=" + quote(message), status_code=303)
+        return RedirectResponse(_back_to(request, fejl=error.message), status_code=303)
+    return RedirectResponse(_back_to(request, besked=message), status_code=303)
+
+
+def _back_to(request: Request, **message: str) -> str:
+    """The page the form was on (same origin only), with the old message replaced by the new one."""
+    referer = urlsplit(request.headers.get("referer") or "/")
+    own = urlsplit(str(request.base_url))
+    if referer.netloc and referer.netloc != own.netloc:
+        return "/?" + urlencode(message)
+    query = [(k, v) for k, v in parse_qsl(referer.query) if k not in ("besked", "fejl")] + list(message.items())
+    return (referer.path or "/") + "?" + urlencode(query)
 
 
 # ---------------------------------------------------------------- citizen timeline

@@ -213,6 +213,15 @@ async def visitation_board(uow: UnitOfWork, user: Principal, *, per_column: int 
     return {"columns": columns}
 
 
+async def citizen_names(uow: UnitOfWork, citizen_ids: set[uuid.UUID]) -> dict[str, str]:
+    if not citizen_ids:
+        return {}
+    rows = (await uow.session.execute(
+        select(m.Citizen.id, m.Citizen.name).where(m.Citizen.id.in_(list(citizen_ids)), m.Citizen.name.is_not(None))
+    )).all()
+    return {str(citizen_id): name for citizen_id, name in rows}
+
+
 # ---------------------------------------------------------------- notices (reminders, escalations)
 
 
