@@ -286,3 +286,53 @@ async def test_the_endpoints_are_documented(health):
         assert path in spec["paths"]
     asyncapi = (await health.client.get("/asyncapi")).json()
     assert "tovholder.health.hospital-notice-registered.v1" in json.dumps(asyncapi)
+
+
+async def test_a_correction_cannot_move_a_notice_to_another_person(health, kafka, vault):
+    _, cpr_a = await known_citizen(health, kafka, vault)
+    _, cpr_b = await known_citizen(health, kafka, vault)
+    admission = notice(cpr_a, "STIN")
+    assert (await post(health, admission))[0] == 202
+    status, receipt, _ = await post(health, notice(cpr_b, "RE_STIN", replaces=admission["message_id"]))
+    assert status == 409 and "another person" in receipt["reason"]
+    parked = notice(new_cpr(), "STIN")
+    assert (await post(health, parked))[0] == 202
+    status, receipt, _ = await post(health, notice(new_cpr(), "AN_STIN", replaces=parked["message_id"]))
+    assert status == 409 and "another person" in receipt["reason"]
+
+
+async def test_a_parked_notice_that_contradicts_history_is_rejected_at_matching_with_a_reason(health, kafka, vault):
+    cpr = new_cpr()
+    first = notice(cpr, "STIN", episode="EPJ-X")
+    second = notice(cpr, "STAA", episode="EPJ-X", occurred_at=datetime.now(CET) - timedelta(minutes=5))
+    for body in (first, second):
+        assert (await post(health, body))[0] == 202  # unknown CPR: both accepted and parked
+    citizen_id = uuid.uuid4()
+    await publish_event(kafka, CitizenRegisteredV1(citizen_id=citizen_id, cpr_hash=vault.hash(cpr), citizen_name="X"))
+
+    async def resolved():
+        got = await rows(health, UnmatchedHospitalNotice, UnmatchedHospitalNotice.cpr_hash == vault.hash(cpr),
+                         UnmatchedHospitalNotice.status != "open")
+        return got if len(got) == 2 else None
+
+    by_message = {str(r.message_id): r for r in await eventually(resolved, message="parked notices resolved")}
+    assert by_message[first["message_id"]].status == "matched"
+    rejected = by_message[second["message_id"]]
+    assert rejected.status == "rejected" and "already has an admission" in rejected.resolution
+    queue = await health.client.get("/api/v1/unmatched-hospital-notices?status=rejected",
+                                    headers=health.auth("visitation", "visitation-1"))
+    assert second["message_id"] in [n["message_id"] for n in queue.json()["notices"]]
+
+
+async def test_concurrent_notices_for_one_citizen_and_concurrent_resends(health, kafka, vault):
+    import asyncio
+
+    citizen_id, cpr = await known_citizen(health, kafka, vault)
+    bodies = [notice(cpr, "STIN", episode=f"EPJ-C{i}") for i in range(8)]
+    results = await asyncio.gather(*(post(health, b) for b in bodies))
+    assert [r[0] for r in results] == [202] * 8
+    same = notice(cpr, "STAA", episode="EPJ-SAME")
+    results = await asyncio.gather(*(post(health, same) for _ in range(5)))
+    assert {r[0] for r in results} == {202} and len({r[1]["received_at"] for r in results}) == 1
+    stored = await rows(health, HospitalNotice, HospitalNotice.citizen_id == citizen_id)
+    assert len(stored) == 9
