@@ -28,6 +28,7 @@ from services.health.domain.hospital_notices import (
     NoticeStatus,
     BaseCode,
     decide,
+    follow_ups_for,
     validate_incoming,
 )
 from services.health.models import HealthCheck, HealthRecord, HospitalNotice, KnownCitizen, TimelineEntry, UnmatchedHospitalNotice
@@ -191,6 +192,12 @@ async def apply_notice(
     else:
         uow.emit(HospitalNoticeCancelledV1(citizen_id=citizen_id, notice_id=notice_id, cancels_notice_id=replaced_row.id))
         what = f"Cancelled by the hospital ({incoming.code}): the notice of {replaced_row.occurred_at:%Y-%m-%d %H:%M}"
+    if decision.action is not NoticeAction.CANCEL:
+        # What the notice asks of the tovholder (notifications makes the task; the timeline says why).
+        follow_ups = follow_ups_for(incoming.kind, occurred_at=incoming.occurred_at, received_at=received_at,
+                                    acute=incoming.code.acute)
+        if follow_ups:
+            what += f" — {follow_ups[0].title}"
     if record is not None and incoming.kind is NoticeKind.DEATH:
         record.deceased_at = None if decision.action is NoticeAction.CANCEL else incoming.occurred_at
         if record.deceased_at is not None:
