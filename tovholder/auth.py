@@ -75,6 +75,7 @@ class TokenVerifier:
         if settings.is_production and not (settings.auth_jwks_url and settings.auth_issuer):
             raise RuntimeError("production needs TOVHOLDER_AUTH_ISSUER and TOVHOLDER_AUTH_JWKS_URL")
         self._jwks = jwt.PyJWKClient(settings.auth_jwks_url, cache_keys=True) if self.oidc else None
+        self._dev_key = None if self.oidc else dev_signing_key(settings)  # read once, not per request
 
     def verify(self, token: str) -> Principal:
         try:
@@ -86,7 +87,7 @@ class TokenVerifier:
                 )
             else:
                 claims = jwt.decode(
-                    token, dev_signing_key(self.settings), algorithms=["HS256"],
+                    token, self._dev_key, algorithms=["HS256"],
                     audience=self.settings.auth_audience, issuer=DEV_ISSUER,
                 )
         except jwt.ExpiredSignatureError:
