@@ -17,7 +17,7 @@ from fastapi import APIRouter, Body, Query
 from fastapi.routing import APIRoute
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, insert, select
 
 from contracts.referrals import (
     CitizenRegisteredV1,
@@ -35,17 +35,19 @@ from services.referrals import store
 from services.referrals.domain import lifecycle as lc
 from services.referrals.domain import model as dm
 from services.referrals.domain.access import Actor, View, can_change, sees_cpr, sees_internal_notes, view_of
-from services.referrals.domain.citizen_view import ACTION_TEXT, STATUS_TEXT, public_view
+from services.referrals.domain.citizen_view import ACTION_TEXT, STATUS_TEXT
 from services.referrals.domain.cpr import birth_date_from_cpr, masked_cpr, normalize_cpr
-from services.referrals.domain.errors import AccessDenied, InvalidInput, ReferralRuleError, StateConflict
+from services.referrals.domain.errors import AccessDenied, InvalidInput, StateConflict
 from services.referrals.domain.offers import match_offers, validate_offer, waitlist_for
 from services.referrals.domain.report import CaseFlowFacts, flow_report, report_csv
 from services.referrals.models import Citizen, Offer, Referral, ReferralStatusChange
 from tovholder.auth import CurrentUser, PartnerUser, Principal, require_roles
 from tovholder.cpr import CprVault
+from tovholder.db import AuditEntry
 from tovholder.errors import Conflict, DomainError, Forbidden, NotFound
 from tovholder.receipts import receive_message
 from tovholder.service import Ctx, UoW
+from tovholder.telemetry import current_trace_id
 from tovholder.uow import UnitOfWork
 
 class RulesRoute(APIRoute):
@@ -91,6 +93,19 @@ def rules():
         raise Conflict(exc.message) from None
     except AccessDenied as exc:
         raise Forbidden(exc.message) from None
+
+
+async def audit_many(uow: UnitOfWork, user: Principal, action: str, rows: list[tuple[Any, Any]],
+                     object_type: str = "referral") -> None:
+    """One audit entry per case read, written as a single multi-row INSERT (lists read many cases)."""
+    if not rows:
+        return
+    trace_id = current_trace_id()
+    await uow.session.execute(insert(AuditEntry), [
+        {"actor_sub": user.sub, "actor_role": user.role, "actor_org": user.org, "action": action,
+         "citizen_id": citizen_id, "object_type": object_type, "object_id": str(object_id), "trace_id": trace_id}
+        for citizen_id, object_id in rows
+    ])
 
 
 def actor_of(user: Principal) -> Actor:
@@ -364,8 +379,7 @@ async def list_referrals(
     if before:
         query = query.where(Referral.received_at < before)
     rows = (await uow.session.execute(query)).all()
-    for r in rows:
-        uow.audit(user, "referral.list", citizen_id=r.citizen_id, object_type="referral", object_id=r.id)
+    await audit_many(uow, user, "referral.list", [(r.citizen_id, r.id) for r in rows])
     await uow.commit()
     return [{"referral_id": str(r.id), "citizen_id": str(r.citizen_id), "citizen_name": r.name, "status": r.status,
              "received_at": r.received_at, "referrer_org": r.referrer_org, "requested_step": r.requested_step,
@@ -835,8 +849,7 @@ async def get_waitlist(offer_id: str, user: Annotated[Principal, require_roles("
                                Referral.status.in_([dm.CaseStatus.GRANTED.value, dm.CaseStatus.WAITING.value]))
     )).scalars().all()
     wl = waitlist_for(offer_id, [store.case_to_domain(r) for r in rows], today())
-    for r in rows:
-        uow.audit(user, "referral.waitlist", citizen_id=r.citizen_id, object_type="referral", object_id=r.id)
+    await audit_many(uow, user, "referral.waitlist", [(r.citizen_id, r.id) for r in rows])
     await uow.commit()
     return {
         "offer_id": offer_id, "name": offer_row.name, "free_places": store.offer_to_domain(offer_row).free_places,
@@ -860,8 +873,7 @@ async def due_follow_ups(user: VisitationUser, uow: UoW,
     rows = (await uow.session.execute(
         select(Referral).where(Referral.status == "placed", Referral.follow_up_date <= horizon)
         .order_by(Referral.follow_up_date).limit(1000))).scalars().all()
-    for r in rows:
-        uow.audit(user, "referral.follow_up_list", citizen_id=r.citizen_id, object_type="referral", object_id=r.id)
+    await audit_many(uow, user, "referral.follow_up_list", [(r.citizen_id, r.id) for r in rows])
     await uow.commit()
     return [{"referral_id": str(r.id), "citizen_id": str(r.citizen_id), "offer_id": r.offer_id,
              "botilbud_id": r.botilbud_id, "legal_basis": r.legal_basis, "follow_up_date": r.follow_up_date,

@@ -7,7 +7,7 @@ import csv
 import io
 import json
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select, update

@@ -4,7 +4,7 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from referrals_builders import at, make_offer, new_case, placed_case, screened_case
+from referrals_builders import at, new_case, placed_case, screened_case
 from services.referrals.domain import lifecycle as lc
 from services.referrals.domain.model import Channel, Destination, EndCause, LegalBasis, Referrer
 from services.referrals.domain.report import CaseFlowFacts, facts_of, flow_report, report_csv
