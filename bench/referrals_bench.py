@@ -81,8 +81,8 @@ CASES_SQL = """
 WITH base AS (
   SELECT g, md5('r' || g)::uuid AS id, md5('c' || g)::uuid AS citizen_id,
          now() - ((g::bigint * 104729 % (365 * 6 * 24)) || ' hours')::interval AS received_at,
-         'offer-' || (1 + g % {offers}) AS offer_id,
-         (g::bigint * 2654435761 % 100) AS bucket
+         'offer-' || (1 + abs(hashtext('o' || g)) % {offers}) AS offer_id,
+         abs(hashtext('b' || g)) % 100 AS bucket
   FROM generate_series(1, {cases}) g
 ), typed AS (
   SELECT b.*, CASE
@@ -151,6 +151,8 @@ async def load(dsn: str, cases: int, offers: int, encrypted: str) -> float:
         await conn.execute("VACUUM ANALYZE")  # steady state, not a table autovacuum is still chewing on
         count = await conn.fetchval("SELECT count(*) FROM referral")
         assert count == cases, count
+        sizes = await conn.fetch("SELECT count(*) AS n FROM referral WHERE status IN ('granted', 'waiting') GROUP BY offer_id")
+        print(f"waitlists: {len(sizes)} offers, {min(r['n'] for r in sizes)}–{max(r['n'] for r in sizes)} entries each")
     finally:
         await conn.close()
     return time.perf_counter() - started

@@ -845,10 +845,10 @@ async def get_waitlist(offer_id: str, user: Annotated[Principal, require_roles("
     if user.role == "coordinator" and (not user.botilbud or user.botilbud != offer_row.botilbud_id):
         raise Forbidden("A coordinator sees only the waitlists of their own botilbud.")
     rows = (await uow.session.execute(
-        select(Referral).where(Referral.offer_id == offer_id,
-                               Referral.status.in_([dm.CaseStatus.GRANTED.value, dm.CaseStatus.WAITING.value]))
-    )).scalars().all()
-    wl = waitlist_for(offer_id, [store.case_to_domain(r) for r in rows], today())
+        select(*store.WAITLIST_COLUMNS).where(
+            Referral.offer_id == offer_id, Referral.status.in_([dm.CaseStatus.GRANTED.value, dm.CaseStatus.WAITING.value]))
+    )).all()
+    wl = waitlist_for(offer_id, [store.waitlist_case(r) for r in rows], today())
     await audit_many(uow, user, "referral.waitlist", [(r.citizen_id, r.id) for r in rows])
     await uow.commit()
     return {

@@ -216,6 +216,24 @@ def case_to_domain(row: Referral) -> dm.VisitationCase:
     )
 
 
+WAITLIST_COLUMNS = (Referral.id, Referral.citizen_id, Referral.status, Referral.channel, Referral.received_at,
+                    Referral.offer_id, Referral.botilbud_id, Referral.legal_basis, Referral.step, Referral.start_date,
+                    Referral.follow_up_date, Referral.decided_at, Referral.decided_by, Referral.waitlisted)
+
+
+def waitlist_case(r: Any) -> dm.VisitationCase:
+    """A granted, not yet placed case from the few columns a waitlist needs (cheap for long waitlists)."""
+    return dm.VisitationCase(
+        case_id=r.id, citizen_id=r.citizen_id, municipality=None, referrer=dm.Referrer(channel=dm.Channel(r.channel)),
+        reason="", citizen_wishes=None, requested_step=None, requested_legal_basis=None, requested_offer_id=None,
+        received_at=r.received_at, status=dm.CaseStatus(r.status),
+        grant=dm.Grant(offer_id=r.offer_id, botilbud_id=r.botilbud_id, legal_basis=dm.LegalBasis(r.legal_basis),
+                       step=r.step, start_date=r.start_date, follow_up_date=r.follow_up_date,
+                       decided_by=r.decided_by or "", decided_at=r.decided_at or r.received_at, reason="",
+                       waitlisted=bool(r.waitlisted)),
+    )
+
+
 def write_case(row: Referral, case: dm.VisitationCase) -> None:
     """Copy the domain case's state onto its row."""
     row.status = case.status.value
