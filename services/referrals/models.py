@@ -73,7 +73,8 @@ class Referral(Base):
     offer_id: Mapped[str | None] = mapped_column(String(100))
     botilbud_id: Mapped[str | None] = mapped_column(String(100))
     start_date: Mapped[date | None]
-    follow_up_date: Mapped[date | None]  # granted follow-up date; after move-in the placement's next follow-up
+    follow_up_date: Mapped[date | None]  # the next follow-up: as granted, then the placement's
+    granted_follow_up_date: Mapped[date | None]  # the follow-up date in the decision itself
     decided_at: Mapped[datetime | None]
     decided_by: Mapped[str | None] = mapped_column(String(200))
     decision_reason: Mapped[str | None] = mapped_column(Text)

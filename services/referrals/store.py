@@ -169,7 +169,7 @@ def case_to_domain(row: Referral) -> dm.VisitationCase:
         grant = dm.Grant(
             offer_id=row.offer_id, botilbud_id=row.botilbud_id, legal_basis=basis, step=row.step or 0,
             start_date=row.start_date or (row.decided_at or row.received_at).date(),
-            follow_up_date=row.follow_up_date or (row.start_date or row.received_at.date()),
+            follow_up_date=row.granted_follow_up_date or row.follow_up_date or (row.start_date or row.received_at.date()),
             decided_by=row.decided_by or "", decided_at=row.decided_at or row.received_at,
             reason=row.decision_reason or "", waitlisted=bool(row.waitlisted),
             target_group_override=row.target_group_override,
@@ -244,14 +244,15 @@ def write_case(row: Referral, case: dm.VisitationCase) -> None:
         row.legal_basis, row.step, row.offer_id, row.botilbud_id = g.legal_basis.value, g.step, g.offer_id, g.botilbud_id
         row.start_date, row.decided_at, row.decided_by = g.start_date, g.decided_at, g.decided_by
         row.decision_reason, row.waitlisted, row.target_group_override = g.reason, g.waitlisted, g.target_group_override
-        row.follow_up_date = g.follow_up_date
+        row.follow_up_date = row.granted_follow_up_date = g.follow_up_date
         row.complaint_guidance = None
     elif case.refusal is not None:
         r = case.refusal
         row.decision, row.legal_basis, row.decided_at, row.decided_by = "refused", r.legal_basis.value, r.decided_at, r.decided_by
         row.decision_reason, row.complaint_guidance = r.reason, r.complaint_guidance
     else:
-        row.decision = None
+        row.decision = row.decided_at = row.decided_by = row.decision_reason = row.complaint_guidance = None
+        row.legal_basis = None
     if case.placement is not None:
         p = case.placement
         row.moved_in_on, row.follow_up_date = p.moved_in_on, p.follow_up_date

@@ -345,6 +345,7 @@ def reopen_for_reassessment(case: VisitationCase, *, reason: str, by: str, at: d
     """Genvurdering: a refused case goes back to screening (e.g. after a complaint)."""
     check_transition(case, CaseStatus.SCREENING, "reopen for reassessment")
     reason_text = _text(reason, "The reason for the reassessment", required=True)
+    case.refusal = None  # the refusal stays in the history; the case awaits a new decision
     return _record(case, CaseStatus.SCREENING, by=by, at=at, action="reopened", reason=reason_text)
 
 
