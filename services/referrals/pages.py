@@ -78,12 +78,46 @@ async function show(id){
    <h3>Historik</h3><table>${c.history.map(h=>`<tr><td>${esc(h.at.slice(0,16).replace('T',' '))}</td><td>${esc(h.title)}</td>
    <td>${esc(h.note)}</td><td class="muted">${esc(h.internal_note)}</td><td class="muted">${esc(h.by)}</td></tr>`).join('')}</table>`;
   if(['screening','received'].includes(c.status)){
-    const m=await (await api('/api/v1/referrals/'+id+'/matches')).json();
-    html+=`<h3>Tilbud der passer</h3><table><tr><th>Tilbud</th><th>Trin</th><th>Ledige pladser</th><th>Passer</th><th>Bemærkninger</th></tr>
-     ${m.offers.map(o=>`<tr><td>${esc(o.name)}</td><td>${o.step}</td><td>${o.free_places}</td><td>${o.fits?'ja':'nej'}</td>
-     <td>${o.exclusions.map(esc).join('; ')}<span class="warn">${o.warnings.map(esc).join('; ')}</span></td></tr>`).join('')}</table>`;
+    if(!c.assessment){
+      html+=`<h3>Udredning (VUM, 0–4)</h3><form onsubmit="assess(event,'${id}')">
+       ${THEMES.map(t=>`<label>${t}<input name="${t}" type="number" min="0" max="4"></label>`).join('')}
+       <label>Borgerens ønsker (med borgerens ord)<textarea name="wishes" required></textarea></label>
+       <label>Behov<textarea name="needs"></textarea></label><label>Ressourcer<textarea name="resources"></textarea></label>
+       <label>Kendetegn (kommasepareret, fx tilbagetrukket, misbrug)<input name="traits"></label>
+       <button type="submit">Gem udredning</button></form>`;
+    } else {
+      const m=await (await api('/api/v1/referrals/'+id+'/matches')).json();
+      html+=`<h3>Tilbud der passer</h3><table><tr><th>Tilbud</th><th>Trin</th><th>Ledige pladser</th><th>Passer</th><th>Bemærkninger</th><th></th></tr>
+       ${m.offers.map(o=>`<tr><td>${esc(o.name)}</td><td>${o.step}</td><td>${o.free_places}</td><td>${o.fits?'ja':'nej'}</td>
+       <td>${o.exclusions.map(esc).join('; ')}<span class="warn">${o.warnings.map(esc).join('; ')}</span></td>
+       <td>${o.fits?`<button onclick="decide('${id}','granted','${esc(o.offer_id)}','${esc(o.legal_basis)}',${o.free_places===0})">Bevilg</button>`:''}</td></tr>`).join('')}</table>
+       <button onclick="decide('${id}','refused',null,'${esc(c.requested_offer||'SEL §108')}',false)">Afslå</button>`;
+    }
+  }
+  if(['granted','waiting'].includes(c.status)){
+    html+=`<button onclick="act('${id}','move-in',{})">Registrér indflytning i dag</button>`;
   }
   document.getElementById('detail').innerHTML=html;
+}
+const THEMES=['praktiske_opgaver','egenomsorg','kommunikation','mobilitet','samfundsliv','socialt_liv','sundhed','misbrug','risikoadfaerd'];
+async function assess(ev,id){
+  ev.preventDefault();const f=new FormData(ev.target);const scores={};
+  for(const t of THEMES){if(f.get(t)!=='')scores[t]=Number(f.get(t));}
+  const traits=(f.get('traits')||'').split(',').map(s=>s.trim()).filter(Boolean);
+  await api('/api/v1/referrals/'+id+'/assessment',{method:'PUT',headers:{'Content-Type':'application/json'},
+    body:JSON.stringify({scores,wishes:f.get('wishes'),needs:f.get('needs'),resources:f.get('resources'),traits})});
+  await show(id);
+}
+async function decide(id,decision,offer,basis,full){
+  const reason=prompt(decision==='granted'?'Begrundelse for bevillingen (borgeren kan læse den):':'Begrundelse for afslaget (borgeren kan læse den):');
+  if(!reason)return;
+  const body={decision,legal_basis:basis,reason};
+  if(offer){body.offer_id=offer;body.join_waitlist=full;}
+  await act(id,'decision',body);
+}
+async function act(id,path,body){
+  await api('/api/v1/referrals/'+id+'/'+path,{method:'POST',headers:{'Content-Type':'application/json'},body:JSON.stringify(body)});
+  await load();await show(id);
 }
 async function intake(ev){
   ev.preventDefault();const f=new FormData(ev.target);const body={};
