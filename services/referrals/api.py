@@ -500,7 +500,8 @@ async def matches(referral_id: uuid.UUID, user: VisitationUser, uow: UoW,
                        "traits": sorted(t.value for t in profile.traits)},
         "offers": [{"offer_id": m.offer.offer_id, "name": m.offer.name, "botilbud_id": m.offer.botilbud_id,
                     "legal_basis": m.offer.legal_basis.value, "step": m.offer.step, "fits": m.fits,
-                    "free_places": m.free_places, "exclusions": list(m.exclusions), "warnings": list(m.warnings)}
+                    "free_places": m.free_places, "exclusions": list(m.exclusions), "warnings": list(m.warnings),
+                    "requested": m.offer.offer_id == row.requested_offer_id}
                    for m in result],
     }
 
