@@ -6,7 +6,7 @@ version never changes incompatibly: `tests/unit/test_contract_compatibility.py` 
 with its committed JSON Schema snapshot under `contracts/schemas/`.
 """
 
-from contracts.base import EVENT_REGISTRY, EventBody, event_type_of, model_for
+from contracts.base import EVENT_REGISTRY, BaseEvent, EventBody, UnattributedEventBody, event_type_of, model_for
 from contracts import referrals, plans, health, notifications  # noqa: F401  (registers the events)
 
-__all__ = ["EVENT_REGISTRY", "EventBody", "event_type_of", "model_for"]
+__all__ = ["EVENT_REGISTRY", "BaseEvent", "EventBody", "UnattributedEventBody", "event_type_of", "model_for"]

@@ -3,7 +3,7 @@
 Rules for authors:
 - one class per event type *and version*; the class name ends in the version (``ReferralReceivedV1``);
 - every body carries ``citizen_id`` (it is also the CloudEvent ``subject`` and the Kafka key, so one
-  citizen's events stay in order);
+  citizen's events stay in order) — except the rare ``UnattributedEventBody``, keyed by ``subject_id``;
 - never a CPR number, never free text a partner did not need;
 - a published version may only gain *optional* fields; anything else is a new version (``…V2``).
 """
@@ -17,19 +17,40 @@ from pydantic import BaseModel, ConfigDict
 
 from contracts.topics import Topic
 
-EVENT_REGISTRY: dict[str, type["EventBody"]] = {}
+EVENT_REGISTRY: dict[str, type["BaseEvent"]] = {}
 
-E = TypeVar("E", bound=type["EventBody"])
+E = TypeVar("E", bound=type["BaseEvent"])
 
 
-class EventBody(BaseModel):
+class BaseEvent(BaseModel):
     # Consumers ignore fields they do not know: a producer may add optional fields to a version.
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     event_type: ClassVar[str]
     topic: ClassVar[Topic]
 
+    def event_subject(self) -> str:
+        """The CloudEvent subject and the Kafka key (one subject's events stay in order)."""
+        raise NotImplementedError
+
+
+class EventBody(BaseEvent):
+    """An event about one citizen: subject and key are the citizen id."""
+
     citizen_id: UUID
+
+    def event_subject(self) -> str:
+        return str(self.citizen_id)
+
+
+class UnattributedEventBody(BaseEvent):
+    """The rare event about no known citizen (e.g. a hospital notice whose CPR matched nobody,
+    parked for visitation): subject and key are ``subject_id``, the id of the thing it is about."""
+
+    subject_id: UUID
+
+    def event_subject(self) -> str:
+        return str(self.subject_id)
 
 
 def event(name: str, *, version: int, topic: Topic):
@@ -47,9 +68,9 @@ def event(name: str, *, version: int, topic: Topic):
     return register
 
 
-def event_type_of(body: EventBody | type[EventBody]) -> str:
+def event_type_of(body: BaseEvent | type[BaseEvent]) -> str:
     return body.event_type
 
 
-def model_for(event_type: str) -> type[EventBody] | None:
+def model_for(event_type: str) -> type[BaseEvent] | None:
     return EVENT_REGISTRY.get(event_type)

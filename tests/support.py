@@ -19,7 +19,7 @@ import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from fastapi import FastAPI
 
-from contracts.base import EventBody
+from contracts.base import BaseEvent
 from tovholder.auth import issue_dev_token
 from tovholder.infra import EmbeddedPostgres, Tansu
 from tovholder.messaging import cloudevent_headers, decode_headers
@@ -122,16 +122,16 @@ async def run_service(
             yield running
 
 
-async def publish_event(kafka: Tansu, body: EventBody | bytes, *, event_type: str | None = None,
+async def publish_event(kafka: Tansu, body: BaseEvent | bytes, *, event_type: str | None = None,
                         event_id: str | None = None, topic: str | None = None, key: str | None = None,
                         headers: dict[str, str] | None = None) -> str:
     """Put one CloudEvent on the broker as another service's relay would (or a malformed one)."""
     event_id = event_id or str(uuid.uuid4())
-    if isinstance(body, EventBody):
+    if isinstance(body, BaseEvent):
         value = body.model_dump_json().encode()
         event_type = event_type or body.event_type
         topic = topic or body.topic.name
-        key = key or str(body.citizen_id)
+        key = key or body.event_subject()
     else:
         value = body
     assert topic and event_type is not None

@@ -32,6 +32,7 @@ class Principal(BaseModel):
     role: str
     org: str | None = None
     botilbud: str | None = None
+    municipality: str | None = None  # visitation staff: the municipality whose cases they handle
     name: str | None = None
 
 
@@ -53,6 +54,7 @@ def issue_dev_token(
     sub: str,
     org: str | None = None,
     botilbud: str | None = None,
+    municipality: str | None = None,
     name: str | None = None,
     ttl_s: int = 12 * 3600,
 ) -> str:
@@ -62,7 +64,7 @@ def issue_dev_token(
         raise ValueError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
     now = int(time.time())
     claims = {"iss": DEV_ISSUER, "aud": settings.auth_audience, "sub": sub, "role": role, "iat": now, "exp": now + ttl_s}
-    for key, value in (("org", org), ("botilbud", botilbud), ("name", name)):
+    for key, value in (("org", org), ("botilbud", botilbud), ("municipality", municipality), ("name", name)):
         if value:
             claims[key] = value
     return jwt.encode(claims, dev_signing_key(settings), algorithm="HS256")
@@ -99,7 +101,7 @@ class TokenVerifier:
             raise Unauthorized(f"The token's role {role!r} is not one of {', '.join(ROLES)}.")
         return Principal(
             sub=str(claims["sub"]), role=role, org=claims.get("org"),
-            botilbud=claims.get("botilbud"), name=claims.get("name"),
+            botilbud=claims.get("botilbud"), municipality=claims.get("municipality"), name=claims.get("name"),
         )
 
 

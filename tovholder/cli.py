@@ -90,7 +90,7 @@ def cmd_token(args: argparse.Namespace) -> int:
     from tovholder.demo import demo_data, staff_member
 
     data = demo_data()
-    sub, org, botilbud, name = args.sub, args.org, args.botilbud, None
+    sub, org, botilbud, municipality, name = args.sub, args.org, args.botilbud, args.municipality, None
     if sub is None:
         if args.role == "citizen":
             sub = data["citizens"][0]["citizen_id"]
@@ -101,10 +101,12 @@ def cmd_token(args: argparse.Namespace) -> int:
     member = staff_member(sub)
     if member:
         botilbud = botilbud or member.get("botilbud")
+        municipality = municipality or member.get("municipality")
         name = member["name"]
     if args.role == "partner" and org is None:
         org = data["partners"][0]["org"]
-    print(issue_dev_token(Settings(), role=args.role, sub=sub, org=org, botilbud=botilbud, name=name))
+    print(issue_dev_token(Settings(), role=args.role, sub=sub, org=org, botilbud=botilbud,
+                          municipality=municipality, name=name))
     return 0
 
 
@@ -201,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sub")
     p.add_argument("--org")
     p.add_argument("--botilbud")
+    p.add_argument("--municipality")
     p.set_defaults(func=cmd_token)
 
     p = sub.add_parser("demo", help="show the demo data")

@@ -31,7 +31,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from contracts.base import EventBody, model_for
+from contracts.base import BaseEvent, model_for
 from contracts.topics import consumer_group, dead_letter_topic
 from tovholder.infra_errors import is_infrastructure_error
 from tovholder.metrics import DEAD_LETTERS, EVENTS_CONSUMED, HANDLER_SECONDS
@@ -63,9 +63,9 @@ Handler = Callable[[Any, EventMeta, UnitOfWork], Awaitable[None]]
 class EventRouter:
     def __init__(self) -> None:
         self.handlers: dict[str, list[Handler]] = {}
-        self.models: dict[str, type[EventBody]] = {}
+        self.models: dict[str, type[BaseEvent]] = {}
 
-    def handles(self, *models: type[EventBody]) -> Callable[[Handler], Handler]:
+    def handles(self, *models: type[BaseEvent]) -> Callable[[Handler], Handler]:
         def register(fn: Handler) -> Handler:
             for model in models:
                 self.handlers.setdefault(model.event_type, []).append(fn)

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
 from tovholder.auth import Principal
@@ -111,6 +111,9 @@ async def receive_message(
 
     digest = body_digest(raw)
     try:
+        # Two copies of one message arriving at once: the second waits for the first and then gets
+        # its receipt, instead of running `process` again (lock held until this transaction ends).
+        await uow.session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:id, 7))"), {"id": str(mid)})
         earlier = await uow.session.get(InboundMessage, mid)
         if earlier is not None:
             if earlier.body_sha256 == digest:

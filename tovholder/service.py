@@ -29,7 +29,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from contracts.base import EVENT_REGISTRY, EventBody
+from contracts.base import EVENT_REGISTRY, BaseEvent
 from contracts.topics import consumer_group, dead_letter_topic
 from tovholder import metrics
 from tovholder.auth import TokenVerifier
@@ -55,10 +55,12 @@ class ServiceSpec:
     title: str
     routers: Sequence[APIRouter] = ()
     events: EventRouter | None = None
-    publishes: Sequence[type[EventBody]] = ()  # default: every event in contracts/ this service produces
+    publishes: Sequence[type[BaseEvent]] = ()  # default: every event in contracts/ this service produces
     # Long-running jobs (schedulers, delivery workers); each gets the context and runs until cancelled.
     background: Sequence[BackgroundJob] = ()
     description: str = ""
+    # Service-specific configuration objects, available to routes and jobs as ctx.extras[...].
+    extras: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -78,7 +80,7 @@ class ServiceContext:
         return UnitOfWork(self.sessions, service=self.settings.service)
 
 
-def produced_by(service: str) -> list[type[EventBody]]:
+def produced_by(service: str) -> list[type[BaseEvent]]:
     return [m for m in EVENT_REGISTRY.values() if m.topic.producer == service]
 
 
@@ -158,7 +160,7 @@ def create_service(spec: ServiceSpec, settings: Settings | None = None) -> FastA
 
     ctx = ServiceContext(
         settings=settings, engine=engine, sessions=sessions, broker=broker, producer=producer,
-        verifier=TokenVerifier(settings), relay=relay, consumer=consumer,
+        verifier=TokenVerifier(settings), relay=relay, consumer=consumer, extras=dict(spec.extras),
     )
 
     @contextlib.asynccontextmanager

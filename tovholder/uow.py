@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from contracts.base import EventBody
+from contracts.base import BaseEvent
 from tovholder.db import OUTBOX_CHANNEL, AuditEntry, InboxEntry, OutboxMessage
 from tovholder.telemetry import current_trace_id, current_traceparent
 
@@ -33,7 +33,7 @@ class UnitOfWork:
         self._sessions = sessions
         self.service = service
         self.session: AsyncSession
-        self.emitted: list[tuple[uuid.UUID, EventBody]] = []
+        self.emitted: list[tuple[uuid.UUID, BaseEvent]] = []
         self._committed = False
 
     async def __aenter__(self) -> "UnitOfWork":
@@ -49,7 +49,7 @@ class UnitOfWork:
         finally:
             await self.session.close()
 
-    def emit(self, body: EventBody, *, occurred_at: datetime | None = None) -> uuid.UUID:
+    def emit(self, body: BaseEvent, *, occurred_at: datetime | None = None) -> uuid.UUID:
         """Record an event to publish once this transaction commits. Returns its CloudEvent id."""
         event_id = uuid.uuid4()
         self.session.add(
@@ -58,7 +58,7 @@ class UnitOfWork:
                 topic=body.topic.name,
                 event_type=body.event_type,
                 source=f"/tovholder/{self.service}",
-                subject=str(body.citizen_id),
+                subject=body.event_subject(),
                 occurred_at=occurred_at or datetime.now(timezone.utc),
                 body=body.model_dump_json(),
                 traceparent=current_traceparent(),
