@@ -65,7 +65,7 @@ from services.health.models import (
     TreatmentOrder,
     UnmatchedHospitalNotice,
 )
-from tovholder.auth import CurrentUser, PartnerUser, Principal, require_roles
+from tovholder.auth import CurrentUser, PartnerUser, Principal
 from tovholder.cpr import CprVault, mask, normalize_cpr
 from tovholder.errors import Conflict, DomainError, Forbidden, NotFound
 from tovholder.receipts import FatalMessage, receive_message

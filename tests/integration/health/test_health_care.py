@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from contracts.topics import HEALTH
 from services.health.handlers import detect_missed_depot_visits
-from services.health.models import DepotSchedule, HealthCheck, MissedDepotVisit
+from services.health.models import MissedDepotVisit
 from tests.integration.health.helpers import PARTNER_ORG, known_citizen
 from tests.support import eventually, json_body, read_topic
 from tovholder.db import AuditEntry
@@ -21,7 +21,6 @@ from tovholder.uow import UnitOfWork
 pytestmark = pytest.mark.integration
 
 CET = timezone(timedelta(hours=1))
-NURSE = dict(role="nurse-consultant", sub="nurse-a", botilbud="orion")
 
 
 def nurse(health, sub="nurse-a", botilbud="orion"):
