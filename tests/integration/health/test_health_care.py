@@ -354,3 +354,41 @@ async def test_partner_documents_are_passed_on_only_with_consent(health, kafka, 
         return not docs
 
     await eventually(gone, message="revocation stops passing on")
+
+
+async def test_examination_reconciliation_and_the_roster(health, kafka, vault):
+    botilbud = f"vista-{uuid.uuid4().hex[:6]}"
+    admin = health.auth("admin", "admin-1")
+    r = await health.client.put(f"/api/v1/botilbud/{botilbud}/nurse-consultants", headers=admin,
+                                json=[{"sub": "nurse-v1", "name": "Vera"}, {"sub": "nurse-v2"}])
+    assert r.status_code == 200, r.text
+    assert (await health.client.put(f"/api/v1/botilbud/{botilbud}/nurse-consultants", json=[],
+                                    headers=nurse(health))).status_code == 403
+    citizen_id, _ = await known_citizen(health, kafka, vault, botilbud=botilbud, tovholder="nurse-v2")
+    roster = (await health.client.get(f"/api/v1/botilbud/{botilbud}/nurse-consultants",
+                                      headers=health.auth("citizen", str(citizen_id)))).json()
+    assert [n["sub"] for n in roster["nurse_consultants"]] == ["nurse-v1", "nurse-v2"]
+
+    headers = nurse(health, "nurse-v2", botilbud)
+    starts_at = datetime.combine(date.today() + timedelta(days=25), time(9, 30), tzinfo=CET)
+    check = (await health.client.post(f"/api/v1/citizens/{citizen_id}/health-checks", json={"starts_at": starts_at.isoformat()},
+                                      headers=headers)).json()
+    hc_id = check["health_check_id"]
+    r = await health.client.post(f"/api/v1/health-checks/{hc_id}/examination", headers=headers, json={
+        "done_on": str(date.today()), "where": "mobile-lab",
+        "blood_tests": ["red-blood-count", "white-blood-count", "liver", "fluid", "b12", "vitamin-d", "cholesterol"],
+        "measurements": ["height", "weight", "waist", "blood-pressure", "pulse"]})
+    assert r.status_code == 200, r.text
+    assert r.json()["examination"]["missing_blood_tests"] == ["thyroid"]
+    assert r.json()["examination"]["missing_measurements"] == ["ecg", "spirometry"]
+    r = await health.client.post(f"/api/v1/health-checks/{hc_id}/steps/medication-reconciliation/complete", headers=headers)
+    assert r.status_code == 200
+    got = (await health.client.get(f"/api/v1/health-checks/{hc_id}", headers=headers)).json()
+    statuses = {s["step"]: s["status"] for s in got["steps"]}
+    assert statuses["examination"] == statuses["medication-reconciliation"] == "done"
+    assert statuses["pre-assessment"] == "due"  # 25 days ahead: past the 4-week target, before the 3-week deadline
+    assert got["decisions"] == []
+    held = {"held_at": (starts_at + timedelta(minutes=10)).isoformat(),
+            "participants": [{"role": "gp", "name": "Dr"}, {"role": "minute-taker", "name": "K"}]}
+    r = await health.client.post(f"/api/v1/health-checks/{hc_id}/held", json=held, headers=headers)
+    assert r.status_code == 422 and "citizen" in r.json()["detail"]
