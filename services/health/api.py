@@ -907,6 +907,29 @@ async def post_held(health_check_id: uuid.UUID, body: HeldBody, user: CurrentUse
     return _check_out(check, decisions)
 
 
+@staff.get("/botilbud/{botilbud_id}/health-checks", summary="The botilbud's årshjul: every check of a year with its readiness")
+async def get_botilbud_health_checks(botilbud_id: str, user: CurrentUser, uow: UoW, year: int | None = None) -> dict[str, Any]:
+    if user.role not in (Role.NURSE_CONSULTANT, Role.COORDINATOR) or user.botilbud != botilbud_id:
+        raise Forbidden("The botilbud's own nurse consultants and coordinators see its health checks.")
+    today = now_utc().astimezone(hc.DANISH_TIME).date()
+    year = year or today.year
+    rows = (await uow.session.execute(
+        select(HealthCheck).join(HealthRecord, HealthRecord.citizen_id == HealthCheck.citizen_id)
+        .where(HealthRecord.botilbud_id == botilbud_id, HealthCheck.year == year)
+        .order_by(HealthCheck.starts_at))).scalars().all()
+    for check in rows:
+        uow.audit(user, "health_check.read", citizen_id=check.citizen_id, object_type="health_check", object_id=check.id,
+                  detail={"via": "botilbud overview"})
+    await uow.commit()
+    overview = []
+    for check in rows:
+        out = _check_out(check, today=today)
+        overview.append({k: out[k] for k in ("health_check_id", "citizen_id", "year", "extended", "starts_at",
+                                              "gp_practice", "status", "steps")})
+    late = sum(1 for c in overview for s in c["steps"] if s["status"] == "late")
+    return {"botilbud_id": botilbud_id, "year": year, "health_checks": overview, "late_steps": late}
+
+
 class PlanDaysBody(BaseModel):
     days: list[date] = Field(min_length=1, max_length=60)
     slot_minutes: int = 15

@@ -392,3 +392,17 @@ async def test_examination_reconciliation_and_the_roster(health, kafka, vault):
             "participants": [{"role": "gp", "name": "Dr"}, {"role": "minute-taker", "name": "K"}]}
     r = await health.client.post(f"/api/v1/health-checks/{hc_id}/held", json=held, headers=headers)
     assert r.status_code == 422 and "citizen" in r.json()["detail"]
+
+
+async def test_the_botilbuds_arshjul_overview(health, kafka, vault):
+    botilbud = f"cirklen-{uuid.uuid4().hex[:6]}"
+    citizen_id, _ = await known_citizen(health, kafka, vault, botilbud=botilbud, tovholder="nurse-c")
+    headers = nurse(health, "nurse-c", botilbud)
+    starts_at = datetime.combine(date.today() + timedelta(days=22), time(9, 0), tzinfo=CET)
+    assert (await health.client.post(f"/api/v1/citizens/{citizen_id}/health-checks", json={"starts_at": starts_at.isoformat()},
+                                     headers=headers)).status_code == 201
+    r = await health.client.get(f"/api/v1/botilbud/{botilbud}/health-checks?year={starts_at.year}", headers=headers)
+    assert r.status_code == 200, r.text
+    (check,) = r.json()["health_checks"]
+    assert check["citizen_id"] == str(citizen_id) and check["status"] == "planned"
+    assert (await health.client.get(f"/api/v1/botilbud/{botilbud}/health-checks", headers=nurse(health))).status_code == 403
