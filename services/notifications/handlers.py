@@ -70,7 +70,8 @@ def emit_task_events(uow: UnitOfWork, before: d.Task | None, after: d.Task) -> N
 
 
 async def _citizen(uow: UnitOfWork, citizen_id: uuid.UUID) -> m.Citizen:
-    citizen = await uow.session.get(m.Citizen, citizen_id, with_for_update=True)
+    # One citizen's events arrive in order on one partition, so no row lock is needed here.
+    citizen = await uow.session.get(m.Citizen, citizen_id)
     if citizen is None:
         citizen = m.Citizen(id=citizen_id)
         uow.session.add(citizen)
@@ -217,7 +218,6 @@ async def on_event(event: EventBody, meta: EventMeta, uow: UnitOfWork) -> None:
     data = event.model_dump()
     citizen = await _citizen(uow, event.citizen_id)
     _update_citizen(citizen, meta.event_type, data, at)
-    await uow.session.flush()
     await _update_network_and_consent(uow, meta.event_type, event.citizen_id, data)
     await _record_timeline_and_board(uow, meta, event.citizen_id, data, at)
     incoming = IncomingEvent.from_body(event_id=meta.event_id, time=at, body=event, citizen_botilbud_id=citizen.botilbud_id)
