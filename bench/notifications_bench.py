@@ -180,7 +180,24 @@ async def bench_queue(sessions, queries: int) -> dict:
                 cases[case].append((time.perf_counter() - started) * 1000)
                 if case == "first_page":
                     sizes.append(len(rows))
-    return {name: summary(ms) for name, ms in cases.items()} | {"mean_rows_first_page": round(statistics.mean(sizes), 1)}
+    plan = await explain_first_page(session, work_queue_scope(users[0]), now)
+    return {name: summary(ms) for name, ms in cases.items()} | {
+        "mean_rows_first_page": round(statistics.mean(sizes), 1), "plan": plan,
+    }
+
+
+async def explain_first_page(session, scope, now) -> dict:
+    """The plan of a first page: each part of the union must be an ordered index scan with a LIMIT."""
+    query = repo.work_queue_select(scope, parse_filter({"limit": "50"}), now)
+    compiled = query.compile(session.bind.sync_engine if hasattr(session.bind, "sync_engine") else session.bind,
+                             compile_kwargs={"literal_binds": True})
+    rows = (await session.execute(text(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT TEXT) {compiled}"))).scalars().all()
+    plan_text = "\n".join(rows)
+    return {
+        "uses_queue_indexes": "ix_task_owner_queue" in plan_text and "ix_task_pool_queue" in plan_text,
+        "seq_scan": "Seq Scan" in plan_text,
+        "text": plan_text,
+    }
 
 
 async def bench_http(database_url: str, state_dir: Path, requests: int) -> dict:
@@ -206,6 +223,7 @@ async def bench_http(database_url: str, state_dir: Path, requests: int) -> dict:
             latencies.append((time.perf_counter() - started) * 1000)
             assert response.status_code == 200, response.text
     await app.state.ctx.engine.dispose()
+    await app.state.ctx.producer.stop()  # never started (no lifespan here); closes it quietly
     return summary(latencies)
 
 
@@ -267,6 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"work queue at {result['work_queue']['tasks']:,} tasks ({result['work_queue']['active_tasks']:,} active):")
     for case in ("first_page", "deep_page", "filtered_kind", "overdue", "due_before"):
         print(f"{'  query ' + case + ' p50 / p99 (ms)':44} {q[case]['p50_ms']:>6} / {q[case]['p99_ms']}")
+    print(f"{'  plan: queue indexes used / seq scan':44} {q['plan']['uses_queue_indexes']!s:>6} / {q['plan']['seq_scan']}")
     http = result["work_queue"]["http_get_work_queue"]
     print(f"{'  GET /api/v1/work-queue p50 / p99 (ms)':44} {http['p50_ms']:>6} / {http['p99_ms']}")
     print(f"\nwrote {out}")
