@@ -156,12 +156,20 @@ async def pipeline(stack: LocalStack, n: int, concurrency: int) -> dict:
         started = time.perf_counter()
         await asyncio.gather(*(grant(r) for r in referral_ids))
 
+    # Correlate by citizen: each benchmark referral is a new citizen with one first-network-meeting task.
+    ref = await asyncpg.connect(dsn["referrals"])
+    citizen_of = {str(r["id"]): r["citizen_id"] for r in await ref.fetch(
+        "SELECT id, citizen_id FROM referral WHERE id = ANY($1::uuid[])", referral_ids)}
+    await ref.close()
     notifications = await asyncpg.connect(dsn["notifications"])
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         rows = await notifications.fetch(
-            "SELECT links->>'referral_id' AS referral_id, created_at FROM task WHERE kind = 'first-network-meeting'")
-        done = {r["referral_id"]: r["created_at"].timestamp() for r in rows if r["referral_id"] in posted_at}
+            "SELECT citizen_id, min(created_at) AS created_at FROM task "
+            "WHERE kind = 'first-network-meeting' AND citizen_id = ANY($1::uuid[]) GROUP BY citizen_id",
+            list(citizen_of.values()))
+        task_at = {r["citizen_id"]: r["created_at"].timestamp() for r in rows}
+        done = {rid: task_at[c] for rid, c in citizen_of.items() if c in task_at}
         if len(done) == n:
             break
         await asyncio.sleep(0.05)
