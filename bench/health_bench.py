@@ -1,14 +1,16 @@
 """Health benchmark: hospital notices through the real system (four services as processes on real
 PostgreSQL and Tansu, demo data loaded).
 
-    python bench/health_bench.py [--notices 400] [--concurrency 16]
+    python bench/health_bench.py [--notices 400] [--concurrency 16] [--paced 60] [--rate 5]
 
 Each notice is an admission (STIN, its own hospital episode) for a demo citizen with a tovholder, so
 each one should become an "accompany/visit" task in the tovholder's work queue. Measures:
 - notices/s and receipt latency for POST /integration/v1/hospital-notifications;
 - notice → task latency (POST sent → task row created in notifications), p50/p95/p99;
 - notice → event latency (POST sent → event published by health's outbox relay).
-Prints the numbers and writes bench/results/health.json.
+First as a burst (``--concurrency`` at a time: throughput, latency under queueing), then one by one
+at ``--rate`` per second (latency without queueing). Prints the numbers and writes
+bench/results/health.json.
 """
 
 from __future__ import annotations
@@ -54,7 +56,8 @@ def summary_ms(values: list[float]) -> dict[str, float]:
             "max_ms": round(max(values) * 1000, 1)}
 
 
-async def run_notices(stack: LocalStack, n: int, concurrency: int) -> dict:
+async def run_notices(stack: LocalStack, n: int, concurrency: int, rate: float | None = None) -> dict:
+    """Send ``n`` admissions, ``concurrency`` at a time (a burst), or one by one at ``rate`` per second."""
     settings = Settings(state_dir=stack.state_dir)
     partner = {"Authorization": "Bearer " + issue_dev_token(settings, role="partner", sub="bench-epj", org=PARTNER_ORG)}
     citizens = [c for c in demo_data()["citizens"] if c.get("tovholder_sub")]
@@ -83,7 +86,12 @@ async def run_notices(stack: LocalStack, n: int, concurrency: int) -> dict:
                 raise SystemExit(f"notice {i} refused: {response.status_code} {response.text}")
 
         started = time.perf_counter()
-        await asyncio.gather(*(send(i) for i in range(n)))
+        if rate:
+            for i in range(n):
+                await send(i)
+                await asyncio.sleep(max(0.0, started + (i + 1) / rate - time.perf_counter()))
+        else:
+            await asyncio.gather(*(send(i) for i in range(n)))
         intake_s = time.perf_counter() - started
 
     health_db = await asyncpg.connect(dsn["health"])
@@ -119,7 +127,7 @@ async def run_notices(stack: LocalStack, n: int, concurrency: int) -> dict:
     to_task = [created[m] - sent_at[m] for m in created]
     to_event = [published[m] - sent_at[m] for m in published]
     return {
-        "notices": n, "concurrency": concurrency, "citizens": len(citizens),
+        "notices": n, "concurrency": 1 if rate else concurrency, "rate_per_s": rate, "citizens": len(citizens),
         "intake": {"notices_per_s": round(n / intake_s, 1), **summary_ms(receipt_latency)},
         "notice_to_event": {"events": len(to_event), **(summary_ms(to_event) if to_event else {})},
         "notice_to_task": {"tasks": len(to_task), **(summary_ms(to_task) if to_task else {}),
@@ -136,20 +144,34 @@ async def run(args: argparse.Namespace) -> dict:
         try:
             # A short warm-up so connection pools and consumer assignments are in place.
             await run_notices(stack, min(20, args.notices), args.concurrency)
-            result = await run_notices(stack, args.notices, args.concurrency)
+            burst = await run_notices(stack, args.notices, args.concurrency)
+            # Latency without queueing: a steady trickle, as hospitals really send.
+            paced = await run_notices(stack, args.paced, 1, rate=args.rate)
         finally:
             await asyncio.to_thread(stack.stop)
-    return {"when": datetime.now(timezone.utc).isoformat(), "machine": {"cpus": os.cpu_count()}, "health": result}
+    return {"when": datetime.now(timezone.utc).isoformat(), "machine": {"cpus": os.cpu_count()},
+            "health": burst, "health_paced": paced}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--notices", type=int, default=400)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--paced", type=int, default=60, help="notices sent one by one after the burst")
+    parser.add_argument("--rate", type=float, default=5.0, help="notices per second in the paced phase")
     args = parser.parse_args()
     result = asyncio.run(run(args))
-    h = result["health"]
-    print(f"hospital notices: {h['notices']} (concurrency {h['concurrency']}, {h['citizens']} citizens)")
+    for label, h in (("burst", result["health"]), ("paced", result["health_paced"])):
+        report(label, h)
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / "health.json"
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {out}")
+
+
+def report(label: str, h: dict) -> None:
+    how = f"{h['rate_per_s']}/s one by one" if h["rate_per_s"] else f"concurrency {h['concurrency']}"
+    print(f"{label}: {h['notices']} hospital notices ({how}, {h['citizens']} citizens)")
     print(f"  intake           {h['intake']['notices_per_s']:>8} notices/s   receipt p50 {h['intake']['p50_ms']} ms"
           f"  p99 {h['intake']['p99_ms']} ms")
     e = h["notice_to_event"]
@@ -161,10 +183,6 @@ def main() -> None:
               f"  ({t['tasks']} tasks, {t['tasks_per_s']} tasks/s)")
     if h["missing_tasks"]:
         print(f"  {h['missing_tasks']} notices had no task within 120 s")
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / "health.json"
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {out}")
 
 
 if __name__ == "__main__":
