@@ -20,6 +20,8 @@ async def plans(pg, kafka, tmp_path_factory):
     state_dir = tmp_path_factory.mktemp("plans-state")
     async with run_service("plans", pg=pg, kafka=kafka, state_dir=state_dir) as svc:
         yield svc
+        # Stop only once the relay has published: stopping it mid-publish can hang the shutdown (kit).
+        await outbox_drained(svc)
 
 
 def granted(citizen_id: uuid.UUID, botilbud: str = "orion") -> VisitationDecidedV1:
@@ -81,3 +83,10 @@ async def audit_actions(svc: RunningService, citizen_id: uuid.UUID) -> list[tupl
 async def count_rows(svc: RunningService, model, *where) -> int:
     async with svc.ctx.sessions() as session:
         return await session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+
+
+async def outbox_drained(svc: RunningService) -> None:
+    async def nothing_unpublished():
+        return await count_rows(svc, OutboxMessage, OutboxMessage.published_at.is_(None)) == 0
+
+    await eventually(nothing_unpublished, message="outbox drained")
