@@ -37,13 +37,15 @@ async def announce_due_follow_ups(uow: UnitOfWork, *, today: date, limit: int = 
     by_subject = {r.subject_id: r for r in rows}
     due = to_announce([as_schedule(r) for r in rows], today)
     botilbud: dict = {}
+    owners: dict = {}  # one network lookup per citizen per round
     for item in due:
         row = by_subject[item.subject_id]
         if row.plan_id not in botilbud:
             plan = await uow.session.get(Plan, row.plan_id)
             botilbud[row.plan_id] = plan.botilbud_id if plan else None
-        assignee = row.assignee or (await network_of(uow, row.citizen_id)).follow_up_owner()
-        announce(uow, row, assignee=assignee, botilbud_id=botilbud[row.plan_id])
+        if row.assignee is None and row.citizen_id not in owners:
+            owners[row.citizen_id] = (await network_of(uow, row.citizen_id)).follow_up_owner()
+        announce(uow, row, assignee=row.assignee or owners.get(row.citizen_id), botilbud_id=botilbud[row.plan_id])
     await uow.commit()
     return len(due)
 
