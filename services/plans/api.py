@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, Query
 from fastapi.routing import APIRoute
@@ -22,7 +22,7 @@ from contracts.plans import (
     LearningPlanDueV1, NetworkMemberAddedV1, NetworkMemberRemovedV1, SafetyRatingChangedV1, TryghedsplanRevisedV1,
 )
 from tovholder.auth import CurrentUser, Principal
-from tovholder.errors import Conflict, DomainError, Forbidden, NotFound
+from tovholder.errors import DomainError, Forbidden, NotFound
 from tovholder.service import UoW
 from tovholder.uow import UnitOfWork
 from services.plans import access
@@ -42,9 +42,10 @@ from services.plans.models import (
     Plan, PlanVersionRow, SafetyRatingRow, TryghedsplanRow,
 )
 from services.plans.store import (
-    announce, as_network, as_schedule, apply_schedule, consents_of, current_version, local_today, network_rows,
+    announce, as_consent, as_network, as_schedule, apply_schedule, consents_of, current_version, local_today, network_rows,
     now, plan_of, save_version, set_schedule, version_number,
 )
+
 
 class RuleRoute(APIRoute):
     """Turns a broken domain rule into a 422 with the rule's reason; the unit of work is not committed,
@@ -911,8 +912,6 @@ async def revoke_consent(citizen_id: uuid.UUID, consent_id: uuid.UUID, user: Cur
     row = await uow.session.get(ConsentRow, consent_id, with_for_update=True)
     if row is None or row.citizen_id != citizen_id:
         raise NotFound("The citizen has no such consent.")
-    from services.plans.store import as_consent
-
     at = now()
     revoked = consent_rules.revoke(as_consent(row), at=at, by=user.sub)
     row.revoked_at, row.revoked_by = revoked.revoked_at, revoked.revoked_by

@@ -15,7 +15,7 @@ from tovholder.uow import UnitOfWork
 from services.plans.codec import from_json, to_json
 from services.plans.domain.cadence import Cadence
 from services.plans.domain.consent import ConsentRecord
-from services.plans.domain.followup import FollowUpSchedule, SubjectKind, mark_announced, schedule
+from services.plans.domain.followup import FollowUpSchedule, SubjectKind, change_cadence, mark_announced, schedule
 from services.plans.domain.network import ChangeBasis, Network, NetworkMember, NetworkRole
 from services.plans.domain.plan import Author, AuthorRole, PlanVersion, first_version
 from services.plans.models import ConsentRow, FollowUpScheduleRow, NetworkMemberRow, Plan, PlanVersionRow
@@ -159,8 +159,6 @@ async def set_schedule(uow: UnitOfWork, plan: Plan, *, subject: SubjectKind, sub
         return row
     old = as_schedule(row)
     if old.cadence != cadence:
-        from services.plans.domain.followup import change_cadence
-
         apply_schedule(row, change_cadence(old, cadence))
     row.active = True
     row.assignee = assignee

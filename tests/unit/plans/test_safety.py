@@ -7,7 +7,6 @@ from services.plans.domain.errors import PlanRuleViolation
 from services.plans.domain.safety import (
     BvcBand,
     EpisodeOutcome,
-    La2Level,
     complete_learning_plan,
     is_escalation,
     open_learning_plan,
