@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     outbox_batch_size: int = 500
     outbox_retention_days: int = 14
     outbox_poll_interval_s: float = 2.0  # safety net only: the relay is woken by NOTIFY on commit
+    outbox_coalesce_s: float = 0.005
 
     auth_issuer: str | None = None
     auth_jwks_url: str | None = None
