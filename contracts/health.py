@@ -10,7 +10,7 @@ from datetime import date, datetime
 from typing import Literal
 from uuid import UUID
 
-from contracts.base import EventBody, event
+from contracts.base import EventBody, UnattributedEventBody, event
 from contracts.topics import HEALTH
 
 HospitalNoticeKind = Literal["admission", "leave-started", "leave-ended", "discharge", "death"]
@@ -255,3 +255,27 @@ class ExternalContactRecordedV1(EventBody):
     kind: str
     counterpart: str
     occurred_at: datetime
+
+
+@event("hospital-notice-parked", version=1, topic=HEALTH)
+class HospitalNoticeParkedV1(UnattributedEventBody):
+    """A hospital notice whose CPR matched no citizen known to the municipality was accepted and parked
+    for visitation staff. ``subject_id`` is the parked notice's id; no citizen, no CPR."""
+
+    unmatched_notice_id: UUID
+    code: str
+    sender_org: str
+    department: str | None = None
+    occurred_at: datetime
+    received_at: datetime
+    legal_basis: str
+
+
+@event("hospital-notice-unparked", version=1, topic=HEALTH)
+class HospitalNoticeUnparkedV1(UnattributedEventBody):
+    """A parked notice left the unmatched queue: matched to a citizen, rejected, or dismissed."""
+
+    unmatched_notice_id: UUID
+    resolution: Literal["matched", "rejected", "dismissed"]
+    resolved_by: str
+    resolved_at: datetime

@@ -1191,6 +1191,7 @@ async def post_dismiss(unmatched_id: uuid.UUID, user: CurrentUser, uow: UoW, bod
         raise Conflict(f"This notice is already {row.status}.")
     row.status, row.resolution = "dismissed", (body.reason if body else None)
     row.resolved_by, row.resolved_at, row.cpr_encrypted = user.sub, now_utc(), ""
+    uow.emit(hospital.unparked(row))
     uow.audit(user, "unmatched_hospital_notice.dismiss", object_type="unmatched_hospital_notice", object_id=row.id)
     await uow.commit()
     return {"unmatched_id": str(row.id), "status": row.status}

@@ -17,6 +17,8 @@ from contracts.health import (
     HospitalNoticeCancelledV1,
     HospitalNoticeCorrectedV1,
     HospitalNoticeRegisteredV1,
+    HospitalNoticeParkedV1,
+    HospitalNoticeUnparkedV1,
 )
 from services.health.domain.errors import NoticeConflict, NoticeInvalid
 from services.health.domain.hospital_notices import (
@@ -346,6 +348,11 @@ async def park(
             status="open",
         )
     )
+    uow.emit(HospitalNoticeParkedV1(
+        subject_id=parked_id, unmatched_notice_id=parked_id, code=str(incoming.code), sender_org=incoming.sender_org,
+        department=incoming.department, occurred_at=incoming.occurred_at, received_at=received_at,
+        legal_basis=LEGAL_BASIS,
+    ))
     uow.audit(
         sender,
         "hospital_notice.parked_unmatched",
@@ -368,6 +375,11 @@ def _incoming_from_parked(row: UnmatchedHospitalNotice) -> IncomingNotice:
         replaces_message_id=row.replaces_message_id,
         received_at=row.received_at,
     )
+
+
+def unparked(row: UnmatchedHospitalNotice) -> HospitalNoticeUnparkedV1:
+    return HospitalNoticeUnparkedV1(subject_id=row.id, unmatched_notice_id=row.id, resolution=row.status,
+                                    resolved_by=row.resolved_by, resolved_at=row.resolved_at)
 
 
 async def match_parked(
@@ -403,6 +415,7 @@ async def match_parked(
         row.matched_citizen_id = citizen_id
         row.resolved_by, row.resolved_at = resolved_by, now_utc()
         row.cpr_encrypted = ""
+        uow.emit(unparked(row))
         uow.audit(
             actor, f"unmatched_hospital_notice.{row.status}", citizen_id=citizen_id,
             object_type="unmatched_hospital_notice", object_id=row.id,

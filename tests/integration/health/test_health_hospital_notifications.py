@@ -193,6 +193,13 @@ async def test_unmatched_cpr_is_parked_encrypted_then_matched_when_the_citizen_b
     assert parked.status == "open" and parked.legal_basis == "retssikkerhedsloven § 12 c"
     assert cpr not in parked.cpr_encrypted and vault.decrypt(parked.cpr_encrypted) == cpr
 
+    # Visitation's work queue learns of it through an event about the parked notice (no citizen, no CPR).
+    parked_events = await read_topic(kafka, HEALTH.name, until=lambda r: r["headers"].get("ce_subject") == str(parked.id))
+    (parked_event,) = [r for r in parked_events if r["headers"].get("ce_subject") == str(parked.id)]
+    assert parked_event["headers"]["ce_type"] == "tovholder.health.hospital-notice-parked.v1"
+    assert parked_event["key"] == str(parked.id).encode() and cpr.encode() not in parked_event["value"]
+    assert json.loads(parked_event["value"])["code"] == "STAA"
+
     # A correction of a parked notice waits with it.
     fix = notice(cpr, "RE_STAA", replaces=admission["message_id"], department="Akutmodtagelsen")
     assert (await post(health, fix))[0] == 202
@@ -224,6 +231,10 @@ async def test_unmatched_cpr_is_parked_encrypted_then_matched_when_the_citizen_b
     assert moved["new"].status == "superseded" and moved["correct"].department == "Akutmodtagelsen"
     resolved = await rows(health, UnmatchedHospitalNotice, UnmatchedHospitalNotice.cpr_hash == vault.hash(cpr))
     assert {r.status for r in resolved} == {"matched"} and all(r.cpr_encrypted == "" for r in resolved)
+    unparked = await read_topic(kafka, HEALTH.name, until=lambda r: r["headers"].get("ce_subject") == str(parked.id)
+                                and r["headers"]["ce_type"] == "tovholder.health.hospital-notice-unparked.v1")
+    assert any(json.loads(r["value"]).get("resolution") == "matched" for r in unparked
+               if r["headers"].get("ce_subject") == str(parked.id))
     await health_events(kafka, citizen_id, event_type="tovholder.health.hospital-notice-registered.v1")
     await health_events(kafka, citizen_id, event_type="tovholder.health.hospital-notice-corrected.v1")
 
