@@ -6,7 +6,7 @@ and the raw database on the same machine in the same run.
 Prints a table and writes bench/results/pipeline.json:
 - receipts/s and receipt latency for POST /integration/v1/referrals;
 - POST decision → task in the coordinators' work queue: latency p50/p95/p99 and end-to-end events/s
-  (every event the flow publishes, across the four services);
+  (every event the flow publishes, across the four services), in a burst and paced (no queueing);
 - raw aiokafka produce→consume throughput and latency on the same Tansu (acks=all, one consumer group);
 - raw PostgreSQL single-row insert+commit transactions/s on the same server.
 """
@@ -104,7 +104,10 @@ async def raw_postgres(dsn: str, n: int) -> dict:
     return {"transactions": n, "transactions_per_s": round(n / elapsed, 1)}
 
 
-async def pipeline(stack: LocalStack, n: int, concurrency: int) -> dict:
+async def pipeline(stack: LocalStack, n: int, concurrency: int, *, pace_per_s: float | None = None,
+                   first_citizen: int = 0) -> dict:
+    """Burst (``concurrency`` requests in flight) or paced (``pace_per_s`` decisions a second, one at a
+    time), so the numbers show both throughput and the latency of one decision without a queue."""
     settings = Settings(state_dir=stack.state_dir)
     partner = {"Authorization": "Bearer " + issue_dev_token(settings, role="partner", sub="bench", org="SOR:1234567")}
     visitation = {"Authorization": "Bearer " + issue_dev_token(settings, role="visitation", sub="visitation-1")}
@@ -122,6 +125,7 @@ async def pipeline(stack: LocalStack, n: int, concurrency: int) -> dict:
     async with httpx.AsyncClient(base_url=stack.url("referrals"), timeout=30,
                                  limits=httpx.Limits(max_connections=concurrency)) as http:
         async def refer(i: int) -> None:
+            i += first_citizen  # every phase refers citizens of its own
             body = {"message_id": str(uuid.uuid4()), "sent_at": datetime.now(timezone.utc).isoformat(),
                     "sender": {"org": "SOR:1234567", "name": "Psykiatrisk Center København"},
                     "cpr": f"{(i % 28) + 1:02d}{(i // 28) % 12 + 1:02d}80{i % 4000:04d}",
@@ -154,7 +158,13 @@ async def pipeline(stack: LocalStack, n: int, concurrency: int) -> dict:
 
         window_start = datetime.now(timezone.utc)
         started = time.perf_counter()
-        await asyncio.gather(*(grant(r) for r in referral_ids))
+        if pace_per_s:
+            for referral_id in referral_ids:
+                tick = time.perf_counter()
+                await grant(referral_id)
+                await asyncio.sleep(max(0.0, 1 / pace_per_s - (time.perf_counter() - tick)))
+        else:
+            await asyncio.gather(*(grant(r) for r in referral_ids))
 
     # Correlate by citizen: each benchmark referral is a new citizen with one first-network-meeting task.
     ref = await asyncpg.connect(dsn["referrals"])
@@ -185,7 +195,7 @@ async def pipeline(stack: LocalStack, n: int, concurrency: int) -> dict:
         published += await conn.fetchval("SELECT count(*) FROM outbox WHERE created_at >= $1", window_start)
         await conn.close()
     return {
-        "referrals": n, "concurrency": concurrency,
+        "referrals": n, "concurrency": 1 if pace_per_s else concurrency, "paced_per_s": pace_per_s,
         "intake": {"receipts_per_s": round(n / intake_s, 1), **summary_ms(receipt_latency)},
         "decision_to_task": {"tasks": n, **summary_ms(latencies)},
         "events_published_during_flow": published,
@@ -202,25 +212,31 @@ async def run(args: argparse.Namespace) -> dict:
             raw_k = await raw_kafka(stack.kafka.bootstrap, args.raw_messages)
             raw_pg = await raw_postgres(stack.pg.url("postgres", driver="postgresql"), args.raw_transactions)
             flow = await pipeline(stack, args.referrals, args.concurrency)
+            paced = await pipeline(stack, args.paced, 1, pace_per_s=args.pace, first_citizen=args.referrals)
         finally:
             await asyncio.to_thread(stack.stop)
     return {"when": datetime.now(timezone.utc).isoformat(), "machine": {"cpus": __import__("os").cpu_count()},
-            "pipeline": flow, "raw_kafka": raw_k, "raw_postgres": raw_pg}
+            "pipeline": flow, "pipeline_paced": paced, "raw_kafka": raw_k, "raw_postgres": raw_pg}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--referrals", type=int, default=300)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--paced", type=int, default=40, help="referrals in the paced phase")
+    parser.add_argument("--pace", type=float, default=4.0, help="decisions per second in the paced phase")
     parser.add_argument("--raw-messages", type=int, default=5000)
     parser.add_argument("--raw-transactions", type=int, default=2000)
     result = asyncio.run(run(parser.parse_args()))
     flow, k, pg = result["pipeline"], result["raw_kafka"], result["raw_postgres"]
-    print(f"pipeline ({flow['referrals']} referrals, concurrency {flow['concurrency']})")
+    paced = result["pipeline_paced"]["decision_to_task"]
+    print(f"pipeline, burst ({flow['referrals']} referrals, concurrency {flow['concurrency']})")
     print(f"  intake            {flow['intake']['receipts_per_s']:>8} receipts/s   p50 {flow['intake']['p50_ms']} ms  p99 {flow['intake']['p99_ms']} ms")
     d = flow["decision_to_task"]
     print(f"  decision → task   p50 {d['p50_ms']} ms  p95 {d['p95_ms']} ms  p99 {d['p99_ms']} ms")
     print(f"  events            {flow['events_per_s']:>8} events/s ({flow['events_published_during_flow']} events)")
+    print(f"pipeline, paced ({result['pipeline_paced']['referrals']} decisions at {result['pipeline_paced']['paced_per_s']}/s)")
+    print(f"  decision → task   p50 {paced['p50_ms']} ms  p95 {paced['p95_ms']} ms  p99 {paced['p99_ms']} ms")
     print(f"raw Kafka (Tansu)   {k['messages_per_s']:>8} msgs/s      p50 {k['p50_ms']} ms  p99 {k['p99_ms']} ms (produce→consume)")
     print(f"raw PostgreSQL      {pg['transactions_per_s']:>8} tx/s (single-row insert + commit)")
     RESULTS.mkdir(exist_ok=True)
