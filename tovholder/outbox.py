@@ -53,6 +53,9 @@ class OutboxRelay:
                 raise
             except Exception as exc:
                 self.is_leader = False
+                if cancel_requested():
+                    # asyncpg may turn a cancellation into its own error mid-query: still stop.
+                    raise asyncio.CancelledError from exc
                 log.warning("outbox relay interrupted (%s: %s); restarting in %.1fs", type(exc).__name__, exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 15)
@@ -157,6 +160,11 @@ class OutboxRelay:
             await session.execute(
                 delete(OutboxMessage).where(OutboxMessage.published_at.is_not(None), OutboxMessage.published_at < cutoff)
             )
+
+
+def cancel_requested() -> bool:
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 async def replay(database_url: str, since: datetime) -> int:

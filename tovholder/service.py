@@ -38,7 +38,7 @@ from tovholder.errors import TovholderError, Unauthorized
 from tovholder.infra_errors import is_infrastructure_error
 from tovholder.logs import setup_logging
 from tovholder.messaging import EventConsumer, EventRouter
-from tovholder.outbox import OutboxRelay
+from tovholder.outbox import OutboxRelay, cancel_requested
 from tovholder.receipts import _receipt
 from tovholder.settings import Settings
 from tovholder.telemetry import current_trace_id, setup_tracing
@@ -174,7 +174,10 @@ def create_service(spec: ServiceSpec, settings: Settings | None = None) -> FastA
         finally:
             for task in tasks:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            # Bounded: a task that does not stop in time must not hang the shutdown.
+            _, stuck = await asyncio.wait(tasks, timeout=10)
+            for task in stuck:
+                log.warning("background task %s did not stop within 10 s", task.get_name())
             with contextlib.suppress(Exception):
                 await broker.stop()
             with contextlib.suppress(Exception):
@@ -251,7 +254,9 @@ async def _supervise(job: BackgroundJob, ctx: ServiceContext) -> None:
             return
         except asyncio.CancelledError:
             raise
-        except Exception:
+        except Exception as exc:
+            if cancel_requested():
+                raise asyncio.CancelledError from exc
             log.exception("background job %s failed; restarting in %.0fs", getattr(job, "__name__", job), delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 60)
