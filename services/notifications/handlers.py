@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
-from contracts.base import EVENT_REGISTRY, EventBody
+from contracts.base import EVENT_REGISTRY, BaseEvent, EventBody
 from contracts.notifications import TaskCancelledV1, TaskClaimedV1, TaskCompletedV1, TaskCreatedV1, TaskEscalatedV1
 from services.notifications import models as m
 from services.notifications import repository as repo
@@ -31,7 +31,7 @@ CONSUMED_PRODUCERS = ("referrals", "plans", "health")
 CONFIG = NotificationsConfig()
 
 
-def consumed_models() -> list[type[EventBody]]:
+def consumed_models() -> list[type[BaseEvent]]:
     return [model for model in EVENT_REGISTRY.values() if model.topic.producer in CONSUMED_PRODUCERS]
 
 
@@ -40,6 +40,8 @@ def consumed_models() -> list[type[EventBody]]:
 
 def emit_task_events(uow: UnitOfWork, before: d.Task | None, after: d.Task) -> None:
     """The events a task change causes (created / claimed / completed / cancelled / escalated)."""
+    if after.citizen_id is None:
+        return  # task events are about a citizen; work about no known citizen stays in this service
     if before is None:
         uow.emit(TaskCreatedV1(
             citizen_id=after.citizen_id, task_id=after.task_id, kind=after.kind.value,
@@ -165,7 +167,11 @@ async def apply_task_rules(uow: UnitOfWork, incoming: IncomingEvent, *, now: dat
     actions = evaluate(incoming)
     if not actions:
         return []
-    rows = await repo.citizen_task_rows(uow.session, incoming.citizen_id)
+    if incoming.citizen_id is not None:
+        rows = await repo.citizen_task_rows(uow.session, incoming.citizen_id)
+    else:
+        keys = {str(a.key) for a in actions if hasattr(a, "key")} | {str(a.link) for a in actions if hasattr(a, "link")}
+        rows = [row for key in sorted(keys) for row in await repo.unattributed_task_rows(uow.session, key)]
     by_id = {row.id: row for row in rows}
     before = {row.id: repo.to_domain(row) for row in rows}
     applied = apply_actions(actions, incoming, list(before.values()), now=now, new_task_id=uuid.uuid4)
@@ -212,10 +218,14 @@ async def queue_deliveries(uow: UnitOfWork, meta: EventMeta, body: EventBody, at
 # ---------------------------------------------------------------- the handler
 
 
-async def on_event(event: EventBody, meta: EventMeta, uow: UnitOfWork) -> None:
+async def on_event(event: BaseEvent, meta: EventMeta, uow: UnitOfWork) -> None:
     now = datetime.now(timezone.utc)
     at = meta.time or now
     data = event.model_dump()
+    if not isinstance(event, EventBody):
+        # About no known citizen (e.g. a parked hospital notice): only the task rules apply.
+        await apply_task_rules(uow, IncomingEvent.from_body(event_id=meta.event_id, time=at, body=event), now=now)
+        return
     citizen = await _citizen(uow, event.citizen_id)
     _update_citizen(citizen, meta.event_type, data, at)
     await _update_network_and_consent(uow, meta.event_type, event.citizen_id, data)

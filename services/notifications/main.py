@@ -27,8 +27,8 @@ def build_spec(config: NotificationsConfig | None = None) -> ServiceSpec:
         routers=api.routers,
         events=handlers.events,
         background=[scheduler, delivery],
+        extras={"notifications_config": config},  # read by the pages (poll interval) as ctx.extras
     )
-    spec.notifications_config = config  # type: ignore[attr-defined]  # read by the pages (poll interval)
     return spec
 
 

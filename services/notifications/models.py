@@ -30,10 +30,13 @@ class Task(Base):
         Index("ix_task_botilbud_active", "botilbud_id", "sort_at", "id", postgresql_where=text(ACTIVE_SQL)),
         Index("ix_task_next_check", "next_check_at", postgresql_where=text("next_check_at IS NOT NULL")),
         Index("ix_task_source_event", "source_event_id"),
+        Index("ix_task_unattributed_links", "links", postgresql_using="gin", postgresql_ops={"links": "jsonb_path_ops"},
+              postgresql_where=text("citizen_id IS NULL")),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True, default=uuid.uuid4)
-    citizen_id: Mapped[uuid.UUID] = mapped_column(UUID, index=True)
+    # NULL only for work about no known citizen (an unmatched hospital notice); found by its links.
+    citizen_id: Mapped[uuid.UUID | None] = mapped_column(UUID, index=True)
     botilbud_id: Mapped[str | None] = mapped_column(String(100))
     kind: Mapped[str] = mapped_column(String(60))
     title: Mapped[str] = mapped_column(String(300))

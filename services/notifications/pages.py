@@ -153,7 +153,7 @@ async def _queue_context(request: Request, user: Principal, uow, params: dict[st
     now = sl.now_utc()
     tasks = [sl.task_json(row, now) for row in page.rows]
     notices = await sl.my_notices(uow, user, None, limit=5)
-    names = await sl.citizen_names(uow, {row.citizen_id for row in page.rows})
+    names = await sl.citizen_names(uow, {row.citizen_id for row in page.rows if row.citizen_id})
     for task in tasks:
         task["citizen_name"] = names.get(task["citizen_id"])
     return {
@@ -169,7 +169,7 @@ async def my_queue(request: Request, uow: UoW, besked: str | None = None, fejl: 
     if user is None:
         return _to_login(request)
     context = await _queue_context(request, user, uow, dict(request.query_params))
-    config = getattr(request.app.state.spec, "notifications_config", CONFIG)
+    config = request.app.state.ctx.extras.get("notifications_config", CONFIG)
     return render("work_queue.html", besked=besked, fejl=fejl, csrf=csrf_token(token),
                   poll_ms=int(config.page_poll_interval_s * 1000), query=str(request.url.query), **context)
 

@@ -151,6 +151,15 @@ async def citizen_task_rows(session: AsyncSession, citizen_id: uuid.UUID) -> lis
     return list(result.scalars())
 
 
+async def unattributed_task_rows(session: AsyncSession, link: str) -> list[m.Task]:
+    """Tasks about no known citizen that carry ``link`` (served by a small partial GIN index)."""
+    result = await session.execute(
+        select(m.Task).where(m.Task.citizen_id.is_(None), m.Task.links.contains([link]))
+        .order_by(m.Task.created_at).with_for_update()
+    )
+    return list(result.scalars())
+
+
 def _filtered(query: Select, f: QueueFilter, now: datetime) -> Select:
     if f.kind is not None:
         query = query.where(m.Task.kind == f.kind.value)

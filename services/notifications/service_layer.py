@@ -49,7 +49,7 @@ def task_json(row: m.Task, now: datetime | None = None) -> dict[str, Any]:
     active = row.status in repo.ACTIVE
     return {
         "task_id": str(row.id),
-        "citizen_id": str(row.citizen_id),
+        "citizen_id": str(row.citizen_id) if row.citizen_id else None,
         "title": row.title,
         "kind": row.kind,
         "kind_label": kind_label,
@@ -85,7 +85,7 @@ async def read_work_queue(uow: UnitOfWork, user: Principal, queue_filter: QueueF
     now = now_utc()
     rows, more = await repo.work_queue(uow.session, work_queue_scope(actor_of(user)), queue_filter, now)
     next_cursor = Cursor(rows[-1].sort_at, rows[-1].id).encode() if more and rows else None
-    citizens = sorted({str(r.citizen_id) for r in rows})
+    citizens = sorted({str(r.citizen_id) for r in rows if r.citizen_id})
     if citizens:
         # One audit entry per read, naming every citizen whose tasks were shown.
         uow.audit(user, "work-queue.read", object_type="work-queue", detail={"citizens": citizens, "count": len(rows)})
@@ -101,7 +101,7 @@ async def visible_task(uow: UnitOfWork, user: Principal, task_id: uuid.UUID, *, 
     if row is None:
         raise NotFound("Opgaven findes ikke.")
     task = repo.to_domain(row)
-    network = await repo.network_citizens(uow.session, user.sub, [row.citizen_id])
+    network = await repo.network_citizens(uow.session, user.sub, [row.citizen_id] if row.citizen_id else [])
     if not may_see_task(task, actor_of(user), network):
         raise NotFound("Opgaven findes ikke.")  # do not reveal tasks a person may not see
     return row, task

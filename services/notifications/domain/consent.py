@@ -39,7 +39,7 @@ _PLANS_CATEGORIES = {
     "fit-recorded": FIT,
 }
 # Events that are the citizen's consent decisions or internal bookkeeping: never sent to partners.
-_NEVER_DELIVERED = {"consent-given", "consent-revoked"}
+_NEVER_DELIVERED = {"consent-given", "consent-revoked", "hospital-notice-parked", "hospital-notice-unparked"}
 
 
 def category_of(event_type: str) -> str | None:

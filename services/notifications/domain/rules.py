@@ -66,6 +66,8 @@ HEALTH_CHECK_DECISION_RECORDED = "tovholder.health.health-check-decision-recorde
 PARTNER_DOCUMENT_RECEIVED = "tovholder.health.partner-document-received.v1"
 DEPOT_VISIT_MISSED = "tovholder.health.depot-visit-missed.v1"
 TOVHOLDER_CHOSEN = "tovholder.health.tovholder-chosen.v1"
+HOSPITAL_NOTICE_PARKED = "tovholder.health.hospital-notice-parked.v1"
+HOSPITAL_NOTICE_UNPARKED = "tovholder.health.hospital-notice-unparked.v1"
 
 HOSPITAL_NOTICE_LEGAL_BASIS = "retssikkerhedsloven § 12 c"
 
@@ -77,7 +79,7 @@ class IncomingEvent:
     event_id: str
     event_type: str
     time: datetime
-    citizen_id: UUID
+    citizen_id: UUID | None  # None for the rare event about no known citizen (UnattributedEventBody)
     data: Mapping[str, Any]
     # From the service's citizen read model, for events that do not name the botilbud themselves.
     citizen_botilbud_id: str | None = None
@@ -91,7 +93,7 @@ class IncomingEvent:
             event_id=str(event_id),
             event_type=body.event_type,
             time=time,
-            citizen_id=body.citizen_id,
+            citizen_id=getattr(body, "citizen_id", None),
             data=body.model_dump(),
             citizen_botilbud_id=citizen_botilbud_id,
         )
@@ -724,6 +726,42 @@ def tovholder_chosen(event: IncomingEvent) -> list[Action]:
     return [HandOverUnclaimedTasks(previous, new, reason="Borgeren har valgt en ny tovholder")]
 
 
+# ---------------------------------------------------------------- unmatched hospital notices (no citizen yet)
+
+
+_MEDCOM_DA = {"STAA": "akut indlæggelse", "STIN": "planlagt indlæggelse", "STOR": "orlov", "SLOR": "orlov slut",
+              "SLHJ": "udskrivelse", "MORS": "dødsfald"}
+
+
+def unmatched_notice_link(event: IncomingEvent) -> Link:
+    return Link("unmatched-notice", str(event.require("unmatched_notice_id")))
+
+
+def hospital_notice_parked(event: IncomingEvent) -> list[Action]:
+    code = str(event.require("code"))
+    what = _MEDCOM_DA.get(code.removeprefix("RE_").removeprefix("AN_"), code)
+    received = as_datetime(event.get("received_at") or event.require("occurred_at"), "received_at")
+    spec = TaskSpec(
+        kind=TaskKind.UNMATCHED_HOSPITAL_NOTICE,
+        title=f"Hospitalsadvis uden match ({what}, {event.get('sender_org') or 'ukendt afsender'}): find borgeren",
+        priority=Priority.URGENT,
+        due_at=end_of_local_day(received),
+        description="CPR-nummeret matchede ingen kendt borger. Afklar i køen over advis uden match i sundhed.",
+        links=(unmatched_notice_link(event),),
+        pool=Pool(Role.VISITATION, None),
+    )
+    return [CreateOrReviseTask(spec, unmatched_notice_link(event))]
+
+
+_UNPARKED_DA = {"matched": "Borgeren er fundet, og advisen er koblet på", "rejected": "Advisen er afvist",
+                "dismissed": "Advisen er lukket uden match"}
+
+
+def hospital_notice_unparked(event: IncomingEvent) -> list[Action]:
+    reason = _UNPARKED_DA.get(event.get("resolution"), "Advisen er afklaret")
+    return [CompleteLinkedTasks(unmatched_notice_link(event), reason=reason)]
+
+
 # ---------------------------------------------------------------- the table
 
 RULES: tuple[Rule, ...] = (
@@ -790,6 +828,10 @@ RULES: tuple[Rule, ...] = (
          then=partner_document_received),
     Rule(DEPOT_VISIT_MISSED, "Udeblevet depotbesøg → tovholder kontakter borgeren og retspsykiatrien i dag (haster)",
          then=depot_visit_missed),
+    Rule(HOSPITAL_NOTICE_PARKED, "Hospitalsadvis uden kendt borger → visitationen finder borgeren i dag (haster)",
+         then=hospital_notice_parked),
+    Rule(HOSPITAL_NOTICE_UNPARKED, "Advis uden match afklaret (koblet, afvist, lukket) → opgaven er udført",
+         then=hospital_notice_unparked),
     Rule(TOVHOLDER_CHOSEN, "Ny tovholder → ikke-tagne opgaver hos den tidligere tovholder flyttes",
          then=tovholder_chosen),
     Rule(
@@ -849,7 +891,7 @@ def apply_actions(
         task = t.new_task(
             spec,
             task_id=new_task_id(),
-            citizen_id=as_uuid(event.citizen_id, "citizen_id"),
+            citizen_id=as_uuid(event.citizen_id, "citizen_id") if event.citizen_id is not None else None,
             botilbud_id=botilbud,
             source_event_id=event.event_id,
             source_event_type=event.event_type,

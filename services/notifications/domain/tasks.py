@@ -221,7 +221,7 @@ class Task:
     task_id: UUID
     kind: TaskKind
     title: str
-    citizen_id: UUID
+    citizen_id: UUID | None  # None only for work about no known citizen (an unmatched hospital notice)
     status: TaskStatus
     priority: Priority
     created_at: datetime
@@ -281,7 +281,7 @@ def new_task(
     spec: TaskSpec,
     *,
     task_id: UUID,
-    citizen_id: UUID,
+    citizen_id: UUID | None,
     botilbud_id: str | None,
     source_event_id: str,
     source_event_type: str,

@@ -125,3 +125,26 @@ async def test_correction_updates_and_cancellation_withdraws_keeping_history(not
 
 async def _empty(fetch):
     return not await fetch()
+
+
+async def test_unmatched_notice_is_work_for_visitation_until_resolved(notifications, kafka):
+    from contracts.health import HospitalNoticeParkedV1, HospitalNoticeUnparkedV1
+
+    notice_id = uuid.uuid4()
+    await publish_event(kafka, HospitalNoticeParkedV1(
+        subject_id=notice_id, unmatched_notice_id=notice_id, code="STAA", sender_org="SOR:1234567",
+        department="Afsnit P2", occurred_at=datetime.now(timezone.utc), received_at=datetime.now(timezone.utc),
+        legal_basis="retssikkerhedsloven § 12 c"))
+
+    async def parked():
+        rows = await queue(notifications, "visitation-1", role="visitation", botilbud=None, kind="unmatched-hospital-notice")
+        return [t for t in rows if f"unmatched-notice:{notice_id}" in t["links"]]
+
+    (task,) = await eventually(parked, message="visitation gets the unmatched notice")
+    assert task["citizen_id"] is None and task["priority"] == "urgent"
+    await publish_event(kafka, HospitalNoticeUnparkedV1(subject_id=notice_id, unmatched_notice_id=notice_id,
+                                                        resolution="matched", resolved_by="visitation-1",
+                                                        resolved_at=datetime.now(timezone.utc)))
+    await eventually(lambda: _empty(parked), message="resolved in health → done here")
+    page = await notifications.client.get("/fragmenter/arbejdsko")  # renders without a citizen (no cookie → 401)
+    assert page.status_code == 401

@@ -163,3 +163,20 @@ def test_new_tovholder_takes_over_unclaimed_tasks():
     assert moved.history[-1].note == "Borgeren har valgt en ny tovholder"
     first_choice = body.model_copy(update={"previous_nurse_consultant_sub": None})
     assert run(first_choice, [open_task]) == ([], [])
+
+
+def test_parked_notice_without_citizen_goes_to_visitation_and_closes_when_resolved():
+    from contracts.health import HospitalNoticeParkedV1, HospitalNoticeUnparkedV1
+
+    notice_id = uuid4()
+    parked = HospitalNoticeParkedV1(subject_id=notice_id, unmatched_notice_id=notice_id, code="STAA",
+                                    sender_org="SOR:1234567", department="Afsnit P2", occurred_at=NOW, received_at=NOW,
+                                    legal_basis="retssikkerhedsloven § 12 c")
+    (task,) = run(parked)[0]
+    assert task.citizen_id is None and task.kind is TaskKind.UNMATCHED_HOSPITAL_NOTICE
+    assert task.pool == Pool(Role.VISITATION, None) and task.priority is Priority.URGENT
+    assert "akut indlæggelse" in task.title
+    unparked = HospitalNoticeUnparkedV1(subject_id=notice_id, unmatched_notice_id=notice_id, resolution="matched",
+                                        resolved_by="visitation-1", resolved_at=NOW)
+    _, (done,) = run(unparked, [task])
+    assert done.status is TaskStatus.DONE and "fundet" in done.history[-1].note
