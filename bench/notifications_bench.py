@@ -189,8 +189,9 @@ async def bench_queue(sessions, queries: int) -> dict:
 async def explain_first_page(session, scope, now) -> dict:
     """The plan of a first page: each part of the union must be an ordered index scan with a LIMIT."""
     query = repo.work_queue_select(scope, parse_filter({"limit": "50"}), now)
-    compiled = query.compile(session.bind.sync_engine if hasattr(session.bind, "sync_engine") else session.bind,
-                             compile_kwargs={"literal_binds": True})
+    from sqlalchemy.dialects import postgresql
+
+    compiled = query.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
     rows = (await session.execute(text(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT TEXT) {compiled}"))).scalars().all()
     plan_text = "\n".join(rows)
     return {
@@ -222,6 +223,7 @@ async def bench_http(database_url: str, state_dir: Path, requests: int) -> dict:
             response = await client.get("/api/v1/work-queue", headers=headers)
             latencies.append((time.perf_counter() - started) * 1000)
             assert response.status_code == 200, response.text
+    await asyncio.sleep(0.2)  # let the last request's unit of work close before the pool goes away
     await app.state.ctx.engine.dispose()
     await app.state.ctx.producer.stop()  # never started (no lifespan here); closes it quietly
     return summary(latencies)
