@@ -91,6 +91,16 @@ async def complete(
     return sl.task_json(await sl.change_task(uow, user, task_id, "complete", note=note))
 
 
+@work.post("/tasks/{task_id}/business-status", summary="Set your own short status on a task of yours")
+async def business_status(
+    task_id: uuid.UUID, user: StaffUser, uow: UoW, body: Annotated[dict[str, Any], Body()]
+) -> dict[str, Any]:
+    value = body.get("business_status")
+    if value is not None and not isinstance(value, str):
+        raise DomainError("business_status skal være tekst eller null.")
+    return sl.task_json(await sl.change_task(uow, user, task_id, "business-status", note=value))
+
+
 @work.get("/citizens/{citizen_id}/timeline", summary="The citizen's timeline across the services, and their tasks")
 async def citizen_timeline(citizen_id: uuid.UUID, user: StaffUser, uow: UoW) -> dict[str, Any]:
     return await sl.citizen_overview(uow, user, citizen_id)

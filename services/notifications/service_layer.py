@@ -126,6 +126,7 @@ TRANSITIONS = {
     "start": lambda task, actor, now, note: d.start(task, actor, now),
     "release": lambda task, actor, now, note: d.release(task, actor, now),
     "complete": lambda task, actor, now, note: d.complete(task, actor, now, note=note),
+    "business-status": lambda task, actor, now, note: d.set_business_status(task, actor, now, note),
 }
 
 

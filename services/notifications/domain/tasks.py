@@ -399,6 +399,13 @@ def revise(task: Task, actor: Actor, now: datetime, reason: str, **fields: Any) 
 
 
 def set_business_status(task: Task, actor: Actor, now: datetime, business_status: str | None) -> Task:
+    """The owner's own word for where the work stands ("afventer svar fra afdelingen"); the system's
+    rules set it too (``actor`` = system)."""
+    if actor.sub != SYSTEM_ACTOR:
+        _require_status(task, ACTIVE_STATUSES, "ændres")
+        _require_owner(task, actor)
+    if business_status is not None and (not business_status.strip() or len(business_status) > 100):
+        raise InvalidInput("Forretningsstatus skal være tekst på 1–100 tegn")
     return _change(task, now, actor.sub, "business-status", business_status=business_status)
 
 

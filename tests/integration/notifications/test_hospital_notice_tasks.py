@@ -51,18 +51,22 @@ async def test_admission_becomes_the_tovholders_task_then_claim_and_complete(not
     headers = notifications.auth("nurse-consultant", "nurse-a", botilbud=BOTILBUD)
     claimed = await notifications.client.post(f"/api/v1/tasks/{task['task_id']}/claim", headers=headers)
     assert claimed.status_code == 200 and claimed.json()["status"] == "claimed"
+    status = await notifications.client.post(f"/api/v1/tasks/{task['task_id']}/business-status", headers=headers,
+                                             json={"business_status": "afventer svar fra afdelingen"})
+    assert status.status_code == 200 and status.json()["business_status"] == "afventer svar fra afdelingen"
     done = await notifications.client.post(f"/api/v1/tasks/{task['task_id']}/complete", headers=headers, json={"note": "Besøgt"})
     assert done.status_code == 200 and done.json()["status"] == "done"
     assert not await task_seen()
 
     detail = (await notifications.client.get(f"/api/v1/tasks/{task['task_id']}", headers=headers)).json()
-    assert [h["change"] for h in detail["history"]] == ["created", "claimed", "completed"]
+    assert [h["change"] for h in detail["history"]] == ["created", "claimed", "business-status", "completed"]
     assert detail["history"][-1]["note"] == "Besøgt"
 
     records = await read_topic(kafka, NOTIFICATIONS.name, min_count=3,
                                until=lambda r: r["headers"].get("ce_type") == "tovholder.notifications.task-completed.v1"
                                and json_body(r)["task_id"] == task["task_id"])
     types = [r["headers"]["ce_type"] for r in records if json_body(r).get("task_id") == task["task_id"]]
+    # (a business-status change is history only, no event)
     assert types == ["tovholder.notifications.task-created.v1", "tovholder.notifications.task-claimed.v1",
                      "tovholder.notifications.task-completed.v1"]
 

@@ -178,7 +178,7 @@ def test_revise_of_a_finished_task_only_notes_it():
 
 
 def test_business_status_is_tracked_in_history():
-    task = t.set_business_status(make_task(), COORDINATOR, LATER, "afventer borgerens svar")
+    task = t.set_business_status(t.claim(make_task(), COORDINATOR, LATER), COORDINATOR, LATER, "afventer borgerens svar")
     assert task.business_status == "afventer borgerens svar"
     assert task.history[-1].action == "business-status"
 
@@ -212,3 +212,14 @@ def test_labels_are_danish():
     assert TaskKind.FIRST_NETWORK_MEETING.label_da == "Første netværksmøde"
     assert all(kind in t.KIND_LABELS_DA for kind in TaskKind)
     assert Priority.ROUTINE.rank < Priority.URGENT.rank < Priority.ASAP.rank
+
+
+def test_business_status_by_people_needs_ownership_and_sane_text():
+    task = t.claim(make_task(), COORDINATOR, LATER)
+    with pytest.raises(NotAllowed):
+        t.set_business_status(task, OTHER_COORDINATOR, LATER, "x")
+    with pytest.raises(InvalidInput):
+        t.set_business_status(task, COORDINATOR, LATER, "x" * 101)
+    with pytest.raises(TransitionNotAllowed, match="Tag opgaven først"):
+        t.set_business_status(make_task(), COORDINATOR, LATER, "afventer")
+    assert t.set_business_status(make_task(), Actor.system(), LATER, "indlagt").business_status == "indlagt"
