@@ -135,5 +135,13 @@ def require_roles(*roles: str):
     return Depends(check)
 
 
+async def partner_with_org(principal: Annotated[Principal, require_roles("partner")]) -> Principal:
+    """A partner system acts for one organisation: its token must say which (claim ``org``)."""
+    if not principal.org:
+        raise Forbidden("Your partner token names no organisation (claim 'org', e.g. SOR:1234567); "
+                        "ask for a token issued to your organisation.")
+    return principal
+
+
 StaffUser = Annotated[Principal, require_roles(*STAFF_ROLES)]
-PartnerUser = Annotated[Principal, require_roles("partner")]
+PartnerUser = Annotated[Principal, Depends(partner_with_org)]

@@ -109,8 +109,8 @@ async def audit_many(uow: UnitOfWork, user: Principal, action: str, rows: list[t
 
 
 def actor_of(user: Principal) -> Actor:
-    # Tokens carry no municipality claim yet: one installation serves one municipality.
-    return Actor(role=user.role, sub=user.sub, org=user.org, botilbud_id=user.botilbud)
+    # No municipality claim (None) = an installation serving one municipality.
+    return Actor(role=user.role, sub=user.sub, org=user.org, botilbud_id=user.botilbud, municipality=user.municipality)
 
 
 def _vault(ctx) -> CprVault:

@@ -5,7 +5,7 @@ import typing
 import pytest
 
 from contracts import health as h
-from contracts.base import EVENT_REGISTRY
+from contracts.base import EVENT_REGISTRY, UnattributedEventBody
 from contracts.topics import HEALTH
 from services.health.domain.forensic import CoercionDecision, CoercionMeasure, MissReason
 from services.health.domain.health_check import DecisionKind, PreparationStep
@@ -31,7 +31,8 @@ def test_the_names_the_notifications_service_relies_on():
 def test_no_cpr_and_on_the_health_topic(model):
     assert model.topic is HEALTH
     assert not any("cpr" in name.lower() for name in model.model_fields)
-    assert "citizen_id" in model.model_fields
+    # About one citizen, except a notice parked because its CPR matched nobody (keyed by the parked notice).
+    assert "citizen_id" in model.model_fields or issubclass(model, UnattributedEventBody)
 
 
 def test_corrected_carries_every_field_of_registered():
