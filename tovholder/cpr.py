@@ -13,11 +13,11 @@ import hmac
 import os
 import re
 from datetime import date
-from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
 from tovholder.errors import DomainError
+from tovholder.secretbox import dev_secret
 from tovholder.settings import Settings
 
 _CPR_RE = re.compile(r"^(\d{6})-?(\d{4})$")
@@ -62,16 +62,6 @@ def mask(cpr: str) -> str:
     return f"{cpr[:6]}-XXXX"
 
 
-def _dev_secret(settings: Settings, name: str, make: callable) -> bytes:  # type: ignore[valid-type]
-    path: Path = settings.state_dir / name
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(make())
-    return path.read_bytes().strip()
-
-
 class CprVault:
     """Keyed hashing and encryption of CPR numbers with the configured keys."""
 
@@ -81,13 +71,13 @@ class CprVault:
         elif settings.is_production:
             raise RuntimeError("TOVHOLDER_CPR_HASH_KEY must be set in production")
         else:
-            self._hash_key = _dev_secret(settings, "cpr-hash-key", lambda: base64.b64encode(os.urandom(32)))
+            self._hash_key = dev_secret(settings, "cpr-hash-key", lambda: base64.b64encode(os.urandom(32)))
         if settings.cpr_encryption_key is not None:
             enc_key = settings.cpr_encryption_key.get_secret_value().encode()
         elif settings.is_production:
             raise RuntimeError("TOVHOLDER_CPR_ENCRYPTION_KEY must be set in production")
         else:
-            enc_key = _dev_secret(settings, "cpr-encryption-key", Fernet.generate_key)
+            enc_key = dev_secret(settings, "cpr-encryption-key", Fernet.generate_key)
         self._fernet = Fernet(enc_key)
 
     def hash(self, cpr: str) -> str:

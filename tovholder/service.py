@@ -40,6 +40,7 @@ from tovholder.logs import setup_logging
 from tovholder.messaging import EventConsumer, EventRouter
 from tovholder.outbox import OutboxRelay, cancel_requested
 from tovholder.receipts import _receipt
+from tovholder.secretbox import SecretBox
 from tovholder.settings import Settings
 from tovholder.telemetry import current_trace_id, setup_tracing
 from tovholder.uow import UnitOfWork
@@ -78,6 +79,12 @@ class ServiceContext:
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.sessions, service=self.settings.service)
+
+    def secret_box(self) -> SecretBox:
+        """Encryption at rest for secrets the service must read back (created once)."""
+        if "secret_box" not in self.extras:
+            self.extras["secret_box"] = SecretBox(self.settings)
+        return self.extras["secret_box"]
 
 
 def produced_by(service: str) -> list[type[BaseEvent]]:

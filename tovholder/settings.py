@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     # Only referrals and health need these; in development they are generated under state_dir.
     cpr_hash_key: SecretStr | None = None
     cpr_encryption_key: SecretStr | None = None
+    # Encrypts secrets a service must read back (notifications: partners' signing secrets).
+    secret_box_key: SecretStr | None = None
 
     @property
     def http_port(self) -> int:

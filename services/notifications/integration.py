@@ -76,7 +76,7 @@ async def subscribe(raw: Annotated[Any, Body()], partner: PartnerUser, uow: UoW,
             raise FatalMessage(str(error), 422) from None
         sub = m.Subscription(id=uuid.uuid4(), partner_org=partner.org, created_by=partner.sub,
                              callback_url=request.callback_url, event_types=list(request.event_types),
-                             secret=request.secret, active=True)
+                             secret=ctx.secret_box().encrypt(request.secret), active=True)  # encrypted at rest
         uow.session.add(sub)
         uow.audit(partner, "subscription.create", object_type="subscription", object_id=sub.id,
                   detail={"event_types": list(request.event_types)})

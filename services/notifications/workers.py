@@ -27,6 +27,7 @@ from services.notifications.domain import delivery as dlv
 from services.notifications.domain import tasks as d
 from services.notifications.domain.scheduling import sweep
 from services.notifications.handlers import emit_task_events
+from tovholder.secretbox import SecretBox
 from tovholder.service import ServiceContext
 from tovholder.uow import UnitOfWork
 
@@ -149,7 +150,7 @@ async def _lease(sessions: async_sessionmaker[AsyncSession], config: Notificatio
 
 
 async def _attempt(sessions: async_sessionmaker[AsyncSession], send: Sender, config: NotificationsConfig,
-                   leased: Leased) -> str:
+                   box: SecretBox, leased: Leased) -> str:
     policy = config.backoff
     now = _now()
     # 1. The consent gate, right before sending; a refusal is recorded with its reason.
@@ -178,7 +179,7 @@ async def _attempt(sessions: async_sessionmaker[AsyncSession], send: Sender, con
             await uow.commit()
             return "withheld"
         body = row.body.encode()
-        url, secret, org = sub.callback_url, sub.secret, sub.partner_org
+        url, secret, org = sub.callback_url, box.decrypt(sub.secret), sub.partner_org
         event_id, event_type = row.event_id, row.event_type
     # 2. The HTTP call, outside any transaction (the lease keeps other workers away).
     headers = {
@@ -214,12 +215,12 @@ async def _attempt(sessions: async_sessionmaker[AsyncSession], send: Sender, con
 
 
 async def deliver_due(sessions: async_sessionmaker[AsyncSession], send: Sender, config: NotificationsConfig,
-                      now: datetime | None = None) -> DeliveryCounts:
+                      box: SecretBox, now: datetime | None = None) -> DeliveryCounts:
     counts = DeliveryCounts()
     leased = await _lease(sessions, config, now or _now())
     if not leased:
         return counts
-    results = await asyncio.gather(*(_attempt(sessions, send, config, item) for item in leased), return_exceptions=True)
+    results = await asyncio.gather(*(_attempt(sessions, send, config, box, item) for item in leased), return_exceptions=True)
     for result in results:
         if isinstance(result, BaseException):
             log.error("delivery attempt failed unexpectedly: %r", result)
@@ -234,6 +235,6 @@ async def delivery_job(ctx: ServiceContext, config: NotificationsConfig) -> None
     async with httpx.AsyncClient(timeout=config.delivery_timeout_s, follow_redirects=False) as client:
         send = http_sender(client)
         while True:
-            counts = await deliver_due(ctx.sessions, send, config)
+            counts = await deliver_due(ctx.sessions, send, config, ctx.secret_box())
             if not counts.outcomes:
                 await asyncio.sleep(config.delivery_poll_interval_s)

@@ -486,7 +486,7 @@ def _generated_secrets(docs: list[Doc]) -> set[str]:
     return names
 
 
-INSTALLATION_SECRETS = {"tovholder-cpr", "tovholder-backup-s3"}
+INSTALLATION_SECRETS = {"tovholder-cpr", "tovholder-secret-box", "tovholder-backup-s3"}
 
 
 def check_references(docs: list[Doc]) -> list[str]:

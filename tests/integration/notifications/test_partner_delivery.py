@@ -8,6 +8,7 @@ import uuid
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy import text
 
 from contracts.health import HospitalNoticeRegisteredV1
 from contracts.plans import ConsentGivenV1, ConsentRevokedV1, FollowUpDueV1
@@ -78,6 +79,10 @@ async def test_consented_event_is_delivered_signed_as_a_cloudevent(notifications
     envelope = json.loads(request.body)
     assert envelope["specversion"] == "1.0" and envelope["type"] == FOLLOW_UP and envelope["subject"] == str(citizen)
     assert envelope["data"]["citizen_id"] == str(citizen)
+    # The shared secret is kept encrypted at rest; signing still used the real one (verified above).
+    async with notifications.ctx.sessions() as session:
+        stored = (await session.execute(text("SELECT secret FROM subscription WHERE id = :id"), {"id": sub})).scalar_one()
+    assert SECRET not in stored and notifications.ctx.secret_box().decrypt(stored) == SECRET
 
 
 async def test_without_consent_nothing_is_sent_and_the_reason_is_recorded(notifications, kafka):
