@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
-import socket
 import threading
 import time
 import uuid
@@ -19,66 +17,23 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, live_server, require_browser
+
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
-
-CHROMIUM = os.environ.get("TOVHOLDER_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
-
-
-def _require_browser() -> None:
-    if not (Path(CHROMIUM).exists() or shutil.which("chromium")):
-        pytest.skip(f"Chromium is missing: no executable at {CHROMIUM}. Install the Debian package: apt-get install chromium")
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        pytest.skip("The PyPI package 'playwright' is missing: .venv/bin/pip install playwright (never 'playwright install')")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.fixture
 def live_notifications(pg, kafka, state_dir):
     """The notifications service as a real HTTP server on loopback (uvicorn in its own thread)."""
-    _require_browser()
-    import uvicorn
-
+    require_browser()
     from services.notifications.config import NotificationsConfig
     from services.notifications.main import build_spec
     from tests.support import fresh_database, service_settings
-    from tovholder.service import create_service
 
     url = fresh_database(pg, "notifications")
     settings = service_settings("notifications", database_url=url, kafka=kafka, state_dir=state_dir)
-    port = _free_port()
-    holder: dict = {}
-
-    def serve() -> None:
-        # The app (its Kafka clients) must be created inside the loop that runs it.
-        async def main() -> None:
-            app = create_service(build_spec(NotificationsConfig(page_poll_interval_s=1.0)), settings)
-            server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-            holder.update(app=app, server=server)
-            await server.serve()
-
-        asyncio.run(main())
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not (holder.get("server") and holder["server"].started and holder["app"].state.ctx.kafka_started.is_set()):
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise AssertionError("notifications did not start within 30 s")
-        time.sleep(0.1)
-    app, server = holder["app"], holder["server"]
-    _wait_for_consumer(app)
-    yield f"http://127.0.0.1:{port}", settings
-    server.should_exit = True
-    thread.join(timeout=15)
+    with live_server(build_spec(NotificationsConfig(page_poll_interval_s=1.0)), settings, wait_for_kafka=True) as (base_url, app):
+        _wait_for_consumer(app)
+        yield base_url, settings
 
 
 def _run_async(make_coroutine) -> None:

@@ -7,75 +7,27 @@ with the reason otherwise."""
 
 from __future__ import annotations
 
-import asyncio
-import os
-import shutil
-import socket
-import threading
-import time
-from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.integration.referrals.conftest import offer_body
 
+from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, live_server, require_browser
+
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
-
-CHROMIUM = os.environ.get("TOVHOLDER_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
-
-
-def _require_browser() -> None:
-    if not (Path(CHROMIUM).exists() or shutil.which("chromium")):
-        pytest.skip(f"Chromium is missing: no executable at {CHROMIUM}. Install the Debian package: apt-get install chromium")
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        pytest.skip("The PyPI package 'playwright' is missing: .venv/bin/pip install playwright (never 'playwright install')")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.fixture
 def live_referrals(pg, kafka, state_dir):
     """The referrals service as a real HTTP server on loopback (uvicorn in its own thread)."""
-    _require_browser()
-    import uvicorn
-
+    require_browser()
     from services.referrals.main import spec
     from tests.support import fresh_database, service_settings
-    from tovholder.service import create_service
 
     settings = service_settings("referrals", database_url=fresh_database(pg, "referrals"), kafka=kafka,
                                 state_dir=state_dir)
-    port = _free_port()
-    holder: dict = {}
-
-    def serve() -> None:
-        async def main() -> None:  # the app's Kafka clients must live in the loop that runs it
-            app = create_service(spec, settings)
-            server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-            holder.update(app=app, server=server)
-            await server.serve()
-
-        asyncio.run(main())
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not (holder.get("server") and holder["server"].started):
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise AssertionError("referrals did not start within 30 s")
-        time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}", settings
-    holder["server"].should_exit = True
-    thread.join(timeout=15)
+    with live_server(spec, settings) as (base_url, _app):
+        yield base_url, settings
 
 
 def test_visitation_takes_a_case_from_intake_to_move_in_and_the_citizen_follows_it(live_referrals):
