@@ -150,6 +150,13 @@ def cmd_up(args: argparse.Namespace) -> int:
     stack = LocalStack(state_dir=settings.state_dir, ports={s: service_port(s) for s in SERVICES},
                        pg_port=LOCAL_PG_PORT, kafka_port=LOCAL_KAFKA_PORT)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # run the finally-block on SIGTERM too
+    # If whatever started us (make, a shell) is killed, stop too, rather than run on unattended.
+    from tovholder.infra import die_with_parent
+
+    parent = os.getppid()
+    die_with_parent(signal.SIGTERM)()
+    if os.getppid() != parent:  # the parent died before the request took effect
+        return 1
     try:
         stack.start()
         print(f"\nTovholder is running (ready in {time.monotonic() - started:.1f}s).\n")
