@@ -27,32 +27,39 @@ class InvalidCpr(DomainError):
     pass
 
 
+def century_of(year_2digit: int, seventh_digit: int) -> int:
+    """The century of a CPR number's two-digit year, from its seventh digit (CPR-kontoret's table)."""
+    if seventh_digit <= 3:
+        return 1900
+    if seventh_digit in (4, 9):
+        return 2000 if year_2digit <= 36 else 1900
+    return 2000 if year_2digit <= 57 else 1800  # 5–8
+
+
 def birth_date(cpr: str) -> date:
-    """The birth date a CPR encodes; the century follows from the 7th digit (CPR-kontoret's table)."""
-    day, month, yy, d7 = int(cpr[0:2]), int(cpr[2:4]), int(cpr[4:6]), int(cpr[6])
-    if d7 in (0, 1, 2, 3):
-        century = 1900
-    elif d7 in (4, 9):
-        century = 2000 if yy <= 36 else 1900
-    elif d7 in (5, 6, 7, 8):
-        century = 2000 if yy <= 57 else 1800
-    else:  # pragma: no cover - d7 is a digit
-        raise InvalidCpr("invalid CPR")
-    return date(century + yy, month, day)
+    """The birth date a 10-digit CPR encodes (ValueError if the first six digits are no real date)."""
+    day, month, yy = int(cpr[0:2]), int(cpr[2:4]), int(cpr[4:6])
+    return date(century_of(yy, int(cpr[6])) + yy, month, day)
 
 
-def normalize_cpr(value: str) -> str:
-    """Return the 10-digit CPR or raise InvalidCpr with a reason (never echoing the number)."""
+def normalize_cpr(value: str, *, today: date | None = None) -> str:
+    """Return the 10-digit CPR or raise InvalidCpr with a reason (never echoing the number).
+
+    With ``today``, a birth date in the future is refused too."""
     if not isinstance(value, str):
         raise InvalidCpr("The CPR number must be a string of 10 digits (DDMMYYXXXX).")
-    match = _CPR_RE.match(value.strip())
+    match = _CPR_RE.match(value.strip().replace(" ", ""))
     if not match:
         raise InvalidCpr("The CPR number must be 10 digits (DDMMYYXXXX, an optional dash after the date).")
     cpr = match.group(1) + match.group(2)
     try:
-        birth_date(cpr)
+        born = birth_date(cpr)
     except ValueError:
-        raise InvalidCpr("The CPR number does not start with a valid date (DDMMYY).") from None
+        raise InvalidCpr("The CPR number does not start with a real birth date: the first six digits must be "
+                         "a valid date (DDMMYY).") from None
+    if today is not None and born > today:
+        raise InvalidCpr("The CPR number's birth date (the first six digits, century from the seventh) lies in "
+                         "the future; check the number.")
     # Modulus-11 is not checked: CPR numbers without it have been issued since 2007.
     return cpr
 
