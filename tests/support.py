@@ -109,8 +109,7 @@ async def run_service(
         spec = importlib.import_module(f"services.{spec_or_name}.main").spec
     else:
         spec = spec_or_name
-    service_dir = spec.name if isinstance(spec_or_name, str) else overrides.pop("migrations_of", spec.name)
-    url = database_url or fresh_database(pg, service_dir)
+    url = database_url or fresh_database(pg, spec.name)
     settings = service_settings(spec.name, database_url=url, kafka=kafka, state_dir=state_dir, **overrides)
     app = create_service(spec, settings)
     async with app.router.lifespan_context(app):

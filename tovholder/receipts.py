@@ -62,7 +62,7 @@ def describe_validation_error(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def _receipt(message_id: str | None, status: str, reason: str | None, **extra: Any) -> dict[str, Any]:
+def receipt_body(message_id: str | None, status: str, reason: str | None, **extra: Any) -> dict[str, Any]:
     return {
         "message_id": message_id,
         "status": status,
@@ -99,15 +99,15 @@ async def receive_message(
         return receipt_response(status_code, receipt)
 
     if not isinstance(raw, dict):
-        return done(422, _receipt(None, "fatal-error", "The body must be a JSON object."))
+        return done(422, receipt_body(None, "fatal-error", "The body must be a JSON object."))
     try:
         mid = uuid.UUID(str(message_id))
     except ValueError:
-        return done(422, _receipt(message_id, "fatal-error", "message_id: must be a UUID chosen by the sender."))
+        return done(422, receipt_body(message_id, "fatal-error", "message_id: must be a UUID chosen by the sender."))
     try:
         message = model.model_validate(raw)
     except ValidationError as exc:
-        return done(422, _receipt(message_id, "fatal-error", describe_validation_error(exc)))
+        return done(422, receipt_body(message_id, "fatal-error", describe_validation_error(exc)))
 
     digest = body_digest(raw)
     try:
@@ -118,19 +118,19 @@ async def receive_message(
         if earlier is not None:
             if earlier.body_sha256 == digest:
                 return done(earlier.status_code, earlier.receipt)
-            return done(409, _receipt(message_id, "fatal-error",
+            return done(409, receipt_body(message_id, "fatal-error",
                                       "This message_id was already used for a different message; "
                                       "give every new message its own message_id."))
         try:
             extra = await process(uow, message) or {}
         except FatalMessage as exc:
             await uow.rollback()
-            return done(exc.status_code, _receipt(message_id, "fatal-error", exc.reason))
+            return done(exc.status_code, receipt_body(message_id, "fatal-error", exc.reason))
         except TovholderError as exc:
             await uow.rollback()
             status = exc.status_code if exc.status_code in (409, 422) else 422
-            return done(status, _receipt(message_id, "fatal-error", exc.message))
-        receipt = _receipt(message_id, "ok", None, **extra)
+            return done(status, receipt_body(message_id, "fatal-error", exc.message))
+        receipt = receipt_body(message_id, "ok", None, **extra)
         uow.session.add(InboundMessage(
             message_id=mid, endpoint=endpoint, sender_org=sender.org, body_sha256=digest,
             status_code=202, receipt=receipt,
@@ -143,11 +143,11 @@ async def receive_message(
             earlier = (await uow.session.execute(select(InboundMessage).where(InboundMessage.message_id == mid))).scalar_one()
             if earlier.body_sha256 == digest:
                 return done(earlier.status_code, earlier.receipt)
-            return done(409, _receipt(message_id, "fatal-error", "This message_id was already used for a different message."))
+            return done(409, receipt_body(message_id, "fatal-error", "This message_id was already used for a different message."))
         return done(202, receipt)
     except Exception as exc:
         if is_infrastructure_error(exc):
             log.warning("transient failure receiving a %s message: %s", endpoint, type(exc).__name__)
-            return done(503, _receipt(message_id, "transient-error",
+            return done(503, receipt_body(message_id, "transient-error",
                                       "Tovholder cannot store messages right now; nothing was stored. Retry later."))
         raise

@@ -33,13 +33,14 @@ from contracts.base import EVENT_REGISTRY, BaseEvent
 from contracts.topics import consumer_group, dead_letter_topic
 from tovholder import metrics
 from tovholder.auth import TokenVerifier
+from tovholder.cpr import CprVault
 from tovholder.db import create_engine, session_factory
 from tovholder.errors import TovholderError, Unauthorized
 from tovholder.infra_errors import is_infrastructure_error
 from tovholder.logs import setup_logging
 from tovholder.messaging import EventConsumer, EventRouter
 from tovholder.outbox import OutboxRelay, cancel_requested
-from tovholder.receipts import _receipt
+from tovholder.receipts import receipt_body
 from tovholder.secretbox import SecretBox
 from tovholder.settings import Settings
 from tovholder.telemetry import current_trace_id, setup_tracing
@@ -79,6 +80,12 @@ class ServiceContext:
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.sessions, service=self.settings.service)
+
+    def cpr_vault(self) -> CprVault:
+        """Keyed hashing and encryption of CPR numbers (created once; referrals and health use it)."""
+        if "cpr_vault" not in self.extras:
+            self.extras["cpr_vault"] = CprVault(self.settings)
+        return self.extras["cpr_vault"]
 
     def secret_box(self) -> SecretBox:
         """Encryption at rest for secrets the service must read back (created once)."""
@@ -299,7 +306,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         ]
         reason = "; ".join(problems)
         if request.url.path.startswith("/integration/"):
-            return JSONResponse(_receipt(None, "fatal-error", reason), status_code=422)
+            return JSONResponse(receipt_body(None, "fatal-error", reason), status_code=422)
         return JSONResponse({"detail": reason, "errors": problems}, status_code=422)
 
     async def infrastructure_or_bug(request: Request, exc: Exception) -> JSONResponse:
@@ -307,7 +314,7 @@ def _install_error_handlers(app: FastAPI) -> None:
             log.warning("dependency unavailable during %s %s: %s", request.method, request.url.path, type(exc).__name__)
             message = "Tovholder cannot reach its database right now; nothing was changed. Try again in a moment."
             if request.url.path.startswith("/integration/"):
-                return JSONResponse(_receipt(None, "transient-error", message), status_code=503, headers={"Retry-After": "5"})
+                return JSONResponse(receipt_body(None, "transient-error", message), status_code=503, headers={"Retry-After": "5"})
             return JSONResponse({"detail": message}, status_code=503, headers={"Retry-After": "5"})
         log.exception("unexpected error during %s %s", request.method, request.url.path)
         return JSONResponse(

@@ -11,7 +11,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from contracts.health import (
@@ -77,11 +77,7 @@ staff = APIRouter(prefix="/api/v1", tags=["health"])
 visitation = APIRouter(prefix="/api/v1/unmatched-hospital-notices", tags=["unmatched hospital notices"])
 
 def vault_of(request: Request) -> CprVault:
-    ctx = request.app.state.ctx
-    vault = ctx.extras.get("cpr_vault")
-    if vault is None:
-        vault = ctx.extras["cpr_vault"] = CprVault(ctx.settings)
-    return vault
+    return request.app.state.ctx.cpr_vault()
 
 
 def inline_schema(model: type[BaseModel]) -> dict[str, Any]:
@@ -135,7 +131,7 @@ def _aware(value: datetime, field: str) -> datetime:
         "schema": inline_schema(hospital.HospitalNotification)}}}},
 )
 async def post_hospital_notification(request: Request, user: PartnerUser, uow: UoW) -> JSONResponse:
-    raw = await _json_body(request, uow)
+    raw = await _json_body(request)
     vault = vault_of(request)
 
     async def process(uow: UnitOfWork, message: hospital.HospitalNotification) -> dict[str, Any]:
@@ -145,17 +141,13 @@ async def post_hospital_notification(request: Request, user: PartnerUser, uow: U
                                  process=process)
 
 
-async def _json_body(request: Request, uow: UnitOfWork) -> Any:
-    """The raw JSON body. Holds a transaction lock on its message_id, so a resend racing the original
-    waits for it and then gets the original receipt (instead of being decided a second time)."""
+async def _json_body(request: Request) -> Any:
+    """The raw JSON body (None if it is not JSON). A resend racing its original is serialised by
+    `receive_message`, which locks on the message_id."""
     try:
-        raw = await request.json()
+        return await request.json()
     except ValueError:
         return None
-    message_id = raw.get("message_id") if isinstance(raw, dict) else None
-    if isinstance(message_id, str) and len(message_id) <= 64:
-        await uow.session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:m, 1))"), {"m": message_id})
-    return raw
 
 
 class PartnerMessage(BaseModel):
@@ -241,7 +233,7 @@ def _document_route(model: type[PartnerMessage]):
     kind, endpoint, time_field, step = DOCUMENT_KINDS[model]
 
     async def route(request: Request, user: PartnerUser, uow: UoW) -> JSONResponse:
-        raw = await _json_body(request, uow)
+        raw = await _json_body(request)
         vault = vault_of(request)
 
         async def process(uow: UnitOfWork, message: PartnerMessage) -> dict[str, Any]:
@@ -299,7 +291,7 @@ for _model, (_kind, _endpoint, _, _) in DOCUMENT_KINDS.items():
                   openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
                       "schema": inline_schema(PartnerMedicationChange)}}}})
 async def post_partner_medication_change(request: Request, user: PartnerUser, uow: UoW) -> JSONResponse:
-    raw = await _json_body(request, uow)
+    raw = await _json_body(request)
     vault = vault_of(request)
 
     async def process(uow: UnitOfWork, message: PartnerMedicationChange) -> dict[str, Any]:

@@ -113,12 +113,6 @@ def actor_of(user: Principal) -> Actor:
     return Actor(role=user.role, sub=user.sub, org=user.org, botilbud_id=user.botilbud, municipality=user.municipality)
 
 
-def _vault(ctx) -> CprVault:
-    if "cpr_vault" not in ctx.extras:
-        ctx.extras["cpr_vault"] = CprVault(ctx.settings)
-    return ctx.extras["cpr_vault"]
-
-
 # ---------------------------------------------------------------------------------------------
 # Intake
 
@@ -189,7 +183,7 @@ class PartnerReferral(BaseModel):
 
 @integration.post("/referrals", status_code=202, summary="A partner refers a citizen (answer: a receipt)")
 async def post_referral(raw: Annotated[Any, Body()], partner: PartnerUser, uow: UoW, ctx: Ctx):
-    vault = _vault(ctx)
+    vault = ctx.cpr_vault()
 
     async def process(uow: UnitOfWork, msg: PartnerReferral) -> dict[str, Any]:
         if partner.org and msg.sender.org != partner.org:
@@ -237,7 +231,7 @@ class StaffReferral(BaseModel):
 
 @staff.post("/referrals", status_code=201, summary="Visitation registers a referral")
 async def create_referral(body: StaffReferral, user: VisitationUser, uow: UoW, ctx: Ctx) -> dict[str, Any]:
-    citizen = await register_citizen(uow, _vault(ctx), body.cpr, body.citizen_name, body.municipality)
+    citizen = await register_citizen(uow, ctx.cpr_vault(), body.cpr, body.citizen_name, body.municipality)
     referrer = dm.Referrer(channel=dm.Channel.STAFF, sub=user.sub, name=user.name)
     row = await _open_referral(uow, citizen, referrer, reason=body.reason, citizen_wishes=body.citizen_wishes,
                                requested_step=body.requested_step, requested_offer=body.requested_offer,
@@ -328,7 +322,7 @@ async def get_case(referral_id: uuid.UUID, user: CaseReader, uow: UoW, ctx: Ctx)
     await uow.commit()
     if view is View.CITIZEN:
         return _citizen_json(row, history)
-    return _case_json(row, citizen, view, history, _vault(ctx))
+    return _case_json(row, citizen, view, history, ctx.cpr_vault())
 
 
 @staff.get("/referrals/{referral_id}/cpr", summary="Reveal the citizen's CPR (visitation; audited)")
@@ -339,7 +333,7 @@ async def reveal_cpr(referral_id: uuid.UUID, user: VisitationUser, uow: UoW, ctx
     citizen = await uow.session.get(Citizen, row.citizen_id)
     uow.audit(user, "citizen.cpr.reveal", citizen_id=row.citizen_id, object_type="referral", object_id=row.id)
     await uow.commit()
-    return {"citizen_id": str(row.citizen_id), "cpr": _vault(ctx).decrypt(citizen.cpr_encrypted)}
+    return {"citizen_id": str(row.citizen_id), "cpr": ctx.cpr_vault().decrypt(citizen.cpr_encrypted)}
 
 
 CASE_LIST_MAX = 500
