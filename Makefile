@@ -17,8 +17,9 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed
 
+# make run BROKER=kafka runs Apache Kafka (Java 17+) instead of the embedded Tansu.
 run: $(VENV)/.installed
-	$(BIN)/tovholder up
+	$(BIN)/tovholder up $(if $(BROKER),--broker $(BROKER))
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -1,17 +1,113 @@
 """Fixtures on real parts. PostgreSQL (one server for the session, a fresh database per service
-instance) and Tansu (a fresh broker per test module, so consumer groups and offsets never leak
-between modules) are started only when a test asks for them."""
+instance) and a broker (a fresh one per test module, so consumer groups and offsets never leak
+between modules) are started only when a test asks for them.
+
+The broker is Apache Kafka 4.x (jars from Maven Central, see tovholder/apache_kafka.py) whenever
+Java 17+ is here, and Tansu otherwise; `TOVHOLDER_TEST_BROKER=tansu|kafka` forces one. Modules
+marked ``both_brokers`` (the kit's delivery guarantees, the thin flow end to end) run on each
+available broker, because `make run` uses Tansu.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from contracts.topics import ALL_TOPICS
+from tovholder.apache_kafka import ApacheKafka, KafkaUnavailable, check_java, ensure_kafka_jars
 from tovholder.infra import EmbeddedPostgres, Tansu, create_topics
+
+
+def _choose_broker() -> tuple[str, str]:
+    forced = os.environ.get("TOVHOLDER_TEST_BROKER", "").strip().lower()
+    if forced == "tansu":
+        return "tansu", "TOVHOLDER_TEST_BROKER=tansu"
+    try:
+        check_java()
+        ensure_kafka_jars()
+        return "kafka", "Java 17+ found"
+    except KafkaUnavailable as exc:
+        if forced == "kafka":
+            raise pytest.UsageError(f"TOVHOLDER_TEST_BROKER=kafka but {exc}") from None
+        return "tansu", str(exc)
+
+
+PREFERRED_BROKER, BROKER_REASON = _choose_broker()
+AVAILABLE_BROKERS = ["kafka", "tansu"] if PREFERRED_BROKER == "kafka" else ["tansu"]
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    if PREFERRED_BROKER == "kafka":
+        return f"broker: Apache Kafka (integration and e2e tests; {BROKER_REASON}); Tansu for the compatibility set"
+    return f"broker: Tansu for every test ({BROKER_REASON})"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "both_brokers: run the module on Apache Kafka and on Tansu")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "broker_kind" in metafunc.fixturenames and metafunc.definition.get_closest_marker("both_brokers"):
+        metafunc.parametrize("broker_kind", AVAILABLE_BROKERS, indirect=True, scope="module")
+
+
+class KafkaPool:
+    """Fresh Apache Kafka nodes, one kept starting in the background while a module runs, so a
+    module waits for a JVM's start only once per session instead of once per module."""
+
+    def __init__(self, base: Path) -> None:
+        self.base = base
+        self.count = 0
+        self.started: list[ApacheKafka] = []
+        self._spare: tuple[threading.Thread, list] | None = None
+
+    def _prepare_spare(self) -> None:
+        # Started here, in the main thread: the parent-death signal belongs to the thread that
+        # started the process, so a helper thread only waits for it and creates the topics.
+        self.count += 1
+        node = ApacheKafka(data_dir=self.base / f"kafka-{self.count}", heap="320m")
+        self.started.append(node)
+        out: list = []
+
+        def await_ready() -> None:
+            try:
+                node.wait_ready()
+                asyncio.run(create_topics(node.bootstrap, ALL_TOPICS))
+                out.append(node)
+            except BaseException as exc:  # handed to the module that takes it
+                out.append(exc)
+
+        try:
+            node.start(wait=False)
+        except BaseException as exc:
+            out.append(exc)
+            thread = threading.Thread(target=lambda: None)
+        else:
+            thread = threading.Thread(target=await_ready, daemon=True)
+        thread.start()
+        self._spare = (thread, out)
+
+    def take(self) -> ApacheKafka:
+        if self._spare is None:
+            self._prepare_spare()
+        thread, out = self._spare
+        thread.join()
+        self._prepare_spare()
+        result = out[0]
+        if isinstance(result, BaseException):
+            raise result
+        return result
+
+    def close(self) -> None:
+        if self._spare is not None:
+            self._spare[0].join()
+        for node in self.started:
+            node.stop()
 
 
 @pytest.fixture(scope="session")
@@ -23,8 +119,27 @@ def pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPostgres]:
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def kafka_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaPool]:
+    pool = KafkaPool(tmp_path_factory.mktemp("kafka"))
+    yield pool
+    pool.close()
+
+
 @pytest.fixture(scope="module")
-def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tansu]:
+def broker_kind(request: pytest.FixtureRequest) -> str:
+    return getattr(request, "param", PREFERRED_BROKER)
+
+
+@pytest.fixture(scope="module")
+def kafka(broker_kind: str, request: pytest.FixtureRequest,
+          tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApacheKafka | Tansu]:
+    """A fresh broker for this module, topics created (named ``kafka`` whichever broker it is)."""
+    if broker_kind == "kafka":
+        node = request.getfixturevalue("kafka_pool").take()
+        yield node
+        node.stop()
+        return
     broker = Tansu(log_file=tmp_path_factory.mktemp("tansu") / "tansu.log")
     broker.start()
     asyncio.run(create_topics(broker.bootstrap, ALL_TOPICS))

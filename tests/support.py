@@ -1,4 +1,4 @@
-"""Test harness on real parts: PostgreSQL and Tansu started by the suite, services run in-process
+"""Test harness on real parts: PostgreSQL and a broker (Apache Kafka, or Tansu) started by the suite, services run in-process
 (integration) or as real processes (e2e). Nothing here mocks the database or the broker."""
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from fastapi import FastAPI
 
 from contracts.base import BaseEvent
 from tovholder.auth import issue_dev_token
+from tovholder.apache_kafka import ApacheKafka
 from tovholder.infra import EmbeddedPostgres, Tansu
 from tovholder.messaging import cloudevent_headers, decode_headers
 from tovholder.migrations import upgrade
@@ -28,6 +29,7 @@ from tovholder.service import ServiceContext, ServiceSpec, create_service
 from tovholder.settings import Settings
 
 T = TypeVar("T")
+Broker = ApacheKafka | Tansu  # what the `kafka` fixture yields: `.bootstrap`, `.kind`
 CPR_HASH_KEY = "test-cpr-hash-key-shared-by-referrals-and-health"
 CPR_ENCRYPTION_KEY = "1cfAVJsZOl5Ys7yH0I-D7BHyNcaURV7xYkGfhvRZ0AQ="  # Fernet key, tests only
 
@@ -41,10 +43,11 @@ def fresh_database(pg: EmbeddedPostgres, service: str) -> str:
     return url
 
 
-def service_settings(service: str, *, database_url: str, kafka: Tansu, state_dir: Path, **overrides: Any) -> Settings:
+def service_settings(service: str, *, database_url: str, kafka: Broker, state_dir: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "service": service, "environment": "test", "database_url": database_url,
         "kafka_bootstrap": kafka.bootstrap, "state_dir": state_dir,
+        "kafka_idempotent_producer": kafka.kind != "tansu",
         "handler_backoff_initial_s": 0.05, "handler_backoff_max_s": 0.5, "handler_max_attempts": 3,
         "outbox_poll_interval_s": 0.5, "log_format": "text",
         "cpr_hash_key": CPR_HASH_KEY, "cpr_encryption_key": CPR_ENCRYPTION_KEY,
@@ -101,7 +104,7 @@ class RunningService:
 
 @contextlib.asynccontextmanager
 async def run_service(
-    spec_or_name: ServiceSpec | str, *, pg: EmbeddedPostgres, kafka: Tansu, state_dir: Path,
+    spec_or_name: ServiceSpec | str, *, pg: EmbeddedPostgres, kafka: Broker, state_dir: Path,
     database_url: str | None = None, wait: bool = True, **overrides: Any,
 ) -> AsyncIterator[RunningService]:
     """Run a service in-process (its real lifespan: consumers, relay, background jobs)."""
@@ -121,7 +124,7 @@ async def run_service(
             yield running
 
 
-async def publish_event(kafka: Tansu, body: BaseEvent | bytes, *, event_type: str | None = None,
+async def publish_event(kafka: Broker, body: BaseEvent | bytes, *, event_type: str | None = None,
                         event_id: str | None = None, topic: str | None = None, key: str | None = None,
                         headers: dict[str, str] | None = None) -> str:
     """Put one CloudEvent on the broker as another service's relay would (or a malformed one)."""
@@ -148,7 +151,7 @@ async def publish_event(kafka: Tansu, body: BaseEvent | bytes, *, event_type: st
     return event_id
 
 
-async def read_topic(kafka: Tansu, topic: str, *, min_count: int = 1, timeout: float = 15,
+async def read_topic(kafka: Broker, topic: str, *, min_count: int = 1, timeout: float = 15,
                      until: Callable[[dict[str, Any]], bool] | None = None) -> list[dict[str, Any]]:
     """Read a topic from the beginning until at least ``min_count`` records arrived
     (and, with ``until``, one record satisfies it)."""

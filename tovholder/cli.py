@@ -147,8 +147,17 @@ def cmd_up(args: argparse.Namespace) -> int:
 
     started = time.monotonic()
     settings = Settings()
+    broker = args.broker or settings.broker
+    if broker == "kafka":
+        from tovholder.apache_kafka import KafkaUnavailable, check_java
+
+        try:
+            check_java()
+        except KafkaUnavailable as exc:
+            print(f"tovholder up --broker kafka: {exc}", file=sys.stderr)
+            return 1
     stack = LocalStack(state_dir=settings.state_dir, ports={s: service_port(s) for s in SERVICES},
-                       pg_port=LOCAL_PG_PORT, kafka_port=LOCAL_KAFKA_PORT)
+                       pg_port=LOCAL_PG_PORT, kafka_port=LOCAL_KAFKA_PORT, broker=broker)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # run the finally-block on SIGTERM too
     # If whatever started us (make, a shell) is killed, stop too, rather than run on unattended.
     from tovholder.infra import die_with_parent
@@ -164,7 +173,7 @@ def cmd_up(args: argparse.Namespace) -> int:
             print(f"  {service:<14} {stack.url(service)}   (API docs: /docs, events: /asyncapi)")
         print(f"  {'staff pages':<14} {stack.url('notifications')}/")
         print(f"  {'PostgreSQL':<14} 127.0.0.1:{stack.pg.port} (databases: {', '.join(SERVICES)})")
-        print(f"  {'Kafka (Tansu)':<14} {stack.kafka.bootstrap}")
+        print(f"  {'Kafka':<14} {stack.kafka.bootstrap} ({stack.broker_name})")
         print(f"  {'logs':<14} {stack.logs}/")
         print("\n  A token:   .venv/bin/tovholder token --role visitation")
         print("  Demo data: .venv/bin/tovholder demo --json")
@@ -180,14 +189,16 @@ def cmd_up(args: argparse.Namespace) -> int:
     finally:
         print("\nStopping Tovholder …", flush=True)
         stack.stop()
-        print("Stopped: services, Tansu and PostgreSQL.", flush=True)
+        print(f"Stopped: services, {stack.broker_name} and PostgreSQL.", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tovholder", description="Tovholder: coordination around citizens in botilbud")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("up", help="start PostgreSQL, Tansu and the four services locally, with demo data")
+    p = sub.add_parser("up", help="start PostgreSQL, a broker and the four services locally, with demo data")
+    p.add_argument("--broker", choices=("tansu", "kafka"),
+                   help="tansu (default, embedded) or kafka (Apache Kafka, needs Java 17+); or TOVHOLDER_BROKER")
     p.set_defaults(func=cmd_up)
 
     p = sub.add_parser("serve", help="run one service")

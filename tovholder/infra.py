@@ -176,6 +176,10 @@ class Tansu:
     def bootstrap(self) -> str:
         return f"127.0.0.1:{self.port}"
 
+    @property
+    def kind(self) -> str:
+        return "tansu"
+
     def start(self, timeout: float = 15) -> None:
         if port_is_open(self.port):
             raise RuntimeError(f"port {self.port} is already in use; set another Kafka port (TOVHOLDER_KAFKA_PORT)")
@@ -206,8 +210,10 @@ class Tansu:
             self.process.wait()
 
 
-async def create_topics(bootstrap: str, topics: tuple[Topic, ...] = ALL_TOPICS, timeout: float = 20) -> None:
-    """Create the topics Tovholder uses (idempotent)."""
+async def create_topics(bootstrap: str, topics: tuple[Topic, ...] = ALL_TOPICS, timeout: float = 30,
+                        replication_factor: int = 1) -> None:
+    """Create the topics Tovholder uses (idempotent) and wait until every partition has a leader,
+    so the first publish does not race the broker's leader election."""
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
@@ -222,9 +228,20 @@ async def create_topics(bootstrap: str, topics: tuple[Topic, ...] = ALL_TOPICS, 
             await asyncio.sleep(0.2)
     try:
         existing = set(await admin.list_topics())
-        missing = [NewTopic(t.name, t.partitions, 1) for t in topics if t.name not in existing]
+        missing = [NewTopic(t.name, t.partitions, replication_factor) for t in topics if t.name not in existing]
         if missing:
             await admin.create_topics(missing)
+        wanted = {t.name: t.partitions for t in topics}
+        while True:
+            described = await admin.describe_topics(list(wanted))
+            led = {d["topic"]: sum(1 for p in d["partitions"] if p["leader"] >= 0) for d in described
+                   if not d.get("error_code")}
+            if all(led.get(name, 0) >= count for name, count in wanted.items()):
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"topics without a partition leader after {timeout}s: "
+                                   + ", ".join(n for n, c in wanted.items() if led.get(n, 0) < c))
+            await asyncio.sleep(0.1)
     finally:
         await admin.close()
 

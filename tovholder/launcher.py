@@ -1,5 +1,6 @@
-"""Start the whole system locally: PostgreSQL, Tansu, topics, migrations, demo data and the four
-services as separate processes. `tovholder up` and the end-to-end tests both use this."""
+"""Start the whole system locally: PostgreSQL, a broker (Tansu by default, or Apache Kafka), topics,
+migrations, demo data and the four services as separate processes. `tovholder up` and the
+end-to-end tests both use this."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from contracts.topics import SERVICES
+from tovholder.apache_kafka import ApacheKafka
 from tovholder.infra import EmbeddedPostgres, Tansu, create_topics, die_with_parent
 from tovholder.migrations import upgrade
 from tovholder.settings import Settings
@@ -48,14 +50,26 @@ class LocalStack:
     kafka_port: int | None = None
     env: dict[str, str] = field(default_factory=dict)  # extra environment for the service processes
     load_demo: bool = True
+    broker: str = "tansu"  # or "kafka": Apache Kafka from Maven Central (needs Java 17+)
     pg: EmbeddedPostgres = field(init=False)
-    kafka: Tansu = field(init=False)
+    kafka: Tansu | ApacheKafka = field(init=False)
     procs: dict[str, subprocess.Popen] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         self.logs = self.state_dir / "logs"
         self.pg = EmbeddedPostgres(self.state_dir / "pgdata", port=self.pg_port, log_file=self.logs / "postgres.log")
-        self.kafka = Tansu(port=self.kafka_port, log_file=self.logs / "tansu.log")
+        if self.broker == "kafka":
+            # On disk under the state directory: topics and offsets survive a restart.
+            self.kafka = ApacheKafka(data_dir=self.state_dir / "kafka", log_file=self.logs / "kafka.log",
+                                     **({"port": self.kafka_port} if self.kafka_port else {}))
+        elif self.broker == "tansu":
+            self.kafka = Tansu(port=self.kafka_port, log_file=self.logs / "tansu.log")
+        else:
+            raise ValueError(f"unknown broker {self.broker!r}: tansu or kafka")
+
+    @property
+    def broker_name(self) -> str:
+        return "Apache Kafka" if self.broker == "kafka" else "Tansu"
 
     def database_url(self, service: str) -> str:
         return self.pg.url(service)
@@ -78,7 +92,9 @@ class LocalStack:
         for service in SERVICES:
             env = {**os.environ, **self.env, "TOVHOLDER_SERVICE": service,
                    "TOVHOLDER_DATABASE_URL": self.database_url(service), "TOVHOLDER_KAFKA_BOOTSTRAP": self.kafka.bootstrap,
-                   "TOVHOLDER_PORT": str(self.ports[service]), "TOVHOLDER_STATE_DIR": str(self.state_dir)}
+                   "TOVHOLDER_PORT": str(self.ports[service]), "TOVHOLDER_STATE_DIR": str(self.state_dir),
+                   # Tansu refuses the idempotent producer; Apache Kafka gets it, as in production.
+                   "TOVHOLDER_KAFKA_IDEMPOTENT_PRODUCER": "true" if self.broker == "kafka" else "false"}
             self.procs[service] = subprocess.Popen(
                 [sys.executable, "-m", "tovholder.cli", "serve", service], env=env,
                 stdout=open(self.logs / f"{service}.log", "ab"), stderr=subprocess.STDOUT, start_new_session=True,
@@ -118,7 +134,7 @@ class LocalStack:
                 raise RuntimeError(f"{service} stopped unexpectedly; see {self.logs / (service + '.log')}")
 
     def stop(self) -> None:
-        """Stop every process this stack started, by process group, then Tansu and PostgreSQL."""
+        """Stop every process this stack started, by process group, then the broker and PostgreSQL."""
         for proc in self.procs.values():
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGTERM)

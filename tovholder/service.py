@@ -147,7 +147,7 @@ def create_service(spec: ServiceSpec, settings: Settings | None = None) -> FastA
         **kafka_client_options(settings),
         client_id=f"tovholder-{spec.name}-relay",
         acks="all",
-        enable_idempotence=False,  # Tansu refuses idempotent producers; outbox + inbox give at-least-once
+        enable_idempotence=settings.kafka_idempotent_producer,
         linger_ms=2,
     )
 

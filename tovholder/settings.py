@@ -28,11 +28,17 @@ class Settings(BaseSettings):
     database_connect_timeout_s: float = 3.0
 
     kafka_bootstrap: str = "127.0.0.1:19092"
+    # The broker `tovholder up` starts locally (TOVHOLDER_BROKER): the embedded Tansu, or Apache Kafka.
+    broker: Literal["tansu", "kafka"] = "tansu"
     kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
     kafka_sasl_mechanism: str | None = None
     kafka_sasl_username: str | None = None
     kafka_sasl_password: SecretStr | None = None
     kafka_ssl_cafile: str | None = None
+    # Apache Kafka (production, CI): acks=all with the idempotent producer, so a retried send never
+    # duplicates or reorders within a partition. Only Tansu (the embedded local broker) refuses it;
+    # `tovholder up` and the tests turn it off there. Outbox + inbox keep at-least-once either way.
+    kafka_idempotent_producer: bool = True
     # Tansu (local/CI) joins a group in half the session timeout: keep these small locally.
     consumer_session_timeout_ms: int = 3000
     consumer_heartbeat_interval_ms: int = 500

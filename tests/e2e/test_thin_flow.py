@@ -1,5 +1,5 @@
 """End to end, as `make run` runs it: the four services as real processes on real PostgreSQL and
-Tansu. A partner's referral becomes a granted place, which opens the plan and the health record and
+each broker (Apache Kafka where Java is, and Tansu, which `make run` uses). A partner's referral becomes a granted place, which opens the plan and the health record and
 puts a "first network meeting" task in the botilbud coordinators' work queue — in one trace."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from tovholder.infra import free_port
 from tovholder.launcher import LocalStack
 from tovholder.settings import Settings
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.both_brokers]
 
 
 @pytest.fixture(scope="module")
@@ -29,10 +29,10 @@ def otlp() -> Iterator[OtlpReceiver]:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory, otlp: OtlpReceiver) -> Iterator[LocalStack]:
+def stack(tmp_path_factory: pytest.TempPathFactory, otlp: OtlpReceiver, broker_kind: str) -> Iterator[LocalStack]:
     state = tmp_path_factory.mktemp("stack")
     stack = LocalStack(
-        state_dir=state, ports={s: free_port() for s in SERVICES},
+        state_dir=state, ports={s: free_port() for s in SERVICES}, broker=broker_kind,
         env={"TOVHOLDER_OTEL_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_ENDPOINT": otlp.endpoint,
              "OTEL_BSP_SCHEDULE_DELAY": "200", "TOVHOLDER_CPR_HASH_KEY": CPR_HASH_KEY,
              "TOVHOLDER_CPR_ENCRYPTION_KEY": CPR_ENCRYPTION_KEY, "TOVHOLDER_ENVIRONMENT": "test"},

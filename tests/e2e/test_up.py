@@ -74,7 +74,7 @@ def test_up_starts_everything_and_ctrl_c_leaves_no_orphan(tmp_path):
         up.send_signal(signal.SIGINT)  # what Ctrl-C in a terminal does
         assert up.wait(timeout=60) == 0
         rest = up.stdout.read()
-        assert "Stopped: services, Tansu and PostgreSQL." in rest
+        assert "Stopped: services, Tansu and PostgreSQL." in rest  # the default broker
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and any(alive(p) for p in spawned):
             time.sleep(0.2)

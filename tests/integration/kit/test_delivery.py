@@ -1,4 +1,4 @@
-"""The delivery guarantees of the kit, on real PostgreSQL and real Tansu:
+"""The delivery guarantees of the kit, on real PostgreSQL and each broker (Apache Kafka and Tansu):
 outbox (a crash between commit and publish loses nothing), inbox (a redelivered event has no second
 effect), retries then dead letter (the partition moves on), replay after a broker loss."""
 
@@ -21,7 +21,7 @@ from tovholder.outbox import OutboxRelay, replay
 from tovholder.service import ServiceSpec
 from tovholder.uow import UnitOfWork
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.both_brokers]
 
 
 def granted(citizen_id: uuid.UUID | None = None, botilbud: str = "tangkaer") -> VisitationDecidedV1:
@@ -53,7 +53,8 @@ async def test_commit_then_crash_before_publish_loses_nothing(pg, kafka, state_d
 
     from aiokafka import AIOKafkaProducer
 
-    producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap, acks="all", enable_idempotence=False)
+    producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap, acks="all",
+                                enable_idempotence=kafka.kind != "tansu")
     await producer.start()
 
     async def send(topic, key, value, headers):
@@ -173,6 +174,7 @@ async def test_failing_handler_retries_with_backoff_then_dead_letters(pg, kafka,
 
 
 async def test_replay_after_broker_loss_republishes_and_consumers_stay_idempotent(pg, kafka, state_dir, tmp_path):
+    from tovholder.apache_kafka import ApacheKafka
     from tovholder.infra import Tansu, create_topics
 
     url = fresh_database(pg, "plans")
@@ -184,8 +186,8 @@ async def test_replay_after_broker_loss_republishes_and_consumers_stay_idempoten
             return await count(plans.ctx.sessions, OutboxMessage, OutboxMessage.published_at.is_not(None)) == 1
         await eventually(published, message="plan-opened published")
 
-    # The broker is lost (memory storage): a new, empty one takes its place.
-    fresh = Tansu(log_file=tmp_path / "tansu2.log")
+    # The broker is lost (Tansu's memory, or a Kafka cluster's disks): a new, empty one takes its place.
+    fresh = ApacheKafka(data_dir=tmp_path / "kafka2") if kafka.kind == "kafka" else Tansu(log_file=tmp_path / "tansu2.log")
     fresh.start()
     try:
         await create_topics(fresh.bootstrap)
