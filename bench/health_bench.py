@@ -1,7 +1,7 @@
 """Health benchmark: hospital notices through the real system (four services as processes on real
-PostgreSQL and Tansu, demo data loaded).
+PostgreSQL and a broker, demo data loaded), next to the raw broker and raw PostgreSQL of the same run.
 
-    python bench/health_bench.py [--notices 400] [--concurrency 16] [--paced 60] [--rate 5]
+    python bench/health_bench.py [--notices 1000] [--concurrency 32] [--paced 60] [--rate 5] [--broker both]
 
 Each notice is an admission (STIN, its own hospital episode) for a demo citizen with a tovholder, so
 each one should become an "accompany/visit" task in the tovholder's work queue. Measures:
@@ -9,8 +9,8 @@ each one should become an "accompany/visit" task in the tovholder's work queue. 
 - notice → task latency (POST sent → task row created in notifications), p50/p95/p99;
 - notice → event latency (POST sent → event published by health's outbox relay).
 First as a burst (``--concurrency`` at a time: throughput, latency under queueing), then one by one
-at ``--rate`` per second (latency without queueing). Prints the numbers and writes
-bench/results/health.json.
+at ``--rate`` per second (latency without queueing). On each broker asked for (default: Tansu, and
+Apache Kafka where Java 17+ is here). Prints the numbers and writes bench/results/health.json.
 """
 
 from __future__ import annotations
@@ -38,6 +38,9 @@ from tovholder.demo import demo_data  # noqa: E402
 from tovholder.infra import free_port  # noqa: E402
 from tovholder.launcher import LocalStack  # noqa: E402
 from tovholder.settings import Settings  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from pipeline import brokers_asked, raw_kafka, raw_postgres  # noqa: E402  (the same raw bounds)
 
 RESULTS = Path(__file__).resolve().parent / "results"
 PARTNER_ORG = "SOR:1234567"
@@ -136,12 +139,14 @@ async def run_notices(stack: LocalStack, n: int, concurrency: int, rate: float |
     }
 
 
-async def run(args: argparse.Namespace) -> dict:
+async def run(args: argparse.Namespace, broker: str) -> dict:
     with tempfile.TemporaryDirectory(prefix="tovholder-health-bench-") as tmp:
-        stack = LocalStack(state_dir=Path(tmp), ports={s: free_port() for s in SERVICES},
-                           env={"TOVHOLDER_LOG_LEVEL": "WARNING", "TOVHOLDER_ENVIRONMENT": "test"})
+        stack = LocalStack(state_dir=Path(tmp), ports={s: free_port() for s in SERVICES}, broker=broker,
+                           kafka_port=free_port(), env={"TOVHOLDER_LOG_LEVEL": "WARNING", "TOVHOLDER_ENVIRONMENT": "test"})
         await asyncio.to_thread(stack.start)
         try:
+            raw_k = await raw_kafka(stack.kafka.bootstrap, args.raw_messages, idempotent=broker == "kafka")
+            raw_pg = await raw_postgres(stack.pg.url("postgres", driver="postgresql"), args.raw_transactions)
             # A short warm-up so connection pools and consumer assignments are in place.
             await run_notices(stack, min(20, args.notices), args.concurrency)
             burst = await run_notices(stack, args.notices, args.concurrency)
@@ -149,23 +154,33 @@ async def run(args: argparse.Namespace) -> dict:
             paced = await run_notices(stack, args.paced, 1, rate=args.rate)
         finally:
             await asyncio.to_thread(stack.stop)
-    return {"when": datetime.now(timezone.utc).isoformat(), "machine": {"cpus": os.cpu_count()},
-            "health": burst, "health_paced": paced}
+    return {"broker": broker, "health": burst, "health_paced": paced, "raw_kafka": raw_k, "raw_postgres": raw_pg}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--notices", type=int, default=400)
-    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--notices", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--paced", type=int, default=60, help="notices sent one by one after the burst")
     parser.add_argument("--rate", type=float, default=5.0, help="notices per second in the paced phase")
+    parser.add_argument("--raw-messages", type=int, default=5000)
+    parser.add_argument("--raw-transactions", type=int, default=2000)
+    parser.add_argument("--broker", choices=("tansu", "kafka", "both"), default="both")
     args = parser.parse_args()
-    result = asyncio.run(run(args))
-    for label, h in (("burst", result["health"]), ("paced", result["health_paced"])):
-        report(label, h)
+    results = {}
+    for broker in brokers_asked(args.broker):
+        result = results[broker] = asyncio.run(run(args, broker))
+        name = {"tansu": "Tansu", "kafka": "Apache Kafka"}[broker]
+        print(f"== on {name}")
+        for label, h in (("burst", result["health"]), ("paced", result["health_paced"])):
+            report(label, h)
+        k, pg = result["raw_kafka"], result["raw_postgres"]
+        print(f"raw Kafka ({name}) {k['messages_per_s']:>8} msgs/s   p50 {k['p50_ms']} ms  p99 {k['p99_ms']} ms (produce→consume)")
+        print(f"raw PostgreSQL      {pg['transactions_per_s']:>8} tx/s (single-row insert + commit)")
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / "health.json"
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    out.write_text(json.dumps({"when": datetime.now(timezone.utc).isoformat(), "machine": {"cpus": os.cpu_count()},
+                               "brokers": results}, indent=2) + "\n")
     print(f"wrote {out}")
 
 

@@ -1,13 +1,15 @@
 """Pipeline benchmark: N partner referrals through the thin flow, measured against the raw broker
 and the raw database on the same machine in the same run.
 
-    python bench/pipeline.py [--referrals 300] [--concurrency 16]
+    python bench/pipeline.py [--referrals 300] [--concurrency 16] [--broker tansu|kafka|both]
 
-Prints a table and writes bench/results/pipeline.json:
+Runs on each broker asked for (default: both where Java 17+ is here, else Tansu). Prints a table
+and writes bench/results/pipeline.json, one section per broker:
 - receipts/s and receipt latency for POST /integration/v1/referrals;
 - POST decision → task in the coordinators' work queue: latency p50/p95/p99 and end-to-end events/s
   (every event the flow publishes, across the four services), in a burst and paced (no queueing);
-- raw aiokafka produce→consume throughput and latency on the same Tansu (acks=all, one consumer group);
+- raw aiokafka produce→consume throughput and latency on the same broker (acks=all, one consumer group;
+  the idempotent producer on Apache Kafka, as the relay uses it);
 - raw PostgreSQL single-row insert+commit transactions/s on the same server.
 """
 
@@ -51,7 +53,7 @@ def summary_ms(values: list[float]) -> dict[str, float]:
             "p99_ms": round(pct(values, 99) * 1000, 1), "mean_ms": round(statistics.fmean(values) * 1000, 1)}
 
 
-async def raw_kafka(bootstrap: str, n: int) -> dict:
+async def raw_kafka(bootstrap: str, n: int, *, idempotent: bool = False) -> dict:
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
@@ -65,7 +67,7 @@ async def raw_kafka(bootstrap: str, n: int) -> dict:
     await consumer.start()
     while not consumer.assignment():
         await consumer.getmany(timeout_ms=100)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=False, linger_ms=2)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=idempotent, linger_ms=2)
     await producer.start()
     latencies: list[float] = []
     body = json.dumps({"citizen_id": str(uuid.uuid4()), "pad": "x" * 300}).encode()
@@ -203,20 +205,27 @@ async def pipeline(stack: LocalStack, n: int, concurrency: int, *, pace_per_s: f
     }
 
 
-async def run(args: argparse.Namespace) -> dict:
+def brokers_asked(choice: str) -> list[str]:
+    from tovholder.apache_kafka import kafka_available
+
+    if choice == "both":
+        return ["tansu", "kafka"] if kafka_available() else ["tansu"]
+    return [choice]
+
+
+async def run(args: argparse.Namespace, broker: str) -> dict:
     with tempfile.TemporaryDirectory(prefix="tovholder-bench-") as tmp:
-        stack = LocalStack(state_dir=Path(tmp), ports={s: free_port() for s in SERVICES},
-                           env={"TOVHOLDER_LOG_LEVEL": "WARNING", "TOVHOLDER_ENVIRONMENT": "test"})
+        stack = LocalStack(state_dir=Path(tmp), ports={s: free_port() for s in SERVICES}, broker=broker,
+                           kafka_port=free_port(), env={"TOVHOLDER_LOG_LEVEL": "WARNING", "TOVHOLDER_ENVIRONMENT": "test"})
         await asyncio.to_thread(stack.start)
         try:
-            raw_k = await raw_kafka(stack.kafka.bootstrap, args.raw_messages)
+            raw_k = await raw_kafka(stack.kafka.bootstrap, args.raw_messages, idempotent=broker == "kafka")
             raw_pg = await raw_postgres(stack.pg.url("postgres", driver="postgresql"), args.raw_transactions)
             flow = await pipeline(stack, args.referrals, args.concurrency)
             paced = await pipeline(stack, args.paced, 1, pace_per_s=args.pace, first_citizen=args.referrals)
         finally:
             await asyncio.to_thread(stack.stop)
-    return {"when": datetime.now(timezone.utc).isoformat(), "machine": {"cpus": __import__("os").cpu_count()},
-            "pipeline": flow, "pipeline_paced": paced, "raw_kafka": raw_k, "raw_postgres": raw_pg}
+    return {"broker": broker, "pipeline": flow, "pipeline_paced": paced, "raw_kafka": raw_k, "raw_postgres": raw_pg}
 
 
 def main() -> None:
@@ -227,22 +236,34 @@ def main() -> None:
     parser.add_argument("--pace", type=float, default=4.0, help="decisions per second in the paced phase")
     parser.add_argument("--raw-messages", type=int, default=5000)
     parser.add_argument("--raw-transactions", type=int, default=2000)
-    result = asyncio.run(run(parser.parse_args()))
+    parser.add_argument("--broker", choices=("tansu", "kafka", "both"), default="both")
+    args = parser.parse_args()
+    results = {}
+    for broker in brokers_asked(args.broker):
+        result = results[broker] = asyncio.run(run(args, broker))
+        report(result)
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / "pipeline.json"
+    out.write_text(json.dumps({"when": datetime.now(timezone.utc).isoformat(),
+                               "machine": {"cpus": __import__("os").cpu_count()}, "brokers": results}, indent=2))
+    print(f"wrote {out}")
+
+
+def report(result: dict) -> None:
+    name = {"tansu": "Tansu", "kafka": "Apache Kafka"}[result["broker"]]
     flow, k, pg = result["pipeline"], result["raw_kafka"], result["raw_postgres"]
     paced = result["pipeline_paced"]["decision_to_task"]
+    print(f"== on {name}")
     print(f"pipeline, burst ({flow['referrals']} referrals, concurrency {flow['concurrency']})")
     print(f"  intake            {flow['intake']['receipts_per_s']:>8} receipts/s   p50 {flow['intake']['p50_ms']} ms  p99 {flow['intake']['p99_ms']} ms")
     d = flow["decision_to_task"]
     print(f"  decision → task   p50 {d['p50_ms']} ms  p95 {d['p95_ms']} ms  p99 {d['p99_ms']} ms")
-    print(f"  events            {flow['events_per_s']:>8} events/s ({flow['events_published_during_flow']} events)")
+    print(f"  events            {flow['events_per_s']:>8} events/s ({flow['events_published_during_flow']} events)"
+          f" = {100 * flow['events_per_s'] / pg['transactions_per_s']:.1f} % of raw PostgreSQL commits")
     print(f"pipeline, paced ({result['pipeline_paced']['referrals']} decisions at {result['pipeline_paced']['paced_per_s']}/s)")
     print(f"  decision → task   p50 {paced['p50_ms']} ms  p95 {paced['p95_ms']} ms  p99 {paced['p99_ms']} ms")
-    print(f"raw Kafka (Tansu)   {k['messages_per_s']:>8} msgs/s      p50 {k['p50_ms']} ms  p99 {k['p99_ms']} ms (produce→consume)")
+    print(f"raw Kafka ({name}) {k['messages_per_s']:>8} msgs/s      p50 {k['p50_ms']} ms  p99 {k['p99_ms']} ms (produce→consume)")
     print(f"raw PostgreSQL      {pg['transactions_per_s']:>8} tx/s (single-row insert + commit)")
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / "pipeline.json"
-    out.write_text(json.dumps(result, indent=2))
-    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

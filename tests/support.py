@@ -93,11 +93,7 @@ class RunningService:
             return
 
         async def assigned() -> bool:
-            for sub in self.ctx.broker.subscribers:
-                consumer = getattr(sub, "consumer", None)
-                if consumer is None or not consumer.assignment():
-                    return False
-            return True
+            return bool(self.ctx.consumer.assignment())
 
         await eventually(assigned, timeout=timeout, message=f"{self.name} consumers assigned")
 

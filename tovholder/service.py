@@ -21,7 +21,6 @@ from fastapi.responses import JSONResponse, Response
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
-from faststream.middlewares import AckPolicy
 from faststream.specification import AsyncAPI
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
@@ -181,6 +180,10 @@ def create_service(spec: ServiceSpec, settings: Settings | None = None) -> FastA
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         tasks = [asyncio.create_task(_start_kafka(ctx), name="kafka-start")]
         tasks.append(asyncio.create_task(_after_kafka(ctx, relay.run_forever), name="outbox-relay"))
+        if consumer is not None:
+            client_options = kafka_client_options(settings)
+            tasks.append(asyncio.create_task(
+                _after_kafka(ctx, lambda: consumer.run_forever(client_options)), name="event-consumer"))
         for job in spec.background:
             tasks.append(asyncio.create_task(_supervise(job, ctx), name=getattr(job, "__name__", "job")))
         try:
@@ -210,27 +213,22 @@ def create_service(spec: ServiceSpec, settings: Settings | None = None) -> FastA
 
 
 def _subscribe(broker: KafkaBroker, settings: Settings, router: EventRouter, consumer: EventConsumer) -> None:
+    """Describe what the service consumes in its AsyncAPI document. Documentation only: the kit's
+    EventConsumer (batches, inbox, dead letters) consumes, so no framework parses a body first."""
     subscriber = broker.subscriber(
         *router.topics,
         group_id=consumer_group(settings.service),
-        auto_offset_reset="earliest",
-        session_timeout_ms=settings.consumer_session_timeout_ms,
-        heartbeat_interval_ms=settings.consumer_heartbeat_interval_ms,
-        ack_policy=AckPolicy.ACK,  # commit the offset after the event was handled (or dead-lettered)
         title=f"{consumer_group(settings.service)}",
+        description="Handles: " + ", ".join(sorted(router.handlers)),
     )
 
     @subscriber
-    async def on_event(message: KafkaMessage) -> None:
-        record = message.raw_message
-        await consumer.handle_record(
-            body=record.value or b"", key=record.key, raw_headers=record.headers,
-            topic=record.topic, partition=record.partition, offset=record.offset,
-        )
+    async def on_event(message: KafkaMessage) -> None:  # never called: the broker is not started
+        raise RuntimeError("documentation-only subscriber")
 
 
 async def _start_kafka(ctx: ServiceContext) -> None:
-    """Start the producer and the consumers; keep trying while the broker is unreachable."""
+    """Start the producer (the relay's and the dead letters'); keep trying while the broker is unreachable."""
     delay = 0.5
     while True:
         try:
@@ -238,17 +236,6 @@ async def _start_kafka(ctx: ServiceContext) -> None:
             break
         except Exception as exc:
             log.warning("Kafka producer not started (%s); retrying in %.1fs", exc, delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 10)
-    delay = 0.5
-    while True:
-        try:
-            await ctx.broker.start()
-            break
-        except Exception as exc:
-            log.warning("Kafka consumers not started (%s); retrying in %.1fs", exc, delay)
-            with contextlib.suppress(Exception):
-                await ctx.broker.stop()
             await asyncio.sleep(delay)
             delay = min(delay * 2, 10)
     ctx.kafka_started.set()

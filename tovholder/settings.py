@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     # Tansu (local/CI) joins a group in half the session timeout: keep these small locally.
     consumer_session_timeout_ms: int = 3000
     consumer_heartbeat_interval_ms: int = 500
+    # Records per fetch; each partition's share is handled in one transaction.
+    consumer_batch_size: int = 500
+    # How long the broker may hold a fetch when nothing is there (data returns at once).
+    consumer_fetch_max_wait_ms: int = 100
 
     handler_max_attempts: int = 5
     handler_backoff_initial_s: float = 0.2

@@ -102,6 +102,20 @@ class UnitOfWork:
         )
         return result.first() is not None
 
+    async def claim_inbox_many(self, consumer: str, events: list[tuple[str, str]]) -> set[str]:
+        """Claim a batch of (event_id, event_type) in one statement; returns the ids not handled
+        before (the others are duplicates)."""
+        if not events:
+            return set()
+        unique = list({event_id: (event_id, event_type) for event_id, event_type in events}.values())
+        result = await self.session.execute(
+            insert(InboxEntry)
+            .values([{"consumer": consumer, "event_id": e, "event_type": t} for e, t in unique])
+            .on_conflict_do_nothing()
+            .returning(InboxEntry.event_id)
+        )
+        return set(result.scalars().all())
+
     async def commit(self) -> None:
         if self.emitted:
             # Delivered by PostgreSQL only if the transaction commits: wakes the relay at once.

@@ -32,6 +32,10 @@ def granted(citizen_id: uuid.UUID | None = None, botilbud: str = "tangkaer") -> 
     )
 
 
+def dead_letter_key(letter: dict) -> bytes:
+    return letter["headers"]["ce_subject"].encode()
+
+
 async def count(session_factory_, model, *where) -> int:
     async with session_factory_() as session:
         return await session.scalar(select(func.count()).select_from(model).where(*where)) or 0
@@ -170,6 +174,7 @@ async def test_failing_handler_retries_with_backoff_then_dead_letters(pg, kafka,
         letter = next(r for r in dead if r["headers"].get("ce_id") == doomed)
         assert letter["headers"]["dlq_reason"] == "ValueError: the botilbud 'always-fails' is unknown here"
         assert letter["headers"]["dlq_attempts"] == "3"
+        assert letter["key"] is not None and letter["key"] == dead_letter_key(letter)  # the citizen, as published
         assert not any(r["headers"].get("ce_id") == recovers for r in dead)
 
 
@@ -204,3 +209,41 @@ async def test_replay_after_broker_loss_republishes_and_consumers_stay_idempoten
             assert records[0]["headers"]["ce_id"] == str(original_id)
     finally:
         fresh.stop()
+
+
+async def test_poison_event_in_a_batch_is_isolated_and_order_is_kept(pg, kafka, state_dir):
+    """Five events of one citizen (one partition) arrive in one fetch; the third always fails.
+    The others take effect exactly once, in order; the third is dead-lettered with its key."""
+    from tovholder.db import AuditEntry
+
+    router = EventRouter()
+
+    @router.handles(VisitationDecidedV1)
+    async def record_in_order(event: VisitationDecidedV1, meta: EventMeta, uow: UnitOfWork) -> None:
+        if event.offer_id == "poison":
+            raise ValueError("this offer cannot be handled")
+        uow.audit(None, "test.handled", citizen_id=event.citizen_id, object_type="offer", object_id=event.offer_id)
+
+    citizen = uuid.uuid4()
+    ids = []
+    for n in range(1, 6):
+        event = granted(citizen)
+        event = event.model_copy(update={"offer_id": "poison" if n == 3 else f"offer-{n}"})
+        ids.append(await publish_event(kafka, event))  # published before the consumer starts: one fetch
+    spec = ServiceSpec(name="plans", title="poison", events=router)
+    async with run_service(spec, pg=pg, kafka=kafka, state_dir=state_dir, handler_max_attempts=2,
+                           handler_backoff_initial_s=0.05) as svc:
+        async def handled() -> list[str]:
+            async with svc.ctx.sessions() as s:
+                rows = (await s.execute(select(AuditEntry.object_id).where(AuditEntry.citizen_id == citizen,
+                                                                           AuditEntry.action == "test.handled")
+                                        .order_by(AuditEntry.id))).scalars().all()
+            return list(rows) if len(rows) >= 4 else []
+        assert await eventually(handled, message="the four good events handled") == ["offer-1", "offer-2", "offer-4", "offer-5"]
+        dead = await read_topic(kafka, dead_letter_topic("plans").name, until=lambda r: r["headers"].get("ce_id") == ids[2])
+        letter = next(r for r in dead if r["headers"].get("ce_id") == ids[2])
+        assert letter["key"] == str(citizen).encode()
+        assert letter["headers"]["dlq_reason"] == "ValueError: this offer cannot be handled"
+        async with svc.ctx.sessions() as s:
+            inbox = set((await s.execute(select(InboxEntry.event_id))).scalars().all())
+        assert inbox >= {ids[0], ids[1], ids[3], ids[4]} and ids[2] not in inbox
