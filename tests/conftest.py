@@ -11,8 +11,9 @@ available broker, because `make run` uses Tansu.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
-import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -58,56 +59,49 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 class KafkaPool:
     """Fresh Apache Kafka nodes, one kept starting in the background while a module runs, so a
-    module waits for a JVM's start only once per session instead of once per module."""
+    module waits for a JVM's start only once per session instead of once per module.
+
+    Every node is started by one long-lived worker thread: the parent-death signal that takes a
+    node down with a killed test run belongs to the thread that started it, so that thread must
+    live as long as the session. A start that fails (a free port taken by someone else before
+    the JVM bound it) is retried on new ports."""
+
+    ATTEMPTS = 3
 
     def __init__(self, base: Path) -> None:
         self.base = base
         self.count = 0
         self.started: list[ApacheKafka] = []
-        self._spare: tuple[threading.Thread, list] | None = None
+        self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kafka-pool")
+        self.spare: Future | None = None
 
-    def _prepare_spare(self) -> None:
-        # Started here, in the main thread: the parent-death signal belongs to the thread that
-        # started the process, so a helper thread only waits for it and creates the topics.
-        self.count += 1
-        node = ApacheKafka(data_dir=self.base / f"kafka-{self.count}", heap="320m")
-        self.started.append(node)
-        out: list = []
-
-        def await_ready() -> None:
+    def _start_node(self) -> ApacheKafka:
+        error: BaseException | None = None
+        for _ in range(self.ATTEMPTS):
+            self.count += 1
+            node = ApacheKafka(data_dir=self.base / f"kafka-{self.count}", heap="320m")
+            self.started.append(node)
             try:
-                node.wait_ready()
+                node.start()
                 asyncio.run(create_topics(node.bootstrap, ALL_TOPICS))
-                out.append(node)
-            except BaseException as exc:  # handed to the module that takes it
-                out.append(exc)
-
-        try:
-            node.start(wait=False)
-        except BaseException as exc:
-            out.append(exc)
-            thread = threading.Thread(target=lambda: None)
-        else:
-            thread = threading.Thread(target=await_ready, daemon=True)
-        thread.start()
-        self._spare = (thread, out)
+                return node
+            except Exception as exc:
+                error = exc
+                node.kill()
+        raise RuntimeError(f"Apache Kafka did not start in {self.ATTEMPTS} attempts: {error}")
 
     def take(self) -> ApacheKafka:
-        if self._spare is None:
-            self._prepare_spare()
-        thread, out = self._spare
-        thread.join()
-        self._prepare_spare()
-        result = out[0]
-        if isinstance(result, BaseException):
-            raise result
-        return result
+        future = self.spare or self.worker.submit(self._start_node)
+        self.spare = self.worker.submit(self._start_node)
+        return future.result()
 
     def close(self) -> None:
-        if self._spare is not None:
-            self._spare[0].join()
+        if self.spare is not None:
+            with contextlib.suppress(Exception):
+                self.spare.result()
         for node in self.started:
             node.stop()
+        self.worker.shutdown()
 
 
 @pytest.fixture(scope="session")

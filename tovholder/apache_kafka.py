@@ -306,3 +306,13 @@ def _kafka_uuid() -> str:
     import base64
 
     return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+
+
+if __name__ == "__main__":  # python -m tovholder.apache_kafka: fetch the jars once (CI provisioning)
+    import sys
+
+    try:
+        print(f"Apache Kafka {KAFKA_VERSION}: {ensure_kafka_jars()}")
+    except KafkaUnavailable as exc:
+        print(f"Apache Kafka unavailable: {exc}", file=sys.stderr)
+        sys.exit(1)
