@@ -309,7 +309,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         reason = "; ".join(problems)
         if request.url.path.startswith("/integration/"):
             return JSONResponse(receipt_body(None, "fatal-error", reason), status_code=422)
-        return JSONResponse({"detail": reason, "errors": problems}, status_code=422)
+        return JSONResponse(error_body("invalid-request", reason, errors=problems), status_code=422)
 
     async def infrastructure_or_bug(request: Request, exc: Exception) -> JSONResponse:
         if is_infrastructure_error(exc):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.routing import APIRoute
@@ -325,8 +325,8 @@ async def get_version(citizen_id: uuid.UUID, number: PositiveInt32, user: Curren
 
 
 @router.get("/plan/diff", summary="What changed between two versions")
-async def diff(citizen_id: uuid.UUID, user: CurrentUser, uow: UoW, from_version: PositiveInt32 = Query(alias="from"),
-               to_version: PositiveInt32 | None = Query(None, alias="to")) -> dict[str, Any]:
+async def diff(citizen_id: uuid.UUID, user: CurrentUser, uow: UoW, from_version: Annotated[PositiveInt32, Query(alias="from")],
+               to_version: Annotated[PositiveInt32 | None, Query(alias="to")] = None) -> dict[str, Any]:
     scope = await enter(uow, user, citizen_id, Can.READ_PLAN)
     newest = await current_version(uow, scope.plan)
     older = await version_number(uow, scope.plan, from_version)
