@@ -154,3 +154,25 @@ async def test_pages_get_a_strict_policy_and_every_answer_the_basic_headers(clie
         assert response.headers["referrer-policy"] == "same-origin"
     assert "content-security-policy" not in refused.headers
     assert "content-security-policy" not in (await client.get("/docs")).headers  # Swagger UI needs inline script
+
+
+@pytest.mark.parametrize("service", ["referrals", "plans", "health", "notifications"])
+def test_every_json_api_route_needs_a_bearer_token(service):
+    """The guard authenticates JSON API bodies before any route runs: that is right only while no
+    /api/ or /integration/ route is public. A public one must be placed elsewhere (or this rule changed)."""
+    import importlib
+
+    from fastapi.routing import APIRoute
+
+    from tovholder.auth import current_principal, is_json_api_path
+
+    def calls(dependant):
+        for dependency in dependant.dependencies:
+            yield dependency.call
+            yield from calls(dependency)
+
+    spec = importlib.import_module(f"services.{service}.main").spec
+    routes = [r for router in spec.routers for r in router.routes if isinstance(r, APIRoute) and is_json_api_path(r.path)]
+    assert routes
+    public = [f"{sorted(r.methods)} {r.path}" for r in routes if current_principal not in set(calls(r.dependant))]
+    assert public == []
