@@ -3,7 +3,13 @@
 Development: tokens from `tovholder token` are HS256-signed with a key created on first run under
 the state directory. Production: tokens come from the municipality's OpenID Connect provider,
 verified against its JWKS URL and issuer; development tokens are never accepted there.
-Staff pages may carry the same token in the ``tovholder_token`` cookie (set by the login page).
+JSON APIs (``/api/…``, ``/integration/…``) take the token only from ``Authorization: Bearer``: a cookie
+is never enough there, because a browser sends cookies along with requests other sites make. Staff
+pages keep their login in a page session of their own service (``tovholder.page_sessions``), whose
+forms carry a CSRF token.
+
+A token must name its subject (``sub``) and say when it was issued (``iat``) and when it expires
+(``exp``); clocks may differ by ``auth_leeway_s``.
 """
 
 from __future__ import annotations
@@ -24,7 +30,41 @@ Role = Literal["visitation", "coordinator", "nurse-consultant", "partner", "citi
 ROLES: tuple[str, ...] = ("visitation", "coordinator", "nurse-consultant", "partner", "citizen", "admin")
 STAFF_ROLES: tuple[str, ...] = ("visitation", "coordinator", "nurse-consultant", "admin")
 DEV_ISSUER = "tovholder-dev"
-TOKEN_COOKIE = "tovholder_token"
+REQUIRED_CLAIMS = ("sub", "iat", "exp")
+# Partner endpoints (the external contract) answer in English; everything else is read by staff or
+# citizens and answers in Danish.
+PARTNER_PATH_PREFIXES = ("/integration/", "/fhir/")
+JSON_API_PATH_PREFIXES = ("/api/", *PARTNER_PATH_PREFIXES)
+# Where the request guard leaves the principal it authenticated before reading the body.
+PRINCIPAL_SCOPE_KEY = "tovholder.principal"
+
+
+def is_partner_path(path: str) -> bool:
+    return path.startswith(PARTNER_PATH_PREFIXES)
+
+
+def is_json_api_path(path: str) -> bool:
+    return path.startswith(JSON_API_PATH_PREFIXES)
+
+
+class InvalidToken(Unauthorized):
+    """A missing or unacceptable token; ``message`` is English (partners), ``message_da`` Danish (staff)."""
+
+    def __init__(self, code: str, message: str, message_da: str) -> None:
+        super().__init__(message, code=code)
+        self.message_da = message_da
+
+    def for_path(self, path: str) -> Unauthorized:
+        """The same refusal in the language of whoever calls ``path``."""
+        return self if is_partner_path(path) else Unauthorized(self.message_da, code=self.code)
+
+
+def missing_token() -> InvalidToken:
+    return InvalidToken(
+        "token-missing",
+        "Log in first: send `Authorization: Bearer <token>` (locally: `tovholder token --role ROLE`).",
+        "Log ind først: send `Authorization: Bearer <adgangsnøgle>` (lokalt: `tovholder token --role ROLLE`).",
+    )
 
 
 class Principal(BaseModel):
@@ -80,44 +120,77 @@ class TokenVerifier:
         self._dev_key = None if self.oidc else dev_signing_key(settings)  # read once, not per request
 
     def verify(self, token: str) -> Principal:
+        """The principal a token names, or InvalidToken (401) with a reason in English and Danish."""
+        options = {"require": list(REQUIRED_CLAIMS)}
+        leeway = self.settings.auth_leeway_s
         try:
             if self._jwks is not None:
                 key = self._jwks.get_signing_key_from_jwt(token).key
                 claims = jwt.decode(
-                    token, key, algorithms=["RS256", "ES256", "PS256"],
+                    token, key, algorithms=["RS256", "ES256", "PS256"], options=options, leeway=leeway,
                     audience=self.settings.auth_audience, issuer=self.settings.auth_issuer,
                 )
             else:
                 claims = jwt.decode(
-                    token, self._dev_key, algorithms=["HS256"],
+                    token, self._dev_key, algorithms=["HS256"], options=options, leeway=leeway,
                     audience=self.settings.auth_audience, issuer=DEV_ISSUER,
                 )
         except jwt.ExpiredSignatureError:
-            raise Unauthorized("The token has expired; get a new one (locally: `tovholder token --role ...`).")
+            raise InvalidToken("token-expired",
+                               "The token has expired; get a new one (locally: `tovholder token --role ...`).",
+                               "Adgangsnøglen er udløbet; hent en ny (lokalt: `tovholder token --role …`).") from None
+        except jwt.MissingRequiredClaimError as exc:
+            raise _incomplete(exc.claim) from None
         except jwt.PyJWTError as exc:
-            raise Unauthorized(f"The token is not valid here: {exc}.")
+            raise InvalidToken("token-invalid", f"The token is not valid here: {exc}.",
+                               "Adgangsnøglen er ikke gyldig her; log ind igen.") from None
+        if not str(claims["sub"]).strip():
+            raise _incomplete("sub")
         role = claims.get("role")
         if role not in ROLES:
-            raise Unauthorized(f"The token's role {role!r} is not one of {', '.join(ROLES)}.")
+            raise InvalidToken("token-role", f"The token's role {role!r} is not one of {', '.join(ROLES)}.",
+                               f"Adgangsnøglens rolle {role!r} er ikke en af {', '.join(ROLES)}.")
         return Principal(
             sub=str(claims["sub"]), role=role, org=claims.get("org"),
             botilbud=claims.get("botilbud"), municipality=claims.get("municipality"), name=claims.get("name"),
         )
 
 
-def token_from_request(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
-    if header.lower().startswith("bearer "):
-        return header[7:].strip()
-    return request.cookies.get(TOKEN_COOKIE)
+_CLAIM_MEANING = {"sub": ("who it is for", "hvem den tilhører"), "iat": ("when it was issued", "hvornår den er udstedt"),
+                  "exp": ("when it expires", "hvornår den udløber")}
+
+
+def _incomplete(claim: str) -> InvalidToken:
+    en, da = _CLAIM_MEANING.get(claim, ("a required claim", "en påkrævet oplysning"))
+    return InvalidToken("token-incomplete",
+                        f"The token lacks the claim {claim!r} ({en}); tokens must carry sub, iat and exp.",
+                        f"Adgangsnøglen mangler oplysningen {claim!r} ({da}); hent en ny adgangsnøgle.")
+
+
+def bearer_token(headers) -> str | None:
+    """The token of an ``Authorization: Bearer`` header (never a cookie: see the module docstring)."""
+    header = headers.get("authorization", "")
+    if header[:7].lower() == "bearer ":
+        return header[7:].strip() or None
+    return None
+
+
+def authenticate(verifier: TokenVerifier, path: str, headers) -> Principal:
+    """The caller of a JSON API, in the language of ``path``; InvalidToken/Unauthorized (401) otherwise."""
+    token = bearer_token(headers)
+    try:
+        if not token:
+            raise missing_token()
+        return verifier.verify(token)
+    except InvalidToken as refusal:
+        raise refusal.for_path(path) from None
 
 
 async def current_principal(request: Request) -> Principal:
-    token = token_from_request(request)
-    if not token:
-        raise Unauthorized("Log in first: send `Authorization: Bearer <token>` (locally: `tovholder token --role ROLE`).")
-    verifier: TokenVerifier = request.app.state.ctx.verifier
-    return verifier.verify(token)
+    authenticated = request.scope.get(PRINCIPAL_SCOPE_KEY)  # by the request guard, before the body was read
+    if authenticated is not None:
+        return authenticated
+    return authenticate(request.app.state.ctx.verifier, request.url.path, request.headers)
 
 
 CurrentUser = Annotated[Principal, Depends(current_principal)]

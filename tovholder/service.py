@@ -34,7 +34,8 @@ from tovholder import metrics
 from tovholder.auth import TokenVerifier
 from tovholder.cpr import CprVault
 from tovholder.db import create_engine, session_factory
-from tovholder.errors import TovholderError, Unauthorized
+from tovholder.errors import TovholderError, Unauthorized, error_body
+from tovholder.guards import install_guards
 from tovholder.infra_errors import is_infrastructure_error
 from tovholder.logs import setup_logging
 from tovholder.messaging import EventConsumer, EventRouter
@@ -205,6 +206,7 @@ def create_service(spec: ServiceSpec, settings: Settings | None = None) -> FastA
     app.state.ctx = ctx
     app.state.spec = spec
     _install_error_handlers(app)
+    install_guards(app, settings, ctx.verifier)  # body cap, authentication before the body, NUL net, page headers
     _install_operational_routes(app, spec)
     for router in spec.routers:
         app.include_router(router)
@@ -284,7 +286,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
         if exc.status_code == 503:
             headers = {"Retry-After": "5"}
-        return JSONResponse({"detail": exc.message}, status_code=exc.status_code, headers=headers)
+        return JSONResponse(error_body(exc.code, exc.message), status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -294,7 +296,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         reason = "; ".join(problems)
         if request.url.path.startswith("/integration/"):
             return JSONResponse(receipt_body(None, "fatal-error", reason), status_code=422)
-        return JSONResponse({"detail": reason, "errors": problems}, status_code=422)
+        return JSONResponse(error_body("invalid-request", reason, errors=problems), status_code=422)
 
     async def infrastructure_or_bug(request: Request, exc: Exception) -> JSONResponse:
         if is_infrastructure_error(exc):

@@ -58,6 +58,11 @@ class Settings(BaseSettings):
     auth_issuer: str | None = None
     auth_jwks_url: str | None = None
     auth_audience: str = "tovholder"
+    # Clock skew allowed when checking a token's exp/iat/nbf.
+    auth_leeway_s: int = 30
+
+    # Larger request bodies are refused with 413 before they are read (no route needs more).
+    max_request_body_bytes: int = 1_048_576
 
     otel_exporter: Literal["none", "console", "otlp"] = "none"
     log_level: str = "INFO"

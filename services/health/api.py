@@ -68,6 +68,7 @@ from services.health.models import (
 from tovholder.auth import CurrentUser, PartnerUser, Principal
 from tovholder.cpr import CprVault, mask, normalize_cpr
 from tovholder.errors import Conflict, DomainError, Forbidden, NotFound
+from tovholder.inputs import Year
 from tovholder.receipts import FatalMessage, receive_message
 from tovholder.service import UoW
 from tovholder.uow import UnitOfWork
@@ -900,7 +901,7 @@ async def post_held(health_check_id: uuid.UUID, body: HeldBody, user: CurrentUse
 
 
 @staff.get("/botilbud/{botilbud_id}/health-checks", summary="The botilbud's årshjul: every check of a year with its readiness")
-async def get_botilbud_health_checks(botilbud_id: str, user: CurrentUser, uow: UoW, year: int | None = None) -> dict[str, Any]:
+async def get_botilbud_health_checks(botilbud_id: str, user: CurrentUser, uow: UoW, year: Year | None = None) -> dict[str, Any]:
     if user.role not in (Role.NURSE_CONSULTANT, Role.COORDINATOR) or user.botilbud != botilbud_id:
         raise Forbidden("The botilbud's own nurse consultants and coordinators see its health checks.")
     today = now_utc().astimezone(hc.DANISH_TIME).date()

@@ -2,13 +2,14 @@
 (short polling of a fragment), claim and complete, the citizen's timeline and the visitation board.
 
 Danish UI. Every control has a label; everything works by keyboard and without JavaScript (the
-script only refreshes the queue). The token sits in an HttpOnly, SameSite=Strict cookie; forms also
-carry a CSRF token derived from it."""
+script, a static file, only refreshes the queue). The login is a page session of this service
+(``tovholder.page_sessions``: an encrypted HttpOnly, SameSite=Strict cookie no other service
+honours); every form, the login and logout forms included, carries a CSRF token."""
 
 from __future__ import annotations
 
 import hashlib
-import hmac
+import re
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from services.notifications import service_layer as sl
@@ -25,13 +26,15 @@ from services.notifications.domain.clock import LOCAL_TZ
 from services.notifications.domain.errors import InvalidInput
 from services.notifications.domain.queue import parse_filter
 from services.notifications.domain.tasks import KIND_LABELS_DA, Priority, TaskKind, TaskStatus
-from tovholder.auth import STAFF_ROLES, TOKEN_COOKIE, Principal, issue_dev_token
+from tovholder.auth import STAFF_ROLES, InvalidToken, Principal, issue_dev_token
 from tovholder.errors import TovholderError
+from tovholder.page_sessions import PageSession, page_sessions
 from tovholder.service import UoW
 
 pages = APIRouter(include_in_schema=False)
+HERE = Path(__file__).parent
 TEMPLATES = Environment(
-    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    loader=FileSystemLoader(HERE / "templates"),
     autoescape=select_autoescape(["html"]),
     trim_blocks=True,
     lstrip_blocks=True,
@@ -59,19 +62,10 @@ def render(name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     return HTMLResponse(TEMPLATES.get_template(name).render(**context), status_code=status_code)
 
 
-def csrf_token(token: str) -> str:
-    return hashlib.sha256(f"csrf:{token}".encode()).hexdigest()[:32]
-
-
-def _user(request: Request) -> tuple[Principal | None, str | None]:
-    token = request.cookies.get(TOKEN_COOKIE)
-    if not token:
-        return None, None
-    try:
-        principal = request.app.state.ctx.verifier.verify(token)
-    except TovholderError:
-        return None, None
-    return (principal, token) if principal.role in STAFF_ROLES else (None, None)
+def _session(request: Request) -> PageSession | None:
+    """The logged-in staff member's page session (None: show the login page)."""
+    session = page_sessions(request).read(request)
+    return session if session is not None and session.principal.role in STAFF_ROLES else None
 
 
 def _to_login(request: Request, reason: str | None = None) -> RedirectResponse:
@@ -79,63 +73,90 @@ def _to_login(request: Request, reason: str | None = None) -> RedirectResponse:
     return RedirectResponse(target, status_code=303)
 
 
-def _check_csrf(token: str, submitted: str | None) -> bool:
-    return submitted is not None and hmac.compare_digest(csrf_token(token), submitted)
+# The pages' script and styles are files next to this module (the Content-Security-Policy allows no
+# inline script or style; package data ships *.css and *.js).
+STATIC_FILES = {"pages.css": "text/css", "work_queue.js": "text/javascript"}
+
+
+@pages.get("/static/{name}")
+async def static_file(name: str) -> Response:
+    if name not in STATIC_FILES:
+        return HTMLResponse("Ikke fundet.", status_code=404)
+    return FileResponse(HERE / name, media_type=STATIC_FILES[name], headers={"Cache-Control": "public, max-age=300"})
 
 
 # ---------------------------------------------------------------- login
 
 
-@pages.get("/login", response_class=HTMLResponse)
-async def login_page(request: Request, besked: str | None = None) -> HTMLResponse:
-    settings = request.app.state.ctx.settings
-    demo_staff: list[dict[str, Any]] = []
-    if not settings.is_production:
-        from tovholder.demo import demo_data
-
-        demo_staff = [s for s in demo_data()["staff"] if s["role"] in ("coordinator", "nurse-consultant", "visitation")][:12]
-    return render("login.html", besked=besked, demo_staff=demo_staff, user=None)
-
-
-@pages.post("/login")
-async def login(request: Request, token: str = Form("")) -> Response:
-    token = token.strip()
-    try:
-        principal = request.app.state.ctx.verifier.verify(token) if token else None
-    except TovholderError as error:
-        return render("login.html", 401, besked=f"Log ind mislykkedes: {error.message}", demo_staff=[], user=None)
-    if principal is None:
-        return render("login.html", 422, besked="Indsæt din adgangsnøgle (token).", demo_staff=[], user=None)
-    if principal.role not in STAFF_ROLES:
-        return render("login.html", 403, besked="Siderne er for medarbejdere; din rolle har ikke adgang.", demo_staff=[], user=None)
-    return _with_cookie(request, RedirectResponse("/", status_code=303), token)
-
-
-@pages.post("/login/demo")
-async def demo_login(request: Request, sub: str = Form(...)) -> Response:
-    settings = request.app.state.ctx.settings
-    if settings.is_production:
-        return render("login.html", 403, besked="Demo-login findes ikke i produktion.", demo_staff=[], user=None)
+def _demo_staff(request: Request) -> list[dict[str, Any]]:
+    """The demo staff the login page offers: only while developing, and only these can log in by demo."""
+    if request.app.state.ctx.settings.environment != "development":
+        return []
     from tovholder.demo import demo_data
 
-    staff = next((s for s in demo_data()["staff"] if s["sub"] == sub), None)
-    if staff is None:
-        return render("login.html", 404, besked="Ukendt demo-medarbejder.", demo_staff=[], user=None)
-    token = issue_dev_token(settings, role=staff["role"], sub=staff["sub"], botilbud=staff.get("botilbud"),
-                            name=staff.get("name"))
-    return _with_cookie(request, RedirectResponse("/", status_code=303), token)
+    return [s for s in demo_data()["staff"] if s["role"] in ("coordinator", "nurse-consultant", "visitation")][:12]
 
 
-def _with_cookie(request: Request, response: Response, token: str) -> Response:
-    response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict",
-                        secure=request.app.state.ctx.settings.is_production, max_age=12 * 3600, path="/")
+def _login_page(request: Request, status_code: int = 200, besked: str | None = None) -> HTMLResponse:
+    sessions = page_sessions(request)
+    nonce = sessions.login_nonce(request)
+    response = render("login.html", status_code, besked=besked, demo_staff=_demo_staff(request), user=None,
+                      login_csrf=sessions.login_csrf(nonce))
+    sessions.keep_login_nonce(response, nonce)
     return response
 
 
+def _logged_in(request: Request, token: str) -> Response:
+    response = RedirectResponse("/", status_code=303)
+    page_sessions(request).start(response, token)
+    return response
+
+
+FORGED_LOGIN = "Log ind-formularen var forældet; prøv igen."
+
+
+@pages.get("/login", response_class=HTMLResponse)
+async def login_page(request: Request, besked: str | None = None) -> HTMLResponse:
+    return _login_page(request, besked=besked)
+
+
+@pages.post("/login")
+async def login(request: Request, token: str = Form(""), csrf: str = Form(None)) -> Response:
+    if not page_sessions(request).login_csrf_ok(request, csrf):
+        return _login_page(request, 403, FORGED_LOGIN)
+    token = token.strip()
+    try:
+        principal = request.app.state.ctx.verifier.verify(token) if token else None
+    except InvalidToken as error:
+        return _login_page(request, 401, f"Log ind mislykkedes: {error.message_da}")
+    if principal is None:
+        return _login_page(request, 422, "Indsæt din adgangsnøgle (token).")
+    if principal.role not in STAFF_ROLES:
+        return _login_page(request, 403, "Siderne er for medarbejdere; din rolle har ikke adgang.")
+    return _logged_in(request, token)
+
+
+@pages.post("/login/demo")
+async def demo_login(request: Request, sub: str = Form(""), csrf: str = Form(None)) -> Response:
+    if request.app.state.ctx.settings.environment != "development":
+        return _login_page(request, 403, "Demo-login findes kun på en udviklers egen maskine.")
+    if not page_sessions(request).login_csrf_ok(request, csrf):
+        return _login_page(request, 403, FORGED_LOGIN)
+    staff = next((s for s in _demo_staff(request) if s["sub"] == sub), None)
+    if staff is None:
+        return _login_page(request, 404, "Ukendt demo-medarbejder.")
+    token = issue_dev_token(request.app.state.ctx.settings, role=staff["role"], sub=staff["sub"],
+                            botilbud=staff.get("botilbud"), name=staff.get("name"))
+    return _logged_in(request, token)
+
+
 @pages.post("/logout")
-async def logout() -> Response:
-    response = RedirectResponse("/login?besked=Du%20er%20logget%20ud.", status_code=303)
-    response.delete_cookie(TOKEN_COOKIE, path="/")
+async def logout(request: Request, csrf: str = Form(None)) -> Response:
+    session = page_sessions(request).read(request)
+    if session is not None and not page_sessions(request).csrf_ok(session, csrf):
+        return RedirectResponse("/?fejl=" + quote("Formularen var forældet; prøv igen."), status_code=303)
+    response = RedirectResponse("/login?besked=" + quote("Du er logget ud."), status_code=303)
+    page_sessions(request).end(response)
     return response
 
 
@@ -165,22 +186,22 @@ async def _queue_context(request: Request, user: Principal, uow, params: dict[st
 
 @pages.get("/", response_class=HTMLResponse)
 async def my_queue(request: Request, uow: UoW, besked: str | None = None, fejl: str | None = None) -> Response:
-    user, token = _user(request)
-    if user is None:
+    session = _session(request)
+    if session is None:
         return _to_login(request)
-    context = await _queue_context(request, user, uow, dict(request.query_params))
+    context = await _queue_context(request, session.principal, uow, dict(request.query_params))
     config = request.app.state.ctx.extras.get("notifications_config", CONFIG)
-    return render("work_queue.html", besked=besked, fejl=fejl, csrf=csrf_token(token),
+    return render("work_queue.html", besked=besked, fejl=fejl, csrf=session.csrf,
                   poll_ms=int(config.page_poll_interval_s * 1000), query=str(request.url.query), **context)
 
 
 @pages.get("/fragmenter/arbejdsko", response_class=HTMLResponse)
 async def queue_fragment(request: Request, uow: UoW) -> Response:
-    user, token = _user(request)
-    if user is None:
+    session = _session(request)
+    if session is None:
         return HTMLResponse("", status_code=401)
-    context = await _queue_context(request, user, uow, dict(request.query_params))
-    response = render("_queue_table.html", csrf=csrf_token(token), **context)
+    context = await _queue_context(request, session.principal, uow, dict(request.query_params))
+    response = render("_queue_table.html", csrf=session.csrf, **context)
     response.headers["X-Queue-Fingerprint"] = context["fingerprint"]
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -189,31 +210,40 @@ async def queue_fragment(request: Request, uow: UoW) -> Response:
 @pages.post("/opgaver/{task_id}/{action}")
 async def task_action(request: Request, task_id: uuid.UUID, action: str, uow: UoW, csrf: str = Form(None),
                       note: str = Form(None)) -> Response:
-    user, token = _user(request)
-    if user is None:
+    session = _session(request)
+    if session is None:
         return _to_login(request, "Log ind igen.")
     actions = {"tag": ("claim", "Du har taget opgaven."), "start": ("start", "Opgaven er sat i gang."),
                "udfoer": ("complete", "Opgaven er udført."), "laeg-tilbage": ("release", "Opgaven er lagt tilbage i puljen.")}
     if action not in actions:
         return RedirectResponse("/?fejl=" + quote("Ukendt handling."), status_code=303)
-    if not _check_csrf(token, csrf):
+    if not page_sessions(request).csrf_ok(session, csrf):
         return RedirectResponse("/?fejl=" + quote("Formularen var forældet; prøv igen."), status_code=303)
     kind, message = actions[action]
     try:
-        await sl.change_task(uow, user, task_id, kind, note=(note or None))
+        await sl.change_task(uow, session.principal, task_id, kind, note=(note or None))
     except TovholderError as error:
         return RedirectResponse(_back_to(request, fejl=error.message), status_code=303)
     return RedirectResponse(_back_to(request, besked=message), status_code=303)
 
 
+# A path of this site: one slash, then no slash or backslash (browsers read "//x" and "/\\x" as
+# another host), and nothing a browser would strip or reinterpret.
+_OWN_PATH = re.compile(r"/(?![/\\])[^\\\x00-\x20\x7f]*")
+
+
 def _back_to(request: Request, **message: str) -> str:
-    """The page the form was on (same origin only), with the old message replaced by the new one."""
-    referer = urlsplit(request.headers.get("referer") or "/")
+    """The page the form was on, as a relative path of this site (never another origin), with the old
+    message replaced by the new one; "/" when the Referer is missing or names anywhere else."""
+    query = list(message.items())
+    referer = urlsplit(request.headers.get("referer") or "")
     own = urlsplit(str(request.base_url))
-    if referer.netloc and referer.netloc != own.netloc:
-        return "/?" + urlencode(message)
-    query = [(k, v) for k, v in parse_qsl(referer.query) if k not in ("besked", "fejl")] + list(message.items())
-    return (referer.path or "/") + "?" + urlencode(query)
+    # The scheme may differ behind a TLS-terminating proxy; only the path is ever used.
+    same_origin = referer.scheme in ("http", "https") and referer.netloc == own.netloc
+    if not same_origin or not _OWN_PATH.fullmatch(referer.path):
+        return "/?" + urlencode(query)
+    kept = [(k, v) for k, v in parse_qsl(referer.query) if k not in ("besked", "fejl")]
+    return referer.path + "?" + urlencode(kept + query)
 
 
 # ---------------------------------------------------------------- citizen timeline
@@ -221,14 +251,15 @@ def _back_to(request: Request, **message: str) -> str:
 
 @pages.get("/borgere/{citizen_id}", response_class=HTMLResponse)
 async def citizen_page(request: Request, citizen_id: uuid.UUID, uow: UoW) -> Response:
-    user, token = _user(request)
-    if user is None:
+    session = _session(request)
+    if session is None:
         return _to_login(request)
+    user = session.principal
     try:
         overview = await sl.citizen_overview(uow, user, citizen_id)
     except TovholderError as error:
-        return render("error.html", error.status_code, user=user, besked=error.message, csrf=csrf_token(token))
-    return render("citizen.html", user=user, csrf=csrf_token(token), c=overview)
+        return render("error.html", error.status_code, user=user, besked=error.message, csrf=session.csrf)
+    return render("citizen.html", user=user, csrf=session.csrf, c=overview)
 
 
 # ---------------------------------------------------------------- visitation board
@@ -236,12 +267,13 @@ async def citizen_page(request: Request, citizen_id: uuid.UUID, uow: UoW) -> Res
 
 @pages.get("/visitation", response_class=HTMLResponse)
 async def board_page(request: Request, uow: UoW) -> Response:
-    user, token = _user(request)
-    if user is None:
+    session = _session(request)
+    if session is None:
         return _to_login(request)
+    user = session.principal
     try:
         board = await sl.visitation_board(uow, user)
     except TovholderError as error:
-        return render("error.html", error.status_code, user=user, besked=error.message, csrf=csrf_token(token))
-    return render("board.html", user=user, csrf=csrf_token(token), board=board,
+        return render("error.html", error.status_code, user=user, besked=error.message, csrf=session.csrf)
+    return render("board.html", user=user, csrf=session.csrf, board=board,
                   updated=datetime.now(timezone.utc))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.routing import APIRoute
@@ -23,6 +23,7 @@ from contracts.plans import (
 )
 from tovholder.auth import CurrentUser, Principal
 from tovholder.errors import DomainError, Forbidden, NotFound
+from tovholder.inputs import DateTimeSince1900, PositiveInt32
 from tovholder.service import UoW
 from tovholder.uow import UnitOfWork
 from services.plans import access
@@ -246,10 +247,10 @@ class ToldIn(BaseModel):
 
 
 class LearningPlanIn(BaseModel):
-    episode_started_at: datetime
-    episode_ended_at: datetime
+    episode_started_at: DateTimeSince1900
+    episode_ended_at: DateTimeSince1900
     outcome: safety_rules.EpisodeOutcome = safety_rules.EpisodeOutcome.DIFFICULT
-    looks_back_from: datetime | None = None
+    looks_back_from: DateTimeSince1900 | None = None
     written_with_staff_id: str | None = None
 
 
@@ -315,7 +316,7 @@ async def list_versions(citizen_id: uuid.UUID, user: CurrentUser, uow: UoW) -> l
 
 
 @router.get("/plan/versions/{number}", summary="One version of the plan, as it was")
-async def get_version(citizen_id: uuid.UUID, number: int, user: CurrentUser, uow: UoW) -> dict[str, Any]:
+async def get_version(citizen_id: uuid.UUID, number: PositiveInt32, user: CurrentUser, uow: UoW) -> dict[str, Any]:
     scope = await enter(uow, user, citizen_id, Can.READ_PLAN)
     version = await version_number(uow, scope.plan, number)
     audit(uow, scope, "plan.read", "plan", scope.plan.id, version=number)
@@ -324,8 +325,8 @@ async def get_version(citizen_id: uuid.UUID, number: int, user: CurrentUser, uow
 
 
 @router.get("/plan/diff", summary="What changed between two versions")
-async def diff(citizen_id: uuid.UUID, user: CurrentUser, uow: UoW, from_version: int = Query(alias="from"),
-               to_version: int | None = Query(None, alias="to")) -> dict[str, Any]:
+async def diff(citizen_id: uuid.UUID, user: CurrentUser, uow: UoW, from_version: Annotated[PositiveInt32, Query(alias="from")],
+               to_version: Annotated[PositiveInt32 | None, Query(alias="to")] = None) -> dict[str, Any]:
     scope = await enter(uow, user, citizen_id, Can.READ_PLAN)
     newest = await current_version(uow, scope.plan)
     older = await version_number(uow, scope.plan, from_version)

@@ -28,19 +28,56 @@ def test_signing_key_is_created_once_and_private(settings):
     assert settings.dev_signing_key_file.stat().st_mode & 0o077 == 0
 
 
+def dev_claims(**changes) -> dict:
+    """A complete development token's claims, changed (a value of None drops the claim)."""
+    now = int(time.time())
+    claims = {"iss": DEV_ISSUER, "aud": "tovholder", "sub": "x", "role": "admin", "iat": now, "exp": now + 600}
+    claims.update(changes)
+    return {k: v for k, v in claims.items() if v is not None}
+
+
+def signed(settings, **changes) -> str:
+    return jwt.encode(dev_claims(**changes), dev_signing_key(settings), algorithm="HS256")
+
+
 def test_expired_forged_and_unknown_role_tokens_are_refused(settings):
     verifier = TokenVerifier(settings)
-    expired = jwt.encode({"iss": DEV_ISSUER, "aud": "tovholder", "sub": "x", "role": "admin", "exp": int(time.time()) - 10},
-                         dev_signing_key(settings), algorithm="HS256")
-    with pytest.raises(Unauthorized, match="expired"):
-        verifier.verify(expired)
-    forged = jwt.encode({"iss": DEV_ISSUER, "aud": "tovholder", "sub": "x", "role": "admin"}, "guess", algorithm="HS256")
-    with pytest.raises(Unauthorized, match="not valid"):
+    with pytest.raises(Unauthorized, match="expired") as expired:
+        verifier.verify(signed(settings, iat=int(time.time()) - 700, exp=int(time.time()) - 100))
+    assert expired.value.code == "token-expired" and "udløbet" in expired.value.message_da
+    forged = jwt.encode(dev_claims(), "guess-guess-guess-guess-guess-guess", algorithm="HS256")
+    with pytest.raises(Unauthorized, match="not valid") as invalid:
         verifier.verify(forged)
-    odd = jwt.encode({"iss": DEV_ISSUER, "aud": "tovholder", "sub": "x", "role": "superuser"},
-                     dev_signing_key(settings), algorithm="HS256")
-    with pytest.raises(Unauthorized, match="role"):
-        verifier.verify(odd)
+    assert invalid.value.code == "token-invalid"
+    with pytest.raises(Unauthorized, match="role") as odd:
+        verifier.verify(signed(settings, role="superuser"))
+    assert odd.value.code == "token-role"
+
+
+@pytest.mark.parametrize("claim", ["sub", "exp", "iat"])
+def test_a_token_without_sub_exp_or_iat_is_refused(settings, claim):
+    # Before: no `sub` crashed with a KeyError (500); no `exp` or `iat` was accepted and never expired.
+    with pytest.raises(Unauthorized) as refused:
+        TokenVerifier(settings).verify(signed(settings, **{claim: None}))
+    assert refused.value.status_code == 401 and refused.value.code == "token-incomplete"
+    assert repr(claim) in refused.value.message and repr(claim) in refused.value.message_da
+
+
+@pytest.mark.parametrize("sub", ["", "   ", 42])
+def test_an_empty_or_non_text_subject_is_refused(settings, sub):
+    with pytest.raises(Unauthorized):
+        TokenVerifier(settings).verify(signed(settings, sub=sub))
+
+
+def test_clock_skew_within_the_leeway_is_tolerated_beyond_it_refused(settings):
+    verifier = TokenVerifier(settings)  # auth_leeway_s = 30
+    now = int(time.time())
+    assert verifier.verify(signed(settings, iat=now + 10, exp=now + 600)).sub == "x"   # issuer's clock a bit ahead
+    assert verifier.verify(signed(settings, iat=now - 600, exp=now - 10)).sub == "x"   # expired moments ago
+    with pytest.raises(Unauthorized):
+        verifier.verify(signed(settings, iat=now + 3600, exp=now + 7200))  # issued an hour from now
+    with pytest.raises(Unauthorized, match="expired"):
+        verifier.verify(signed(settings, iat=now - 600, exp=now - 60))
 
 
 def test_production_never_issues_or_accepts_dev_tokens(tmp_path):
