@@ -133,8 +133,8 @@ class ApacheKafka:
     """One KRaft node (broker + controller) on loopback; data under ``data_dir`` survives restarts."""
 
     data_dir: Path
-    port: int = field(default_factory=free_port)
-    controller_port: int = field(default_factory=free_port)
+    port: int | None = None  # None: a free port, replaced by another if taken before the JVM binds it
+    controller_port: int | None = None
     node_id: int = 1
     # All voters of the quorum as (node_id, controller_port); one node alone by default.
     voters: list[tuple[int, int]] | None = None
@@ -145,6 +145,11 @@ class ApacheKafka:
     heap: str = "384m"
     cache: Path = DEFAULT_CACHE
     process: subprocess.Popen | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.ports_chosen_here = self.port is None and self.voters is None
+        self.port = self.port or free_port()
+        self.controller_port = self.controller_port or free_port()
 
     @property
     def bootstrap(self) -> str:
@@ -213,6 +218,21 @@ class ApacheKafka:
                                   "-t", self.cluster_id, "-c", str(config))
 
     def start(self, timeout: float = 90, wait: bool = True) -> None:
+        """Start the node; with ``wait``, until it listens. A port someone else took between our
+        choosing it and the JVM binding it is replaced by a new one (a single node only: in a
+        cluster the quorum's ports are fixed)."""
+        for attempt in range(3):
+            try:
+                self._launch()
+                if wait:
+                    self.wait_ready(timeout)
+                return
+            except RuntimeError as exc:
+                if "already in use" not in str(exc) or not self.ports_chosen_here or attempt == 2:
+                    raise
+                self.port, self.controller_port = free_port(), free_port()
+
+    def _launch(self) -> None:
         if self.process is not None and self.process.poll() is None:
             return
         if port_is_open(self.port):
@@ -222,17 +242,34 @@ class ApacheKafka:
         # Format and serve as one process (sh execs the broker, keeping the pid), so the whole start
         # can be waited for elsewhere while the parent-death signal stays with the caller's thread.
         command = ["sh", "-c", f"{shlex.join(fmt)} >/dev/null && exec {shlex.join(serve)}"] if fmt else serve
-        out = open(self.log_file, "ab") if self.log_file else open(self.data_dir / "kafka.log", "ab")
+        out = open(self.log_path, "ab")
+        self._log_offset = out.tell()
         self.process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
                                         preexec_fn=die_with_parent())
-        if wait:
-            self.wait_ready(timeout)
+
+    @property
+    def log_path(self) -> Path:
+        return self.log_file or self.data_dir / "kafka.log"
+
+    def _start_log(self) -> str:
+        """What the broker printed since this start: its errors, without Java's stack frames."""
+        try:
+            with open(self.log_path, "rb") as f:
+                f.seek(getattr(self, "_log_offset", 0))
+                text = f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+        lines = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("at ")]
+        return " | ".join(lines[-6:])[-1200:]
 
     def wait_ready(self, timeout: float = 90) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
-                raise RuntimeError(f"Apache Kafka exited at start; see {self.log_file or self.data_dir / 'kafka.log'}")
+                printed = self._start_log()
+                if "Address already in use" in printed or "BindException" in printed:
+                    raise RuntimeError(f"Apache Kafka's port {self.port} or {self.controller_port} is already in use")
+                raise RuntimeError(f"Apache Kafka exited at start (see {self.log_path}): {printed}")
             if port_is_open(self.port):
                 return
             time.sleep(0.1)
