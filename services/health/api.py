@@ -68,7 +68,7 @@ from services.health.models import (
 from tovholder.auth import CurrentUser, PartnerUser, Principal
 from tovholder.cpr import CprVault, mask, normalize_cpr
 from tovholder.errors import Conflict, DomainError, Forbidden, NotFound
-from tovholder.receipts import FatalMessage, receive_message
+from tovholder.receipts import RECEIPT_RESPONSES, FatalMessage, partner_message_openapi, receive_message
 from tovholder.service import UoW
 from tovholder.uow import UnitOfWork
 
@@ -78,25 +78,6 @@ visitation = APIRouter(prefix="/api/v1/unmatched-hospital-notices", tags=["unmat
 
 def vault_of(request: Request) -> CprVault:
     return request.app.state.ctx.cpr_vault()
-
-
-def inline_schema(model: type[BaseModel]) -> dict[str, Any]:
-    """The model's JSON Schema with nested models inlined, for a request body read as raw JSON (the
-    receipt flow validates it itself, so FastAPI does not document it on its own)."""
-    schema = model.model_json_schema()
-    defs = schema.pop("$defs", {})
-
-    def resolve(node: Any) -> Any:
-        if isinstance(node, dict):
-            ref = node.get("$ref")
-            if isinstance(ref, str) and ref.startswith("#/$defs/"):
-                return resolve(defs[ref.removeprefix("#/$defs/")])
-            return {k: resolve(v) for k, v in node.items()}
-        if isinstance(node, list):
-            return [resolve(v) for v in node]
-        return node
-
-    return resolve(schema)
 
 
 def rule(fn, *args, **kwargs):
@@ -124,14 +105,11 @@ def _aware(value: datetime, field: str) -> datetime:
     "/hospital-notifications",
     status_code=202,
     summary="A hospital notification (MedCom codes STAA/STIN/STOR/SLOR/SLHJ/MORS, RE_/AN_)",
-    responses={409: {"description": "fatal-error: conflicts with an earlier message"},
-               422: {"description": "fatal-error: invalid message"},
-               503: {"description": "transient-error: retry after Retry-After seconds"}},
-    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
-        "schema": inline_schema(hospital.HospitalNotification)}}}},
+    responses=RECEIPT_RESPONSES,
+    openapi_extra=partner_message_openapi(hospital.HospitalNotification),
 )
 async def post_hospital_notification(request: Request, user: PartnerUser, uow: UoW) -> JSONResponse:
-    raw = await _json_body(request)
+    raw = await request.body()
     vault = vault_of(request)
 
     async def process(uow: UnitOfWork, message: hospital.HospitalNotification) -> dict[str, Any]:
@@ -139,15 +117,6 @@ async def post_hospital_notification(request: Request, user: PartnerUser, uow: U
 
     return await receive_message(uow, raw, hospital.HospitalNotification, endpoint=hospital.ENDPOINT, sender=user,
                                  process=process)
-
-
-async def _json_body(request: Request) -> Any:
-    """The raw JSON body (None if it is not JSON). A resend racing its original is serialised by
-    `receive_message`, which locks on the message_id."""
-    try:
-        return await request.json()
-    except ValueError:
-        return None
 
 
 class PartnerMessage(BaseModel):
@@ -233,7 +202,7 @@ def _document_route(model: type[PartnerMessage]):
     kind, endpoint, time_field, step = DOCUMENT_KINDS[model]
 
     async def route(request: Request, user: PartnerUser, uow: UoW) -> JSONResponse:
-        raw = await _json_body(request)
+        raw = await request.body()
         vault = vault_of(request)
 
         async def process(uow: UnitOfWork, message: PartnerMessage) -> dict[str, Any]:
@@ -283,15 +252,14 @@ for _model, (_kind, _endpoint, _, _) in DOCUMENT_KINDS.items():
     integration.add_api_route(
         f"/{_endpoint}", _document_route(_model), methods=["POST"], status_code=202,
         summary=f"Partner intake: {_kind.replace('-', ' ')} (receipt like the hospital notifications)",
-        openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": inline_schema(_model)}}}},
+        responses=RECEIPT_RESPONSES, openapi_extra=partner_message_openapi(_model),
     )
 
 
 @integration.post("/medication-changes", status_code=202, summary="A medication change made in FMK (a reference, not a copy)",
-                  openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
-                      "schema": inline_schema(PartnerMedicationChange)}}}})
+                  responses=RECEIPT_RESPONSES, openapi_extra=partner_message_openapi(PartnerMedicationChange))
 async def post_partner_medication_change(request: Request, user: PartnerUser, uow: UoW) -> JSONResponse:
-    raw = await _json_body(request)
+    raw = await request.body()
     vault = vault_of(request)
 
     async def process(uow: UnitOfWork, message: PartnerMedicationChange) -> dict[str, Any]:

@@ -136,7 +136,9 @@ async def apply_notice(
 
     Raises ``NoticeConflict`` when it contradicts the citizen's notices (nothing is changed)."""
     history = await notice_history(uow, citizen_id)
-    decision = decide(incoming, [_record(r) for r in history])
+    # A sender is answered about its own notices only: its message_ids are its own (the contract), and
+    # a hospital can neither correct nor contradict — nor learn of — what another organisation sent.
+    decision = decide(incoming, [_record(r) for r in history if r.sender_org == incoming.sender_org])
     record = (
         await uow.session.execute(select(HealthRecord).where(HealthRecord.citizen_id == citizen_id))
     ).scalar_one_or_none()
@@ -145,7 +147,7 @@ async def apply_notice(
     notice_id = uuid.uuid4()
     replaced_row = None
     if decision.replaces is not None:
-        replaced_row = next(r for r in history if r.message_id == decision.replaces.message_id)
+        replaced_row = next(r for r in history if r.id == decision.replaces.notice_id)
         replaced_row.status = (
             NoticeStatus.SUPERSEDED.value if decision.action is NoticeAction.CORRECT else NoticeStatus.CANCELLED.value
         )
@@ -245,10 +247,7 @@ async def receive_hospital_notification(
 ) -> dict:
     """The ``process`` step of the receipt flow. Raises ``FatalMessage`` to refuse (nothing changes)."""
     received_at = now_utc()
-    if sender.org and message.sender.org != sender.org:
-        raise FatalMessage(
-            f"sender.org {message.sender.org!r} is not the organisation your token was issued to ({sender.org})."
-        )
+    # The kit has checked that sender.org is the token's organisation (before looking up earlier receipts).
     cpr = normalize_cpr(message.cpr)  # InvalidCpr → 422 receipt, never echoing the number
     try:
         incoming = validate_incoming(
@@ -272,14 +271,16 @@ async def receive_hospital_notification(
 
     if incoming.replaces_message_id is not None:
         target = (
-            await uow.session.execute(select(HospitalNotice).where(HospitalNotice.message_id == incoming.replaces_message_id))
+            await uow.session.execute(select(HospitalNotice).where(
+                HospitalNotice.sender_org == incoming.sender_org, HospitalNotice.message_id == incoming.replaces_message_id))
         ).scalar_one_or_none()
         if target is not None and (citizen is None or target.citizen_id != citizen.citizen_id):
             raise FatalMessage(_OTHER_PERSON.format(incoming.replaces_message_id), 409)
         if target is None:
             parked_target = (
                 await uow.session.execute(
-                    select(UnmatchedHospitalNotice).where(UnmatchedHospitalNotice.message_id == incoming.replaces_message_id)
+                    select(UnmatchedHospitalNotice).where(UnmatchedHospitalNotice.sender_org == incoming.sender_org,
+                                                          UnmatchedHospitalNotice.message_id == incoming.replaces_message_id)
                 )
             ).scalar_one_or_none()
             verb = "correct" if incoming.code.action is NoticeAction.CORRECT else "cancel"

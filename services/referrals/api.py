@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.routing import APIRoute
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
@@ -45,7 +45,7 @@ from tovholder.auth import CurrentUser, PartnerUser, Principal, require_roles
 from tovholder.cpr import CprVault
 from tovholder.db import AuditEntry
 from tovholder.errors import Conflict, DomainError, Forbidden, NotFound
-from tovholder.receipts import receive_message
+from tovholder.receipts import RECEIPT_RESPONSES, partner_message_openapi, receive_message
 from tovholder.service import Ctx, UoW
 from tovholder.telemetry import current_trace_id
 from tovholder.uow import UnitOfWork
@@ -181,13 +181,13 @@ class PartnerReferral(BaseModel):
     requested_offer: LegalBasis | None = None
 
 
-@integration.post("/referrals", status_code=202, summary="A partner refers a citizen (answer: a receipt)")
-async def post_referral(raw: Annotated[Any, Body()], partner: PartnerUser, uow: UoW, ctx: Ctx):
+@integration.post("/referrals", status_code=202, summary="A partner refers a citizen (answer: a receipt)",
+                  responses=RECEIPT_RESPONSES, openapi_extra=partner_message_openapi(PartnerReferral))
+async def post_referral(request: Request, partner: PartnerUser, uow: UoW, ctx: Ctx):
     vault = ctx.cpr_vault()
 
     async def process(uow: UnitOfWork, msg: PartnerReferral) -> dict[str, Any]:
-        if partner.org and msg.sender.org != partner.org:
-            raise DomainError(f"sender.org {msg.sender.org!r} does not match your organisation {partner.org!r}.")
+        # The kit has checked that sender.org is the token's organisation.
         citizen = await register_citizen(uow, vault, msg.cpr, msg.citizen_name)
         referrer = dm.Referrer(channel=dm.Channel.PARTNER, org=msg.sender.org, name=msg.sender.name)
         row = await _open_referral(uow, citizen, referrer, reason=msg.reason, citizen_wishes=None,
@@ -196,7 +196,8 @@ async def post_referral(raw: Annotated[Any, Body()], partner: PartnerUser, uow: 
         uow.audit(partner, "referral.create", citizen_id=citizen.id, object_type="referral", object_id=row.id)
         return {"referral_id": str(row.id)}
 
-    return await receive_message(uow, raw, PartnerReferral, endpoint="referrals", sender=partner, process=process)
+    return await receive_message(uow, await request.body(), PartnerReferral, endpoint="referrals", sender=partner,
+                                 process=process)
 
 
 def _public_history(rows: list[ReferralStatusChange]) -> list[dict[str, Any]]:
