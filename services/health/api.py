@@ -44,7 +44,7 @@ from services.health.domain.medication import (
 )
 from services.health.domain.medication import MedicationChange as DomainChange
 from services.health.domain.tovholder import ContactKind, ExternalContact, choose_tovholder, validate_contact
-from services.health.guard import authorize, remember_nurse_consultant, require_unmatched_queue
+from services.health.guard import authorize, require_unmatched_queue
 from services.health.models import (
     CoercionLogEntry,
     ConsentRecord,
@@ -528,10 +528,8 @@ async def get_nurse_consultants(botilbud_id: str, user: CurrentUser, uow: UoW) -
             HealthRecord.citizen_id == _uuid_or_none(user.sub)))).scalar_one_or_none()
         if own != botilbud_id:
             raise Forbidden("A citizen sees the nurse consultants of their own botilbud.")
-    await remember_nurse_consultant(uow, user)
     rows = (await uow.session.execute(select(NurseConsultant).where(NurseConsultant.botilbud_id == botilbud_id)
                                       .order_by(NurseConsultant.sub))).scalars().all()
-    await uow.commit()
     return {"botilbud_id": botilbud_id, "nurse_consultants": [{"sub": r.sub, "name": r.name} for r in rows]}
 
 

@@ -9,10 +9,9 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 
 from services.health.domain.access import Action, Actor, CitizenContext, Role, may, why_not
-from services.health.models import HealthRecord, NetworkMember, NurseConsultant
+from services.health.models import HealthRecord, NetworkMember
 from tovholder.auth import Principal
 from tovholder.errors import Forbidden, NotFound
 from tovholder.uow import UnitOfWork
@@ -20,16 +19,6 @@ from tovholder.uow import UnitOfWork
 
 def actor_of(user: Principal) -> Actor:
     return Actor(role=user.role, sub=user.sub, botilbud=user.botilbud, org=user.org)
-
-
-async def remember_nurse_consultant(uow: UnitOfWork, user: Principal) -> None:
-    """Nurse consultants who use the service join their botilbud's roster (the tovholder choice)."""
-    if user.role == Role.NURSE_CONSULTANT and user.botilbud:
-        await uow.session.execute(
-            insert(NurseConsultant)
-            .values(botilbud_id=user.botilbud, sub=user.sub, name=user.name)
-            .on_conflict_do_nothing()
-        )
 
 
 async def authorize(
@@ -58,7 +47,6 @@ async def authorize(
                   object_id=record.id, detail={"action": action.value})
         await uow.commit()
         raise Forbidden(why_not(actor_of(user), action))
-    await remember_nurse_consultant(uow, user)
     return record
 
 

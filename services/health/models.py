@@ -40,8 +40,9 @@ class HealthRecord(Base):
 
 
 class NurseConsultant(Base):
-    """The nurse consultants of each botilbud: the citizen chooses their tovholder among them. Filled
-    from the demo data, by an administrator, and whenever a nurse consultant uses the service."""
+    """The nurse consultants of each botilbud: the citizen chooses their tovholder among them. Set by
+    an administrator (``PUT /api/v1/botilbud/{id}/nurse-consultants``) and by the demo data; using the
+    service never adds anyone (a read would otherwise undo the administrator's change)."""
 
     __tablename__ = "nurse_consultant"
 

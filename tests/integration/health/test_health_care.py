@@ -13,7 +13,7 @@ from sqlalchemy import select
 from contracts.topics import HEALTH
 from services.health.handlers import detect_missed_depot_visits
 from services.health.models import MissedDepotVisit
-from tests.integration.health.helpers import PARTNER_ORG, known_citizen
+from tests.integration.health.helpers import PARTNER_ORG, join_roster, known_citizen
 from tests.support import eventually, json_body, read_topic
 from tovholder.db import AuditEntry
 from tovholder.uow import UnitOfWork
@@ -53,8 +53,7 @@ async def audit_actions(health, citizen_id) -> list[str]:
 
 async def test_citizen_chooses_among_the_botilbuds_nurse_consultants(health, kafka, vault):
     citizen_id, _ = await known_citizen(health, kafka, vault, tovholder="nurse-a")
-    # nurse-b at orion becomes known to the service when she uses it.
-    assert (await health.client.get("/api/v1/botilbud/orion/nurse-consultants", headers=nurse(health, "nurse-b"))).status_code == 200
+    await join_roster(health, "orion", "nurse-b")  # the administrator keeps the roster
     citizen = health.auth("citizen", str(citizen_id))
     r = await health.client.put(f"/api/v1/citizens/{citizen_id}/tovholder", json={"nurse_consultant_sub": "nurse-b"}, headers=citizen)
     assert r.status_code == 200 and r.json()["changed"] is True
@@ -64,6 +63,25 @@ async def test_citizen_chooses_among_the_botilbuds_nurse_consultants(health, kaf
 
     r = await health.client.put(f"/api/v1/citizens/{citizen_id}/tovholder", json={"nurse_consultant_sub": "nurse-x"}, headers=citizen)
     assert r.status_code == 422 and "not a nurse consultant at botilbud orion" in r.json()["detail"]
+
+
+async def test_reading_never_changes_the_roster_an_administrator_set(health, kafka, vault):
+    citizen_id, _ = await known_citizen(health, kafka, vault, botilbud="roster-home", tovholder="nurse-kept")
+    admin = health.auth("admin", "admin-1")
+    url = "/api/v1/botilbud/roster-home/nurse-consultants"
+    # The administrator takes nurse-left off the roster (she has moved on) ...
+    r = await health.client.put(url, headers=admin, json=[{"sub": "nurse-kept", "name": "Kept"}])
+    assert r.status_code == 200, r.text
+    # ... and her reads (she still holds a token for the botilbud) do not put her back.
+    left = nurse(health, "nurse-left", "roster-home")
+    assert (await health.client.get(url, headers=left)).status_code == 200
+    assert (await health.client.get(f"/api/v1/citizens/{citizen_id}/health-timeline", headers=left)).status_code == 200
+    roster = (await health.client.get(url, headers=admin)).json()["nurse_consultants"]
+    assert [n["sub"] for n in roster] == ["nurse-kept"]
+    # So the citizen cannot choose her.
+    r = await health.client.put(f"/api/v1/citizens/{citizen_id}/tovholder", json={"nurse_consultant_sub": "nurse-left"},
+                                headers=health.auth("citizen", str(citizen_id)))
+    assert r.status_code == 422
 
 
 async def test_only_the_tovholder_network_and_house_nurses_see_health_data_and_every_access_is_audited(health, kafka, vault):
