@@ -69,6 +69,7 @@ from tovholder.auth import CurrentUser, PartnerUser, Principal
 from tovholder.cpr import CprVault, mask, normalize_cpr
 from tovholder.errors import Conflict, DomainError, Forbidden, NotFound
 from tovholder.receipts import RECEIPT_RESPONSES, FatalMessage, partner_message_openapi, receive_message
+from tovholder.scopes import serving_municipality
 from tovholder.service import UoW
 from tovholder.uow import UnitOfWork
 
@@ -78,6 +79,17 @@ visitation = APIRouter(prefix="/api/v1/unmatched-hospital-notices", tags=["unmat
 
 def vault_of(request: Request) -> CprVault:
     return request.app.state.ctx.cpr_vault()
+
+
+def serving_of(request: Request) -> str | None:
+    """The municipality this installation serves (unmatched notices belong to it)."""
+    return serving_municipality(request.app.state.ctx.settings)
+
+
+# Found by id, but the caller may not see the citizen's record: the same 404 as for an unknown id.
+NO_SUCH_DOCUMENT = "No such partner document."
+NO_SUCH_ALERT = "No such medication alert."
+NO_SUCH_CHECK = "No such health check."
 
 
 def rule(fn, *args, **kwargs):
@@ -309,8 +321,8 @@ class ShareBody(BaseModel):
 async def share_document(document_id: uuid.UUID, body: ShareBody, user: CurrentUser, uow: UoW) -> dict[str, Any]:
     doc = await uow.session.get(PartnerDocument, document_id)
     if doc is None:
-        raise NotFound("No such partner document.")
-    await authorize(uow, user, Action.WRITE, doc.citizen_id)
+        raise NotFound(NO_SUCH_DOCUMENT)
+    await authorize(uow, user, Action.WRITE, doc.citizen_id, not_found=NO_SUCH_DOCUMENT)
     now = now_utc()
     org = body.recipient_org.strip()
     if not may_pass_on(await _consents(uow, doc.citizen_id), org, now):
@@ -441,8 +453,8 @@ async def get_medication_changes(citizen_id: uuid.UUID, user: CurrentUser, uow: 
 async def acknowledge_alert(alert_id: uuid.UUID, user: CurrentUser, uow: UoW) -> dict[str, Any]:
     alert = await uow.session.get(MedicationAlert, alert_id)
     if alert is None:
-        raise NotFound("No such medication alert.")
-    await authorize(uow, user, Action.WRITE, alert.citizen_id)
+        raise NotFound(NO_SUCH_ALERT)
+    await authorize(uow, user, Action.WRITE, alert.citizen_id, not_found=NO_SUCH_ALERT)
     if alert.acknowledged_at is None:
         alert.acknowledged_by, alert.acknowledged_at = user.sub, now_utc()
     uow.audit(user, "medication_alert.acknowledge", citizen_id=alert.citizen_id, object_type="medication_alert", object_id=alert.id)
@@ -695,8 +707,8 @@ async def get_health_checks(citizen_id: uuid.UUID, user: CurrentUser, uow: UoW) 
 async def _check_for(uow: UnitOfWork, user: Principal, health_check_id: uuid.UUID, action: Action) -> tuple[HealthCheck, HealthRecord]:
     check = await uow.session.get(HealthCheck, health_check_id, with_for_update=True)
     if check is None:
-        raise NotFound("No such health check.")
-    record = await authorize(uow, user, action, check.citizen_id)
+        raise NotFound(NO_SUCH_CHECK)
+    record = await authorize(uow, user, action, check.citizen_id, not_found=NO_SUCH_CHECK)
     return check, record
 
 
@@ -1097,7 +1109,7 @@ def _parked_out(row: UnmatchedHospitalNotice, vault: CprVault, *, reveal: bool =
 
 @visitation.get("", summary="Hospital notices whose CPR matched no known citizen (CPR masked)")
 async def get_unmatched(request: Request, user: CurrentUser, uow: UoW, status: str = "open") -> dict[str, Any]:
-    require_unmatched_queue(user)
+    require_unmatched_queue(user, serving_of(request))
     rows = (await uow.session.execute(select(UnmatchedHospitalNotice).where(UnmatchedHospitalNotice.status == status)
                                       .order_by(UnmatchedHospitalNotice.received_at).limit(500))).scalars().all()
     uow.audit(user, "unmatched_hospital_notice.list", object_type="unmatched_hospital_notice", detail={"count": len(rows)})
@@ -1108,7 +1120,7 @@ async def get_unmatched(request: Request, user: CurrentUser, uow: UoW, status: s
 
 @visitation.get("/{unmatched_id}", summary="One unmatched notice with the full CPR (audited)")
 async def get_one_unmatched(unmatched_id: uuid.UUID, request: Request, user: CurrentUser, uow: UoW) -> dict[str, Any]:
-    require_unmatched_queue(user)
+    require_unmatched_queue(user, serving_of(request))
     row = await uow.session.get(UnmatchedHospitalNotice, unmatched_id)
     if row is None:
         raise NotFound("No such unmatched notice.")
@@ -1122,8 +1134,9 @@ class MatchBody(BaseModel):
 
 
 @visitation.post("/{unmatched_id}/match", summary="Attach the notice (and the others for the same CPR) to a known citizen")
-async def post_match(unmatched_id: uuid.UUID, body: MatchBody, user: CurrentUser, uow: UoW) -> dict[str, Any]:
-    require_unmatched_queue(user)
+async def post_match(unmatched_id: uuid.UUID, body: MatchBody, request: Request, user: CurrentUser,
+                     uow: UoW) -> dict[str, Any]:
+    require_unmatched_queue(user, serving_of(request))
     row = await uow.session.get(UnmatchedHospitalNotice, unmatched_id)
     if row is None:
         raise NotFound("No such unmatched notice.")
@@ -1140,8 +1153,9 @@ async def post_match(unmatched_id: uuid.UUID, body: MatchBody, user: CurrentUser
 
 
 @visitation.post("/{unmatched_id}/dismiss", summary="Not a citizen of this municipality: close it (the CPR is wiped)")
-async def post_dismiss(unmatched_id: uuid.UUID, user: CurrentUser, uow: UoW, body: DeclineBody | None = None) -> dict[str, Any]:
-    require_unmatched_queue(user)
+async def post_dismiss(unmatched_id: uuid.UUID, request: Request, user: CurrentUser, uow: UoW,
+                       body: DeclineBody | None = None) -> dict[str, Any]:
+    require_unmatched_queue(user, serving_of(request))
     row = await uow.session.get(UnmatchedHospitalNotice, unmatched_id, with_for_update=True)
     if row is None:
         raise NotFound("No such unmatched notice.")
