@@ -29,6 +29,7 @@ from services.health.domain.hospital_notices import (
     NoticeRecord,
     NoticeStatus,
     BaseCode,
+    apply,
     decide,
     follow_ups_for,
     validate_incoming,
@@ -301,6 +302,12 @@ async def receive_hospital_notification(
             # The notice it replaces waits in the unmatched queue (the citizen is not known): so does this one.
 
     if citizen is None:
+        # Decided against the sender's parked notices for this person exactly as against a known
+        # citizen's notices, so the receipt is the same whether the CPR is known or not.
+        try:
+            decide(incoming, await _parked_history(uow, cpr_hash, incoming.sender_org))
+        except NoticeConflict as exc:
+            raise FatalMessage(str(exc), 409) from None
         await park(uow, incoming, message, cpr=cpr, cpr_hash=cpr_hash, vault=vault, received_at=received_at, sender=sender)
         return {}
     try:
@@ -310,6 +317,25 @@ async def receive_hospital_notification(
     except NoticeConflict as exc:
         raise FatalMessage(str(exc), 409) from None
     return {}
+
+
+async def _parked_history(uow: UnitOfWork, cpr_hash: str, sender_org: str) -> list[NoticeRecord]:
+    """The sender's open parked notices for one person as the notice history they would be once the
+    person is known: replayed in arrival order, corrections and cancellations applied."""
+    rows = (await uow.session.execute(
+        select(UnmatchedHospitalNotice)
+        .where(UnmatchedHospitalNotice.cpr_hash == cpr_hash, UnmatchedHospitalNotice.sender_org == sender_org,
+               UnmatchedHospitalNotice.status == "open")
+        .order_by(UnmatchedHospitalNotice.received_at)
+    )).scalars()
+    history: list[NoticeRecord] = []
+    for row in rows:
+        parked = _incoming_from_parked(row)
+        try:
+            history = apply(decide(parked, history), parked, row.id, history)
+        except (NoticeConflict, NoticeInvalid):
+            continue  # parked before notices were checked on arrival; matching will reject it
+    return history
 
 
 _OTHER_PERSON = (

@@ -121,6 +121,29 @@ class UnmatchedHospitalNotice(Base):
     resolved_at: Mapped[datetime | None]
 
 
+class UnmatchedPartnerMessage(Base):
+    """A partner document or medication change whose CPR matched no citizen known to the municipality:
+    accepted (``ok``, as for a known CPR: a receipt never tells whether a CPR is known) and held until
+    the citizen is registered, then recorded on them. Only the CPR's keyed hash is kept; ``content``
+    is emptied once the message is recorded on the citizen."""
+
+    __tablename__ = "unmatched_partner_message"
+    __table_args__ = (UniqueConstraint("sender_org", "message_id", name="uq_unmatched_partner_message_sender_message"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))  # a document kind, or medication-change
+    message_id: Mapped[uuid.UUID] = mapped_column(UUID)
+    sender_org: Mapped[str] = mapped_column(String(200))
+    sender_name: Mapped[str | None] = mapped_column(String(200))
+    occurred_at: Mapped[datetime]  # taken/reviewed/written/changed at, as the partner sent it
+    received_at: Mapped[datetime]
+    content: Mapped[dict[str, Any]]
+    cpr_hash: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(12), default="open")  # open / matched
+    matched_citizen_id: Mapped[uuid.UUID | None] = mapped_column(UUID)
+    resolved_at: Mapped[datetime | None]
+
+
 class TimelineEntry(Base):
     """The citizen's health timeline: every external contact (who, which organisation, what, when)."""
 

@@ -18,7 +18,6 @@ from services.referrals.domain.offers import CitizenProfile, ResidentMix, Target
 from services.referrals.domain.offers import Offer as DomainOffer
 from services.referrals.domain.cpr import age_on
 from services.referrals.models import Citizen, Offer, Referral, ReferralStatusChange
-from tovholder.errors import NotFound
 from tovholder.uow import UnitOfWork
 
 
