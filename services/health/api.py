@@ -64,7 +64,8 @@ from services.health.models import (
 from tovholder.auth import CurrentUser, PartnerUser, Principal
 from tovholder.cpr import CprVault, mask, normalize_cpr
 from tovholder.errors import Conflict, DomainError, Forbidden, NotFound
-from tovholder.receipts import RECEIPT_RESPONSES, FatalMessage, partner_message_openapi, receive_message
+from tovholder.receipts import FatalMessage, receive_message
+from tovholder.receipts import RECEIPT_RESPONSES, partner_message_openapi  # the raw-body routes' OpenAPI
 from tovholder.scopes import serving_municipality
 from tovholder.service import UoW
 from tovholder.uow import UnitOfWork
