@@ -98,13 +98,17 @@ class AuditEntry(KitBase):
 
 
 class InboundMessage(KitBase):
-    """A partner message accepted by an integration endpoint, with the receipt it got."""
+    """A partner message accepted by an integration endpoint, with the receipt it got.
+
+    Keyed by the sending organisation and its ``message_id``: a message_id is unique per sender (the
+    contract), so two organisations may use the same one, and neither ever sees the other's receipt.
+    """
 
     __tablename__ = "inbound_message"
 
+    sender_org: Mapped[str] = mapped_column(String(200), primary_key=True)
     message_id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
     endpoint: Mapped[str] = mapped_column(String(100))
-    sender_org: Mapped[str | None] = mapped_column(String(200))
     body_sha256: Mapped[str] = mapped_column(String(64))
     status_code: Mapped[int] = mapped_column(Integer)
     receipt: Mapped[dict[str, Any]]

@@ -1,9 +1,16 @@
 """Receipts for inbound partner messages (the spec's "Receipts" section), in one place.
 
 Every integration endpoint answers with a receipt: ``ok`` (202), ``fatal-error`` (422 invalid /
-409 conflict) or ``transient-error`` (503 + Retry-After, nothing stored). A message is idempotent by
-its ``message_id``: the same id and body returns the original receipt without a second effect; the
-same id with another body is a 409.
+409 conflict) or ``transient-error`` (503 + Retry-After, nothing stored) — whatever the body holds.
+A message is idempotent per sender organisation and ``message_id``: the same id and body from the
+same organisation returns the original receipt without a second effect; the same id with another
+body is a 409. Another organisation never gets a receipt (or an id) for a message it did not send:
+the body's ``sender.org`` must be the token's ``org`` before any earlier receipt is looked up.
+
+The body is read raw and checked here once for every partner endpoint: valid JSON, nested at most
+``MAX_DEPTH`` levels, no text PostgreSQL cannot store (NUL) or that no partner means to send
+(control characters), no number beyond 64 bits or not finite; then the message model validates
+it in strict mode (``true`` is not a step, ``"7"`` is not an integer).
 """
 
 from __future__ import annotations
@@ -11,14 +18,17 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
+import re
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 
+import pydantic_core
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from tovholder.auth import Principal
@@ -30,6 +40,14 @@ from tovholder.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
+
+# Partner messages are objects with a few nested objects and lists (sender, lab values): a handful of
+# levels. Anything deeper is refused before it reaches a parser or validator that recurses.
+MAX_DEPTH = 16
+# PostgreSQL's largest integer type is 64-bit; a larger number can never be stored.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+# C0 control characters and DEL, except tab, line feed and carriage return (free text may hold those).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class Receipt(BaseModel):
@@ -53,13 +71,97 @@ def body_digest(raw: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def _where(path: tuple[str | int, ...]) -> str:
+    return ".".join(str(p) for p in path) or "body"
+
+
 def describe_validation_error(exc: ValidationError) -> str:
     """A reason a partner's developer can act on, without echoing values (they may hold a CPR)."""
-    parts = []
-    for err in exc.errors():
-        where = ".".join(str(p) for p in err["loc"]) or "body"
-        parts.append(f"{where}: {err['msg']}")
-    return "; ".join(parts)
+    return "; ".join(f"{_where(tuple(err['loc']))}: {err['msg']}" for err in exc.errors())
+
+
+def parse_body(body: bytes) -> Any:
+    """The JSON value of a raw request body; FatalMessage (422) with a reason when it is not usable JSON."""
+    if not body.strip():
+        raise FatalMessage("The body is empty; send the message as a JSON object.")
+    try:
+        return pydantic_core.from_json(body, allow_inf_nan=False)
+    except ValueError as exc:
+        # The parser's message names a position (line/column), never the content.
+        if "recursion limit" in str(exc):
+            raise FatalMessage(f"The body is nested too deeply; a message is nested at most {MAX_DEPTH} levels.") from None
+        if "number out of range" in str(exc):
+            raise FatalMessage(f"A number in the body is out of range ({exc}); numbers fit in 64 bits.") from None
+        raise FatalMessage(f"The body is not valid JSON (UTF-8): {exc}.") from None
+
+
+def unstorable_value(value: Any) -> str | None:
+    """Why ``value`` (parsed JSON) cannot be accepted as a partner message, or None. The reason names
+    where (e.g. ``reason`` or ``results.3.value``), never the value itself."""
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(value, ())]
+    while stack:
+        node, path = stack.pop()
+        if len(path) > MAX_DEPTH:
+            return f"{_where(path[:MAX_DEPTH])}: nested too deeply; a message is nested at most {MAX_DEPTH} levels."
+        if isinstance(node, str):
+            if "\x00" in node:
+                return f"{_where(path)}: contains a NUL character (\\u0000), which cannot be stored; remove it."
+            if _CONTROL.search(node):
+                return f"{_where(path)}: contains a control character; only tab, line feed and carriage return are allowed."
+        elif isinstance(node, bool):
+            continue
+        elif isinstance(node, int):
+            if not INT64_MIN <= node <= INT64_MAX:
+                return f"{_where(path)}: the number is out of range (beyond 64 bits)."
+        elif isinstance(node, float):
+            if not math.isfinite(node):
+                return f"{_where(path)}: the number is too large to be represented."
+        elif isinstance(node, dict):
+            for key, item in node.items():
+                if _CONTROL.search(key):
+                    return f"{_where(path)}: a field name contains a NUL or control character."
+                stack.append((item, (*path, key)))
+        elif isinstance(node, list):
+            stack.extend((item, (*path, i)) for i, item in enumerate(node))
+    return None
+
+
+def claimed_sender_org(message: BaseModel) -> str | None:
+    """The organisation a message says it comes from (``sender.org``), if its model has a sender."""
+    sender = getattr(message, "sender", None)
+    return getattr(sender, "org", None) if sender is not None else None
+
+
+def inline_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The model's JSON Schema with nested models inlined, for a request body read raw (the receipt
+    flow validates it itself, so FastAPI does not document it on its own)."""
+    schema = model.model_json_schema()
+    defs = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return resolve(defs[ref.removeprefix("#/$defs/")])
+            return {k: resolve(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [resolve(v) for v in node]
+        return node
+
+    return resolve(schema)
+
+
+RECEIPT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    202: {"description": "ok: the effect will happen; do not resend"},
+    409: {"description": "fatal-error: conflicts with an earlier message"},
+    422: {"description": "fatal-error: invalid message (the reason says what to fix)"},
+    503: {"description": "transient-error: nothing was stored; retry after Retry-After seconds"},
+}
+
+
+def partner_message_openapi(model: type[BaseModel]) -> dict[str, Any]:
+    """``openapi_extra`` for a route that reads a partner message raw: the message's schema as the body."""
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": inline_schema(model)}}}}
 
 
 def receipt_body(message_id: str | None, status: str, reason: str | None, **extra: Any) -> dict[str, Any]:
@@ -79,7 +181,7 @@ def receipt_response(status_code: int, receipt: dict[str, Any]) -> JSONResponse:
 
 async def receive_message(
     uow: UnitOfWork,
-    raw: Any,
+    raw: bytes | Any,
     model: type[M],
     *,
     endpoint: str,
@@ -88,66 +190,94 @@ async def receive_message(
 ) -> JSONResponse:
     """Validate, deduplicate and process one partner message; answer with its receipt.
 
-    ``process`` makes the effect within ``uow`` (state + events) and returns extra receipt fields
-    (e.g. ``{"referral_id": ...}``); it raises FatalMessage (or a TovholderError) to refuse.
+    ``raw`` is the request body as bytes (``await request.body()``); an already parsed JSON value is
+    accepted too and checked the same way. ``process`` makes the effect within ``uow`` (state +
+    events) and returns extra receipt fields (e.g. ``{"referral_id": ...}``); it raises FatalMessage
+    (or a TovholderError) to refuse.
     """
-    message_id = raw.get("message_id") if isinstance(raw, dict) else None
-    message_id = str(message_id) if message_id is not None else None
 
     def done(status_code: int, receipt: dict[str, Any]) -> JSONResponse:
         RECEIPTS.labels(uow.service, endpoint, receipt["status"]).inc()
         return receipt_response(status_code, receipt)
 
-    if not isinstance(raw, dict):
-        return done(422, receipt_body(None, "fatal-error", "The body must be a JSON object."))
-    try:
-        mid = uuid.UUID(str(message_id))
-    except ValueError:
-        return done(422, receipt_body(message_id, "fatal-error", "message_id: must be a UUID chosen by the sender."))
-    try:
-        message = model.model_validate(raw)
-    except ValidationError as exc:
-        return done(422, receipt_body(message_id, "fatal-error", describe_validation_error(exc)))
+    def fatal(message_id: str | None, reason: str, status_code: int = 422) -> JSONResponse:
+        return done(status_code, receipt_body(message_id, "fatal-error", reason))
 
-    digest = body_digest(raw)
+    if isinstance(raw, (bytes, bytearray)):
+        body = bytes(raw)
+        try:
+            parsed = parse_body(body)
+        except FatalMessage as exc:
+            return fatal(None, exc.reason)
+    else:
+        parsed = raw
+        body = None
+    if not isinstance(parsed, dict):
+        return fatal(None, "The body must be a JSON object.")
+    message_id = parsed.get("message_id")
+    message_id = message_id if isinstance(message_id, str) else None
+    try:
+        mid = uuid.UUID(message_id or "")
+    except ValueError:
+        return fatal(message_id if message_id and not unstorable_value(message_id) else None,
+                     "message_id: must be a UUID chosen by the sender.")
+    if (problem := unstorable_value(parsed)) is not None:
+        return fatal(message_id, problem)
+    try:
+        # Strict: a JSON boolean is not a step and the string "7" is not an integer.
+        message = model.model_validate_json(body if body is not None else json.dumps(parsed), strict=True)
+    except ValidationError as exc:
+        return fatal(message_id, describe_validation_error(exc))
+
+    org = sender.org
+    if not org:
+        return fatal(message_id, "Your token names no organisation (claim 'org'); partner tokens must name one.")
+    claimed = claimed_sender_org(message)
+    if claimed is not None and claimed != org:
+        # Before any earlier receipt is looked up: another organisation's message is not this sender's to resend.
+        return fatal(message_id, f"sender.org {claimed!r} is not the organisation your token was issued to ({org}).")
+
+    digest = body_digest(parsed)
+
+    def answer_for(earlier: InboundMessage) -> JSONResponse:
+        if earlier.endpoint == endpoint and earlier.body_sha256 == digest:
+            return done(earlier.status_code, earlier.receipt)
+        return fatal(message_id, "This message_id was already used for a different message; "
+                                 "give every new message its own message_id.", 409)
+
     try:
         # Two copies of one message arriving at once: the second waits for the first and then gets
         # its receipt, instead of running `process` again (lock held until this transaction ends).
-        await uow.session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:id, 7))"), {"id": str(mid)})
-        earlier = await uow.session.get(InboundMessage, mid)
+        await uow.session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 7))"),
+                                  {"key": f"{org}\n{mid}"})
+        earlier = await uow.session.get(InboundMessage, (org, mid))
         if earlier is not None:
-            if earlier.body_sha256 == digest:
-                return done(earlier.status_code, earlier.receipt)
-            return done(409, receipt_body(message_id, "fatal-error",
-                                      "This message_id was already used for a different message; "
-                                      "give every new message its own message_id."))
+            return answer_for(earlier)
         try:
             extra = await process(uow, message) or {}
         except FatalMessage as exc:
             await uow.rollback()
-            return done(exc.status_code, receipt_body(message_id, "fatal-error", exc.reason))
+            return fatal(message_id, exc.reason, exc.status_code)
         except TovholderError as exc:
             await uow.rollback()
-            status = exc.status_code if exc.status_code in (409, 422) else 422
-            return done(status, receipt_body(message_id, "fatal-error", exc.message))
+            return fatal(message_id, exc.message, exc.status_code if exc.status_code in (409, 422) else 422)
         receipt = receipt_body(message_id, "ok", None, **extra)
         uow.session.add(InboundMessage(
-            message_id=mid, endpoint=endpoint, sender_org=sender.org, body_sha256=digest,
-            status_code=202, receipt=receipt,
+            message_id=mid, endpoint=endpoint, sender_org=org, body_sha256=digest, status_code=202, receipt=receipt,
         ))
         try:
             await uow.commit()
         except IntegrityError:
-            # The same message_id arrived concurrently and won: answer as for a resend.
+            # The same message from the same sender arrived concurrently and won: answer as for a resend.
             await uow.rollback()
-            earlier = (await uow.session.execute(select(InboundMessage).where(InboundMessage.message_id == mid))).scalar_one()
-            if earlier.body_sha256 == digest:
-                return done(earlier.status_code, earlier.receipt)
-            return done(409, receipt_body(message_id, "fatal-error", "This message_id was already used for a different message."))
+            earlier = await uow.session.get(InboundMessage, (org, mid), populate_existing=True)
+            if earlier is None:
+                raise
+            return answer_for(earlier)
         return done(202, receipt)
     except Exception as exc:
         if is_infrastructure_error(exc):
             log.warning("transient failure receiving a %s message: %s", endpoint, type(exc).__name__)
             return done(503, receipt_body(message_id, "transient-error",
-                                      "Tovholder cannot store messages right now; nothing was stored. Retry later."))
+                                          "Tovholder cannot store messages right now; nothing was stored. Retry later."))
         raise

@@ -18,6 +18,9 @@ class Settings(BaseSettings):
 
     service: str = "referrals"
     environment: Literal["development", "test", "production"] = "development"
+    # The municipality this installation serves. Partner messages (referrals, hospital notices)
+    # arrive at one municipality's installation and belong to it (see tovholder/scopes.py).
+    municipality: str | None = None
     host: str = "127.0.0.1"
     port: int | None = None
     # Where `make run` keeps PostgreSQL data, the development signing key and dev secrets.

@@ -23,13 +23,10 @@ from contracts.health import (
     HealthCheckScheduledV1,
     HealthCheckStepCompletedV1,
     HealthCheckStepDueV1,
-    MedicationAlertRaisedV1,
-    MedicationChangedV1,
-    PartnerDocumentReceivedV1,
     TovholderChosenV1,
     TreatmentOrderRecordedV1,
 )
-from services.health import hospital
+from services.health import hospital, partner_messages
 from services.health.domain import forensic as fx
 from services.health.domain import health_check as hc
 from services.health.domain.access import Action, Consent, Role, may_pass_on
@@ -39,12 +36,11 @@ from services.health.domain.medication import (
     ChangeKind,
     ChangeSource,
     FmkReference,
-    alert_for,
     validate_change,
 )
 from services.health.domain.medication import MedicationChange as DomainChange
 from services.health.domain.tovholder import ContactKind, ExternalContact, choose_tovholder, validate_contact
-from services.health.guard import authorize, remember_nurse_consultant, require_unmatched_queue
+from services.health.guard import authorize, require_unmatched_queue
 from services.health.models import (
     CoercionLogEntry,
     ConsentRecord,
@@ -70,6 +66,8 @@ from tovholder.cpr import CprVault, mask, normalize_cpr
 from tovholder.errors import Conflict, DomainError, Forbidden, NotFound
 from tovholder.inputs import Year
 from tovholder.receipts import FatalMessage, receive_message
+from tovholder.receipts import RECEIPT_RESPONSES, partner_message_openapi  # the raw-body routes' OpenAPI
+from tovholder.scopes import serving_municipality
 from tovholder.service import UoW
 from tovholder.uow import UnitOfWork
 
@@ -81,23 +79,15 @@ def vault_of(request: Request) -> CprVault:
     return request.app.state.ctx.cpr_vault()
 
 
-def inline_schema(model: type[BaseModel]) -> dict[str, Any]:
-    """The model's JSON Schema with nested models inlined, for a request body read as raw JSON (the
-    receipt flow validates it itself, so FastAPI does not document it on its own)."""
-    schema = model.model_json_schema()
-    defs = schema.pop("$defs", {})
+def serving_of(request: Request) -> str | None:
+    """The municipality this installation serves (unmatched notices belong to it)."""
+    return serving_municipality(request.app.state.ctx.settings)
 
-    def resolve(node: Any) -> Any:
-        if isinstance(node, dict):
-            ref = node.get("$ref")
-            if isinstance(ref, str) and ref.startswith("#/$defs/"):
-                return resolve(defs[ref.removeprefix("#/$defs/")])
-            return {k: resolve(v) for k, v in node.items()}
-        if isinstance(node, list):
-            return [resolve(v) for v in node]
-        return node
 
-    return resolve(schema)
+# Found by id, but the caller may not see the citizen's record: the same 404 as for an unknown id.
+NO_SUCH_DOCUMENT = "No such partner document."
+NO_SUCH_ALERT = "No such medication alert."
+NO_SUCH_CHECK = "No such health check."
 
 
 def rule(fn, *args, **kwargs):
@@ -125,14 +115,11 @@ def _aware(value: datetime, field: str) -> datetime:
     "/hospital-notifications",
     status_code=202,
     summary="A hospital notification (MedCom codes STAA/STIN/STOR/SLOR/SLHJ/MORS, RE_/AN_)",
-    responses={409: {"description": "fatal-error: conflicts with an earlier message"},
-               422: {"description": "fatal-error: invalid message"},
-               503: {"description": "transient-error: retry after Retry-After seconds"}},
-    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
-        "schema": inline_schema(hospital.HospitalNotification)}}}},
+    responses=RECEIPT_RESPONSES,
+    openapi_extra=partner_message_openapi(hospital.HospitalNotification),
 )
 async def post_hospital_notification(request: Request, user: PartnerUser, uow: UoW) -> JSONResponse:
-    raw = await _json_body(request)
+    raw = await request.body()
     vault = vault_of(request)
 
     async def process(uow: UnitOfWork, message: hospital.HospitalNotification) -> dict[str, Any]:
@@ -140,15 +127,6 @@ async def post_hospital_notification(request: Request, user: PartnerUser, uow: U
 
     return await receive_message(uow, raw, hospital.HospitalNotification, endpoint=hospital.ENDPOINT, sender=user,
                                  process=process)
-
-
-async def _json_body(request: Request) -> Any:
-    """The raw JSON body (None if it is not JSON). A resend racing its original is serialised by
-    `receive_message`, which locks on the message_id."""
-    try:
-        return await request.json()
-    except ValueError:
-        return None
 
 
 class PartnerMessage(BaseModel):
@@ -203,26 +181,23 @@ DOCUMENT_KINDS: dict[type[PartnerMessage], tuple[str, str, str, hc.PreparationSt
 }
 
 
-async def _partner_citizen(uow: UnitOfWork, message: PartnerMessage, sender: Principal, vault: CprVault) -> HealthRecord:
-    if sender.org and message.sender.org != sender.org:
-        raise FatalMessage(f"sender.org {message.sender.org!r} is not the organisation your token was issued to ({sender.org}).")
-    cpr_hash = vault.hash(normalize_cpr(message.cpr))
-    citizen = (await uow.session.execute(select(KnownCitizen).where(KnownCitizen.cpr_hash == cpr_hash))).scalar_one_or_none()
-    record = None
-    if citizen is not None:
-        record = (await uow.session.execute(
-            select(HealthRecord).where(HealthRecord.citizen_id == citizen.citizen_id))).scalar_one_or_none()
-    if record is None:
-        raise FatalMessage("No citizen with this CPR number has a health record here (a place at a botilbud); "
-                           "check the CPR number or contact the municipality.")
-    return record
+async def _partner_person(uow: UnitOfWork, message: PartnerMessage, vault: CprVault,
+                          ) -> tuple[partner_messages.KnownPerson | None, str]:
+    """The citizen the message is about (None: no citizen known to the municipality has this CPR)
+    and the CPR's keyed hash. Nothing here may tell the partner which it is."""
+    cpr_hash = vault.hash(normalize_cpr(message.cpr))  # InvalidCpr → 422 receipt, never echoing the number
+    return await partner_messages.find_citizen(uow, cpr_hash), cpr_hash
+
+
+def _no_such_check(health_check_id: uuid.UUID) -> FatalMessage:
+    return FatalMessage(f"health_check_id {health_check_id} is not a health check for this citizen.", 409)
 
 
 async def _current_check(uow: UnitOfWork, citizen_id: uuid.UUID, health_check_id: uuid.UUID | None) -> HealthCheck | None:
     if health_check_id is not None:
         check = await uow.session.get(HealthCheck, health_check_id)
         if check is None or check.citizen_id != citizen_id:
-            raise FatalMessage(f"health_check_id {health_check_id} is not a health check for this citizen.", 409)
+            raise _no_such_check(health_check_id)
         return check
     # Without an id: the citizen's next planned check, if any.
     return (await uow.session.execute(
@@ -234,37 +209,33 @@ def _document_route(model: type[PartnerMessage]):
     kind, endpoint, time_field, step = DOCUMENT_KINDS[model]
 
     async def route(request: Request, user: PartnerUser, uow: UoW) -> JSONResponse:
-        raw = await _json_body(request)
+        raw = await request.body()
         vault = vault_of(request)
 
         async def process(uow: UnitOfWork, message: PartnerMessage) -> dict[str, Any]:
-            record = await _partner_citizen(uow, message, user, vault)
+            # Every check that needs no citizen comes first: known and unknown CPRs answer alike.
             sent = _aware(getattr(message, time_field), time_field)
             if sent > now_utc() + timedelta(minutes=5):
                 raise FatalMessage(f"{time_field} is in the future.")
-            check = await _current_check(uow, record.citizen_id, message.health_check_id)
-            document_id = uuid.uuid4()
+            person, cpr_hash = await _partner_person(uow, message, vault)
             content = message.model_dump(mode="json", exclude={"cpr", "message_id", "sent_at", "sender", "health_check_id"})
             received_at = now_utc()
-            uow.session.add(PartnerDocument(
-                id=document_id, message_id=message.message_id, citizen_id=record.citizen_id, kind=kind,
-                sender_org=message.sender.org, sender_name=message.sender.name, received_at=received_at,
-                health_check_id=check.id if check else None, content=content,
-            ))
-            uow.session.add(TimelineEntry(
-                citizen_id=record.citizen_id, kind=ContactKind.PARTNER_DOCUMENT.value, counterpart=_COUNTERPART[kind],
-                org=message.sender.org, who=message.sender.name, what=_DOCUMENT_WORDS[kind], occurred_at=sent,
-                recorded_by=f"partner:{message.sender.org}", object_type="partner_document", object_id=str(document_id),
-            ))
-            uow.emit(PartnerDocumentReceivedV1(
-                citizen_id=record.citizen_id, document_id=document_id, kind=kind, sender_org=message.sender.org,
-                received_at=received_at, health_check_id=check.id if check else None,
-                tovholder_sub=record.tovholder_sub, botilbud_id=record.botilbud_id,
-            ))
+            if person is None or person.record is None:
+                # No health record, so no health check of it: the same 409 as for another citizen's check.
+                if message.health_check_id is not None:
+                    raise _no_such_check(message.health_check_id)
+                if person is None:
+                    partner_messages.park(uow, kind=kind, message_id=message.message_id, sender_org=message.sender.org,
+                                          sender_name=message.sender.name, occurred_at=sent, received_at=received_at,
+                                          content=content, cpr_hash=cpr_hash, actor=user)
+                    return {}
+            check = await _current_check(uow, person.citizen_id, message.health_check_id) if person.record else None
+            await partner_messages.record_document(
+                uow, person, kind=kind, message_id=message.message_id, sender_org=message.sender.org,
+                sender_name=message.sender.name, occurred_at=sent, received_at=received_at,
+                health_check_id=check.id if check else None, content=content, actor=user)
             if check is not None and step is not None and check.status == hc.CheckStatus.PLANNED.value:
                 _complete_step(uow, check, step)
-            uow.audit(user, f"partner_document.{kind}.receive", citizen_id=record.citizen_id,
-                      object_type="partner_document", object_id=document_id)
             return {}
 
         return await receive_message(uow, raw, model, endpoint=endpoint, sender=user, process=process)
@@ -273,37 +244,38 @@ def _document_route(model: type[PartnerMessage]):
     return route
 
 
-_COUNTERPART = {"lab-results": "gp", "pharmacist-review": "pharmacy", "psychiatrist-notes": "psychiatrist"}
-_DOCUMENT_WORDS = {
-    "lab-results": "Lab results and measurements received",
-    "pharmacist-review": "The clinical pharmacist's medication review received",
-    "psychiatrist-notes": "Notes from the psychiatrist received",
-}
-
 for _model, (_kind, _endpoint, _, _) in DOCUMENT_KINDS.items():
     integration.add_api_route(
         f"/{_endpoint}", _document_route(_model), methods=["POST"], status_code=202,
         summary=f"Partner intake: {_kind.replace('-', ' ')} (receipt like the hospital notifications)",
-        openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": inline_schema(_model)}}}},
+        responses=RECEIPT_RESPONSES, openapi_extra=partner_message_openapi(_model),
     )
 
 
 @integration.post("/medication-changes", status_code=202, summary="A medication change made in FMK (a reference, not a copy)",
-                  openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
-                      "schema": inline_schema(PartnerMedicationChange)}}}})
+                  responses=RECEIPT_RESPONSES, openapi_extra=partner_message_openapi(PartnerMedicationChange))
 async def post_partner_medication_change(request: Request, user: PartnerUser, uow: UoW) -> JSONResponse:
-    raw = await _json_body(request)
+    raw = await request.body()
     vault = vault_of(request)
 
     async def process(uow: UnitOfWork, message: PartnerMedicationChange) -> dict[str, Any]:
-        record = await _partner_citizen(uow, message, user, vault)
         try:
             change = DomainChange(FmkReference(message.fmk_reference), ChangeKind(message.change_kind),
                                   _aware(message.changed_at, "changed_at"), ChangeSource.PARTNER, message.sender.org, message.note)
             validate_change(change, recorded_at=now_utc() + timedelta(minutes=5))
         except (HealthRuleViolation, DomainError) as exc:
             raise FatalMessage(str(exc)) from None
-        await record_medication_change(uow, record, change, actor=user, message_id=message.message_id)
+        person, cpr_hash = await _partner_person(uow, message, vault)
+        if person is None:  # accepted like any other, recorded once the citizen is known
+            partner_messages.park(uow, kind=partner_messages.MEDICATION_CHANGE, message_id=message.message_id,
+                                  sender_org=message.sender.org, sender_name=message.sender.name,
+                                  occurred_at=change.changed_at, received_at=now_utc(),
+                                  content=partner_messages.medication_change_content(change), cpr_hash=cpr_hash,
+                                  actor=user)
+            return {}
+        await partner_messages.record_medication_change(uow, person, change, actor=user,
+                                                        recorded_by=f"partner:{message.sender.org}",
+                                                        message_id=message.message_id)
         return {}
 
     return await receive_message(uow, raw, PartnerMedicationChange, endpoint="medication-changes", sender=user, process=process)
@@ -342,8 +314,8 @@ class ShareBody(BaseModel):
 async def share_document(document_id: uuid.UUID, body: ShareBody, user: CurrentUser, uow: UoW) -> dict[str, Any]:
     doc = await uow.session.get(PartnerDocument, document_id)
     if doc is None:
-        raise NotFound("No such partner document.")
-    await authorize(uow, user, Action.WRITE, doc.citizen_id)
+        raise NotFound(NO_SUCH_DOCUMENT)
+    await authorize(uow, user, Action.WRITE, doc.citizen_id, not_found=NO_SUCH_DOCUMENT)
     now = now_utc()
     org = body.recipient_org.strip()
     if not may_pass_on(await _consents(uow, doc.citizen_id), org, now):
@@ -356,7 +328,7 @@ async def share_document(document_id: uuid.UUID, body: ShareBody, user: CurrentU
         id=uuid.uuid4(), document_id=doc.id, citizen_id=doc.citizen_id, recipient_org=org, shared_by=user.sub, shared_at=now,
     ).on_conflict_do_nothing())
     uow.session.add(TimelineEntry(citizen_id=doc.citizen_id, kind=ContactKind.PARTNER_DOCUMENT.value, counterpart=None,
-                                  org=org, who=None, what=f"Passed on: {_DOCUMENT_WORDS[doc.kind].replace(' received', '')}",
+                                  org=org, who=None, what=f"Passed on: {partner_messages.DOCUMENT_WORDS[doc.kind].replace(' received', '')}",
                                   occurred_at=now, recorded_by=user.sub, object_type="partner_document", object_id=str(doc.id)))
     uow.audit(user, "partner_document.share", citizen_id=doc.citizen_id, object_type="partner_document", object_id=doc.id,
               detail={"recipient_org": org, "basis": "consent"})
@@ -390,44 +362,6 @@ async def get_shared_documents(user: PartnerUser, uow: UoW) -> dict[str, Any]:
 # ==================================================================== medication
 
 
-async def record_medication_change(
-    uow: UnitOfWork, record: HealthRecord, change: DomainChange, *, actor: Principal, message_id: uuid.UUID | None = None
-) -> MedicationChange:
-    notices = await hospital.notice_records(uow, record.citizen_id)
-    alert = alert_for(change, notices)
-    row = MedicationChange(
-        id=uuid.uuid4(), citizen_id=record.citizen_id, fmk_reference=change.fmk_reference.value,
-        change_kind=change.kind.value, changed_at=change.changed_at, source=change.source.value,
-        changed_by_org=change.changed_by_org, note=change.note, during_admission=alert is not None,
-        message_id=message_id, recorded_by=actor.sub if actor.role != Role.PARTNER else f"partner:{actor.org}",
-    )
-    uow.session.add(row)
-    await uow.session.flush()
-    uow.emit(MedicationChangedV1(
-        citizen_id=record.citizen_id, change_id=row.id, fmk_reference=row.fmk_reference, change_kind=row.change_kind,
-        changed_at=row.changed_at, source=row.source, changed_by_org=row.changed_by_org,
-        during_admission=row.during_admission, tovholder_sub=record.tovholder_sub, botilbud_id=record.botilbud_id,
-    ))
-    uow.session.add(TimelineEntry(
-        citizen_id=record.citizen_id, kind=ContactKind.MEDICATION_CHANGE.value,
-        counterpart="hospital" if alert else None, org=change.changed_by_org, who=None,
-        what=f"Medication {change.kind.value} in FMK ({change.fmk_reference.value})", occurred_at=change.changed_at,
-        recorded_by=row.recorded_by, object_type="medication_change", object_id=str(row.id),
-    ))
-    if alert is not None:
-        alert_row = MedicationAlert(id=uuid.uuid4(), citizen_id=record.citizen_id, change_id=row.id,
-                                    hospital_episode_ids=list(alert.hospital_episodes), reason=alert.reason, raised_at=now_utc())
-        uow.session.add(alert_row)
-        uow.emit(MedicationAlertRaisedV1(
-            citizen_id=record.citizen_id, alert_id=alert_row.id, change_id=row.id,
-            hospital_episode_ids=list(alert.hospital_episodes), raised_at=alert_row.raised_at,
-            tovholder_sub=record.tovholder_sub, botilbud_id=record.botilbud_id,
-        ))
-    uow.audit(actor, "medication_change.record", citizen_id=record.citizen_id, object_type="medication_change",
-              object_id=row.id, detail={"during_admission": row.during_admission})
-    return row
-
-
 class StaffMedicationChange(BaseModel):
     fmk_reference: str = Field(max_length=100)
     change_kind: Literal["started", "stopped", "dose-changed", "paused", "other"]
@@ -449,7 +383,8 @@ async def post_medication_change(citizen_id: uuid.UUID, body: StaffMedicationCha
     change = rule(lambda: validate_change(
         DomainChange(FmkReference(body.fmk_reference), ChangeKind(body.change_kind), _aware(body.changed_at, "changed_at"),
                      ChangeSource(body.source), body.changed_by_org, body.note), recorded_at=now_utc() + timedelta(minutes=1)))
-    row = await record_medication_change(uow, record, change, actor=user)
+    row = await partner_messages.record_medication_change(
+        uow, partner_messages.KnownPerson(record.citizen_id, record), change, actor=user, recorded_by=user.sub)
     await uow.commit()
     return _change_out(row)
 
@@ -474,8 +409,8 @@ async def get_medication_changes(citizen_id: uuid.UUID, user: CurrentUser, uow: 
 async def acknowledge_alert(alert_id: uuid.UUID, user: CurrentUser, uow: UoW) -> dict[str, Any]:
     alert = await uow.session.get(MedicationAlert, alert_id)
     if alert is None:
-        raise NotFound("No such medication alert.")
-    await authorize(uow, user, Action.WRITE, alert.citizen_id)
+        raise NotFound(NO_SUCH_ALERT)
+    await authorize(uow, user, Action.WRITE, alert.citizen_id, not_found=NO_SUCH_ALERT)
     if alert.acknowledged_at is None:
         alert.acknowledged_by, alert.acknowledged_at = user.sub, now_utc()
     uow.audit(user, "medication_alert.acknowledge", citizen_id=alert.citizen_id, object_type="medication_alert", object_id=alert.id)
@@ -561,10 +496,8 @@ async def get_nurse_consultants(botilbud_id: str, user: CurrentUser, uow: UoW) -
             HealthRecord.citizen_id == _uuid_or_none(user.sub)))).scalar_one_or_none()
         if own != botilbud_id:
             raise Forbidden("A citizen sees the nurse consultants of their own botilbud.")
-    await remember_nurse_consultant(uow, user)
     rows = (await uow.session.execute(select(NurseConsultant).where(NurseConsultant.botilbud_id == botilbud_id)
                                       .order_by(NurseConsultant.sub))).scalars().all()
-    await uow.commit()
     return {"botilbud_id": botilbud_id, "nurse_consultants": [{"sub": r.sub, "name": r.name} for r in rows]}
 
 
@@ -730,8 +663,8 @@ async def get_health_checks(citizen_id: uuid.UUID, user: CurrentUser, uow: UoW) 
 async def _check_for(uow: UnitOfWork, user: Principal, health_check_id: uuid.UUID, action: Action) -> tuple[HealthCheck, HealthRecord]:
     check = await uow.session.get(HealthCheck, health_check_id, with_for_update=True)
     if check is None:
-        raise NotFound("No such health check.")
-    record = await authorize(uow, user, action, check.citizen_id)
+        raise NotFound(NO_SUCH_CHECK)
+    record = await authorize(uow, user, action, check.citizen_id, not_found=NO_SUCH_CHECK)
     return check, record
 
 
@@ -1132,7 +1065,7 @@ def _parked_out(row: UnmatchedHospitalNotice, vault: CprVault, *, reveal: bool =
 
 @visitation.get("", summary="Hospital notices whose CPR matched no known citizen (CPR masked)")
 async def get_unmatched(request: Request, user: CurrentUser, uow: UoW, status: str = "open") -> dict[str, Any]:
-    require_unmatched_queue(user)
+    require_unmatched_queue(user, serving_of(request))
     rows = (await uow.session.execute(select(UnmatchedHospitalNotice).where(UnmatchedHospitalNotice.status == status)
                                       .order_by(UnmatchedHospitalNotice.received_at).limit(500))).scalars().all()
     uow.audit(user, "unmatched_hospital_notice.list", object_type="unmatched_hospital_notice", detail={"count": len(rows)})
@@ -1143,7 +1076,7 @@ async def get_unmatched(request: Request, user: CurrentUser, uow: UoW, status: s
 
 @visitation.get("/{unmatched_id}", summary="One unmatched notice with the full CPR (audited)")
 async def get_one_unmatched(unmatched_id: uuid.UUID, request: Request, user: CurrentUser, uow: UoW) -> dict[str, Any]:
-    require_unmatched_queue(user)
+    require_unmatched_queue(user, serving_of(request))
     row = await uow.session.get(UnmatchedHospitalNotice, unmatched_id)
     if row is None:
         raise NotFound("No such unmatched notice.")
@@ -1157,8 +1090,9 @@ class MatchBody(BaseModel):
 
 
 @visitation.post("/{unmatched_id}/match", summary="Attach the notice (and the others for the same CPR) to a known citizen")
-async def post_match(unmatched_id: uuid.UUID, body: MatchBody, user: CurrentUser, uow: UoW) -> dict[str, Any]:
-    require_unmatched_queue(user)
+async def post_match(unmatched_id: uuid.UUID, body: MatchBody, request: Request, user: CurrentUser,
+                     uow: UoW) -> dict[str, Any]:
+    require_unmatched_queue(user, serving_of(request))
     row = await uow.session.get(UnmatchedHospitalNotice, unmatched_id)
     if row is None:
         raise NotFound("No such unmatched notice.")
@@ -1175,8 +1109,9 @@ async def post_match(unmatched_id: uuid.UUID, body: MatchBody, user: CurrentUser
 
 
 @visitation.post("/{unmatched_id}/dismiss", summary="Not a citizen of this municipality: close it (the CPR is wiped)")
-async def post_dismiss(unmatched_id: uuid.UUID, user: CurrentUser, uow: UoW, body: DeclineBody | None = None) -> dict[str, Any]:
-    require_unmatched_queue(user)
+async def post_dismiss(unmatched_id: uuid.UUID, request: Request, user: CurrentUser, uow: UoW,
+                       body: DeclineBody | None = None) -> dict[str, Any]:
+    require_unmatched_queue(user, serving_of(request))
     row = await uow.session.get(UnmatchedHospitalNotice, unmatched_id, with_for_update=True)
     if row is None:
         raise NotFound("No such unmatched notice.")

@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import insert
 from contracts.health import DepotVisitMissedV1, HealthRecordOpenedV1
 from contracts.plans import ConsentGivenV1, ConsentRevokedV1, NetworkMemberAddedV1, NetworkMemberRemovedV1
 from contracts.referrals import CitizenRegisteredV1, PlacementStartedV1, VisitationDecidedV1
-from services.health import hospital
+from services.health import hospital, partner_messages
 from services.health.domain import forensic as fx
 from services.health.models import (
     ConsentRecord,
@@ -47,6 +47,10 @@ async def remember_citizen(event: CitizenRegisteredV1, meta: EventMeta, uow: Uni
     matched, rejected = await hospital.match_parked(uow, event.citizen_id, event.cpr_hash, actor=None)
     if matched or rejected:
         log.info("matched parked hospital notices", extra={"matched": matched, "rejected": rejected, "event_id": meta.event_id})
+    # So do the partners' documents and medication changes (accepted without telling them the CPR was unknown).
+    recorded = await partner_messages.match_parked(uow, event.citizen_id, event.cpr_hash)
+    if recorded:
+        log.info("recorded parked partner messages", extra={"recorded": recorded, "event_id": meta.event_id})
 
 
 @events.handles(VisitationDecidedV1)

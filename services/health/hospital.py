@@ -29,6 +29,7 @@ from services.health.domain.hospital_notices import (
     NoticeRecord,
     NoticeStatus,
     BaseCode,
+    apply,
     decide,
     follow_ups_for,
     validate_incoming,
@@ -136,7 +137,9 @@ async def apply_notice(
 
     Raises ``NoticeConflict`` when it contradicts the citizen's notices (nothing is changed)."""
     history = await notice_history(uow, citizen_id)
-    decision = decide(incoming, [_record(r) for r in history])
+    # A sender is answered about its own notices only: its message_ids are its own (the contract), and
+    # a hospital can neither correct nor contradict — nor learn of — what another organisation sent.
+    decision = decide(incoming, [_record(r) for r in history if r.sender_org == incoming.sender_org])
     record = (
         await uow.session.execute(select(HealthRecord).where(HealthRecord.citizen_id == citizen_id))
     ).scalar_one_or_none()
@@ -145,7 +148,7 @@ async def apply_notice(
     notice_id = uuid.uuid4()
     replaced_row = None
     if decision.replaces is not None:
-        replaced_row = next(r for r in history if r.message_id == decision.replaces.message_id)
+        replaced_row = next(r for r in history if r.id == decision.replaces.notice_id)
         replaced_row.status = (
             NoticeStatus.SUPERSEDED.value if decision.action is NoticeAction.CORRECT else NoticeStatus.CANCELLED.value
         )
@@ -245,10 +248,7 @@ async def receive_hospital_notification(
 ) -> dict:
     """The ``process`` step of the receipt flow. Raises ``FatalMessage`` to refuse (nothing changes)."""
     received_at = now_utc()
-    if sender.org and message.sender.org != sender.org:
-        raise FatalMessage(
-            f"sender.org {message.sender.org!r} is not the organisation your token was issued to ({sender.org})."
-        )
+    # The kit has checked that sender.org is the token's organisation (before looking up earlier receipts).
     cpr = normalize_cpr(message.cpr)  # InvalidCpr → 422 receipt, never echoing the number
     try:
         incoming = validate_incoming(
@@ -272,14 +272,16 @@ async def receive_hospital_notification(
 
     if incoming.replaces_message_id is not None:
         target = (
-            await uow.session.execute(select(HospitalNotice).where(HospitalNotice.message_id == incoming.replaces_message_id))
+            await uow.session.execute(select(HospitalNotice).where(
+                HospitalNotice.sender_org == incoming.sender_org, HospitalNotice.message_id == incoming.replaces_message_id))
         ).scalar_one_or_none()
         if target is not None and (citizen is None or target.citizen_id != citizen.citizen_id):
             raise FatalMessage(_OTHER_PERSON.format(incoming.replaces_message_id), 409)
         if target is None:
             parked_target = (
                 await uow.session.execute(
-                    select(UnmatchedHospitalNotice).where(UnmatchedHospitalNotice.message_id == incoming.replaces_message_id)
+                    select(UnmatchedHospitalNotice).where(UnmatchedHospitalNotice.sender_org == incoming.sender_org,
+                                                          UnmatchedHospitalNotice.message_id == incoming.replaces_message_id)
                 )
             ).scalar_one_or_none()
             verb = "correct" if incoming.code.action is NoticeAction.CORRECT else "cancel"
@@ -300,6 +302,12 @@ async def receive_hospital_notification(
             # The notice it replaces waits in the unmatched queue (the citizen is not known): so does this one.
 
     if citizen is None:
+        # Decided against the sender's parked notices for this person exactly as against a known
+        # citizen's notices, so the receipt is the same whether the CPR is known or not.
+        try:
+            decide(incoming, await _parked_history(uow, cpr_hash, incoming.sender_org))
+        except NoticeConflict as exc:
+            raise FatalMessage(str(exc), 409) from None
         await park(uow, incoming, message, cpr=cpr, cpr_hash=cpr_hash, vault=vault, received_at=received_at, sender=sender)
         return {}
     try:
@@ -309,6 +317,25 @@ async def receive_hospital_notification(
     except NoticeConflict as exc:
         raise FatalMessage(str(exc), 409) from None
     return {}
+
+
+async def _parked_history(uow: UnitOfWork, cpr_hash: str, sender_org: str) -> list[NoticeRecord]:
+    """The sender's open parked notices for one person as the notice history they would be once the
+    person is known: replayed in arrival order, corrections and cancellations applied."""
+    rows = (await uow.session.execute(
+        select(UnmatchedHospitalNotice)
+        .where(UnmatchedHospitalNotice.cpr_hash == cpr_hash, UnmatchedHospitalNotice.sender_org == sender_org,
+               UnmatchedHospitalNotice.status == "open")
+        .order_by(UnmatchedHospitalNotice.received_at)
+    )).scalars()
+    history: list[NoticeRecord] = []
+    for row in rows:
+        parked = _incoming_from_parked(row)
+        try:
+            history = apply(decide(parked, history), parked, row.id, history)
+        except (NoticeConflict, NoticeInvalid):
+            continue  # parked before notices were checked on arrival; matching will reject it
+    return history
 
 
 _OTHER_PERSON = (

@@ -40,8 +40,9 @@ class HealthRecord(Base):
 
 
 class NurseConsultant(Base):
-    """The nurse consultants of each botilbud: the citizen chooses their tovholder among them. Filled
-    from the demo data, by an administrator, and whenever a nurse consultant uses the service."""
+    """The nurse consultants of each botilbud: the citizen chooses their tovholder among them. Set by
+    an administrator (``PUT /api/v1/botilbud/{id}/nurse-consultants``) and by the demo data; using the
+    service never adds anyone (a read would otherwise undo the administrator's change)."""
 
     __tablename__ = "nurse_consultant"
 
@@ -65,10 +66,14 @@ class HospitalNotice(Base):
     row is kept for history and changes the status of the notice it cancels."""
 
     __tablename__ = "hospital_notice"
-    __table_args__ = (Index("ix_hospital_notice_citizen_occurred", "citizen_id", "occurred_at"),)
+    __table_args__ = (
+        Index("ix_hospital_notice_citizen_occurred", "citizen_id", "occurred_at"),
+        # A message_id is unique per sender organisation (the contract), not across organisations.
+        UniqueConstraint("sender_org", "message_id", name="uq_hospital_notice_sender_message"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
-    message_id: Mapped[uuid.UUID] = mapped_column(UUID, unique=True)
+    message_id: Mapped[uuid.UUID] = mapped_column(UUID)
     citizen_id: Mapped[uuid.UUID] = mapped_column(UUID)
     action: Mapped[str] = mapped_column(String(10))
     code: Mapped[str] = mapped_column(String(4))
@@ -93,9 +98,10 @@ class UnmatchedHospitalNotice(Base):
     for visitation staff. The CPR is held only encrypted (and as its keyed hash, to match later)."""
 
     __tablename__ = "unmatched_hospital_notice"
+    __table_args__ = (UniqueConstraint("sender_org", "message_id", name="uq_unmatched_hospital_notice_sender_message"),)
 
     id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
-    message_id: Mapped[uuid.UUID] = mapped_column(UUID, unique=True)
+    message_id: Mapped[uuid.UUID] = mapped_column(UUID)
     cpr_encrypted: Mapped[str] = mapped_column(Text)
     cpr_hash: Mapped[str] = mapped_column(String(64), index=True)
     code: Mapped[str] = mapped_column(String(10))  # as sent, e.g. RE_STIN
@@ -112,6 +118,29 @@ class UnmatchedHospitalNotice(Base):
     resolution: Mapped[str | None] = mapped_column(Text)
     matched_citizen_id: Mapped[uuid.UUID | None] = mapped_column(UUID)
     resolved_by: Mapped[str | None] = mapped_column(String(200))
+    resolved_at: Mapped[datetime | None]
+
+
+class UnmatchedPartnerMessage(Base):
+    """A partner document or medication change whose CPR matched no citizen known to the municipality:
+    accepted (``ok``, as for a known CPR: a receipt never tells whether a CPR is known) and held until
+    the citizen is registered, then recorded on them. Only the CPR's keyed hash is kept; ``content``
+    is emptied once the message is recorded on the citizen."""
+
+    __tablename__ = "unmatched_partner_message"
+    __table_args__ = (UniqueConstraint("sender_org", "message_id", name="uq_unmatched_partner_message_sender_message"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))  # a document kind, or medication-change
+    message_id: Mapped[uuid.UUID] = mapped_column(UUID)
+    sender_org: Mapped[str] = mapped_column(String(200))
+    sender_name: Mapped[str | None] = mapped_column(String(200))
+    occurred_at: Mapped[datetime]  # taken/reviewed/written/changed at, as the partner sent it
+    received_at: Mapped[datetime]
+    content: Mapped[dict[str, Any]]
+    cpr_hash: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(12), default="open")  # open / matched
+    matched_citizen_id: Mapped[uuid.UUID | None] = mapped_column(UUID)
     resolved_at: Mapped[datetime | None]
 
 
@@ -137,7 +166,11 @@ class TimelineEntry(Base):
 
 class MedicationChange(Base):
     __tablename__ = "medication_change"
-    __table_args__ = (Index("ix_medication_change_citizen_changed", "citizen_id", "changed_at"),)
+    __table_args__ = (
+        Index("ix_medication_change_citizen_changed", "citizen_id", "changed_at"),
+        # A partner's change carries its message_id, unique per sending organisation (changed_by_org).
+        UniqueConstraint("changed_by_org", "message_id", name="uq_medication_change_org_message"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
     citizen_id: Mapped[uuid.UUID] = mapped_column(UUID)
@@ -148,7 +181,7 @@ class MedicationChange(Base):
     changed_by_org: Mapped[str | None] = mapped_column(String(200))
     note: Mapped[str | None] = mapped_column(String(500))
     during_admission: Mapped[bool] = mapped_column(Boolean)
-    message_id: Mapped[uuid.UUID | None] = mapped_column(UUID, unique=True)
+    message_id: Mapped[uuid.UUID | None] = mapped_column(UUID)
     recorded_by: Mapped[str] = mapped_column(String(200))
     recorded_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
@@ -205,10 +238,13 @@ class PartnerDocument(Base):
     """The pharmacist's review, lab results or the psychiatrist's notes, as a partner sent them."""
 
     __tablename__ = "partner_document"
-    __table_args__ = (Index("ix_partner_document_citizen_received", "citizen_id", "received_at"),)
+    __table_args__ = (
+        Index("ix_partner_document_citizen_received", "citizen_id", "received_at"),
+        UniqueConstraint("sender_org", "message_id", name="uq_partner_document_sender_message"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
-    message_id: Mapped[uuid.UUID] = mapped_column(UUID, unique=True)
+    message_id: Mapped[uuid.UUID] = mapped_column(UUID)
     citizen_id: Mapped[uuid.UUID] = mapped_column(UUID)
     kind: Mapped[str] = mapped_column(String(30))
     sender_org: Mapped[str] = mapped_column(String(200))

@@ -11,9 +11,8 @@ import contextlib
 import uuid
 from datetime import date, datetime, timedelta, timezone
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.routing import APIRoute
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
@@ -21,7 +20,6 @@ from sqlalchemy import and_, insert, select
 
 from contracts.referrals import (
     CitizenRegisteredV1,
-    FollowUpDueV1,
     FollowUpHeldV1,
     LegalBasis,
     MoveOutPlannedV1,
@@ -31,7 +29,8 @@ from contracts.referrals import (
     ReferralWithdrawnV1,
     VisitationDecidedV1,
 )
-from services.referrals import store
+from services.referrals import repository, store
+from services.referrals.services import FOLLOW_UP_LEAD_DAYS, LOCAL_TZ, signal_due_follow_ups, today
 from services.referrals.domain import lifecycle as lc
 from services.referrals.domain import model as dm
 from services.referrals.domain.access import Actor, View, can_change, sees_cpr, sees_internal_notes, view_of
@@ -45,8 +44,9 @@ from tovholder.auth import CurrentUser, PartnerUser, Principal, require_roles
 from tovholder.cpr import CprVault
 from tovholder.db import AuditEntry
 from tovholder.errors import Conflict, DomainError, Forbidden, NotFound
-from tovholder.receipts import receive_message
-from tovholder.service import Ctx, UoW
+from tovholder.receipts import RECEIPT_RESPONSES, partner_message_openapi, receive_message
+from tovholder.scopes import serving_municipality
+from tovholder.service import Ctx, ServiceContext, UoW
 from tovholder.telemetry import current_trace_id
 from tovholder.uow import UnitOfWork
 
@@ -70,16 +70,8 @@ VisitationUser = Annotated[Principal, require_roles("visitation")]
 OfferAdmin = Annotated[Principal, require_roles("visitation", "admin")]
 CaseReader = Annotated[Principal, require_roles("visitation", "coordinator", "partner", "citizen")]
 
-LOCAL_TZ = ZoneInfo("Europe/Copenhagen")
-FOLLOW_UP_LEAD_DAYS = 14  # a follow-up becomes a task two weeks before it is due, so it can be planned
-
-
 def now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def today() -> date:
-    return datetime.now(LOCAL_TZ).date()
 
 
 @contextlib.contextmanager
@@ -108,9 +100,9 @@ async def audit_many(uow: UnitOfWork, user: Principal, action: str, rows: list[t
     ])
 
 
-def actor_of(user: Principal) -> Actor:
-    # No municipality claim (None) = an installation serving one municipality.
-    return Actor(role=user.role, sub=user.sub, org=user.org, botilbud_id=user.botilbud, municipality=user.municipality)
+def actor_of(user: Principal, ctx: ServiceContext) -> Actor:
+    return Actor(role=user.role, sub=user.sub, org=user.org, botilbud_id=user.botilbud, municipality=user.municipality,
+                 serving_municipality=serving_municipality(ctx.settings))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -181,41 +173,47 @@ class PartnerReferral(BaseModel):
     requested_offer: LegalBasis | None = None
 
 
-@integration.post("/referrals", status_code=202, summary="A partner refers a citizen (answer: a receipt)")
-async def post_referral(raw: Annotated[Any, Body()], partner: PartnerUser, uow: UoW, ctx: Ctx):
+@integration.post("/referrals", status_code=202, summary="A partner refers a citizen (answer: a receipt)",
+                  responses=RECEIPT_RESPONSES, openapi_extra=partner_message_openapi(PartnerReferral))
+async def post_referral(request: Request, partner: PartnerUser, uow: UoW, ctx: Ctx):
     vault = ctx.cpr_vault()
 
     async def process(uow: UnitOfWork, msg: PartnerReferral) -> dict[str, Any]:
-        if partner.org and msg.sender.org != partner.org:
-            raise DomainError(f"sender.org {msg.sender.org!r} does not match your organisation {partner.org!r}.")
-        citizen = await register_citizen(uow, vault, msg.cpr, msg.citizen_name)
+        # The kit has checked that sender.org is the token's organisation. The referral arrived at
+        # this installation, so it is the municipality this installation serves that receives it.
+        receiving = serving_municipality(ctx.settings)
+        citizen = await register_citizen(uow, vault, msg.cpr, msg.citizen_name, receiving)
         referrer = dm.Referrer(channel=dm.Channel.PARTNER, org=msg.sender.org, name=msg.sender.name)
         row = await _open_referral(uow, citizen, referrer, reason=msg.reason, citizen_wishes=None,
                                    requested_step=msg.requested_step, requested_offer=msg.requested_offer,
-                                   requested_offer_id=None, municipality=None)
+                                   requested_offer_id=None, municipality=receiving)
         uow.audit(partner, "referral.create", citizen_id=citizen.id, object_type="referral", object_id=row.id)
         return {"referral_id": str(row.id)}
 
-    return await receive_message(uow, raw, PartnerReferral, endpoint="referrals", sender=partner, process=process)
+    return await receive_message(uow, await request.body(), PartnerReferral, endpoint="referrals", sender=partner,
+                                 process=process)
 
 
-def _public_history(rows: list[ReferralStatusChange]) -> list[dict[str, Any]]:
-    return [{"status": r.status, "at": r.at, "title": ACTION_TEXT.get(r.action or "", r.status), "note": r.note}
-            for r in rows]
+def _referrer_json(row: Referral, history: list[ReferralStatusChange]) -> dict[str, Any]:
+    """What the contract gives the referring partner: the current status and the status history —
+    no placement, decision or notes (those are the municipality's case work)."""
+    return {"referral_id": str(row.id), "status": row.status,
+            "history": [{"status": h.status, "at": h.at} for h in history]}
 
 
-@integration.get("/referrals/{referral_id}", summary="The sender follows its referral")
-async def get_referral_for_partner(referral_id: uuid.UUID, partner: PartnerUser, uow: UoW) -> dict[str, Any]:
+NOT_SENT_BY_YOU = "No referral with that id was sent by your organisation."
+
+
+@integration.get("/referrals/{referral_id}", summary="The sender follows its referral (status and status history)")
+async def get_referral_for_partner(referral_id: uuid.UUID, partner: PartnerUser, uow: UoW, ctx: Ctx) -> dict[str, Any]:
     row = await uow.session.get(Referral, referral_id)
-    if row is None or view_of(actor_of(partner), store.case_to_domain(row)) is not View.REFERRER:
+    if row is None or view_of(actor_of(partner, ctx), store.case_to_domain(row)) is not View.REFERRER:
         # Same answer whether it does not exist or belongs to another org: no probing of others' referrals.
-        raise NotFound("No referral with that id was sent by your organisation.")
+        raise NotFound(NOT_SENT_BY_YOU)
     uow.audit(partner, "referral.read", citizen_id=row.citizen_id, object_type="referral", object_id=row.id)
     history = await store.history_rows(uow, row.id)
     await uow.commit()
-    status = dm.CaseStatus(row.status)
-    return {"referral_id": str(row.id), "status": row.status, "status_text": STATUS_TEXT[status],
-            "received_at": row.received_at, "history": _public_history(history)}
+    return _referrer_json(row, history)
 
 
 class StaffReferral(BaseModel):
@@ -231,11 +229,16 @@ class StaffReferral(BaseModel):
 
 @staff.post("/referrals", status_code=201, summary="Visitation registers a referral")
 async def create_referral(body: StaffReferral, user: VisitationUser, uow: UoW, ctx: Ctx) -> dict[str, Any]:
-    citizen = await register_citizen(uow, ctx.cpr_vault(), body.cpr, body.citizen_name, body.municipality)
+    if user.municipality and body.municipality and body.municipality != user.municipality:
+        raise Forbidden(f"Du behandler sager for {user.municipality}; en sag for {body.municipality} "
+                        "oprettes af den kommunes visitation.")
+    # The staff member's own municipality unless the body names one; else the installation's.
+    municipality = body.municipality or user.municipality or serving_municipality(ctx.settings)
+    citizen = await register_citizen(uow, ctx.cpr_vault(), body.cpr, body.citizen_name, municipality)
     referrer = dm.Referrer(channel=dm.Channel.STAFF, sub=user.sub, name=user.name)
     row = await _open_referral(uow, citizen, referrer, reason=body.reason, citizen_wishes=body.citizen_wishes,
                                requested_step=body.requested_step, requested_offer=body.requested_offer,
-                               requested_offer_id=body.requested_offer_id, municipality=body.municipality)
+                               requested_offer_id=body.requested_offer_id, municipality=municipality)
     uow.audit(user, "referral.create", citizen_id=citizen.id, object_type="referral", object_id=row.id)
     await uow.commit()
     return {"referral_id": str(row.id), "citizen_id": str(citizen.id), "status": row.status}
@@ -302,19 +305,23 @@ def _case_json(row: Referral, citizen: Citizen | None, view: View, history: list
     return out
 
 
-async def _readable_case(uow: UnitOfWork, referral_id: uuid.UUID, user: Principal) -> tuple[Referral, View]:
+# One answer for a case that does not exist and one outside the caller's reach, so nobody learns
+# that a case (and so a citizen) exists where they may not look.
+NO_SUCH_CASE = "Ingen sag med det id, som du har adgang til."
+
+
+async def _readable_case(uow: UnitOfWork, ctx: ServiceContext, referral_id: uuid.UUID,
+                         user: Principal) -> tuple[Referral, View]:
     row = await uow.session.get(Referral, referral_id)
-    if row is None:
-        raise NotFound("No referral with that id.")
-    view = view_of(actor_of(user), store.case_to_domain(row))
+    view = view_of(actor_of(user, ctx), store.case_to_domain(row)) if row is not None else View.NONE
     if view is View.NONE:
-        raise NotFound("No referral with that id that you may see.")
+        raise NotFound(NO_SUCH_CASE)
     return row, view
 
 
 @staff.get("/referrals/{referral_id}", summary="One case, as much as the caller may see")
 async def get_case(referral_id: uuid.UUID, user: CaseReader, uow: UoW, ctx: Ctx) -> dict[str, Any]:
-    row, view = await _readable_case(uow, referral_id, user)
+    row, view = await _readable_case(uow, ctx, referral_id, user)
     citizen = await uow.session.get(Citizen, row.citizen_id)
     history = await store.history_rows(uow, row.id)
     uow.audit(user, "referral.read", citizen_id=row.citizen_id, object_type="referral", object_id=row.id,
@@ -322,12 +329,14 @@ async def get_case(referral_id: uuid.UUID, user: CaseReader, uow: UoW, ctx: Ctx)
     await uow.commit()
     if view is View.CITIZEN:
         return _citizen_json(row, history)
+    if view is View.REFERRER:
+        return _referrer_json(row, history)  # the same as the integration endpoint: the contract's view
     return _case_json(row, citizen, view, history, ctx.cpr_vault())
 
 
 @staff.get("/referrals/{referral_id}/cpr", summary="Reveal the citizen's CPR (visitation; audited)")
 async def reveal_cpr(referral_id: uuid.UUID, user: VisitationUser, uow: UoW, ctx: Ctx) -> dict[str, Any]:
-    row, view = await _readable_case(uow, referral_id, user)
+    row, view = await _readable_case(uow, ctx, referral_id, user)
     if not sees_cpr(view):
         raise Forbidden("Only visitation staff of the case's municipality may see the CPR number.")
     citizen = await uow.session.get(Citizen, row.citizen_id)
@@ -341,7 +350,7 @@ CASE_LIST_MAX = 500
 
 @staff.get("/referrals", summary="The case list (visitation: all; coordinator: placements to own botilbud)")
 async def list_referrals(
-    user: Annotated[Principal, require_roles("visitation", "coordinator")], uow: UoW,
+    user: Annotated[Principal, require_roles("visitation", "coordinator")], uow: UoW, ctx: Ctx,
     status: str | None = None, offer_id: str | None = None, botilbud_id: str | None = None,
     citizen_id: uuid.UUID | None = None,
     before: datetime | None = Query(default=None, description="Cursor: only cases received before this time"),
@@ -351,6 +360,7 @@ async def list_referrals(
                     Referral.referrer_org, Referral.requested_step, Referral.offer_id, Referral.botilbud_id,
                     Referral.step, Referral.follow_up_date, Referral.moved_in_on)
              .join(Citizen, Citizen.id == Referral.citizen_id)
+             .where(repository.cases_within(actor_of(user, ctx).scope))  # what the single read would show
              .order_by(Referral.received_at.desc(), Referral.id.desc()).limit(limit))
     if status:
         statuses = [s.strip() for s in status.split(",") if s.strip()]
@@ -420,10 +430,12 @@ async def my_cases(user: Annotated[Principal, require_roles("citizen")], uow: Uo
 # Changing cases (visitation)
 
 
-async def _changeable(uow: UnitOfWork, referral_id: uuid.UUID, user: Principal) -> tuple[Referral, dm.VisitationCase]:
-    row, case = await store.load_case(uow, referral_id, lock=True)
-    if not can_change(actor_of(user), case):
-        raise NotFound("No referral with that id that you may change.")
+async def _changeable(uow: UnitOfWork, ctx: ServiceContext, referral_id: uuid.UUID,
+                      user: Principal) -> tuple[Referral, dm.VisitationCase]:
+    row = await uow.session.get(Referral, referral_id, with_for_update=True)
+    case = store.case_to_domain(row) if row is not None else None
+    if case is None or not can_change(actor_of(user, ctx), case):
+        raise NotFound(NO_SUCH_CASE)
     return row, case
 
 
@@ -443,9 +455,9 @@ class Note(BaseModel):
 
 
 @staff.post("/referrals/{referral_id}/screening", summary="Start screening")
-async def start_screening(referral_id: uuid.UUID, user: VisitationUser, uow: UoW,
+async def start_screening(referral_id: uuid.UUID, user: VisitationUser, uow: UoW, ctx: Ctx,
                           body: Note | None = None) -> dict[str, Any]:
-    row, case = await _changeable(uow, referral_id, user)
+    row, case = await _changeable(uow, ctx, referral_id, user)
     with rules():
         lc.start_screening(case, by=user.sub, at=now(), note=body.note if body else None)
     _finish(uow, user, row, case, "referral.screening")
@@ -462,8 +474,8 @@ class AssessmentIn(BaseModel):
 
 
 @staff.put("/referrals/{referral_id}/assessment", summary="Record the functional assessment (screening)")
-async def record_assessment(referral_id: uuid.UUID, body: AssessmentIn, user: VisitationUser, uow: UoW) -> dict[str, Any]:
-    row, case = await _changeable(uow, referral_id, user)
+async def record_assessment(referral_id: uuid.UUID, body: AssessmentIn, user: VisitationUser, uow: UoW, ctx: Ctx) -> dict[str, Any]:
+    row, case = await _changeable(uow, ctx, referral_id, user)
     with rules():
         lc.record_assessment(case, scores=body.scores, wishes=body.wishes, needs=body.needs, resources=body.resources,
                              traits=body.traits, by=user.sub, at=now())
@@ -473,10 +485,10 @@ async def record_assessment(referral_id: uuid.UUID, body: AssessmentIn, user: Vi
 
 
 @staff.get("/referrals/{referral_id}/matches", summary="Offers that fit the case, free places, exclusions, warnings")
-async def matches(referral_id: uuid.UUID, user: VisitationUser, uow: UoW,
+async def matches(referral_id: uuid.UUID, user: VisitationUser, uow: UoW, ctx: Ctx,
                   step: int | None = Query(default=None, ge=1, le=7),
                   legal_basis: LegalBasis | None = None, all_steps: bool = False) -> dict[str, Any]:
-    row, view = await _readable_case(uow, referral_id, user)
+    row, view = await _readable_case(uow, ctx, referral_id, user)
     case = store.case_to_domain(row)
     profile = await store.profile_of(uow, row, case, today())
     if not all_steps:
@@ -520,8 +532,8 @@ def _adjust(offer: Offer, *, occupied: int = 0, reserved: int = 0) -> None:
 
 
 @staff.post("/referrals/{referral_id}/decision", summary="Grant or refuse")
-async def decide(referral_id: uuid.UUID, body: Decision, user: VisitationUser, uow: UoW) -> dict[str, Any]:
-    row, case = await _changeable(uow, referral_id, user)
+async def decide(referral_id: uuid.UUID, body: Decision, user: VisitationUser, uow: UoW, ctx: Ctx) -> dict[str, Any]:
+    row, case = await _changeable(uow, ctx, referral_id, user)
     at = now()
     if body.decision == "granted":
         if not body.offer_id:
@@ -562,8 +574,8 @@ class Reason(BaseModel):
 
 
 @staff.post("/referrals/{referral_id}/reopen", summary="Reassess a refused case (genvurdering)")
-async def reopen(referral_id: uuid.UUID, body: Reason, user: VisitationUser, uow: UoW) -> dict[str, Any]:
-    row, case = await _changeable(uow, referral_id, user)
+async def reopen(referral_id: uuid.UUID, body: Reason, user: VisitationUser, uow: UoW, ctx: Ctx) -> dict[str, Any]:
+    row, case = await _changeable(uow, ctx, referral_id, user)
     with rules():
         lc.reopen_for_reassessment(case, reason=body.reason, by=user.sub, at=now())
     _finish(uow, user, row, case, "referral.reopen")
@@ -572,8 +584,8 @@ async def reopen(referral_id: uuid.UUID, body: Reason, user: VisitationUser, uow
 
 
 @staff.post("/referrals/{referral_id}/release-place", summary="Give up the reserved place; the citizen keeps the grant and waits")
-async def release_place(referral_id: uuid.UUID, body: Reason, user: VisitationUser, uow: UoW) -> dict[str, Any]:
-    row, case = await _changeable(uow, referral_id, user)
+async def release_place(referral_id: uuid.UUID, body: Reason, user: VisitationUser, uow: UoW, ctx: Ctx) -> dict[str, Any]:
+    row, case = await _changeable(uow, ctx, referral_id, user)
     offer_row = await store.get_offer(uow, row.offer_id, lock=True)
     with rules():
         lc.release_place(case, reason=body.reason, by=user.sub, at=now())
@@ -584,8 +596,8 @@ async def release_place(referral_id: uuid.UUID, body: Reason, user: VisitationUs
 
 
 @staff.post("/referrals/{referral_id}/reserve-place", summary="Reserve a freed place for a waiting citizen")
-async def reserve_place(referral_id: uuid.UUID, user: VisitationUser, uow: UoW) -> dict[str, Any]:
-    row, case = await _changeable(uow, referral_id, user)
+async def reserve_place(referral_id: uuid.UUID, user: VisitationUser, uow: UoW, ctx: Ctx) -> dict[str, Any]:
+    row, case = await _changeable(uow, ctx, referral_id, user)
     offer_row = await store.get_offer(uow, row.offer_id, lock=True)
     with rules():
         lc.reserve_place(case, offer=store.offer_to_domain(offer_row), by=user.sub, at=now())
@@ -610,8 +622,8 @@ def _mix_delta(offer: Offer, traits: frozenset[dm.Trait], sign: int) -> None:
 
 
 @staff.post("/referrals/{referral_id}/move-in", summary="Register the move-in (placement starts)")
-async def move_in(referral_id: uuid.UUID, body: MoveIn, user: VisitationUser, uow: UoW) -> dict[str, Any]:
-    row, case = await _changeable(uow, referral_id, user)
+async def move_in(referral_id: uuid.UUID, body: MoveIn, user: VisitationUser, uow: UoW, ctx: Ctx) -> dict[str, Any]:
+    row, case = await _changeable(uow, ctx, referral_id, user)
     if case.grant is None:
         with rules():
             lc.check_transition(case, dm.CaseStatus.PLACED, "register the move-in")
@@ -640,8 +652,8 @@ class FollowUpIn(BaseModel):
 
 
 @staff.post("/referrals/{referral_id}/follow-ups", summary="Record a follow-up and set the next one")
-async def record_follow_up(referral_id: uuid.UUID, body: FollowUpIn, user: VisitationUser, uow: UoW) -> dict[str, Any]:
-    row, case = await _changeable(uow, referral_id, user)
+async def record_follow_up(referral_id: uuid.UUID, body: FollowUpIn, user: VisitationUser, uow: UoW, ctx: Ctx) -> dict[str, Any]:
+    row, case = await _changeable(uow, ctx, referral_id, user)
     held_on = body.held_on or today()
     with rules():
         lc.record_follow_up(case, held_on=held_on, next_follow_up_date=body.next_follow_up_date, by=user.sub,
@@ -663,8 +675,8 @@ class MoveOutPlanIn(BaseModel):
 
 
 @staff.put("/referrals/{referral_id}/move-out-plan", summary="Plan the move-out (receiving offer or own home, phase-out visits)")
-async def plan_move_out(referral_id: uuid.UUID, body: MoveOutPlanIn, user: VisitationUser, uow: UoW) -> dict[str, Any]:
-    row, case = await _changeable(uow, referral_id, user)
+async def plan_move_out(referral_id: uuid.UUID, body: MoveOutPlanIn, user: VisitationUser, uow: UoW, ctx: Ctx) -> dict[str, Any]:
+    row, case = await _changeable(uow, ctx, referral_id, user)
     receiving_row = (await store.get_offer(uow, body.receiving_offer_id, what="receiving_offer_id")
                      if body.receiving_offer_id else None)
     with rules():
@@ -691,8 +703,8 @@ class VisitIn(BaseModel):
 
 
 @staff.post("/referrals/{referral_id}/phase-out-visits", summary="Record a phase-out visit (udslusningsbesøg)")
-async def phase_out_visit(referral_id: uuid.UUID, body: VisitIn, user: VisitationUser, uow: UoW) -> dict[str, Any]:
-    row, case = await _changeable(uow, referral_id, user)
+async def phase_out_visit(referral_id: uuid.UUID, body: VisitIn, user: VisitationUser, uow: UoW, ctx: Ctx) -> dict[str, Any]:
+    row, case = await _changeable(uow, ctx, referral_id, user)
     with rules():
         lc.record_phase_out_visit(case, visited_on=body.visited_on, by=user.sub, at=now())
     _finish(uow, user, row, case, "referral.phase_out_visit")
@@ -711,8 +723,8 @@ class EndIn(BaseModel):
 
 
 @staff.post("/referrals/{referral_id}/end", summary="End the placement (moved out, stepped down, …)")
-async def end_placement(referral_id: uuid.UUID, body: EndIn, user: VisitationUser, uow: UoW) -> dict[str, Any]:
-    row, case = await _changeable(uow, referral_id, user)
+async def end_placement(referral_id: uuid.UUID, body: EndIn, user: VisitationUser, uow: UoW, ctx: Ctx) -> dict[str, Any]:
+    row, case = await _changeable(uow, ctx, referral_id, user)
     receiving_id = body.receiving_offer_id
     if receiving_id is None and body.destination in (None, "offer") and case.move_out_plan is not None:
         receiving_id = case.move_out_plan.receiving_offer_id
@@ -745,8 +757,8 @@ async def end_placement(referral_id: uuid.UUID, body: EndIn, user: VisitationUse
 
 
 @staff.post("/referrals/{referral_id}/withdraw", summary="Withdraw the referral before move-in")
-async def withdraw(referral_id: uuid.UUID, body: Reason, user: VisitationUser, uow: UoW) -> dict[str, Any]:
-    row, case = await _changeable(uow, referral_id, user)
+async def withdraw(referral_id: uuid.UUID, body: Reason, user: VisitationUser, uow: UoW, ctx: Ctx) -> dict[str, Any]:
+    row, case = await _changeable(uow, ctx, referral_id, user)
     previous = case.status
     offer_row = await store.get_offer(uow, row.offer_id, lock=True) if previous is dm.CaseStatus.GRANTED else None
     with rules():
@@ -835,7 +847,7 @@ async def put_offer(offer_id: str, body: OfferIn, user: OfferAdmin, uow: UoW) ->
 
 @staff.get("/offers/{offer_id}/waitlist", summary="Who waits for the offer, and for how long")
 async def get_waitlist(offer_id: str, user: Annotated[Principal, require_roles("visitation", "coordinator")],
-                       uow: UoW) -> dict[str, Any]:
+                       uow: UoW, ctx: Ctx) -> dict[str, Any]:
     offer_row = await store.get_offer(uow, offer_id)
     if user.role == "coordinator" and (not user.botilbud or user.botilbud != offer_row.botilbud_id):
         raise Forbidden("A coordinator sees only the waitlists of their own botilbud.")
@@ -843,8 +855,14 @@ async def get_waitlist(offer_id: str, user: Annotated[Principal, require_roles("
         select(*store.WAITLIST_COLUMNS).where(
             Referral.offer_id == offer_id, Referral.status.in_([dm.CaseStatus.GRANTED.value, dm.CaseStatus.WAITING.value]))
     )).all()
-    wl = waitlist_for(offer_id, [store.waitlist_case(r) for r in rows], today())
-    await audit_many(uow, user, "referral.waitlist", [(r.citizen_id, r.id) for r in rows])
+    cases = [store.waitlist_case(r) for r in rows]
+    wl = waitlist_for(offer_id, cases, today())
+    # The queue and its figures are the offer's, across municipalities; the entries shown are only the
+    # cases the caller could open one by one (the same rule as the single read).
+    actor = actor_of(user, ctx)
+    shown = {c.case_id for c in cases if view_of(actor, c) is not View.NONE}
+    entries = [e for e in wl.entries if e.case_id in shown]
+    await audit_many(uow, user, "referral.waitlist", [(e.citizen_id, e.case_id) for e in entries])
     await uow.commit()
     return {
         "offer_id": offer_id, "name": offer_row.name, "free_places": store.offer_to_domain(offer_row).free_places,
@@ -853,7 +871,7 @@ async def get_waitlist(offer_id: str, user: Annotated[Principal, require_roles("
                      "queue_position": e.queue_position, "place_reserved": e.place_reserved,
                      "granted_at": e.granted_at, "start_date": e.start_date,
                      "days_since_referral": e.days_since_referral, "days_since_grant": e.days_since_grant}
-                    for e in wl.entries],
+                    for e in entries],
     }
 
 
@@ -862,43 +880,18 @@ async def get_waitlist(offer_id: str, user: Annotated[Principal, require_roles("
 
 
 @staff.get("/follow-ups", summary="Placements whose follow-up is due within the given days (or overdue)")
-async def due_follow_ups(user: VisitationUser, uow: UoW,
+async def due_follow_ups(user: VisitationUser, uow: UoW, ctx: Ctx,
                          within_days: int = Query(default=FOLLOW_UP_LEAD_DAYS, ge=0, le=366)) -> list[dict[str, Any]]:
     horizon = today() + timedelta(days=within_days)
     rows = (await uow.session.execute(
-        select(Referral).where(Referral.status == "placed", Referral.follow_up_date <= horizon)
+        select(Referral).where(Referral.status == "placed", Referral.follow_up_date <= horizon,
+                               repository.cases_within(actor_of(user, ctx).scope))
         .order_by(Referral.follow_up_date).limit(1000))).scalars().all()
     await audit_many(uow, user, "referral.follow_up_list", [(r.citizen_id, r.id) for r in rows])
     await uow.commit()
     return [{"referral_id": str(r.id), "citizen_id": str(r.citizen_id), "offer_id": r.offer_id,
              "botilbud_id": r.botilbud_id, "legal_basis": r.legal_basis, "follow_up_date": r.follow_up_date,
              "overdue": r.follow_up_date < today()} for r in rows]
-
-
-async def signal_due_follow_ups(uow: UnitOfWork, on: date, *, lead_days: int = FOLLOW_UP_LEAD_DAYS,
-                                batch: int = 500) -> int:
-    """Emit FollowUpDue once per placement and follow-up date; the notifications service makes it a task."""
-    horizon = on + timedelta(days=lead_days)
-    rows = (await uow.session.execute(
-        select(Referral).where(
-            Referral.status == "placed", Referral.follow_up_date <= horizon,
-            (Referral.follow_up_signalled_for.is_(None)) | (Referral.follow_up_signalled_for != Referral.follow_up_date),
-        ).order_by(Referral.follow_up_date).limit(batch).with_for_update(skip_locked=True)
-    )).scalars().all()
-    for row in rows:
-        case = store.case_to_domain(row)
-        if not lc.follow_up_due(case, on, lead_days=lead_days):
-            continue
-        lc.mark_follow_up_signalled(case)
-        store.write_case(row, case)
-        uow.emit(FollowUpDueV1(
-            citizen_id=row.citizen_id, referral_id=row.id, offer_id=row.offer_id, botilbud_id=row.botilbud_id,
-            legal_basis=row.legal_basis, step=row.step, follow_up_date=row.follow_up_date,
-            temporary=row.legal_basis == dm.LegalBasis.SEL_107.value,
-        ))
-        uow.audit(None, "referral.follow_up_due", citizen_id=row.citizen_id, object_type="referral", object_id=row.id)
-    await uow.commit()
-    return len(rows)
 
 
 @staff.post("/follow-ups/scan", summary="Signal due follow-ups now (the service also does this every hour)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from services.referrals.api import signal_due_follow_ups, today
+from services.referrals.services import signal_due_follow_ups, today
 from tovholder.service import ServiceContext
 
 log = logging.getLogger(__name__)

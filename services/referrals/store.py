@@ -18,7 +18,6 @@ from services.referrals.domain.offers import CitizenProfile, ResidentMix, Target
 from services.referrals.domain.offers import Offer as DomainOffer
 from services.referrals.domain.cpr import age_on
 from services.referrals.models import Citizen, Offer, Referral, ReferralStatusChange
-from tovholder.errors import NotFound
 from tovholder.uow import UnitOfWork
 
 
@@ -216,15 +215,15 @@ def case_to_domain(row: Referral) -> dm.VisitationCase:
     )
 
 
-WAITLIST_COLUMNS = (Referral.id, Referral.citizen_id, Referral.status, Referral.channel, Referral.received_at,
-                    Referral.offer_id, Referral.botilbud_id, Referral.legal_basis, Referral.step, Referral.start_date,
+WAITLIST_COLUMNS = (Referral.id, Referral.citizen_id, Referral.municipality, Referral.status, Referral.channel,
+                    Referral.received_at, Referral.offer_id, Referral.botilbud_id, Referral.legal_basis, Referral.step, Referral.start_date,
                     Referral.follow_up_date, Referral.decided_at, Referral.decided_by, Referral.waitlisted)
 
 
 def waitlist_case(r: Any) -> dm.VisitationCase:
     """A granted, not yet placed case from the few columns a waitlist needs (cheap for long waitlists)."""
     return dm.VisitationCase(
-        case_id=r.id, citizen_id=r.citizen_id, municipality=None, referrer=dm.Referrer(channel=dm.Channel(r.channel)),
+        case_id=r.id, citizen_id=r.citizen_id, municipality=r.municipality, referrer=dm.Referrer(channel=dm.Channel(r.channel)),
         reason="", citizen_wishes=None, requested_step=None, requested_legal_basis=None, requested_offer_id=None,
         received_at=r.received_at, status=dm.CaseStatus(r.status),
         grant=dm.Grant(offer_id=r.offer_id, botilbud_id=r.botilbud_id, legal_basis=dm.LegalBasis(r.legal_basis),
@@ -272,13 +271,6 @@ def add_history(uow: UnitOfWork, row: Referral, entries: list[dm.HistoryEntry]) 
             referral_id=row.id, status=e.to_status.value, from_status=e.from_status.value if e.from_status else None,
             action=e.action, at=e.at, by=e.by, note=e.reason, internal_note=e.internal_note,
         ))
-
-
-async def load_case(uow: UnitOfWork, referral_id: uuid.UUID, *, lock: bool = False) -> tuple[Referral, dm.VisitationCase]:
-    row = await uow.session.get(Referral, referral_id, with_for_update=lock)
-    if row is None:
-        raise NotFound("No referral with that id.")
-    return row, case_to_domain(row)
 
 
 def save_case(uow: UnitOfWork, row: Referral, case: dm.VisitationCase) -> None:

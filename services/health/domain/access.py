@@ -74,6 +74,22 @@ def may(actor: Actor, action: Action, citizen: CitizenContext | None = None) -> 
     return False
 
 
+# The actions on one citizen's data (the unmatched queue is about no citizen).
+CITIZEN_ACTIONS = tuple(a for a in Action if a is not Action.UNMATCHED_QUEUE)
+
+
+def reads_health_data(role: str) -> bool:
+    """Whether the role can ever be let in to a citizen's health data (partners, admin and visitation
+    never are: their refusal depends on the role alone, so it says nothing about the citizen)."""
+    return role in (Role.CITIZEN, Role.NURSE_CONSULTANT, Role.COORDINATOR)
+
+
+def knows_of(actor: Actor, citizen: CitizenContext) -> bool:
+    """Whether the actor may do anything at all with the citizen's record, and so knows it exists
+    (a refusal of one action can then say why; otherwise it must look like "no such record")."""
+    return any(may(actor, a, citizen) for a in CITIZEN_ACTIONS)
+
+
 def why_not(actor: Actor, action: Action) -> str:
     """A reason for a 403 that tells the person what to do, without revealing health data."""
     if actor.role == Role.PARTNER:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from services.referrals.domain.model import Channel, VisitationCase
+from tovholder.scopes import Scope, scope_for
 
 
 class Role(StrEnum):
@@ -23,7 +24,14 @@ class Actor:
     sub: str
     org: str | None = None
     botilbud_id: str | None = None
-    municipality: str | None = None  # None: a single-municipality installation
+    municipality: str | None = None  # visitation's claim; None: every municipality of the installation
+    serving_municipality: str | None = None  # the installation's: cases that name none belong to it
+
+    @property
+    def scope(self) -> Scope:
+        """The cases within reach (the same scope narrows the case lists)."""
+        return scope_for(self.role, sub=self.sub, org=self.org, botilbud=self.botilbud_id,
+                         municipality=self.municipality, serving=self.serving_municipality)
 
 
 class View(StrEnum):
@@ -37,18 +45,17 @@ class View(StrEnum):
 
 
 def view_of(actor: Actor, case: VisitationCase) -> View:
-    role = actor.role
+    role, scope = actor.role, actor.scope
     if role == Role.VISITATION:
-        same_municipality = actor.municipality is None or case.municipality is None or actor.municipality == case.municipality
-        return View.FULL if same_municipality else View.NONE
+        # A case without a municipality of its own (a partner's referral) is the receiving municipality's.
+        return View.FULL if scope.sees_municipality(case.municipality) else View.NONE
     if role == Role.PARTNER:
-        sent_it = case.referrer.channel is Channel.PARTNER and actor.org is not None and case.referrer.org == actor.org
+        sent_it = case.referrer.channel is Channel.PARTNER and scope.sent_by(case.referrer.org)
         return View.REFERRER if sent_it else View.NONE
     if role == Role.COORDINATOR:
-        to_their_botilbud = actor.botilbud_id is not None and case.botilbud_id == actor.botilbud_id
-        return View.PLACEMENT if to_their_botilbud else View.NONE
+        return View.PLACEMENT if scope.sees_botilbud(case.botilbud_id) else View.NONE
     if role == Role.CITIZEN:
-        return View.CITIZEN if actor.sub == str(case.citizen_id) else View.NONE
+        return View.CITIZEN if scope.is_citizen(case.citizen_id) else View.NONE
     return View.NONE
 
 

@@ -39,6 +39,7 @@ async def known_citizen(health, kafka, vault, *, botilbud: str = "orion", tovhol
 
         await eventually(opened, message="health record opened")
         if tovholder:
+            await join_roster(health, botilbud, tovholder)
             nurse = health.auth("nurse-consultant", tovholder, botilbud=botilbud)
             r = await health.client.put(f"/api/v1/citizens/{citizen_id}/tovholder", json={"nurse_consultant_sub": tovholder},
                                         headers=nurse)
@@ -50,3 +51,18 @@ async def known_citizen(health, kafka, vault, *, botilbud: str = "orion", tovhol
 
         await eventually(registered, message="citizen known")
     return citizen_id, cpr
+
+
+async def join_roster(health, botilbud: str, *subs: str) -> None:
+    """Put nurse consultants on a botilbud's roster the way production does: an administrator sets it."""
+    admin = health.auth("admin", "admin-1")
+    url = f"/api/v1/botilbud/{botilbud}/nurse-consultants"
+    r = await health.client.get(url, headers=admin)
+    assert r.status_code == 200, r.text
+    roster = {n["sub"]: n["name"] for n in r.json()["nurse_consultants"]}
+    if set(subs) <= set(roster):
+        return
+    roster.update({sub: None for sub in subs if sub not in roster})
+    r = await health.client.put(url, headers=admin, json=[{"sub": sub, **({"name": name} if name else {})}
+                                                           for sub, name in roster.items()])
+    assert r.status_code == 200, r.text

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from contracts.topics import HEALTH
 from services.health.handlers import detect_missed_depot_visits
 from services.health.models import MissedDepotVisit
-from tests.integration.health.helpers import PARTNER_ORG, known_citizen
+from tests.integration.health.helpers import PARTNER_ORG, join_roster, known_citizen, new_cpr
 from tests.support import eventually, json_body, read_topic
 from tovholder.db import AuditEntry
 from tovholder.uow import UnitOfWork
@@ -53,8 +53,7 @@ async def audit_actions(health, citizen_id) -> list[str]:
 
 async def test_citizen_chooses_among_the_botilbuds_nurse_consultants(health, kafka, vault):
     citizen_id, _ = await known_citizen(health, kafka, vault, tovholder="nurse-a")
-    # nurse-b at orion becomes known to the service when she uses it.
-    assert (await health.client.get("/api/v1/botilbud/orion/nurse-consultants", headers=nurse(health, "nurse-b"))).status_code == 200
+    await join_roster(health, "orion", "nurse-b")  # the administrator keeps the roster
     citizen = health.auth("citizen", str(citizen_id))
     r = await health.client.put(f"/api/v1/citizens/{citizen_id}/tovholder", json={"nurse_consultant_sub": "nurse-b"}, headers=citizen)
     assert r.status_code == 200 and r.json()["changed"] is True
@@ -66,20 +65,48 @@ async def test_citizen_chooses_among_the_botilbuds_nurse_consultants(health, kaf
     assert r.status_code == 422 and "not a nurse consultant at botilbud orion" in r.json()["detail"]
 
 
+async def test_reading_never_changes_the_roster_an_administrator_set(health, kafka, vault):
+    citizen_id, _ = await known_citizen(health, kafka, vault, botilbud="roster-home", tovholder="nurse-kept")
+    admin = health.auth("admin", "admin-1")
+    url = "/api/v1/botilbud/roster-home/nurse-consultants"
+    # The administrator takes nurse-left off the roster (she has moved on) ...
+    r = await health.client.put(url, headers=admin, json=[{"sub": "nurse-kept", "name": "Kept"}])
+    assert r.status_code == 200, r.text
+    # ... and her reads (she still holds a token for the botilbud) do not put her back.
+    left = nurse(health, "nurse-left", "roster-home")
+    assert (await health.client.get(url, headers=left)).status_code == 200
+    assert (await health.client.get(f"/api/v1/citizens/{citizen_id}/health-timeline", headers=left)).status_code == 200
+    roster = (await health.client.get(url, headers=admin)).json()["nurse_consultants"]
+    assert [n["sub"] for n in roster] == ["nurse-kept"]
+    # So the citizen cannot choose her.
+    r = await health.client.put(f"/api/v1/citizens/{citizen_id}/tovholder", json={"nurse_consultant_sub": "nurse-left"},
+                                headers=health.auth("citizen", str(citizen_id)))
+    assert r.status_code == 422
+
+
 async def test_only_the_tovholder_network_and_house_nurses_see_health_data_and_every_access_is_audited(health, kafka, vault):
     citizen_id, _ = await known_citizen(health, kafka, vault, tovholder="nurse-a")
     url = f"/api/v1/citizens/{citizen_id}/health-timeline"
     assert (await health.client.get(url, headers=nurse(health))).status_code == 200
     assert (await health.client.get(url, headers=health.auth("citizen", str(citizen_id)))).status_code == 200
-    for headers in (nurse(health, "nurse-z", "tangkaer"), health.auth("coordinator", "coord-x", botilbud="orion"),
-                    health.auth("admin", "admin-1"), health.auth("partner", "p", org=PARTNER_ORG),
-                    health.auth("citizen", str(uuid.uuid4())), health.auth("visitation", "visitation-1")):
+    unknown = f"/api/v1/citizens/{uuid.uuid4()}/health-timeline"
+    # Staff of the citizen's botilbud who may do other things with the record (the coordinator
+    # records the tovholder choice) know it exists and are told why not; roles that never read
+    # health data get the same 403 for every citizen.
+    for headers in (health.auth("coordinator", "coord-x", botilbud="orion"), health.auth("admin", "admin-1"),
+                    health.auth("partner", "p", org=PARTNER_ORG), health.auth("visitation", "visitation-1")):
         r = await health.client.get(url, headers=headers)
         assert r.status_code == 403, headers
         assert r.json()["detail"]
+    # Anyone else who could see some citizens' records is answered exactly as for a citizen who does
+    # not exist: nothing reveals that this one does.
+    for headers in (nurse(health, "nurse-z", "tangkaer"), health.auth("citizen", str(uuid.uuid4()))):
+        hidden, missing = await health.client.get(url, headers=headers), await health.client.get(unknown, headers=headers)
+        assert hidden.status_code == missing.status_code == 404, headers
+        assert hidden.json() == missing.json()
     actions = await audit_actions(health, citizen_id)
     assert actions.count("health_timeline.read") == 2
-    assert actions.count("health.access_denied") >= 4
+    assert actions.count("health.access_denied") >= 6
 
 
 async def test_external_contacts_go_on_the_timeline(health, kafka, vault):
@@ -139,17 +166,17 @@ async def test_medication_change_during_an_admission_raises_an_alert_for_the_tov
     assert ack.status_code == 200 and ack.json()["acknowledged_by"] == "nurse-a"
 
 
-async def test_partner_intake_for_an_unknown_cpr_is_refused_and_resend_is_idempotent(health, kafka, vault):
+async def test_partner_intake_answers_alike_for_known_and_unknown_cprs_and_resend_is_idempotent(health, kafka, vault):
     citizen_id, cpr = await known_citizen(health, kafka, vault)
-    notes = {"message_id": str(uuid.uuid4()), "sent_at": datetime.now(CET).isoformat(),
-             "sender": {"org": PARTNER_ORG, "name": "Lokalpsykiatrien"}, "cpr": "0101900001",
+    notes = {"sent_at": datetime.now(CET).isoformat(), "sender": {"org": PARTNER_ORG, "name": "Lokalpsykiatrien"},
              "written_at": datetime.now(CET).isoformat(), "psychiatrist": "Overlæge Berg", "notes": "Stable."}
-    r = await health.client.post("/integration/v1/psychiatrist-notes", json=notes, headers=partner(health))
-    assert r.status_code == 422 and r.json()["status"] == "fatal-error" and "0101900001" not in r.text
+    unknown = await health.client.post("/integration/v1/psychiatrist-notes", headers=partner(health),
+                                       json={**notes, "message_id": str(uuid.uuid4()), "cpr": new_cpr()})
     ok = {**notes, "message_id": str(uuid.uuid4()), "cpr": cpr}
     first = await health.client.post("/integration/v1/psychiatrist-notes", json=ok, headers=partner(health))
     again = await health.client.post("/integration/v1/psychiatrist-notes", json=ok, headers=partner(health))
-    assert first.status_code == again.status_code == 202 and first.json() == again.json()
+    assert unknown.status_code == first.status_code == again.status_code == 202 and first.json() == again.json()
+    assert set(unknown.json()) == set(first.json()) and unknown.json()["status"] == "ok"
     (received,) = await events_of(kafka, citizen_id, "tovholder.health.partner-document-received.v1")
     assert received["kind"] == "psychiatrist-notes" and "notes" not in received
 

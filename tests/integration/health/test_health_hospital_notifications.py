@@ -312,27 +312,35 @@ async def test_a_correction_cannot_move_a_notice_to_another_person(health, kafka
     assert status == 409 and "another person" in receipt["reason"]
 
 
+async def test_a_notice_contradicting_the_senders_earlier_ones_gets_the_same_409_for_a_known_and_an_unknown_cpr(
+        health, kafka, vault):
+    _, known_cpr = await known_citizen(health, kafka, vault)
+    answers, admitted = [], datetime.now(CET).replace(microsecond=0) - timedelta(minutes=20)
+    for cpr in (known_cpr, new_cpr()):  # the second is parked: no citizen has it
+        first = notice(cpr, "STIN", episode="EPJ-X", occurred_at=admitted)
+        second = notice(cpr, "STAA", episode="EPJ-X", occurred_at=admitted + timedelta(minutes=15))
+        assert (await post(health, first))[0] == 202
+        status, receipt, _ = await post(health, second)
+        answers.append((status, receipt["status"], receipt["reason"]))
+    assert answers[0] == answers[1]
+    assert answers[0][0] == 409 and "already has an admission" in answers[0][2]
+
+
 async def test_a_parked_notice_that_contradicts_history_is_rejected_at_matching_with_a_reason(health, kafka, vault):
-    cpr = new_cpr()
-    first = notice(cpr, "STIN", episode="EPJ-X")
-    second = notice(cpr, "STAA", episode="EPJ-X", occurred_at=datetime.now(CET) - timedelta(minutes=5))
-    for body in (first, second):
-        assert (await post(health, body))[0] == 202  # unknown CPR: both accepted and parked
-    citizen_id = uuid.uuid4()
-    await publish_event(kafka, CitizenRegisteredV1(citizen_id=citizen_id, cpr_hash=vault.hash(cpr), citizen_name="X"))
-
-    async def resolved():
-        got = await rows(health, UnmatchedHospitalNotice, UnmatchedHospitalNotice.cpr_hash == vault.hash(cpr),
-                         UnmatchedHospitalNotice.status != "open")
-        return got if len(got) == 2 else None
-
-    by_message = {str(r.message_id): r for r in await eventually(resolved, message="parked notices resolved")}
-    assert by_message[first["message_id"]].status == "matched"
-    rejected = by_message[second["message_id"]]
+    citizen_id, cpr = await known_citizen(health, kafka, vault)
+    assert (await post(health, notice(cpr, "STIN", episode="EPJ-X")))[0] == 202
+    # The same admission arrives under a mistyped CPR (parked), and visitation attaches it to the citizen.
+    typo = notice(new_cpr(), "STAA", episode="EPJ-X", occurred_at=datetime.now(CET) - timedelta(minutes=5))
+    assert (await post(health, typo))[0] == 202
+    (parked,) = await rows(health, UnmatchedHospitalNotice, UnmatchedHospitalNotice.message_id == uuid.UUID(typo["message_id"]))
+    visit = health.auth("visitation", "visitation-1")
+    r = await health.client.post(f"/api/v1/unmatched-hospital-notices/{parked.id}/match",
+                                 json={"citizen_id": str(citizen_id)}, headers=visit)
+    assert r.status_code == 200 and r.json() == {"matched": 0, "rejected": 1, "citizen_id": str(citizen_id)}
+    (rejected,) = await rows(health, UnmatchedHospitalNotice, UnmatchedHospitalNotice.id == parked.id)
     assert rejected.status == "rejected" and "already has an admission" in rejected.resolution
-    queue = await health.client.get("/api/v1/unmatched-hospital-notices?status=rejected",
-                                    headers=health.auth("visitation", "visitation-1"))
-    assert second["message_id"] in [n["message_id"] for n in queue.json()["notices"]]
+    queue = await health.client.get("/api/v1/unmatched-hospital-notices?status=rejected", headers=visit)
+    assert typo["message_id"] in [n["message_id"] for n in queue.json()["notices"]]
 
 
 async def test_concurrent_notices_for_one_citizen_and_concurrent_resends(health, kafka, vault):

@@ -78,7 +78,7 @@ async def test_invalid_cpr_gets_a_fatal_receipt_and_stores_nothing(referrals, cp
 @pytest.mark.parametrize(
     "change,reason",
     [({"requested_step": 8}, "requested_step"), ({"requested_offer": "SEL §110"}, "requested_offer"),
-     ({"sender": {"org": "SOR:999", "name": "X"}}, "does not match your organisation"), ({"reason": ""}, "reason")],
+     ({"sender": {"org": "SOR:999", "name": "X"}}, "is not the organisation your token was issued to"), ({"reason": ""}, "reason")],
 )
 async def test_bad_partner_messages(referrals, change, reason):
     msg = partner_message(cpr="1403854321", **change)

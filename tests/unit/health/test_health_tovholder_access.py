@@ -2,7 +2,17 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from services.health.domain.access import Action, Actor, CitizenContext, Consent, may, may_pass_on, why_not
+from services.health.domain.access import (
+    Action,
+    Actor,
+    CitizenContext,
+    Consent,
+    knows_of,
+    may,
+    may_pass_on,
+    reads_health_data,
+    why_not,
+)
 from services.health.domain.errors import HealthRuleViolation
 from services.health.domain.tovholder import ContactKind, ExternalContact, choose_tovholder, validate_contact
 
@@ -83,6 +93,15 @@ class TestAccess:
     def test_citizen_without_botilbud_is_not_open_to_everyone_without_one(self):
         homeless = CitizenContext("cit-9", None, None)
         assert not may(Actor("nurse-consultant", "n", None), Action.READ, homeless)
+
+    def test_only_those_who_may_do_something_with_the_record_know_it_exists(self):
+        assert knows_of(Actor("coordinator", "coord-other", "orion"), CITIZEN)  # records the tovholder choice
+        assert knows_of(Actor("citizen", "cit-1"), CITIZEN)
+        assert not knows_of(Actor("nurse-consultant", "nurse-z", "other"), CITIZEN)
+        assert not knows_of(Actor("citizen", "cit-2"), CITIZEN)
+        assert not knows_of(Actor("visitation", "v1"), CITIZEN)  # the unmatched queue is about no citizen
+        assert [r for r in ("citizen", "nurse-consultant", "coordinator", "partner", "admin", "visitation")
+                if reads_health_data(r)] == ["citizen", "nurse-consultant", "coordinator"]
 
     def test_reasons(self):
         assert "integration endpoints" in why_not(Actor("partner", "p"), Action.READ)

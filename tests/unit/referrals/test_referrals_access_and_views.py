@@ -18,6 +18,28 @@ def test_visitation_sees_and_changes_cases_of_their_municipality():
     assert not can_change(Actor("visitation", "v1", municipality="Aarhus"), case)
 
 
+def test_a_case_without_a_municipality_belongs_to_the_municipality_the_installation_serves():
+    case = new_case(municipality=None)  # a partner's referral from before it got the receiving municipality
+    kbh = lambda serving: Actor("visitation", "v1", municipality="København", serving_municipality=serving)
+    assert view_of(kbh("København"), case) is View.FULL
+    assert view_of(kbh("Aarhus"), case) is View.NONE
+    # An installation that does not say whom it serves: no claim can be matched, so no claim sees it.
+    assert view_of(kbh(None), case) is View.NONE
+    assert not can_change(kbh(None), case)
+    assert view_of(Actor("visitation", "v1"), case) is View.FULL  # staff not limited to one municipality
+
+
+def test_the_installation_serves_the_configured_municipality_and_in_development_the_demos():
+    from types import SimpleNamespace
+
+    from tovholder.scopes import serving_municipality
+
+    assert serving_municipality(SimpleNamespace(municipality="Aarhus", environment="production")) == "Aarhus"
+    assert serving_municipality(SimpleNamespace(municipality=None, environment="production")) is None
+    assert serving_municipality(SimpleNamespace(municipality=None, environment="test")) is None
+    assert serving_municipality(SimpleNamespace(municipality=None, environment="development")) == "København"
+
+
 def test_partner_sees_only_its_own_orgs_referrals_and_never_changes_them():
     case = new_case()
     assert view_of(Actor("partner", "p", org="SOR:1234567"), case) is View.REFERRER
