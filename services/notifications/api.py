@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, Request, Response
 
 from services.notifications import service_layer as sl
+from services.notifications.config import Config
 from services.notifications.domain.errors import InvalidInput
 from services.notifications.domain.queue import parse_filter
 from services.notifications.integration import integration
@@ -67,38 +68,38 @@ async def get_task(task_id: uuid.UUID, user: StaffUser, uow: UoW) -> dict[str, A
 
 
 @work.post("/tasks/{task_id}/claim", summary="Take a task from a pool (or acknowledge a task named to you)")
-async def claim(task_id: uuid.UUID, user: StaffUser, uow: UoW) -> dict[str, Any]:
-    return sl.task_json(await sl.change_task(uow, user, task_id, "claim"))
+async def claim(task_id: uuid.UUID, user: StaffUser, uow: UoW, config: Config) -> dict[str, Any]:
+    return sl.task_json(await sl.change_task(uow, user, task_id, "claim", config=config))
 
 
 @work.post("/tasks/{task_id}/start", summary="Mark a task of yours as in progress")
-async def start(task_id: uuid.UUID, user: StaffUser, uow: UoW) -> dict[str, Any]:
-    return sl.task_json(await sl.change_task(uow, user, task_id, "start"))
+async def start(task_id: uuid.UUID, user: StaffUser, uow: UoW, config: Config) -> dict[str, Any]:
+    return sl.task_json(await sl.change_task(uow, user, task_id, "start", config=config))
 
 
 @work.post("/tasks/{task_id}/release", summary="Put a claimed task back in its pool")
-async def release(task_id: uuid.UUID, user: StaffUser, uow: UoW) -> dict[str, Any]:
-    return sl.task_json(await sl.change_task(uow, user, task_id, "release"))
+async def release(task_id: uuid.UUID, user: StaffUser, uow: UoW, config: Config) -> dict[str, Any]:
+    return sl.task_json(await sl.change_task(uow, user, task_id, "release", config=config))
 
 
 @work.post("/tasks/{task_id}/complete", summary="Mark a task done (optionally with a short note)")
 async def complete(
-    task_id: uuid.UUID, user: StaffUser, uow: UoW, body: Annotated[dict[str, Any] | None, Body()] = None
+    task_id: uuid.UUID, user: StaffUser, uow: UoW, config: Config, body: Annotated[dict[str, Any] | None, Body()] = None
 ) -> dict[str, Any]:
     note = (body or {}).get("note")
     if note is not None and (not isinstance(note, str) or len(note) > 1000):
         raise DomainError("note skal være tekst på højst 1000 tegn.")
-    return sl.task_json(await sl.change_task(uow, user, task_id, "complete", note=note))
+    return sl.task_json(await sl.change_task(uow, user, task_id, "complete", config=config, note=note))
 
 
 @work.post("/tasks/{task_id}/business-status", summary="Set your own short status on a task of yours")
 async def business_status(
-    task_id: uuid.UUID, user: StaffUser, uow: UoW, body: Annotated[dict[str, Any], Body()]
+    task_id: uuid.UUID, user: StaffUser, uow: UoW, config: Config, body: Annotated[dict[str, Any], Body()]
 ) -> dict[str, Any]:
     value = body.get("business_status")
     if value is not None and not isinstance(value, str):
         raise DomainError("business_status skal være tekst eller null.")
-    return sl.task_json(await sl.change_task(uow, user, task_id, "business-status", note=value))
+    return sl.task_json(await sl.change_task(uow, user, task_id, "business-status", config=config, note=value))
 
 
 @work.get("/citizens/{citizen_id}/timeline", summary="The citizen's timeline across the services, and their tasks")

@@ -23,8 +23,6 @@ from tovholder.auth import Principal
 from tovholder.errors import Conflict, DomainError, Forbidden, NotFound
 from tovholder.uow import UnitOfWork
 
-CONFIG = NotificationsConfig()
-
 
 def actor_of(principal: Principal) -> d.Actor:
     role = d.Role(principal.role) if principal.role in d.Role._value2member_map_ else None
@@ -130,8 +128,8 @@ TRANSITIONS = {
 }
 
 
-async def change_task(uow: UnitOfWork, user: Principal, task_id: uuid.UUID, action: str, *, note: str | None = None,
-                      config: NotificationsConfig = CONFIG) -> m.Task:
+async def change_task(uow: UnitOfWork, user: Principal, task_id: uuid.UUID, action: str, *,
+                      config: NotificationsConfig, note: str | None = None) -> m.Task:
     row, task = await visible_task(uow, user, task_id, lock=True)
     try:
         changed = TRANSITIONS[action](task, actor_of(user), now_utc(), note)
