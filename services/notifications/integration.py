@@ -87,9 +87,11 @@ async def subscribe(raw: Annotated[Any, Body()], partner: PartnerUser, uow: UoW,
 
 @integration.get("/event-types", summary="The event types a partner may subscribe to, with their consent category")
 async def event_types(partner: PartnerUser) -> list[dict[str, Any]]:
+    # ``legal_basis_without_consent``: a provision naming *this* partner as recipient; otherwise every
+    # delivery needs the citizen's consent for the category to the partner's organisation.
     return [
         {"type": t, "category": consent_rules.category_of(t),
-         "legal_basis_without_consent": next((b for b, prefix in consent_rules.LEGAL_BASES.items() if t.startswith(prefix)), None)}
+         "legal_basis_without_consent": consent_rules.legal_basis_without_consent(t, partner.org or "")}
         for t in sorted(deliverable_event_types())
     ]
 

@@ -27,6 +27,7 @@ from services.notifications.domain import delivery as dlv
 from services.notifications.domain import tasks as d
 from services.notifications.domain.scheduling import sweep
 from services.notifications.handlers import emit_task_events
+from tovholder.consent import refused
 from tovholder.secretbox import SecretBox
 from tovholder.service import ServiceContext
 from tovholder.uow import UnitOfWork
@@ -161,7 +162,7 @@ async def _attempt(sessions: async_sessionmaker[AsyncSession], send: Sender, con
             return "skipped"
         envelope = json.loads(row.body)
         if not sub.active:
-            decision = consent_rules.DeliveryDecision(False, "the subscription was stopped")
+            decision = refused("the subscription was stopped")
         else:
             consents = [
                 consent_rules.ConsentRecord(c.id, c.citizen_id, c.recipient_kind, c.recipient_id, c.category, c.given_at,

@@ -55,9 +55,9 @@ async def deliveries(svc, subscription_id, org=ORG):
     return response.json()["deliveries"]
 
 
-def settled(svc, subscription_id, event_id, *statuses):
+def settled(svc, subscription_id, event_id, *statuses, org=ORG):
     async def check():
-        for item in await deliveries(svc, subscription_id):
+        for item in await deliveries(svc, subscription_id, org):
             if item["event_id"] == event_id and item["status"] in statuses:
                 return item
         return None
@@ -97,18 +97,40 @@ async def test_without_consent_nothing_is_sent_and_the_reason_is_recorded(notifi
     assert item["log"][0]["outcome"] == "withheld"
 
 
-async def test_hospital_notice_goes_out_on_its_legal_basis_and_revocation_stops_later_events(notifications, kafka):
+def hospital_notice(citizen):
+    return HospitalNoticeRegisteredV1(
+        citizen_id=citizen, notice_id=uuid.uuid4(), message_id=uuid.uuid4(), code="STIN", kind="admission",
+        hospital_episode_id="EPJ-1", department="Afsnit P2", sender_org="SOR:1234567",
+        occurred_at=datetime.now(timezone.utc), legal_basis="retssikkerhedsloven § 12 c",
+        tovholder_sub="nurse-a", botilbud_id="orion")
+
+
+async def test_hospital_notices_reach_a_partner_only_under_the_citizens_consent_to_that_organisation(notifications, kafka):
+    """§ 12 c brings the notice to the municipality; it is no licence to pass every citizen's admissions
+    on to whichever organisation subscribes."""
+    citizen, other_org = uuid.uuid4(), "SOR:7777777"
+    with Receiver() as receiver:
+        ours = await subscribe(notifications, receiver.url)
+        theirs = await subscribe(notifications, receiver.url, org=other_org)
+        unconsented = await publish_event(kafka, hospital_notice(citizen))
+        for sub, org in ((ours, ORG), (theirs, other_org)):
+            withheld = await eventually(settled(notifications, sub, unconsented, "withheld", org=org), message="withheld")
+            assert "no consent" in withheld["reason"] and "§ 12 c names no recipient" in withheld["reason"]
+
+        await publish_event(kafka, consent(citizen, uuid.uuid4(), category="health"))  # to ORG only
+        consented = await publish_event(kafka, hospital_notice(citizen))
+        delivered = await eventually(settled(notifications, ours, consented, "delivered"), message="delivered")
+        assert delivered["basis"].startswith("consent ")
+        await eventually(settled(notifications, theirs, consented, "withheld", org=other_org),
+                         message="withheld for the other org")
+        sent = [json.loads(r.body)["id"] for r in receiver.requests]
+    assert sent == [consented]
+
+
+async def test_revocation_stops_later_events(notifications, kafka):
     citizen, consent_id = uuid.uuid4(), uuid.uuid4()
     with Receiver() as receiver:
         sub = await subscribe(notifications, receiver.url)
-        notice_event = await publish_event(kafka, HospitalNoticeRegisteredV1(
-            citizen_id=citizen, notice_id=uuid.uuid4(), message_id=uuid.uuid4(), code="STIN", kind="admission",
-            hospital_episode_id="EPJ-1", department="Afsnit P2", sender_org="SOR:1234567",
-            occurred_at=datetime.now(timezone.utc), legal_basis="retssikkerhedsloven § 12 c",
-            tovholder_sub="nurse-a", botilbud_id="orion"))
-        item = await eventually(settled(notifications, sub, notice_event, "delivered"))
-        assert item["basis"] == "retssikkerhedsloven § 12 c"
-
         given = consent(citizen, consent_id)
         await publish_event(kafka, given)
         before = await publish_event(kafka, follow_up(citizen))
@@ -192,4 +214,5 @@ async def test_subscriptions_are_private_to_the_partner_org(notifications):
     listed = (await notifications.client.get("/integration/v1/subscriptions", headers=partner(notifications))).json()
     assert sub in [s["subscription_id"] for s in listed] and all("secret" not in s for s in listed)
     types = (await notifications.client.get("/integration/v1/event-types", headers=partner(notifications))).json()
-    assert {"type": NOTICE, "category": "health", "legal_basis_without_consent": "retssikkerhedsloven § 12 c"} in types
+    # No legal basis names a partner: every type needs the citizen's consent (hospital notices included).
+    assert {"type": NOTICE, "category": "health", "legal_basis_without_consent": None} in types
