@@ -15,6 +15,7 @@ from sqlalchemy import select
 from contracts.base import EVENT_REGISTRY
 from services.notifications import models as m
 from services.notifications import repository as repo
+from services.notifications import webhooks
 from services.notifications.domain import consent as consent_rules
 from services.notifications.domain import delivery as dlv
 from services.notifications.domain.errors import InvalidInput, TransitionNotAllowed
@@ -68,12 +69,17 @@ async def subscribe(raw: Annotated[Any, Body()], partner: PartnerUser, uow: UoW,
         if not partner.org:
             raise FatalMessage("the token carries no org; partner tokens must name the organisation (SOR code)", 422)
         payload = {k: v for k, v in raw.items() if k != "message_id"}
+        allow_loopback = ctx.settings.webhook_allow_loopback
         try:
             request = dlv.validate_subscription(
-                payload, environment=ctx.settings.environment, deliverable_event_types=deliverable_event_types()
+                payload, allow_loopback=allow_loopback, deliverable_event_types=deliverable_event_types()
             )
+            # Resolved now and again before every delivery (a name can change what it points at).
+            await webhooks.resolve_callback(request.callback_url, allow_loopback=allow_loopback)
         except InvalidInput as error:
             raise FatalMessage(str(error), 422) from None
+        except webhooks.CallbackRefused as refusal:
+            raise FatalMessage(refusal.reason, 422) from None
         sub = m.Subscription(id=uuid.uuid4(), partner_org=partner.org, created_by=partner.sub,
                              callback_url=request.callback_url, event_types=list(request.event_types),
                              secret=ctx.secret_box().encrypt(request.secret), active=True)  # encrypted at rest
