@@ -115,3 +115,14 @@ def test_webhook_timestamp_is_unix_seconds_whatever_the_time_zone():
     assert headers["webhook-timestamp"] == str(int(at.timestamp()))
     signed = f"d-2.{int(at.timestamp())}.{{}}".encode()
     assert headers["webhook-signature"] == "v1," + base64.b64encode(hmac.new(SECRET.encode(), signed, hashlib.sha256).digest()).decode()
+
+
+def test_the_loopback_setting_is_off_by_default_and_refused_in_production():
+    from pydantic import ValidationError
+
+    from tovholder.settings import Settings
+
+    assert Settings(environment="development").webhook_allow_loopback is False
+    assert Settings(environment="test", webhook_allow_loopback=True).webhook_allow_loopback is True
+    with pytest.raises(ValidationError, match="refused in production"):
+        Settings(environment="production", webhook_allow_loopback=True)
