@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr
+from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_PORTS = {"referrals": 8101, "plans": 8102, "health": 8103, "notifications": 8104}
@@ -76,6 +76,16 @@ class Settings(BaseSettings):
     cpr_encryption_key: SecretStr | None = None
     # Encrypts secrets a service must read back (notifications: partners' signing secrets).
     secret_box_key: SecretStr | None = None
+
+    # Lets partner callbacks point at this machine (http://127.0.0.1:…) for local development and the
+    # tests. Off by default, and refused in production: there a callback is an https URL of a public host.
+    webhook_allow_loopback: bool = False
+
+    @model_validator(mode="after")
+    def _loopback_webhooks_are_not_for_production(self) -> "Settings":
+        if self.webhook_allow_loopback and self.is_production:
+            raise ValueError("TOVHOLDER_WEBHOOK_ALLOW_LOOPBACK is for local development and tests; it is refused in production")
+        return self
 
     @property
     def http_port(self) -> int:

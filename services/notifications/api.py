@@ -5,11 +5,21 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from services.notifications import service_layer as sl
+from services.notifications.config import Config
+from services.notifications.schemas import (
+    BusinessStatusIn,
+    CitizenOverviewOut,
+    CompleteIn,
+    NoticeOut,
+    TaskDetailOut,
+    TaskOut,
+    VisitationBoardOut,
+)
 from services.notifications.domain.errors import InvalidInput
 from services.notifications.domain.queue import parse_filter
 from services.notifications.integration import integration
@@ -23,6 +33,7 @@ work = APIRouter(prefix="/api/v1", tags=["work queue"])
 
 @work.get(
     "/work-queue",
+    response_model=list[TaskOut],
     summary="My open tasks and the unclaimed tasks in my pools",
     description=(
         "Tasks assigned to the caller plus unclaimed open tasks in the pools the caller's role and botilbud may "
@@ -61,57 +72,51 @@ async def work_queue(
     return [sl.task_json(row, now) for row in page.rows]
 
 
-@work.get("/tasks/{task_id}", summary="One task with the history of every change")
+@work.get("/tasks/{task_id}", response_model=TaskDetailOut, summary="One task with the history of every change")
 async def get_task(task_id: uuid.UUID, user: StaffUser, uow: UoW) -> dict[str, Any]:
     return await sl.task_with_history(uow, user, task_id)
 
 
-@work.post("/tasks/{task_id}/claim", summary="Take a task from a pool (or acknowledge a task named to you)")
-async def claim(task_id: uuid.UUID, user: StaffUser, uow: UoW) -> dict[str, Any]:
-    return sl.task_json(await sl.change_task(uow, user, task_id, "claim"))
+@work.post("/tasks/{task_id}/claim", response_model=TaskOut, summary="Take a task from a pool (or acknowledge a task named to you)")
+async def claim(task_id: uuid.UUID, user: StaffUser, uow: UoW, config: Config) -> dict[str, Any]:
+    return sl.task_json(await sl.change_task(uow, user, task_id, "claim", config=config))
 
 
-@work.post("/tasks/{task_id}/start", summary="Mark a task of yours as in progress")
-async def start(task_id: uuid.UUID, user: StaffUser, uow: UoW) -> dict[str, Any]:
-    return sl.task_json(await sl.change_task(uow, user, task_id, "start"))
+@work.post("/tasks/{task_id}/start", response_model=TaskOut, summary="Mark a task of yours as in progress")
+async def start(task_id: uuid.UUID, user: StaffUser, uow: UoW, config: Config) -> dict[str, Any]:
+    return sl.task_json(await sl.change_task(uow, user, task_id, "start", config=config))
 
 
-@work.post("/tasks/{task_id}/release", summary="Put a claimed task back in its pool")
-async def release(task_id: uuid.UUID, user: StaffUser, uow: UoW) -> dict[str, Any]:
-    return sl.task_json(await sl.change_task(uow, user, task_id, "release"))
+@work.post("/tasks/{task_id}/release", response_model=TaskOut, summary="Put a claimed task back in its pool")
+async def release(task_id: uuid.UUID, user: StaffUser, uow: UoW, config: Config) -> dict[str, Any]:
+    return sl.task_json(await sl.change_task(uow, user, task_id, "release", config=config))
 
 
-@work.post("/tasks/{task_id}/complete", summary="Mark a task done (optionally with a short note)")
+@work.post("/tasks/{task_id}/complete", response_model=TaskOut, summary="Mark a task done (optionally with a short note)")
 async def complete(
-    task_id: uuid.UUID, user: StaffUser, uow: UoW, body: Annotated[dict[str, Any] | None, Body()] = None
+    task_id: uuid.UUID, user: StaffUser, uow: UoW, config: Config, body: CompleteIn | None = None
 ) -> dict[str, Any]:
-    note = (body or {}).get("note")
-    if note is not None and (not isinstance(note, str) or len(note) > 1000):
-        raise DomainError("note skal være tekst på højst 1000 tegn.")
-    return sl.task_json(await sl.change_task(uow, user, task_id, "complete", note=note))
+    note = body.note if body else None
+    return sl.task_json(await sl.change_task(uow, user, task_id, "complete", config=config, note=note))
 
 
-@work.post("/tasks/{task_id}/business-status", summary="Set your own short status on a task of yours")
-async def business_status(
-    task_id: uuid.UUID, user: StaffUser, uow: UoW, body: Annotated[dict[str, Any], Body()]
-) -> dict[str, Any]:
-    value = body.get("business_status")
-    if value is not None and not isinstance(value, str):
-        raise DomainError("business_status skal være tekst eller null.")
-    return sl.task_json(await sl.change_task(uow, user, task_id, "business-status", note=value))
+@work.post("/tasks/{task_id}/business-status", response_model=TaskOut, summary="Set your own short status on a task of yours")
+async def business_status(task_id: uuid.UUID, body: BusinessStatusIn, user: StaffUser, uow: UoW, config: Config) -> dict[str, Any]:
+    return sl.task_json(await sl.change_task(uow, user, task_id, "business-status", config=config,
+                                             note=body.business_status))
 
 
-@work.get("/citizens/{citizen_id}/timeline", summary="The citizen's timeline across the services, and their tasks")
+@work.get("/citizens/{citizen_id}/timeline", response_model=CitizenOverviewOut, summary="The citizen's timeline across the services, and their tasks")
 async def citizen_timeline(citizen_id: uuid.UUID, user: StaffUser, uow: UoW) -> dict[str, Any]:
     return await sl.citizen_overview(uow, user, citizen_id)
 
 
-@work.get("/visitation-board", summary="Visitation cases by status")
+@work.get("/visitation-board", response_model=VisitationBoardOut, summary="Visitation cases by status")
 async def visitation_board(user: StaffUser, uow: UoW) -> dict[str, Any]:
     return await sl.visitation_board(uow, user)
 
 
-@work.get("/notices", summary="My reminders and escalation notices (newest first)")
+@work.get("/notices", response_model=list[NoticeOut], summary="My reminders and escalation notices (newest first)")
 async def notices(user: StaffUser, uow: UoW, since: datetime | None = None) -> list[dict[str, Any]]:
     return await sl.my_notices(uow, user, since)
 

@@ -1,16 +1,22 @@
 """Notifications' own settings (``TOVHOLDER_NOTIFICATIONS_*``), next to the kit's ``Settings``.
 
 Kept separate because the kit's settings are shared by all services; tests build a config with
-short delays and pass it to ``main.build_spec``."""
+short delays and pass it to ``main.build_spec``, which hands it to the jobs, the event handlers and
+(as ``ctx.extras[CONFIG_KEY]``) to the routes: nothing reads its own copy from the environment."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Annotated
 
+from fastapi import Depends
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.notifications.domain.delivery import BackoffPolicy
 from services.notifications.domain.scheduling import EscalationPolicy
+from tovholder.service import Ctx
+
+CONFIG_KEY = "notifications_config"
 
 
 class NotificationsConfig(BaseSettings):
@@ -50,3 +56,11 @@ class NotificationsConfig(BaseSettings):
             max_attempts=self.delivery_max_attempts,
             jitter=self.delivery_jitter,
         )
+
+
+def current_config(ctx: Ctx) -> NotificationsConfig:
+    """The configuration the service was composed with (``main.build_spec``)."""
+    return ctx.extras[CONFIG_KEY]
+
+
+Config = Annotated[NotificationsConfig, Depends(current_config)]

@@ -26,9 +26,7 @@ from services.notifications.domain.timeline import case_update, timeline_entry
 from tovholder.messaging import EventMeta, EventRouter
 from tovholder.uow import UnitOfWork
 
-events = EventRouter()
 CONSUMED_PRODUCERS = ("referrals", "plans", "health")
-CONFIG = NotificationsConfig()
 
 
 def consumed_models() -> list[type[BaseEvent]]:
@@ -163,7 +161,7 @@ async def _record_timeline_and_board(uow: UnitOfWork, meta: EventMeta, citizen_i
 
 
 async def apply_task_rules(uow: UnitOfWork, incoming: IncomingEvent, *, now: datetime,
-                           config: NotificationsConfig = CONFIG) -> list[d.Task]:
+                           config: NotificationsConfig) -> list[d.Task]:
     actions = evaluate(incoming)
     if not actions:
         return []
@@ -218,21 +216,30 @@ async def queue_deliveries(uow: UnitOfWork, meta: EventMeta, body: EventBody, at
 # ---------------------------------------------------------------- the handler
 
 
-async def on_event(event: BaseEvent, meta: EventMeta, uow: UnitOfWork) -> None:
+async def on_event(event: BaseEvent, meta: EventMeta, uow: UnitOfWork, *, config: NotificationsConfig) -> None:
     now = datetime.now(timezone.utc)
     at = meta.time or now
     data = event.model_dump()
     if not isinstance(event, EventBody):
         # About no known citizen (e.g. a parked hospital notice): only the task rules apply.
-        await apply_task_rules(uow, IncomingEvent.from_body(event_id=meta.event_id, time=at, body=event), now=now)
+        await apply_task_rules(uow, IncomingEvent.from_body(event_id=meta.event_id, time=at, body=event), now=now,
+                               config=config)
         return
     citizen = await _citizen(uow, event.citizen_id)
     _update_citizen(citizen, meta.event_type, data, at)
     await _update_network_and_consent(uow, meta.event_type, event.citizen_id, data)
     await _record_timeline_and_board(uow, meta, event.citizen_id, data, at)
     incoming = IncomingEvent.from_body(event_id=meta.event_id, time=at, body=event, citizen_botilbud_id=citizen.botilbud_id)
-    await apply_task_rules(uow, incoming, now=now)
+    await apply_task_rules(uow, incoming, now=now, config=config)
     await queue_deliveries(uow, meta, event, at)
 
 
-events.handles(*consumed_models())(on_event)
+def build_events(config: NotificationsConfig) -> EventRouter:
+    """The service's event handlers, bound to the configuration the composition root was given."""
+    events = EventRouter()
+
+    async def handle(event: BaseEvent, meta: EventMeta, uow: UnitOfWork) -> None:
+        await on_event(event, meta, uow, config=config)
+
+    events.handles(*consumed_models())(handle)
+    return events

@@ -15,10 +15,20 @@ from sqlalchemy import select
 from contracts.base import EVENT_REGISTRY
 from services.notifications import models as m
 from services.notifications import repository as repo
+from services.notifications import webhooks
 from services.notifications.domain import consent as consent_rules
 from services.notifications.domain import delivery as dlv
 from services.notifications.domain.errors import InvalidInput, TransitionNotAllowed
 from services.notifications.handlers import CONSUMED_PRODUCERS
+from services.notifications.schemas import (
+    DeliveriesOut,
+    EventTypeOut,
+    ResendIn,
+    ResendOut,
+    SubscriptionIn,
+    SubscriptionOut,
+    SubscriptionReceipt,
+)
 from tovholder.auth import PartnerUser, Principal
 from tovholder.errors import DomainError, NotFound
 from tovholder.receipts import FatalMessage, receive_message
@@ -52,15 +62,23 @@ def subscription_json(sub: m.Subscription) -> dict[str, Any]:
 @integration.post(
     "/subscriptions",
     status_code=202,
+    response_model=SubscriptionReceipt,
+    responses={422: {"model": SubscriptionReceipt, "description": "fatal-error: the reason says what to fix"},
+               409: {"model": SubscriptionReceipt, "description": "fatal-error: the message_id was used for another body"},
+               503: {"model": SubscriptionReceipt, "description": "transient-error: nothing stored; retry"}},
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+        "schema": SubscriptionIn.model_json_schema()}}}},
     summary="Register a callback URL for event types, with a shared secret for the signature",
     description=(
-        "Body: `callback_url` (https; http only to loopback in development), `event_types` (a list of CloudEvents "
-        "types, see `GET /integration/v1/event-types`), `secret` (≥ 32 characters) and optionally `message_id`. "
-        "Answer: a receipt with `subscription_id`. Every delivery is a structured-JSON CloudEvent signed with "
-        "`X-Tovholder-Signature: sha256=<hex HMAC-SHA256 of the body with the secret>`."
+        "Body: `callback_url` (https to a public host; its host is resolved now and before every delivery, and every "
+        "address must be public), `event_types` (a list of CloudEvents types, see `GET /integration/v1/event-types`), "
+        "`secret` (≥ 32 characters) and optionally `message_id`. Answer: a receipt with `subscription_id`. Every "
+        "delivery is a structured-JSON CloudEvent signed with `X-Tovholder-Signature: sha256=<hex HMAC-SHA256 of the "
+        "body with the secret>` and the Standard Webhooks headers `webhook-id`, `webhook-timestamp` and "
+        "`webhook-signature` (`v1,<base64 HMAC-SHA256 of \"id.timestamp.body\">`)."
     ),
 )
-async def subscribe(raw: Annotated[Any, Body()], partner: PartnerUser, uow: UoW, ctx: Ctx):
+async def subscribe(raw: Annotated[Any, Body(include_in_schema=False)], partner: PartnerUser, uow: UoW, ctx: Ctx):
     if isinstance(raw, dict) and raw.get("message_id") is None:
         raw = {**raw, "message_id": str(uuid.uuid4())}  # optional here: a subscription is not a clinical message
 
@@ -68,12 +86,17 @@ async def subscribe(raw: Annotated[Any, Body()], partner: PartnerUser, uow: UoW,
         if not partner.org:
             raise FatalMessage("the token carries no org; partner tokens must name the organisation (SOR code)", 422)
         payload = {k: v for k, v in raw.items() if k != "message_id"}
+        allow_loopback = ctx.settings.webhook_allow_loopback
         try:
             request = dlv.validate_subscription(
-                payload, environment=ctx.settings.environment, deliverable_event_types=deliverable_event_types()
+                payload, allow_loopback=allow_loopback, deliverable_event_types=deliverable_event_types()
             )
+            # Resolved now and again before every delivery (a name can change what it points at).
+            await webhooks.resolve_callback(request.callback_url, allow_loopback=allow_loopback)
         except InvalidInput as error:
             raise FatalMessage(str(error), 422) from None
+        except webhooks.CallbackRefused as refusal:
+            raise FatalMessage(refusal.reason, 422) from None
         sub = m.Subscription(id=uuid.uuid4(), partner_org=partner.org, created_by=partner.sub,
                              callback_url=request.callback_url, event_types=list(request.event_types),
                              secret=ctx.secret_box().encrypt(request.secret), active=True)  # encrypted at rest
@@ -85,16 +108,18 @@ async def subscribe(raw: Annotated[Any, Body()], partner: PartnerUser, uow: UoW,
     return await receive_message(uow, raw, SubscriptionMessage, endpoint="subscriptions", sender=partner, process=process)
 
 
-@integration.get("/event-types", summary="The event types a partner may subscribe to, with their consent category")
+@integration.get("/event-types", response_model=list[EventTypeOut], summary="The event types a partner may subscribe to, with their consent category")
 async def event_types(partner: PartnerUser) -> list[dict[str, Any]]:
+    # ``legal_basis_without_consent``: a provision naming *this* partner as recipient; otherwise every
+    # delivery needs the citizen's consent for the category to the partner's organisation.
     return [
         {"type": t, "category": consent_rules.category_of(t),
-         "legal_basis_without_consent": next((b for b, prefix in consent_rules.LEGAL_BASES.items() if t.startswith(prefix)), None)}
+         "legal_basis_without_consent": consent_rules.legal_basis_without_consent(t, partner.org or "")}
         for t in sorted(deliverable_event_types())
     ]
 
 
-@integration.get("/subscriptions", summary="My organisation's subscriptions")
+@integration.get("/subscriptions", response_model=list[SubscriptionOut], summary="My organisation's subscriptions")
 async def list_subscriptions(partner: PartnerUser, uow: UoW) -> list[dict[str, Any]]:
     rows = (await uow.session.execute(
         select(m.Subscription).where(m.Subscription.partner_org == (partner.org or "")).order_by(m.Subscription.created_at)
@@ -109,7 +134,7 @@ async def _own_subscription(uow, partner: Principal, subscription_id: uuid.UUID,
     return sub
 
 
-@integration.delete("/subscriptions/{subscription_id}", summary="Stop a subscription (its delivery log is kept)")
+@integration.delete("/subscriptions/{subscription_id}", response_model=SubscriptionOut, summary="Stop a subscription (its delivery log is kept)")
 async def stop_subscription(subscription_id: uuid.UUID, partner: PartnerUser, uow: UoW) -> dict[str, Any]:
     sub = await _own_subscription(uow, partner, subscription_id, lock=True)
     sub.active = False
@@ -132,7 +157,7 @@ def delivery_json(row: m.Delivery, attempts: list[m.DeliveryAttempt]) -> dict[st
     }
 
 
-@integration.get("/subscriptions/{subscription_id}/deliveries", summary="Each delivery's status and attempt log")
+@integration.get("/subscriptions/{subscription_id}/deliveries", response_model=DeliveriesOut, summary="Each delivery's status and attempt log")
 async def deliveries(
     subscription_id: uuid.UUID, partner: PartnerUser, uow: UoW,
     status: str | None = None, limit: int = Query(100, ge=1, le=500), before: datetime | None = None,
@@ -159,6 +184,7 @@ async def deliveries(
 @integration.post(
     "/subscriptions/{subscription_id}/resend",
     status_code=202,
+    response_model=ResendOut,
     summary="Deliver again",
     description=(
         "Body (optional): `delivery_ids` or `event_ids` to resend those; without either, every dead-lettered "
@@ -166,21 +192,15 @@ async def deliveries(
     ),
 )
 async def resend(
-    subscription_id: uuid.UUID, partner: PartnerUser, uow: UoW, body: Annotated[dict[str, Any] | None, Body()] = None
+    subscription_id: uuid.UUID, partner: PartnerUser, uow: UoW, body: ResendIn | None = None
 ) -> dict[str, Any]:
     sub = await _own_subscription(uow, partner, subscription_id)
-    body = body or {}
+    body = body or ResendIn()
     query = select(m.Delivery).where(m.Delivery.subscription_id == sub.id)
-    if body.get("delivery_ids"):
-        try:
-            ids = [uuid.UUID(str(x)) for x in body["delivery_ids"]]
-        except (ValueError, TypeError):
-            raise DomainError("delivery_ids must be a list of UUIDs") from None
-        query = query.where(m.Delivery.id.in_(ids))
-    elif body.get("event_ids"):
-        if not isinstance(body["event_ids"], list):
-            raise DomainError("event_ids must be a list of event ids")
-        query = query.where(m.Delivery.event_id.in_([str(x) for x in body["event_ids"]]))
+    if body.delivery_ids:
+        query = query.where(m.Delivery.id.in_(body.delivery_ids))
+    elif body.event_ids:
+        query = query.where(m.Delivery.event_id.in_(body.event_ids))
     else:
         query = query.where(m.Delivery.status.in_(("dead", "withheld")))
     rows = (await uow.session.execute(query.with_for_update())).scalars().all()

@@ -21,7 +21,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from services.notifications import service_layer as sl
-from services.notifications.config import NotificationsConfig
+from services.notifications.config import Config
 from services.notifications.domain.clock import LOCAL_TZ
 from services.notifications.domain.errors import InvalidInput
 from services.notifications.domain.queue import parse_filter
@@ -39,7 +39,6 @@ TEMPLATES = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-CONFIG = NotificationsConfig()
 
 ROLE_LABELS = {"visitation": "Visitation", "coordinator": "Koordinator", "nurse-consultant": "Sygeplejekonsulent",
                "admin": "Administrator"}
@@ -185,12 +184,12 @@ async def _queue_context(request: Request, user: Principal, uow, params: dict[st
 
 
 @pages.get("/", response_class=HTMLResponse)
-async def my_queue(request: Request, uow: UoW, besked: str | None = None, fejl: str | None = None) -> Response:
+async def my_queue(request: Request, uow: UoW, config: Config, besked: str | None = None,
+                   fejl: str | None = None) -> Response:
     session = _session(request)
     if session is None:
         return _to_login(request)
     context = await _queue_context(request, session.principal, uow, dict(request.query_params))
-    config = request.app.state.ctx.extras.get("notifications_config", CONFIG)
     return render("work_queue.html", besked=besked, fejl=fejl, csrf=session.csrf,
                   poll_ms=int(config.page_poll_interval_s * 1000), query=str(request.url.query), **context)
 
@@ -208,8 +207,8 @@ async def queue_fragment(request: Request, uow: UoW) -> Response:
 
 
 @pages.post("/opgaver/{task_id}/{action}")
-async def task_action(request: Request, task_id: uuid.UUID, action: str, uow: UoW, csrf: str = Form(None),
-                      note: str = Form(None)) -> Response:
+async def task_action(request: Request, task_id: uuid.UUID, action: str, uow: UoW, config: Config,
+                      csrf: str = Form(None), note: str = Form(None)) -> Response:
     session = _session(request)
     if session is None:
         return _to_login(request, "Log ind igen.")
@@ -221,7 +220,7 @@ async def task_action(request: Request, task_id: uuid.UUID, action: str, uow: Uo
         return RedirectResponse("/?fejl=" + quote("Formularen var forældet; prøv igen."), status_code=303)
     kind, message = actions[action]
     try:
-        await sl.change_task(uow, session.principal, task_id, kind, note=(note or None))
+        await sl.change_task(uow, session.principal, task_id, kind, config=config, note=(note or None))
     except TovholderError as error:
         return RedirectResponse(_back_to(request, fejl=error.message), status_code=303)
     return RedirectResponse(_back_to(request, besked=message), status_code=303)

@@ -207,6 +207,12 @@ async def network_citizens(session: AsyncSession, staff_id: str, citizen_ids: It
     return set((await session.execute(query)).scalars())
 
 
+async def network_of(session: AsyncSession, citizen_id: uuid.UUID) -> set[str]:
+    """The staff in the citizen's network."""
+    query = select(m.NetworkMember.staff_id).where(m.NetworkMember.citizen_id == citizen_id)
+    return set((await session.execute(query)).scalars())
+
+
 async def consents_for(session: AsyncSession, citizen_id: uuid.UUID) -> Sequence[m.Consent]:
     return list((await session.execute(select(m.Consent).where(m.Consent.citizen_id == citizen_id))).scalars())
 

@@ -14,16 +14,22 @@ from services.notifications import models as m
 from services.notifications import repository as repo
 from services.notifications.config import NotificationsConfig
 from services.notifications.domain import tasks as d
-from services.notifications.domain.access import may_see_citizen, may_see_task, work_queue_scope
+from services.notifications.domain.access import (
+    HEALTH_SERVICE,
+    may_see_citizen,
+    may_see_health_copy,
+    may_see_task,
+    may_see_task_on_timeline,
+    work_queue_scope,
+)
 from services.notifications.domain.errors import NotAllowed, NotificationsDomainError, TransitionNotAllowed
 from services.notifications.domain.queue import Cursor, QueueFilter
 from services.notifications.domain.timeline import BOARD_COLUMNS_DA, SERVICE_LABELS_DA
 from services.notifications.handlers import emit_task_events
+from tovholder.access import CitizenCircle
 from tovholder.auth import Principal
 from tovholder.errors import Conflict, DomainError, Forbidden, NotFound
 from tovholder.uow import UnitOfWork
-
-CONFIG = NotificationsConfig()
 
 
 def actor_of(principal: Principal) -> d.Actor:
@@ -130,8 +136,8 @@ TRANSITIONS = {
 }
 
 
-async def change_task(uow: UnitOfWork, user: Principal, task_id: uuid.UUID, action: str, *, note: str | None = None,
-                      config: NotificationsConfig = CONFIG) -> m.Task:
+async def change_task(uow: UnitOfWork, user: Principal, task_id: uuid.UUID, action: str, *,
+                      config: NotificationsConfig, note: str | None = None) -> m.Task:
     row, task = await visible_task(uow, user, task_id, lock=True)
     try:
         changed = TRANSITIONS[action](task, actor_of(user), now_utc(), note)
@@ -159,11 +165,21 @@ async def _require_citizen_access(uow: UnitOfWork, user: Principal, citizen_id: 
 
 async def citizen_overview(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID, *, limit: int = 200) -> dict[str, Any]:
     citizen = await _require_citizen_access(uow, user, citizen_id)
-    entries = (await uow.session.execute(
-        select(m.TimelineEntry).where(m.TimelineEntry.citizen_id == citizen_id)
-        .order_by(m.TimelineEntry.occurred_at.desc()).limit(limit)
-    )).scalars().all()
-    tasks = (await uow.session.execute(repo.visible_tasks_select(citizen_id=citizen_id))).scalars().all()
+    actor = actor_of(user)
+    circle = CitizenCircle(
+        citizen_id=str(citizen_id), botilbud_id=citizen.botilbud_id if citizen else None,
+        tovholder_sub=citizen.tovholder_sub if citizen else None,
+        network_subs=frozenset(await repo.network_of(uow.session, citizen_id)),
+    )
+    sees_health = may_see_health_copy(actor, circle)
+    query = select(m.TimelineEntry).where(m.TimelineEntry.citizen_id == citizen_id)
+    if not sees_health:
+        query = query.where(m.TimelineEntry.service != HEALTH_SERVICE)
+    entries = (await uow.session.execute(query.order_by(m.TimelineEntry.occurred_at.desc()).limit(limit))).scalars().all()
+    tasks = [
+        row for row in (await uow.session.execute(repo.visible_tasks_select(citizen_id=citizen_id))).scalars().all()
+        if may_see_task_on_timeline(repo.to_domain(row), actor, sees_health=sees_health)
+    ]
     uow.audit(user, "citizen.timeline.read", citizen_id=citizen_id, object_type="citizen", object_id=citizen_id)
     await uow.commit()
     return {

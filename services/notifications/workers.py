@@ -21,12 +21,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.notifications import models as m
 from services.notifications import repository as repo
+from services.notifications import webhooks
 from services.notifications.config import NotificationsConfig
 from services.notifications.domain import consent as consent_rules
 from services.notifications.domain import delivery as dlv
 from services.notifications.domain import tasks as d
+from services.notifications.domain.errors import InvalidInput
 from services.notifications.domain.scheduling import sweep
 from services.notifications.handlers import emit_task_events
+from tovholder.consent import refused
 from tovholder.secretbox import SecretBox
 from tovholder.service import ServiceContext
 from tovholder.uow import UnitOfWork
@@ -125,14 +128,25 @@ class DeliveryCounts:
     outcomes: list[str] = field(default_factory=list)
 
 
-Sender = Callable[[str, bytes, dict[str, str]], Awaitable[httpx.Response]]
+Sender = Callable[[webhooks.CallbackTarget, bytes, dict[str, str]], Awaitable[int]]
 
 
-def http_sender(client: httpx.AsyncClient) -> Sender:
-    async def send(url: str, body: bytes, headers: dict[str, str]) -> httpx.Response:
-        return await client.post(url, content=body, headers=headers)
+@dataclass(frozen=True)
+class Outbound:
+    """How deliveries leave: the callback host is resolved and checked before every attempt, and
+    ``send`` POSTs to the checked address (``webhooks.post_pinned``)."""
 
-    return send
+    send: Sender
+    allow_loopback: bool = False
+    resolve: webhooks.Resolver = webhooks.system_resolver
+
+
+def http_outbound(client: httpx.AsyncClient, *, allow_loopback: bool,
+                  resolve: webhooks.Resolver = webhooks.system_resolver) -> Outbound:
+    async def send(target: webhooks.CallbackTarget, body: bytes, headers: dict[str, str]) -> int:
+        return await webhooks.post_pinned(client, target, body, headers)
+
+    return Outbound(send, allow_loopback, resolve)
 
 
 async def _lease(sessions: async_sessionmaker[AsyncSession], config: NotificationsConfig, now: datetime) -> list[Leased]:
@@ -149,7 +163,7 @@ async def _lease(sessions: async_sessionmaker[AsyncSession], config: Notificatio
         return leased
 
 
-async def _attempt(sessions: async_sessionmaker[AsyncSession], send: Sender, config: NotificationsConfig,
+async def _attempt(sessions: async_sessionmaker[AsyncSession], outbound: Outbound, config: NotificationsConfig,
                    box: SecretBox, leased: Leased) -> str:
     policy = config.backoff
     now = _now()
@@ -161,7 +175,7 @@ async def _attempt(sessions: async_sessionmaker[AsyncSession], send: Sender, con
             return "skipped"
         envelope = json.loads(row.body)
         if not sub.active:
-            decision = consent_rules.DeliveryDecision(False, "the subscription was stopped")
+            decision = refused("the subscription was stopped")
         else:
             consents = [
                 consent_rules.ConsentRecord(c.id, c.citizen_id, c.recipient_kind, c.recipient_id, c.category, c.given_at,
@@ -181,20 +195,28 @@ async def _attempt(sessions: async_sessionmaker[AsyncSession], send: Sender, con
         body = row.body.encode()
         url, secret, org = sub.callback_url, box.decrypt(sub.secret), sub.partner_org
         event_id, event_type = row.event_id, row.event_type
-    # 2. The HTTP call, outside any transaction (the lease keeps other workers away).
+    # 2. The HTTP call, outside any transaction (the lease keeps other workers away). The host is
+    #    resolved and checked again now: what it resolved to at registration proves nothing today.
+    attempted_at = _now()
     headers = {
         "Content-Type": "application/cloudevents+json; charset=utf-8",
         dlv.SIGNATURE_HEADER: dlv.sign(secret, body),
+        # The delivery id is the webhook-id: the same on every retry and resend of this delivery.
+        **dlv.standard_webhook_headers(secret, webhook_id=str(leased.delivery_id), body=body, at=attempted_at),
         "User-Agent": "Tovholder-Notifications/1",
         "X-Tovholder-Delivery": str(leased.delivery_id),
         "X-Tovholder-Event-Id": event_id,
     }
     started = time.perf_counter()
     try:
-        response = await send(url, body, headers)
-        outcome = dlv.AttemptOutcome(at=_now(), status_code=response.status_code)
-    except httpx.HTTPError as error:
-        outcome = dlv.AttemptOutcome(at=_now(), error=f"{type(error).__name__}: {error}"[:500] or type(error).__name__)
+        target = await webhooks.resolve_callback(url, allow_loopback=outbound.allow_loopback, resolve=outbound.resolve)
+        status_code = await outbound.send(target, body, headers)
+        outcome = dlv.AttemptOutcome(at=_now(), status_code=status_code)
+    except (webhooks.CallbackRefused, httpx.HTTPError) as error:
+        outcome = dlv.AttemptOutcome(at=_now(), error=webhooks.failure_class(error))
+    except InvalidInput:
+        # Registered under older rules that no longer allow this URL.
+        outcome = dlv.AttemptOutcome(at=_now(), error=webhooks.ADDRESS_NOT_ALLOWED)
     duration_ms = int((time.perf_counter() - started) * 1000)
     # 3. Record the attempt and what comes next (delivered, retry at, or dead letter).
     async with UnitOfWork(sessions, service=SERVICE) as uow:
@@ -214,13 +236,13 @@ async def _attempt(sessions: async_sessionmaker[AsyncSession], send: Sender, con
         return result
 
 
-async def deliver_due(sessions: async_sessionmaker[AsyncSession], send: Sender, config: NotificationsConfig,
+async def deliver_due(sessions: async_sessionmaker[AsyncSession], outbound: Outbound, config: NotificationsConfig,
                       box: SecretBox, now: datetime | None = None) -> DeliveryCounts:
     counts = DeliveryCounts()
     leased = await _lease(sessions, config, now or _now())
     if not leased:
         return counts
-    results = await asyncio.gather(*(_attempt(sessions, send, config, box, item) for item in leased), return_exceptions=True)
+    results = await asyncio.gather(*(_attempt(sessions, outbound, config, box, item) for item in leased), return_exceptions=True)
     for result in results:
         if isinstance(result, BaseException):
             log.error("delivery attempt failed unexpectedly: %r", result)
@@ -232,9 +254,9 @@ async def deliver_due(sessions: async_sessionmaker[AsyncSession], send: Sender, 
 
 
 async def delivery_job(ctx: ServiceContext, config: NotificationsConfig) -> None:
-    async with httpx.AsyncClient(timeout=config.delivery_timeout_s, follow_redirects=False) as client:
-        send = http_sender(client)
+    async with webhooks.delivery_client(timeout_s=config.delivery_timeout_s) as client:
+        outbound = http_outbound(client, allow_loopback=ctx.settings.webhook_allow_loopback)
         while True:
-            counts = await deliver_due(ctx.sessions, send, config, ctx.secret_box())
+            counts = await deliver_due(ctx.sessions, outbound, config, ctx.secret_box())
             if not counts.outcomes:
                 await asyncio.sleep(config.delivery_poll_interval_s)

@@ -6,6 +6,10 @@ A staff member sees a task when
 - they are a coordinator at the task's botilbud (coordinators keep the overview), or
 - they are in the citizen's network (from the plans service's network events).
 Partners and citizens never see the work queue; ``admin`` sees everything (support), audited like any read.
+
+Health details copied here from the health service's events (timeline lines, the tasks they create)
+follow the health service's own rule, ``tovholder.access.may_read_health_details``: whoever may open
+the citizen's timeline here does not thereby see what health would refuse them.
 """
 
 from __future__ import annotations
@@ -15,6 +19,10 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from services.notifications.domain.tasks import STAFF_ROLES, Actor, Pool, Role, Task, TaskStatus
+from tovholder.access import CitizenCircle, Viewer, may_read_health_details
+
+HEALTH_EVENT_PREFIX = "tovholder.health."
+HEALTH_SERVICE = "health"
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,3 +88,23 @@ def may_see_citizen(
     if citizen_botilbud_id is not None and actor.botilbud_id == citizen_botilbud_id:
         return True
     return citizen_id in network_citizens
+
+
+def carries_health_details(source_event_type: str | None) -> bool:
+    """Everything the health service publishes is health data (notices with department, orders, coercion…)."""
+    return bool(source_event_type) and source_event_type.startswith(HEALTH_EVENT_PREFIX)
+
+
+def may_see_health_copy(actor: Actor, circle: CitizenCircle) -> bool:
+    return may_read_health_details(Viewer(actor.role.value if actor.role else "", actor.sub, actor.botilbud_id), circle)
+
+
+def is_own_work(task: Task, actor: Actor) -> bool:
+    """The task is the person's to do (theirs, or in a pool they take work from)."""
+    return task.owner_sub == actor.sub or (task.pool is not None and task.pool.admits(actor))
+
+
+def may_see_task_on_timeline(task: Task, actor: Actor, *, sees_health: bool) -> bool:
+    """A task made from a health event names the hospital department and the like: shown with the
+    citizen's timeline to those who may read health details, and to whoever has to do it."""
+    return sees_health or not carries_health_details(task.source_event_type) or is_own_work(task, actor)

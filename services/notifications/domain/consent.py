@@ -1,10 +1,13 @@
 """The consent gate: may this partner receive this event about this citizen, right now?
 
-A partner receives an event only where
+The decision itself is the kit's (``tovholder.consent.decide``); this module says which consent
+category an event falls under and keeps the read model of plans' consents. A partner receives an
+event only where
 - a consent of the citizen, in force at the moment of delivery, covers the partner's organisation
   and the event's category; or
-- a legal basis recorded on the event allows it without consent (hospital notices:
-  retssikkerhedsloven § 12 c).
+- a legal basis recorded on the event names the partner as a recipient. Hospital notices carry
+  retssikkerhedsloven § 12 c, which lets them reach the municipality but names no partner to pass them
+  on to: they reach a partner only under the citizen's consent for ``health`` to that organisation.
 
 A revocation applies to everything after it: it is checked before *every* attempt, so queued
 retries of older events stop too. The answer always carries a reason, which is stored when nothing is
@@ -19,17 +22,13 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from tovholder import consent as kit
+
 # The categories a citizen consents to (plans' ``ConsentCategory``): plan, health, safety-plan, fit.
 PLAN = "plan"
 HEALTH = "health"
 SAFETY_PLAN = "safety-plan"
 FIT = "fit"
-
-# Legal bases that allow delivery of an event without the citizen's consent, and the events they cover.
-HOSPITAL_NOTICE_PREFIX = "tovholder.health.hospital-notice-"
-LEGAL_BASES: Mapping[str, str] = {
-    "retssikkerhedsloven § 12 c": HOSPITAL_NOTICE_PREFIX,
-}
 
 _PLANS_CATEGORIES = {
     "safety-rating-changed": SAFETY_PLAN,
@@ -76,12 +75,11 @@ class ConsentRecord:
 
     def in_force(self, at: datetime) -> bool:
         """Revocation applies to everything at or after ``revoked_at`` (plans' ConsentRevokedV1)."""
-        if self.given_at > at:
-            return False
-        return self.revoked_at is None or at < self.revoked_at
+        return self.as_consent().in_force(at)
 
-    def covers(self, org: str, category: str) -> bool:
-        return self.recipient_kind == "organisation" and self.recipient_id == org and self.category == category
+    def as_consent(self) -> kit.Consent:
+        return kit.Consent(self.consent_id, kit.Recipient(self.recipient_kind, self.recipient_id), self.category,
+                           self.given_at, self.revoked_at)
 
 
 def record_given(
@@ -120,11 +118,13 @@ def record_revoked(
     return replace(record, revoked_at=revoked_at)
 
 
-@dataclass(frozen=True, slots=True)
-class DeliveryDecision:
-    allowed: bool
-    reason: str
-    basis: str | None = None  # "consent <id>" or the legal basis
+def legal_basis_without_consent(event_type: str, partner_org: str) -> str | None:
+    """The provision, if any, under which ``partner_org`` receives ``event_type`` without consent."""
+    category = category_of(event_type)
+    if category is None:
+        return None
+    bases = kit.legal_bases_naming(kit.Recipient.organisation(partner_org), category)
+    return bases[0].reference if bases else None
 
 
 def decide(
@@ -135,26 +135,15 @@ def decide(
     partner_org: str,
     consents: Iterable[ConsentRecord],
     at: datetime,
-) -> DeliveryDecision:
+) -> kit.Decision:
     category = category_of(event_type)
     if category is None:
-        return DeliveryDecision(False, f"{event_type} is never delivered to partners")
+        return kit.refused(f"{event_type} is never delivered to partners")
     recorded_basis = event_data.get("legal_basis")
-    if isinstance(recorded_basis, str) and event_type.startswith(LEGAL_BASES.get(recorded_basis, "\0")):
-        return DeliveryDecision(True, f"legal basis: {recorded_basis}", basis=recorded_basis)
-
-    relevant = [c for c in consents if c.citizen_id == citizen_id and c.covers(partner_org, category)]
-    for consent in relevant:
-        if consent.in_force(at):
-            return DeliveryDecision(True, f"consent {consent.consent_id}", basis=f"consent {consent.consent_id}")
-    revoked = sorted((c for c in relevant if c.revoked_at is not None and c.revoked_at <= at), key=lambda c: c.revoked_at)
-    if revoked:
-        last = revoked[-1]
-        return DeliveryDecision(
-            False, f"consent {last.consent_id} for {partner_org} ({category}) was revoked {last.revoked_at.isoformat()}"
-        )
-    if relevant:
-        return DeliveryDecision(False, f"no consent for {partner_org} ({category}) is in force at {at.isoformat()}")
-    return DeliveryDecision(
-        False, f"the citizen has given no consent that covers {partner_org} for '{category}' and no legal basis is recorded"
+    return kit.decide(
+        consents=[c.as_consent() for c in consents if c.citizen_id == citizen_id],
+        legal_basis=recorded_basis if isinstance(recorded_basis, str) else None,
+        recipient=kit.Recipient.organisation(partner_org),
+        category=category,
+        at=at,
     )

@@ -17,22 +17,28 @@ import hmac
 import ipaddress
 import json
 import random
+import re
+import socket
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 from uuid import UUID
 
+from standardwebhooks.webhooks import Webhook
+
 from services.notifications.domain.errors import InvalidInput, TransitionNotAllowed
 
 SIGNATURE_HEADER = "X-Tovholder-Signature"
 SIGNATURE_PREFIX = "sha256="
+WEBHOOK_ID = "webhook-id"
+WEBHOOK_TIMESTAMP = "webhook-timestamp"
+WEBHOOK_SIGNATURE = "webhook-signature"
 MIN_SECRET_LENGTH = 32
 MAX_SECRET_LENGTH = 512
 MAX_URL_LENGTH = 2048
-DEVELOPMENT_ENVIRONMENTS = frozenset({"development", "dev", "local", "test"})
 
 
 # ---------------------------------------------------------------- signing
@@ -47,6 +53,19 @@ def sign(secret: str | bytes, body: bytes) -> str:
 def verify(secret: str | bytes, body: bytes, signature: str | None) -> bool:
     """What a partner does on receipt (constant-time comparison)."""
     return signature is not None and hmac.compare_digest(sign(secret, body), signature)
+
+
+def standard_webhook_headers(secret: str, *, webhook_id: str, body: bytes, at: datetime) -> dict[str, str]:
+    """The Standard Webhooks headers: ``webhook-id`` (the delivery's id, the same on every retry and
+    resend, so a receiver can drop duplicates), ``webhook-timestamp`` (this attempt, Unix seconds, so a
+    receiver can refuse replays) and ``webhook-signature`` (``v1,<base64 HMAC-SHA256 of
+    "id.timestamp.body">``). The key is the subscription's secret as UTF-8 bytes, as for
+    ``X-Tovholder-Signature``."""
+    seconds = int(at.timestamp())
+    # The library reads a str secret as base64 ("whsec_…"); our secrets are the raw shared string.
+    signature = Webhook(secret.encode()).sign(webhook_id, datetime.fromtimestamp(seconds, tz=timezone.utc),
+                                              body.decode("utf-8"))
+    return {WEBHOOK_ID: webhook_id, WEBHOOK_TIMESTAMP: str(seconds), WEBHOOK_SIGNATURE: signature}
 
 
 def cloudevent_body(
@@ -68,45 +87,84 @@ def cloudevent_body(
 
 # ---------------------------------------------------------------- callback URLs and subscriptions
 
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
+# WHATWG URL: a host whose last label is a number is an IPv4 address in some spelling
+# ("127.1", "0x7f000001", "2130706433", "017700000001"), or no valid host at all.
+_NUMERIC_LABEL = re.compile(r"0[xX][0-9a-fA-F]*|[0-9]+")
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+LOOPBACK_SETTING = "TOVHOLDER_WEBHOOK_ALLOW_LOOPBACK"
 
-def is_development(environment: str) -> bool:
-    return environment.lower() in DEVELOPMENT_ENVIRONMENTS
+
+def is_loopback_name(host: str) -> bool:
+    name = host.lower().removesuffix(".")
+    return name in LOOPBACK_NAMES or name.endswith(".localhost")
 
 
-def _is_loopback(host: str) -> bool:
-    if host.lower() in ("localhost", "localhost.localdomain") or host.lower().endswith(".localhost"):
-        return True
+def host_address(host: str) -> IPAddress | None:
+    """The address a host spelling denotes, read as browsers and ``inet_aton`` read it; ``None`` for a
+    name (to be resolved). ``InvalidInput`` for a host that ends in a number but is no address."""
+    bare = host.removesuffix(".")
     try:
-        return ipaddress.ip_address(host).is_loopback
+        return ipaddress.ip_address(bare)
     except ValueError:
-        return False
+        pass
+    if _NUMERIC_LABEL.fullmatch(bare.rsplit(".", 1)[-1]):
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(bare))
+        except OSError:
+            raise InvalidInput("callback_url has a host that ends in a number but is not a valid IPv4 address") from None
+    return None
 
 
-def _is_internal_address(host: str) -> bool:
-    """IP literals a production service must never be pointed at (SSRF into our own network)."""
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return (
-        address.is_private
-        or address.is_loopback
-        or address.is_link_local
-        or address.is_multicast
-        or address.is_reserved
-        or address.is_unspecified
-    )
+def _judged_as(address: IPAddress) -> tuple[IPAddress, ...]:
+    """The addresses a connection to ``address`` really reaches: an IPv4-mapped IPv6 address *is* its
+    IPv4 address; a 6to4 or NAT64 address leads to the IPv4 address it wraps as well."""
+    if isinstance(address, ipaddress.IPv4Address):
+        return (address,)
+    if address.ipv4_mapped is not None:
+        return (address.ipv4_mapped,)
+    if address.sixtofour is not None:
+        return (address, address.sixtofour)
+    if address in _NAT64:
+        return (address, ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    return (address,)
 
 
-def validate_callback_url(url: Any, *, environment: str) -> str:
+def is_loopback_address(address: IPAddress) -> bool:
+    return any(candidate.is_loopback for candidate in _judged_as(address))
+
+
+def address_refusal(address: IPAddress, *, allow_loopback: bool) -> str | None:
+    """Why a delivery must not connect to ``address`` (``None``: it may)."""
+    for candidate in _judged_as(address):
+        if candidate.is_loopback:
+            if allow_loopback:
+                continue
+            return "a loopback address"
+        for what, hit in (("an unspecified address", candidate.is_unspecified),
+                          ("a link-local address", candidate.is_link_local),
+                          ("a multicast address", candidate.is_multicast),
+                          ("a private address", candidate.is_private),
+                          ("a reserved address", candidate.is_reserved)):
+            if hit:
+                return what
+        if not candidate.is_global:
+            return "an address that is not publicly routable"
+    return None
+
+
+def validate_callback_url(url: Any, *, allow_loopback: bool) -> str:
     """Return the URL if a partner may register it; otherwise raise ``InvalidInput`` saying why.
 
-    Production: https only, to a public host. Development: https, or http to loopback only."""
+    https to a public host. Only with ``allow_loopback`` (local development and tests, never in
+    production): also http or https to this machine. Names are resolved and checked again by the
+    caller, at registration and before every delivery (``services.notifications.webhooks``)."""
     if not isinstance(url, str) or not url.strip():
         raise InvalidInput("callback_url is required")
     if len(url) > MAX_URL_LENGTH:
         raise InvalidInput(f"callback_url is longer than {MAX_URL_LENGTH} characters")
-    if any(ch.isspace() or ord(ch) < 32 for ch in url):
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
         raise InvalidInput("callback_url must not contain spaces or control characters")
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http"):
@@ -122,13 +180,19 @@ def validate_callback_url(url: Any, *, environment: str) -> str:
         parts.port
     except ValueError as error:
         raise InvalidInput("callback_url has an invalid port") from error
-    development = is_development(environment)
-    if parts.scheme == "http" and not (development and _is_loopback(host)):
-        if development:
-            raise InvalidInput("callback_url may use http only to a loopback address (localhost, 127.0.0.1, ::1); use https")
-        raise InvalidInput("callback_url must use https in production")
-    if not development and (_is_loopback(host) or _is_internal_address(host)):
-        raise InvalidInput("callback_url must point at a public host in production, not a loopback or private address")
+    address = host_address(host)
+    loopback = is_loopback_name(host) or (address is not None and is_loopback_address(address))
+    if parts.scheme == "http" and not (allow_loopback and loopback):
+        raise InvalidInput("callback_url must use https (http only to a loopback receiver in local development, "
+                           f"with {LOOPBACK_SETTING})")
+    if loopback and not allow_loopback:
+        raise InvalidInput("callback_url must point at a public host, not a loopback address")
+    if address is not None:
+        refusal = address_refusal(address, allow_loopback=allow_loopback)
+        if refusal:
+            raise InvalidInput(f"callback_url must point at a public host, not {refusal}")
+    elif not loopback and "." not in host.removesuffix("."):
+        raise InvalidInput("callback_url must name a public host by its fully qualified domain name")
     return url
 
 
@@ -140,7 +204,7 @@ class SubscriptionRequest:
 
 
 def validate_subscription(
-    payload: Any, *, environment: str, deliverable_event_types: Iterable[str]
+    payload: Any, *, allow_loopback: bool, deliverable_event_types: Iterable[str]
 ) -> SubscriptionRequest:
     """Check a ``POST /integration/v1/subscriptions`` body; ``InvalidInput`` carries the 422 reason."""
     if not isinstance(payload, Mapping):
@@ -148,7 +212,7 @@ def validate_subscription(
     unknown_fields = set(payload) - {"callback_url", "event_types", "secret"}
     if unknown_fields:
         raise InvalidInput(f"unknown field(s): {', '.join(sorted(unknown_fields))}")
-    callback_url = validate_callback_url(payload.get("callback_url"), environment=environment)
+    callback_url = validate_callback_url(payload.get("callback_url"), allow_loopback=allow_loopback)
     event_types = payload.get("event_types")
     if not isinstance(event_types, list) or not event_types or not all(isinstance(e, str) for e in event_types):
         raise InvalidInput("event_types must be a non-empty list of event type names")
@@ -221,9 +285,10 @@ class AttemptOutcome:
 
     @property
     def describe(self) -> str:
+        """A short class a partner can act on (``http-503``, ``timeout``, ``tls``…), never a raw network error."""
         if self.status_code is not None:
-            return f"HTTP {self.status_code}"
-        return self.error or "no response"
+            return f"http-{self.status_code}"
+        return self.error or "no-response"
 
 
 @dataclass(frozen=True, slots=True)

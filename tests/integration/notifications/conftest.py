@@ -25,5 +25,6 @@ FAST = NotificationsConfig(
 
 @pytest.fixture
 async def notifications(pg, kafka, state_dir):
-    async with run_service(build_spec(FAST), pg=pg, kafka=kafka, state_dir=state_dir) as svc:
+    # The receivers in these tests listen on 127.0.0.1, which only this explicit setting allows.
+    async with run_service(build_spec(FAST), pg=pg, kafka=kafka, state_dir=state_dir, webhook_allow_loopback=True) as svc:
         yield svc

@@ -3,14 +3,18 @@ from __future__ import annotations
 from datetime import timedelta
 from uuid import UUID
 
+import pytest
+
 from services.notifications.domain.consent import (
     ConsentRecord,
     category_of,
     decide,
     deliverable,
+    legal_basis_without_consent,
     record_given,
     record_revoked,
 )
+from tovholder import consent as kit
 
 from .builders import CITIZEN, NOW
 
@@ -66,11 +70,56 @@ def test_consent_given_later_does_not_cover_earlier_moment():
     assert "in force" in ask(consents=[future]).reason
 
 
-def test_hospital_notice_with_recorded_legal_basis_needs_no_consent():
-    decision = ask(NOTICE, data={"legal_basis": "retssikkerhedsloven § 12 c"})
-    assert decision.allowed and decision.basis == "retssikkerhedsloven § 12 c"
-    assert not ask(NOTICE).allowed  # no basis recorded → consent needed
-    assert not ask(FOLLOW_UP, data={"legal_basis": "retssikkerhedsloven § 12 c"}).allowed  # basis does not cover plans
+SECTION_12C = {"legal_basis": "retssikkerhedsloven § 12 c"}
+
+
+def test_section_12c_on_a_hospital_notice_opens_no_delivery_to_any_partner():
+    # § 12 c brings the notice to the municipality; it names no partner to pass it on to.
+    for org in (ORG, "SOR:1234567", "SOR:9999999"):
+        decision = ask(NOTICE, data=SECTION_12C, org=org)
+        assert not decision.allowed and decision.basis is None
+        assert org in decision.reason and "§ 12 c names no recipient" in decision.reason
+        assert legal_basis_without_consent(NOTICE, org) is None
+
+
+def test_hospital_notice_reaches_a_partner_under_the_citizens_health_consent_to_that_organisation():
+    decision = ask(NOTICE, data=SECTION_12C, consents=[consent(category="health")])
+    assert decision.allowed and decision.basis == "consent c1"
+    assert not ask(NOTICE, data=SECTION_12C, consents=[consent(category="health")], org="SOR:9999999").allowed
+    assert not ask(NOTICE, data=SECTION_12C, consents=[consent(category="plan")]).allowed
+    assert not ask(NOTICE, data=SECTION_12C, consents=[consent(category="health", revoked=NOW)]).allowed
+
+
+def test_a_legal_basis_opens_delivery_only_to_the_recipients_it_names():
+    named = kit.Recipient.organisation("SOR:1111111")
+    bases = {"testloven § 1": kit.LegalBasis("testloven § 1", frozenset({"health"}), frozenset({named}), "test")}
+    allowed = kit.decide(consents=[], legal_basis="testloven § 1", recipient=named, category="health", at=NOW,
+                         bases=bases)
+    assert allowed.allowed and allowed.grounds is kit.Grounds.LEGAL_BASIS and allowed.basis == "testloven § 1"
+    for recipient, category in ((kit.Recipient.organisation(ORG), "health"), (named, "plan"),
+                                (kit.Recipient("group", "SOR:1111111"), "health")):
+        assert not kit.decide(consents=[], legal_basis="testloven § 1", recipient=recipient, category=category,
+                              at=NOW, bases=bases).allowed
+    # A basis not recorded on the information does not apply to it.
+    assert not kit.decide(consents=[], legal_basis=None, recipient=named, category="health", at=NOW,
+                          bases=bases).allowed
+
+
+def test_every_legal_basis_in_the_table_cites_the_law_and_says_whom_it_names():
+    assert kit.LEGAL_BASES, "the table of legal bases is empty"
+    for reference, basis in kit.LEGAL_BASES.items():
+        assert basis.reference == reference and "§" in reference and basis.description
+        assert all(r.kind in (kit.ORGANISATION, kit.GROUP) for r in basis.recipients)
+
+
+def test_an_unknown_legal_basis_is_named_in_the_refusal_and_opens_nothing():
+    decision = ask(NOTICE, data={"legal_basis": "lov om noget andet § 7"})
+    assert not decision.allowed and "not a legal basis" in decision.reason
+
+
+def test_the_moment_of_delivery_must_carry_a_time_zone():
+    with pytest.raises(ValueError, match="time zone"):
+        ask(at=NOW.replace(tzinfo=None))
 
 
 def test_never_delivered_types():
