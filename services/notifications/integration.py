@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
@@ -31,7 +31,7 @@ from services.notifications.schemas import (
 )
 from tovholder.auth import PartnerUser, Principal
 from tovholder.errors import DomainError, NotFound
-from tovholder.receipts import FatalMessage, receive_message
+from tovholder.receipts import FatalMessage, parse_body, receipt_body, receipt_response, receive_message
 from tovholder.service import Ctx, UoW
 
 integration = APIRouter(prefix="/integration/v1", tags=["partner subscriptions"])
@@ -78,7 +78,13 @@ def subscription_json(sub: m.Subscription) -> dict[str, Any]:
         "`webhook-signature` (`v1,<base64 HMAC-SHA256 of \"id.timestamp.body\">`)."
     ),
 )
-async def subscribe(raw: Annotated[Any, Body(include_in_schema=False)], partner: PartnerUser, uow: UoW, ctx: Ctx):
+async def subscribe(request: Request, partner: PartnerUser, uow: UoW, ctx: Ctx):
+    # Read raw, like every partner endpoint: the kit's parser caps depth and refuses NUL, so a
+    # hostile body gets a receipt instead of FastAPI's own parsing error.
+    try:
+        raw = parse_body(await request.body())
+    except FatalMessage as exc:
+        return receipt_response(422, receipt_body(None, "fatal-error", exc.reason))
     if isinstance(raw, dict) and raw.get("message_id") is None:
         raw = {**raw, "message_id": str(uuid.uuid4())}  # optional here: a subscription is not a clinical message
 

@@ -73,3 +73,16 @@ async def test_bad_resend_bodies_get_a_422_receipt(notifications):
 
 async def _mine(svc, citizen):
     return [t for t in await queue(svc, "nurse-a") if t["citizen_id"] == str(citizen)]
+
+
+async def test_hostile_subscription_bodies_get_a_422_receipt(notifications):
+    """Read raw like every partner endpoint: deep nesting and NUL are refused with a receipt."""
+    partner = notifications.auth("partner", "partner-1", org="SOR:4567890")
+    deep = "[" * 10_000 + "]" * 10_000
+    nul = '{"callback_url": "https://partner.example/hook\\u0000", "event_types": [], "secret": "' + "s" * 40 + '"}'
+    for body in (deep, nul, "{not json"):
+        response = await notifications.client.post("/integration/v1/subscriptions", headers={
+            **partner, "content-type": "application/json"}, content=body)
+        assert response.status_code == 422, (body[:40], response.text)
+        receipt = response.json()
+        assert receipt["status"] == "fatal-error" and receipt["reason"], receipt
