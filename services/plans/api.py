@@ -30,6 +30,7 @@ from services.plans import access
 from services.plans.access import Action as Can
 from services.plans.codec import from_json, to_json
 from services.plans.domain import consent as consent_rules
+from tovholder import consent as kit_consent
 from services.plans.domain import fit as fit_rules
 from services.plans.domain import network as network_rules
 from services.plans.domain import plan as plan_rules
@@ -882,9 +883,11 @@ async def list_consents(citizen_id: uuid.UUID, user: CurrentUser, uow: UoW) -> d
     await uow.commit()
     return {"citizen_id": str(citizen_id), "consents": [consent_view(c) for c in consents],
             "categories": sorted(c.value for c in consent_rules.CONSENTABLE_CATEGORIES),
-            "without_consent": [{"category": b.category.value, "legal_basis": b.reference,
-                                 "recipients": sorted(k.value for k in b.recipient_kinds),
-                                 "description": b.description} for b in consent_rules.STATUTORY_BASES]}
+            # What flows without consent, and to whom beyond the municipality (a basis may name nobody).
+            "without_consent": [{"category": category, "legal_basis": b.reference,
+                                 "recipients": sorted(str(r) for r in b.recipients),
+                                 "description": b.description}
+                                for b in kit_consent.LEGAL_BASES.values() for category in sorted(b.categories)]}
 
 
 @router.post("/consents", status_code=201, summary="Record a consent the citizen has given")

@@ -11,6 +11,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Iterable
 
+from tovholder.access import CitizenCircle, Viewer, may_read_health_details
+
 
 class Role(StrEnum):
     VISITATION = "visitation"
@@ -58,9 +60,12 @@ def may(actor: Actor, action: Action, citizen: CitizenContext | None = None) -> 
     is_self = actor.role == Role.CITIZEN and actor.sub == citizen.citizen_id
     is_tovholder = actor.role == Role.NURSE_CONSULTANT and actor.sub == citizen.tovholder_sub
     house_nurse = actor.role == Role.NURSE_CONSULTANT and _same_botilbud(actor, citizen)
-    in_network = actor.role in (Role.COORDINATOR, Role.NURSE_CONSULTANT) and actor.sub in citizen.network_subs
     if action is Action.READ:
-        return is_self or is_tovholder or house_nurse or in_network
+        # The kit's one rule, the same for every copy of health details (notifications' timeline too).
+        return may_read_health_details(
+            Viewer(actor.role, actor.sub, actor.botilbud),
+            CitizenCircle(citizen.citizen_id, citizen.botilbud_id, citizen.tovholder_sub, citizen.network_subs),
+        )
     if action is Action.WRITE:
         return is_tovholder or house_nurse
     if action is Action.HEALTH_CHECK_MINUTES:

@@ -6,8 +6,9 @@ Consent is per recipient × information category (DIGEST section 4):
 - categories: the plan, health information, the safety plan (tryghedsplan), FIT;
 - consent is given and revoked with a time and who recorded it; a revocation applies to everything
   shared after it, never to what was shared before;
-- some information flows without consent on a legal basis, listed explicitly in ``STATUTORY_BASES``
-  (hospital admission/discharge notices under retssikkerhedsloven § 12 c).
+- some information flows without consent on a legal basis — only to the recipients that basis names
+  (the kit's table, ``tovholder.consent.LEGAL_BASES``; hospital notices under retssikkerhedsloven
+  § 12 c reach the municipality, and a partner only under the citizen's consent).
 
 This module has no I/O and takes plain values (strings, datetimes, records) so the notifications
 service's read model can import ``may_receive`` directly. Sharing inside the citizen's own network is
@@ -23,6 +24,7 @@ from typing import Iterable
 from uuid import UUID
 
 from services.plans.domain.errors import PlanRuleViolation, UnknownCategory
+from tovholder import consent as kit_consent
 
 
 class RecipientKind(str, enum.Enum):
@@ -97,24 +99,10 @@ class ConsentRecord:
         return self.given_at <= at and (self.revoked_at is None or at < self.revoked_at)
 
 
-@dataclass(frozen=True)
-class StatutoryBasis:
-    """Information that flows without consent, and to whom."""
-
-    reference: str
-    category: Category
-    recipient_kinds: frozenset[RecipientKind]
-    description: str
-
-
-STATUTORY_BASES: tuple[StatutoryBasis, ...] = (
-    StatutoryBasis(
-        reference="retssikkerhedsloven § 12 c",
-        category=Category.HOSPITAL_NOTICE,
-        recipient_kinds=frozenset({RecipientKind.ORGANISATION}),
-        description="admission and discharge notices exchanged between hospital and municipality",
-    ),
-)
+# What may flow without consent, and to whom: the kit's one table (tovholder.consent.LEGAL_BASES),
+# where each legal basis names the recipients it opens delivery to. The basis recorded on a
+# category's information by default: hospital notices carry retssikkerhedsloven § 12 c.
+BASIS_RECORDED_ON = {Category.HOSPITAL_NOTICE: "retssikkerhedsloven § 12 c"}
 
 
 class DecisionBasis(str, enum.Enum):
@@ -136,12 +124,12 @@ class ConsentDecision:
 
 
 def may_receive(*, recipient_kind: str, recipient_id: str, category: str, at: datetime,
-                consents: Iterable[ConsentRecord],
-                statutory_bases: Iterable[StatutoryBasis] = STATUTORY_BASES) -> ConsentDecision:
+                consents: Iterable[ConsentRecord], legal_basis: str | None = None) -> ConsentDecision:
     """May this recipient receive information of this category about the citizen at time ``at``?
 
     ``consents`` are the citizen's records (other citizens' records must not be passed in). The
-    decision names its basis so the sharer can record it.
+    decision is the kit's (``tovholder.consent.decide``), the one every service uses; it names its
+    basis so the sharer can record it.
     """
     if at.tzinfo is None or at.utcoffset() is None:
         # A naive time cannot be compared honestly with recorded consent times.
@@ -151,25 +139,15 @@ def may_receive(*, recipient_kind: str, recipient_id: str, category: str, at: da
         kind = RecipientKind(recipient_kind)
     except ValueError:
         raise PlanRuleViolation("a recipient is an organisation or a group", field="recipient_kind") from None
-    for basis in statutory_bases:
-        if basis.category == category and kind in basis.recipient_kinds:
-            return ConsentDecision(True, DecisionBasis.LEGAL_BASIS,
-                                   f"{basis.description} ({basis.reference}) need no consent",
-                                   legal_reference=basis.reference)
-    matching = [c for c in consents
-                if c.recipient_kind == kind.value and c.recipient_id == recipient_id and c.category == category.value]
-    in_force = [c for c in matching if c.covers(at)]
-    if in_force:
-        chosen = max(in_force, key=lambda c: c.given_at)
-        return ConsentDecision(True, DecisionBasis.CONSENT,
-                               f"the citizen consented on {chosen.given_at.isoformat()}",
-                               consent_id=chosen.consent_id)
-    if any(c.revoked_at is not None and c.revoked_at <= at for c in matching):
-        return ConsentDecision(False, DecisionBasis.NONE, "the citizen revoked this consent")
-    if any(c.given_at > at for c in matching):
-        return ConsentDecision(False, DecisionBasis.NONE, "the citizen's consent was given after this time")
-    return ConsentDecision(False, DecisionBasis.NONE,
-                           f"the citizen has not consented to sharing {category.value} with this {kind.value}")
+    decision = kit_consent.decide(
+        consents=[kit_consent.Consent(str(c.consent_id), kit_consent.Recipient(c.recipient_kind, c.recipient_id),
+                                      c.category, c.given_at, c.revoked_at) for c in consents],
+        legal_basis=legal_basis or BASIS_RECORDED_ON.get(category),
+        recipient=kit_consent.Recipient(kind.value, recipient_id), category=category.value, at=at,
+    )
+    return ConsentDecision(decision.allowed, DecisionBasis(decision.grounds.value), decision.reason,
+                           consent_id=UUID(decision.consent_id) if decision.consent_id else None,
+                           legal_reference=decision.legal_basis)
 
 
 def give(*, consent_id: UUID, recipient_kind: str, recipient_id: str, category: str, at: datetime, by: str,

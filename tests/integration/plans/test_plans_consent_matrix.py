@@ -134,14 +134,15 @@ async def test_consent_events_carry_what_a_read_model_needs_and_give_the_same_de
         assert ours["allowed"] is theirs.allowed
 
 
-async def test_hospital_notices_need_no_consent_and_the_registry_lists_that(plans, kafka):
+async def test_hospital_notices_reach_no_partner_on_section_12c_and_the_registry_lists_that(plans, kafka):
     citizen_id = await open_plan(kafka, plans)
     await form_network(plans, citizen_id)
     answer = await decision(plans, citizen_id, ("organisation", "SOR:3456789"), "hospital-notice")
-    assert answer["allowed"] and answer["basis"] == "legal-basis"
-    assert answer["legal_reference"] == "retssikkerhedsloven § 12 c"
+    assert not answer["allowed"] and answer["basis"] == "none"
+    assert "§ 12 c names no recipient" in answer["reason"]
     listing = (await plans.client.get(f"/api/v1/citizens/{citizen_id}/consents", headers=citizen(plans, citizen_id))).json()
-    assert listing["without_consent"][0]["legal_basis"] == "retssikkerhedsloven § 12 c"
+    basis = next(b for b in listing["without_consent"] if b["category"] == "hospital-notice")
+    assert basis["legal_basis"] == "retssikkerhedsloven § 12 c" and basis["recipients"] == []
     unknown = await plans.client.get(f"/api/v1/citizens/{citizen_id}/consents/decision", headers=staff(plans, "k1"),
                                      params={"recipient_kind": "group", "recipient_id": "relatives",
                                              "category": "diary"})

@@ -50,13 +50,13 @@ def test_consent_matrix_covers_exactly_its_recipient_and_category_until_revoked(
 
 def test_nothing_is_shared_without_consent_and_the_reason_says_so():
     decision = decide(PSYCH, "safety-plan", T0, [])
-    assert not decision and decision.basis == DecisionBasis.NONE and "not consented" in decision.reason
+    assert not decision and decision.basis == DecisionBasis.NONE and "no consent that covers" in decision.reason
 
 
 def test_consent_does_not_reach_back_before_it_was_given():
     record = given(RELATIVES, "plan", at=T0)
     decision = decide(RELATIVES, "plan", T0 - timedelta(seconds=1), [record])
-    assert not decision and "after this time" in decision.reason
+    assert not decision and "is in force at" in decision.reason
     assert decide(RELATIVES, "plan", T0, [record]).allowed  # in force from the moment it is given
 
 
@@ -100,11 +100,12 @@ def test_unknown_categories_are_refused_with_the_known_ones(category):
         decide(RELATIVES, category, T0, [])
 
 
-def test_hospital_notices_need_no_consent_and_cannot_be_consented_to():
+def test_section_12c_opens_no_onward_delivery_and_hospital_notices_cannot_be_consented_to():
+    # § 12 c lets the hospital's notice reach the municipality; it names no organisation the
+    # municipality may pass it on to (issue 10, hole 1: it used to be read as "any organisation").
     decision = decide(PSYCH, "hospital-notice", T0, [])
-    assert decision.allowed and decision.basis == DecisionBasis.LEGAL_BASIS
-    assert decision.legal_reference == "retssikkerhedsloven § 12 c"
-    # Relatives are not a party to the hospital–municipality exchange.
+    assert not decision.allowed and decision.basis == DecisionBasis.NONE
+    assert "retssikkerhedsloven § 12 c names no recipient" in decision.reason
     assert not decide(RELATIVES, "hospital-notice", T0, []).allowed
     with pytest.raises(UnknownCategory, match="legal basis"):
         give(consent_id=uuid4(), recipient_kind="organisation", recipient_id="SOR:1", category="hospital-notice",
