@@ -168,7 +168,8 @@ async def apply_task_rules(uow: UnitOfWork, incoming: IncomingEvent, *, now: dat
     if incoming.citizen_id is not None:
         rows = await repo.citizen_task_rows(uow.session, incoming.citizen_id)
     else:
-        keys = {str(a.key) for a in actions if hasattr(a, "key")} | {str(a.link) for a in actions if hasattr(a, "link")}
+        keys = {str(link) for a in actions for link in (getattr(a, "key", None), getattr(a, "link", None),
+                                                       getattr(a, "once_per", None)) if link is not None}
         rows = [row for key in sorted(keys) for row in await repo.unattributed_task_rows(uow.session, key)]
     by_id = {row.id: row for row in rows}
     before = {row.id: repo.to_domain(row) for row in rows}

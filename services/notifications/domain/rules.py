@@ -118,6 +118,10 @@ class IncomingEvent:
 @dataclass(frozen=True, slots=True)
 class CreateTask:
     spec: TaskSpec
+    # The business key of what asked for the task (e.g. ``hospital-notice:<message_id>``): one task
+    # of this kind per key, ever, so the same notice arriving again under a new event id (a replay,
+    # a resend upstream) has no second effect. None: every event creates one.
+    once_per: Link | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -411,7 +415,7 @@ def hospital_notice_registered(event: IncomingEvent) -> list[Action]:
                 kinds=frozenset({TaskKind.HOSPITAL_LEAVE_CONTACT}),
             )
         )
-    actions.extend(CreateTask(spec) for spec in hospital_notice_specs(event))
+    actions.extend(CreateTask(spec, once_per=link) for spec in hospital_notice_specs(event))
     return actions
 
 
@@ -750,7 +754,7 @@ def hospital_notice_parked(event: IncomingEvent) -> list[Action]:
         links=(unmatched_notice_link(event),),
         pool=Pool(Role.VISITATION, None),
     )
-    return [CreateOrReviseTask(spec, unmatched_notice_link(event))]
+    return [CreateTask(spec, once_per=unmatched_notice_link(event))]
 
 
 _UNPARKED_DA = {"matched": "Borgeren er fundet, og advisen er koblet på", "rejected": "Advisen er afvist",
@@ -904,7 +908,9 @@ def apply_actions(
 
     for action in actions:
         if isinstance(action, CreateTask):
-            create(action.spec)
+            key = action.once_per
+            if key is None or not any(x.kind == action.spec.kind and x.has_link(key) for x in by_id.values()):
+                create(action.spec)
         elif isinstance(action, CreateOrReviseTask):
             active = [
                 x for x in by_id.values()

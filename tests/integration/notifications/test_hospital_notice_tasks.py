@@ -152,3 +152,53 @@ async def test_unmatched_notice_is_work_for_visitation_until_resolved(notificati
     await eventually(lambda: _empty(parked), message="resolved in health → done here")
     page = await notifications.client.get("/fragmenter/arbejdsko")  # renders without a citizen (no cookie → 401)
     assert page.status_code == 401
+
+
+async def test_the_same_notice_under_a_new_event_id_makes_no_second_task(notifications, kafka):
+    """A business key, not only the CloudEvent id: health's outbox replayed, or the notice published
+    again upstream, arrives with a new event id — one task per source notice and task kind, even
+    after the first was completed."""
+    from contracts.health import HospitalNoticeParkedV1
+
+    citizen = uuid.uuid4()
+    same = notice(citizen)
+    first = await publish_event(kafka, same)
+
+    async def tasks_of_citizen():
+        async with notifications.ctx.sessions() as s:
+            return list((await s.execute(select(m.Task).where(m.Task.citizen_id == citizen))).scalars())
+
+    (task,) = await eventually(tasks_of_citizen, message="the first delivery makes the task")
+    headers = notifications.auth("nurse-consultant", "nurse-a", botilbud=BOTILBUD)
+    assert (await notifications.client.post(f"/api/v1/tasks/{task.id}/complete", headers=headers)).status_code == 200
+    second = await publish_event(kafka, same)  # the same body, a new CloudEvent id
+    assert second != first
+    marker = await publish_event(kafka, notice(citizen, kind="discharge"))  # behind it on the same partition
+
+    async def marker_handled():
+        rows = await tasks_of_citizen()
+        return rows if any(r.source_event_id == marker for r in rows) else None
+
+    rows = await eventually(marker_handled, message="the event behind the repeat was handled")
+    assert [r.id for r in rows if r.kind == "accompany-admission"] == [task.id]
+
+    notice_id = uuid.uuid4()
+    parked = HospitalNoticeParkedV1(
+        subject_id=notice_id, unmatched_notice_id=notice_id, code="STAA", sender_org="SOR:1234567",
+        department="Afsnit P2", occurred_at=datetime.now(timezone.utc), received_at=datetime.now(timezone.utc),
+        legal_basis="retssikkerhedsloven § 12 c")
+    parked_ids = [await publish_event(kafka, parked), await publish_event(kafka, parked)]
+
+    async def unmatched_tasks():
+        async with notifications.ctx.sessions() as s:
+            return list((await s.execute(select(m.Task).where(
+                m.Task.citizen_id.is_(None), m.Task.links.contains([f"unmatched-notice:{notice_id}"])))).scalars())
+
+    from tovholder.db import InboxEntry
+
+    async def both_handled():
+        async with notifications.ctx.sessions() as s:
+            handled = set((await s.execute(select(InboxEntry.event_id).where(InboxEntry.event_id.in_(parked_ids)))).scalars())
+        return handled == set(parked_ids)
+    await eventually(both_handled, message="both deliveries of the parked notice handled")
+    assert len(await unmatched_tasks()) == 1
