@@ -33,6 +33,7 @@ from contracts.base import EVENT_REGISTRY, BaseEvent
 from contracts.topics import consumer_group, dead_letter_topic
 from tovholder import metrics
 from tovholder.auth import TokenVerifier
+from tovholder.broker_view import TopicsMissing, describe_broker, service_topics
 from tovholder.cpr import CprVault
 from tovholder.db import create_engine, session_factory
 from tovholder.errors import TovholderError, Unauthorized
@@ -49,6 +50,7 @@ from tovholder.uow import UnitOfWork
 log = logging.getLogger(__name__)
 
 BackgroundJob = Callable[["ServiceContext"], Awaitable[None]]
+READY_CHECK_TIMEOUT_S = 0.8  # per check of /readyz; the checks run concurrently
 
 
 @dataclass
@@ -155,13 +157,16 @@ def create_service(spec: ServiceSpec, settings: Settings | None = None) -> FastA
         return await producer.send(topic, value=value, key=key, headers=headers)
 
     async def publish_dead_letter(body: bytes, key: bytes | None, headers: dict[str, str]) -> None:
-        ack = await producer.send(
-            dead_letter_topic(spec.name).name, value=body, key=key,
-            headers=[(k, v.encode()) for k, v in headers.items()],
-        )
+        topic = dead_letter_topic(spec.name).name
+        # A restarted Tansu acknowledges writes to topics it does not have: make sure it has this one.
+        view = await describe_broker(producer.client, [topic])
+        if view.missing([topic]):
+            raise TopicsMissing([topic], view.cluster_id)
+        ack = await producer.send(topic, value=body, key=key, headers=[(k, v.encode()) for k, v in headers.items()])
         await ack
 
-    relay = OutboxRelay(settings=settings, sessions=sessions, send=send)
+    relay = OutboxRelay(settings=settings, sessions=sessions, send=send,
+                        describe_broker=lambda topics: describe_broker(producer.client, topics))
     consumer = None
     if spec.events and spec.events.handlers:
         consumer = EventConsumer(settings=settings, router=spec.events, sessions=sessions,
@@ -271,9 +276,19 @@ async def _supervise(job: BackgroundJob, ctx: ServiceContext) -> None:
         except Exception as exc:
             if cancel_requested():
                 raise asyncio.CancelledError from exc
-            log.exception("background job %s failed; restarting in %.0fs", getattr(job, "__name__", job), delay)
+            name = getattr(job, "__name__", job)
+            if is_infrastructure_error(exc):  # an outage, not a bug: no traceback
+                log.warning("background job %s paused: %s (%s); restarting in %.0fs", name, type(exc).__name__,
+                            str(exc)[:200], delay)
+            else:
+                log.exception("background job %s failed; restarting in %.0fs", name, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 60)
+
+
+def kafka_consumers(ctx: ServiceContext) -> list[Any]:
+    """The aiokafka consumers behind this service's subscribers (those that are running)."""
+    return [sub.consumer for sub in ctx.broker.subscribers if getattr(sub, "consumer", None) is not None]
 
 
 def get_ctx(request: Request) -> ServiceContext:
@@ -335,29 +350,42 @@ def _install_operational_routes(app: FastAPI, spec: ServiceSpec) -> None:
     async def healthz() -> dict[str, str]:
         return {"status": "alive", "service": spec.name}
 
+    topics = service_topics(spec.name)
+
     @ops.get("/readyz")
     async def readyz(ctx: Ctx) -> JSONResponse:
-        checks: dict[str, str] = {}
-        try:
+        """Ready = the database answers and the broker has every topic this service uses. Each check
+        has its own deadline and they run side by side, so a hanging dependency costs at most
+        READY_CHECK_TIMEOUT_S, and the answer comes within a second."""
+
+        async def database() -> str:
             async with ctx.engine.connect() as conn:
-                await asyncio.wait_for(conn.execute(text("SELECT 1")), timeout=2)
-            checks["database"] = "ok"
-        except Exception as exc:
-            checks["database"] = f"unavailable ({type(exc).__name__})"
-        if not ctx.kafka_started.is_set():
-            checks["kafka"] = "connecting"
-        else:
+                await conn.execute(text("SELECT 1"))
+            return "ok"
+
+        async def kafka() -> str:
+            if not ctx.kafka_started.is_set():
+                return "connecting"
+            missing = (await describe_broker(ctx.producer.client, topics, timeout=READY_CHECK_TIMEOUT_S)).missing(topics)
+            return f"missing topics: {', '.join(missing)}" if missing else "ok"
+
+        async def bounded(check: Callable[[], Awaitable[str]]) -> str:
             try:
-                await asyncio.wait_for(ctx.producer.client.fetch_all_metadata(), timeout=2)
-                checks["kafka"] = "ok"
-            except Exception as exc:
-                checks["kafka"] = f"unavailable ({type(exc).__name__})"
+                return await asyncio.wait_for(check(), READY_CHECK_TIMEOUT_S)
+            except asyncio.TimeoutError:
+                return f"unavailable (no answer within {READY_CHECK_TIMEOUT_S:.1f}s)"
+            except Exception as exc:  # noqa: BLE001 - reported, not raised: this is the health answer
+                return f"unavailable ({type(exc).__name__})"
+
+        database_state, kafka_state = await asyncio.gather(bounded(database), bounded(kafka))
+        checks = {"database": database_state, "kafka": kafka_state}
         ready = all(v == "ok" for v in checks.values())
         return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks},
                             status_code=200 if ready else 503)
 
     @ops.get("/metrics")
-    async def prometheus_metrics() -> Response:
+    async def prometheus_metrics(ctx: Ctx) -> Response:
+        await metrics.refresh(spec.name, ctx.sessions, kafka_consumers(ctx))
         body, content_type = metrics.render()
         return Response(body, media_type=content_type)
 
