@@ -22,18 +22,28 @@ from aiokafka.errors import KafkaConnectionError, KafkaError
 from aiokafka.protocol.metadata import MetadataRequest
 from aiokafka.structs import TopicPartition
 
-from contracts.topics import EVENT_TOPICS, consumed_by, dead_letter_topic
+from contracts.topics import ALL_TOPICS, EVENT_TOPICS, consumed_by, dead_letter_topic
 
 NO_ERROR = 0
 
 
 class TopicsMissing(KafkaError):
-    """The broker does not have topics we are about to write to (or read from)."""
+    """The broker lacks topics we are about to write to (or read from), or has them with fewer
+    partitions than the contract says (auto-created by some client), which is no better."""
 
-    def __init__(self, missing: Iterable[str], cluster_id: str | None) -> None:
-        self.missing = sorted(missing)
+    def __init__(self, problems: dict[str, str], cluster_id: str | None) -> None:
+        self.problems = dict(sorted(problems.items()))
+        self.missing = list(self.problems)
         self.cluster_id = cluster_id
-        super().__init__(f"topic(s) {', '.join(self.missing)} do not exist on the broker")
+        super().__init__("; ".join(f"topic {name} {why}" for name, why in self.problems.items()))
+
+
+def expected_partitions(topic: str) -> int:
+    """Partitions the contract gives a topic (contracts.topics; at least 1 for any other topic)."""
+    return EXPECTED_PARTITIONS.get(topic, 1)
+
+
+EXPECTED_PARTITIONS = {t.name: t.partitions for t in ALL_TOPICS}
 
 
 @dataclass(frozen=True)
@@ -44,8 +54,19 @@ class BrokerView:
     cluster_id: str | None
     partitions: dict[str, int] = field(default_factory=dict)
 
+    def unusable(self, topics: Iterable[str]) -> dict[str, str]:
+        """Topics that do not exist, or exist with fewer partitions than the contract: why, by name."""
+        problems = {}
+        for name in sorted(set(topics)):
+            have, want = self.partitions.get(name, 0), expected_partitions(name)
+            if have == 0:
+                problems[name] = "does not exist"
+            elif have < want:
+                problems[name] = f"has {have} partitions, {want} expected (created by a client, not by us?)"
+        return problems
+
     def missing(self, topics: Iterable[str]) -> list[str]:
-        return sorted(t for t in set(topics) if self.partitions.get(t, 0) == 0)
+        return list(self.unusable(topics))
 
 
 async def describe_broker(client: AIOKafkaClient, topics: Iterable[str] = (), *, timeout: float = 2.0) -> BrokerView:
@@ -78,15 +99,15 @@ async def _describe(client: AIOKafkaClient, topics: list[str]) -> BrokerView:
     raise KafkaConnectionError(f"no broker answered a metadata request ({type(last_error).__name__}: {last_error})")
 
 
-async def missing_topics(bootstrap: str, topics: Iterable[str], *, timeout: float = 10.0,
-                         **client_options) -> tuple[list[str], str | None]:
+async def unusable_topics(bootstrap: str, topics: Iterable[str], *, timeout: float = 10.0,
+                          **client_options) -> tuple[dict[str, str], str | None]:
     """One-shot check from outside a service (`tovholder replay`): which of ``topics`` the broker
-    at ``bootstrap`` lacks, and its cluster id. Raises KafkaError when it cannot be reached."""
+    at ``bootstrap`` lacks (and why), and its cluster id. Raises KafkaError when it cannot be reached."""
     client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout * 1000), **client_options)
     try:
         await asyncio.wait_for(client.bootstrap(), timeout)
         view = await describe_broker(client, topics, timeout=timeout)
-        return view.missing(topics), view.cluster_id
+        return view.unusable(topics), view.cluster_id
     finally:
         await client.close()
 
@@ -114,3 +135,21 @@ async def consumer_lag(consumer: AIOKafkaConsumer, *, timeout: float = 0.2) -> d
             continue
         lag[partition] = max(0, highwater - position)
     return lag
+
+
+def never_auto_create_topics() -> None:
+    """Make every aiokafka metadata request in this process say allow_auto_topic_creation=false.
+
+    aiokafka (0.14) sends true and has no option for it. Apache Kafka here and in production has
+    ``auto.create.topics.enable=false``, but Tansu has no such switch: right after a restart the
+    consumers' metadata requests would create our topics with Tansu's default of 4 partitions, so
+    the real ones (contracts.topics) could not be created and keys would land on other
+    partitions. Topics are created by `tovholder up`/the tests (create_topics) and Strimzi only."""
+    defaults = MetadataRequest.__init__.__defaults__
+    names = MetadataRequest.__init__.__code__.co_varnames[1:MetadataRequest.__init__.__code__.co_argcount]
+    if names != ("topics", "allow_auto_topic_creation") or defaults is None or len(defaults) != 2:
+        raise RuntimeError(f"aiokafka's MetadataRequest changed ({names}); revisit never_auto_create_topics()")
+    MetadataRequest.__init__.__defaults__ = (defaults[0], False)
+
+
+never_auto_create_topics()  # on import: every kit module that talks to the broker imports this one

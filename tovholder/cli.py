@@ -134,7 +134,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     replay before the topics exist would "succeed" and recover nothing)."""
     from aiokafka.errors import KafkaError
 
-    from tovholder.broker_view import missing_topics, service_topics
+    from tovholder.broker_view import service_topics, unusable_topics
     from tovholder.launcher import replay_since_default
     from tovholder.outbox import replay, replay_topics
 
@@ -160,14 +160,15 @@ def cmd_replay(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 1
     try:
-        missing, _ = asyncio.run(missing_topics(bootstrap, topics))
+        problems, _ = asyncio.run(unusable_topics(bootstrap, topics))
     except (KafkaError, asyncio.TimeoutError, OSError) as exc:
         print(f"tovholder replay: cannot reach the broker at {bootstrap} ({type(exc).__name__}); nothing was marked",
               file=sys.stderr)
         return 1
-    if missing:
-        print(f"tovholder replay: the broker at {bootstrap} has no topic {', '.join(missing)}; nothing was marked "
-              "(create the topics — `tovholder up` does — and replay again)", file=sys.stderr)
+    if problems:
+        print(f"tovholder replay: nothing was marked: on the broker at {bootstrap}, "
+              + "; ".join(f"topic {name} {why}" for name, why in problems.items())
+              + " (create the topics — `tovholder up` does — and replay again)", file=sys.stderr)
         return 1
     count = asyncio.run(replay(database_url, since))
     print(f"{args.service}: {count} events published since {since.isoformat()}{origin} marked for republishing; "

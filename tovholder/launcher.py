@@ -79,6 +79,16 @@ def read_broker_record(state_dir: Path) -> dict | None:
         return None
 
 
+def record_broker_start(state_dir: Path, broker: str, bootstrap: str, cluster_id: str | None) -> None:
+    """Note that the local broker (re)started now, keeping the previous start."""
+    record = read_broker_record(state_dir) or {}
+    (state_dir / BROKER_RECORD).write_text(json.dumps({
+        "broker": broker, "storage": "memory" if broker == "tansu" else "disk", "bootstrap": bootstrap,
+        "cluster_id": cluster_id, "started_at": datetime.now(timezone.utc).isoformat(),
+        "previous_started_at": record.get("started_at"),
+    }, indent=2))
+
+
 def replay_since_default(state_dir: Path) -> datetime | None:
     """Where `tovholder replay` starts by default: the run of the local broker whose data may be
     gone. An in-memory broker (Tansu) restarted empty: its previous run's start; otherwise (not
@@ -170,20 +180,13 @@ class LocalStack:
         """Start the broker and create the topics before any service can publish to it."""
         self.kafka.start()
         try:
-            asyncio.run(create_topics(self.kafka.bootstrap))
+            # A restarted Tansu is empty; a client that got there first may have made a topic of
+            # its own shape: replace it (the outboxes replay whatever it held).
+            asyncio.run(create_topics(self.kafka.bootstrap, replace_short=self.broker == "tansu"))
         except BaseException:
             self.kafka.stop()  # a broker without its topics must not look healthy to the supervisor
             raise
-        self._record_broker_start()
-
-    def _record_broker_start(self) -> None:
-        record = read_broker_record(self.state_dir) or {}
-        now = datetime.now(timezone.utc).isoformat()
-        (self.state_dir / BROKER_RECORD).write_text(json.dumps({
-            "broker": self.broker, "storage": "memory" if self.broker == "tansu" else "disk",
-            "bootstrap": self.kafka.bootstrap, "cluster_id": getattr(self.kafka, "cluster_id", None),
-            "started_at": now, "previous_started_at": record.get("started_at"),
-        }, indent=2))
+        record_broker_start(self.state_dir, self.broker, self.kafka.bootstrap, getattr(self.kafka, "cluster_id", None))
 
     def _start_service(self, service: str) -> None:
         env = {**os.environ, **self.env, "TOVHOLDER_SERVICE": service,

@@ -218,9 +218,9 @@ class OutboxRelay:
                 change = self._broker_change(view)
                 if change is not None:
                     raise change  # rolls back; drain() replays, then tries again
-                missing = view.missing(topics)
-                if missing:
-                    raise TopicsMissing(missing, view.cluster_id)  # rolls back: the rows stay unpublished
+                problems = view.unusable(topics)
+                if problems:
+                    raise TopicsMissing(problems, view.cluster_id)  # rolls back: the rows stay unpublished
             acks = []
             for row in rows:
                 acks.append(await self._send(row))

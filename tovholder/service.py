@@ -144,6 +144,10 @@ def create_service(spec: ServiceSpec, settings: Settings | None = None) -> FastA
         middlewares=(KafkaTelemetryMiddleware(tracer_provider=provider),),
         client_id=f"tovholder-{spec.name}",
         logger=None,
+        # Topics come from contracts.topics via `tovholder up`/Strimzi; FastStream would create a
+        # missing one with 1 partition when a subscriber starts (e.g. a service restarted while a
+        # restarted Tansu has no topics yet), and the real one could then not be created.
+        allow_auto_create_topics=False,
     )
     producer = AIOKafkaProducer(
         **kafka_client_options(settings),
@@ -160,8 +164,8 @@ def create_service(spec: ServiceSpec, settings: Settings | None = None) -> FastA
         topic = dead_letter_topic(spec.name).name
         # A restarted Tansu acknowledges writes to topics it does not have: make sure it has this one.
         view = await describe_broker(producer.client, [topic])
-        if view.missing([topic]):
-            raise TopicsMissing([topic], view.cluster_id)
+        if problems := view.unusable([topic]):
+            raise TopicsMissing(problems, view.cluster_id)
         ack = await producer.send(topic, value=body, key=key, headers=[(k, v.encode()) for k, v in headers.items()])
         await ack
 
@@ -366,8 +370,8 @@ def _install_operational_routes(app: FastAPI, spec: ServiceSpec) -> None:
         async def kafka() -> str:
             if not ctx.kafka_started.is_set():
                 return "connecting"
-            missing = (await describe_broker(ctx.producer.client, topics, timeout=READY_CHECK_TIMEOUT_S)).missing(topics)
-            return f"missing topics: {', '.join(missing)}" if missing else "ok"
+            problems = (await describe_broker(ctx.producer.client, topics, timeout=READY_CHECK_TIMEOUT_S)).unusable(topics)
+            return "; ".join(f"topic {name} {why}" for name, why in problems.items()) or "ok"
 
         async def bounded(check: Callable[[], Awaitable[str]]) -> str:
             try:
