@@ -144,8 +144,9 @@ class OutboxRelay:
                         "and go out once the topics exist; next try in %.1fs", self.settings.service, exc,
                         exc.cluster_id, self._broker_retry_s)
         except (KafkaError, asyncio.TimeoutError) as exc:
-            log.warning("outbox relay for %s cannot reach the broker (%s: %s); the events stay in the outbox; "
-                        "next try in %.1fs", self.settings.service, type(exc).__name__, exc, self._broker_retry_s)
+            reason = str(exc) if str(exc).startswith(type(exc).__name__) else f"{type(exc).__name__}: {exc}"
+            log.warning("outbox relay for %s cannot reach the broker (%s); the events stay in the outbox; "
+                        "next try in %.1fs", self.settings.service, reason, self._broker_retry_s)
         await self._maybe_measure_backlog()
         return False
 
