@@ -132,9 +132,13 @@ def cmd_replay(args: argparse.Namespace) -> int:
     """Mark a service's published outbox events for publishing again — only once the broker has
     the topics they go to (a restarted Tansu acknowledges writes to topics it does not have, so a
     replay before the topics exist would "succeed" and recover nothing)."""
+    import logging
+
     from aiokafka.errors import KafkaError
 
     from tovholder.broker_view import service_topics, unusable_topics
+
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # its connection errors: said once, below
     from tovholder.launcher import replay_since_default
     from tovholder.outbox import replay, replay_topics
 

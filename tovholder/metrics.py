@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
+from typing import TypeVar
 
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 from sqlalchemy import extract, func, select
@@ -36,6 +37,7 @@ HANDLER_SECONDS = Histogram(
 RECEIPTS = Counter("tovholder_receipts_total", "Integration receipts given", ["service", "endpoint", "status"])
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 _lag_labels: dict[str, set[tuple[str, str]]] = {}  # service -> (topic, partition) label sets it reported
 
@@ -70,13 +72,36 @@ async def measure_consumer_lag(service: str, consumers: Iterable) -> None:
     _lag_labels[service] = seen
 
 
+_abandoned: set[asyncio.Task] = set()  # cancelled checks still cleaning up (kept referenced until they end)
+
+
+async def await_at_most(awaitable: Awaitable[T], seconds: float) -> T:
+    """The result, or asyncio.TimeoutError after ``seconds`` — without waiting for the cancelled
+    work to wind down (asyncio.wait_for does wait, and a hung database connection can take many
+    seconds to give up after its cancellation)."""
+    task = asyncio.ensure_future(awaitable)
+    done, _ = await asyncio.wait({task}, timeout=seconds)
+    if task in done:
+        return task.result()
+    task.cancel()
+    _abandoned.add(task)
+    task.add_done_callback(_forget)
+    raise asyncio.TimeoutError(f"no answer within {seconds:.1f}s")
+
+
+def _forget(task: asyncio.Task) -> None:
+    _abandoned.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        log.debug("an abandoned check failed later: %s", type(task.exception()).__name__)
+
+
 async def refresh(service: str, sessions: async_sessionmaker[AsyncSession], consumers: Iterable,
                   *, timeout: float = 0.5) -> None:
     """Bring the gauges up to date before a scrape, each within ``timeout``: a database or broker
     that hangs leaves the last values in place rather than hanging /metrics."""
     for measurement in (measure_outbox(sessions, service), measure_consumer_lag(service, consumers)):
         try:
-            await asyncio.wait_for(measurement, timeout)
+            await await_at_most(measurement, timeout)
         except Exception as exc:  # noqa: BLE001 - an outage shows in /readyz; /metrics still answers
             log.debug("metrics not refreshed (%s: %s); serving the last values", type(exc).__name__, exc)
 

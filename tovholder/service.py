@@ -375,7 +375,7 @@ def _install_operational_routes(app: FastAPI, spec: ServiceSpec) -> None:
 
         async def bounded(check: Callable[[], Awaitable[str]]) -> str:
             try:
-                return await asyncio.wait_for(check(), READY_CHECK_TIMEOUT_S)
+                return await metrics.await_at_most(check(), READY_CHECK_TIMEOUT_S)
             except asyncio.TimeoutError:
                 return f"unavailable (no answer within {READY_CHECK_TIMEOUT_S:.1f}s)"
             except Exception as exc:  # noqa: BLE001 - reported, not raised: this is the health answer
