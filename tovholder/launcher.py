@@ -101,6 +101,19 @@ def replay_since_default(state_dir: Path) -> datetime | None:
     return datetime.fromisoformat(value or record["started_at"])
 
 
+async def republish_for_an_empty_broker(previous: dict | None,
+                                        database_urls: dict[str, str]) -> tuple[datetime | None, int]:
+    """A Tansu just started holds nothing. What the previous run of the local broker (``previous``,
+    its record) was given may not all have been consumed when it stopped: mark everything published
+    since that run started for publishing again (consumers are idempotent). Returns (since, how many)."""
+    from tovholder.outbox import replay
+
+    if not previous:
+        return None, 0
+    since = datetime.fromisoformat(previous["started_at"])
+    return since, sum([await replay(url, since) for url in database_urls.values()])
+
+
 @dataclass
 class LocalStack:
     """PostgreSQL, a broker and the four services, each a process of its own.
@@ -155,11 +168,9 @@ class LocalStack:
         self._start_broker()
         for service in SERVICES:
             upgrade(service, self.database_url(service))
-        if previous and self.broker == "tansu":
-            # This Tansu starts empty: what the last one held and nobody had consumed yet when it
-            # stopped goes out again (consumers are idempotent).
-            since = datetime.fromisoformat(previous["started_at"])
-            replayed = asyncio.run(self._replay_outboxes(since))
+        if self.broker == "tansu":
+            since, replayed = asyncio.run(republish_for_an_empty_broker(
+                previous, {s: self.database_url(s) for s in SERVICES}))
             if replayed:
                 self.say(f"Republishing {replayed} events published since {since.isoformat(timespec='seconds')} "
                          f"(the previous {self.broker_name} kept them in memory only).")
@@ -170,11 +181,6 @@ class LocalStack:
             self._start_service(service)
         self._parts = {name: _Part() for name in ("PostgreSQL", self.broker_name, *SERVICES)}
         self.wait_ready(ready_timeout)
-
-    async def _replay_outboxes(self, since: datetime) -> int:
-        from tovholder.outbox import replay
-
-        return sum([await replay(self.database_url(service), since) for service in SERVICES])
 
     def _start_broker(self) -> None:
         """Start the broker and create the topics before any service can publish to it."""

@@ -18,7 +18,7 @@ from contracts.plans import PlanOpenedV1
 from tests.support import fresh_database, service_settings
 from tovholder.db import OutboxMessage, create_engine, session_factory
 from tovholder.infra import Tansu, create_topics
-from tovholder.launcher import record_broker_start
+from tovholder.launcher import read_broker_record, record_broker_start, republish_for_an_empty_broker
 from tovholder.uow import UnitOfWork
 
 pytestmark = pytest.mark.integration
@@ -96,3 +96,28 @@ def test_replay_when_the_broker_is_unreachable_marks_nothing(pg, state_dir, tmp_
     assert result.returncode == 1
     assert "cannot reach the broker at 127.0.0.1:1" in result.stderr and "nothing was marked" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+async def test_a_fresh_local_tansu_gets_again_what_the_previous_run_was_given(pg, state_dir, tmp_path):
+    """`tovholder up` on a state directory used before: the new Tansu is empty, so what was published
+    during the last run (not necessarily consumed before Ctrl-C) goes out again."""
+    url = fresh_database(pg, "plans")
+    assert await republish_for_an_empty_broker(read_broker_record(state_dir), {"plans": url}) == (None, 0)
+
+    record_broker_start(state_dir, "tansu", "127.0.0.1:1", "tansu-earlier")
+    engine = create_engine(service_settings("plans", database_url=url, kafka=Tansu(), state_dir=state_dir))
+    sessions = session_factory(engine)
+    try:
+        async with UnitOfWork(sessions, service="plans") as uow:
+            uow.emit(PlanOpenedV1(citizen_id=uuid.uuid4(), plan_id=uuid.uuid4(), botilbud_id="orion",
+                                  opened_at=datetime.now(timezone.utc)))
+            await uow.commit()
+        async with sessions() as session, session.begin():
+            await session.execute(update(OutboxMessage).values(published_at=func.now()))
+        since, count = await republish_for_an_empty_broker(read_broker_record(state_dir), {"plans": url})
+        assert count == 1 and since == datetime.fromisoformat(read_broker_record(state_dir)["started_at"])
+        async with sessions() as session:
+            assert await session.scalar(select(func.count()).select_from(OutboxMessage)
+                                        .where(OutboxMessage.published_at.is_(None))) == 1
+    finally:
+        await engine.dispose()
