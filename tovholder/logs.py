@@ -43,7 +43,8 @@ class BrokerOutageFilter(logging.Filter):
 
     OUTAGE_MARKERS = ("Unable connect to", "Unable to update metadata", "NodeNotReadyError", "KafkaConnectionError",
                       "Connect call failed", "Connection at", "Heartbeat session expired", "UnknownMemberIdError",
-                      "will rejoin", "Error sending", "Group Coordinator Request failed", "RequestTimedOutError")
+                      "will rejoin", "Error sending", "Group Coordinator Request failed", "RequestTimedOutError",
+                      "not found in cluster metadata")
 
     def __init__(self, every_s: float = 10.0) -> None:
         super().__init__()

@@ -34,6 +34,7 @@ from contracts.topics import consumer_group, dead_letter_topic
 from tovholder import metrics
 from tovholder.auth import TokenVerifier
 from tovholder.broker_view import TopicsMissing, describe_broker, service_topics
+from tovholder.consumer_recovery import ConsumerRecovery
 from tovholder.cpr import CprVault
 from tovholder.db import create_engine, session_factory
 from tovholder.errors import TovholderError, Unauthorized
@@ -51,6 +52,7 @@ log = logging.getLogger(__name__)
 
 BackgroundJob = Callable[["ServiceContext"], Awaitable[None]]
 READY_CHECK_TIMEOUT_S = 0.8  # per check of /readyz; the checks run concurrently
+CONSUMER_METADATA_MAX_AGE_MS = 5000  # how soon a consumer sees topics created after it joined
 
 
 @dataclass
@@ -148,6 +150,9 @@ def create_service(spec: ServiceSpec, settings: Settings | None = None) -> FastA
         # missing one with 1 partition when a subscriber starts (e.g. a service restarted while a
         # restarted Tansu has no topics yet), and the real one could then not be created.
         allow_auto_create_topics=False,
+        # A consumer that rejoined a restarted, still empty Tansu holds no partitions and would
+        # only look for its topics again after aiokafka's default 5 minutes.
+        metadata_max_age_ms=CONSUMER_METADATA_MAX_AGE_MS,
     )
     producer = AIOKafkaProducer(
         **kafka_client_options(settings),
@@ -239,7 +244,8 @@ def _subscribe(broker: KafkaBroker, settings: Settings, router: EventRouter, con
 
 
 async def _start_kafka(ctx: ServiceContext) -> None:
-    """Start the producer and the consumers; keep trying while the broker is unreachable."""
+    """Start the producer and the consumers, trying while the broker is unreachable; then watch
+    that the consumers hold partitions again after a broker change (tovholder.consumer_recovery)."""
     delay = 0.5
     while True:
         try:
@@ -261,6 +267,9 @@ async def _start_kafka(ctx: ServiceContext) -> None:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 10)
     ctx.kafka_started.set()
+    if ctx.consumer is not None:
+        await ConsumerRecovery(service=ctx.settings.service, consumers=lambda: kafka_consumers(ctx),
+                               describe_broker=lambda topics: describe_broker(ctx.producer.client, topics)).run_forever()
 
 
 async def _after_kafka(ctx: ServiceContext, job: Callable[[], Awaitable[None]]) -> None:

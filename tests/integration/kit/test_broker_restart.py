@@ -5,6 +5,7 @@ cluster id and replay its outbox, and its consumers must start again from the ea
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import uuid
@@ -122,10 +123,13 @@ def granted(citizen: uuid.UUID) -> VisitationDecidedV1:
     )
 
 
-async def test_consumer_starts_from_the_earliest_offset_on_a_new_broker(pg, state_dir, broker, tmp_path):
+@pytest.mark.parametrize("topics_after_s", [0, 4], ids=["topics-at-once", "topics-late"])
+async def test_consumer_starts_from_the_earliest_offset_on_a_new_broker(pg, state_dir, broker, tmp_path,
+                                                                         topics_after_s):
     """Before the restart the group's position on one partition is 4; the new broker's log for it
     then grows past that before the consumer is back. It must read from offset 0 anyway (its
-    group is gone, so it rejoins and has no committed offset → earliest), not skip 0–3."""
+    group is gone, so it rejoins and has no committed offset → earliest), not skip 0–3 — also when
+    the topics appear only after the consumer has rejoined the empty broker."""
     await create_topics(broker.bootstrap)
     key = str(uuid.uuid4())  # one key → one partition
     async with run_service("plans", pg=pg, kafka=broker, state_dir=state_dir) as plans:
@@ -141,6 +145,7 @@ async def test_consumer_starts_from_the_earliest_offset_on_a_new_broker(pg, stat
         await eventually(lambda: plans_opened(first), message="consumed from the first broker")
 
         broker = restart_empty(broker, tmp_path, 2)
+        await asyncio.sleep(topics_after_s)
         await create_topics(broker.bootstrap)
         second = [uuid.uuid4() for _ in range(6)]
         for citizen in second:  # at once, before the consumer has noticed anything
