@@ -287,3 +287,15 @@ async def test_postgres_killed_is_restarted_and_the_services_recover(up: Up):
         assert time.monotonic() < deadline, "notices after the PostgreSQL restart did not become tasks"
         await asyncio.sleep(0.3)
     assert not logs.problems(), "\n".join(logs.problems()[:20])
+
+
+def test_sigterm_stops_everything_including_what_was_restarted(up: Up):
+    """Last in this module (it ends the stack): the processes restarted above are stopped too."""
+    spawned = descendants(up.process.pid)
+    restarted = {up.service_pid("notifications"), up.pid_of(lambda argv: argv[0].endswith("tansu") and "broker" in argv),
+                 up.pid_of(lambda argv: argv[0].endswith("/postgres") and "-D" in argv)}
+    assert restarted <= spawned
+    up.process.send_signal(signal.SIGTERM)
+    assert up.process.wait(timeout=60) == 0
+    wait_for(lambda: up.said("Stopped: services, Tansu and PostgreSQL."), 10, "the console says everything stopped")
+    wait_for(lambda: not [p for p in spawned if alive(p)], 15, "every process it started is gone")
