@@ -6,7 +6,7 @@
   tovholder revision SERVICE -m MSG autogenerate a migration against a throwaway database
   tovholder token --role ROLE [--sub ID] [--org ORG] [--botilbud ID]
   tovholder demo [--json]           the demo data
-  tovholder replay --service S --since T   republish outbox events after a broker loss
+  tovholder replay --service S [--since T] republish outbox events after a broker loss
 """
 
 from __future__ import annotations
@@ -129,13 +129,54 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from tovholder.outbox import replay
+    """Mark a service's published outbox events for publishing again — only once the broker has
+    the topics they go to (a restarted Tansu acknowledges writes to topics it does not have, so a
+    replay before the topics exist would "succeed" and recover nothing)."""
+    import logging
 
-    since = datetime.fromisoformat(args.since.replace("Z", "+00:00"))
-    if since.tzinfo is None:
-        since = since.replace(tzinfo=timezone.utc)
-    count = asyncio.run(replay(_database_url_for(args.service), since))
-    print(f"{args.service}: {count} events since {since.isoformat()} marked for republishing; the relay sends them now")
+    from aiokafka.errors import KafkaError
+
+    from tovholder.broker_view import service_topics, unusable_topics
+
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # its connection errors: said once, below
+    from tovholder.launcher import replay_since_default
+    from tovholder.outbox import replay, replay_topics
+
+    settings = Settings(service=args.service)
+    if args.since:
+        since = datetime.fromisoformat(args.since.replace("Z", "+00:00"))
+        if since.tzinfo is None:
+            since = since.replace(tzinfo=timezone.utc)
+        origin = ""
+    else:
+        since = replay_since_default(settings.state_dir)
+        if since is None:
+            print(f"tovholder replay: no broker start recorded in {settings.state_dir} (`tovholder up` records it); "
+                  "pass --since", file=sys.stderr)
+            return 1
+        origin = " (the broker's last start that may have lost data, recorded by `tovholder up`)"
+    database_url = _database_url_for(args.service)
+    bootstrap = os.environ.get("TOVHOLDER_KAFKA_BOOTSTRAP") or f"127.0.0.1:{LOCAL_KAFKA_PORT}"
+    try:
+        topics = sorted({*asyncio.run(replay_topics(database_url, since)), *service_topics(args.service)})
+    except (OSError, asyncio.TimeoutError) as exc:
+        print(f"tovholder replay: cannot reach the {args.service} database ({type(exc).__name__}); nothing was marked",
+              file=sys.stderr)
+        return 1
+    try:
+        problems, _ = asyncio.run(unusable_topics(bootstrap, topics))
+    except (KafkaError, asyncio.TimeoutError, OSError) as exc:
+        print(f"tovholder replay: cannot reach the broker at {bootstrap} ({type(exc).__name__}); nothing was marked",
+              file=sys.stderr)
+        return 1
+    if problems:
+        print(f"tovholder replay: nothing was marked: on the broker at {bootstrap}, "
+              + "; ".join(f"topic {name} {why}" for name, why in problems.items())
+              + " (create the topics — `tovholder up` does — and replay again)", file=sys.stderr)
+        return 1
+    count = asyncio.run(replay(database_url, since))
+    print(f"{args.service}: {count} events published since {since.isoformat()}{origin} marked for republishing; "
+          "the relay sends them now")
     return 0
 
 
@@ -177,10 +218,10 @@ def cmd_up(args: argparse.Namespace) -> int:
         print(f"  {'logs':<14} {stack.logs}/")
         print("\n  A token:   .venv/bin/tovholder token --role visitation")
         print("  Demo data: .venv/bin/tovholder demo --json")
-        print("\nCtrl-C stops everything.", flush=True)
+        print("\nA part that stops is restarted on its own. Ctrl-C stops everything.", flush=True)
         while True:
-            stack.check_alive()
-            time.sleep(1)
+            stack.supervise()
+            time.sleep(0.5)
     except KeyboardInterrupt:
         return 0
     except RuntimeError as exc:
@@ -230,7 +271,8 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("replay", help="republish a service's outbox events since a time")
     p.add_argument("--service", required=True, choices=SERVICES)
-    p.add_argument("--since", required=True, help="ISO time, e.g. 2026-11-22T09:00:00Z")
+    p.add_argument("--since", help="ISO time, e.g. 2026-11-22T09:00:00Z; default: when the local broker last "
+                                   "started (its previous run, if an in-memory Tansu was restarted)")
     p.set_defaults(func=cmd_replay)
 
     args = parser.parse_args(argv)

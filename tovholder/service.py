@@ -32,6 +32,8 @@ from contracts.base import EVENT_REGISTRY, BaseEvent
 from contracts.topics import consumer_group, dead_letter_topic
 from tovholder import metrics
 from tovholder.auth import TokenVerifier
+from tovholder.broker_view import TopicsMissing, describe_broker, service_topics
+from tovholder.consumer_recovery import ConsumerRecovery
 from tovholder.cpr import CprVault
 from tovholder.db import create_engine, session_factory
 from tovholder.errors import TovholderError, Unauthorized, error_body
@@ -49,6 +51,8 @@ from tovholder.uow import UnitOfWork
 log = logging.getLogger(__name__)
 
 BackgroundJob = Callable[["ServiceContext"], Awaitable[None]]
+READY_CHECK_TIMEOUT_S = 0.8  # per check of /readyz; the checks run concurrently
+CONSUMER_METADATA_MAX_AGE_MS = 5000  # how soon a consumer sees topics created after it joined
 
 
 @dataclass
@@ -141,7 +145,7 @@ def create_service(spec: ServiceSpec, settings: Settings | None = None) -> FastA
         security=_broker_security(settings),
         middlewares=(KafkaTelemetryMiddleware(tracer_provider=provider),),
         client_id=f"tovholder-{spec.name}",
-        logger=None,
+        logger=None,  # never started: it only describes the service's events in AsyncAPI
     )
     producer = AIOKafkaProducer(
         **kafka_client_options(settings),
@@ -155,13 +159,16 @@ def create_service(spec: ServiceSpec, settings: Settings | None = None) -> FastA
         return await producer.send(topic, value=value, key=key, headers=headers)
 
     async def publish_dead_letter(body: bytes, key: bytes | None, headers: dict[str, str]) -> None:
-        ack = await producer.send(
-            dead_letter_topic(spec.name).name, value=body, key=key,
-            headers=[(k, v.encode()) for k, v in headers.items()],
-        )
+        topic = dead_letter_topic(spec.name).name
+        # A restarted Tansu acknowledges writes to topics it does not have: make sure it has this one.
+        view = await describe_broker(producer.client, [topic])
+        if problems := view.unusable([topic]):
+            raise TopicsMissing(problems, view.cluster_id)
+        ack = await producer.send(topic, value=body, key=key, headers=[(k, v.encode()) for k, v in headers.items()])
         await ack
 
-    relay = OutboxRelay(settings=settings, sessions=sessions, send=send)
+    relay = OutboxRelay(settings=settings, sessions=sessions, send=send,
+                        describe_broker=lambda topics: describe_broker(producer.client, topics))
     consumer = None
     if spec.events and spec.events.handlers:
         consumer = EventConsumer(settings=settings, router=spec.events, sessions=sessions,
@@ -182,7 +189,9 @@ def create_service(spec: ServiceSpec, settings: Settings | None = None) -> FastA
         tasks = [asyncio.create_task(_start_kafka(ctx), name="kafka-start")]
         tasks.append(asyncio.create_task(_after_kafka(ctx, relay.run_forever), name="outbox-relay"))
         if consumer is not None:
-            client_options = kafka_client_options(settings)
+            # A consumer that rejoined a restarted, still empty Tansu holds no partitions and would
+            # only look for its topics again after aiokafka's default 5 minutes.
+            client_options = {**kafka_client_options(settings), "metadata_max_age_ms": CONSUMER_METADATA_MAX_AGE_MS}
             tasks.append(asyncio.create_task(
                 _after_kafka(ctx, lambda: consumer.run_forever(client_options)), name="event-consumer"))
         for job in spec.background:
@@ -230,7 +239,8 @@ def _subscribe(broker: KafkaBroker, settings: Settings, router: EventRouter, con
 
 
 async def _start_kafka(ctx: ServiceContext) -> None:
-    """Start the producer (the relay's and the dead letters'); keep trying while the broker is unreachable."""
+    """Start the producer (the relay's and the dead letters'), trying while the broker is unreachable;
+    then watch that the consumers hold partitions again after a broker change (tovholder.consumer_recovery)."""
     delay = 0.5
     while True:
         try:
@@ -241,6 +251,9 @@ async def _start_kafka(ctx: ServiceContext) -> None:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 10)
     ctx.kafka_started.set()
+    if ctx.consumer is not None:
+        await ConsumerRecovery(service=ctx.settings.service, consumers=lambda: kafka_consumers(ctx),
+                               describe_broker=lambda topics: describe_broker(ctx.producer.client, topics)).run_forever()
 
 
 async def _after_kafka(ctx: ServiceContext, job: Callable[[], Awaitable[None]]) -> None:
@@ -260,9 +273,19 @@ async def _supervise(job: BackgroundJob, ctx: ServiceContext) -> None:
         except Exception as exc:
             if cancel_requested():
                 raise asyncio.CancelledError from exc
-            log.exception("background job %s failed; restarting in %.0fs", getattr(job, "__name__", job), delay)
+            name = getattr(job, "__name__", job)
+            if is_infrastructure_error(exc):  # an outage, not a bug: no traceback
+                log.warning("background job %s paused: %s (%s); restarting in %.0fs", name, type(exc).__name__,
+                            str(exc)[:200], delay)
+            else:
+                log.exception("background job %s failed; restarting in %.0fs", name, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 60)
+
+
+def kafka_consumers(ctx: ServiceContext) -> list[Any]:
+    """The aiokafka consumer behind the service's EventConsumer, while it runs."""
+    return [ctx.consumer.kafka] if ctx.consumer is not None and ctx.consumer.kafka is not None else []
 
 
 def get_ctx(request: Request) -> ServiceContext:
@@ -324,29 +347,42 @@ def _install_operational_routes(app: FastAPI, spec: ServiceSpec) -> None:
     async def healthz() -> dict[str, str]:
         return {"status": "alive", "service": spec.name}
 
+    topics = service_topics(spec.name)
+
     @ops.get("/readyz")
     async def readyz(ctx: Ctx) -> JSONResponse:
-        checks: dict[str, str] = {}
-        try:
+        """Ready = the database answers and the broker has every topic this service uses. Each check
+        has its own deadline and they run side by side, so a hanging dependency costs at most
+        READY_CHECK_TIMEOUT_S, and the answer comes within a second."""
+
+        async def database() -> str:
             async with ctx.engine.connect() as conn:
-                await asyncio.wait_for(conn.execute(text("SELECT 1")), timeout=2)
-            checks["database"] = "ok"
-        except Exception as exc:
-            checks["database"] = f"unavailable ({type(exc).__name__})"
-        if not ctx.kafka_started.is_set():
-            checks["kafka"] = "connecting"
-        else:
+                await conn.execute(text("SELECT 1"))
+            return "ok"
+
+        async def kafka() -> str:
+            if not ctx.kafka_started.is_set():
+                return "connecting"
+            problems = (await describe_broker(ctx.producer.client, topics, timeout=READY_CHECK_TIMEOUT_S)).unusable(topics)
+            return "; ".join(f"topic {name} {why}" for name, why in problems.items()) or "ok"
+
+        async def bounded(check: Callable[[], Awaitable[str]]) -> str:
             try:
-                await asyncio.wait_for(ctx.producer.client.fetch_all_metadata(), timeout=2)
-                checks["kafka"] = "ok"
-            except Exception as exc:
-                checks["kafka"] = f"unavailable ({type(exc).__name__})"
+                return await metrics.await_at_most(check(), READY_CHECK_TIMEOUT_S)
+            except asyncio.TimeoutError:
+                return f"unavailable (no answer within {READY_CHECK_TIMEOUT_S:.1f}s)"
+            except Exception as exc:  # noqa: BLE001 - reported, not raised: this is the health answer
+                return f"unavailable ({type(exc).__name__})"
+
+        database_state, kafka_state = await asyncio.gather(bounded(database), bounded(kafka))
+        checks = {"database": database_state, "kafka": kafka_state}
         ready = all(v == "ok" for v in checks.values())
         return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks},
                             status_code=200 if ready else 503)
 
     @ops.get("/metrics")
-    async def prometheus_metrics() -> Response:
+    async def prometheus_metrics(ctx: Ctx) -> Response:
+        await metrics.refresh(spec.name, ctx.sessions, kafka_consumers(ctx))
         body, content_type = metrics.render()
         return Response(body, media_type=content_type)
 
