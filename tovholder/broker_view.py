@@ -121,16 +121,21 @@ def service_topics(service: str) -> list[str]:
 
 
 async def consumer_lag(consumer: AIOKafkaConsumer, *, timeout: float = 0.2) -> dict[TopicPartition, int]:
-    """Records not yet consumed per assigned partition: the high watermark from the last fetch
-    minus the consumer's position. Partitions without a known watermark or position (just
-    assigned, resetting) are left out rather than reported as 0."""
+    """Records not yet handled per assigned partition: the high watermark from the last fetch
+    minus the next offset to handle. The kit's batch consumer fetches ahead of what it has handled,
+    so it tells the offsets it has handled up to (``handled_offsets`` on the consumer); otherwise the
+    consumer's position. Partitions without a known watermark or position (just assigned,
+    resetting) are left out rather than reported as 0."""
     lag: dict[TopicPartition, int] = {}
+    handled = getattr(consumer, "handled_offsets", None) or {}
     for partition in consumer.assignment():
         try:
             highwater = consumer.highwater(partition)
             if highwater is None:
                 continue
-            position = await asyncio.wait_for(consumer.position(partition), timeout)
+            position = handled.get(partition)
+            if position is None:
+                position = await asyncio.wait_for(consumer.position(partition), timeout)
         except (KafkaError, AssertionError, asyncio.TimeoutError):  # unassigned meanwhile, or resetting
             continue
         lag[partition] = max(0, highwater - position)

@@ -191,6 +191,10 @@ class EventConsumer:
                 max_poll_records=self.settings.consumer_batch_size,
                 fetch_max_wait_ms=self.settings.consumer_fetch_max_wait_ms,
             )
+            # Per partition, the next offset to handle: /metrics reports lag from it (the consumer's own
+            # position runs ahead by the batch being handled).
+            handled: dict[Any, int] = {}
+            consumer.handled_offsets = handled  # type: ignore[attr-defined]
             try:
                 await consumer.start()
                 self.kafka = consumer
@@ -199,9 +203,16 @@ class EventConsumer:
                     batches = await consumer.getmany(timeout_ms=1000, max_records=self.settings.consumer_batch_size)
                     if not batches:
                         continue
+                    assigned = consumer.assignment()
+                    for tp in [tp for tp in handled if tp not in assigned]:
+                        del handled[tp]
+                    for tp, records in batches.items():
+                        handled.setdefault(tp, records[0].offset)
                     done = await asyncio.gather(*(self.handle_partition(records) for records in batches.values()))
+                    offsets = dict(zip(batches, done))
                     try:
-                        await consumer.commit({tp: offset for tp, offset in zip(batches, done)})
+                        await consumer.commit(offsets)
+                        handled.update(offsets)
                     except (CommitFailedError, IllegalStateError) as exc:
                         # A rebalance took these partitions away meanwhile: their new owner gets the
                         # records again, and the inbox makes that harmless.
