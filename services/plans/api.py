@@ -26,9 +26,9 @@ from tovholder.errors import DomainError, Forbidden, NotFound
 from tovholder.inputs import DateTimeSince1900, PositiveInt32
 from tovholder.service import UoW
 from tovholder.uow import UnitOfWork
-from services.plans import access
-from services.plans.access import Action as Can
-from services.plans.codec import from_json, to_json
+from services.plans.domain import access
+from services.plans.domain.access import Action as Can
+from services.plans.repository import from_json, to_json
 from services.plans.domain import consent as consent_rules
 from tovholder import consent as kit_consent
 from services.plans.domain import fit as fit_rules
@@ -43,10 +43,12 @@ from services.plans.models import (
     BvcScoreRow, ConsentRow, FitSessionRow, FollowUpRow, FollowUpScheduleRow, LearningPlanRow, NetworkMemberRow,
     Plan, PlanVersionRow, SafetyRatingRow, TryghedsplanRow,
 )
-from services.plans.store import (
-    announce, as_consent, as_network, as_schedule, apply_schedule, consents_of, current_version, local_today, network_rows,
-    now, plan_of, save_version, set_schedule, version_number,
+from contracts.plans import PlanVersionCreatedV1
+from services.plans.repository import (
+    as_consent, as_network, as_schedule, apply_schedule, consents_of, current_version, network_rows, plan_of,
+    save_version, set_schedule, version_number,
 )
+from services.plans.services import announce, local_today, now
 
 
 class RuleRoute(APIRoute):
@@ -352,7 +354,12 @@ def _with_citizen(scope: Scope, flag: bool | None) -> bool | None:
 
 async def _commit_version(uow: UnitOfWork, scope: Scope, version: plan_rules.PlanVersion, *, goal_ids,
                           written_with_citizen: bool | None, object_type: str, object_id: Any) -> dict[str, Any]:
-    save_version(uow, scope.plan, version, goal_ids=list(goal_ids), written_with_citizen=written_with_citizen)
+    save_version(uow, scope.plan, version)
+    uow.emit(PlanVersionCreatedV1(
+        citizen_id=scope.plan.citizen_id, plan_id=scope.plan.id, version=version.number, change=version.change,
+        goal_ids=list(goal_ids), created_at=version.created_at, created_by=version.created_by.id,
+        written_with_citizen=written_with_citizen,
+    ))
     audit(uow, scope, f"plan.{version.change}", object_type, object_id, version=version.number)
     await uow.commit()
     return plan_view(scope.plan, version)

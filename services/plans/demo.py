@@ -12,12 +12,11 @@ from typing import Any
 from sqlalchemy import select
 
 from tovholder.uow import UnitOfWork
-from services.plans.codec import to_json
 from services.plans.domain.cadence import FOURTEEN_DAYS
 from services.plans.domain.followup import SubjectKind, schedule
 from services.plans.domain.plan import Author, AuthorRole, add_goal, first_version, new_goal
 from services.plans.models import FollowUpScheduleRow, NetworkMemberRow, Plan
-from services.plans.store import version_row
+from services.plans.repository import to_json, version_row
 
 DEMO_GOALS = (
     "Jeg vil gerne lave mad selv to gange om ugen",

@@ -17,7 +17,7 @@ from tovholder.uow import UnitOfWork
 from services.plans.domain import network as network_rules
 from services.plans.domain.errors import PlanRuleViolation
 from services.plans.models import NetworkMemberRow, Plan
-from services.plans.store import as_network, network_rows, opening_version, version_row
+from services.plans.repository import as_network, network_rows, opening_version, version_row
 
 log = logging.getLogger(__name__)
 events = EventRouter()
