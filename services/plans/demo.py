@@ -9,15 +9,12 @@ import uuid
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import select
-
 from tovholder.uow import UnitOfWork
-from services.plans.codec import to_json
 from services.plans.domain.cadence import FOURTEEN_DAYS
 from services.plans.domain.followup import SubjectKind, schedule
 from services.plans.domain.plan import Author, AuthorRole, add_goal, first_version, new_goal
 from services.plans.models import FollowUpScheduleRow, NetworkMemberRow, Plan
-from services.plans.store import version_row
+from services.plans.repository import any_plan, to_json, version_row
 
 DEMO_GOALS = (
     "Jeg vil gerne lave mad selv to gange om ugen",
@@ -29,7 +26,7 @@ DEMO_GOALS = (
 
 
 async def seed(uow: UnitOfWork, demo: dict[str, Any], vault: Any = None) -> None:
-    if (await uow.session.execute(select(Plan).limit(1))).first() is not None:
+    if await any_plan(uow):
         return
     coordinators: dict[str, list[str]] = {}
     for member in demo["staff"]:

@@ -5,7 +5,8 @@
 - ``network``: the citizen-chosen network of 1–14 staff;
 - ``safety``: tryghedsplan, LA2 ratings, learning plans, BVC;
 - ``fit``: ORS/SRS sessions and trends;
-- ``consent``: the consent registry and ``may_receive`` (imported by other services' read models).
+- ``consent``: the consent registry and ``may_receive`` (imported by other services' read models);
+- ``access``: who may read and write what about a citizen (relation × action, consent for partners).
 """
 
 from services.plans.domain.errors import PlanRuleViolation, UnknownCategory

@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from contracts.topics import PLANS
 from services.plans.models import FollowUpScheduleRow, PlanVersionRow
-from services.plans.scheduler import announce_due_follow_ups
-from services.plans.store import local_today
+from services.plans.services import announce_due_follow_ups
+from services.plans.services import local_today
 from tests.integration.plans.conftest import form_network, open_plan, outbox_types, staff
 from tests.support import json_body, read_topic
 

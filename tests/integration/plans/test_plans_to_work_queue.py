@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from services.plans.store import local_today
+from services.plans.services import local_today
 from tests.integration.plans.conftest import form_network, open_plan, staff
 from tests.support import eventually, run_service
 

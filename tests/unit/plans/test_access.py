@@ -3,7 +3,7 @@ from uuid import uuid4
 
 import pytest
 
-from services.plans.access import Action, Relation, Viewer, decide, relation
+from services.plans.domain.access import Action, Relation, Viewer, decide, relation
 from services.plans.domain.consent import ConsentRecord
 
 NOW = datetime(2026, 11, 22, 12, tzinfo=timezone.utc)

@@ -2,7 +2,7 @@ import json
 from datetime import date, datetime, timezone
 from uuid import uuid4
 
-from services.plans.codec import from_json, to_json
+from services.plans.repository import from_json, to_json
 from services.plans.domain.cadence import FOURTEEN_DAYS, TWO_TO_THREE_MONTHS
 from services.plans.domain.plan import (
     ActorKind, Author, AuthorRole, EntryKind, PlanVersion, ResponsibleActor, SmartFields, add_action, add_entry,

@@ -1,4 +1,4 @@
-"""Who may read and write what about a citizen in the plans service. Pure: the routes load the
+"""Who may read and write what about a citizen in the plans service. Pure: the use cases load the
 facts (network, botilbud, consents) and ask here.
 
 - The citizen reads their own plan, comments on it, writes their own goals and perspective, chooses

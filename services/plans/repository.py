@@ -1,0 +1,438 @@
+"""Every SQL statement of the plans service, and the mapping between rows and domain objects.
+
+The rules live in ``services.plans.domain``; the use cases in ``services.plans.services``. This module
+only moves aggregates in and out of PostgreSQL. Plan versions and tryghedsplan versions are stored
+whole (JSONB, ``to_json``/``from_json``), so an old version reads exactly as it was written.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import types
+import typing
+import uuid
+from datetime import date, datetime, timezone
+from functools import lru_cache
+from typing import Any, TypeVar
+from uuid import UUID
+
+from sqlalchemy import select
+
+from tovholder.errors import NotFound
+from tovholder.uow import UnitOfWork
+from services.plans.domain import safety as safety_rules
+from services.plans.domain.cadence import Cadence
+from services.plans.domain.consent import ConsentRecord
+from services.plans.domain.fit import FitSession
+from services.plans.domain.followup import FollowUp, FollowUpSchedule, SubjectKind, change_cadence, schedule
+from services.plans.domain.network import ChangeBasis, Network, NetworkMember, NetworkRole
+from services.plans.domain.plan import Author, AuthorRole, PlanVersion, first_version
+from services.plans.models import (
+    BvcScoreRow, ConsentRow, FitSessionRow, FollowUpRow, FollowUpScheduleRow, LearningPlanRow, NetworkMemberRow,
+    Plan, PlanVersionRow, SafetyRatingRow, TryghedsplanRow,
+)
+
+SYSTEM_AUTHOR = Author("system", AuthorRole.STAFF)
+NO_PLAN = "This citizen has no plan yet; it opens when a place is granted."
+
+
+# --- domain dataclasses to JSON and back (pure) --------------------------------------------------
+
+T = TypeVar("T")
+
+
+def to_json(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, (UUID,)):
+        return str(value)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, (tuple, list)):
+        return [to_json(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): to_json(v) for k, v in value.items()}
+    return value
+
+
+@lru_cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def from_json(cls: type[T], data: Any) -> T:
+    return _decode(cls, data)
+
+
+def _decode(tp: Any, data: Any) -> Any:
+    if data is None:
+        return None
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in typing.get_args(tp) if a is not type(None)]
+        return _decode(options[0], data)
+    if origin is tuple:
+        item = typing.get_args(tp)[0]
+        return tuple(_decode(item, v) for v in data)
+    if dataclasses.is_dataclass(tp):
+        hints = _hints(tp)
+        kwargs = {f.name: _decode(hints[f.name], data[f.name]) for f in dataclasses.fields(tp)
+                  if f.name in data and f.init}
+        instance = object.__new__(tp)
+        # Bypass __post_init__ validation: a stored version was valid when written and must read back
+        # even if a rule has since become stricter.
+        for f in dataclasses.fields(tp):
+            value = kwargs.get(f.name, f.default if f.default is not dataclasses.MISSING else None)
+            object.__setattr__(instance, f.name, value)
+        return instance
+    if isinstance(tp, type):
+        if issubclass(tp, enum.Enum):
+            return tp(data)
+        if tp is UUID:
+            return UUID(data)
+        if tp is datetime:
+            return datetime.fromisoformat(data)
+        if tp is date:
+            return date.fromisoformat(data)
+        if tp in (int, float, str, bool):
+            return tp(data)
+    return data
+
+
+# --- plans and their versions --------------------------------------------------------------------
+
+
+async def plan_of(uow: UnitOfWork, citizen_id: uuid.UUID, *, for_update: bool = False) -> Plan:
+    plan = await find_plan(uow, citizen_id, for_update=for_update)
+    if plan is None:
+        raise NotFound(NO_PLAN)
+    return plan
+
+
+async def find_plan(uow: UnitOfWork, citizen_id: uuid.UUID, *, for_update: bool = False) -> Plan | None:
+    query = select(Plan).where(Plan.citizen_id == citizen_id)
+    if for_update:
+        # Serialises writers per citizen: each change reads the current version and writes the next.
+        query = query.with_for_update()
+    return (await uow.session.execute(query)).scalar_one_or_none()
+
+
+async def plan_by_id(uow: UnitOfWork, plan_id: uuid.UUID) -> Plan | None:
+    return await uow.session.get(Plan, plan_id)
+
+
+async def any_plan(uow: UnitOfWork) -> bool:
+    return (await uow.session.execute(select(Plan).limit(1))).first() is not None
+
+
+async def add_plan(uow: UnitOfWork, *, citizen_id: uuid.UUID, botilbud_id: str, opened_at: datetime) -> Plan:
+    """A new plan with its first (empty) version."""
+    plan = Plan(id=uuid.uuid4(), citizen_id=citizen_id, botilbud_id=botilbud_id, opened_at=opened_at,
+                current_version=1)
+    uow.session.add(plan)
+    await uow.session.flush()
+    uow.session.add(version_row(opening_version(plan)))
+    return plan
+
+
+def version_row(version: PlanVersion) -> PlanVersionRow:
+    return PlanVersionRow(plan_id=version.plan_id, number=version.number, created_at=version.created_at,
+                          created_by=version.created_by.id, change=version.change, content=to_json(version))
+
+
+def opening_version(plan: Plan) -> PlanVersion:
+    opened = plan.opened_at or datetime.now(timezone.utc)
+    return first_version(plan_id=plan.id, citizen_id=plan.citizen_id, created_at=opened, created_by=SYSTEM_AUTHOR)
+
+
+async def current_version(uow: UnitOfWork, plan: Plan) -> PlanVersion:
+    row = await uow.session.get(PlanVersionRow, (plan.id, plan.current_version))
+    if row is None:
+        # A plan opened before versions were stored: its first version is the empty plan.
+        version = opening_version(plan)
+        uow.session.add(version_row(version))
+        plan.current_version = version.number
+        return version
+    return from_json(PlanVersion, row.content)
+
+
+async def version_number(uow: UnitOfWork, plan: Plan, number: int) -> PlanVersion:
+    row = await uow.session.get(PlanVersionRow, (plan.id, number))
+    if row is None:
+        if number == 1:
+            return opening_version(plan)
+        raise NotFound(f"The plan has no version {number}; the newest is {plan.current_version}.")
+    return from_json(PlanVersion, row.content)
+
+
+async def version_summaries(uow: UnitOfWork, plan: Plan) -> list[Any]:
+    """Number, time, author and change of every stored version, newest first."""
+    return list((await uow.session.execute(
+        select(PlanVersionRow.number, PlanVersionRow.created_at, PlanVersionRow.created_by, PlanVersionRow.change)
+        .where(PlanVersionRow.plan_id == plan.id).order_by(PlanVersionRow.number.desc())
+    )).all())
+
+
+def save_version(uow: UnitOfWork, plan: Plan, version: PlanVersion) -> None:
+    uow.session.add(version_row(version))
+    plan.current_version = version.number
+
+
+# --- network -------------------------------------------------------------------------------------
+
+
+async def network_rows(uow: UnitOfWork, citizen_id: uuid.UUID, *, for_update: bool = False) -> list[NetworkMemberRow]:
+    query = (select(NetworkMemberRow)
+             .where(NetworkMemberRow.citizen_id == citizen_id, NetworkMemberRow.removed_at.is_(None))
+             .order_by(NetworkMemberRow.added_at, NetworkMemberRow.staff_id))
+    if for_update:
+        query = query.with_for_update()
+    return list((await uow.session.execute(query)).scalars())
+
+
+def as_network(citizen_id: uuid.UUID, rows: list[NetworkMemberRow]) -> Network:
+    return Network(citizen_id=str(citizen_id), members=tuple(
+        NetworkMember(staff_id=r.staff_id, role=NetworkRole(r.role), added_at=r.added_at, basis=ChangeBasis(r.basis))
+        for r in rows))
+
+
+async def network_of(uow: UnitOfWork, citizen_id: uuid.UUID) -> Network:
+    return as_network(citizen_id, await network_rows(uow, citizen_id))
+
+
+def add_member(uow: UnitOfWork, citizen_id: uuid.UUID, *, staff_id: str, role: str, basis: str, added_at: datetime,
+               added_by: str) -> NetworkMemberRow:
+    row = NetworkMemberRow(citizen_id=citizen_id, staff_id=staff_id, role=role, basis=basis, added_at=added_at,
+                           added_by=added_by)
+    uow.session.add(row)
+    return row
+
+
+def end_member(row: NetworkMemberRow, *, at: datetime, by: str) -> None:
+    row.removed_at, row.removed_by = at, by
+
+
+async def flush(uow: UnitOfWork) -> None:
+    """Write pending changes before the next ones depend on them (one current row per staff member)."""
+    await uow.session.flush()
+
+
+# --- consent -------------------------------------------------------------------------------------
+
+
+def as_consent(row: ConsentRow) -> ConsentRecord:
+    return ConsentRecord(consent_id=row.id, recipient_kind=row.recipient_kind, recipient_id=row.recipient_id,
+                         category=row.category, given_at=row.given_at, given_by=row.given_by,
+                         revoked_at=row.revoked_at, revoked_by=row.revoked_by, recipient_name=row.recipient_name)
+
+
+async def consents_of(uow: UnitOfWork, citizen_id: uuid.UUID) -> list[ConsentRecord]:
+    rows = (await uow.session.execute(
+        select(ConsentRow).where(ConsentRow.citizen_id == citizen_id).order_by(ConsentRow.given_at)
+    )).scalars()
+    return [as_consent(r) for r in rows]
+
+
+def add_consent(uow: UnitOfWork, citizen_id: uuid.UUID, record: ConsentRecord) -> None:
+    uow.session.add(ConsentRow(id=record.consent_id, citizen_id=citizen_id, recipient_kind=record.recipient_kind,
+                               recipient_id=record.recipient_id, recipient_name=record.recipient_name,
+                               category=record.category, given_at=record.given_at, given_by=record.given_by))
+
+
+async def consent_row(uow: UnitOfWork, citizen_id: uuid.UUID, consent_id: uuid.UUID) -> ConsentRow | None:
+    """The citizen's consent, locked for a change; None if the citizen has no such consent."""
+    row = await uow.session.get(ConsentRow, consent_id, with_for_update=True)
+    return row if row is not None and row.citizen_id == citizen_id else None
+
+
+def save_consent(row: ConsentRow, record: ConsentRecord) -> None:
+    row.revoked_at, row.revoked_by = record.revoked_at, record.revoked_by
+
+
+# --- follow-up schedules -------------------------------------------------------------------------
+
+
+def as_schedule(row: FollowUpScheduleRow) -> FollowUpSchedule:
+    return FollowUpSchedule(plan_id=row.plan_id, subject=SubjectKind(row.subject), subject_id=row.subject_id,
+                            cadence=from_json(Cadence, row.cadence), anchor=row.anchor, due_on=row.due_on,
+                            announced_for=row.announced_for)
+
+
+def apply_schedule(row: FollowUpScheduleRow, current: FollowUpSchedule) -> None:
+    row.cadence = to_json(current.cadence)
+    row.anchor = current.anchor
+    row.due_on = current.due_on
+    row.announced_for = current.announced_for
+
+
+async def schedule_row(uow: UnitOfWork, subject_id: uuid.UUID) -> FollowUpScheduleRow | None:
+    """The follow-up schedule of the plan or a goal, locked for a change."""
+    return await uow.session.get(FollowUpScheduleRow, subject_id, with_for_update=True)
+
+
+async def set_schedule(uow: UnitOfWork, plan: Plan, *, subject: SubjectKind, subject_id: uuid.UUID,
+                       cadence: Cadence | None, anchor: date, assignee: str | None) -> FollowUpScheduleRow | None:
+    """Create, change or stop the follow-up schedule of the plan or a goal."""
+    row = await schedule_row(uow, subject_id)
+    if cadence is None:
+        if row is not None:
+            row.active = False
+        return row
+    if row is None:
+        current = schedule(plan_id=plan.id, subject=subject, subject_id=subject_id, cadence=cadence, anchor=anchor)
+        row = FollowUpScheduleRow(subject_id=subject_id, plan_id=plan.id, citizen_id=plan.citizen_id,
+                                  subject=subject.value, active=True, assignee=assignee)
+        apply_schedule(row, current)
+        uow.session.add(row)
+        return row
+    old = as_schedule(row)
+    if old.cadence != cadence:
+        apply_schedule(row, change_cadence(old, cadence))
+    row.active = True
+    row.assignee = assignee
+    return row
+
+
+async def active_schedules(uow: UnitOfWork, plan: Plan) -> list[FollowUpScheduleRow]:
+    return list((await uow.session.execute(
+        select(FollowUpScheduleRow).where(FollowUpScheduleRow.plan_id == plan.id, FollowUpScheduleRow.active)
+        .order_by(FollowUpScheduleRow.due_on))).scalars())
+
+
+async def due_schedules(uow: UnitOfWork, *, today: date, limit: int) -> list[FollowUpScheduleRow]:
+    """Due, not yet announced schedules, locked so that replicas share the work without announcing twice."""
+    return list((await uow.session.execute(
+        select(FollowUpScheduleRow)
+        .where(FollowUpScheduleRow.active, FollowUpScheduleRow.due_on <= today)
+        .where((FollowUpScheduleRow.announced_for.is_(None)) | (FollowUpScheduleRow.announced_for != FollowUpScheduleRow.due_on))
+        .order_by(FollowUpScheduleRow.due_on)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )).scalars())
+
+
+async def held_follow_ups(uow: UnitOfWork, plan: Plan) -> list[FollowUpRow]:
+    return list((await uow.session.execute(
+        select(FollowUpRow).where(FollowUpRow.plan_id == plan.id).order_by(FollowUpRow.held_on.desc()))).scalars())
+
+
+def add_follow_up(uow: UnitOfWork, plan: Plan, record: FollowUp) -> None:
+    uow.session.add(FollowUpRow(id=record.follow_up_id, plan_id=plan.id, subject=record.subject.value,
+                                subject_id=record.subject_id, held_on=record.held_on, outcome=record.outcome,
+                                next_due_on=record.next_due_on, recorded_by=record.recorded_by,
+                                written_with_citizen=record.written_with_citizen))
+
+
+# --- safety: tryghedsplan, LA2, learning plans, BVC ---------------------------------------------
+
+
+async def tryghedsplan_of(uow: UnitOfWork, citizen_id: uuid.UUID) -> safety_rules.Tryghedsplan | None:
+    row = (await uow.session.execute(
+        select(TryghedsplanRow).where(TryghedsplanRow.citizen_id == citizen_id)
+        .order_by(TryghedsplanRow.version.desc()).limit(1))).scalar_one_or_none()
+    return from_json(safety_rules.Tryghedsplan, row.content) if row else None
+
+
+def add_tryghedsplan(uow: UnitOfWork, citizen_id: uuid.UUID, plan: safety_rules.Tryghedsplan, *, at: datetime,
+                     by: str) -> None:
+    uow.session.add(TryghedsplanRow(citizen_id=citizen_id, version=plan.version, content=to_json(plan),
+                                    updated_at=at, updated_by=by))
+
+
+async def current_rating(uow: UnitOfWork, citizen_id: uuid.UUID, *, lock: bool = False) -> SafetyRatingRow | None:
+    query = (select(SafetyRatingRow).where(SafetyRatingRow.citizen_id == citizen_id)
+             .order_by(SafetyRatingRow.rated_at.desc(), SafetyRatingRow.id).limit(1))
+    if lock:
+        query = query.with_for_update()
+    return (await uow.session.execute(query)).scalar_one_or_none()
+
+
+async def rating_row(uow: UnitOfWork, citizen_id: uuid.UUID, rating_id: uuid.UUID) -> SafetyRatingRow | None:
+    """The citizen's rating, locked for a change; None if the citizen has no such rating."""
+    row = await uow.session.get(SafetyRatingRow, rating_id, with_for_update=True)
+    return row if row is not None and row.citizen_id == citizen_id else None
+
+
+def as_rating(row: SafetyRatingRow) -> safety_rules.SafetyRating:
+    return safety_rules.SafetyRating(rating_id=row.id, level=safety_rules.La2Level(row.level), reason=row.reason,
+                                     rated_at=row.rated_at, rated_by=row.rated_by, reassess_at=row.reassess_at,
+                                     citizen_told_at=row.citizen_told_at, citizen_told_by=row.citizen_told_by,
+                                     not_told_reason=row.not_told_reason)
+
+
+def add_rating(uow: UnitOfWork, citizen_id: uuid.UUID, rating: safety_rules.SafetyRating) -> SafetyRatingRow:
+    row = SafetyRatingRow(id=rating.rating_id, citizen_id=citizen_id, level=rating.level.value, reason=rating.reason,
+                          rated_at=rating.rated_at, rated_by=rating.rated_by, reassess_at=rating.reassess_at,
+                          citizen_told_at=rating.citizen_told_at, citizen_told_by=rating.citizen_told_by)
+    uow.session.add(row)
+    return row
+
+
+def save_told(row: SafetyRatingRow, rating: safety_rules.SafetyRating) -> None:
+    row.citizen_told_at, row.citizen_told_by, row.not_told_reason = (
+        rating.citizen_told_at, rating.citizen_told_by, rating.not_told_reason)
+
+
+async def recent_learning_plans(uow: UnitOfWork, citizen_id: uuid.UUID, *, limit: int = 20) -> list[LearningPlanRow]:
+    return list((await uow.session.execute(
+        select(LearningPlanRow).where(LearningPlanRow.citizen_id == citizen_id)
+        .order_by(LearningPlanRow.episode_ended_at.desc()).limit(limit))).scalars())
+
+
+def add_learning_plan(uow: UnitOfWork, citizen_id: uuid.UUID, lp: safety_rules.LearningPlan, *,
+                      opened_by: str) -> LearningPlanRow:
+    row = LearningPlanRow(id=lp.learning_plan_id, citizen_id=citizen_id, episode_started_at=lp.episode_started_at,
+                          episode_ended_at=lp.episode_ended_at, looks_back_from=lp.looks_back_from, due_at=lp.due_at,
+                          outcome=lp.outcome.value, written_with_staff_id=lp.written_with_staff_id, opened_by=opened_by)
+    uow.session.add(row)
+    return row
+
+
+async def learning_plan_row(uow: UnitOfWork, citizen_id: uuid.UUID,
+                            learning_plan_id: uuid.UUID) -> LearningPlanRow | None:
+    """The citizen's learning plan, locked for a change; None if the citizen has no such learning plan."""
+    row = await uow.session.get(LearningPlanRow, learning_plan_id, with_for_update=True)
+    return row if row is not None and row.citizen_id == citizen_id else None
+
+
+def as_learning_plan(row: LearningPlanRow) -> safety_rules.LearningPlan:
+    return safety_rules.LearningPlan(
+        learning_plan_id=row.id, episode_started_at=row.episode_started_at, episode_ended_at=row.episode_ended_at,
+        looks_back_from=row.looks_back_from, due_at=row.due_at, outcome=safety_rules.EpisodeOutcome(row.outcome),
+        written_with_staff_id=row.written_with_staff_id, completed_at=row.completed_at)
+
+
+def save_learning_plan(row: LearningPlanRow, done: safety_rules.LearningPlan) -> None:
+    for name in ("completed_at", "what_happened", "what_helped", "citizen_view", "staff_view", "citizen_took_part"):
+        setattr(row, name, getattr(done, name))
+
+
+async def latest_bvc(uow: UnitOfWork, citizen_id: uuid.UUID) -> BvcScoreRow | None:
+    return (await uow.session.execute(
+        select(BvcScoreRow).where(BvcScoreRow.citizen_id == citizen_id)
+        .order_by(BvcScoreRow.scored_at.desc()).limit(1))).scalar_one_or_none()
+
+
+async def add_bvc(uow: UnitOfWork, citizen_id: uuid.UUID, score: safety_rules.BvcScore) -> BvcScoreRow:
+    row = BvcScoreRow(citizen_id=citizen_id, scored_at=score.scored_at, scored_by=score.scored_by,
+                      items={"observed": list(score.items)}, total=score.total)
+    uow.session.add(row)
+    await uow.session.flush()  # the row's id
+    return row
+
+
+# --- FIT -----------------------------------------------------------------------------------------
+
+
+async def fit_sessions(uow: UnitOfWork, citizen_id: uuid.UUID) -> list[FitSessionRow]:
+    return list((await uow.session.execute(
+        select(FitSessionRow).where(FitSessionRow.citizen_id == citizen_id).order_by(FitSessionRow.held_at))).scalars())
+
+
+def add_fit_session(uow: UnitOfWork, citizen_id: uuid.UUID, session: FitSession) -> None:
+    uow.session.add(FitSessionRow(id=session.session_id, citizen_id=citizen_id, held_at=session.held_at,
+                                  recorded_by=session.recorded_by, ors=session.ors, srs=session.srs,
+                                  shared_by_citizen=session.shared_by_citizen))

@@ -1,0 +1,442 @@
+"""Plans' request and response models (Pydantic).
+
+Request fields that a person types use the kit's input rules (``tovholder.inputs``): text without
+control characters and bounded by the column that stores it, 32-bit integers, dates from 1900.
+Response models describe exactly what the routes return, so the OpenAPI document is the truth.
+Parts of a plan version (goals, entries, cadence) are returned as stored (JSON) and described loosely.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tovholder.inputs import DateSince1900, DateTimeSince1900, Int32, ShortText, Text
+from services.plans.domain import network as network_rules
+from services.plans.domain import plan as plan_rules
+from services.plans.domain import safety as safety_rules
+from services.plans.domain.cadence import Cadence, preset
+from services.plans.domain.errors import PlanRuleViolation
+from services.plans.domain.followup import SubjectKind
+from services.plans.domain.plan import EntryKind, GoalKind, GoalStatus, SubGoalKind
+
+# --- requests ------------------------------------------------------------------------------------
+
+
+class CadenceIn(BaseModel):
+    preset: ShortText | None = Field(None, description="14-days, 8-weeks, 2-3-months, sel-103, sel-104")
+    days: Int32 | None = None
+    weeks: Int32 | None = None
+    months: Int32 | None = None
+    latest_months: Int32 | None = None
+    label: ShortText = ""
+
+    def to_cadence(self) -> Cadence:
+        if self.preset is not None:
+            if any(v is not None for v in (self.days, self.weeks, self.months, self.latest_months)):
+                raise PlanRuleViolation("give a cadence as a preset or as days/weeks/months, not both", field="cadence")
+            return preset(self.preset)
+        return Cadence.from_parts(days=self.days, weeks=self.weeks, months=self.months,
+                                  latest_months=self.latest_months, label=self.label)
+
+
+class GoalIn(BaseModel):
+    text: Text = Field(description="The goal in the citizen's own words")
+    written_with_citizen: bool
+    kind: GoalKind = GoalKind.DEVELOP
+    cadence: CadenceIn | None = None
+    follow_up_from: DateSince1900 | None = Field(None, description="Count the cadence from this day (default: today)")
+    follow_up_owner: ShortText | None = None
+
+
+class GoalChangeIn(BaseModel):
+    text: Text | None = None
+    written_with_citizen: bool | None = None
+    kind: GoalKind | None = None
+    status: GoalStatus | None = None
+    cadence: CadenceIn | None = None
+    clear_cadence: bool = False
+    follow_up_owner: ShortText | None = None
+
+
+class SmartIn(BaseModel):
+    specific: Text | None = None
+    measurable: Text | None = None
+    achievable: Text | None = None
+    relevant: Text | None = None
+    time_bound: DateSince1900 | None = None
+
+
+class SubGoalIn(BaseModel):
+    text: Text
+    written_with_citizen: bool
+    kind: SubGoalKind = SubGoalKind.ORDINARY
+    smart: SmartIn | None = None
+
+
+class ActorIn(BaseModel):
+    kind: plan_rules.ActorKind
+    ref: ShortText = ""
+
+
+class ActionIn(BaseModel):
+    text: Text
+    responsible: ActorIn
+    due_on: DateSince1900
+    written_with_citizen: bool
+
+
+class ActionDoneIn(BaseModel):
+    done_on: DateSince1900 | None = None
+
+
+class EntryIn(BaseModel):
+    kind: EntryKind
+    text: Text
+    written_with_citizen: bool = False
+    goal_id: uuid.UUID | None = None
+    replies_to: uuid.UUID | None = None
+
+
+class PlanCadenceIn(BaseModel):
+    cadence: CadenceIn | None = None
+    follow_up_from: DateSince1900 | None = None
+
+
+class FollowUpIn(BaseModel):
+    subject: SubjectKind
+    goal_id: uuid.UUID | None = None
+    held_on: DateSince1900
+    outcome: Text
+    written_with_citizen: bool
+    next_due_on: DateSince1900 | None = None
+
+
+class MemberIn(BaseModel):
+    staff_id: ShortText
+    role: network_rules.NetworkRole
+    basis: network_rules.ChangeBasis = network_rules.ChangeBasis.CITIZEN_CHOICE
+
+
+class RoleIn(BaseModel):
+    role: network_rules.NetworkRole
+
+
+class TryghedsplanIn(BaseModel):
+    triggers: list[Text] = []
+    early_signs: list[Text] = []
+    what_helps: list[Text] = []
+    staff_should_do: list[Text] = []
+    staff_should_avoid: list[Text] = []
+    as_needed_medication_note: Text | None = None
+    written_with_citizen: bool
+
+
+class RatingIn(BaseModel):
+    level: ShortText
+    reason: Text | None = None
+    reassess_at: DateTimeSince1900 | None = None
+    citizen_told: bool = False
+
+
+class ToldIn(BaseModel):
+    told_at: DateTimeSince1900 | None = None
+    not_told_reason: Text | None = None
+
+
+class LearningPlanIn(BaseModel):
+    episode_started_at: DateTimeSince1900
+    episode_ended_at: DateTimeSince1900
+    outcome: safety_rules.EpisodeOutcome = safety_rules.EpisodeOutcome.DIFFICULT
+    looks_back_from: DateTimeSince1900 | None = None
+    written_with_staff_id: ShortText | None = None
+
+
+class LearningPlanDoneIn(BaseModel):
+    what_happened: Text
+    citizen_took_part: bool
+    what_helped: Text | None = None
+    citizen_view: Text | None = None
+    staff_view: Text | None = None
+
+
+class BvcIn(BaseModel):
+    observed: dict[ShortText, bool]
+    scored_at: DateTimeSince1900 | None = None
+
+
+class FitIn(BaseModel):
+    held_at: DateTimeSince1900
+    ors: float | None = None
+    srs: float | None = None
+    shared_by_citizen: bool
+
+
+class ConsentIn(BaseModel):
+    recipient_kind: ShortText
+    recipient_id: ShortText
+    recipient_name: ShortText | None = None
+    category: ShortText
+
+
+# --- responses: Borgerens Plan -------------------------------------------------------------------
+
+
+class PlanOut(BaseModel):
+    plan_id: str
+    citizen_id: str
+    botilbud_id: str
+    status: str
+    opened_at: datetime | None
+    version: int
+    updated_at: datetime
+    updated_by: str
+    change: str
+    cadence: dict[str, Any] | None = Field(description="The plan's own follow-up cadence, as stored")
+    goals: list[dict[str, Any]] = Field(description="Goals with sub-goals and actions, as stored in the version")
+    entries: list[dict[str, Any]] = Field(description="Entries not tied to a goal, as stored in the version")
+
+
+class GoalAddedOut(PlanOut):
+    goal_id: str
+
+
+class SubGoalAddedOut(PlanOut):
+    sub_goal_id: str
+
+
+class ActionAddedOut(PlanOut):
+    action_id: str
+
+
+class EntryAddedOut(PlanOut):
+    entry_id: str
+
+
+class VersionOut(BaseModel):
+    version: int
+    created_at: datetime
+    created_by: str
+    change: str
+
+
+class ChangeOut(BaseModel):
+    path: str
+    kind: str
+    before: Any
+    after: Any
+
+
+class DiffOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    from_version: int = Field(alias="from")
+    to_version: int = Field(alias="to")
+    changes: list[ChangeOut]
+
+
+# --- responses: follow-ups -----------------------------------------------------------------------
+
+
+class ScheduleOut(BaseModel):
+    subject: str
+    subject_id: str
+    cadence: str
+    anchor: date
+    due_on: date
+    late_after: date
+    due: bool
+    late: bool
+    assignee: str | None
+
+
+class HeldFollowUpOut(BaseModel):
+    follow_up_id: str
+    subject: str
+    subject_id: str
+    held_on: date
+    outcome: str
+    next_due_on: date
+    recorded_by: str
+    written_with_citizen: bool
+
+
+class FollowUpsOut(BaseModel):
+    schedules: list[ScheduleOut]
+    held: list[HeldFollowUpOut]
+
+
+class FollowUpRecordedOut(BaseModel):
+    follow_up_id: str
+    next_due_on: date
+    schedule: ScheduleOut
+
+
+# --- responses: network --------------------------------------------------------------------------
+
+
+class MemberOut(BaseModel):
+    staff_id: str
+    role: str
+    basis: str
+    added_at: datetime
+    added_by: str
+
+
+class NetworkOut(BaseModel):
+    citizen_id: str
+    members: list[MemberOut]
+    tovholder: str | None
+    missing_fixed_roles: list[str]
+    size: int
+    max_size: int
+
+
+# --- responses: safety ---------------------------------------------------------------------------
+
+
+class TryghedsplanOut(BaseModel):
+    version: int
+    triggers: list[str]
+    early_signs: list[str]
+    what_helps: list[str]
+    staff_should_do: list[str]
+    staff_should_avoid: list[str]
+    as_needed_medication_note: str | None
+    written_with_citizen: bool
+    updated_at: str = Field(description="ISO 8601, as stored with the version")
+    updated_by: str
+
+
+class RatingOut(BaseModel):
+    rating_id: str
+    level: str
+    reason: str | None
+    rated_at: datetime
+    rated_by: str
+    reassess_at: datetime | None
+    reassessment_overdue: bool
+    citizen_told_at: datetime | None
+    citizen_told_by: str | None
+    not_told_reason: str | None
+
+
+class LearningPlanOut(BaseModel):
+    learning_plan_id: str
+    episode_started_at: datetime
+    episode_ended_at: datetime
+    looks_back_from: datetime
+    due_at: datetime
+    late: bool
+    outcome: str
+    written_with_staff_id: str | None
+    completed_at: datetime | None
+    what_happened: str | None
+    what_helped: str | None
+    citizen_view: str | None
+    staff_view: str | None
+    citizen_took_part: bool | None
+
+
+class BvcOut(BaseModel):
+    scored_at: datetime
+    total: int
+    observed: list[str]
+    band: str
+
+
+class SafetyOut(BaseModel):
+    """A partner (on consent to the safety plan) gets the tryghedsplan only; the other fields are left out."""
+
+    citizen_id: str
+    tryghedsplan: TryghedsplanOut | None
+    rating: RatingOut | None = None
+    learning_plans: list[LearningPlanOut] | None = None
+    bvc: BvcOut | None = None
+
+
+class BvcRecordedOut(BaseModel):
+    bvc_id: str
+    total: int
+    band: str
+    observed: list[str]
+
+
+# --- responses: FIT ------------------------------------------------------------------------------
+
+
+class FitSessionOut(BaseModel):
+    session_id: str
+    held_at: datetime
+    recorded_by: str
+    ors: float | None
+    srs: float | None
+    shared_by_citizen: bool
+
+
+class TrendOut(BaseModel):
+    direction: str
+    slope_per_14_days: float | None
+
+
+class FitTrendsOut(BaseModel):
+    ors: TrendOut
+    srs: TrendOut
+
+
+class FitOut(BaseModel):
+    citizen_id: str
+    sessions: list[FitSessionOut]
+    trend: FitTrendsOut
+    next_session_due: date
+
+
+class FitRecordedOut(BaseModel):
+    session_id: str
+    held_at: datetime
+    ors: float | None
+    srs: float | None
+    shared_by_citizen: bool
+
+
+# --- responses: consent --------------------------------------------------------------------------
+
+
+class ConsentOut(BaseModel):
+    consent_id: str
+    recipient_kind: str
+    recipient_id: str
+    recipient_name: str | None
+    category: str
+    given_at: datetime
+    given_by: str
+    revoked_at: datetime | None
+    revoked_by: str | None
+    in_force: bool
+
+
+class WithoutConsentOut(BaseModel):
+    category: str
+    legal_basis: str
+    recipients: list[str]
+    description: str
+
+
+class ConsentsOut(BaseModel):
+    citizen_id: str
+    consents: list[ConsentOut]
+    categories: list[str]
+    without_consent: list[WithoutConsentOut] = Field(
+        description="What flows without consent, and to whom beyond the municipality (a basis may name nobody)")
+
+
+class ConsentDecisionOut(BaseModel):
+    allowed: bool
+    basis: str
+    reason: str
+    consent_id: str | None
+    legal_reference: str | None
+    at: datetime

@@ -1,0 +1,795 @@
+"""Plans' use cases: one async function per use case over a unit of work.
+
+Each one loads the citizen's facts through ``repository``, asks ``domain.access`` whether the caller
+may do this (a refusal is audited and answered 403), applies a rule from ``domain``, saves, emits the
+events the change causes, audits and commits. A broken rule raises ``PlanRuleViolation`` before
+anything is committed. Routes (``api.py``), event handlers (``handlers.py``) and the background job
+(``jobs.py``) call these functions, never each other. They return plain JSON-ready dicts, which the
+routes' response models (``schemas.py``) describe.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timezone
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from contracts.health import TovholderChosenV1
+from contracts.plans import (
+    ConsentGivenV1, ConsentRevokedV1, FitRecordedV1, FollowUpDueV1, FollowUpRecordedV1, LearningPlanCompletedV1,
+    LearningPlanDueV1, NetworkMemberAddedV1, NetworkMemberRemovedV1, PlanOpenedV1, PlanVersionCreatedV1,
+    SafetyRatingChangedV1, TryghedsplanRevisedV1,
+)
+from contracts.referrals import VisitationDecidedV1
+from tovholder import consent as kit_consent
+from tovholder.auth import Principal
+from tovholder.errors import Forbidden, NotFound
+from tovholder.uow import UnitOfWork
+from services.plans import repository
+from services.plans.domain import access
+from services.plans.domain import consent as consent_rules
+from services.plans.domain import fit as fit_rules
+from services.plans.domain import network as network_rules
+from services.plans.domain import plan as plan_rules
+from services.plans.domain import safety as safety_rules
+from services.plans.domain.access import Action as Can
+from services.plans.domain.errors import PlanRuleViolation
+from services.plans.domain.followup import SubjectKind, mark_announced, record_follow_up, to_announce
+from services.plans.domain.plan import Author, AuthorRole, GoalStatus
+from services.plans.repository import to_json
+
+if TYPE_CHECKING:  # rows pass through from the repository; request models are the use cases' input
+    from services.plans import schemas
+    from services.plans.models import (
+        FitSessionRow, FollowUpScheduleRow, LearningPlanRow, NetworkMemberRow, Plan, SafetyRatingRow,
+    )
+
+log = logging.getLogger(__name__)
+
+# Follow-ups are due on calendar days where the botilbud are.
+LOCAL_ZONE = ZoneInfo("Europe/Copenhagen")
+ANNOUNCE_BATCH = 200
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def local_today(at: datetime | None = None) -> date:
+    return (at or now()).astimezone(LOCAL_ZONE).date()
+
+
+# --- access --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Scope:
+    """What a use case knows about the citizen once the caller is let in."""
+
+    plan: Plan
+    user: Principal
+    decision: access.AccessDecision
+    network_rows: list[NetworkMemberRow]
+
+    @property
+    def citizen_id(self) -> uuid.UUID:
+        return self.plan.citizen_id
+
+    @property
+    def author(self) -> Author:
+        role = AuthorRole.CITIZEN if self.decision.relation == access.Relation.CITIZEN else AuthorRole.STAFF
+        return Author(self.user.sub, role)
+
+    @property
+    def is_citizen(self) -> bool:
+        return self.decision.relation == access.Relation.CITIZEN
+
+
+async def enter(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID, can: Can, *, lock: bool = False) -> Scope:
+    """Load the citizen's plan and network and check access; a refusal is audited and answered 403."""
+    plan = await repository.plan_of(uow, citizen_id, for_update=lock)
+    rows = await repository.network_rows(uow, citizen_id, for_update=lock and can == Can.CHANGE_NETWORK)
+    consents = await repository.consents_of(uow, citizen_id) if user.role == "partner" else []
+    viewer = access.Viewer(sub=user.sub, role=user.role, org=user.org, botilbud=user.botilbud)
+    decision = access.decide(viewer, can, citizen_id=str(citizen_id), network=[r.staff_id for r in rows],
+                             botilbud_id=plan.botilbud_id, consents=consents, at=now(),
+                             network_is_empty=not rows)
+    if not decision.allowed:
+        uow.audit(user, f"{can.value}.denied", citizen_id=citizen_id, object_type="plan", object_id=plan.id,
+                  detail={"relation": decision.relation.value, "reason": decision.reason})
+        await uow.commit()
+        raise Forbidden(f"Not allowed: {decision.reason}.")
+    return Scope(plan=plan, user=user, decision=decision, network_rows=rows)
+
+
+def audit(uow: UnitOfWork, scope: Scope, action: str, object_type: str, object_id: Any, **detail: Any) -> None:
+    detail = {"relation": scope.decision.relation.value, **detail}
+    if scope.decision.consent is not None:
+        detail["basis"] = scope.decision.consent.basis.value
+        if scope.decision.consent.consent_id:
+            detail["consent_id"] = str(scope.decision.consent.consent_id)
+        if scope.decision.consent.legal_reference:
+            detail["legal_reference"] = scope.decision.consent.legal_reference
+    uow.audit(scope.user, action, citizen_id=scope.citizen_id, object_type=object_type, object_id=object_id,
+              detail=detail)
+
+
+# --- Borgerens Plan ------------------------------------------------------------------------------
+
+
+def plan_view(plan: Plan, version: plan_rules.PlanVersion) -> dict[str, Any]:
+    body = to_json(version)
+    return {"plan_id": str(plan.id), "citizen_id": str(plan.citizen_id), "botilbud_id": plan.botilbud_id,
+            "status": plan.status, "opened_at": plan.opened_at, "version": version.number,
+            "updated_at": version.created_at, "updated_by": version.created_by.id, "change": version.change,
+            "cadence": body["cadence"], "goals": body["goals"], "entries": body["entries"]}
+
+
+async def open_plan(uow: UnitOfWork, event: VisitationDecidedV1, *, cause: str) -> None:
+    """A place was granted: open the citizen's plan (once). The kit commits with the inbox entry."""
+    if event.decision != "granted" or not event.botilbud_id:
+        return
+    if await repository.find_plan(uow, event.citizen_id) is not None:
+        return
+    opened_at = now()
+    plan = await repository.add_plan(uow, citizen_id=event.citizen_id, botilbud_id=event.botilbud_id,
+                                     opened_at=opened_at)
+    uow.emit(PlanOpenedV1(citizen_id=event.citizen_id, plan_id=plan.id, botilbud_id=event.botilbud_id,
+                          opened_at=opened_at))
+    uow.audit(None, "plan.open", citizen_id=event.citizen_id, object_type="plan", object_id=plan.id,
+              detail={"cause": cause})
+
+
+async def get_plan(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID) -> dict[str, Any]:
+    scope = await enter(uow, user, citizen_id, Can.READ_PLAN)
+    version = await repository.current_version(uow, scope.plan)
+    audit(uow, scope, "plan.read", "plan", scope.plan.id, version=version.number)
+    await uow.commit()
+    return plan_view(scope.plan, version)
+
+
+async def list_versions(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID) -> list[dict[str, Any]]:
+    scope = await enter(uow, user, citizen_id, Can.READ_PLAN)
+    await repository.current_version(uow, scope.plan)
+    rows = await repository.version_summaries(uow, scope.plan)
+    audit(uow, scope, "plan.versions.read", "plan", scope.plan.id)
+    await uow.commit()
+    return [{"version": r.number, "created_at": r.created_at, "created_by": r.created_by, "change": r.change}
+            for r in rows]
+
+
+async def get_version(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID, number: int) -> dict[str, Any]:
+    scope = await enter(uow, user, citizen_id, Can.READ_PLAN)
+    version = await repository.version_number(uow, scope.plan, number)
+    audit(uow, scope, "plan.read", "plan", scope.plan.id, version=number)
+    await uow.commit()
+    return plan_view(scope.plan, version)
+
+
+async def diff(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID, *, from_version: int,
+               to_version: int | None) -> dict[str, Any]:
+    scope = await enter(uow, user, citizen_id, Can.READ_PLAN)
+    newest = await repository.current_version(uow, scope.plan)
+    older = await repository.version_number(uow, scope.plan, from_version)
+    newer = newest if to_version is None else await repository.version_number(uow, scope.plan, to_version)
+    result = plan_rules.diff_versions(older, newer)
+    audit(uow, scope, "plan.diff.read", "plan", scope.plan.id, versions=[result.from_version, result.to_version])
+    await uow.commit()
+    return {"from": result.from_version, "to": result.to_version,
+            "changes": [{"path": c.path, "kind": c.kind.value, "before": to_json(c.before), "after": to_json(c.after)}
+                        for c in result.changes]}
+
+
+async def _write(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID, can: Can = Can.WRITE_PLAN):
+    scope = await enter(uow, user, citizen_id, can, lock=True)
+    return scope, await repository.current_version(uow, scope.plan)
+
+
+def _with_citizen(scope: Scope, flag: bool | None) -> bool | None:
+    # What the citizen writes is written with the citizen.
+    return True if scope.is_citizen else flag
+
+
+async def _commit_version(uow: UnitOfWork, scope: Scope, version: plan_rules.PlanVersion, *, goal_ids,
+                          written_with_citizen: bool | None, object_type: str, object_id: Any) -> dict[str, Any]:
+    plan = scope.plan
+    repository.save_version(uow, plan, version)
+    uow.emit(PlanVersionCreatedV1(
+        citizen_id=plan.citizen_id, plan_id=plan.id, version=version.number, change=version.change,
+        goal_ids=list(goal_ids), created_at=version.created_at, created_by=version.created_by.id,
+        written_with_citizen=written_with_citizen,
+    ))
+    audit(uow, scope, f"plan.{version.change}", object_type, object_id, version=version.number)
+    await uow.commit()
+    return plan_view(plan, version)
+
+
+def _anchor(follow_up_from: date | None, today: date) -> date:
+    anchor = follow_up_from or today
+    if anchor > today:
+        raise PlanRuleViolation("count the cadence from today or an earlier day", field="follow_up_from")
+    return anchor
+
+
+async def add_goal(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID, body: schemas.GoalIn) -> dict[str, Any]:
+    scope, version = await _write(uow, user, citizen_id)
+    cadence = body.cadence.to_cadence() if body.cadence else None
+    today = local_today()
+    anchor = _anchor(body.follow_up_from, today)
+    goal = plan_rules.new_goal(goal_id=uuid.uuid4(), text=body.text, kind=body.kind, cadence=cadence,
+                               written_with_citizen=_with_citizen(scope, body.written_with_citizen),
+                               follow_up_owner=body.follow_up_owner)
+    new = plan_rules.add_goal(version, goal, by=scope.author, at=now())
+    if cadence is not None:
+        row = await repository.set_schedule(uow, scope.plan, subject=SubjectKind.GOAL, subject_id=goal.goal_id,
+                                            cadence=cadence, anchor=anchor, assignee=goal.follow_up_owner)
+        _announce_if_due(uow, scope, row, today)
+    result = await _commit_version(uow, scope, new, goal_ids=[goal.goal_id], written_with_citizen=goal.written_with_citizen,
+                                   object_type="goal", object_id=goal.goal_id)
+    return {**result, "goal_id": str(goal.goal_id)}
+
+
+def _announce_if_due(uow: UnitOfWork, scope: Scope, row: FollowUpScheduleRow | None, today: date) -> None:
+    """A schedule counted from an earlier day may be due already: announce it now, not at the next round."""
+    if row is None or not row.active or row.due_on > today or row.announced_for == row.due_on:
+        return
+    owner = row.assignee or repository.as_network(scope.citizen_id, scope.network_rows).follow_up_owner()
+    announce(uow, row, assignee=owner, botilbud_id=scope.plan.botilbud_id)
+
+
+async def change_goal(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID, goal_id: uuid.UUID,
+                      body: schemas.GoalChangeIn) -> dict[str, Any]:
+    scope, version = await _write(uow, user, citizen_id)
+    cadence = body.cadence.to_cadence() if body.cadence else None
+    flag = _with_citizen(scope, body.written_with_citizen)
+    new = plan_rules.change_goal(version, goal_id, by=scope.author, at=now(), text=body.text, kind=body.kind,
+                                 cadence=cadence, clear_cadence=body.clear_cadence, status=body.status,
+                                 written_with_citizen=flag, follow_up_owner=body.follow_up_owner)
+    goal = new.goal(goal_id)
+    active = goal.status == GoalStatus.ACTIVE and goal.cadence is not None
+    today = local_today()
+    row = await repository.set_schedule(uow, scope.plan, subject=SubjectKind.GOAL, subject_id=goal_id,
+                                        cadence=goal.cadence if active else None, anchor=today,
+                                        assignee=goal.follow_up_owner)
+    _announce_if_due(uow, scope, row, today)
+    return await _commit_version(uow, scope, new, goal_ids=[goal_id], written_with_citizen=flag,
+                                 object_type="goal", object_id=goal_id)
+
+
+async def add_sub_goal(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID, goal_id: uuid.UUID,
+                       body: schemas.SubGoalIn) -> dict[str, Any]:
+    scope, version = await _write(uow, user, citizen_id)
+    smart = plan_rules.SmartFields(**body.smart.model_dump()) if body.smart else None
+    sub = plan_rules.new_sub_goal(sub_goal_id=uuid.uuid4(), text=body.text, kind=body.kind, smart=smart,
+                                  written_with_citizen=_with_citizen(scope, body.written_with_citizen))
+    new = plan_rules.add_sub_goal(version, goal_id, sub, by=scope.author, at=now())
+    result = await _commit_version(uow, scope, new, goal_ids=[goal_id], written_with_citizen=sub.written_with_citizen,
+                                   object_type="sub-goal", object_id=sub.sub_goal_id)
+    return {**result, "sub_goal_id": str(sub.sub_goal_id)}
+
+
+async def add_action(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID, goal_id: uuid.UUID,
+                     body: schemas.ActionIn) -> dict[str, Any]:
+    scope, version = await _write(uow, user, citizen_id)
+    action = plan_rules.new_action(action_id=uuid.uuid4(), text=body.text,
+                                   responsible=plan_rules.ResponsibleActor(body.responsible.kind, body.responsible.ref),
+                                   due_on=body.due_on, written_with_citizen=_with_citizen(scope, body.written_with_citizen),
+                                   today=local_today())
+    new = plan_rules.add_action(version, goal_id, action, by=scope.author, at=now())
+    result = await _commit_version(uow, scope, new, goal_ids=[goal_id], written_with_citizen=action.written_with_citizen,
+                                   object_type="action", object_id=action.action_id)
+    return {**result, "action_id": str(action.action_id)}
+
+
+async def action_done(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID, goal_id: uuid.UUID,
+                      action_id: uuid.UUID, body: schemas.ActionDoneIn) -> dict[str, Any]:
+    scope, version = await _write(uow, user, citizen_id)
+    at = now()
+    new = plan_rules.complete_action(version, goal_id, action_id, done_on=body.done_on or local_today(at),
+                                     by=scope.author, at=at)
+    return await _commit_version(uow, scope, new, goal_ids=[goal_id], written_with_citizen=None,
+                                 object_type="action", object_id=action_id)
+
+
+async def add_entry(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID, body: schemas.EntryIn) -> dict[str, Any]:
+    can = Can.COMMENT_PLAN if user.role == "citizen" else Can.WRITE_PLAN
+    scope, version = await _write(uow, user, citizen_id, can)
+    entry = plan_rules.new_entry(entry_id=uuid.uuid4(), kind=body.kind, text=body.text, author=scope.author,
+                                 written_at=max(now(), version.created_at), written_with_citizen=body.written_with_citizen,
+                                 replies_to=body.replies_to)
+    new = plan_rules.add_entry(version, entry, goal_id=body.goal_id)
+    result = await _commit_version(uow, scope, new, goal_ids=[body.goal_id] if body.goal_id else [],
+                                   written_with_citizen=entry.written_with_citizen, object_type="entry",
+                                   object_id=entry.entry_id)
+    return {**result, "entry_id": str(entry.entry_id)}
+
+
+async def set_plan_cadence(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID,
+                           body: schemas.PlanCadenceIn) -> dict[str, Any]:
+    scope, version = await _write(uow, user, citizen_id)
+    if scope.is_citizen:
+        raise Forbidden("Not allowed: the follow-up rhythm of the plan is set by staff in your network.")
+    cadence = body.cadence.to_cadence() if body.cadence else None
+    today = local_today()
+    anchor = _anchor(body.follow_up_from, today)
+    new = plan_rules.set_plan_cadence(version, cadence, by=scope.author, at=now())
+    row = await repository.set_schedule(uow, scope.plan, subject=SubjectKind.PLAN, subject_id=scope.plan.id,
+                                        cadence=cadence, anchor=anchor, assignee=None)
+    _announce_if_due(uow, scope, row, today)
+    return await _commit_version(uow, scope, new, goal_ids=[], written_with_citizen=None, object_type="plan",
+                                 object_id=scope.plan.id)
+
+
+# --- follow-ups ----------------------------------------------------------------------------------
+
+
+def schedule_view(row: FollowUpScheduleRow, today: date) -> dict[str, Any]:
+    current = repository.as_schedule(row)
+    return {"subject": row.subject, "subject_id": str(row.subject_id), "cadence": current.cadence.label,
+            "anchor": row.anchor, "due_on": row.due_on, "late_after": current.late_after,
+            "due": current.is_due(today), "late": current.is_late(today), "assignee": row.assignee}
+
+
+async def list_follow_ups(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID) -> dict[str, Any]:
+    scope = await enter(uow, user, citizen_id, Can.READ_PLAN)
+    today = local_today()
+    schedules = await repository.active_schedules(uow, scope.plan)
+    held = await repository.held_follow_ups(uow, scope.plan)
+    audit(uow, scope, "plan.follow-ups.read", "plan", scope.plan.id)
+    await uow.commit()
+    return {"schedules": [schedule_view(r, today) for r in schedules],
+            "held": [{"follow_up_id": str(f.id), "subject": f.subject, "subject_id": str(f.subject_id),
+                      "held_on": f.held_on, "outcome": f.outcome, "next_due_on": f.next_due_on,
+                      "recorded_by": f.recorded_by, "written_with_citizen": f.written_with_citizen} for f in held]}
+
+
+async def add_follow_up(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID,
+                        body: schemas.FollowUpIn) -> dict[str, Any]:
+    scope, version = await _write(uow, user, citizen_id)
+    if scope.is_citizen:
+        raise Forbidden("Not allowed: follow-ups are recorded by staff in your network; comment on the plan instead.")
+    if body.subject == SubjectKind.GOAL:
+        if body.goal_id is None:
+            raise PlanRuleViolation("say which goal was followed up", field="goal_id")
+        version.goal(body.goal_id)
+        subject_id = body.goal_id
+    else:
+        if body.goal_id is not None:
+            raise PlanRuleViolation("a plan follow-up is about the whole plan; leave goal_id out", field="goal_id")
+        subject_id = scope.plan.id
+    row = await repository.schedule_row(uow, subject_id)
+    if row is None or not row.active:
+        raise PlanRuleViolation(f"the {body.subject.value} has no follow-up cadence; set one first", field="subject")
+    record, moved = record_follow_up(repository.as_schedule(row), follow_up_id=uuid.uuid4(), held_on=body.held_on,
+                                     outcome=body.outcome, recorded_by=user.sub,
+                                     written_with_citizen=body.written_with_citizen, today=local_today(),
+                                     next_due_on=body.next_due_on)
+    repository.apply_schedule(row, moved)
+    repository.add_follow_up(uow, scope.plan, record)
+    uow.emit(FollowUpRecordedV1(citizen_id=scope.citizen_id, plan_id=scope.plan.id, follow_up_id=record.follow_up_id,
+                                subject=record.subject.value, subject_id=record.subject_id, held_on=record.held_on,
+                                next_due_on=record.next_due_on, recorded_by=record.recorded_by,
+                                botilbud_id=scope.plan.botilbud_id))
+    audit(uow, scope, "plan.follow-up.record", f"{record.subject.value}-follow-up", record.follow_up_id)
+    await uow.commit()
+    return {"follow_up_id": str(record.follow_up_id), "next_due_on": record.next_due_on,
+            "schedule": schedule_view(row, local_today())}
+
+
+def announce(uow: UnitOfWork, row: FollowUpScheduleRow, *, assignee: str | None, botilbud_id: str | None) -> None:
+    """Emit FollowUpDueV1 for the schedule's due date and remember that it was announced."""
+    current = repository.as_schedule(row)
+    uow.emit(FollowUpDueV1(
+        citizen_id=row.citizen_id, plan_id=row.plan_id, subject=row.subject, subject_id=row.subject_id,
+        due_on=current.due_on, late_after=current.late_after, cadence=current.cadence.label,
+        assignee=assignee, botilbud_id=botilbud_id,
+    ))
+    repository.apply_schedule(row, mark_announced(current))
+    uow.audit(None, "follow-up.due", citizen_id=row.citizen_id, object_type=f"{row.subject}-follow-up",
+              object_id=row.subject_id, detail={"due_on": current.due_on.isoformat(), "assignee": assignee})
+
+
+async def announce_due_follow_ups(uow: UnitOfWork, *, today: date, limit: int = ANNOUNCE_BATCH) -> int:
+    """Emit FollowUpDueV1 for every due, not yet announced follow-up (up to ``limit``). Commits.
+
+    ``FOR UPDATE SKIP LOCKED`` lets replicas share the work without announcing twice, and
+    ``announced_for`` makes a rerun after a crash harmless."""
+    rows = await repository.due_schedules(uow, today=today, limit=limit)
+    by_subject = {r.subject_id: r for r in rows}
+    due = to_announce([repository.as_schedule(r) for r in rows], today)
+    botilbud: dict = {}
+    owners: dict = {}  # one network lookup per citizen per round
+    for item in due:
+        row = by_subject[item.subject_id]
+        if row.plan_id not in botilbud:
+            plan = await repository.plan_by_id(uow, row.plan_id)
+            botilbud[row.plan_id] = plan.botilbud_id if plan else None
+        if row.assignee is None and row.citizen_id not in owners:
+            owners[row.citizen_id] = (await repository.network_of(uow, row.citizen_id)).follow_up_owner()
+        announce(uow, row, assignee=row.assignee or owners.get(row.citizen_id), botilbud_id=botilbud[row.plan_id])
+    await uow.commit()
+    return len(due)
+
+
+# --- network -------------------------------------------------------------------------------------
+
+
+def network_view(citizen_id: uuid.UUID, rows: list[NetworkMemberRow]) -> dict[str, Any]:
+    net = repository.as_network(citizen_id, rows)
+    return {"citizen_id": str(citizen_id),
+            "members": [{"staff_id": r.staff_id, "role": r.role, "basis": r.basis, "added_at": r.added_at,
+                         "added_by": r.added_by} for r in rows],
+            "tovholder": net.tovholder.staff_id if net.tovholder else None,
+            "missing_fixed_roles": [r.value for r in net.missing_fixed_roles()],
+            "size": len(rows), "max_size": network_rules.MAX_MEMBERS}
+
+
+async def get_network(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID) -> dict[str, Any]:
+    scope = await enter(uow, user, citizen_id, Can.READ_NETWORK)
+    audit(uow, scope, "network.read", "network", citizen_id)
+    await uow.commit()
+    return network_view(scope.citizen_id, scope.network_rows)
+
+
+async def add_member(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID, body: schemas.MemberIn) -> dict[str, Any]:
+    scope = await enter(uow, user, citizen_id, Can.CHANGE_NETWORK, lock=True)
+    if scope.decision.relation == access.Relation.BOTILBUD_STAFF and body.basis != network_rules.ChangeBasis.INITIAL_ASSIGNMENT:
+        raise Forbidden("Not allowed: staff outside the network can only make the initial assignment "
+                        "(basis initial-assignment); after that the citizen chooses.")
+    if scope.is_citizen and body.basis != network_rules.ChangeBasis.CITIZEN_CHOICE:
+        raise PlanRuleViolation("what the citizen changes is the citizen's choice", field="basis")
+    at = now()
+    net = network_rules.add_member(repository.as_network(citizen_id, scope.network_rows), staff_id=body.staff_id,
+                                   role=body.role, at=at, basis=body.basis)
+    member = net.members[-1]
+    row = repository.add_member(uow, citizen_id, staff_id=member.staff_id, role=member.role.value,
+                                basis=member.basis.value, added_at=at, added_by=user.sub)
+    uow.emit(NetworkMemberAddedV1(citizen_id=citizen_id, staff_id=member.staff_id, role=member.role.value,
+                                  added_at=at, basis=member.basis.value, botilbud_id=scope.plan.botilbud_id))
+    audit(uow, scope, "network.member.add", "network-member", member.staff_id, role=member.role.value)
+    await uow.commit()
+    return network_view(scope.citizen_id, [*scope.network_rows, row])
+
+
+async def remove_member(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID, staff_id: str) -> dict[str, Any]:
+    scope = await enter(uow, user, citizen_id, Can.CHANGE_NETWORK, lock=True)
+    if scope.decision.relation == access.Relation.BOTILBUD_STAFF:
+        raise Forbidden("Not allowed: only the citizen, or staff in the network on the citizen's behalf, remove members.")
+    _, removed = network_rules.remove_member(repository.as_network(citizen_id, scope.network_rows), staff_id=staff_id)
+    at = now()
+    row = next(r for r in scope.network_rows if r.staff_id == staff_id)
+    repository.end_member(row, at=at, by=user.sub)
+    uow.emit(NetworkMemberRemovedV1(citizen_id=citizen_id, staff_id=staff_id, role=removed.role.value, removed_at=at,
+                                    botilbud_id=scope.plan.botilbud_id))
+    audit(uow, scope, "network.member.remove", "network-member", staff_id, role=removed.role.value)
+    await uow.commit()
+    return network_view(scope.citizen_id, [r for r in scope.network_rows if r.staff_id != staff_id])
+
+
+async def change_member_role(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID, staff_id: str,
+                             body: schemas.RoleIn) -> dict[str, Any]:
+    scope = await enter(uow, user, citizen_id, Can.CHANGE_NETWORK, lock=True)
+    if scope.decision.relation == access.Relation.BOTILBUD_STAFF:
+        raise Forbidden("Not allowed: only the citizen, or staff in the network on the citizen's behalf, change roles.")
+    network_rules.change_role(repository.as_network(citizen_id, scope.network_rows), staff_id=staff_id, role=body.role)
+    at = now()
+    old = next(r for r in scope.network_rows if r.staff_id == staff_id)
+    # A role change is a removal and an addition, so consumers' read models need no third event.
+    repository.end_member(old, at=at, by=user.sub)
+    await repository.flush(uow)
+    new = repository.add_member(uow, citizen_id, staff_id=staff_id, role=body.role.value, basis=old.basis,
+                                added_at=at, added_by=user.sub)
+    uow.emit(NetworkMemberRemovedV1(citizen_id=citizen_id, staff_id=staff_id, role=old.role, removed_at=at,
+                                    botilbud_id=scope.plan.botilbud_id))
+    uow.emit(NetworkMemberAddedV1(citizen_id=citizen_id, staff_id=staff_id, role=body.role.value, added_at=at,
+                                  basis=old.basis, botilbud_id=scope.plan.botilbud_id))
+    audit(uow, scope, "network.member.role", "network-member", staff_id, role=body.role.value, previous=old.role)
+    await uow.commit()
+    return network_view(scope.citizen_id, [new if r.staff_id == staff_id else r for r in scope.network_rows])
+
+
+TOVHOLDER_CHOSEN_BY = "health:tovholder-chosen"
+
+
+async def follow_the_chosen_tovholder(uow: UnitOfWork, event: TovholderChosenV1, *, cause: str) -> None:
+    """The citizen chose (or changed) their nurse consultant as tovholder in health: the network's
+    nurse-consultant seat follows that choice. The previous nurse consultant leaves the network (the
+    seat was theirs by that role); the chosen one joins it, or takes the seat if already a member.
+    The kit commits with the inbox entry."""
+    plan = await repository.find_plan(uow, event.citizen_id)
+    if plan is None:
+        return  # no plan yet: the network starts with the plan
+    rows = await repository.network_rows(uow, event.citizen_id, for_update=True)
+    network = repository.as_network(event.citizen_id, rows)
+    chosen = event.nurse_consultant_sub
+    current = network.tovholder
+    if current is not None and current.staff_id == chosen:
+        return
+    leaving = [m.staff_id for m in network.members if m.staff_id == chosen or m is current]
+    remaining = replace(network, members=tuple(m for m in network.members if m.staff_id not in leaving))
+    at = now()
+    try:
+        network_rules.add_member(remaining, staff_id=chosen, role=network_rules.NetworkRole.NURSE_CONSULTANT, at=at,
+                                 basis=network_rules.ChangeBasis.CITIZEN_CHOICE)
+    except PlanRuleViolation as exc:
+        # A full network cannot take the tovholder; the citizen must choose whom to remove first.
+        log.warning("tovholder not added to a citizen's network: %s", exc.message)
+        uow.audit(None, "network.tovholder.not-added", citizen_id=event.citizen_id, object_type="network-member",
+                  object_id=chosen, detail={"reason": exc.message, "cause": cause})
+        return
+    for staff_id in leaving:
+        row = next(r for r in rows if r.staff_id == staff_id and r.removed_at is None)
+        repository.end_member(row, at=at, by=TOVHOLDER_CHOSEN_BY)
+        uow.emit(NetworkMemberRemovedV1(citizen_id=plan.citizen_id, staff_id=staff_id, role=row.role, removed_at=at,
+                                        botilbud_id=plan.botilbud_id))
+    await repository.flush(uow)  # end the old memberships before the new one (one current row per staff)
+    repository.add_member(uow, event.citizen_id, staff_id=chosen, role=network_rules.NetworkRole.NURSE_CONSULTANT.value,
+                          basis=network_rules.ChangeBasis.CITIZEN_CHOICE.value, added_at=at, added_by=TOVHOLDER_CHOSEN_BY)
+    uow.emit(NetworkMemberAddedV1(citizen_id=event.citizen_id, staff_id=chosen,
+                                  role=network_rules.NetworkRole.NURSE_CONSULTANT.value, added_at=at,
+                                  basis=network_rules.ChangeBasis.CITIZEN_CHOICE.value, botilbud_id=plan.botilbud_id))
+    uow.audit(None, "network.tovholder.chosen", citizen_id=event.citizen_id, object_type="network-member",
+              object_id=chosen, detail={"cause": cause, "previous": current.staff_id if current else None})
+
+
+# --- safety: tryghedsplan, LA2, learning plans, BVC ---------------------------------------------
+
+
+def rating_view(row: SafetyRatingRow | None, at: datetime) -> dict[str, Any] | None:
+    if row is None:
+        return None
+    return {"rating_id": str(row.id), "level": row.level, "reason": row.reason, "rated_at": row.rated_at,
+            "rated_by": row.rated_by, "reassess_at": row.reassess_at,
+            "reassessment_overdue": bool(row.reassess_at and at > row.reassess_at),
+            "citizen_told_at": row.citizen_told_at, "citizen_told_by": row.citizen_told_by,
+            "not_told_reason": row.not_told_reason}
+
+
+def learning_plan_view(row: LearningPlanRow, at: datetime) -> dict[str, Any]:
+    return {"learning_plan_id": str(row.id), "episode_started_at": row.episode_started_at,
+            "episode_ended_at": row.episode_ended_at, "looks_back_from": row.looks_back_from, "due_at": row.due_at,
+            "late": row.completed_at is None and at > row.due_at, "outcome": row.outcome,
+            "written_with_staff_id": row.written_with_staff_id, "completed_at": row.completed_at,
+            "what_happened": row.what_happened, "what_helped": row.what_helped, "citizen_view": row.citizen_view,
+            "staff_view": row.staff_view, "citizen_took_part": row.citizen_took_part}
+
+
+async def get_safety(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID) -> dict[str, Any]:
+    scope = await enter(uow, user, citizen_id, Can.READ_SAFETY)
+    at = now()
+    plan = await repository.tryghedsplan_of(uow, citizen_id)
+    body: dict[str, Any] = {"citizen_id": str(citizen_id), "tryghedsplan": to_json(plan) if plan else None}
+    if scope.decision.relation != access.Relation.PARTNER:
+        # A consent to the safety plan covers the tryghedsplan, not staff's ratings and episode notes.
+        learning = await repository.recent_learning_plans(uow, citizen_id, limit=20)
+        bvc = await repository.latest_bvc(uow, citizen_id)
+        body["rating"] = rating_view(await repository.current_rating(uow, citizen_id), at)
+        body["learning_plans"] = [learning_plan_view(r, at) for r in learning]
+        body["bvc"] = ({"scored_at": bvc.scored_at, "total": bvc.total, "observed": bvc.items["observed"],
+                        "band": safety_rules.BvcScore(bvc.scored_at, bvc.scored_by, tuple(bvc.items["observed"])).band.value}
+                       if bvc else None)
+    audit(uow, scope, "safety.read", "tryghedsplan", citizen_id)
+    await uow.commit()
+    return body
+
+
+async def revise_tryghedsplan(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID,
+                              body: schemas.TryghedsplanIn) -> dict[str, Any]:
+    scope = await enter(uow, user, citizen_id, Can.WRITE_TRYGHEDSPLAN, lock=True)
+    current = await repository.tryghedsplan_of(uow, citizen_id)
+    at = now()
+    revised = safety_rules.revise_tryghedsplan(
+        current, triggers=body.triggers, early_signs=body.early_signs, what_helps=body.what_helps,
+        staff_should_do=body.staff_should_do, staff_should_avoid=body.staff_should_avoid,
+        as_needed_medication_note=body.as_needed_medication_note,
+        written_with_citizen=_with_citizen(scope, body.written_with_citizen), at=at, by=user.sub)
+    repository.add_tryghedsplan(uow, citizen_id, revised, at=at, by=user.sub)
+    uow.emit(TryghedsplanRevisedV1(citizen_id=citizen_id, version=revised.version, revised_at=at, revised_by=user.sub,
+                                   written_with_citizen=revised.written_with_citizen))
+    audit(uow, scope, "tryghedsplan.revise", "tryghedsplan", citizen_id, version=revised.version)
+    await uow.commit()
+    return to_json(revised)
+
+
+async def add_rating(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID, body: schemas.RatingIn) -> dict[str, Any]:
+    scope = await enter(uow, user, citizen_id, Can.RATE_SAFETY, lock=True)
+    previous_row = await repository.current_rating(uow, citizen_id, lock=True)
+    previous = repository.as_rating(previous_row) if previous_row else None
+    at = now()
+    rating = safety_rules.rate(rating_id=uuid.uuid4(), level=body.level, reason=body.reason, rated_at=at,
+                               rated_by=user.sub, reassess_at=body.reassess_at, previous=previous)
+    if body.citizen_told:
+        rating = safety_rules.record_citizen_told(rating, at=at, by=user.sub)
+    row = repository.add_rating(uow, citizen_id, rating)
+    uow.emit(SafetyRatingChangedV1(citizen_id=citizen_id, rating_id=rating.rating_id, level=rating.level.value,
+                                   previous_level=previous.level.value if previous else None, rated_at=at,
+                                   reassess_at=rating.reassess_at, citizen_told=rating.citizen_told,
+                                   rated_by=user.sub, botilbud_id=scope.plan.botilbud_id))
+    audit(uow, scope, "safety.rate", "safety-rating", rating.rating_id, level=rating.level.value)
+    await uow.commit()
+    return rating_view(row, at)
+
+
+async def rating_told(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID, rating_id: uuid.UUID,
+                      body: schemas.ToldIn) -> dict[str, Any]:
+    scope = await enter(uow, user, citizen_id, Can.RATE_SAFETY)
+    row = await repository.rating_row(uow, citizen_id, rating_id)
+    if row is None:
+        raise NotFound("The citizen has no such rating.")
+    at = now()
+    if body.not_told_reason is not None:
+        updated = safety_rules.record_not_told(repository.as_rating(row), reason=body.not_told_reason)
+    else:
+        told_at = body.told_at or at
+        if told_at > at:
+            raise PlanRuleViolation("the citizen cannot have been told in the future", field="told_at")
+        updated = safety_rules.record_citizen_told(repository.as_rating(row), at=told_at, by=user.sub)
+    repository.save_told(row, updated)
+    audit(uow, scope, "safety.citizen-told", "safety-rating", rating_id, told=updated.citizen_told)
+    await uow.commit()
+    return rating_view(row, at)
+
+
+async def open_learning_plan(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID,
+                             body: schemas.LearningPlanIn) -> dict[str, Any]:
+    scope = await enter(uow, user, citizen_id, Can.RATE_SAFETY)
+    at = now()
+    if body.episode_ended_at > at:
+        raise PlanRuleViolation("a learning plan is opened after the episode has ended", field="episode_ended_at")
+    lp = safety_rules.open_learning_plan(learning_plan_id=uuid.uuid4(), episode_started_at=body.episode_started_at,
+                                         episode_ended_at=body.episode_ended_at, outcome=body.outcome,
+                                         looks_back_from=body.looks_back_from,
+                                         written_with_staff_id=body.written_with_staff_id)
+    row = repository.add_learning_plan(uow, citizen_id, lp, opened_by=user.sub)
+    uow.emit(LearningPlanDueV1(citizen_id=citizen_id, learning_plan_id=lp.learning_plan_id,
+                               episode_ended_at=lp.episode_ended_at, due_at=lp.due_at,
+                               assignee=lp.written_with_staff_id or user.sub, botilbud_id=scope.plan.botilbud_id))
+    audit(uow, scope, "safety.learning-plan.open", "learning-plan", lp.learning_plan_id)
+    await uow.commit()
+    return learning_plan_view(row, at)
+
+
+async def complete_learning_plan(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID, learning_plan_id: uuid.UUID,
+                                 body: schemas.LearningPlanDoneIn) -> dict[str, Any]:
+    scope = await enter(uow, user, citizen_id, Can.RATE_SAFETY)
+    row = await repository.learning_plan_row(uow, citizen_id, learning_plan_id)
+    if row is None:
+        raise NotFound("The citizen has no such learning plan.")
+    at = now()
+    done = safety_rules.complete_learning_plan(repository.as_learning_plan(row), at=at, what_happened=body.what_happened,
+                                               citizen_took_part=body.citizen_took_part, what_helped=body.what_helped,
+                                               citizen_view=body.citizen_view, staff_view=body.staff_view)
+    repository.save_learning_plan(row, done)
+    uow.emit(LearningPlanCompletedV1(citizen_id=citizen_id, learning_plan_id=row.id, completed_at=at,
+                                     late=at > row.due_at))
+    audit(uow, scope, "safety.learning-plan.complete", "learning-plan", row.id, late=at > row.due_at)
+    await uow.commit()
+    return learning_plan_view(row, at)
+
+
+async def add_bvc(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID, body: schemas.BvcIn) -> dict[str, Any]:
+    scope = await enter(uow, user, citizen_id, Can.RATE_SAFETY)
+    at = now()
+    scored_at = body.scored_at or at
+    if scored_at > at:
+        raise PlanRuleViolation("a BVC score cannot be recorded before it is scored", field="scored_at")
+    score = safety_rules.score_bvc(observed=body.observed, scored_at=scored_at, scored_by=user.sub)
+    row = await repository.add_bvc(uow, citizen_id, score)
+    audit(uow, scope, "safety.bvc", "bvc-score", row.id, total=score.total)
+    await uow.commit()
+    return {"bvc_id": str(row.id), "total": score.total, "band": score.band.value, "observed": list(score.items)}
+
+
+# --- FIT -----------------------------------------------------------------------------------------
+
+
+async def get_fit(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID) -> dict[str, Any]:
+    scope = await enter(uow, user, citizen_id, Can.READ_FIT)
+    rows = await repository.fit_sessions(uow, citizen_id)
+
+    def visible(r: FitSessionRow) -> bool:
+        # The citizen sees everything; the staff member who held the session sees what was said to them.
+        return scope.is_citizen or r.shared_by_citizen or r.recorded_by == user.sub
+
+    if scope.decision.relation == access.Relation.PARTNER:
+        rows = [r for r in rows if r.shared_by_citizen]
+    sessions = [fit_rules.FitSession(session_id=r.id, held_at=r.held_at, recorded_by=r.recorded_by,
+                                     ors=r.ors if visible(r) else None, srs=r.srs if visible(r) else None,
+                                     shared_by_citizen=r.shared_by_citizen) for r in rows]
+    ors_trend, srs_trend = fit_rules.trend(sessions, scale="ors"), fit_rules.trend(sessions, scale="srs")
+    audit(uow, scope, "fit.read", "fit", citizen_id)
+    await uow.commit()
+    return {"citizen_id": str(citizen_id),
+            "sessions": [{"session_id": str(s.session_id), "held_at": s.held_at, "recorded_by": s.recorded_by,
+                          "ors": s.ors, "srs": s.srs, "shared_by_citizen": s.shared_by_citizen} for s in sessions],
+            "trend": {"ors": {"direction": ors_trend.direction.value, "slope_per_14_days": ors_trend.slope_per_14_days},
+                      "srs": {"direction": srs_trend.direction.value, "slope_per_14_days": srs_trend.slope_per_14_days}},
+            "next_session_due": fit_rules.next_session_due(sessions, start=local_today())}
+
+
+async def add_fit(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID, body: schemas.FitIn) -> dict[str, Any]:
+    scope = await enter(uow, user, citizen_id, Can.RECORD_FIT)
+    session = fit_rules.record_session(session_id=uuid.uuid4(), held_at=body.held_at, recorded_by=user.sub,
+                                       ors=body.ors, srs=body.srs, shared_by_citizen=body.shared_by_citizen, now=now())
+    repository.add_fit_session(uow, citizen_id, session)
+    ors, srs = session.visible_scores()
+    uow.emit(FitRecordedV1(citizen_id=citizen_id, session_id=session.session_id, held_at=session.held_at,
+                           shared=session.shared_by_citizen, ors=ors, srs=srs))
+    audit(uow, scope, "fit.record", "fit-session", session.session_id, shared=session.shared_by_citizen)
+    await uow.commit()
+    return {"session_id": str(session.session_id), "held_at": session.held_at, "ors": session.ors,
+            "srs": session.srs, "shared_by_citizen": session.shared_by_citizen}
+
+
+# --- consent -------------------------------------------------------------------------------------
+
+
+def consent_view(c: consent_rules.ConsentRecord) -> dict[str, Any]:
+    return {"consent_id": str(c.consent_id), "recipient_kind": c.recipient_kind, "recipient_id": c.recipient_id,
+            "recipient_name": c.recipient_name, "category": c.category, "given_at": c.given_at, "given_by": c.given_by,
+            "revoked_at": c.revoked_at, "revoked_by": c.revoked_by, "in_force": c.revoked_at is None}
+
+
+async def list_consents(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID) -> dict[str, Any]:
+    scope = await enter(uow, user, citizen_id, Can.READ_CONSENT)
+    consents = await repository.consents_of(uow, citizen_id)
+    audit(uow, scope, "consent.read", "consent", citizen_id)
+    await uow.commit()
+    return {"citizen_id": str(citizen_id), "consents": [consent_view(c) for c in consents],
+            "categories": sorted(c.value for c in consent_rules.CONSENTABLE_CATEGORIES),
+            # What flows without consent, and to whom beyond the municipality (a basis may name nobody).
+            "without_consent": [{"category": category, "legal_basis": b.reference,
+                                 "recipients": sorted(str(r) for r in b.recipients),
+                                 "description": b.description}
+                                for b in kit_consent.LEGAL_BASES.values() for category in sorted(b.categories)]}
+
+
+async def give_consent(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID, body: schemas.ConsentIn) -> dict[str, Any]:
+    scope = await enter(uow, user, citizen_id, Can.CHANGE_CONSENT, lock=True)
+    at = now()
+    record = consent_rules.give(consent_id=uuid.uuid4(), recipient_kind=body.recipient_kind,
+                                recipient_id=body.recipient_id, category=body.category, at=at, by=user.sub,
+                                existing=await repository.consents_of(uow, citizen_id),
+                                recipient_name=(body.recipient_name or "").strip() or None)
+    repository.add_consent(uow, citizen_id, record)
+    uow.emit(ConsentGivenV1(citizen_id=citizen_id, consent_id=record.consent_id, recipient_kind=record.recipient_kind,
+                            recipient_id=record.recipient_id, recipient_name=record.recipient_name,
+                            category=record.category, given_at=at, recorded_by=user.sub))
+    audit(uow, scope, "consent.give", "consent", record.consent_id, category=record.category,
+          recipient=f"{record.recipient_kind}:{record.recipient_id}")
+    await uow.commit()
+    return consent_view(record)
+
+
+async def revoke_consent(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID, consent_id: uuid.UUID) -> dict[str, Any]:
+    scope = await enter(uow, user, citizen_id, Can.CHANGE_CONSENT, lock=True)
+    row = await repository.consent_row(uow, citizen_id, consent_id)
+    if row is None:
+        raise NotFound("The citizen has no such consent.")
+    at = now()
+    revoked = consent_rules.revoke(repository.as_consent(row), at=at, by=user.sub)
+    repository.save_consent(row, revoked)
+    uow.emit(ConsentRevokedV1(citizen_id=citizen_id, consent_id=row.id, recipient_kind=row.recipient_kind,
+                              recipient_id=row.recipient_id, category=row.category, given_at=row.given_at,
+                              revoked_at=at, recorded_by=user.sub))
+    audit(uow, scope, "consent.revoke", "consent", row.id, category=row.category,
+          recipient=f"{row.recipient_kind}:{row.recipient_id}")
+    await uow.commit()
+    return consent_view(revoked)
+
+
+async def consent_decision(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID, *, recipient_kind: str,
+                           recipient_id: str, category: str, at: datetime | None) -> dict[str, Any]:
+    scope = await enter(uow, user, citizen_id, Can.READ_CONSENT)
+    when = at or now()
+    decision = consent_rules.may_receive(recipient_kind=recipient_kind, recipient_id=recipient_id, category=category,
+                                         at=when, consents=await repository.consents_of(uow, citizen_id))
+    audit(uow, scope, "consent.decide", "consent", citizen_id, category=category,
+          recipient=f"{recipient_kind}:{recipient_id}", allowed=decision.allowed)
+    await uow.commit()
+    return {"allowed": decision.allowed, "basis": decision.basis.value, "reason": decision.reason,
+            "consent_id": str(decision.consent_id) if decision.consent_id else None,
+            "legal_reference": decision.legal_reference, "at": when}
