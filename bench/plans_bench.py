@@ -29,7 +29,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from services.plans.codec import to_json  # noqa: E402
+from services.plans.repository import to_json  # noqa: E402
 from services.plans.domain.cadence import FOURTEEN_DAYS  # noqa: E402
 from services.plans.domain.consent import ConsentRecord, may_receive  # noqa: E402
 from services.plans.domain.plan import (  # noqa: E402
@@ -88,7 +88,7 @@ def bench_pure() -> dict:
 
 async def seed(sessions, citizens: int) -> list[uuid.UUID]:
     from services.plans.models import NetworkMemberRow, Plan
-    from services.plans.store import opening_version, version_row
+    from services.plans.repository import opening_version, version_row
 
     ids = []
     async with UnitOfWork(sessions, service="plans") as uow:
@@ -149,7 +149,7 @@ async def bench_scheduler(sessions, due: int) -> dict:
     from sqlalchemy import select
 
     from services.plans.models import FollowUpScheduleRow, Plan
-    from services.plans.scheduler import announce_due_follow_ups
+    from services.plans.services import announce_due_follow_ups
 
     today = date.today()
     async with UnitOfWork(sessions, service="plans") as uow:
