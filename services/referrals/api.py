@@ -15,7 +15,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.routing import APIRoute
 from fastapi.responses import PlainTextResponse
-from pydantic import BaseModel, Field
 from sqlalchemy import and_, insert, select
 
 from contracts.referrals import (
@@ -29,7 +28,11 @@ from contracts.referrals import (
     ReferralWithdrawnV1,
     VisitationDecidedV1,
 )
-from services.referrals import repository, store
+from services.referrals import repository, schemas, store
+from services.referrals.schemas import (
+    AssessmentIn, Decision, EndIn, FollowUpIn, MoveIn, MoveOutPlanIn, Note, OfferIn, PartnerReferral, Reason,
+    StaffReferral, VisitIn,
+)
 from services.referrals.services import FOLLOW_UP_LEAD_DAYS, LOCAL_TZ, signal_due_follow_ups, today
 from services.referrals.domain import lifecycle as lc
 from services.referrals.domain import model as dm
@@ -157,23 +160,7 @@ async def _open_referral(uow: UnitOfWork, citizen: Citizen, referrer: dm.Referre
     return row
 
 
-class Sender(BaseModel):
-    org: str = Field(min_length=1, max_length=100)
-    name: str = Field(min_length=1, max_length=200)
-
-
-class PartnerReferral(BaseModel):
-    message_id: uuid.UUID
-    sent_at: datetime
-    sender: Sender
-    cpr: str
-    citizen_name: str = Field(min_length=1, max_length=200)
-    reason: str = Field(min_length=1, max_length=10_000)
-    requested_step: int | None = Field(default=None, ge=1, le=7)
-    requested_offer: LegalBasis | None = None
-
-
-@integration.post("/referrals", status_code=202, summary="A partner refers a citizen (answer: a receipt)",
+@integration.post("/referrals", status_code=202, response_model=schemas.ReferralReceipt, summary="A partner refers a citizen (answer: a receipt)",
                   responses=RECEIPT_RESPONSES, openapi_extra=partner_message_openapi(PartnerReferral))
 async def post_referral(request: Request, partner: PartnerUser, uow: UoW, ctx: Ctx):
     vault = ctx.cpr_vault()
@@ -204,7 +191,7 @@ def _referrer_json(row: Referral, history: list[ReferralStatusChange]) -> dict[s
 NOT_SENT_BY_YOU = "No referral with that id was sent by your organisation."
 
 
-@integration.get("/referrals/{referral_id}", summary="The sender follows its referral (status and status history)")
+@integration.get("/referrals/{referral_id}", response_model=schemas.ReferrerView, summary="The sender follows its referral (status and status history)")
 async def get_referral_for_partner(referral_id: uuid.UUID, partner: PartnerUser, uow: UoW, ctx: Ctx) -> dict[str, Any]:
     row = await uow.session.get(Referral, referral_id)
     if row is None or view_of(actor_of(partner, ctx), store.case_to_domain(row)) is not View.REFERRER:
@@ -216,18 +203,7 @@ async def get_referral_for_partner(referral_id: uuid.UUID, partner: PartnerUser,
     return _referrer_json(row, history)
 
 
-class StaffReferral(BaseModel):
-    cpr: str
-    citizen_name: str = Field(min_length=1, max_length=200)
-    reason: str = Field(min_length=1, max_length=10_000)
-    citizen_wishes: str | None = Field(default=None, max_length=10_000, description="The citizen's own words")
-    requested_step: int | None = Field(default=None, ge=1, le=7)
-    requested_offer: LegalBasis | None = None
-    requested_offer_id: str | None = None
-    municipality: str | None = Field(default=None, max_length=100)
-
-
-@staff.post("/referrals", status_code=201, summary="Visitation registers a referral")
+@staff.post("/referrals", status_code=201, response_model=schemas.ReferralCreated, summary="Visitation registers a referral")
 async def create_referral(body: StaffReferral, user: VisitationUser, uow: UoW, ctx: Ctx) -> dict[str, Any]:
     if user.municipality and body.municipality and body.municipality != user.municipality:
         raise Forbidden(f"Du behandler sager for {user.municipality}; en sag for {body.municipality} "
@@ -319,7 +295,8 @@ async def _readable_case(uow: UnitOfWork, ctx: ServiceContext, referral_id: uuid
     return row, view
 
 
-@staff.get("/referrals/{referral_id}", summary="One case, as much as the caller may see")
+@staff.get("/referrals/{referral_id}", response_model=schemas.CaseOut | schemas.CitizenCase | schemas.ReferrerView,
+           response_model_exclude_unset=True, summary="One case, as much as the caller may see")
 async def get_case(referral_id: uuid.UUID, user: CaseReader, uow: UoW, ctx: Ctx) -> dict[str, Any]:
     row, view = await _readable_case(uow, ctx, referral_id, user)
     citizen = await uow.session.get(Citizen, row.citizen_id)
@@ -334,7 +311,7 @@ async def get_case(referral_id: uuid.UUID, user: CaseReader, uow: UoW, ctx: Ctx)
     return _case_json(row, citizen, view, history, ctx.cpr_vault())
 
 
-@staff.get("/referrals/{referral_id}/cpr", summary="Reveal the citizen's CPR (visitation; audited)")
+@staff.get("/referrals/{referral_id}/cpr", response_model=schemas.CprRevealed, summary="Reveal the citizen's CPR (visitation; audited)")
 async def reveal_cpr(referral_id: uuid.UUID, user: VisitationUser, uow: UoW, ctx: Ctx) -> dict[str, Any]:
     row, view = await _readable_case(uow, ctx, referral_id, user)
     if not sees_cpr(view):
@@ -348,7 +325,7 @@ async def reveal_cpr(referral_id: uuid.UUID, user: VisitationUser, uow: UoW, ctx
 CASE_LIST_MAX = 500
 
 
-@staff.get("/referrals", summary="The case list (visitation: all; coordinator: placements to own botilbud)")
+@staff.get("/referrals", response_model=list[schemas.CaseListItem], summary="The case list (visitation: all; coordinator: placements to own botilbud)")
 async def list_referrals(
     user: Annotated[Principal, require_roles("visitation", "coordinator")], uow: UoW, ctx: Ctx,
     status: str | None = None, offer_id: str | None = None, botilbud_id: str | None = None,
@@ -409,7 +386,7 @@ def _citizen_json(row: Referral, history: list[ReferralStatusChange]) -> dict[st
     }
 
 
-@staff.get("/me/referrals", summary="The citizen's own cases (role citizen)")
+@staff.get("/me/referrals", response_model=list[schemas.CitizenCase], summary="The citizen's own cases (role citizen)")
 async def my_cases(user: Annotated[Principal, require_roles("citizen")], uow: UoW) -> list[dict[str, Any]]:
     try:
         citizen_id = uuid.UUID(user.sub)
@@ -450,11 +427,7 @@ def _summary(row: Referral, **extra: Any) -> dict[str, Any]:
             "botilbud_id": row.botilbud_id, **extra}
 
 
-class Note(BaseModel):
-    note: str | None = Field(default=None, max_length=5000)
-
-
-@staff.post("/referrals/{referral_id}/screening", summary="Start screening")
+@staff.post("/referrals/{referral_id}/screening", response_model=schemas.CaseSummary, summary="Start screening")
 async def start_screening(referral_id: uuid.UUID, user: VisitationUser, uow: UoW, ctx: Ctx,
                           body: Note | None = None) -> dict[str, Any]:
     row, case = await _changeable(uow, ctx, referral_id, user)
@@ -465,15 +438,7 @@ async def start_screening(referral_id: uuid.UUID, user: VisitationUser, uow: UoW
     return _summary(row)
 
 
-class AssessmentIn(BaseModel):
-    scores: dict[str, Any] = Field(description="VUM themes scored 0–4, e.g. {\"egenomsorg\": 3}")
-    wishes: str = Field(max_length=10_000, description="The citizen's own wishes, in their own words")
-    needs: str | None = Field(default=None, max_length=10_000)
-    resources: str | None = Field(default=None, max_length=10_000)
-    traits: list[str] = Field(default_factory=list, description="e.g. tilbagetrukket, misbrug, dobbeltdiagnose")
-
-
-@staff.put("/referrals/{referral_id}/assessment", summary="Record the functional assessment (screening)")
+@staff.put("/referrals/{referral_id}/assessment", response_model=schemas.AssessmentRecorded, summary="Record the functional assessment (screening)")
 async def record_assessment(referral_id: uuid.UUID, body: AssessmentIn, user: VisitationUser, uow: UoW, ctx: Ctx) -> dict[str, Any]:
     row, case = await _changeable(uow, ctx, referral_id, user)
     with rules():
@@ -484,7 +449,7 @@ async def record_assessment(referral_id: uuid.UUID, body: AssessmentIn, user: Vi
     return _summary(row, assessment=row.assessment)
 
 
-@staff.get("/referrals/{referral_id}/matches", summary="Offers that fit the case, free places, exclusions, warnings")
+@staff.get("/referrals/{referral_id}/matches", response_model=schemas.Matches, summary="Offers that fit the case, free places, exclusions, warnings")
 async def matches(referral_id: uuid.UUID, user: VisitationUser, uow: UoW, ctx: Ctx,
                   step: int | None = Query(default=None, ge=1, le=7),
                   legal_basis: LegalBasis | None = None, all_steps: bool = False) -> dict[str, Any]:
@@ -512,26 +477,12 @@ async def matches(referral_id: uuid.UUID, user: VisitationUser, uow: UoW, ctx: C
     }
 
 
-class Decision(BaseModel):
-    decision: Literal["granted", "refused"]
-    legal_basis: LegalBasis
-    offer_id: str | None = None
-    step: int | None = None
-    start_date: date | None = None
-    follow_up_date: date | None = None
-    reason: str | None = Field(default=None, max_length=5000)
-    join_waitlist: bool = False
-    target_group_override: str | None = Field(default=None, max_length=5000)
-    complaint_guidance: str | None = Field(default=None, max_length=5000)
-    internal_note: str | None = Field(default=None, max_length=5000)
-
-
 def _adjust(offer: Offer, *, occupied: int = 0, reserved: int = 0) -> None:
     offer.occupied_places = max(0, (offer.occupied_places or 0) + occupied)
     offer.reserved_places = max(0, (offer.reserved_places or 0) + reserved)
 
 
-@staff.post("/referrals/{referral_id}/decision", summary="Grant or refuse")
+@staff.post("/referrals/{referral_id}/decision", response_model=schemas.Decided, summary="Grant or refuse")
 async def decide(referral_id: uuid.UUID, body: Decision, user: VisitationUser, uow: UoW, ctx: Ctx) -> dict[str, Any]:
     row, case = await _changeable(uow, ctx, referral_id, user)
     at = now()
@@ -569,11 +520,7 @@ async def decide(referral_id: uuid.UUID, body: Decision, user: VisitationUser, u
                     follow_up_date=row.follow_up_date)
 
 
-class Reason(BaseModel):
-    reason: str = Field(max_length=5000)
-
-
-@staff.post("/referrals/{referral_id}/reopen", summary="Reassess a refused case (genvurdering)")
+@staff.post("/referrals/{referral_id}/reopen", response_model=schemas.CaseSummary, summary="Reassess a refused case (genvurdering)")
 async def reopen(referral_id: uuid.UUID, body: Reason, user: VisitationUser, uow: UoW, ctx: Ctx) -> dict[str, Any]:
     row, case = await _changeable(uow, ctx, referral_id, user)
     with rules():
@@ -583,7 +530,7 @@ async def reopen(referral_id: uuid.UUID, body: Reason, user: VisitationUser, uow
     return _summary(row)
 
 
-@staff.post("/referrals/{referral_id}/release-place", summary="Give up the reserved place; the citizen keeps the grant and waits")
+@staff.post("/referrals/{referral_id}/release-place", response_model=schemas.CaseSummary, summary="Give up the reserved place; the citizen keeps the grant and waits")
 async def release_place(referral_id: uuid.UUID, body: Reason, user: VisitationUser, uow: UoW, ctx: Ctx) -> dict[str, Any]:
     row, case = await _changeable(uow, ctx, referral_id, user)
     offer_row = await store.get_offer(uow, row.offer_id, lock=True)
@@ -595,7 +542,7 @@ async def release_place(referral_id: uuid.UUID, body: Reason, user: VisitationUs
     return _summary(row)
 
 
-@staff.post("/referrals/{referral_id}/reserve-place", summary="Reserve a freed place for a waiting citizen")
+@staff.post("/referrals/{referral_id}/reserve-place", response_model=schemas.CaseSummary, summary="Reserve a freed place for a waiting citizen")
 async def reserve_place(referral_id: uuid.UUID, user: VisitationUser, uow: UoW, ctx: Ctx) -> dict[str, Any]:
     row, case = await _changeable(uow, ctx, referral_id, user)
     offer_row = await store.get_offer(uow, row.offer_id, lock=True)
@@ -607,11 +554,6 @@ async def reserve_place(referral_id: uuid.UUID, user: VisitationUser, uow: UoW, 
     return _summary(row)
 
 
-class MoveIn(BaseModel):
-    moved_in_on: date | None = None
-    follow_up_date: date | None = None
-
-
 def _mix_delta(offer: Offer, traits: frozenset[dm.Trait], sign: int) -> None:
     if dm.Trait.UDADREAGERENDE in traits:
         offer.mix_outward_reacting = max(0, (offer.mix_outward_reacting or 0) + sign)
@@ -621,7 +563,7 @@ def _mix_delta(offer: Offer, traits: frozenset[dm.Trait], sign: int) -> None:
         offer.mix_withdrawn = max(0, (offer.mix_withdrawn or 0) + sign)
 
 
-@staff.post("/referrals/{referral_id}/move-in", summary="Register the move-in (placement starts)")
+@staff.post("/referrals/{referral_id}/move-in", response_model=schemas.MovedIn, summary="Register the move-in (placement starts)")
 async def move_in(referral_id: uuid.UUID, body: MoveIn, user: VisitationUser, uow: UoW, ctx: Ctx) -> dict[str, Any]:
     row, case = await _changeable(uow, ctx, referral_id, user)
     if case.grant is None:
@@ -645,13 +587,7 @@ async def move_in(referral_id: uuid.UUID, body: MoveIn, user: VisitationUser, uo
     return _summary(row, moved_in_on=row.moved_in_on, follow_up_date=row.follow_up_date)
 
 
-class FollowUpIn(BaseModel):
-    held_on: date | None = None
-    next_follow_up_date: date
-    note: str | None = Field(default=None, max_length=5000)
-
-
-@staff.post("/referrals/{referral_id}/follow-ups", summary="Record a follow-up and set the next one")
+@staff.post("/referrals/{referral_id}/follow-ups", response_model=schemas.FollowUpRecorded, summary="Record a follow-up and set the next one")
 async def record_follow_up(referral_id: uuid.UUID, body: FollowUpIn, user: VisitationUser, uow: UoW, ctx: Ctx) -> dict[str, Any]:
     row, case = await _changeable(uow, ctx, referral_id, user)
     held_on = body.held_on or today()
@@ -665,16 +601,7 @@ async def record_follow_up(referral_id: uuid.UUID, body: FollowUpIn, user: Visit
     return _summary(row, follow_up_date=row.follow_up_date, follow_ups_held=row.follow_ups_held)
 
 
-class MoveOutPlanIn(BaseModel):
-    destination: Literal["own_home", "offer", "other"]
-    planned_on: date
-    receiving_offer_id: str | None = None
-    receiving_step: int | None = None
-    phase_out_visits_planned: int = lc.RECOMMENDED_PHASE_OUT_VISITS
-    reason: str | None = Field(default=None, max_length=5000)
-
-
-@staff.put("/referrals/{referral_id}/move-out-plan", summary="Plan the move-out (receiving offer or own home, phase-out visits)")
+@staff.put("/referrals/{referral_id}/move-out-plan", response_model=schemas.MoveOutPlanned, summary="Plan the move-out (receiving offer or own home, phase-out visits)")
 async def plan_move_out(referral_id: uuid.UUID, body: MoveOutPlanIn, user: VisitationUser, uow: UoW, ctx: Ctx) -> dict[str, Any]:
     row, case = await _changeable(uow, ctx, referral_id, user)
     receiving_row = (await store.get_offer(uow, body.receiving_offer_id, what="receiving_offer_id")
@@ -698,11 +625,7 @@ async def plan_move_out(referral_id: uuid.UUID, body: MoveOutPlanIn, user: Visit
     return _summary(row, move_out_plan=row.move_out_plan, warnings=warnings)
 
 
-class VisitIn(BaseModel):
-    visited_on: date
-
-
-@staff.post("/referrals/{referral_id}/phase-out-visits", summary="Record a phase-out visit (udslusningsbesøg)")
+@staff.post("/referrals/{referral_id}/phase-out-visits", response_model=schemas.PhaseOutVisitRecorded, summary="Record a phase-out visit (udslusningsbesøg)")
 async def phase_out_visit(referral_id: uuid.UUID, body: VisitIn, user: VisitationUser, uow: UoW, ctx: Ctx) -> dict[str, Any]:
     row, case = await _changeable(uow, ctx, referral_id, user)
     with rules():
@@ -712,17 +635,7 @@ async def phase_out_visit(referral_id: uuid.UUID, body: VisitIn, user: Visitatio
     return _summary(row, move_out_plan=row.move_out_plan)
 
 
-class EndIn(BaseModel):
-    ended_on: date | None = None
-    cause: Literal["stepped_down", "moved_out", "transferred", "died", "other"] | None = None
-    destination: Literal["own_home", "offer", "other"] | None = None
-    receiving_offer_id: str | None = None
-    to_step: int | None = None
-    reason: str | None = Field(default=None, max_length=5000)
-    internal_note: str | None = Field(default=None, max_length=5000)
-
-
-@staff.post("/referrals/{referral_id}/end", summary="End the placement (moved out, stepped down, …)")
+@staff.post("/referrals/{referral_id}/end", response_model=schemas.PlacementEnded, summary="End the placement (moved out, stepped down, …)")
 async def end_placement(referral_id: uuid.UUID, body: EndIn, user: VisitationUser, uow: UoW, ctx: Ctx) -> dict[str, Any]:
     row, case = await _changeable(uow, ctx, referral_id, user)
     receiving_id = body.receiving_offer_id
@@ -756,7 +669,7 @@ async def end_placement(referral_id: uuid.UUID, body: EndIn, user: VisitationUse
                     to_step=row.to_step, stepped_down=e.stepped_down)
 
 
-@staff.post("/referrals/{referral_id}/withdraw", summary="Withdraw the referral before move-in")
+@staff.post("/referrals/{referral_id}/withdraw", response_model=schemas.CaseSummary, summary="Withdraw the referral before move-in")
 async def withdraw(referral_id: uuid.UUID, body: Reason, user: VisitationUser, uow: UoW, ctx: Ctx) -> dict[str, Any]:
     row, case = await _changeable(uow, ctx, referral_id, user)
     previous = case.status
@@ -776,38 +689,10 @@ async def withdraw(referral_id: uuid.UUID, body: Reason, user: VisitationUser, u
 # Offers and waitlists
 
 
-@staff.get("/offers", summary="Offers with legal basis, step, places and target group")
+@staff.get("/offers", response_model=list[schemas.OfferOut], summary="Offers with legal basis, step, places and target group")
 async def list_offers(user: CurrentUser, uow: UoW) -> list[dict[str, Any]]:
     rows = (await uow.session.execute(select(Offer).order_by(Offer.id))).scalars().all()
     return [{**store.offer_json(o), "occupied_places": o.occupied_places} for o in rows]
-
-
-class TargetGroupIn(BaseModel):
-    description: str | None = Field(default=None, max_length=2000)
-    min_age: int | None = None
-    max_age: int | None = None
-    requires: list[str] = Field(default_factory=list)
-    excludes: list[str] = Field(default_factory=list)
-
-
-class ResidentMixIn(BaseModel):
-    outward_reacting: int = Field(default=0, ge=0)
-    drug_using: int = Field(default=0, ge=0)
-    withdrawn: int = Field(default=0, ge=0)
-
-
-class OfferIn(BaseModel):
-    offer_id: str = Field(min_length=1, max_length=100, pattern=r"^[a-z0-9][a-z0-9._-]*$")
-    name: str = Field(min_length=1, max_length=200)
-    botilbud_id: str | None = Field(default=None, max_length=100)
-    municipality: str | None = Field(default=None, max_length=100)
-    legal_basis: LegalBasis
-    step: int
-    approved_places: int
-    occupied_places: int = Field(default=0, ge=0)
-    target_group: TargetGroupIn = Field(default_factory=TargetGroupIn)
-    resident_mix: ResidentMixIn = Field(default_factory=ResidentMixIn)
-    active: bool = True
 
 
 def _apply_offer(row: Offer, body: OfferIn) -> None:
@@ -830,7 +715,7 @@ def _apply_offer(row: Offer, body: OfferIn) -> None:
         validate_offer(store.offer_to_domain(row))
 
 
-@staff.put("/offers/{offer_id}", summary="Create or update an offer")
+@staff.put("/offers/{offer_id}", response_model=schemas.OfferOut, summary="Create or update an offer")
 async def put_offer(offer_id: str, body: OfferIn, user: OfferAdmin, uow: UoW) -> dict[str, Any]:
     if body.offer_id != offer_id:
         raise DomainError(f"offer_id in the body ({body.offer_id!r}) differs from the URL ({offer_id!r}).")
@@ -845,7 +730,7 @@ async def put_offer(offer_id: str, body: OfferIn, user: OfferAdmin, uow: UoW) ->
     return store.offer_json(row)
 
 
-@staff.get("/offers/{offer_id}/waitlist", summary="Who waits for the offer, and for how long")
+@staff.get("/offers/{offer_id}/waitlist", response_model=schemas.WaitlistOut, summary="Who waits for the offer, and for how long")
 async def get_waitlist(offer_id: str, user: Annotated[Principal, require_roles("visitation", "coordinator")],
                        uow: UoW, ctx: Ctx) -> dict[str, Any]:
     offer_row = await store.get_offer(uow, offer_id)
@@ -879,7 +764,7 @@ async def get_waitlist(offer_id: str, user: Annotated[Principal, require_roles("
 # Follow-ups
 
 
-@staff.get("/follow-ups", summary="Placements whose follow-up is due within the given days (or overdue)")
+@staff.get("/follow-ups", response_model=list[schemas.DueFollowUp], summary="Placements whose follow-up is due within the given days (or overdue)")
 async def due_follow_ups(user: VisitationUser, uow: UoW, ctx: Ctx,
                          within_days: int = Query(default=FOLLOW_UP_LEAD_DAYS, ge=0, le=366)) -> list[dict[str, Any]]:
     horizon = today() + timedelta(days=within_days)
@@ -894,7 +779,7 @@ async def due_follow_ups(user: VisitationUser, uow: UoW, ctx: Ctx,
              "overdue": r.follow_up_date < today()} for r in rows]
 
 
-@staff.post("/follow-ups/scan", summary="Signal due follow-ups now (the service also does this every hour)")
+@staff.post("/follow-ups/scan", response_model=schemas.ScanResult, summary="Signal due follow-ups now (the service also does this every hour)")
 async def scan_follow_ups(user: OfferAdmin, uow: UoW) -> dict[str, Any]:
     count = await signal_due_follow_ups(uow, today())
     return {"signalled": count}
@@ -945,7 +830,8 @@ async def flow_facts(uow: UnitOfWork, period_from: date, period_to: date) -> lis
     return facts
 
 
-@staff.get("/reports/flow", summary="Flow per period: referrals, decisions, waiting times, placements, move-outs")
+@staff.get("/reports/flow", response_model=schemas.FlowReportOut,
+           responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}}, summary="Flow per period: referrals, decisions, waiting times, placements, move-outs")
 async def get_flow_report(user: Annotated[Principal, require_roles("visitation", "admin")], uow: UoW,
                           period_from: date = Query(alias="from"), period_to: date = Query(alias="to"),
                           format: Literal["json", "csv"] = "json"):
