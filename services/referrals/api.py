@@ -15,7 +15,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.routing import APIRoute
 from fastapi.responses import PlainTextResponse
-from sqlalchemy import and_, insert, select
 
 from contracts.referrals import (
     CitizenRegisteredV1,
@@ -28,7 +27,7 @@ from contracts.referrals import (
     ReferralWithdrawnV1,
     VisitationDecidedV1,
 )
-from services.referrals import repository, schemas, store
+from services.referrals import repository, schemas
 from services.referrals.schemas import (
     AssessmentIn, Decision, EndIn, FollowUpIn, MoveIn, MoveOutPlanIn, Note, OfferIn, PartnerReferral, Reason,
     StaffReferral, VisitIn,
@@ -90,19 +89,6 @@ def rules():
         raise Forbidden(exc.message) from None
 
 
-async def audit_many(uow: UnitOfWork, user: Principal, action: str, rows: list[tuple[Any, Any]],
-                     object_type: str = "referral") -> None:
-    """One audit entry per case read, written as a single multi-row INSERT (lists read many cases)."""
-    if not rows:
-        return
-    trace_id = current_trace_id()
-    await uow.session.execute(insert(AuditEntry), [
-        {"actor_sub": user.sub, "actor_role": user.role, "actor_org": user.org, "action": action,
-         "citizen_id": citizen_id, "object_type": object_type, "object_id": str(object_id), "trace_id": trace_id}
-        for citizen_id, object_id in rows
-    ])
-
-
 def actor_of(user: Principal, ctx: ServiceContext) -> Actor:
     return Actor(role=user.role, sub=user.sub, org=user.org, botilbud_id=user.botilbud, municipality=user.municipality,
                  serving_municipality=serving_municipality(ctx.settings))
@@ -118,11 +104,11 @@ async def register_citizen(uow: UnitOfWork, vault: CprVault, cpr: str, name: str
     with rules():
         cpr = normalize_cpr(cpr, today=today())
     cpr_hash = vault.hash(cpr)
-    citizen = (await uow.session.execute(select(Citizen).where(Citizen.cpr_hash == cpr_hash))).scalar_one_or_none()
+    citizen = await repository.citizen_by_cpr_hash(uow, cpr_hash)
     if citizen is None:
         citizen = Citizen(id=uuid.uuid4(), cpr_hash=cpr_hash, cpr_encrypted=vault.encrypt(cpr), name=name,
                           municipality=municipality, birth_date=birth_date_from_cpr(cpr))
-        uow.session.add(citizen)
+        repository.add_citizen(uow, citizen)
         uow.emit(CitizenRegisteredV1(citizen_id=citizen.id, cpr_hash=cpr_hash, citizen_name=name,
                                      municipality=municipality))
     elif citizen.birth_date is None:
@@ -134,7 +120,7 @@ async def _open_referral(uow: UnitOfWork, citizen: Citizen, referrer: dm.Referre
                          citizen_wishes: str | None, requested_step: int | None, requested_offer: str | None,
                          requested_offer_id: str | None, municipality: str | None) -> Referral:
     if requested_offer_id:
-        await store.get_offer(uow, requested_offer_id, what="requested_offer_id")
+        await repository.get_offer(uow, requested_offer_id, what="requested_offer_id")
     received_at = now()
     with rules():
         basis = dm.parse_legal_basis(requested_offer) if requested_offer else None
@@ -150,9 +136,7 @@ async def _open_referral(uow: UnitOfWork, citizen: Citizen, referrer: dm.Referre
         requested_step=requested_step, requested_offer=basis.value if basis else None,
         requested_offer_id=requested_offer_id, received_at=received_at,
     )
-    uow.session.add(row)
-    await uow.session.flush()
-    store.add_history(uow, row, case.history)
+    await repository.add_referral(uow, row, case.history)
     uow.emit(ReferralReceivedV1(
         citizen_id=citizen.id, referral_id=row.id, received_at=received_at, channel=referrer.channel.value,
         referrer_org=referrer.org, requested_step=requested_step, requested_offer=row.requested_offer,
@@ -193,12 +177,12 @@ NOT_SENT_BY_YOU = "No referral with that id was sent by your organisation."
 
 @integration.get("/referrals/{referral_id}", response_model=schemas.ReferrerView, summary="The sender follows its referral (status and status history)")
 async def get_referral_for_partner(referral_id: uuid.UUID, partner: PartnerUser, uow: UoW, ctx: Ctx) -> dict[str, Any]:
-    row = await uow.session.get(Referral, referral_id)
-    if row is None or view_of(actor_of(partner, ctx), store.case_to_domain(row)) is not View.REFERRER:
+    row = await repository.get_referral(uow, referral_id)
+    if row is None or view_of(actor_of(partner, ctx), repository.case_to_domain(row)) is not View.REFERRER:
         # Same answer whether it does not exist or belongs to another org: no probing of others' referrals.
         raise NotFound(NOT_SENT_BY_YOU)
     uow.audit(partner, "referral.read", citizen_id=row.citizen_id, object_type="referral", object_id=row.id)
-    history = await store.history_rows(uow, row.id)
+    history = await repository.history_rows(uow, row.id)
     await uow.commit()
     return _referrer_json(row, history)
 
@@ -288,8 +272,8 @@ NO_SUCH_CASE = "Ingen sag med det id, som du har adgang til."
 
 async def _readable_case(uow: UnitOfWork, ctx: ServiceContext, referral_id: uuid.UUID,
                          user: Principal) -> tuple[Referral, View]:
-    row = await uow.session.get(Referral, referral_id)
-    view = view_of(actor_of(user, ctx), store.case_to_domain(row)) if row is not None else View.NONE
+    row = await repository.get_referral(uow, referral_id)
+    view = view_of(actor_of(user, ctx), repository.case_to_domain(row)) if row is not None else View.NONE
     if view is View.NONE:
         raise NotFound(NO_SUCH_CASE)
     return row, view
@@ -299,8 +283,8 @@ async def _readable_case(uow: UnitOfWork, ctx: ServiceContext, referral_id: uuid
            response_model_exclude_unset=True, summary="One case, as much as the caller may see")
 async def get_case(referral_id: uuid.UUID, user: CaseReader, uow: UoW, ctx: Ctx) -> dict[str, Any]:
     row, view = await _readable_case(uow, ctx, referral_id, user)
-    citizen = await uow.session.get(Citizen, row.citizen_id)
-    history = await store.history_rows(uow, row.id)
+    citizen = await repository.get_citizen(uow, row.citizen_id)
+    history = await repository.history_rows(uow, row.id)
     uow.audit(user, "referral.read", citizen_id=row.citizen_id, object_type="referral", object_id=row.id,
               detail={"view": view.value})
     await uow.commit()
@@ -316,7 +300,7 @@ async def reveal_cpr(referral_id: uuid.UUID, user: VisitationUser, uow: UoW, ctx
     row, view = await _readable_case(uow, ctx, referral_id, user)
     if not sees_cpr(view):
         raise Forbidden("Only visitation staff of the case's municipality may see the CPR number.")
-    citizen = await uow.session.get(Citizen, row.citizen_id)
+    citizen = await repository.get_citizen(uow, row.citizen_id)
     uow.audit(user, "citizen.cpr.reveal", citizen_id=row.citizen_id, object_type="referral", object_id=row.id)
     await uow.commit()
     return {"citizen_id": str(row.citizen_id), "cpr": ctx.cpr_vault().decrypt(citizen.cpr_encrypted)}
@@ -333,34 +317,21 @@ async def list_referrals(
     before: datetime | None = Query(default=None, description="Cursor: only cases received before this time"),
     limit: int = Query(default=50, ge=1, le=CASE_LIST_MAX),
 ) -> list[dict[str, Any]]:
-    query = (select(Referral.id, Referral.citizen_id, Citizen.name, Referral.status, Referral.received_at,
-                    Referral.referrer_org, Referral.requested_step, Referral.offer_id, Referral.botilbud_id,
-                    Referral.step, Referral.follow_up_date, Referral.moved_in_on)
-             .join(Citizen, Citizen.id == Referral.citizen_id)
-             .where(repository.cases_within(actor_of(user, ctx).scope))  # what the single read would show
-             .order_by(Referral.received_at.desc(), Referral.id.desc()).limit(limit))
+    statuses = None
     if status:
         statuses = [s.strip() for s in status.split(",") if s.strip()]
         unknown = [s for s in statuses if s not in {c.value for c in dm.CaseStatus}]
         if unknown:
             raise DomainError(f"Unknown status {', '.join(unknown)}; use any of {', '.join(s.value for s in dm.CaseStatus)}.")
-        query = query.where(Referral.status.in_(statuses))
     if user.role == "coordinator":
         if not user.botilbud:
             raise Forbidden("Your token names no botilbud; a coordinator sees the placements to their own botilbud.")
         if botilbud_id and botilbud_id != user.botilbud:
             raise Forbidden("A coordinator sees only the placements to their own botilbud.")
         botilbud_id = user.botilbud
-    if offer_id:
-        query = query.where(Referral.offer_id == offer_id)
-    if botilbud_id:
-        query = query.where(Referral.botilbud_id == botilbud_id)
-    if citizen_id:
-        query = query.where(Referral.citizen_id == citizen_id)
-    if before:
-        query = query.where(Referral.received_at < before)
-    rows = (await uow.session.execute(query)).all()
-    await audit_many(uow, user, "referral.list", [(r.citizen_id, r.id) for r in rows])
+    rows = await repository.case_list(uow, actor_of(user, ctx).scope, statuses=statuses, offer_id=offer_id,
+                                      botilbud_id=botilbud_id, citizen_id=citizen_id, before=before, limit=limit)
+    await repository.audit_many(uow, user, "referral.list", [(r.citizen_id, r.id) for r in rows])
     await uow.commit()
     return [{"referral_id": str(r.id), "citizen_id": str(r.citizen_id), "citizen_name": r.name, "status": r.status,
              "received_at": r.received_at, "referrer_org": r.referrer_org, "requested_step": r.requested_step,
@@ -392,11 +363,10 @@ async def my_cases(user: Annotated[Principal, require_roles("citizen")], uow: Uo
         citizen_id = uuid.UUID(user.sub)
     except ValueError:
         raise Forbidden("Your token's sub is not a citizen id.") from None
-    rows = (await uow.session.execute(
-        select(Referral).where(Referral.citizen_id == citizen_id).order_by(Referral.received_at.desc()))).scalars().all()
+    rows = await repository.cases_of_citizen(uow, citizen_id)
     out = []
     for row in rows:
-        out.append(_citizen_json(row, await store.history_rows(uow, row.id)))
+        out.append(_citizen_json(row, await repository.history_rows(uow, row.id)))
         uow.audit(user, "referral.read", citizen_id=row.citizen_id, object_type="referral", object_id=row.id,
                   detail={"view": "citizen"})
     await uow.commit()
@@ -409,8 +379,8 @@ async def my_cases(user: Annotated[Principal, require_roles("citizen")], uow: Uo
 
 async def _changeable(uow: UnitOfWork, ctx: ServiceContext, referral_id: uuid.UUID,
                       user: Principal) -> tuple[Referral, dm.VisitationCase]:
-    row = await uow.session.get(Referral, referral_id, with_for_update=True)
-    case = store.case_to_domain(row) if row is not None else None
+    row = await repository.get_referral(uow, referral_id, lock=True)
+    case = repository.case_to_domain(row) if row is not None else None
     if case is None or not can_change(actor_of(user, ctx), case):
         raise NotFound(NO_SUCH_CASE)
     return row, case
@@ -418,7 +388,7 @@ async def _changeable(uow: UnitOfWork, ctx: ServiceContext, referral_id: uuid.UU
 
 def _finish(uow: UnitOfWork, user: Principal, row: Referral, case: dm.VisitationCase, action: str,
             detail: dict[str, Any] | None = None) -> None:
-    store.save_case(uow, row, case)
+    repository.save_case(uow, row, case)
     uow.audit(user, action, citizen_id=row.citizen_id, object_type="referral", object_id=row.id, detail=detail)
 
 
@@ -454,14 +424,14 @@ async def matches(referral_id: uuid.UUID, user: VisitationUser, uow: UoW, ctx: C
                   step: int | None = Query(default=None, ge=1, le=7),
                   legal_basis: LegalBasis | None = None, all_steps: bool = False) -> dict[str, Any]:
     row, view = await _readable_case(uow, ctx, referral_id, user)
-    case = store.case_to_domain(row)
-    profile = await store.profile_of(uow, row, case, today())
+    case = repository.case_to_domain(row)
+    profile = await repository.profile_of(uow, row, case, today())
     if not all_steps:
         step = step or row.requested_step
         legal_basis = legal_basis or row.requested_offer
-    offers = (await uow.session.execute(select(Offer).order_by(Offer.id))).scalars().all()
+    offers = await repository.all_offers(uow)
     with rules():
-        result = match_offers([store.offer_to_domain(o) for o in offers], profile, step=step,
+        result = match_offers([repository.offer_to_domain(o) for o in offers], profile, step=step,
                               legal_basis=dm.LegalBasis(legal_basis) if legal_basis else None)
     uow.audit(user, "referral.match", citizen_id=row.citizen_id, object_type="referral", object_id=row.id)
     await uow.commit()
@@ -477,11 +447,6 @@ async def matches(referral_id: uuid.UUID, user: VisitationUser, uow: UoW, ctx: C
     }
 
 
-def _adjust(offer: Offer, *, occupied: int = 0, reserved: int = 0) -> None:
-    offer.occupied_places = max(0, (offer.occupied_places or 0) + occupied)
-    offer.reserved_places = max(0, (offer.reserved_places or 0) + reserved)
-
-
 @staff.post("/referrals/{referral_id}/decision", response_model=schemas.Decided, summary="Grant or refuse")
 async def decide(referral_id: uuid.UUID, body: Decision, user: VisitationUser, uow: UoW, ctx: Ctx) -> dict[str, Any]:
     row, case = await _changeable(uow, ctx, referral_id, user)
@@ -489,16 +454,16 @@ async def decide(referral_id: uuid.UUID, body: Decision, user: VisitationUser, u
     if body.decision == "granted":
         if not body.offer_id:
             raise DomainError("A granted place needs offer_id: the offer the citizen is granted (see the case's matches).")
-        offer_row = await store.get_offer(uow, body.offer_id, lock=True)
-        profile = await store.profile_of(uow, row, case, today())
+        offer_row = await repository.get_offer(uow, body.offer_id, lock=True)
+        profile = await repository.profile_of(uow, row, case, today())
         with rules():
-            lc.grant(case, offer=store.offer_to_domain(offer_row), profile=profile,
+            lc.grant(case, offer=repository.offer_to_domain(offer_row), profile=profile,
                      start_date=body.start_date or today(), follow_up_date=body.follow_up_date,
                      reason=body.reason or "", by=user.sub, at=at, legal_basis=dm.LegalBasis(body.legal_basis),
                      step=body.step, join_waitlist=body.join_waitlist,
                      target_group_override=body.target_group_override, internal_note=body.internal_note)
         if case.status is dm.CaseStatus.GRANTED:
-            _adjust(offer_row, reserved=+1)
+            repository.adjust_places(offer_row, reserved=+1)
         g = case.grant
         _finish(uow, user, row, case, "referral.granted", detail={"offer_id": g.offer_id, "waitlisted": g.waitlisted})
         uow.emit(VisitationDecidedV1(
@@ -533,10 +498,10 @@ async def reopen(referral_id: uuid.UUID, body: Reason, user: VisitationUser, uow
 @staff.post("/referrals/{referral_id}/release-place", response_model=schemas.CaseSummary, summary="Give up the reserved place; the citizen keeps the grant and waits")
 async def release_place(referral_id: uuid.UUID, body: Reason, user: VisitationUser, uow: UoW, ctx: Ctx) -> dict[str, Any]:
     row, case = await _changeable(uow, ctx, referral_id, user)
-    offer_row = await store.get_offer(uow, row.offer_id, lock=True)
+    offer_row = await repository.get_offer(uow, row.offer_id, lock=True)
     with rules():
         lc.release_place(case, reason=body.reason, by=user.sub, at=now())
-    _adjust(offer_row, reserved=-1)
+    repository.adjust_places(offer_row, reserved=-1)
     _finish(uow, user, row, case, "referral.release_place")
     await uow.commit()
     return _summary(row)
@@ -545,22 +510,13 @@ async def release_place(referral_id: uuid.UUID, body: Reason, user: VisitationUs
 @staff.post("/referrals/{referral_id}/reserve-place", response_model=schemas.CaseSummary, summary="Reserve a freed place for a waiting citizen")
 async def reserve_place(referral_id: uuid.UUID, user: VisitationUser, uow: UoW, ctx: Ctx) -> dict[str, Any]:
     row, case = await _changeable(uow, ctx, referral_id, user)
-    offer_row = await store.get_offer(uow, row.offer_id, lock=True)
+    offer_row = await repository.get_offer(uow, row.offer_id, lock=True)
     with rules():
-        lc.reserve_place(case, offer=store.offer_to_domain(offer_row), by=user.sub, at=now())
-    _adjust(offer_row, reserved=+1)
+        lc.reserve_place(case, offer=repository.offer_to_domain(offer_row), by=user.sub, at=now())
+    repository.adjust_places(offer_row, reserved=+1)
     _finish(uow, user, row, case, "referral.reserve_place")
     await uow.commit()
     return _summary(row)
-
-
-def _mix_delta(offer: Offer, traits: frozenset[dm.Trait], sign: int) -> None:
-    if dm.Trait.UDADREAGERENDE in traits:
-        offer.mix_outward_reacting = max(0, (offer.mix_outward_reacting or 0) + sign)
-    if traits & {dm.Trait.MISBRUG, dm.Trait.DOBBELTDIAGNOSE}:
-        offer.mix_drug_using = max(0, (offer.mix_drug_using or 0) + sign)
-    if dm.Trait.TILBAGETRUKKET in traits:
-        offer.mix_withdrawn = max(0, (offer.mix_withdrawn or 0) + sign)
 
 
 @staff.post("/referrals/{referral_id}/move-in", response_model=schemas.MovedIn, summary="Register the move-in (placement starts)")
@@ -569,14 +525,14 @@ async def move_in(referral_id: uuid.UUID, body: MoveIn, user: VisitationUser, uo
     if case.grant is None:
         with rules():
             lc.check_transition(case, dm.CaseStatus.PLACED, "register the move-in")
-    offer_row = await store.get_offer(uow, row.offer_id, lock=True)
+    offer_row = await repository.get_offer(uow, row.offer_id, lock=True)
     had_reservation = case.status is dm.CaseStatus.GRANTED
     with rules():
-        lc.move_in(case, offer=store.offer_to_domain(offer_row), moved_in_on=body.moved_in_on or today(),
+        lc.move_in(case, offer=repository.offer_to_domain(offer_row), moved_in_on=body.moved_in_on or today(),
                    follow_up_date=body.follow_up_date, by=user.sub, at=now())
-    _adjust(offer_row, occupied=+1, reserved=-1 if had_reservation else 0)
+    repository.adjust_places(offer_row, occupied=+1, reserved=-1 if had_reservation else 0)
     if case.assessment:
-        _mix_delta(offer_row, case.assessment.traits, +1)
+        repository.adjust_mix(offer_row, case.assessment.traits, +1)
     p = case.placement
     _finish(uow, user, row, case, "referral.move_in")
     uow.emit(PlacementStartedV1(
@@ -604,12 +560,12 @@ async def record_follow_up(referral_id: uuid.UUID, body: FollowUpIn, user: Visit
 @staff.put("/referrals/{referral_id}/move-out-plan", response_model=schemas.MoveOutPlanned, summary="Plan the move-out (receiving offer or own home, phase-out visits)")
 async def plan_move_out(referral_id: uuid.UUID, body: MoveOutPlanIn, user: VisitationUser, uow: UoW, ctx: Ctx) -> dict[str, Any]:
     row, case = await _changeable(uow, ctx, referral_id, user)
-    receiving_row = (await store.get_offer(uow, body.receiving_offer_id, what="receiving_offer_id")
+    receiving_row = (await repository.get_offer(uow, body.receiving_offer_id, what="receiving_offer_id")
                      if body.receiving_offer_id else None)
     with rules():
         _, warnings = lc.plan_move_out(
             case, destination=dm.Destination(body.destination), planned_on=body.planned_on, by=user.sub, at=now(),
-            receiving_offer=store.offer_to_domain(receiving_row) if receiving_row else None,
+            receiving_offer=repository.offer_to_domain(receiving_row) if receiving_row else None,
             receiving_step=body.receiving_step, phase_out_visits_planned=body.phase_out_visits_planned,
             reason=body.reason,
         )
@@ -641,8 +597,8 @@ async def end_placement(referral_id: uuid.UUID, body: EndIn, user: VisitationUse
     receiving_id = body.receiving_offer_id
     if receiving_id is None and body.destination in (None, "offer") and case.move_out_plan is not None:
         receiving_id = case.move_out_plan.receiving_offer_id
-    receiving_row = await store.get_offer(uow, receiving_id, what="receiving_offer_id") if receiving_id else None
-    offer_row = await store.get_offer(uow, row.offer_id, lock=True) if row.offer_id else None
+    receiving_row = await repository.get_offer(uow, receiving_id, what="receiving_offer_id") if receiving_id else None
+    offer_row = await repository.get_offer(uow, row.offer_id, lock=True) if row.offer_id else None
     with rules():
         if offer_row is None:
             lc.check_transition(case, dm.CaseStatus.ENDED, "end the placement")
@@ -650,12 +606,12 @@ async def end_placement(referral_id: uuid.UUID, body: EndIn, user: VisitationUse
             case, ended_on=body.ended_on or today(), by=user.sub, at=now(),
             cause=dm.EndCause(body.cause) if body.cause else None,
             destination=dm.Destination(body.destination) if body.destination else None,
-            receiving_offer=store.offer_to_domain(receiving_row) if receiving_row else None,
+            receiving_offer=repository.offer_to_domain(receiving_row) if receiving_row else None,
             to_step=body.to_step, reason=body.reason, internal_note=body.internal_note,
         )
-    _adjust(offer_row, occupied=-1)
+    repository.adjust_places(offer_row, occupied=-1)
     if case.assessment:
-        _mix_delta(offer_row, case.assessment.traits, -1)
+        repository.adjust_mix(offer_row, case.assessment.traits, -1)
     e = case.ending
     _finish(uow, user, row, case, "referral.end", detail={"cause": e.cause.value})
     uow.emit(PlacementEndedV1(
@@ -673,11 +629,11 @@ async def end_placement(referral_id: uuid.UUID, body: EndIn, user: VisitationUse
 async def withdraw(referral_id: uuid.UUID, body: Reason, user: VisitationUser, uow: UoW, ctx: Ctx) -> dict[str, Any]:
     row, case = await _changeable(uow, ctx, referral_id, user)
     previous = case.status
-    offer_row = await store.get_offer(uow, row.offer_id, lock=True) if previous is dm.CaseStatus.GRANTED else None
+    offer_row = await repository.get_offer(uow, row.offer_id, lock=True) if previous is dm.CaseStatus.GRANTED else None
     with rules():
         lc.withdraw(case, reason=body.reason, by=user.sub, at=now())
     if offer_row is not None:
-        _adjust(offer_row, reserved=-1)
+        repository.adjust_places(offer_row, reserved=-1)
     _finish(uow, user, row, case, "referral.withdraw")
     uow.emit(ReferralWithdrawnV1(citizen_id=row.citizen_id, referral_id=row.id, withdrawn_at=now(),
                                  previous_status=previous.value))
@@ -691,8 +647,8 @@ async def withdraw(referral_id: uuid.UUID, body: Reason, user: VisitationUser, u
 
 @staff.get("/offers", response_model=list[schemas.OfferOut], summary="Offers with legal basis, step, places and target group")
 async def list_offers(user: CurrentUser, uow: UoW) -> list[dict[str, Any]]:
-    rows = (await uow.session.execute(select(Offer).order_by(Offer.id))).scalars().all()
-    return [{**store.offer_json(o), "occupied_places": o.occupied_places} for o in rows]
+    rows = await repository.all_offers(uow)
+    return [{**repository.offer_json(o), "occupied_places": o.occupied_places} for o in rows]
 
 
 def _apply_offer(row: Offer, body: OfferIn) -> None:
@@ -712,45 +668,41 @@ def _apply_offer(row: Offer, body: OfferIn) -> None:
     if row.reserved_places is None:
         row.reserved_places = 0
     with rules():
-        validate_offer(store.offer_to_domain(row))
+        validate_offer(repository.offer_to_domain(row))
 
 
 @staff.put("/offers/{offer_id}", response_model=schemas.OfferOut, summary="Create or update an offer")
 async def put_offer(offer_id: str, body: OfferIn, user: OfferAdmin, uow: UoW) -> dict[str, Any]:
     if body.offer_id != offer_id:
         raise DomainError(f"offer_id in the body ({body.offer_id!r}) differs from the URL ({offer_id!r}).")
-    row = await uow.session.get(Offer, offer_id, with_for_update=True)
+    row = await repository.offer_for_update(uow, offer_id)
     created = row is None
     if created:
         row = Offer(id=offer_id, reserved_places=0)
-        uow.session.add(row)
+        repository.add_offer(uow, row)
     _apply_offer(row, body)
     uow.audit(user, "offer.create" if created else "offer.update", object_type="offer", object_id=offer_id)
     await uow.commit()
-    return store.offer_json(row)
+    return repository.offer_json(row)
 
 
 @staff.get("/offers/{offer_id}/waitlist", response_model=schemas.WaitlistOut, summary="Who waits for the offer, and for how long")
 async def get_waitlist(offer_id: str, user: Annotated[Principal, require_roles("visitation", "coordinator")],
                        uow: UoW, ctx: Ctx) -> dict[str, Any]:
-    offer_row = await store.get_offer(uow, offer_id)
+    offer_row = await repository.get_offer(uow, offer_id)
     if user.role == "coordinator" and (not user.botilbud or user.botilbud != offer_row.botilbud_id):
         raise Forbidden("A coordinator sees only the waitlists of their own botilbud.")
-    rows = (await uow.session.execute(
-        select(*store.WAITLIST_COLUMNS).where(
-            Referral.offer_id == offer_id, Referral.status.in_([dm.CaseStatus.GRANTED.value, dm.CaseStatus.WAITING.value]))
-    )).all()
-    cases = [store.waitlist_case(r) for r in rows]
+    cases = await repository.waiting_cases(uow, offer_id)
     wl = waitlist_for(offer_id, cases, today())
     # The queue and its figures are the offer's, across municipalities; the entries shown are only the
     # cases the caller could open one by one (the same rule as the single read).
     actor = actor_of(user, ctx)
     shown = {c.case_id for c in cases if view_of(actor, c) is not View.NONE}
     entries = [e for e in wl.entries if e.case_id in shown]
-    await audit_many(uow, user, "referral.waitlist", [(e.citizen_id, e.case_id) for e in entries])
+    await repository.audit_many(uow, user, "referral.waitlist", [(e.citizen_id, e.case_id) for e in entries])
     await uow.commit()
     return {
-        "offer_id": offer_id, "name": offer_row.name, "free_places": store.offer_to_domain(offer_row).free_places,
+        "offer_id": offer_id, "name": offer_row.name, "free_places": repository.offer_to_domain(offer_row).free_places,
         "median_days_waiting": wl.median_days_waiting, "longest_days_waiting": wl.longest_days_waiting,
         "entries": [{"referral_id": str(e.case_id), "citizen_id": str(e.citizen_id), "status": e.status.value,
                      "queue_position": e.queue_position, "place_reserved": e.place_reserved,
@@ -768,11 +720,8 @@ async def get_waitlist(offer_id: str, user: Annotated[Principal, require_roles("
 async def due_follow_ups(user: VisitationUser, uow: UoW, ctx: Ctx,
                          within_days: int = Query(default=FOLLOW_UP_LEAD_DAYS, ge=0, le=366)) -> list[dict[str, Any]]:
     horizon = today() + timedelta(days=within_days)
-    rows = (await uow.session.execute(
-        select(Referral).where(Referral.status == "placed", Referral.follow_up_date <= horizon,
-                               repository.cases_within(actor_of(user, ctx).scope))
-        .order_by(Referral.follow_up_date).limit(1000))).scalars().all()
-    await audit_many(uow, user, "referral.follow_up_list", [(r.citizen_id, r.id) for r in rows])
+    rows = await repository.due_follow_ups(uow, actor_of(user, ctx).scope, horizon)
+    await repository.audit_many(uow, user, "referral.follow_up_list", [(r.citizen_id, r.id) for r in rows])
     await uow.commit()
     return [{"referral_id": str(r.id), "citizen_id": str(r.citizen_id), "offer_id": r.offer_id,
              "botilbud_id": r.botilbud_id, "legal_basis": r.legal_basis, "follow_up_date": r.follow_up_date,
@@ -789,47 +738,6 @@ async def scan_follow_ups(user: OfferAdmin, uow: UoW) -> dict[str, Any]:
 # Flow report
 
 
-async def flow_facts(uow: UnitOfWork, period_from: date, period_to: date) -> list[CaseFlowFacts]:
-    """The cases that touch the period: received, decided, moved in or ended within it."""
-    start = datetime.combine(period_from, datetime.min.time(), LOCAL_TZ)
-    end = datetime.combine(period_to + timedelta(days=1), datetime.min.time(), LOCAL_TZ)
-    decided_ids = select(ReferralStatusChange.referral_id).where(
-        ReferralStatusChange.action.in_(["granted", "refused"]),
-        ReferralStatusChange.at >= start, ReferralStatusChange.at < end)
-    rows = (await uow.session.execute(
-        select(Referral.id, Referral.received_at, Referral.channel, Referral.moved_in_on, Referral.ended_on,
-               Referral.end_cause, Referral.end_destination)
-        .where((and_(Referral.received_at >= start, Referral.received_at < end))
-               | Referral.moved_in_on.between(period_from, period_to)
-               | Referral.ended_on.between(period_from, period_to)
-               | Referral.id.in_(decided_ids))
-    )).all()
-    decisions = (await uow.session.execute(
-        select(ReferralStatusChange.referral_id, ReferralStatusChange.action, ReferralStatusChange.at)
-        .where(ReferralStatusChange.action.in_(["granted", "refused"]),
-               ReferralStatusChange.at >= start, ReferralStatusChange.at < end))).all()
-    facts: list[CaseFlowFacts] = []
-    by_id = {r.id: r for r in rows}
-    decided_counted: set[uuid.UUID] = set()
-    for d in decisions:
-        # Each decision in the period counts (a refusal reopened and then granted is two decisions);
-        # these facts carry only the decision, so the case's intake is counted once, below.
-        r = by_id.get(d.referral_id)
-        if r is None:
-            continue
-        facts.append(CaseFlowFacts(received_at=datetime(1900, 1, 1, tzinfo=timezone.utc), channel=dm.Channel(r.channel),
-                                   decision=d.action, decided_at=d.at.astimezone(LOCAL_TZ)))
-        decided_counted.add(r.id)
-    for r in rows:
-        facts.append(CaseFlowFacts(
-            received_at=r.received_at.astimezone(LOCAL_TZ), channel=dm.Channel(r.channel),
-            moved_in_on=r.moved_in_on, ended_on=r.ended_on,
-            end_cause=dm.EndCause(r.end_cause) if r.end_cause else None,
-            destination=dm.Destination(r.end_destination) if r.end_destination else None,
-        ))
-    return facts
-
-
 @staff.get("/reports/flow", response_model=schemas.FlowReportOut,
            responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}}, summary="Flow per period: referrals, decisions, waiting times, placements, move-outs")
 async def get_flow_report(user: Annotated[Principal, require_roles("visitation", "admin")], uow: UoW,
@@ -839,7 +747,10 @@ async def get_flow_report(user: Annotated[Principal, require_roles("visitation",
         raise DomainError("'to' is before 'from'; give the period as from=YYYY-MM-DD&to=YYYY-MM-DD.")
     if (period_to - period_from).days > 3660:
         raise DomainError("The period is longer than ten years; choose a shorter one.")
-    report = flow_report(await flow_facts(uow, period_from, period_to), period_from, period_to)
+    start = datetime.combine(period_from, datetime.min.time(), LOCAL_TZ)
+    end = datetime.combine(period_to + timedelta(days=1), datetime.min.time(), LOCAL_TZ)
+    facts = await repository.flow_facts(uow, period_from, period_to, start, end, LOCAL_TZ)
+    report = flow_report(facts, period_from, period_to)
     uow.audit(user, "report.flow", detail={"from": period_from.isoformat(), "to": period_to.isoformat()})
     await uow.commit()
     if format == "csv":

@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from contracts.referrals import FollowUpDueV1
-from services.referrals import repository, store
+from services.referrals import repository
 from services.referrals.domain import lifecycle as lc
 from services.referrals.domain import model as dm
 from tovholder.uow import UnitOfWork
@@ -29,11 +29,11 @@ async def signal_due_follow_ups(uow: UnitOfWork, on: date, *, lead_days: int = F
     task) and commit. Returns how many were signalled — not how many rows the scan looked at."""
     signalled = 0
     for row in await repository.placements_to_signal(uow, on + timedelta(days=lead_days), batch=batch):
-        case = store.case_to_domain(row)
+        case = repository.case_to_domain(row)
         if not lc.follow_up_due(case, on, lead_days=lead_days):
             continue
         lc.mark_follow_up_signalled(case)
-        store.write_case(row, case)
+        repository.write_case(row, case)
         uow.emit(FollowUpDueV1(
             citizen_id=row.citizen_id, referral_id=row.id, offer_id=row.offer_id, botilbud_id=row.botilbud_id,
             legal_basis=row.legal_basis, step=row.step, follow_up_date=row.follow_up_date,
