@@ -1,54 +1,42 @@
 """Referrals' HTTP routes: partner intake (receipts) and the sender's status view, visitation's case
 work along the indsatstrappe, offers and waitlists, follow-ups, the flow report, the citizen's view.
 
-Every route loads rows, lets the domain decide, writes back, emits the events the change causes and
-audits the read or write, all in one unit of work.
+Thin routes: each parses its input, calls one use case in ``services.py`` and returns the body its
+``response_model`` (``schemas.py``) describes. No SQL and no rules here.
 """
 
 from __future__ import annotations
 
-import contextlib
 import uuid
-from datetime import date, datetime, timedelta, timezone
-from typing import Annotated, Any, Literal
+from datetime import date, datetime
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
-from fastapi.routing import APIRoute
 from fastapi.responses import PlainTextResponse
-from pydantic import BaseModel, Field
-from sqlalchemy import and_, insert, select
+from fastapi.routing import APIRoute
 
-from contracts.referrals import (
-    CitizenRegisteredV1,
-    FollowUpHeldV1,
-    LegalBasis,
-    MoveOutPlannedV1,
-    PlacementEndedV1,
-    PlacementStartedV1,
-    ReferralReceivedV1,
-    ReferralWithdrawnV1,
-    VisitationDecidedV1,
+from contracts.referrals import LegalBasis
+from services.referrals import schemas, services
+from services.referrals.domain.report import report_csv
+from services.referrals.schemas import (
+    AssessmentIn,
+    Decision,
+    EndIn,
+    FollowUpIn,
+    MoveIn,
+    MoveOutPlanIn,
+    Note,
+    OfferIn,
+    PartnerReferral,
+    Reason,
+    StaffReferral,
+    VisitIn,
 )
-from services.referrals import repository, store
-from services.referrals.services import FOLLOW_UP_LEAD_DAYS, LOCAL_TZ, signal_due_follow_ups, today
-from services.referrals.domain import lifecycle as lc
-from services.referrals.domain import model as dm
-from services.referrals.domain.access import Actor, View, can_change, sees_cpr, sees_internal_notes, view_of
-from services.referrals.domain.citizen_view import ACTION_TEXT, STATUS_TEXT
-from services.referrals.domain.cpr import birth_date_from_cpr, masked_cpr, normalize_cpr
-from services.referrals.domain.errors import AccessDenied, InvalidInput, StateConflict
-from services.referrals.domain.offers import match_offers, validate_offer, waitlist_for
-from services.referrals.domain.report import CaseFlowFacts, flow_report, report_csv
-from services.referrals.models import Citizen, Offer, Referral, ReferralStatusChange
+from services.referrals.services import CASE_LIST_MAX, FOLLOW_UP_LEAD_DAYS
 from tovholder.auth import CurrentUser, PartnerUser, Principal, require_roles
-from tovholder.cpr import CprVault
-from tovholder.db import AuditEntry
-from tovholder.errors import Conflict, DomainError, Forbidden, NotFound
-from tovholder.receipts import RECEIPT_RESPONSES, partner_message_openapi, receive_message
-from tovholder.scopes import serving_municipality
-from tovholder.service import Ctx, ServiceContext, UoW
-from tovholder.telemetry import current_trace_id
-from tovholder.uow import UnitOfWork
+from tovholder.receipts import RECEIPT_RESPONSES, partner_message_openapi
+from tovholder.service import Ctx, UoW
+
 
 class RulesRoute(APIRoute):
     """Every route turns the domain's rule violations into the kit's HTTP errors, wherever they are
@@ -58,7 +46,7 @@ class RulesRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def translated(request):
-            with rules():
+            with services.rules():
                 return await handler(request)
 
         return translated
@@ -69,893 +57,198 @@ staff = APIRouter(prefix="/api/v1", tags=["visitation"], route_class=RulesRoute)
 VisitationUser = Annotated[Principal, require_roles("visitation")]
 OfferAdmin = Annotated[Principal, require_roles("visitation", "admin")]
 CaseReader = Annotated[Principal, require_roles("visitation", "coordinator", "partner", "citizen")]
-
-def now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-@contextlib.contextmanager
-def rules():
-    """Turn the domain's rule violations into the kit's HTTP errors (nothing has been written yet)."""
-    try:
-        yield
-    except InvalidInput as exc:
-        raise DomainError(exc.message) from None
-    except StateConflict as exc:
-        raise Conflict(exc.message) from None
-    except AccessDenied as exc:
-        raise Forbidden(exc.message) from None
-
-
-async def audit_many(uow: UnitOfWork, user: Principal, action: str, rows: list[tuple[Any, Any]],
-                     object_type: str = "referral") -> None:
-    """One audit entry per case read, written as a single multi-row INSERT (lists read many cases)."""
-    if not rows:
-        return
-    trace_id = current_trace_id()
-    await uow.session.execute(insert(AuditEntry), [
-        {"actor_sub": user.sub, "actor_role": user.role, "actor_org": user.org, "action": action,
-         "citizen_id": citizen_id, "object_type": object_type, "object_id": str(object_id), "trace_id": trace_id}
-        for citizen_id, object_id in rows
-    ])
-
-
-def actor_of(user: Principal, ctx: ServiceContext) -> Actor:
-    return Actor(role=user.role, sub=user.sub, org=user.org, botilbud_id=user.botilbud, municipality=user.municipality,
-                 serving_municipality=serving_municipality(ctx.settings))
+StaffReader = Annotated[Principal, require_roles("visitation", "coordinator")]
 
 
 # ---------------------------------------------------------------------------------------------
 # Intake
 
 
-async def register_citizen(uow: UnitOfWork, vault: CprVault, cpr: str, name: str,
-                           municipality: str | None = None) -> Citizen:
-    """Find the citizen by CPR (keyed hash) or register them; emits CitizenRegistered for new ones."""
-    with rules():
-        cpr = normalize_cpr(cpr, today=today())
-    cpr_hash = vault.hash(cpr)
-    citizen = (await uow.session.execute(select(Citizen).where(Citizen.cpr_hash == cpr_hash))).scalar_one_or_none()
-    if citizen is None:
-        citizen = Citizen(id=uuid.uuid4(), cpr_hash=cpr_hash, cpr_encrypted=vault.encrypt(cpr), name=name,
-                          municipality=municipality, birth_date=birth_date_from_cpr(cpr))
-        uow.session.add(citizen)
-        uow.emit(CitizenRegisteredV1(citizen_id=citizen.id, cpr_hash=cpr_hash, citizen_name=name,
-                                     municipality=municipality))
-    elif citizen.birth_date is None:
-        citizen.birth_date = birth_date_from_cpr(cpr)
-    return citizen
-
-
-async def _open_referral(uow: UnitOfWork, citizen: Citizen, referrer: dm.Referrer, *, reason: str,
-                         citizen_wishes: str | None, requested_step: int | None, requested_offer: str | None,
-                         requested_offer_id: str | None, municipality: str | None) -> Referral:
-    if requested_offer_id:
-        await store.get_offer(uow, requested_offer_id, what="requested_offer_id")
-    received_at = now()
-    with rules():
-        basis = dm.parse_legal_basis(requested_offer) if requested_offer else None
-        case = lc.open_case(
-            case_id=uuid.uuid4(), citizen_id=citizen.id, referrer=referrer, reason=reason, received_at=received_at,
-            municipality=municipality, citizen_wishes=citizen_wishes, requested_step=requested_step,
-            requested_legal_basis=basis, requested_offer_id=requested_offer_id,
-        )
-    row = Referral(
-        id=case.case_id, citizen_id=citizen.id, status=case.status.value, channel=referrer.channel.value,
-        referrer_org=referrer.org, referrer_name=referrer.name, referrer_sub=referrer.sub,
-        municipality=municipality, reason=case.reason, citizen_wishes=case.citizen_wishes,
-        requested_step=requested_step, requested_offer=basis.value if basis else None,
-        requested_offer_id=requested_offer_id, received_at=received_at,
-    )
-    uow.session.add(row)
-    await uow.session.flush()
-    store.add_history(uow, row, case.history)
-    uow.emit(ReferralReceivedV1(
-        citizen_id=citizen.id, referral_id=row.id, received_at=received_at, channel=referrer.channel.value,
-        referrer_org=referrer.org, requested_step=requested_step, requested_offer=row.requested_offer,
-    ))
-    return row
-
-
-class Sender(BaseModel):
-    org: str = Field(min_length=1, max_length=100)
-    name: str = Field(min_length=1, max_length=200)
-
-
-class PartnerReferral(BaseModel):
-    message_id: uuid.UUID
-    sent_at: datetime
-    sender: Sender
-    cpr: str
-    citizen_name: str = Field(min_length=1, max_length=200)
-    reason: str = Field(min_length=1, max_length=10_000)
-    requested_step: int | None = Field(default=None, ge=1, le=7)
-    requested_offer: LegalBasis | None = None
-
-
-@integration.post("/referrals", status_code=202, summary="A partner refers a citizen (answer: a receipt)",
+@integration.post("/referrals", status_code=202, response_model=schemas.ReferralReceipt,
+                  summary="A partner refers a citizen (answer: a receipt)",
                   responses=RECEIPT_RESPONSES, openapi_extra=partner_message_openapi(PartnerReferral))
 async def post_referral(request: Request, partner: PartnerUser, uow: UoW, ctx: Ctx):
-    vault = ctx.cpr_vault()
-
-    async def process(uow: UnitOfWork, msg: PartnerReferral) -> dict[str, Any]:
-        # The kit has checked that sender.org is the token's organisation. The referral arrived at
-        # this installation, so it is the municipality this installation serves that receives it.
-        receiving = serving_municipality(ctx.settings)
-        citizen = await register_citizen(uow, vault, msg.cpr, msg.citizen_name, receiving)
-        referrer = dm.Referrer(channel=dm.Channel.PARTNER, org=msg.sender.org, name=msg.sender.name)
-        row = await _open_referral(uow, citizen, referrer, reason=msg.reason, citizen_wishes=None,
-                                   requested_step=msg.requested_step, requested_offer=msg.requested_offer,
-                                   requested_offer_id=None, municipality=receiving)
-        uow.audit(partner, "referral.create", citizen_id=citizen.id, object_type="referral", object_id=row.id)
-        return {"referral_id": str(row.id)}
-
-    return await receive_message(uow, await request.body(), PartnerReferral, endpoint="referrals", sender=partner,
-                                 process=process)
+    return await services.receive_partner_referral(uow, partner, await request.body(), ctx=ctx)
 
 
-def _referrer_json(row: Referral, history: list[ReferralStatusChange]) -> dict[str, Any]:
-    """What the contract gives the referring partner: the current status and the status history —
-    no placement, decision or notes (those are the municipality's case work)."""
-    return {"referral_id": str(row.id), "status": row.status,
-            "history": [{"status": h.status, "at": h.at} for h in history]}
+@integration.get("/referrals/{referral_id}", response_model=schemas.ReferrerView,
+                 summary="The sender follows its referral (status and status history)")
+async def get_referral_for_partner(referral_id: uuid.UUID, partner: PartnerUser, uow: UoW, ctx: Ctx):
+    return await services.referral_for_partner(uow, partner, referral_id, ctx=ctx)
 
 
-NOT_SENT_BY_YOU = "No referral with that id was sent by your organisation."
-
-
-@integration.get("/referrals/{referral_id}", summary="The sender follows its referral (status and status history)")
-async def get_referral_for_partner(referral_id: uuid.UUID, partner: PartnerUser, uow: UoW, ctx: Ctx) -> dict[str, Any]:
-    row = await uow.session.get(Referral, referral_id)
-    if row is None or view_of(actor_of(partner, ctx), store.case_to_domain(row)) is not View.REFERRER:
-        # Same answer whether it does not exist or belongs to another org: no probing of others' referrals.
-        raise NotFound(NOT_SENT_BY_YOU)
-    uow.audit(partner, "referral.read", citizen_id=row.citizen_id, object_type="referral", object_id=row.id)
-    history = await store.history_rows(uow, row.id)
-    await uow.commit()
-    return _referrer_json(row, history)
-
-
-class StaffReferral(BaseModel):
-    cpr: str
-    citizen_name: str = Field(min_length=1, max_length=200)
-    reason: str = Field(min_length=1, max_length=10_000)
-    citizen_wishes: str | None = Field(default=None, max_length=10_000, description="The citizen's own words")
-    requested_step: int | None = Field(default=None, ge=1, le=7)
-    requested_offer: LegalBasis | None = None
-    requested_offer_id: str | None = None
-    municipality: str | None = Field(default=None, max_length=100)
-
-
-@staff.post("/referrals", status_code=201, summary="Visitation registers a referral")
-async def create_referral(body: StaffReferral, user: VisitationUser, uow: UoW, ctx: Ctx) -> dict[str, Any]:
-    if user.municipality and body.municipality and body.municipality != user.municipality:
-        raise Forbidden(f"Du behandler sager for {user.municipality}; en sag for {body.municipality} "
-                        "oprettes af den kommunes visitation.")
-    # The staff member's own municipality unless the body names one; else the installation's.
-    municipality = body.municipality or user.municipality or serving_municipality(ctx.settings)
-    citizen = await register_citizen(uow, ctx.cpr_vault(), body.cpr, body.citizen_name, municipality)
-    referrer = dm.Referrer(channel=dm.Channel.STAFF, sub=user.sub, name=user.name)
-    row = await _open_referral(uow, citizen, referrer, reason=body.reason, citizen_wishes=body.citizen_wishes,
-                               requested_step=body.requested_step, requested_offer=body.requested_offer,
-                               requested_offer_id=body.requested_offer_id, municipality=municipality)
-    uow.audit(user, "referral.create", citizen_id=citizen.id, object_type="referral", object_id=row.id)
-    await uow.commit()
-    return {"referral_id": str(row.id), "citizen_id": str(citizen.id), "status": row.status}
+@staff.post("/referrals", status_code=201, response_model=schemas.ReferralCreated,
+            summary="Visitation registers a referral")
+async def create_referral(body: StaffReferral, user: VisitationUser, uow: UoW, ctx: Ctx):
+    return await services.create_referral(uow, user, body, ctx=ctx)
 
 
 # ---------------------------------------------------------------------------------------------
 # Reading cases
 
 
-def _case_json(row: Referral, citizen: Citizen | None, view: View, history: list[ReferralStatusChange],
-               vault: CprVault | None) -> dict[str, Any]:
-    status = dm.CaseStatus(row.status)
-    out: dict[str, Any] = {
-        "referral_id": str(row.id),
-        "citizen_id": str(row.citizen_id),
-        "status": row.status,
-        "status_text": STATUS_TEXT[status],
-        "received_at": row.received_at,
-        "channel": row.channel,
-        "referrer_org": row.referrer_org,
-        "requested_step": row.requested_step,
-        "requested_offer": row.requested_offer,
-        "requested_offer_id": row.requested_offer_id,
-        "decision": row.decision,
-        "legal_basis": row.legal_basis,
-        "step": row.step,
-        "offer_id": row.offer_id,
-        "botilbud_id": row.botilbud_id,
-        "start_date": row.start_date,
-        "follow_up_date": row.follow_up_date,
-        "waitlisted": row.waitlisted,
-        "moved_in_on": row.moved_in_on,
-        "move_out_plan": row.move_out_plan,
-        "ended_on": row.ended_on,
-        "end_cause": row.end_cause,
-        "end_destination": row.end_destination,
-        "receiving_offer_id": row.receiving_offer_id,
-        "to_step": row.to_step,
-    }
-    if status is dm.CaseStatus.REFUSED:
-        out["refusal_reason"] = row.decision_reason
-        out["complaint_guidance"] = row.complaint_guidance
-    if view in (View.FULL, View.PLACEMENT):
-        out["citizen_name"] = citizen.name if citizen else None
-        out["reason"] = row.reason
-        out["citizen_wishes"] = row.citizen_wishes
-        out["assessment"] = row.assessment
-        out["decision_reason"] = row.decision_reason
-    if view is View.FULL:
-        out["referrer_name"] = row.referrer_name
-        out["municipality"] = row.municipality
-        out["decided_by"] = row.decided_by
-        out["target_group_override"] = row.target_group_override
-        out["follow_ups_held"] = row.follow_ups_held
-        out["withdrawn_reason"] = row.withdrawn_reason
-        if sees_cpr(view) and citizen is not None and vault is not None:
-            out["cpr_masked"] = masked_cpr(vault.decrypt(citizen.cpr_encrypted))
-    out["history"] = [
-        {"at": h.at, "action": h.action, "title": ACTION_TEXT.get(h.action or "", h.status), "from_status": h.from_status,
-         "status": h.status, "note": h.note,
-         **({"by": h.by, "internal_note": h.internal_note} if sees_internal_notes(view) else {})}
-        for h in history
-    ]
-    return out
+@staff.get("/referrals/{referral_id}", response_model=schemas.CaseOut | schemas.CitizenCase | schemas.ReferrerView,
+           response_model_exclude_unset=True, summary="One case, as much as the caller may see")
+async def get_case(referral_id: uuid.UUID, user: CaseReader, uow: UoW, ctx: Ctx):
+    return await services.read_case(uow, user, referral_id, ctx=ctx)
 
 
-# One answer for a case that does not exist and one outside the caller's reach, so nobody learns
-# that a case (and so a citizen) exists where they may not look.
-NO_SUCH_CASE = "Ingen sag med det id, som du har adgang til."
+@staff.get("/referrals/{referral_id}/cpr", response_model=schemas.CprRevealed,
+           summary="Reveal the citizen's CPR (visitation; audited)")
+async def reveal_cpr(referral_id: uuid.UUID, user: VisitationUser, uow: UoW, ctx: Ctx):
+    return await services.reveal_cpr(uow, user, referral_id, ctx=ctx)
 
 
-async def _readable_case(uow: UnitOfWork, ctx: ServiceContext, referral_id: uuid.UUID,
-                         user: Principal) -> tuple[Referral, View]:
-    row = await uow.session.get(Referral, referral_id)
-    view = view_of(actor_of(user, ctx), store.case_to_domain(row)) if row is not None else View.NONE
-    if view is View.NONE:
-        raise NotFound(NO_SUCH_CASE)
-    return row, view
-
-
-@staff.get("/referrals/{referral_id}", summary="One case, as much as the caller may see")
-async def get_case(referral_id: uuid.UUID, user: CaseReader, uow: UoW, ctx: Ctx) -> dict[str, Any]:
-    row, view = await _readable_case(uow, ctx, referral_id, user)
-    citizen = await uow.session.get(Citizen, row.citizen_id)
-    history = await store.history_rows(uow, row.id)
-    uow.audit(user, "referral.read", citizen_id=row.citizen_id, object_type="referral", object_id=row.id,
-              detail={"view": view.value})
-    await uow.commit()
-    if view is View.CITIZEN:
-        return _citizen_json(row, history)
-    if view is View.REFERRER:
-        return _referrer_json(row, history)  # the same as the integration endpoint: the contract's view
-    return _case_json(row, citizen, view, history, ctx.cpr_vault())
-
-
-@staff.get("/referrals/{referral_id}/cpr", summary="Reveal the citizen's CPR (visitation; audited)")
-async def reveal_cpr(referral_id: uuid.UUID, user: VisitationUser, uow: UoW, ctx: Ctx) -> dict[str, Any]:
-    row, view = await _readable_case(uow, ctx, referral_id, user)
-    if not sees_cpr(view):
-        raise Forbidden("Only visitation staff of the case's municipality may see the CPR number.")
-    citizen = await uow.session.get(Citizen, row.citizen_id)
-    uow.audit(user, "citizen.cpr.reveal", citizen_id=row.citizen_id, object_type="referral", object_id=row.id)
-    await uow.commit()
-    return {"citizen_id": str(row.citizen_id), "cpr": ctx.cpr_vault().decrypt(citizen.cpr_encrypted)}
-
-
-CASE_LIST_MAX = 500
-
-
-@staff.get("/referrals", summary="The case list (visitation: all; coordinator: placements to own botilbud)")
+@staff.get("/referrals", response_model=list[schemas.CaseListItem],
+           summary="The case list (visitation: all; coordinator: placements to own botilbud)")
 async def list_referrals(
-    user: Annotated[Principal, require_roles("visitation", "coordinator")], uow: UoW, ctx: Ctx,
+    user: StaffReader, uow: UoW, ctx: Ctx,
     status: str | None = None, offer_id: str | None = None, botilbud_id: str | None = None,
     citizen_id: uuid.UUID | None = None,
     before: datetime | None = Query(default=None, description="Cursor: only cases received before this time"),
     limit: int = Query(default=50, ge=1, le=CASE_LIST_MAX),
-) -> list[dict[str, Any]]:
-    query = (select(Referral.id, Referral.citizen_id, Citizen.name, Referral.status, Referral.received_at,
-                    Referral.referrer_org, Referral.requested_step, Referral.offer_id, Referral.botilbud_id,
-                    Referral.step, Referral.follow_up_date, Referral.moved_in_on)
-             .join(Citizen, Citizen.id == Referral.citizen_id)
-             .where(repository.cases_within(actor_of(user, ctx).scope))  # what the single read would show
-             .order_by(Referral.received_at.desc(), Referral.id.desc()).limit(limit))
-    if status:
-        statuses = [s.strip() for s in status.split(",") if s.strip()]
-        unknown = [s for s in statuses if s not in {c.value for c in dm.CaseStatus}]
-        if unknown:
-            raise DomainError(f"Unknown status {', '.join(unknown)}; use any of {', '.join(s.value for s in dm.CaseStatus)}.")
-        query = query.where(Referral.status.in_(statuses))
-    if user.role == "coordinator":
-        if not user.botilbud:
-            raise Forbidden("Your token names no botilbud; a coordinator sees the placements to their own botilbud.")
-        if botilbud_id and botilbud_id != user.botilbud:
-            raise Forbidden("A coordinator sees only the placements to their own botilbud.")
-        botilbud_id = user.botilbud
-    if offer_id:
-        query = query.where(Referral.offer_id == offer_id)
-    if botilbud_id:
-        query = query.where(Referral.botilbud_id == botilbud_id)
-    if citizen_id:
-        query = query.where(Referral.citizen_id == citizen_id)
-    if before:
-        query = query.where(Referral.received_at < before)
-    rows = (await uow.session.execute(query)).all()
-    await audit_many(uow, user, "referral.list", [(r.citizen_id, r.id) for r in rows])
-    await uow.commit()
-    return [{"referral_id": str(r.id), "citizen_id": str(r.citizen_id), "citizen_name": r.name, "status": r.status,
-             "received_at": r.received_at, "referrer_org": r.referrer_org, "requested_step": r.requested_step,
-             "offer_id": r.offer_id, "botilbud_id": r.botilbud_id, "step": r.step,
-             "follow_up_date": r.follow_up_date, "moved_in_on": r.moved_in_on} for r in rows]
+):
+    return await services.list_cases(uow, user, ctx=ctx, status=status, offer_id=offer_id, botilbud_id=botilbud_id,
+                                     citizen_id=citizen_id, before=before, limit=limit)
 
 
-def _citizen_json(row: Referral, history: list[ReferralStatusChange]) -> dict[str, Any]:
-    """The citizen's own case in plain Danish: no internal notes, no staff names."""
-    status = dm.CaseStatus(row.status)
-    return {
-        "referral_id": str(row.id),
-        "status": row.status,
-        "status_text": STATUS_TEXT[status],
-        "received_on": row.received_at.date(),
-        "offer_id": row.offer_id,
-        "start_date": row.start_date,
-        "moved_in_on": row.moved_in_on,
-        "next_follow_up": row.follow_up_date if status is dm.CaseStatus.PLACED else None,
-        "refusal_reason": row.decision_reason if status is dm.CaseStatus.REFUSED else None,
-        "complaint_guidance": row.complaint_guidance if status is dm.CaseStatus.REFUSED else None,
-        "history": [{"at": h.at, "title": ACTION_TEXT.get(h.action or "", h.status), "text": h.note} for h in history],
-    }
-
-
-@staff.get("/me/referrals", summary="The citizen's own cases (role citizen)")
-async def my_cases(user: Annotated[Principal, require_roles("citizen")], uow: UoW) -> list[dict[str, Any]]:
-    try:
-        citizen_id = uuid.UUID(user.sub)
-    except ValueError:
-        raise Forbidden("Your token's sub is not a citizen id.") from None
-    rows = (await uow.session.execute(
-        select(Referral).where(Referral.citizen_id == citizen_id).order_by(Referral.received_at.desc()))).scalars().all()
-    out = []
-    for row in rows:
-        out.append(_citizen_json(row, await store.history_rows(uow, row.id)))
-        uow.audit(user, "referral.read", citizen_id=row.citizen_id, object_type="referral", object_id=row.id,
-                  detail={"view": "citizen"})
-    await uow.commit()
-    return out
+@staff.get("/me/referrals", response_model=list[schemas.CitizenCase], summary="The citizen's own cases (role citizen)")
+async def my_cases(user: Annotated[Principal, require_roles("citizen")], uow: UoW):
+    return await services.my_cases(uow, user)
 
 
 # ---------------------------------------------------------------------------------------------
 # Changing cases (visitation)
 
 
-async def _changeable(uow: UnitOfWork, ctx: ServiceContext, referral_id: uuid.UUID,
-                      user: Principal) -> tuple[Referral, dm.VisitationCase]:
-    row = await uow.session.get(Referral, referral_id, with_for_update=True)
-    case = store.case_to_domain(row) if row is not None else None
-    if case is None or not can_change(actor_of(user, ctx), case):
-        raise NotFound(NO_SUCH_CASE)
-    return row, case
+@staff.post("/referrals/{referral_id}/screening", response_model=schemas.CaseSummary, summary="Start screening")
+async def start_screening(referral_id: uuid.UUID, user: VisitationUser, uow: UoW, ctx: Ctx, body: Note | None = None):
+    return await services.start_screening(uow, user, referral_id, body, ctx=ctx)
 
 
-def _finish(uow: UnitOfWork, user: Principal, row: Referral, case: dm.VisitationCase, action: str,
-            detail: dict[str, Any] | None = None) -> None:
-    store.save_case(uow, row, case)
-    uow.audit(user, action, citizen_id=row.citizen_id, object_type="referral", object_id=row.id, detail=detail)
+@staff.put("/referrals/{referral_id}/assessment", response_model=schemas.AssessmentRecorded,
+           summary="Record the functional assessment (screening)")
+async def record_assessment(referral_id: uuid.UUID, body: AssessmentIn, user: VisitationUser, uow: UoW, ctx: Ctx):
+    return await services.record_assessment(uow, user, referral_id, body, ctx=ctx)
 
 
-def _summary(row: Referral, **extra: Any) -> dict[str, Any]:
-    return {"referral_id": str(row.id), "status": row.status, "offer_id": row.offer_id,
-            "botilbud_id": row.botilbud_id, **extra}
-
-
-class Note(BaseModel):
-    note: str | None = Field(default=None, max_length=5000)
-
-
-@staff.post("/referrals/{referral_id}/screening", summary="Start screening")
-async def start_screening(referral_id: uuid.UUID, user: VisitationUser, uow: UoW, ctx: Ctx,
-                          body: Note | None = None) -> dict[str, Any]:
-    row, case = await _changeable(uow, ctx, referral_id, user)
-    with rules():
-        lc.start_screening(case, by=user.sub, at=now(), note=body.note if body else None)
-    _finish(uow, user, row, case, "referral.screening")
-    await uow.commit()
-    return _summary(row)
-
-
-class AssessmentIn(BaseModel):
-    scores: dict[str, Any] = Field(description="VUM themes scored 0–4, e.g. {\"egenomsorg\": 3}")
-    wishes: str = Field(max_length=10_000, description="The citizen's own wishes, in their own words")
-    needs: str | None = Field(default=None, max_length=10_000)
-    resources: str | None = Field(default=None, max_length=10_000)
-    traits: list[str] = Field(default_factory=list, description="e.g. tilbagetrukket, misbrug, dobbeltdiagnose")
-
-
-@staff.put("/referrals/{referral_id}/assessment", summary="Record the functional assessment (screening)")
-async def record_assessment(referral_id: uuid.UUID, body: AssessmentIn, user: VisitationUser, uow: UoW, ctx: Ctx) -> dict[str, Any]:
-    row, case = await _changeable(uow, ctx, referral_id, user)
-    with rules():
-        lc.record_assessment(case, scores=body.scores, wishes=body.wishes, needs=body.needs, resources=body.resources,
-                             traits=body.traits, by=user.sub, at=now())
-    _finish(uow, user, row, case, "referral.assessment")
-    await uow.commit()
-    return _summary(row, assessment=row.assessment)
-
-
-@staff.get("/referrals/{referral_id}/matches", summary="Offers that fit the case, free places, exclusions, warnings")
+@staff.get("/referrals/{referral_id}/matches", response_model=schemas.Matches,
+           summary="Offers that fit the case, free places, exclusions, warnings")
 async def matches(referral_id: uuid.UUID, user: VisitationUser, uow: UoW, ctx: Ctx,
                   step: int | None = Query(default=None, ge=1, le=7),
-                  legal_basis: LegalBasis | None = None, all_steps: bool = False) -> dict[str, Any]:
-    row, view = await _readable_case(uow, ctx, referral_id, user)
-    case = store.case_to_domain(row)
-    profile = await store.profile_of(uow, row, case, today())
-    if not all_steps:
-        step = step or row.requested_step
-        legal_basis = legal_basis or row.requested_offer
-    offers = (await uow.session.execute(select(Offer).order_by(Offer.id))).scalars().all()
-    with rules():
-        result = match_offers([store.offer_to_domain(o) for o in offers], profile, step=step,
-                              legal_basis=dm.LegalBasis(legal_basis) if legal_basis else None)
-    uow.audit(user, "referral.match", citizen_id=row.citizen_id, object_type="referral", object_id=row.id)
-    await uow.commit()
-    return {
-        "referral_id": str(row.id),
-        "considered": {"step": step, "legal_basis": legal_basis, "age": profile.age,
-                       "traits": sorted(t.value for t in profile.traits)},
-        "offers": [{"offer_id": m.offer.offer_id, "name": m.offer.name, "botilbud_id": m.offer.botilbud_id,
-                    "legal_basis": m.offer.legal_basis.value, "step": m.offer.step, "fits": m.fits,
-                    "free_places": m.free_places, "exclusions": list(m.exclusions), "warnings": list(m.warnings),
-                    "requested": m.offer.offer_id == row.requested_offer_id}
-                   for m in result],
-    }
+                  legal_basis: LegalBasis | None = None, all_steps: bool = False):
+    return await services.matches(uow, user, referral_id, ctx=ctx, step=step, legal_basis=legal_basis,
+                                  all_steps=all_steps)
 
 
-class Decision(BaseModel):
-    decision: Literal["granted", "refused"]
-    legal_basis: LegalBasis
-    offer_id: str | None = None
-    step: int | None = None
-    start_date: date | None = None
-    follow_up_date: date | None = None
-    reason: str | None = Field(default=None, max_length=5000)
-    join_waitlist: bool = False
-    target_group_override: str | None = Field(default=None, max_length=5000)
-    complaint_guidance: str | None = Field(default=None, max_length=5000)
-    internal_note: str | None = Field(default=None, max_length=5000)
+@staff.post("/referrals/{referral_id}/decision", response_model=schemas.Decided, summary="Grant or refuse")
+async def decide(referral_id: uuid.UUID, body: Decision, user: VisitationUser, uow: UoW, ctx: Ctx):
+    return await services.decide(uow, user, referral_id, body, ctx=ctx)
 
 
-def _adjust(offer: Offer, *, occupied: int = 0, reserved: int = 0) -> None:
-    offer.occupied_places = max(0, (offer.occupied_places or 0) + occupied)
-    offer.reserved_places = max(0, (offer.reserved_places or 0) + reserved)
+@staff.post("/referrals/{referral_id}/reopen", response_model=schemas.CaseSummary,
+            summary="Reassess a refused case (genvurdering)")
+async def reopen(referral_id: uuid.UUID, body: Reason, user: VisitationUser, uow: UoW, ctx: Ctx):
+    return await services.reopen(uow, user, referral_id, body, ctx=ctx)
 
 
-@staff.post("/referrals/{referral_id}/decision", summary="Grant or refuse")
-async def decide(referral_id: uuid.UUID, body: Decision, user: VisitationUser, uow: UoW, ctx: Ctx) -> dict[str, Any]:
-    row, case = await _changeable(uow, ctx, referral_id, user)
-    at = now()
-    if body.decision == "granted":
-        if not body.offer_id:
-            raise DomainError("A granted place needs offer_id: the offer the citizen is granted (see the case's matches).")
-        offer_row = await store.get_offer(uow, body.offer_id, lock=True)
-        profile = await store.profile_of(uow, row, case, today())
-        with rules():
-            lc.grant(case, offer=store.offer_to_domain(offer_row), profile=profile,
-                     start_date=body.start_date or today(), follow_up_date=body.follow_up_date,
-                     reason=body.reason or "", by=user.sub, at=at, legal_basis=dm.LegalBasis(body.legal_basis),
-                     step=body.step, join_waitlist=body.join_waitlist,
-                     target_group_override=body.target_group_override, internal_note=body.internal_note)
-        if case.status is dm.CaseStatus.GRANTED:
-            _adjust(offer_row, reserved=+1)
-        g = case.grant
-        _finish(uow, user, row, case, "referral.granted", detail={"offer_id": g.offer_id, "waitlisted": g.waitlisted})
-        uow.emit(VisitationDecidedV1(
-            citizen_id=row.citizen_id, referral_id=row.id, decision="granted", decided_at=at, decided_by=user.sub,
-            legal_basis=g.legal_basis.value, step=g.step, offer_id=g.offer_id, botilbud_id=g.botilbud_id,
-            start_date=g.start_date, follow_up_date=g.follow_up_date, waitlisted=g.waitlisted,
-        ))
-    else:
-        with rules():
-            lc.refuse(case, reason=body.reason or "", legal_basis=dm.LegalBasis(body.legal_basis), by=user.sub, at=at,
-                      complaint_guidance=body.complaint_guidance, internal_note=body.internal_note)
-        _finish(uow, user, row, case, "referral.refused")
-        uow.emit(VisitationDecidedV1(
-            citizen_id=row.citizen_id, referral_id=row.id, decision="refused", decided_at=at, decided_by=user.sub,
-            legal_basis=body.legal_basis,
-        ))
-    await uow.commit()
-    return _summary(row, decision=row.decision, waitlisted=row.waitlisted, start_date=row.start_date,
-                    follow_up_date=row.follow_up_date)
+@staff.post("/referrals/{referral_id}/release-place", response_model=schemas.CaseSummary,
+            summary="Give up the reserved place; the citizen keeps the grant and waits")
+async def release_place(referral_id: uuid.UUID, body: Reason, user: VisitationUser, uow: UoW, ctx: Ctx):
+    return await services.release_place(uow, user, referral_id, body, ctx=ctx)
 
 
-class Reason(BaseModel):
-    reason: str = Field(max_length=5000)
+@staff.post("/referrals/{referral_id}/reserve-place", response_model=schemas.CaseSummary,
+            summary="Reserve a freed place for a waiting citizen")
+async def reserve_place(referral_id: uuid.UUID, user: VisitationUser, uow: UoW, ctx: Ctx):
+    return await services.reserve_place(uow, user, referral_id, ctx=ctx)
 
 
-@staff.post("/referrals/{referral_id}/reopen", summary="Reassess a refused case (genvurdering)")
-async def reopen(referral_id: uuid.UUID, body: Reason, user: VisitationUser, uow: UoW, ctx: Ctx) -> dict[str, Any]:
-    row, case = await _changeable(uow, ctx, referral_id, user)
-    with rules():
-        lc.reopen_for_reassessment(case, reason=body.reason, by=user.sub, at=now())
-    _finish(uow, user, row, case, "referral.reopen")
-    await uow.commit()
-    return _summary(row)
+@staff.post("/referrals/{referral_id}/move-in", response_model=schemas.MovedIn,
+            summary="Register the move-in (placement starts)")
+async def move_in(referral_id: uuid.UUID, body: MoveIn, user: VisitationUser, uow: UoW, ctx: Ctx):
+    return await services.move_in(uow, user, referral_id, body, ctx=ctx)
 
 
-@staff.post("/referrals/{referral_id}/release-place", summary="Give up the reserved place; the citizen keeps the grant and waits")
-async def release_place(referral_id: uuid.UUID, body: Reason, user: VisitationUser, uow: UoW, ctx: Ctx) -> dict[str, Any]:
-    row, case = await _changeable(uow, ctx, referral_id, user)
-    offer_row = await store.get_offer(uow, row.offer_id, lock=True)
-    with rules():
-        lc.release_place(case, reason=body.reason, by=user.sub, at=now())
-    _adjust(offer_row, reserved=-1)
-    _finish(uow, user, row, case, "referral.release_place")
-    await uow.commit()
-    return _summary(row)
+@staff.post("/referrals/{referral_id}/follow-ups", response_model=schemas.FollowUpRecorded,
+            summary="Record a follow-up and set the next one")
+async def record_follow_up(referral_id: uuid.UUID, body: FollowUpIn, user: VisitationUser, uow: UoW, ctx: Ctx):
+    return await services.record_follow_up(uow, user, referral_id, body, ctx=ctx)
 
 
-@staff.post("/referrals/{referral_id}/reserve-place", summary="Reserve a freed place for a waiting citizen")
-async def reserve_place(referral_id: uuid.UUID, user: VisitationUser, uow: UoW, ctx: Ctx) -> dict[str, Any]:
-    row, case = await _changeable(uow, ctx, referral_id, user)
-    offer_row = await store.get_offer(uow, row.offer_id, lock=True)
-    with rules():
-        lc.reserve_place(case, offer=store.offer_to_domain(offer_row), by=user.sub, at=now())
-    _adjust(offer_row, reserved=+1)
-    _finish(uow, user, row, case, "referral.reserve_place")
-    await uow.commit()
-    return _summary(row)
+@staff.put("/referrals/{referral_id}/move-out-plan", response_model=schemas.MoveOutPlanned,
+           summary="Plan the move-out (receiving offer or own home, phase-out visits)")
+async def plan_move_out(referral_id: uuid.UUID, body: MoveOutPlanIn, user: VisitationUser, uow: UoW, ctx: Ctx):
+    return await services.plan_move_out(uow, user, referral_id, body, ctx=ctx)
 
 
-class MoveIn(BaseModel):
-    moved_in_on: date | None = None
-    follow_up_date: date | None = None
+@staff.post("/referrals/{referral_id}/phase-out-visits", response_model=schemas.PhaseOutVisitRecorded,
+            summary="Record a phase-out visit (udslusningsbesøg)")
+async def phase_out_visit(referral_id: uuid.UUID, body: VisitIn, user: VisitationUser, uow: UoW, ctx: Ctx):
+    return await services.record_phase_out_visit(uow, user, referral_id, body, ctx=ctx)
 
 
-def _mix_delta(offer: Offer, traits: frozenset[dm.Trait], sign: int) -> None:
-    if dm.Trait.UDADREAGERENDE in traits:
-        offer.mix_outward_reacting = max(0, (offer.mix_outward_reacting or 0) + sign)
-    if traits & {dm.Trait.MISBRUG, dm.Trait.DOBBELTDIAGNOSE}:
-        offer.mix_drug_using = max(0, (offer.mix_drug_using or 0) + sign)
-    if dm.Trait.TILBAGETRUKKET in traits:
-        offer.mix_withdrawn = max(0, (offer.mix_withdrawn or 0) + sign)
+@staff.post("/referrals/{referral_id}/end", response_model=schemas.PlacementEnded,
+            summary="End the placement (moved out, stepped down, …)")
+async def end_placement(referral_id: uuid.UUID, body: EndIn, user: VisitationUser, uow: UoW, ctx: Ctx):
+    return await services.end_placement(uow, user, referral_id, body, ctx=ctx)
 
 
-@staff.post("/referrals/{referral_id}/move-in", summary="Register the move-in (placement starts)")
-async def move_in(referral_id: uuid.UUID, body: MoveIn, user: VisitationUser, uow: UoW, ctx: Ctx) -> dict[str, Any]:
-    row, case = await _changeable(uow, ctx, referral_id, user)
-    if case.grant is None:
-        with rules():
-            lc.check_transition(case, dm.CaseStatus.PLACED, "register the move-in")
-    offer_row = await store.get_offer(uow, row.offer_id, lock=True)
-    had_reservation = case.status is dm.CaseStatus.GRANTED
-    with rules():
-        lc.move_in(case, offer=store.offer_to_domain(offer_row), moved_in_on=body.moved_in_on or today(),
-                   follow_up_date=body.follow_up_date, by=user.sub, at=now())
-    _adjust(offer_row, occupied=+1, reserved=-1 if had_reservation else 0)
-    if case.assessment:
-        _mix_delta(offer_row, case.assessment.traits, +1)
-    p = case.placement
-    _finish(uow, user, row, case, "referral.move_in")
-    uow.emit(PlacementStartedV1(
-        citizen_id=row.citizen_id, referral_id=row.id, offer_id=p.offer_id, botilbud_id=p.botilbud_id,
-        legal_basis=p.legal_basis.value, step=p.step, moved_in_on=p.moved_in_on, follow_up_date=p.follow_up_date,
-    ))
-    await uow.commit()
-    return _summary(row, moved_in_on=row.moved_in_on, follow_up_date=row.follow_up_date)
-
-
-class FollowUpIn(BaseModel):
-    held_on: date | None = None
-    next_follow_up_date: date
-    note: str | None = Field(default=None, max_length=5000)
-
-
-@staff.post("/referrals/{referral_id}/follow-ups", summary="Record a follow-up and set the next one")
-async def record_follow_up(referral_id: uuid.UUID, body: FollowUpIn, user: VisitationUser, uow: UoW, ctx: Ctx) -> dict[str, Any]:
-    row, case = await _changeable(uow, ctx, referral_id, user)
-    held_on = body.held_on or today()
-    with rules():
-        lc.record_follow_up(case, held_on=held_on, next_follow_up_date=body.next_follow_up_date, by=user.sub,
-                            at=now(), note=body.note)
-    _finish(uow, user, row, case, "referral.follow_up")
-    uow.emit(FollowUpHeldV1(citizen_id=row.citizen_id, referral_id=row.id, held_on=held_on,
-                            next_follow_up_date=body.next_follow_up_date))
-    await uow.commit()
-    return _summary(row, follow_up_date=row.follow_up_date, follow_ups_held=row.follow_ups_held)
-
-
-class MoveOutPlanIn(BaseModel):
-    destination: Literal["own_home", "offer", "other"]
-    planned_on: date
-    receiving_offer_id: str | None = None
-    receiving_step: int | None = None
-    phase_out_visits_planned: int = lc.RECOMMENDED_PHASE_OUT_VISITS
-    reason: str | None = Field(default=None, max_length=5000)
-
-
-@staff.put("/referrals/{referral_id}/move-out-plan", summary="Plan the move-out (receiving offer or own home, phase-out visits)")
-async def plan_move_out(referral_id: uuid.UUID, body: MoveOutPlanIn, user: VisitationUser, uow: UoW, ctx: Ctx) -> dict[str, Any]:
-    row, case = await _changeable(uow, ctx, referral_id, user)
-    receiving_row = (await store.get_offer(uow, body.receiving_offer_id, what="receiving_offer_id")
-                     if body.receiving_offer_id else None)
-    with rules():
-        _, warnings = lc.plan_move_out(
-            case, destination=dm.Destination(body.destination), planned_on=body.planned_on, by=user.sub, at=now(),
-            receiving_offer=store.offer_to_domain(receiving_row) if receiving_row else None,
-            receiving_step=body.receiving_step, phase_out_visits_planned=body.phase_out_visits_planned,
-            reason=body.reason,
-        )
-    plan = case.move_out_plan
-    _finish(uow, user, row, case, "referral.move_out_plan")
-    uow.emit(MoveOutPlannedV1(
-        citizen_id=row.citizen_id, referral_id=row.id, botilbud_id=row.botilbud_id, planned_on=plan.planned_on,
-        destination=plan.destination.value, receiving_offer_id=plan.receiving_offer_id,
-        receiving_botilbud_id=receiving_row.botilbud_id if receiving_row else None,
-        receiving_step=plan.receiving_step, current_step=row.step, phase_out_visits_planned=plan.phase_out_visits_planned,
-    ))
-    await uow.commit()
-    return _summary(row, move_out_plan=row.move_out_plan, warnings=warnings)
-
-
-class VisitIn(BaseModel):
-    visited_on: date
-
-
-@staff.post("/referrals/{referral_id}/phase-out-visits", summary="Record a phase-out visit (udslusningsbesøg)")
-async def phase_out_visit(referral_id: uuid.UUID, body: VisitIn, user: VisitationUser, uow: UoW, ctx: Ctx) -> dict[str, Any]:
-    row, case = await _changeable(uow, ctx, referral_id, user)
-    with rules():
-        lc.record_phase_out_visit(case, visited_on=body.visited_on, by=user.sub, at=now())
-    _finish(uow, user, row, case, "referral.phase_out_visit")
-    await uow.commit()
-    return _summary(row, move_out_plan=row.move_out_plan)
-
-
-class EndIn(BaseModel):
-    ended_on: date | None = None
-    cause: Literal["stepped_down", "moved_out", "transferred", "died", "other"] | None = None
-    destination: Literal["own_home", "offer", "other"] | None = None
-    receiving_offer_id: str | None = None
-    to_step: int | None = None
-    reason: str | None = Field(default=None, max_length=5000)
-    internal_note: str | None = Field(default=None, max_length=5000)
-
-
-@staff.post("/referrals/{referral_id}/end", summary="End the placement (moved out, stepped down, …)")
-async def end_placement(referral_id: uuid.UUID, body: EndIn, user: VisitationUser, uow: UoW, ctx: Ctx) -> dict[str, Any]:
-    row, case = await _changeable(uow, ctx, referral_id, user)
-    receiving_id = body.receiving_offer_id
-    if receiving_id is None and body.destination in (None, "offer") and case.move_out_plan is not None:
-        receiving_id = case.move_out_plan.receiving_offer_id
-    receiving_row = await store.get_offer(uow, receiving_id, what="receiving_offer_id") if receiving_id else None
-    offer_row = await store.get_offer(uow, row.offer_id, lock=True) if row.offer_id else None
-    with rules():
-        if offer_row is None:
-            lc.check_transition(case, dm.CaseStatus.ENDED, "end the placement")
-        lc.end_placement(
-            case, ended_on=body.ended_on or today(), by=user.sub, at=now(),
-            cause=dm.EndCause(body.cause) if body.cause else None,
-            destination=dm.Destination(body.destination) if body.destination else None,
-            receiving_offer=store.offer_to_domain(receiving_row) if receiving_row else None,
-            to_step=body.to_step, reason=body.reason, internal_note=body.internal_note,
-        )
-    _adjust(offer_row, occupied=-1)
-    if case.assessment:
-        _mix_delta(offer_row, case.assessment.traits, -1)
-    e = case.ending
-    _finish(uow, user, row, case, "referral.end", detail={"cause": e.cause.value})
-    uow.emit(PlacementEndedV1(
-        citizen_id=row.citizen_id, referral_id=row.id, offer_id=row.offer_id, botilbud_id=row.botilbud_id,
-        ended_on=e.ended_on, cause=e.cause.value, destination=e.destination.value,
-        receiving_offer_id=e.receiving_offer_id, receiving_botilbud_id=receiving_row.botilbud_id if receiving_row else None,
-        from_step=e.from_step, to_step=e.to_step, stepped_down=e.stepped_down,
-    ))
-    await uow.commit()
-    return _summary(row, ended_on=row.ended_on, end_cause=row.end_cause, end_destination=row.end_destination,
-                    to_step=row.to_step, stepped_down=e.stepped_down)
-
-
-@staff.post("/referrals/{referral_id}/withdraw", summary="Withdraw the referral before move-in")
-async def withdraw(referral_id: uuid.UUID, body: Reason, user: VisitationUser, uow: UoW, ctx: Ctx) -> dict[str, Any]:
-    row, case = await _changeable(uow, ctx, referral_id, user)
-    previous = case.status
-    offer_row = await store.get_offer(uow, row.offer_id, lock=True) if previous is dm.CaseStatus.GRANTED else None
-    with rules():
-        lc.withdraw(case, reason=body.reason, by=user.sub, at=now())
-    if offer_row is not None:
-        _adjust(offer_row, reserved=-1)
-    _finish(uow, user, row, case, "referral.withdraw")
-    uow.emit(ReferralWithdrawnV1(citizen_id=row.citizen_id, referral_id=row.id, withdrawn_at=now(),
-                                 previous_status=previous.value))
-    await uow.commit()
-    return _summary(row)
+@staff.post("/referrals/{referral_id}/withdraw", response_model=schemas.CaseSummary,
+            summary="Withdraw the referral before move-in")
+async def withdraw(referral_id: uuid.UUID, body: Reason, user: VisitationUser, uow: UoW, ctx: Ctx):
+    return await services.withdraw(uow, user, referral_id, body, ctx=ctx)
 
 
 # ---------------------------------------------------------------------------------------------
 # Offers and waitlists
 
 
-@staff.get("/offers", summary="Offers with legal basis, step, places and target group")
-async def list_offers(user: CurrentUser, uow: UoW) -> list[dict[str, Any]]:
-    rows = (await uow.session.execute(select(Offer).order_by(Offer.id))).scalars().all()
-    return [{**store.offer_json(o), "occupied_places": o.occupied_places} for o in rows]
+@staff.get("/offers", response_model=list[schemas.OfferOut],
+           summary="Offers with legal basis, step, places and target group")
+async def list_offers(user: CurrentUser, uow: UoW):
+    return await services.list_offers(uow, user)
 
 
-class TargetGroupIn(BaseModel):
-    description: str | None = Field(default=None, max_length=2000)
-    min_age: int | None = None
-    max_age: int | None = None
-    requires: list[str] = Field(default_factory=list)
-    excludes: list[str] = Field(default_factory=list)
+@staff.put("/offers/{offer_id}", response_model=schemas.OfferOut, summary="Create or update an offer")
+async def put_offer(offer_id: str, body: OfferIn, user: OfferAdmin, uow: UoW):
+    return await services.put_offer(uow, user, offer_id, body)
 
 
-class ResidentMixIn(BaseModel):
-    outward_reacting: int = Field(default=0, ge=0)
-    drug_using: int = Field(default=0, ge=0)
-    withdrawn: int = Field(default=0, ge=0)
-
-
-class OfferIn(BaseModel):
-    offer_id: str = Field(min_length=1, max_length=100, pattern=r"^[a-z0-9][a-z0-9._-]*$")
-    name: str = Field(min_length=1, max_length=200)
-    botilbud_id: str | None = Field(default=None, max_length=100)
-    municipality: str | None = Field(default=None, max_length=100)
-    legal_basis: LegalBasis
-    step: int
-    approved_places: int
-    occupied_places: int = Field(default=0, ge=0)
-    target_group: TargetGroupIn = Field(default_factory=TargetGroupIn)
-    resident_mix: ResidentMixIn = Field(default_factory=ResidentMixIn)
-    active: bool = True
-
-
-def _apply_offer(row: Offer, body: OfferIn) -> None:
-    row.name, row.botilbud_id, row.municipality = body.name, body.botilbud_id, body.municipality
-    row.legal_basis, row.step, row.approved_places = body.legal_basis, body.step, body.approved_places
-    row.occupied_places = body.occupied_places
-    tg = body.target_group
-    with rules():
-        requires = dm.parse_traits(tg.requires)
-        excludes = dm.parse_traits(tg.excludes)
-    row.target_group, row.target_min_age, row.target_max_age = tg.description, tg.min_age, tg.max_age
-    row.target_requires, row.target_excludes = sorted(t.value for t in requires), sorted(t.value for t in excludes)
-    row.mix_outward_reacting = body.resident_mix.outward_reacting
-    row.mix_drug_using = body.resident_mix.drug_using
-    row.mix_withdrawn = body.resident_mix.withdrawn
-    row.active = body.active
-    if row.reserved_places is None:
-        row.reserved_places = 0
-    with rules():
-        validate_offer(store.offer_to_domain(row))
-
-
-@staff.put("/offers/{offer_id}", summary="Create or update an offer")
-async def put_offer(offer_id: str, body: OfferIn, user: OfferAdmin, uow: UoW) -> dict[str, Any]:
-    if body.offer_id != offer_id:
-        raise DomainError(f"offer_id in the body ({body.offer_id!r}) differs from the URL ({offer_id!r}).")
-    row = await uow.session.get(Offer, offer_id, with_for_update=True)
-    created = row is None
-    if created:
-        row = Offer(id=offer_id, reserved_places=0)
-        uow.session.add(row)
-    _apply_offer(row, body)
-    uow.audit(user, "offer.create" if created else "offer.update", object_type="offer", object_id=offer_id)
-    await uow.commit()
-    return store.offer_json(row)
-
-
-@staff.get("/offers/{offer_id}/waitlist", summary="Who waits for the offer, and for how long")
-async def get_waitlist(offer_id: str, user: Annotated[Principal, require_roles("visitation", "coordinator")],
-                       uow: UoW, ctx: Ctx) -> dict[str, Any]:
-    offer_row = await store.get_offer(uow, offer_id)
-    if user.role == "coordinator" and (not user.botilbud or user.botilbud != offer_row.botilbud_id):
-        raise Forbidden("A coordinator sees only the waitlists of their own botilbud.")
-    rows = (await uow.session.execute(
-        select(*store.WAITLIST_COLUMNS).where(
-            Referral.offer_id == offer_id, Referral.status.in_([dm.CaseStatus.GRANTED.value, dm.CaseStatus.WAITING.value]))
-    )).all()
-    cases = [store.waitlist_case(r) for r in rows]
-    wl = waitlist_for(offer_id, cases, today())
-    # The queue and its figures are the offer's, across municipalities; the entries shown are only the
-    # cases the caller could open one by one (the same rule as the single read).
-    actor = actor_of(user, ctx)
-    shown = {c.case_id for c in cases if view_of(actor, c) is not View.NONE}
-    entries = [e for e in wl.entries if e.case_id in shown]
-    await audit_many(uow, user, "referral.waitlist", [(e.citizen_id, e.case_id) for e in entries])
-    await uow.commit()
-    return {
-        "offer_id": offer_id, "name": offer_row.name, "free_places": store.offer_to_domain(offer_row).free_places,
-        "median_days_waiting": wl.median_days_waiting, "longest_days_waiting": wl.longest_days_waiting,
-        "entries": [{"referral_id": str(e.case_id), "citizen_id": str(e.citizen_id), "status": e.status.value,
-                     "queue_position": e.queue_position, "place_reserved": e.place_reserved,
-                     "granted_at": e.granted_at, "start_date": e.start_date,
-                     "days_since_referral": e.days_since_referral, "days_since_grant": e.days_since_grant}
-                    for e in entries],
-    }
+@staff.get("/offers/{offer_id}/waitlist", response_model=schemas.WaitlistOut,
+           summary="Who waits for the offer, and for how long")
+async def get_waitlist(offer_id: str, user: StaffReader, uow: UoW, ctx: Ctx):
+    return await services.waitlist(uow, user, offer_id, ctx=ctx)
 
 
 # ---------------------------------------------------------------------------------------------
 # Follow-ups
 
 
-@staff.get("/follow-ups", summary="Placements whose follow-up is due within the given days (or overdue)")
+@staff.get("/follow-ups", response_model=list[schemas.DueFollowUp],
+           summary="Placements whose follow-up is due within the given days (or overdue)")
 async def due_follow_ups(user: VisitationUser, uow: UoW, ctx: Ctx,
-                         within_days: int = Query(default=FOLLOW_UP_LEAD_DAYS, ge=0, le=366)) -> list[dict[str, Any]]:
-    horizon = today() + timedelta(days=within_days)
-    rows = (await uow.session.execute(
-        select(Referral).where(Referral.status == "placed", Referral.follow_up_date <= horizon,
-                               repository.cases_within(actor_of(user, ctx).scope))
-        .order_by(Referral.follow_up_date).limit(1000))).scalars().all()
-    await audit_many(uow, user, "referral.follow_up_list", [(r.citizen_id, r.id) for r in rows])
-    await uow.commit()
-    return [{"referral_id": str(r.id), "citizen_id": str(r.citizen_id), "offer_id": r.offer_id,
-             "botilbud_id": r.botilbud_id, "legal_basis": r.legal_basis, "follow_up_date": r.follow_up_date,
-             "overdue": r.follow_up_date < today()} for r in rows]
+                         within_days: int = Query(default=FOLLOW_UP_LEAD_DAYS, ge=0, le=366)):
+    return await services.due_follow_ups(uow, user, within_days, ctx=ctx)
 
 
-@staff.post("/follow-ups/scan", summary="Signal due follow-ups now (the service also does this every hour)")
-async def scan_follow_ups(user: OfferAdmin, uow: UoW) -> dict[str, Any]:
-    count = await signal_due_follow_ups(uow, today())
-    return {"signalled": count}
+@staff.post("/follow-ups/scan", response_model=schemas.ScanResult,
+            summary="Signal due follow-ups now (the service also does this every hour)")
+async def scan_follow_ups(user: OfferAdmin, uow: UoW):
+    return await services.scan_follow_ups(uow, user)
 
 
 # ---------------------------------------------------------------------------------------------
 # Flow report
 
 
-async def flow_facts(uow: UnitOfWork, period_from: date, period_to: date) -> list[CaseFlowFacts]:
-    """The cases that touch the period: received, decided, moved in or ended within it."""
-    start = datetime.combine(period_from, datetime.min.time(), LOCAL_TZ)
-    end = datetime.combine(period_to + timedelta(days=1), datetime.min.time(), LOCAL_TZ)
-    decided_ids = select(ReferralStatusChange.referral_id).where(
-        ReferralStatusChange.action.in_(["granted", "refused"]),
-        ReferralStatusChange.at >= start, ReferralStatusChange.at < end)
-    rows = (await uow.session.execute(
-        select(Referral.id, Referral.received_at, Referral.channel, Referral.moved_in_on, Referral.ended_on,
-               Referral.end_cause, Referral.end_destination)
-        .where((and_(Referral.received_at >= start, Referral.received_at < end))
-               | Referral.moved_in_on.between(period_from, period_to)
-               | Referral.ended_on.between(period_from, period_to)
-               | Referral.id.in_(decided_ids))
-    )).all()
-    decisions = (await uow.session.execute(
-        select(ReferralStatusChange.referral_id, ReferralStatusChange.action, ReferralStatusChange.at)
-        .where(ReferralStatusChange.action.in_(["granted", "refused"]),
-               ReferralStatusChange.at >= start, ReferralStatusChange.at < end))).all()
-    facts: list[CaseFlowFacts] = []
-    by_id = {r.id: r for r in rows}
-    decided_counted: set[uuid.UUID] = set()
-    for d in decisions:
-        # Each decision in the period counts (a refusal reopened and then granted is two decisions);
-        # these facts carry only the decision, so the case's intake is counted once, below.
-        r = by_id.get(d.referral_id)
-        if r is None:
-            continue
-        facts.append(CaseFlowFacts(received_at=datetime(1900, 1, 1, tzinfo=timezone.utc), channel=dm.Channel(r.channel),
-                                   decision=d.action, decided_at=d.at.astimezone(LOCAL_TZ)))
-        decided_counted.add(r.id)
-    for r in rows:
-        facts.append(CaseFlowFacts(
-            received_at=r.received_at.astimezone(LOCAL_TZ), channel=dm.Channel(r.channel),
-            moved_in_on=r.moved_in_on, ended_on=r.ended_on,
-            end_cause=dm.EndCause(r.end_cause) if r.end_cause else None,
-            destination=dm.Destination(r.end_destination) if r.end_destination else None,
-        ))
-    return facts
-
-
-@staff.get("/reports/flow", summary="Flow per period: referrals, decisions, waiting times, placements, move-outs")
+@staff.get("/reports/flow", response_model=schemas.FlowReportOut,
+           responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+           summary="Flow per period: referrals, decisions, waiting times, placements, move-outs")
 async def get_flow_report(user: Annotated[Principal, require_roles("visitation", "admin")], uow: UoW,
                           period_from: date = Query(alias="from"), period_to: date = Query(alias="to"),
                           format: Literal["json", "csv"] = "json"):
-    if period_to < period_from:
-        raise DomainError("'to' is before 'from'; give the period as from=YYYY-MM-DD&to=YYYY-MM-DD.")
-    if (period_to - period_from).days > 3660:
-        raise DomainError("The period is longer than ten years; choose a shorter one.")
-    report = flow_report(await flow_facts(uow, period_from, period_to), period_from, period_to)
-    uow.audit(user, "report.flow", detail={"from": period_from.isoformat(), "to": period_to.isoformat()})
-    await uow.commit()
+    report = await services.flow(uow, user, period_from, period_to)
     if format == "csv":
         name = f"flow-{period_from.isoformat()}-{period_to.isoformat()}.csv"
         return PlainTextResponse(report_csv(report), media_type="text/csv; charset=utf-8",

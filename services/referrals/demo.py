@@ -5,9 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import select
-
 from contracts.referrals import CitizenRegisteredV1
+from services.referrals import repository
 from services.referrals.domain.cpr import birth_date_from_cpr
 from services.referrals.models import Citizen, Offer
 from tovholder.cpr import CprVault
@@ -26,14 +25,14 @@ TARGET_GROUPS: dict[str, dict[str, Any]] = {
 
 
 async def seed(uow: UnitOfWork, demo: dict[str, Any], vault: CprVault) -> None:
-    if (await uow.session.execute(select(Offer).limit(1))).first() is not None:
+    if await repository.any_offer(uow):
         return
     occupied: dict[str, int] = {}
     for c in demo["citizens"]:
         occupied[c["botilbud"]] = occupied.get(c["botilbud"], 0) + 1
     for home in demo["botilbud"]:
         extra = TARGET_GROUPS.get(home["id"], {})
-        uow.session.add(Offer(
+        repository.add_offer(uow, Offer(
             id=home["id"], botilbud_id=home["id"], name=home["name"], municipality=home["municipality"],
             legal_basis=home["legal_basis"], step=home["step"], approved_places=home["approved_places"],
             occupied_places=occupied.get(home["id"], 0), reserved_places=0, target_group=home["target_group"],
@@ -43,7 +42,7 @@ async def seed(uow: UnitOfWork, demo: dict[str, Any], vault: CprVault) -> None:
         ))
     for c in demo["citizens"]:
         cpr_hash = vault.hash(c["cpr"])
-        uow.session.add(Citizen(id=uuid.UUID(c["citizen_id"]), cpr_hash=cpr_hash,
+        repository.add_citizen(uow, Citizen(id=uuid.UUID(c["citizen_id"]), cpr_hash=cpr_hash,
                                 cpr_encrypted=vault.encrypt(c["cpr"]), name=c["name"],
                                 birth_date=birth_date_from_cpr(c["cpr"])))
         uow.emit(CitizenRegisteredV1(citizen_id=c["citizen_id"], cpr_hash=cpr_hash, citizen_name=c["name"]))

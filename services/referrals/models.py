@@ -1,6 +1,6 @@
 """Referrals' tables. The CPR is held here only, encrypted (``cpr_encrypted``) and as a keyed hash.
 
-The rules live in ``domain/``; ``store.py`` maps these rows to and from the domain's case.
+The rules live in ``domain/``; ``repository.py`` maps these rows to and from the domain's case.
 Columns that lists, waitlists, capacity and the flow report query are real columns; the parts only
 read with one case (assessment, move-out plan) are JSONB.
 """

@@ -1,20 +1,308 @@
-"""Referrals' SQL: the statements the use cases in ``services.py`` (and the case lists) need.
+"""Referrals' SQL and the mapping between rows and domain objects: every statement of the service.
 
-``cases_within`` is the case scope as a WHERE clause: the same limits ``domain.access.view_of``
-applies to one case, so a list never holds a case its single read would refuse.
+The domain decides; this module only loads and writes back. A case is loaded without its history
+(the domain only appends to it); after a change, ``save_case`` writes the changed fields back and
+inserts the new history entries. ``cases_within`` is the case scope as a WHERE clause: the same
+limits ``domain.access.view_of`` applies to one case, so a list never holds a case its single read
+would refuse. Functions take the unit of work.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime, timezone, tzinfo
+from typing import Any, Sequence
 
-from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy import ColumnElement, Row, and_, false, insert, or_, select, true
 
 from services.referrals.domain import model as dm
-from services.referrals.models import Referral
+from services.referrals.domain.cpr import age_on
+from services.referrals.domain.errors import InvalidInput
+from services.referrals.domain.offers import CitizenProfile, ResidentMix, TargetGroup
+from services.referrals.domain.offers import Offer as DomainOffer
+from services.referrals.domain.report import CaseFlowFacts
+from services.referrals.models import Citizen, Offer, Referral, ReferralStatusChange
+from tovholder.auth import Principal
+from tovholder.db import AuditEntry
 from tovholder.scopes import Scope
+from tovholder.telemetry import current_trace_id
 from tovholder.uow import UnitOfWork
+
+
+def _d(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+def _dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Offers
+
+
+def offer_to_domain(row: Offer) -> DomainOffer:
+    return DomainOffer(
+        offer_id=row.id,
+        name=row.name,
+        botilbud_id=row.botilbud_id,
+        legal_basis=dm.LegalBasis(row.legal_basis),
+        step=row.step,
+        approved_places=row.approved_places,
+        occupied=row.occupied_places or 0,
+        reserved=row.reserved_places or 0,
+        target_group=TargetGroup(
+            min_age=row.target_min_age,
+            max_age=row.target_max_age,
+            requires=frozenset(dm.Trait(t) for t in row.target_requires or ()),
+            excludes=frozenset(dm.Trait(t) for t in row.target_excludes or ()),
+            description=row.target_group or "",
+        ),
+        mix=ResidentMix(
+            residents=row.occupied_places or 0,
+            outward_reacting=row.mix_outward_reacting or 0,
+            drug_using=row.mix_drug_using or 0,
+            withdrawn=row.mix_withdrawn or 0,
+        ),
+        active=row.active if row.active is not None else True,
+    )
+
+
+def offer_json(row: Offer) -> dict[str, Any]:
+    offer = offer_to_domain(row)
+    return {
+        "offer_id": row.id,
+        "botilbud_id": row.botilbud_id,
+        "name": row.name,
+        "municipality": row.municipality,
+        "legal_basis": row.legal_basis,
+        "step": row.step,
+        "approved_places": row.approved_places,
+        "occupied_places": row.occupied_places,
+        "reserved_places": row.reserved_places,
+        "free_places": offer.free_places,
+        "active": offer.active,
+        "target_group": {
+            "description": row.target_group,
+            "min_age": row.target_min_age,
+            "max_age": row.target_max_age,
+            "requires": sorted(row.target_requires or []),
+            "excludes": sorted(row.target_excludes or []),
+        },
+        "resident_mix": {
+            "outward_reacting": row.mix_outward_reacting,
+            "drug_using": row.mix_drug_using,
+            "withdrawn": row.mix_withdrawn,
+        },
+    }
+
+
+async def get_offer(uow: UnitOfWork, offer_id: str | None, *, lock: bool = False, what: str = "offer_id") -> Offer:
+    if not offer_id:
+        raise InvalidInput(f"{what} is required: the id of an offer (see GET /api/v1/offers).")
+    row = await uow.session.get(Offer, offer_id, with_for_update=lock)
+    if row is None:
+        raise InvalidInput(f"Unknown offer '{offer_id}' in {what}; see GET /api/v1/offers for the offers that exist.")
+    return row
+
+
+# ---------------------------------------------------------------------------------------------
+# Cases
+
+
+def assessment_to_domain(data: dict[str, Any] | None) -> dm.FunctionalAssessment | None:
+    if not data:
+        return None
+    return dm.FunctionalAssessment(
+        scores={dm.VumTheme(k): v for k, v in data["scores"].items()},
+        wishes=data["wishes"],
+        needs=data.get("needs") or "",
+        resources=data.get("resources") or "",
+        traits=frozenset(dm.Trait(t) for t in data.get("traits", [])),
+        assessed_by=data["assessed_by"],
+        assessed_at=datetime.fromisoformat(data["assessed_at"]),
+    )
+
+
+def assessment_json(a: dm.FunctionalAssessment | None) -> dict[str, Any] | None:
+    if a is None:
+        return None
+    return {
+        "scores": {t.value: s for t, s in a.scores.items()},
+        "wishes": a.wishes,
+        "needs": a.needs,
+        "resources": a.resources,
+        "traits": sorted(t.value for t in a.traits),
+        "assessed_by": a.assessed_by,
+        "assessed_at": a.assessed_at.isoformat(),
+    }
+
+
+def move_out_plan_json(p: dm.MoveOutPlan | None) -> dict[str, Any] | None:
+    if p is None:
+        return None
+    return {
+        "destination": p.destination.value,
+        "planned_on": p.planned_on.isoformat(),
+        "receiving_offer_id": p.receiving_offer_id,
+        "receiving_step": p.receiving_step,
+        "phase_out_visits_planned": p.phase_out_visits_planned,
+        "phase_out_visits_done": [d.isoformat() for d in p.phase_out_visits_done],
+        "planned_by": p.planned_by,
+        "planned_at": p.planned_at.isoformat(),
+    }
+
+
+def move_out_plan_to_domain(data: dict[str, Any] | None) -> dm.MoveOutPlan | None:
+    if not data:
+        return None
+    return dm.MoveOutPlan(
+        destination=dm.Destination(data["destination"]),
+        planned_on=date.fromisoformat(data["planned_on"]),
+        receiving_offer_id=data.get("receiving_offer_id"),
+        receiving_step=data.get("receiving_step"),
+        phase_out_visits_planned=data["phase_out_visits_planned"],
+        phase_out_visits_done=tuple(date.fromisoformat(d) for d in data.get("phase_out_visits_done", [])),
+        planned_by=data["planned_by"],
+        planned_at=datetime.fromisoformat(data["planned_at"]),
+    )
+
+
+def case_to_domain(row: Referral) -> dm.VisitationCase:
+    status = dm.CaseStatus(row.status)
+    basis = dm.LegalBasis(row.legal_basis) if row.legal_basis else None
+    grant = refusal = placement = ending = None
+    if row.decision == "granted" and row.offer_id and basis is not None:
+        grant = dm.Grant(
+            offer_id=row.offer_id, botilbud_id=row.botilbud_id, legal_basis=basis, step=row.step or 0,
+            start_date=row.start_date or (row.decided_at or row.received_at).date(),
+            follow_up_date=row.granted_follow_up_date or row.follow_up_date or (row.start_date or row.received_at.date()),
+            decided_by=row.decided_by or "", decided_at=row.decided_at or row.received_at,
+            reason=row.decision_reason or "", waitlisted=bool(row.waitlisted),
+            target_group_override=row.target_group_override,
+        )
+    elif row.decision == "refused" and basis is not None:
+        refusal = dm.Refusal(
+            reason=row.decision_reason or "", legal_basis=basis, complaint_guidance=row.complaint_guidance or "",
+            decided_by=row.decided_by or "", decided_at=row.decided_at or row.received_at,
+        )
+    if row.moved_in_on is not None and grant is not None:
+        placement = dm.Placement(
+            offer_id=row.offer_id, botilbud_id=row.botilbud_id, legal_basis=basis, step=row.step or 0,
+            moved_in_on=row.moved_in_on, follow_up_date=row.follow_up_date,
+            follow_ups_held=tuple(date.fromisoformat(d) for d in row.follow_ups_held or ()),
+        )
+    if row.ended_on is not None and row.end_cause:
+        ending = dm.Ending(
+            cause=dm.EndCause(row.end_cause), ended_on=row.ended_on,
+            destination=dm.Destination(row.end_destination or "other"), receiving_offer_id=row.receiving_offer_id,
+            from_step=row.step or 0, to_step=row.to_step, ended_by=row.ended_by or "",
+        )
+    return dm.VisitationCase(
+        case_id=row.id,
+        citizen_id=row.citizen_id,
+        municipality=row.municipality,
+        referrer=dm.Referrer(channel=dm.Channel(row.channel), org=row.referrer_org, name=row.referrer_name,
+                             sub=row.referrer_sub),
+        reason=row.reason,
+        citizen_wishes=row.citizen_wishes,
+        requested_step=row.requested_step,
+        requested_legal_basis=dm.LegalBasis(row.requested_offer) if row.requested_offer else None,
+        requested_offer_id=row.requested_offer_id,
+        received_at=row.received_at,
+        status=status,
+        assessment=assessment_to_domain(row.assessment),
+        grant=grant,
+        refusal=refusal,
+        placement=placement,
+        move_out_plan=move_out_plan_to_domain(row.move_out_plan),
+        ending=ending,
+        withdrawn_reason=row.withdrawn_reason,
+        follow_up_signalled_for=row.follow_up_signalled_for,
+        history=[],
+    )
+
+
+WAITLIST_COLUMNS = (Referral.id, Referral.citizen_id, Referral.municipality, Referral.status, Referral.channel,
+                    Referral.received_at, Referral.offer_id, Referral.botilbud_id, Referral.legal_basis, Referral.step, Referral.start_date,
+                    Referral.follow_up_date, Referral.decided_at, Referral.decided_by, Referral.waitlisted)
+
+
+def waitlist_case(r: Any) -> dm.VisitationCase:
+    """A granted, not yet placed case from the few columns a waitlist needs (cheap for long waitlists)."""
+    return dm.VisitationCase(
+        case_id=r.id, citizen_id=r.citizen_id, municipality=r.municipality, referrer=dm.Referrer(channel=dm.Channel(r.channel)),
+        reason="", citizen_wishes=None, requested_step=None, requested_legal_basis=None, requested_offer_id=None,
+        received_at=r.received_at, status=dm.CaseStatus(r.status),
+        grant=dm.Grant(offer_id=r.offer_id, botilbud_id=r.botilbud_id, legal_basis=dm.LegalBasis(r.legal_basis),
+                       step=r.step, start_date=r.start_date, follow_up_date=r.follow_up_date,
+                       decided_by=r.decided_by or "", decided_at=r.decided_at or r.received_at, reason="",
+                       waitlisted=bool(r.waitlisted)),
+    )
+
+
+def write_case(row: Referral, case: dm.VisitationCase) -> None:
+    """Copy the domain case's state onto its row."""
+    row.status = case.status.value
+    row.assessment = assessment_json(case.assessment)
+    if case.grant is not None:
+        g = case.grant
+        row.decision = "granted"
+        row.legal_basis, row.step, row.offer_id, row.botilbud_id = g.legal_basis.value, g.step, g.offer_id, g.botilbud_id
+        row.start_date, row.decided_at, row.decided_by = g.start_date, g.decided_at, g.decided_by
+        row.decision_reason, row.waitlisted, row.target_group_override = g.reason, g.waitlisted, g.target_group_override
+        row.follow_up_date = row.granted_follow_up_date = g.follow_up_date
+        row.complaint_guidance = None
+    elif case.refusal is not None:
+        r = case.refusal
+        row.decision, row.legal_basis, row.decided_at, row.decided_by = "refused", r.legal_basis.value, r.decided_at, r.decided_by
+        row.decision_reason, row.complaint_guidance = r.reason, r.complaint_guidance
+    else:
+        row.decision = row.decided_at = row.decided_by = row.decision_reason = row.complaint_guidance = None
+        row.legal_basis = None
+    if case.placement is not None:
+        p = case.placement
+        row.moved_in_on, row.follow_up_date = p.moved_in_on, p.follow_up_date
+        row.follow_ups_held = [d.isoformat() for d in p.follow_ups_held]
+    row.follow_up_signalled_for = case.follow_up_signalled_for
+    row.move_out_plan = move_out_plan_json(case.move_out_plan)
+    if case.ending is not None:
+        e = case.ending
+        row.ended_on, row.end_cause, row.end_destination = e.ended_on, e.cause.value, e.destination.value
+        row.receiving_offer_id, row.to_step, row.ended_by = e.receiving_offer_id, e.to_step, e.ended_by
+    row.withdrawn_reason = case.withdrawn_reason
+
+
+def add_history(uow: UnitOfWork, row: Referral, entries: list[dm.HistoryEntry]) -> None:
+    for e in entries:
+        uow.session.add(ReferralStatusChange(
+            referral_id=row.id, status=e.to_status.value, from_status=e.from_status.value if e.from_status else None,
+            action=e.action, at=e.at, by=e.by, note=e.reason, internal_note=e.internal_note,
+        ))
+
+
+def save_case(uow: UnitOfWork, row: Referral, case: dm.VisitationCase) -> None:
+    write_case(row, case)
+    add_history(uow, row, case.history)
+    case.history.clear()
+
+
+async def history_rows(uow: UnitOfWork, referral_id: uuid.UUID) -> list[ReferralStatusChange]:
+    return list((await uow.session.execute(
+        select(ReferralStatusChange).where(ReferralStatusChange.referral_id == referral_id)
+        .order_by(ReferralStatusChange.at, ReferralStatusChange.id)
+    )).scalars())
+
+
+async def profile_of(uow: UnitOfWork, row: Referral, case: dm.VisitationCase, today: date) -> CitizenProfile:
+    citizen = await uow.session.get(Citizen, row.citizen_id)
+    age = age_on(citizen.birth_date, today) if citizen and citizen.birth_date else None
+    traits = case.assessment.traits if case.assessment else frozenset()
+    return CitizenProfile(age=age, traits=traits)
+
+
+# ---------------------------------------------------------------------------------------------
+# Scopes and scans
 
 
 def cases_within(scope: Scope) -> ColumnElement[bool]:
@@ -52,3 +340,167 @@ async def placements_to_signal(uow: UnitOfWork, horizon: date, *, batch: int) ->
             Referral.moved_in_on.is_not(None),
         ).order_by(Referral.follow_up_date).limit(batch).with_for_update(skip_locked=True)
     )).scalars())
+
+
+# ---------------------------------------------------------------------------------------------
+# Citizens and cases
+
+
+async def citizen_by_cpr_hash(uow: UnitOfWork, cpr_hash: str) -> Citizen | None:
+    return (await uow.session.execute(select(Citizen).where(Citizen.cpr_hash == cpr_hash))).scalar_one_or_none()
+
+
+async def get_citizen(uow: UnitOfWork, citizen_id: uuid.UUID) -> Citizen | None:
+    return await uow.session.get(Citizen, citizen_id)
+
+
+def add_citizen(uow: UnitOfWork, citizen: Citizen) -> None:
+    uow.session.add(citizen)
+
+
+async def add_referral(uow: UnitOfWork, row: Referral, history: list[dm.HistoryEntry]) -> None:
+    """Insert a new case and its first history entries (flushed first: the entries refer to it)."""
+    uow.session.add(row)
+    await uow.session.flush()
+    add_history(uow, row, history)
+
+
+async def get_referral(uow: UnitOfWork, referral_id: uuid.UUID, *, lock: bool = False) -> Referral | None:
+    """One case row; ``lock`` holds it (SELECT … FOR UPDATE) until the transaction ends."""
+    return await uow.session.get(Referral, referral_id, with_for_update=lock)
+
+
+async def case_list(uow: UnitOfWork, scope: Scope, *, statuses: list[str] | None = None, offer_id: str | None = None,
+                    botilbud_id: str | None = None, citizen_id: uuid.UUID | None = None,
+                    before: datetime | None = None, limit: int) -> Sequence[Row[Any]]:
+    """The case list, newest first, within ``scope`` (what the single read would show)."""
+    query = (select(Referral.id, Referral.citizen_id, Citizen.name, Referral.status, Referral.received_at,
+                    Referral.referrer_org, Referral.requested_step, Referral.offer_id, Referral.botilbud_id,
+                    Referral.step, Referral.follow_up_date, Referral.moved_in_on)
+             .join(Citizen, Citizen.id == Referral.citizen_id)
+             .where(cases_within(scope))
+             .order_by(Referral.received_at.desc(), Referral.id.desc()).limit(limit))
+    if statuses:
+        query = query.where(Referral.status.in_(statuses))
+    if offer_id:
+        query = query.where(Referral.offer_id == offer_id)
+    if botilbud_id:
+        query = query.where(Referral.botilbud_id == botilbud_id)
+    if citizen_id:
+        query = query.where(Referral.citizen_id == citizen_id)
+    if before:
+        query = query.where(Referral.received_at < before)
+    return (await uow.session.execute(query)).all()
+
+
+async def cases_of_citizen(uow: UnitOfWork, citizen_id: uuid.UUID) -> list[Referral]:
+    return list((await uow.session.execute(
+        select(Referral).where(Referral.citizen_id == citizen_id).order_by(Referral.received_at.desc()))).scalars())
+
+
+async def waiting_cases(uow: UnitOfWork, offer_id: str) -> list[dm.VisitationCase]:
+    """The cases granted ``offer_id`` and not yet placed (reserved place or on the waitlist)."""
+    rows = (await uow.session.execute(
+        select(*WAITLIST_COLUMNS).where(
+            Referral.offer_id == offer_id,
+            Referral.status.in_([dm.CaseStatus.GRANTED.value, dm.CaseStatus.WAITING.value]))
+    )).all()
+    return [waitlist_case(r) for r in rows]
+
+
+async def due_follow_ups(uow: UnitOfWork, scope: Scope, horizon: date, *, limit: int = 1000) -> list[Referral]:
+    """Placements within ``scope`` whose follow-up falls on or before ``horizon`` (overdue included)."""
+    return list((await uow.session.execute(
+        select(Referral).where(Referral.status == "placed", Referral.follow_up_date <= horizon, cases_within(scope))
+        .order_by(Referral.follow_up_date).limit(limit))).scalars())
+
+
+async def flow_facts(uow: UnitOfWork, period_from: date, period_to: date, start: datetime, end: datetime,
+                     tz: tzinfo) -> list[CaseFlowFacts]:
+    """The cases that touch the period (``start``..``end`` as instants): received, decided, moved in or
+    ended within it."""
+    decided_ids = select(ReferralStatusChange.referral_id).where(
+        ReferralStatusChange.action.in_(["granted", "refused"]),
+        ReferralStatusChange.at >= start, ReferralStatusChange.at < end)
+    rows = (await uow.session.execute(
+        select(Referral.id, Referral.received_at, Referral.channel, Referral.moved_in_on, Referral.ended_on,
+               Referral.end_cause, Referral.end_destination)
+        .where((and_(Referral.received_at >= start, Referral.received_at < end))
+               | Referral.moved_in_on.between(period_from, period_to)
+               | Referral.ended_on.between(period_from, period_to)
+               | Referral.id.in_(decided_ids))
+    )).all()
+    decisions = (await uow.session.execute(
+        select(ReferralStatusChange.referral_id, ReferralStatusChange.action, ReferralStatusChange.at)
+        .where(ReferralStatusChange.action.in_(["granted", "refused"]),
+               ReferralStatusChange.at >= start, ReferralStatusChange.at < end))).all()
+    facts: list[CaseFlowFacts] = []
+    by_id = {r.id: r for r in rows}
+    for d in decisions:
+        # Each decision in the period counts (a refusal reopened and then granted is two decisions);
+        # these facts carry only the decision, so the case's intake is counted once, below.
+        r = by_id.get(d.referral_id)
+        if r is None:
+            continue
+        facts.append(CaseFlowFacts(received_at=datetime(1900, 1, 1, tzinfo=timezone.utc), channel=dm.Channel(r.channel),
+                                   decision=d.action, decided_at=d.at.astimezone(tz)))
+    for r in rows:
+        facts.append(CaseFlowFacts(
+            received_at=r.received_at.astimezone(tz), channel=dm.Channel(r.channel),
+            moved_in_on=r.moved_in_on, ended_on=r.ended_on,
+            end_cause=dm.EndCause(r.end_cause) if r.end_cause else None,
+            destination=dm.Destination(r.end_destination) if r.end_destination else None,
+        ))
+    return facts
+
+
+# ---------------------------------------------------------------------------------------------
+# Offers: rows and capacity
+
+
+async def all_offers(uow: UnitOfWork) -> list[Offer]:
+    return list((await uow.session.execute(select(Offer).order_by(Offer.id))).scalars())
+
+
+async def any_offer(uow: UnitOfWork) -> bool:
+    return (await uow.session.execute(select(Offer.id).limit(1))).first() is not None
+
+
+async def offer_for_update(uow: UnitOfWork, offer_id: str) -> Offer | None:
+    return await uow.session.get(Offer, offer_id, with_for_update=True)
+
+
+def add_offer(uow: UnitOfWork, row: Offer) -> None:
+    uow.session.add(row)
+
+
+def adjust_places(offer: Offer, *, occupied: int = 0, reserved: int = 0) -> None:
+    offer.occupied_places = max(0, (offer.occupied_places or 0) + occupied)
+    offer.reserved_places = max(0, (offer.reserved_places or 0) + reserved)
+
+
+def adjust_mix(offer: Offer, traits: frozenset[dm.Trait], sign: int) -> None:
+    """A resident with these traits moves in (+1) or out (-1): the offer's resident mix follows."""
+    if dm.Trait.UDADREAGERENDE in traits:
+        offer.mix_outward_reacting = max(0, (offer.mix_outward_reacting or 0) + sign)
+    if traits & {dm.Trait.MISBRUG, dm.Trait.DOBBELTDIAGNOSE}:
+        offer.mix_drug_using = max(0, (offer.mix_drug_using or 0) + sign)
+    if dm.Trait.TILBAGETRUKKET in traits:
+        offer.mix_withdrawn = max(0, (offer.mix_withdrawn or 0) + sign)
+
+
+# ---------------------------------------------------------------------------------------------
+# Audit of list reads
+
+
+async def audit_many(uow: UnitOfWork, user: Principal, action: str, rows: list[tuple[Any, Any]],
+                     object_type: str = "referral") -> None:
+    """One audit entry per case read, written as a single multi-row INSERT (lists read many cases)."""
+    if not rows:
+        return
+    trace_id = current_trace_id()
+    await uow.session.execute(insert(AuditEntry), [
+        {"actor_sub": user.sub, "actor_role": user.role, "actor_org": user.org, "action": action,
+         "citizen_id": citizen_id, "object_type": object_type, "object_id": str(object_id), "trace_id": trace_id}
+        for citizen_id, object_id in rows
+    ])

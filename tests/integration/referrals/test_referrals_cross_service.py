@@ -11,7 +11,7 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import update
 
-from services.referrals.api import today
+from services.referrals.services import today
 from services.referrals.models import Referral
 from tests.integration.referrals.conftest import ASSESSMENT, offer_body, partner_message
 from tests.support import eventually, run_service

@@ -13,7 +13,7 @@ import pytest_asyncio
 from sqlalchemy import update
 
 from contracts.topics import REFERRALS
-from services.referrals.api import today
+from services.referrals.services import today
 from services.referrals.models import Referral
 from tests.integration.referrals.conftest import ASSESSMENT, offer_body, partner_message
 from tests.support import json_body, read_topic, run_service

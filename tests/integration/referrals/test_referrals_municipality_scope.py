@@ -13,7 +13,7 @@ import pytest_asyncio
 from sqlalchemy import update
 
 from services.referrals.models import Referral
-from services.referrals.api import today
+from services.referrals.services import today
 from tests.integration.referrals.conftest import ASSESSMENT, offer_body, partner_message
 from tests.support import run_service
 

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from contracts.topics import REFERRALS
-from services.referrals.api import today
+from services.referrals.services import today
 from services.referrals.models import Offer, Referral, ReferralStatusChange
 from tests.integration.referrals.conftest import ASSESSMENT, offer_body, partner_message
 from tests.support import json_body, read_topic

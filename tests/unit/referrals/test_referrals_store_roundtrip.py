@@ -3,7 +3,7 @@
 from datetime import date
 
 from referrals_builders import at, granted_case, make_offer, placed_case, screened_case
-from services.referrals import store
+from services.referrals import repository
 from services.referrals.domain import lifecycle as lc
 from services.referrals.domain.model import CaseStatus, Destination, LegalBasis
 from services.referrals.models import Offer, Referral
@@ -16,7 +16,7 @@ def row_for(case) -> Referral:
                    reason=case.reason, citizen_wishes=case.citizen_wishes, requested_step=case.requested_step,
                    requested_offer=case.requested_legal_basis.value if case.requested_legal_basis else None,
                    requested_offer_id=case.requested_offer_id, received_at=case.received_at)
-    store.write_case(row, case)
+    repository.write_case(row, case)
     return row
 
 
@@ -28,40 +28,40 @@ def same_state(a, b):
 
 def test_every_stage_survives_a_round_trip():
     case = screened_case()
-    same_state(store.case_to_domain(row_for(case)), case)
+    same_state(repository.case_to_domain(row_for(case)), case)
     granted, _ = granted_case(start=date(2026, 2, 1))
-    same_state(store.case_to_domain(row_for(granted)), granted)
+    same_state(repository.case_to_domain(row_for(granted)), granted)
     placed, _ = placed_case()
     lc.record_follow_up(placed, held_on=date(2026, 4, 1), next_follow_up_date=date(2026, 9, 1), by="v", at=at(1, 4))
     lc.mark_follow_up_signalled(placed)
     lc.plan_move_out(placed, destination=Destination.OWN_HOME, receiving_step=3, planned_on=date(2026, 9, 1),
                      by="v", at=at(1, 8))
     lc.record_phase_out_visit(placed, visited_on=date(2026, 9, 3), by="v", at=at(3, 9))
-    same_state(store.case_to_domain(row_for(placed)), placed)
+    same_state(repository.case_to_domain(row_for(placed)), placed)
     lc.end_placement(placed, ended_on=date(2026, 9, 5), by="v", at=at(5, 9))
-    same_state(store.case_to_domain(row_for(placed)), placed)
+    same_state(repository.case_to_domain(row_for(placed)), placed)
 
 
 def test_a_reloaded_case_keeps_obeying_the_rules():
     case = screened_case()
     lc.refuse(case, reason="Nej", legal_basis=LegalBasis.SEL_108, by="v", at=at(10))
     row = row_for(case)
-    loaded = store.case_to_domain(row)
+    loaded = repository.case_to_domain(row)
     assert loaded.refusal is not None and "Ankestyrelsen" in loaded.refusal.complaint_guidance
     lc.reopen_for_reassessment(loaded, reason="Klage", by="v", at=at(12))
-    store.write_case(row, loaded)
+    repository.write_case(row, loaded)
     assert (row.status, row.decision, row.complaint_guidance) == ("screening", None, None)
-    again = store.case_to_domain(row)
-    lc.grant(again, offer=make_offer(), profile=store.CitizenProfile(age=40), start_date=date(2026, 2, 1),
+    again = repository.case_to_domain(row)
+    lc.grant(again, offer=make_offer(), profile=repository.CitizenProfile(age=40), start_date=date(2026, 2, 1),
              follow_up_date=None, reason="Ja", by="v", at=at(13))
-    store.write_case(row, again)
+    repository.write_case(row, again)
     assert (row.status, row.decision, row.offer_id, row.step) == ("granted", "granted", "tangkaer-108", 7)
 
 
 def test_waitlist_case_from_columns_matches_the_full_mapping():
     case, _ = granted_case()
     row = row_for(case)
-    light = store.waitlist_case(row)
+    light = repository.waitlist_case(row)
     assert (light.status, light.grant.offer_id, light.grant.decided_at, light.received_at) == (
         CaseStatus.GRANTED, case.grant.offer_id, case.grant.decided_at, case.received_at)
 
@@ -70,6 +70,6 @@ def test_offer_row_maps_target_group_and_mix():
     row = Offer(id="vista", botilbud_id="vista", name="Vista Hus", legal_basis="SEL §108", step=7, approved_places=5,
                 occupied_places=5, reserved_places=0, target_requires=["dobbeltdiagnose"], target_excludes=[],
                 active=True, mix_outward_reacting=1, mix_drug_using=4, mix_withdrawn=0)
-    offer = store.offer_to_domain(row)
+    offer = repository.offer_to_domain(row)
     assert offer.full and offer.mix.drug_using == 4 and offer.mix.residents == 5
     assert {t.value for t in offer.target_group.requires} == {"dobbeltdiagnose"}
