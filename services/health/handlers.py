@@ -4,9 +4,7 @@ The kit runs them in one transaction with the inbox entry: they do not commit.""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import os
 
 from contracts.plans import ConsentGivenV1, ConsentRevokedV1, NetworkMemberAddedV1, NetworkMemberRemovedV1
 from contracts.referrals import CitizenRegisteredV1, PlacementStartedV1, VisitationDecidedV1
@@ -56,17 +54,3 @@ async def consent_given(event: ConsentGivenV1, meta: EventMeta, uow: UnitOfWork)
 @events.handles(ConsentRevokedV1)
 async def consent_revoked(event: ConsentRevokedV1, meta: EventMeta, uow: UnitOfWork) -> None:
     await services.consent_revoked(uow, event)
-
-
-# --------------------------------------------------------------------------- depot visits
-
-
-DEPOT_SCAN_INTERVAL_S = float(os.environ.get("TOVHOLDER_HEALTH_DEPOT_SCAN_INTERVAL_S", "300"))
-
-
-async def depot_watch(ctx) -> None:
-    """Background job: look for missed depot visits every few minutes."""
-    while True:
-        async with ctx.uow() as uow:
-            await services.detect_missed_depot_visits(uow)
-        await asyncio.sleep(DEPOT_SCAN_INTERVAL_S)
