@@ -87,6 +87,10 @@ async def health_record(uow: UnitOfWork, citizen_id: uuid.UUID | None, *, lock: 
     return (await uow.session.execute(query.with_for_update() if lock else query)).scalar_one_or_none()
 
 
+async def any_health_record(uow: UnitOfWork) -> bool:
+    return (await uow.session.execute(select(HealthRecord).limit(1))).first() is not None
+
+
 async def living_records_of_botilbud(uow: UnitOfWork, botilbud_id: str) -> list[HealthRecord]:
     return list((await uow.session.execute(select(HealthRecord).where(
         HealthRecord.botilbud_id == botilbud_id, HealthRecord.deceased_at.is_(None)))).scalars())
@@ -147,11 +151,15 @@ async def nurse_consultants(uow: UnitOfWork, botilbud_id: str) -> list[NurseCons
                                            .order_by(NurseConsultant.sub))).scalars())
 
 
+async def add_nurse_consultant(uow: UnitOfWork, *, botilbud_id: str, sub: str, name: str | None) -> None:
+    await uow.session.execute(
+        insert(NurseConsultant).values(botilbud_id=botilbud_id, sub=sub, name=name).on_conflict_do_nothing())
+
+
 async def replace_nurse_consultants(uow: UnitOfWork, botilbud_id: str, roster: Sequence[tuple[str, str | None]]) -> None:
     await uow.session.execute(delete(NurseConsultant).where(NurseConsultant.botilbud_id == botilbud_id))
     for sub, name in roster:
-        await uow.session.execute(
-            insert(NurseConsultant).values(botilbud_id=botilbud_id, sub=sub, name=name).on_conflict_do_nothing())
+        await add_nurse_consultant(uow, botilbud_id=botilbud_id, sub=sub, name=name)
 
 
 # ==================================================================== hospital notices
