@@ -49,6 +49,7 @@ from services.health.domain.access import Action, Actor, Role, knows_of, may, ma
 from services.health.domain.errors import HealthRuleViolation, NoticeConflict, NoticeInvalid
 from services.health.domain.hospital_notices import (
     LEGAL_BASIS,
+    OTHER_PERSON,
     IncomingNotice,
     NoticeAction,
     NoticeKind,
@@ -57,12 +58,19 @@ from services.health.domain.hospital_notices import (
     admission_state,
     apply,
     decide,
-    follow_ups_for,
+    timeline_text,
     validate_incoming,
 )
 from services.health.domain.medication import ChangeKind, ChangeSource, FmkReference, alert_for, validate_change
 from services.health.domain.medication import MedicationChange as DomainChange
-from services.health.domain.tovholder import ContactKind, ExternalContact, choose_tovholder, validate_contact
+from services.health.domain.tovholder import (
+    DOCUMENT_COUNTERPART,
+    DOCUMENT_WORDS,
+    ContactKind,
+    ExternalContact,
+    choose_tovholder,
+    validate_contact,
+)
 from services.health.models import (
     CoercionLogEntry,
     DepotSchedule,
@@ -178,20 +186,6 @@ def require_unmatched_queue(user: Principal, serving: str | None) -> None:
 
 HOSPITAL_NOTIFICATIONS = "hospital-notifications"
 
-KIND_WORDS = {
-    NoticeKind.ADMISSION: "Admitted",
-    NoticeKind.LEAVE_STARTED: "On leave from hospital",
-    NoticeKind.LEAVE_ENDED: "Back from leave",
-    NoticeKind.DISCHARGE: "Discharged",
-    NoticeKind.DEATH: "Died",
-}
-
-_OTHER_PERSON = (
-    "replaces_message_id {} is a notice about another person; a correction cannot move a notice to another "
-    "CPR: cancel it (AN_) and send a new notice for the right person"
-)
-
-
 @dataclass(frozen=True)
 class Registered:
     notice_id: uuid.UUID | None
@@ -243,7 +237,7 @@ async def hospital_notification_effect(
         target = await repo.hospital_notice_by_message(uow, sender_org=incoming.sender_org,
                                                        message_id=incoming.replaces_message_id)
         if target is not None and (citizen is None or target.citizen_id != citizen.citizen_id):
-            raise FatalMessage(_OTHER_PERSON.format(incoming.replaces_message_id), 409)
+            raise FatalMessage(OTHER_PERSON.format(incoming.replaces_message_id), 409)
         if target is None:
             parked_target = await repo.unmatched_notice_by_message(uow, sender_org=incoming.sender_org,
                                                                    message_id=incoming.replaces_message_id)
@@ -261,7 +255,7 @@ async def hospital_notification_effect(
                     409,
                 )
             if parked_target.cpr_hash != cpr_hash:
-                raise FatalMessage(_OTHER_PERSON.format(incoming.replaces_message_id), 409)
+                raise FatalMessage(OTHER_PERSON.format(incoming.replaces_message_id), 409)
             # The notice it replaces waits in the unmatched queue (the citizen is not known): so does this one.
 
     if citizen is None:
@@ -347,19 +341,12 @@ async def apply_notice(
     )
     if decision.action is NoticeAction.NEW:
         uow.emit(HospitalNoticeRegisteredV1(**content), occurred_at=incoming.occurred_at)
-        what = f"{KIND_WORDS[incoming.kind]} ({incoming.code}), {incoming.department}"
     elif decision.action is NoticeAction.CORRECT:
         uow.emit(HospitalNoticeCorrectedV1(corrects_notice_id=replaced_row.id, **content), occurred_at=incoming.occurred_at)
-        what = f"Correction ({incoming.code}): {KIND_WORDS[incoming.kind].lower()}, {incoming.department}"
     else:
         uow.emit(HospitalNoticeCancelledV1(citizen_id=citizen_id, notice_id=notice_id, cancels_notice_id=replaced_row.id))
-        what = f"Cancelled by the hospital ({incoming.code}): the notice of {replaced_row.occurred_at:%Y-%m-%d %H:%M}"
-    if decision.action is not NoticeAction.CANCEL:
-        # What the notice asks of the tovholder (notifications makes the task; the timeline says why).
-        follow_ups = follow_ups_for(incoming.kind, occurred_at=incoming.occurred_at, received_at=received_at,
-                                    acute=incoming.code.acute)
-        if follow_ups:
-            what += f" — {follow_ups[0].title}"
+    what = timeline_text(decision.action, incoming, received_at=received_at,
+                         replaced_occurred_at=replaced_row.occurred_at if replaced_row else None)
     if record is not None and incoming.kind is NoticeKind.DEATH:
         record.deceased_at = None if decision.action is NoticeAction.CANCEL else incoming.occurred_at
         if record.deceased_at is not None:
@@ -370,7 +357,7 @@ async def apply_notice(
         counterpart="hospital",
         org=incoming.sender_org,
         who=sender_name,
-        what=what[:500],
+        what=what,
         occurred_at=incoming.occurred_at,
         recorded_by=f"partner:{incoming.sender_org}",
         recorded_at=received_at,
@@ -569,13 +556,6 @@ async def dismiss_unmatched_notice(uow: UnitOfWork, user: Principal, unmatched_i
 
 MEDICATION_CHANGE = "medication-change"
 
-COUNTERPART = {"lab-results": "gp", "pharmacist-review": "pharmacy", "psychiatrist-notes": "psychiatrist"}
-DOCUMENT_WORDS = {
-    "lab-results": "Lab results and measurements received",
-    "pharmacist-review": "The clinical pharmacist's medication review received",
-    "psychiatrist-notes": "Notes from the psychiatrist received",
-}
-
 DOCUMENT_KINDS: dict[type[s.PartnerMessage], tuple[str, str, str, hc.PreparationStep | None]] = {
     # model: (kind, endpoint, time field, the preparation step it completes)
     s.LabResults: ("lab-results", "lab-results", "taken_at", hc.PreparationStep.EXAMINATION),
@@ -694,7 +674,7 @@ async def _record_document(
         sender_name=sender_name, received_at=received_at, health_check_id=health_check_id, content=content,
     ))
     repo.add(uow, TimelineEntry(
-        citizen_id=person.citizen_id, kind=ContactKind.PARTNER_DOCUMENT.value, counterpart=COUNTERPART[kind],
+        citizen_id=person.citizen_id, kind=ContactKind.PARTNER_DOCUMENT.value, counterpart=DOCUMENT_COUNTERPART[kind],
         org=sender_org, who=sender_name, what=DOCUMENT_WORDS[kind], occurred_at=occurred_at,
         recorded_by=f"partner:{sender_org}", object_type="partner_document", object_id=str(document_id),
     ))
