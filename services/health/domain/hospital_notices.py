@@ -501,3 +501,37 @@ def follow_ups_for(kind: NoticeKind, *, occurred_at: datetime, received_at: date
             ),
         )
     return ()  # leaves only appear on the timeline
+
+
+# ---------------------------------------------------------------------------- the health timeline
+
+KIND_WORDS = {
+    NoticeKind.ADMISSION: "Admitted",
+    NoticeKind.LEAVE_STARTED: "On leave from hospital",
+    NoticeKind.LEAVE_ENDED: "Back from leave",
+    NoticeKind.DISCHARGE: "Discharged",
+    NoticeKind.DEATH: "Died",
+}
+
+# The receipt's reason when a correction or cancellation names another person's notice.
+OTHER_PERSON = (
+    "replaces_message_id {} is a notice about another person; a correction cannot move a notice to another "
+    "CPR: cancel it (AN_) and send a new notice for the right person"
+)
+
+
+def timeline_text(action: NoticeAction, incoming: IncomingNotice, *, received_at: datetime,
+                  replaced_occurred_at: datetime | None = None) -> str:
+    """The notice's line on the citizen's health timeline (at most 500 characters): what happened and,
+    unless it is a cancellation, what it asks of the tovholder (notifications makes the task)."""
+    if action is NoticeAction.CANCEL:
+        return f"Cancelled by the hospital ({incoming.code}): the notice of {replaced_occurred_at:%Y-%m-%d %H:%M}"[:500]
+    if action is NoticeAction.NEW:
+        what = f"{KIND_WORDS[incoming.kind]} ({incoming.code}), {incoming.department}"
+    else:
+        what = f"Correction ({incoming.code}): {KIND_WORDS[incoming.kind].lower()}, {incoming.department}"
+    follow_ups = follow_ups_for(incoming.kind, occurred_at=incoming.occurred_at, received_at=received_at,
+                                acute=incoming.code.acute)
+    if follow_ups:
+        what += f" — {follow_ups[0].title}"
+    return what[:500]

@@ -82,3 +82,12 @@ def validate_contact(contact: ExternalContact, *, recorded_at: datetime) -> Exte
     if len(contact.what) > 500:
         raise HealthRuleViolation("keep the summary under 500 characters")
     return contact
+
+
+# Partner documents on the timeline: who the counterpart is, and the line for each kind.
+DOCUMENT_COUNTERPART = {"lab-results": "gp", "pharmacist-review": "pharmacy", "psychiatrist-notes": "psychiatrist"}
+DOCUMENT_WORDS = {
+    "lab-results": "Lab results and measurements received",
+    "pharmacist-review": "The clinical pharmacist's medication review received",
+    "psychiatrist-notes": "Notes from the psychiatrist received",
+}

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from contracts.topics import HEALTH
-from services.health.handlers import detect_missed_depot_visits
+from services.health.services import detect_missed_depot_visits
 from services.health.models import MissedDepotVisit
 from tests.integration.health.helpers import PARTNER_ORG, join_roster, known_citizen, new_cpr
 from tests.support import eventually, json_body, read_topic

@@ -1,0 +1,437 @@
+"""Every SQL statement of the health service, and the mapping between rows and domain objects.
+
+Functions take the unit of work and keyword arguments; none commits (the use case in ``services``
+does, together with its events and audit rows)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any, Sequence
+
+from sqlalchemy import delete, func, select, text
+from sqlalchemy.dialects.postgresql import insert
+
+from services.health.domain import forensic as fx
+from services.health.domain import health_check as hc
+from services.health.domain.access import CitizenContext, Consent
+from services.health.domain.hospital_notices import BaseCode, IncomingNotice, NoticeAction, NoticeRecord, NoticeStatus, validate_incoming
+from services.health.models import (
+    CoercionLogEntry,
+    ConsentRecord,
+    DepotSchedule,
+    DepotVisit,
+    DocumentShare,
+    HealthCheck,
+    HealthCheckDecision,
+    HealthRecord,
+    HospitalNotice,
+    KnownCitizen,
+    MedicationAlert,
+    MedicationChange,
+    MissedDepotVisit,
+    NetworkMember,
+    NurseConsultant,
+    PartnerDocument,
+    TimelineEntry,
+    TreatmentOrder,
+    UnmatchedHospitalNotice,
+    UnmatchedPartnerMessage,
+)
+from tovholder.uow import UnitOfWork
+
+
+def add(uow: UnitOfWork, row: Any) -> None:
+    """A new row, inserted when the unit of work flushes or commits."""
+    uow.session.add(row)
+
+
+async def flush(uow: UnitOfWork) -> None:
+    await uow.session.flush()
+
+
+# ==================================================================== locks
+
+
+async def lock_cpr(uow: UnitOfWork, cpr_hash: str) -> None:
+    """Serialise everything about one person (notices, parking, matching) until the transaction ends,
+    also before the municipality knows them (no citizen row to lock yet)."""
+    await uow.session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:h, 0))"), {"h": cpr_hash})
+
+
+# ==================================================================== citizens, records, network, consent
+
+
+async def known_citizen_by_cpr_hash(uow: UnitOfWork, cpr_hash: str, *, lock: bool = False) -> KnownCitizen | None:
+    query = select(KnownCitizen).where(KnownCitizen.cpr_hash == cpr_hash)
+    return (await uow.session.execute(query.with_for_update() if lock else query)).scalar_one_or_none()
+
+
+async def known_citizen(uow: UnitOfWork, citizen_id: uuid.UUID, *, lock: bool = False) -> KnownCitizen | None:
+    query = select(KnownCitizen).where(KnownCitizen.citizen_id == citizen_id)
+    return (await uow.session.execute(query.with_for_update() if lock else query)).scalar_one_or_none()
+
+
+async def upsert_known_citizen(uow: UnitOfWork, *, citizen_id: uuid.UUID, cpr_hash: str, name: str) -> None:
+    await uow.session.execute(
+        insert(KnownCitizen)
+        .values(citizen_id=citizen_id, cpr_hash=cpr_hash, name=name)
+        .on_conflict_do_update(index_elements=[KnownCitizen.citizen_id], set_={"cpr_hash": cpr_hash, "name": name})
+    )
+
+
+async def health_record(uow: UnitOfWork, citizen_id: uuid.UUID | None, *, lock: bool = False) -> HealthRecord | None:
+    if citizen_id is None:
+        return None
+    query = select(HealthRecord).where(HealthRecord.citizen_id == citizen_id)
+    return (await uow.session.execute(query.with_for_update() if lock else query)).scalar_one_or_none()
+
+
+async def any_health_record(uow: UnitOfWork) -> bool:
+    return (await uow.session.execute(select(HealthRecord).limit(1))).first() is not None
+
+
+async def living_records_of_botilbud(uow: UnitOfWork, botilbud_id: str) -> list[HealthRecord]:
+    return list((await uow.session.execute(select(HealthRecord).where(
+        HealthRecord.botilbud_id == botilbud_id, HealthRecord.deceased_at.is_(None)))).scalars())
+
+
+async def network_subs(uow: UnitOfWork, citizen_id: uuid.UUID) -> set[str]:
+    return set((await uow.session.execute(
+        select(NetworkMember.staff_sub).where(NetworkMember.citizen_id == citizen_id))).scalars())
+
+
+async def citizen_context(uow: UnitOfWork, record: HealthRecord) -> CitizenContext:
+    """What the access rule needs to know about the citizen whose record this is."""
+    return CitizenContext(
+        citizen_id=str(record.citizen_id),
+        botilbud_id=record.botilbud_id,
+        tovholder_sub=record.tovholder_sub,
+        network_subs=frozenset(await network_subs(uow, record.citizen_id)),
+    )
+
+
+async def upsert_network_member(uow: UnitOfWork, *, citizen_id: uuid.UUID, staff_sub: str, role: str) -> None:
+    await uow.session.execute(
+        insert(NetworkMember)
+        .values(citizen_id=citizen_id, staff_sub=staff_sub, role=role)
+        .on_conflict_do_update(index_elements=["citizen_id", "staff_sub"], set_={"role": role})
+    )
+
+
+async def delete_network_member(uow: UnitOfWork, *, citizen_id: uuid.UUID, staff_sub: str) -> None:
+    await uow.session.execute(
+        delete(NetworkMember).where(NetworkMember.citizen_id == citizen_id, NetworkMember.staff_sub == staff_sub)
+    )
+
+
+async def consents(uow: UnitOfWork, citizen_id: uuid.UUID) -> list[Consent]:
+    rows = (await uow.session.execute(select(ConsentRecord).where(ConsentRecord.citizen_id == citizen_id))).scalars()
+    return [Consent(r.recipient_kind, r.recipient_id, r.category, r.given_at, r.revoked_at) for r in rows]
+
+
+async def upsert_consent(uow: UnitOfWork, *, consent_id: uuid.UUID, values: dict[str, Any],
+                         on_conflict: dict[str, Any]) -> None:
+    await uow.session.execute(
+        insert(ConsentRecord).values(consent_id=consent_id, **values)
+        .on_conflict_do_update(index_elements=[ConsentRecord.consent_id], set_=on_conflict)
+    )
+
+
+# ==================================================================== nurse consultants
+
+
+async def nurse_consultant_subs(uow: UnitOfWork, botilbud_id: str) -> set[str]:
+    return set((await uow.session.execute(
+        select(NurseConsultant.sub).where(NurseConsultant.botilbud_id == botilbud_id))).scalars())
+
+
+async def nurse_consultants(uow: UnitOfWork, botilbud_id: str) -> list[NurseConsultant]:
+    return list((await uow.session.execute(select(NurseConsultant).where(NurseConsultant.botilbud_id == botilbud_id)
+                                           .order_by(NurseConsultant.sub))).scalars())
+
+
+async def add_nurse_consultant(uow: UnitOfWork, *, botilbud_id: str, sub: str, name: str | None) -> None:
+    await uow.session.execute(
+        insert(NurseConsultant).values(botilbud_id=botilbud_id, sub=sub, name=name).on_conflict_do_nothing())
+
+
+async def replace_nurse_consultants(uow: UnitOfWork, botilbud_id: str, roster: Sequence[tuple[str, str | None]]) -> None:
+    await uow.session.execute(delete(NurseConsultant).where(NurseConsultant.botilbud_id == botilbud_id))
+    for sub, name in roster:
+        await add_nurse_consultant(uow, botilbud_id=botilbud_id, sub=sub, name=name)
+
+
+# ==================================================================== hospital notices
+
+
+def notice_record(row: HospitalNotice) -> NoticeRecord:
+    return NoticeRecord(
+        notice_id=row.id,
+        message_id=row.message_id,
+        code=BaseCode(row.code),
+        hospital_episode_id=row.hospital_episode_id,
+        occurred_at=row.occurred_at,
+        status=NoticeStatus(row.status),
+        replaced_by_message_id=row.replaced_by_message_id,
+    )
+
+
+async def notice_history(uow: UnitOfWork, citizen_id: uuid.UUID) -> list[HospitalNotice]:
+    """The citizen's notices that carry content (new and corrections, all statuses)."""
+    rows = await uow.session.execute(
+        select(HospitalNotice)
+        .where(HospitalNotice.citizen_id == citizen_id, HospitalNotice.action != NoticeAction.CANCEL.value)
+        .order_by(HospitalNotice.occurred_at)
+    )
+    return list(rows.scalars())
+
+
+async def notice_records(uow: UnitOfWork, citizen_id: uuid.UUID) -> list[NoticeRecord]:
+    return [notice_record(r) for r in await notice_history(uow, citizen_id)]
+
+
+async def hospital_notices(uow: UnitOfWork, citizen_id: uuid.UUID) -> list[HospitalNotice]:
+    """Every notice of the citizen, cancellations included, in arrival order."""
+    return list((await uow.session.execute(select(HospitalNotice).where(HospitalNotice.citizen_id == citizen_id)
+                                           .order_by(HospitalNotice.received_at))).scalars())
+
+
+async def hospital_notice_by_message(uow: UnitOfWork, *, sender_org: str, message_id: uuid.UUID) -> HospitalNotice | None:
+    return (await uow.session.execute(select(HospitalNotice).where(
+        HospitalNotice.sender_org == sender_org, HospitalNotice.message_id == message_id))).scalar_one_or_none()
+
+
+async def unmatched_notice_by_message(uow: UnitOfWork, *, sender_org: str,
+                                      message_id: uuid.UUID) -> UnmatchedHospitalNotice | None:
+    return (await uow.session.execute(select(UnmatchedHospitalNotice).where(
+        UnmatchedHospitalNotice.sender_org == sender_org,
+        UnmatchedHospitalNotice.message_id == message_id))).scalar_one_or_none()
+
+
+async def open_unmatched_notices(uow: UnitOfWork, cpr_hash: str, *, sender_org: str | None = None,
+                                 lock: bool = False) -> list[UnmatchedHospitalNotice]:
+    """The open parked notices for one person (of one sender, if given), in arrival order."""
+    query = select(UnmatchedHospitalNotice).where(UnmatchedHospitalNotice.cpr_hash == cpr_hash,
+                                                  UnmatchedHospitalNotice.status == "open")
+    if sender_org is not None:
+        query = query.where(UnmatchedHospitalNotice.sender_org == sender_org)
+    query = query.order_by(UnmatchedHospitalNotice.received_at)
+    return list((await uow.session.execute(query.with_for_update() if lock else query)).scalars())
+
+
+def incoming_from_parked(row: UnmatchedHospitalNotice) -> IncomingNotice:
+    return validate_incoming(
+        message_id=row.message_id,
+        sent_at=row.sent_at,
+        sender_org=row.sender_org,
+        code=row.code,
+        hospital_episode_id=row.hospital_episode_id,
+        department=row.department,
+        occurred_at=row.occurred_at,
+        replaces_message_id=row.replaces_message_id,
+        received_at=row.received_at,
+    )
+
+
+async def unmatched_notices(uow: UnitOfWork, *, status: str, limit: int = 500) -> list[UnmatchedHospitalNotice]:
+    return list((await uow.session.execute(select(UnmatchedHospitalNotice).where(UnmatchedHospitalNotice.status == status)
+                                           .order_by(UnmatchedHospitalNotice.received_at).limit(limit))).scalars())
+
+
+async def unmatched_notice(uow: UnitOfWork, unmatched_id: uuid.UUID, *, lock: bool = False) -> UnmatchedHospitalNotice | None:
+    if lock:
+        return await uow.session.get(UnmatchedHospitalNotice, unmatched_id, with_for_update=True)
+    return await uow.session.get(UnmatchedHospitalNotice, unmatched_id)
+
+
+# ==================================================================== partner messages and documents
+
+
+async def open_unmatched_partner_messages(uow: UnitOfWork, cpr_hash: str) -> list[UnmatchedPartnerMessage]:
+    return list((await uow.session.execute(
+        select(UnmatchedPartnerMessage)
+        .where(UnmatchedPartnerMessage.cpr_hash == cpr_hash, UnmatchedPartnerMessage.status == "open")
+        .order_by(UnmatchedPartnerMessage.received_at).with_for_update()
+    )).scalars())
+
+
+async def partner_document(uow: UnitOfWork, document_id: uuid.UUID) -> PartnerDocument | None:
+    return await uow.session.get(PartnerDocument, document_id)
+
+
+async def partner_documents(uow: UnitOfWork, citizen_id: uuid.UUID) -> list[PartnerDocument]:
+    return list((await uow.session.execute(select(PartnerDocument).where(PartnerDocument.citizen_id == citizen_id)
+                                           .order_by(PartnerDocument.received_at.desc()))).scalars())
+
+
+async def share_document(uow: UnitOfWork, *, document: PartnerDocument, recipient_org: str, shared_by: str,
+                         shared_at: datetime) -> None:
+    """Record the share once per (document, recipient)."""
+    await uow.session.execute(insert(DocumentShare).values(
+        id=uuid.uuid4(), document_id=document.id, citizen_id=document.citizen_id, recipient_org=recipient_org,
+        shared_by=shared_by, shared_at=shared_at,
+    ).on_conflict_do_nothing())
+
+
+async def documents_shared_with(uow: UnitOfWork, org: str, *, limit: int = 500) -> list[tuple[DocumentShare, PartnerDocument]]:
+    return [tuple(r) for r in (await uow.session.execute(
+        select(DocumentShare, PartnerDocument)
+        .join(PartnerDocument, PartnerDocument.id == DocumentShare.document_id)
+        .where(DocumentShare.recipient_org == org)
+        .order_by(DocumentShare.shared_at.desc()).limit(limit))).all()]
+
+
+# ==================================================================== medication
+
+
+async def medication_changes(uow: UnitOfWork, citizen_id: uuid.UUID) -> list[MedicationChange]:
+    return list((await uow.session.execute(select(MedicationChange).where(MedicationChange.citizen_id == citizen_id)
+                                           .order_by(MedicationChange.changed_at.desc()))).scalars())
+
+
+async def medication_alerts(uow: UnitOfWork, citizen_id: uuid.UUID) -> list[MedicationAlert]:
+    return list((await uow.session.execute(select(MedicationAlert).where(MedicationAlert.citizen_id == citizen_id)
+                                           .order_by(MedicationAlert.raised_at.desc()))).scalars())
+
+
+async def medication_alert(uow: UnitOfWork, alert_id: uuid.UUID) -> MedicationAlert | None:
+    return await uow.session.get(MedicationAlert, alert_id)
+
+
+# ==================================================================== timeline
+
+
+async def timeline(uow: UnitOfWork, citizen_id: uuid.UUID, *, limit: int) -> list[TimelineEntry]:
+    return list((await uow.session.execute(
+        select(TimelineEntry).where(TimelineEntry.citizen_id == citizen_id)
+        .order_by(TimelineEntry.occurred_at.desc(), TimelineEntry.recorded_at.desc()).limit(limit))).scalars())
+
+
+# ==================================================================== health checks
+
+
+def domain_check(check: HealthCheck) -> hc.HealthCheck:
+    return hc.HealthCheck(str(check.citizen_id), check.year, check.starts_at.astimezone(hc.DANISH_TIME).date(),
+                          check.extended, hc.CheckStatus(check.status), frozenset(hc.PreparationStep(s) for s in check.steps_done),
+                          check.decline_reason)
+
+
+async def health_check(uow: UnitOfWork, health_check_id: uuid.UUID, *, lock: bool = False) -> HealthCheck | None:
+    if lock:
+        return await uow.session.get(HealthCheck, health_check_id, with_for_update=True)
+    return await uow.session.get(HealthCheck, health_check_id)
+
+
+async def next_planned_check(uow: UnitOfWork, citizen_id: uuid.UUID) -> HealthCheck | None:
+    return (await uow.session.execute(
+        select(HealthCheck).where(HealthCheck.citizen_id == citizen_id, HealthCheck.status == hc.CheckStatus.PLANNED.value)
+        .order_by(HealthCheck.starts_at).limit(1))).scalar_one_or_none()
+
+
+async def planned_checks(uow: UnitOfWork, citizen_id: uuid.UUID) -> list[HealthCheck]:
+    return list((await uow.session.execute(
+        select(HealthCheck).where(HealthCheck.citizen_id == citizen_id, HealthCheck.status == "planned"))).scalars())
+
+
+async def check_of_year(uow: UnitOfWork, citizen_id: uuid.UUID, year: int) -> HealthCheck | None:
+    return (await uow.session.execute(select(HealthCheck).where(
+        HealthCheck.citizen_id == citizen_id, HealthCheck.year == year))).scalar_one_or_none()
+
+
+async def extended_check_years(uow: UnitOfWork, citizen_id: uuid.UUID) -> list[int]:
+    """The years the citizen had (or has planned) an extended check they did not decline."""
+    return list((await uow.session.execute(select(HealthCheck.year).where(
+        HealthCheck.citizen_id == citizen_id, HealthCheck.extended.is_(True),
+        HealthCheck.status != hc.CheckStatus.DECLINED.value))).scalars())
+
+
+async def health_checks(uow: UnitOfWork, citizen_id: uuid.UUID) -> list[HealthCheck]:
+    return list((await uow.session.execute(select(HealthCheck).where(HealthCheck.citizen_id == citizen_id)
+                                           .order_by(HealthCheck.year.desc()))).scalars())
+
+
+async def checks_of(uow: UnitOfWork, citizen_ids: Sequence[uuid.UUID], years: set[int]) -> list[HealthCheck]:
+    return list((await uow.session.execute(select(HealthCheck).where(
+        HealthCheck.citizen_id.in_(list(citizen_ids)), HealthCheck.year.in_(years)))).scalars())
+
+
+async def botilbud_checks(uow: UnitOfWork, botilbud_id: str, year: int) -> list[HealthCheck]:
+    return list((await uow.session.execute(
+        select(HealthCheck).join(HealthRecord, HealthRecord.citizen_id == HealthCheck.citizen_id)
+        .where(HealthRecord.botilbud_id == botilbud_id, HealthCheck.year == year)
+        .order_by(HealthCheck.starts_at))).scalars())
+
+
+async def check_decisions(uow: UnitOfWork, health_check_id: uuid.UUID) -> list[HealthCheckDecision]:
+    return list((await uow.session.execute(select(HealthCheckDecision).where(
+        HealthCheckDecision.health_check_id == health_check_id))).scalars())
+
+
+# ==================================================================== forensic psychiatry
+
+
+async def current_treatment_orders(uow: UnitOfWork, citizen_id: uuid.UUID) -> list[TreatmentOrder]:
+    return list((await uow.session.execute(select(TreatmentOrder).where(
+        TreatmentOrder.citizen_id == citizen_id, TreatmentOrder.current.is_(True)))).scalars())
+
+
+async def has_current_treatment_order(uow: UnitOfWork, citizen_id: uuid.UUID) -> bool:
+    return (await uow.session.execute(select(func.count()).select_from(TreatmentOrder).where(
+        TreatmentOrder.citizen_id == citizen_id, TreatmentOrder.current.is_(True)))).scalar_one() > 0
+
+
+async def treatment_orders(uow: UnitOfWork, citizen_id: uuid.UUID) -> list[TreatmentOrder]:
+    return list((await uow.session.execute(select(TreatmentOrder).where(TreatmentOrder.citizen_id == citizen_id)
+                                           .order_by(TreatmentOrder.recorded_at.desc()))).scalars())
+
+
+async def depot_schedule(uow: UnitOfWork, schedule_id: uuid.UUID) -> DepotSchedule | None:
+    return await uow.session.get(DepotSchedule, schedule_id)
+
+
+async def depot_schedules(uow: UnitOfWork, citizen_id: uuid.UUID) -> list[DepotSchedule]:
+    return list((await uow.session.execute(select(DepotSchedule).where(DepotSchedule.citizen_id == citizen_id))).scalars())
+
+
+async def all_depot_schedules_to_scan(uow: UnitOfWork) -> list[DepotSchedule]:
+    """Every schedule not being scanned by another worker right now (row-locked until commit)."""
+    return list((await uow.session.execute(select(DepotSchedule).with_for_update(skip_locked=True))).scalars())
+
+
+def depot_rules(schedule: DepotSchedule) -> fx.DepotSchedule:
+    return fx.DepotSchedule(schedule.weekday, schedule.at, schedule.starts_on, schedule.ends_on,
+                            timedelta(minutes=schedule.grace_minutes), schedule.interval_weeks)
+
+
+async def depot_visits_since(uow: UnitOfWork, schedule_id: uuid.UUID, since: datetime) -> list[fx.DepotVisit]:
+    return [fx.DepotVisit(v.visited_at, fx.VisitOutcome(v.outcome)) for v in (await uow.session.execute(
+        select(DepotVisit).where(DepotVisit.schedule_id == schedule_id, DepotVisit.visited_at >= since))).scalars()]
+
+
+async def depot_visits(uow: UnitOfWork, citizen_id: uuid.UUID, *, limit: int = 100) -> list[DepotVisit]:
+    return list((await uow.session.execute(select(DepotVisit).where(DepotVisit.citizen_id == citizen_id)
+                                           .order_by(DepotVisit.visited_at.desc()).limit(limit))).scalars())
+
+
+async def missed_depot_visits(uow: UnitOfWork, citizen_id: uuid.UUID, *, limit: int = 100) -> list[MissedDepotVisit]:
+    return list((await uow.session.execute(select(MissedDepotVisit).where(MissedDepotVisit.citizen_id == citizen_id)
+                                           .order_by(MissedDepotVisit.scheduled_for.desc()).limit(limit))).scalars())
+
+
+async def insert_missed_depot_visit(uow: UnitOfWork, *, schedule: DepotSchedule, scheduled_for: datetime, reason: str,
+                                    detected_at: datetime) -> uuid.UUID | None:
+    """The missed slot's id, or None when it was already recorded (one alert per slot)."""
+    inserted = (await uow.session.execute(
+        insert(MissedDepotVisit)
+        .values(id=uuid.uuid4(), schedule_id=schedule.id, citizen_id=schedule.citizen_id,
+                scheduled_for=scheduled_for, reason=reason, detected_at=detected_at)
+        .on_conflict_do_nothing()
+        .returning(MissedDepotVisit.id)
+    )).first()
+    return inserted[0] if inserted is not None else None
+
+
+async def coercion_log(uow: UnitOfWork, citizen_id: uuid.UUID) -> list[CoercionLogEntry]:
+    return list((await uow.session.execute(select(CoercionLogEntry).where(CoercionLogEntry.citizen_id == citizen_id)
+                                           .order_by(CoercionLogEntry.considered_at.desc()))).scalars())
