@@ -9,8 +9,8 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from services.notifications import service_layer as sl
-from services.notifications.config import Config
+from services.notifications import services as sl
+from services.notifications.main import Config
 from services.notifications.schemas import (
     BusinessStatusIn,
     CitizenOverviewOut,

@@ -17,7 +17,7 @@ from contracts.base import EVENT_REGISTRY, BaseEvent, EventBody
 from contracts.notifications import TaskCancelledV1, TaskClaimedV1, TaskCompletedV1, TaskCreatedV1, TaskEscalatedV1
 from services.notifications import models as m
 from services.notifications import repository as repo
-from services.notifications.config import NotificationsConfig
+from services.notifications.main import NotificationsConfig
 from services.notifications.domain import consent as consent_rules
 from services.notifications.domain import tasks as d
 from services.notifications.domain.delivery import cloudevent_body

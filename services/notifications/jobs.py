@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.notifications import models as m
 from services.notifications import repository as repo
 from services.notifications import webhooks
-from services.notifications.config import NotificationsConfig
+from services.notifications.main import NotificationsConfig
 from services.notifications.domain import consent as consent_rules
 from services.notifications.domain import delivery as dlv
 from services.notifications.domain import tasks as d

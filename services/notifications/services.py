@@ -12,7 +12,7 @@ from sqlalchemy import func, or_, select
 
 from services.notifications import models as m
 from services.notifications import repository as repo
-from services.notifications.config import NotificationsConfig
+from services.notifications.main import NotificationsConfig
 from services.notifications.domain import tasks as d
 from services.notifications.domain.access import (
     HEALTH_SERVICE,
