@@ -204,7 +204,7 @@ async def explain_first_page(session, scope, now) -> dict:
 async def bench_http(database_url: str, state_dir: Path, requests: int) -> dict:
     import httpx
 
-    from services.notifications.config import NotificationsConfig
+    from services.notifications.main import NotificationsConfig
     from services.notifications.main import build_spec
     from tovholder.auth import issue_dev_token
     from tovholder.service import create_service

@@ -1,5 +1,11 @@
-"""The staff JSON API: the work queue (spec §3) with filters and keyset pagination, task details and
-transitions, a citizen's timeline, the visitation board and notices (reminders, escalations)."""
+"""Notifications' JSON routes, thin (parse → one use case in ``services.py`` → a response model):
+
+- ``work`` (``/api/v1``, staff token): the work queue (spec §3) with filters and keyset pagination,
+  task details and transitions, a citizen's timeline, the visitation board and notices;
+- ``partner`` (``/integration/v1``, partner token with ``org``, spec §4): register a callback, the
+  event types, list and stop subscriptions, the delivery log, resend.
+
+The staff pages are ``pages.py``."""
 
 from __future__ import annotations
 
@@ -9,24 +15,30 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from services.notifications import service_layer as sl
-from services.notifications.config import Config
+from services.notifications import services as sl
+from services.notifications.domain.errors import InvalidInput
+from services.notifications.domain.queue import parse_filter
+from services.notifications.main import Config
+from services.notifications.pages import pages
 from services.notifications.schemas import (
     BusinessStatusIn,
     CitizenOverviewOut,
     CompleteIn,
+    DeliveriesOut,
+    EventTypeOut,
     NoticeOut,
+    ResendIn,
+    ResendOut,
+    SubscriptionIn,
+    SubscriptionOut,
+    SubscriptionReceipt,
     TaskDetailOut,
     TaskOut,
     VisitationBoardOut,
 )
-from services.notifications.domain.errors import InvalidInput
-from services.notifications.domain.queue import parse_filter
-from services.notifications.integration import integration
-from services.notifications.pages import pages
-from tovholder.auth import StaffUser
+from tovholder.auth import PartnerUser, StaffUser
 from tovholder.errors import DomainError
-from tovholder.service import UoW
+from tovholder.service import Ctx, UoW
 
 work = APIRouter(prefix="/api/v1", tags=["work queue"])
 
@@ -68,8 +80,7 @@ async def work_queue(
         response.headers["X-Next-Cursor"] = page.next_cursor
         next_url = request.url.include_query_params(cursor=page.next_cursor)
         response.headers["Link"] = f'<{next_url}>; rel="next"'
-    now = sl.now_utc()
-    return [sl.task_json(row, now) for row in page.rows]
+    return page.tasks
 
 
 @work.get("/tasks/{task_id}", response_model=TaskDetailOut, summary="One task with the history of every change")
@@ -79,17 +90,17 @@ async def get_task(task_id: uuid.UUID, user: StaffUser, uow: UoW) -> dict[str, A
 
 @work.post("/tasks/{task_id}/claim", response_model=TaskOut, summary="Take a task from a pool (or acknowledge a task named to you)")
 async def claim(task_id: uuid.UUID, user: StaffUser, uow: UoW, config: Config) -> dict[str, Any]:
-    return sl.task_json(await sl.change_task(uow, user, task_id, "claim", config=config))
+    return await sl.change_task(uow, user, task_id, "claim", config=config)
 
 
 @work.post("/tasks/{task_id}/start", response_model=TaskOut, summary="Mark a task of yours as in progress")
 async def start(task_id: uuid.UUID, user: StaffUser, uow: UoW, config: Config) -> dict[str, Any]:
-    return sl.task_json(await sl.change_task(uow, user, task_id, "start", config=config))
+    return await sl.change_task(uow, user, task_id, "start", config=config)
 
 
 @work.post("/tasks/{task_id}/release", response_model=TaskOut, summary="Put a claimed task back in its pool")
 async def release(task_id: uuid.UUID, user: StaffUser, uow: UoW, config: Config) -> dict[str, Any]:
-    return sl.task_json(await sl.change_task(uow, user, task_id, "release", config=config))
+    return await sl.change_task(uow, user, task_id, "release", config=config)
 
 
 @work.post("/tasks/{task_id}/complete", response_model=TaskOut, summary="Mark a task done (optionally with a short note)")
@@ -97,13 +108,12 @@ async def complete(
     task_id: uuid.UUID, user: StaffUser, uow: UoW, config: Config, body: CompleteIn | None = None
 ) -> dict[str, Any]:
     note = body.note if body else None
-    return sl.task_json(await sl.change_task(uow, user, task_id, "complete", config=config, note=note))
+    return await sl.change_task(uow, user, task_id, "complete", config=config, note=note)
 
 
 @work.post("/tasks/{task_id}/business-status", response_model=TaskOut, summary="Set your own short status on a task of yours")
 async def business_status(task_id: uuid.UUID, body: BusinessStatusIn, user: StaffUser, uow: UoW, config: Config) -> dict[str, Any]:
-    return sl.task_json(await sl.change_task(uow, user, task_id, "business-status", config=config,
-                                             note=body.business_status))
+    return await sl.change_task(uow, user, task_id, "business-status", config=config, note=body.business_status)
 
 
 @work.get("/citizens/{citizen_id}/timeline", response_model=CitizenOverviewOut, summary="The citizen's timeline across the services, and their tasks")
@@ -121,4 +131,74 @@ async def notices(user: StaffUser, uow: UoW, since: datetime | None = None) -> l
     return await sl.my_notices(uow, user, since)
 
 
-routers = [work, integration, pages]
+# ---------------------------------------------------------------- partner API (spec §4)
+
+partner_api = APIRouter(prefix="/integration/v1", tags=["partner subscriptions"])
+
+
+@partner_api.post(
+    "/subscriptions",
+    status_code=202,
+    response_model=SubscriptionReceipt,
+    responses={422: {"model": SubscriptionReceipt, "description": "fatal-error: the reason says what to fix"},
+               409: {"model": SubscriptionReceipt, "description": "fatal-error: the message_id was used for another body"},
+               503: {"model": SubscriptionReceipt, "description": "transient-error: nothing stored; retry"}},
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+        "schema": SubscriptionIn.model_json_schema()}}}},
+    summary="Register a callback URL for event types, with a shared secret for the signature",
+    description=(
+        "Body: `callback_url` (https to a public host; its host is resolved now and before every delivery, and every "
+        "address must be public), `event_types` (a list of CloudEvents types, see `GET /integration/v1/event-types`), "
+        "`secret` (≥ 32 characters) and optionally `message_id`. Answer: a receipt with `subscription_id`. Every "
+        "delivery is a structured-JSON CloudEvent signed with `X-Tovholder-Signature: sha256=<hex HMAC-SHA256 of the "
+        "body with the secret>` and the Standard Webhooks headers `webhook-id`, `webhook-timestamp` and "
+        "`webhook-signature` (`v1,<base64 HMAC-SHA256 of \"id.timestamp.body\">`)."
+    ),
+)
+async def subscribe(request: Request, partner: PartnerUser, uow: UoW, ctx: Ctx):
+    # The raw body: the use case reads it like every partner endpoint (a receipt for any body).
+    return await sl.subscribe(uow, partner, await request.body(),
+                              allow_loopback=ctx.settings.webhook_allow_loopback, box=ctx.secret_box())
+
+
+@partner_api.get("/event-types", response_model=list[EventTypeOut], summary="The event types a partner may subscribe to, with their consent category")
+async def event_types(partner: PartnerUser) -> list[dict[str, Any]]:
+    return sl.event_types_for(partner)
+
+
+@partner_api.get("/subscriptions", response_model=list[SubscriptionOut], summary="My organisation's subscriptions")
+async def list_subscriptions(partner: PartnerUser, uow: UoW) -> list[dict[str, Any]]:
+    return await sl.list_subscriptions(uow, partner)
+
+
+@partner_api.delete("/subscriptions/{subscription_id}", response_model=SubscriptionOut, summary="Stop a subscription (its delivery log is kept)")
+async def stop_subscription(subscription_id: uuid.UUID, partner: PartnerUser, uow: UoW) -> dict[str, Any]:
+    return await sl.stop_subscription(uow, partner, subscription_id)
+
+
+@partner_api.get("/subscriptions/{subscription_id}/deliveries", response_model=DeliveriesOut, summary="Each delivery's status and attempt log")
+async def deliveries(
+    subscription_id: uuid.UUID, partner: PartnerUser, uow: UoW,
+    status: str | None = None, limit: int = Query(100, ge=1, le=500), before: datetime | None = None,
+) -> dict[str, Any]:
+    return await sl.delivery_log(uow, partner, subscription_id, status=status, limit=limit, before=before)
+
+
+@partner_api.post(
+    "/subscriptions/{subscription_id}/resend",
+    status_code=202,
+    response_model=ResendOut,
+    summary="Deliver again",
+    description=(
+        "Body (optional): `delivery_ids` or `event_ids` to resend those; without either, every dead-lettered "
+        "and withheld delivery of the subscription is queued again. The consent check runs again at delivery."
+    ),
+)
+async def resend(
+    subscription_id: uuid.UUID, partner: PartnerUser, uow: UoW, body: ResendIn | None = None
+) -> dict[str, Any]:
+    body = body or ResendIn()
+    return await sl.resend(uow, partner, subscription_id, delivery_ids=body.delivery_ids, event_ids=body.event_ids)
+
+
+routers = [work, partner_api, pages]

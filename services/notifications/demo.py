@@ -6,20 +6,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy.dialects.postgresql import insert
-
-from services.notifications.models import Citizen
+from services.notifications import repository as repo
 from tovholder.cpr import CprVault
 from tovholder.uow import UnitOfWork
 
 
 async def seed(uow: UnitOfWork, demo: dict[str, Any], vault: CprVault) -> None:
     for c in demo["citizens"]:
-        await uow.session.execute(
-            insert(Citizen)
-            .values(id=uuid.UUID(c["citizen_id"]), name=c["name"], botilbud_id=c["botilbud"],
-                    tovholder_sub=c.get("tovholder_sub"))
-            .on_conflict_do_nothing()
-        )
+        await repo.seed_citizen(uow.session, citizen_id=uuid.UUID(c["citizen_id"]), name=c["name"],
+                                botilbud_id=c["botilbud"], tovholder_sub=c.get("tovholder_sub"))
     uow.audit(None, "demo.seed", detail={"citizens": len(demo["citizens"])})
     await uow.commit()

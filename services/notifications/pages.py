@@ -20,8 +20,8 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from services.notifications import service_layer as sl
-from services.notifications.config import Config
+from services.notifications import services as sl
+from services.notifications.main import Config
 from services.notifications.domain.clock import LOCAL_TZ
 from services.notifications.domain.errors import InvalidInput
 from services.notifications.domain.queue import parse_filter
@@ -169,16 +169,11 @@ async def _queue_context(request: Request, user: Principal, uow, params: dict[st
         queue_filter = parse_filter(filter_params)
     except InvalidInput as error:
         filter_error, queue_filter = str(error), parse_filter({})
-    page = await sl.read_work_queue(uow, user, queue_filter)
-    now = sl.now_utc()
-    tasks = [sl.task_json(row, now) for row in page.rows]
-    notices = await sl.my_notices(uow, user, None, limit=5)
-    names = await sl.citizen_names(uow, {row.citizen_id for row in page.rows if row.citizen_id})
-    for task in tasks:
-        task["citizen_name"] = names.get(task["citizen_id"])
+    overview = await sl.queue_overview(uow, user, queue_filter, notices=5)
+    tasks = overview["tasks"]
     return {
-        "tasks": tasks, "next_cursor": page.next_cursor, "filters": filter_params, "filter_error": filter_error,
-        "notices": notices, "user": user,
+        "tasks": tasks, "next_cursor": overview["next_cursor"], "filters": filter_params, "filter_error": filter_error,
+        "notices": overview["notices"], "user": user,
         "fingerprint": hashlib.sha256(repr([(t["task_id"], t["status"], t["owner"]) for t in tasks]).encode()).hexdigest()[:16],
     }
 

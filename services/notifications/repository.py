@@ -1,5 +1,8 @@
-"""Between the tables and the domain: load rows as domain tasks, write domain tasks back (appending
-their new history entries), and the work-queue query."""
+"""Every SQL statement of notifications, and the mapping between rows and domain objects: tasks and
+their history, the work-queue query, the read models (citizens, network, consents, timeline,
+visitation board), staff notices, partner subscriptions, deliveries and their attempt log.
+
+Functions take the unit of work's session (``uow.session``)."""
 
 from __future__ import annotations
 
@@ -9,16 +12,19 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import Select, false, select, tuple_, union_all
+from sqlalchemy import Select, false, func, or_, select, tuple_, union_all
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from services.notifications import models as m
+from services.notifications.domain import consent as consent_rules
 from services.notifications.domain import delivery as dlv
 from services.notifications.domain import tasks as d
 from services.notifications.domain.access import QueueScope
 from services.notifications.domain.queue import QueueFilter, sort_at
 from services.notifications.domain.scheduling import EscalationPolicy, next_check_at
+from services.notifications.domain.timeline import CaseUpdate, TimelineEntry
 
 ACTIVE = ("open", "claimed", "in_progress")
 
@@ -217,6 +223,11 @@ async def consents_for(session: AsyncSession, citizen_id: uuid.UUID) -> Sequence
     return list((await session.execute(select(m.Consent).where(m.Consent.citizen_id == citizen_id))).scalars())
 
 
+async def consent_records_for(session: AsyncSession, citizen_id: uuid.UUID) -> list[consent_rules.ConsentRecord]:
+    """The citizen's consents as the consent decision reads them."""
+    return [_consent_record(c) for c in await consents_for(session, citizen_id)]
+
+
 def visible_tasks_select(*, citizen_id: uuid.UUID, include_final: bool = True) -> Select:
     query = select(m.Task).where(m.Task.citizen_id == citizen_id)
     if not include_final:
@@ -245,3 +256,280 @@ def write_delivery(row: m.Delivery, delivery: dlv.Delivery) -> None:
     row.dead_at = delivery.dead_at
     row.reason = delivery.reason
     row.basis = delivery.basis
+
+
+# ---------------------------------------------------------------- one task, its history, the scheduler's scan
+
+
+async def get_task(session: AsyncSession, task_id: uuid.UUID, *, lock: bool = False) -> m.Task | None:
+    return await session.get(m.Task, task_id, with_for_update=lock)
+
+
+async def task_changes(session: AsyncSession, task_id: uuid.UUID) -> list[m.TaskChange]:
+    result = await session.execute(
+        select(m.TaskChange).where(m.TaskChange.task_id == task_id).order_by(m.TaskChange.at, m.TaskChange.id)
+    )
+    return list(result.scalars())
+
+
+async def citizen_tasks(session: AsyncSession, citizen_id: uuid.UUID) -> list[m.Task]:
+    return list((await session.execute(visible_tasks_select(citizen_id=citizen_id))).scalars())
+
+
+async def tasks_due_for_check(session: AsyncSession, now: datetime, limit: int) -> list[m.Task]:
+    """Tasks whose ``next_check_at`` has come, locked; rows another replica holds are skipped."""
+    result = await session.execute(
+        select(m.Task).where(m.Task.next_check_at <= now).order_by(m.Task.next_check_at)
+        .limit(limit).with_for_update(skip_locked=True)
+    )
+    return list(result.scalars())
+
+
+# ---------------------------------------------------------------- staff notices (reminders, escalations)
+
+
+def add_notice(session: AsyncSession, task: d.Task, kind: str, text: str) -> m.StaffNotice:
+    """A notice to the task's owner, or to its pool when nobody has it."""
+    if task.owner_sub:
+        notice = m.StaffNotice(task_id=task.task_id, citizen_id=task.citizen_id, recipient=task.owner_sub, kind=kind,
+                               text=text)
+    else:
+        pool = task.pool
+        notice = m.StaffNotice(task_id=task.task_id, citizen_id=task.citizen_id, kind=kind, text=text,
+                               pool_role=pool.role.value if pool else None,
+                               pool_botilbud=pool.botilbud_id if pool else None)
+    session.add(notice)
+    return notice
+
+
+async def notices_for(session: AsyncSession, scope: QueueScope, since: datetime | None, limit: int) -> list[m.StaffNotice]:
+    """Notices to the person and to each of their pools, newest first."""
+    mine = [m.StaffNotice.recipient == scope.owner_sub]
+    for pool in scope.pools:
+        botilbud = m.StaffNotice.pool_botilbud == pool.botilbud_id if pool.botilbud_id else m.StaffNotice.pool_botilbud.is_(None)
+        mine.append((m.StaffNotice.pool_role == pool.role.value) & botilbud)
+    query = select(m.StaffNotice).where(or_(*mine))
+    if since is not None:
+        query = query.where(m.StaffNotice.created_at > since)
+    return list((await session.execute(query.order_by(m.StaffNotice.created_at.desc()).limit(limit))).scalars())
+
+
+# ---------------------------------------------------------------- read models: citizens, network, consents
+
+
+async def get_citizen(session: AsyncSession, citizen_id: uuid.UUID) -> m.Citizen | None:
+    return await session.get(m.Citizen, citizen_id)
+
+
+async def citizen_or_new(session: AsyncSession, citizen_id: uuid.UUID) -> m.Citizen:
+    # One citizen's events arrive in order on one partition, so no row lock is needed here.
+    citizen = await session.get(m.Citizen, citizen_id)
+    if citizen is None:
+        citizen = m.Citizen(id=citizen_id)
+        session.add(citizen)
+    return citizen
+
+
+async def seed_citizen(session: AsyncSession, *, citizen_id: uuid.UUID, name: str, botilbud_id: str | None,
+                       tovholder_sub: str | None) -> None:
+    """A citizen of the demo data, unless already known."""
+    await session.execute(
+        insert(m.Citizen)
+        .values(id=citizen_id, name=name, botilbud_id=botilbud_id, tovholder_sub=tovholder_sub)
+        .on_conflict_do_nothing()
+    )
+
+
+async def citizen_names(session: AsyncSession, citizen_ids: Iterable[uuid.UUID]) -> dict[str, str]:
+    ids = list(citizen_ids)
+    if not ids:
+        return {}
+    rows = (await session.execute(
+        select(m.Citizen.id, m.Citizen.name).where(m.Citizen.id.in_(ids), m.Citizen.name.is_not(None))
+    )).all()
+    return {str(citizen_id): name for citizen_id, name in rows}
+
+
+async def put_network_member(session: AsyncSession, *, citizen_id: uuid.UUID, staff_id: str, role: str,
+                             added_at: datetime) -> None:
+    await session.execute(
+        insert(m.NetworkMember)
+        .values(citizen_id=citizen_id, staff_id=staff_id, role=role, added_at=added_at)
+        .on_conflict_do_update(index_elements=["citizen_id", "staff_id"], set_={"role": role, "added_at": added_at})
+    )
+
+
+async def remove_network_member(session: AsyncSession, citizen_id: uuid.UUID, staff_id: str) -> None:
+    member = await session.get(m.NetworkMember, (citizen_id, staff_id))
+    if member is not None:
+        await session.delete(member)
+
+
+def _consent_record(row: m.Consent) -> consent_rules.ConsentRecord:
+    return consent_rules.ConsentRecord(row.id, row.citizen_id, row.recipient_kind, row.recipient_id, row.category,
+                                       row.given_at, row.revoked_at)
+
+
+async def get_consent(session: AsyncSession, consent_id: str) -> consent_rules.ConsentRecord | None:
+    """One consent of the read model, locked: its given/revoked events may be applied in any order."""
+    row = await session.get(m.Consent, consent_id, with_for_update=True)
+    return _consent_record(row) if row is not None else None
+
+
+async def save_consent(session: AsyncSession, record: consent_rules.ConsentRecord) -> None:
+    row = await session.get(m.Consent, record.consent_id)
+    if row is None:
+        row = m.Consent(id=record.consent_id)
+        session.add(row)
+    row.citizen_id, row.recipient_kind, row.recipient_id = record.citizen_id, record.recipient_kind, record.recipient_id
+    row.category, row.given_at, row.revoked_at = record.category, record.given_at, record.revoked_at
+
+
+# ---------------------------------------------------------------- read models: timeline, visitation board
+
+
+async def add_timeline_entry(session: AsyncSession, entry: TimelineEntry) -> None:
+    await session.execute(
+        insert(m.TimelineEntry)
+        .values(event_id=entry.event_id, citizen_id=entry.citizen_id, event_type=entry.event_type,
+                service=entry.service, occurred_at=entry.occurred_at, title=entry.title[:300])
+        .on_conflict_do_nothing()
+    )
+
+
+async def timeline_of(session: AsyncSession, citizen_id: uuid.UUID, *, without_service: str | None,
+                      limit: int) -> list[m.TimelineEntry]:
+    """The citizen's timeline, newest first; ``without_service`` leaves one service's lines out."""
+    query = select(m.TimelineEntry).where(m.TimelineEntry.citizen_id == citizen_id)
+    if without_service is not None:
+        query = query.where(m.TimelineEntry.service != without_service)
+    return list((await session.execute(query.order_by(m.TimelineEntry.occurred_at.desc()).limit(limit))).scalars())
+
+
+async def put_visitation_case(session: AsyncSession, citizen_id: uuid.UUID, update: CaseUpdate) -> None:
+    """Insert the case or update what the event knows (fields it does not carry keep their value)."""
+    values = dict(referral_id=update.referral_id, citizen_id=citizen_id, status=update.status.value,
+                  step=update.step, botilbud_id=update.botilbud_id, legal_basis=update.legal_basis,
+                  updated_at=update.at)
+    keep_known = {k: v for k, v in values.items() if v is not None and k != "referral_id"}
+    await session.execute(
+        insert(m.VisitationCase).values(**values)
+        .on_conflict_do_update(index_elements=["referral_id"], set_=keep_known)
+    )
+
+
+async def board_column(session: AsyncSession, status: str, *, limit: int, narrow_to_botilbud: bool = False,
+                       botilbud_id: str | None = None) -> tuple[list[tuple[m.VisitationCase, str | None]], int]:
+    """The newest cases in one status (with the citizen's name) and how many there are in all;
+    ``narrow_to_botilbud`` narrows both to the cases for ``botilbud_id``."""
+    query = select(m.VisitationCase, m.Citizen.name).join(
+        m.Citizen, m.Citizen.id == m.VisitationCase.citizen_id, isouter=True
+    ).where(m.VisitationCase.status == status)
+    count_query = select(func.count()).select_from(m.VisitationCase).where(m.VisitationCase.status == status)
+    if narrow_to_botilbud:
+        query = query.where(m.VisitationCase.botilbud_id == botilbud_id)
+        count_query = count_query.where(m.VisitationCase.botilbud_id == botilbud_id)
+    rows = [(case, name) for case, name in (await session.execute(
+        query.order_by(m.VisitationCase.updated_at.desc()).limit(limit)
+    )).all()]
+    total = (await session.execute(count_query)).scalar_one()
+    return rows, total
+
+
+# ---------------------------------------------------------------- partner subscriptions
+
+
+def add_subscription(session: AsyncSession, *, partner_org: str, created_by: str, callback_url: str,
+                     event_types: list[str], encrypted_secret: str) -> m.Subscription:
+    sub = m.Subscription(id=uuid.uuid4(), partner_org=partner_org, created_by=created_by, callback_url=callback_url,
+                         event_types=event_types, secret=encrypted_secret, active=True)
+    session.add(sub)
+    return sub
+
+
+async def get_subscription(session: AsyncSession, subscription_id: uuid.UUID, *, lock: bool = False) -> m.Subscription | None:
+    return await session.get(m.Subscription, subscription_id, with_for_update=lock)
+
+
+async def subscriptions_of(session: AsyncSession, partner_org: str) -> list[m.Subscription]:
+    result = await session.execute(
+        select(m.Subscription).where(m.Subscription.partner_org == partner_org).order_by(m.Subscription.created_at)
+    )
+    return list(result.scalars())
+
+
+async def subscriptions_wanting(session: AsyncSession, event_type: str) -> list[uuid.UUID]:
+    """The active subscriptions that include ``event_type``."""
+    result = await session.execute(
+        select(m.Subscription.id).where(m.Subscription.active.is_(True), m.Subscription.event_types.contains([event_type]))
+    )
+    return list(result.scalars())
+
+
+# ---------------------------------------------------------------- deliveries and their attempt log
+
+
+async def queue_delivery(session: AsyncSession, *, subscription_id: uuid.UUID, event_id: str, event_type: str,
+                         citizen_id: uuid.UUID, body: str, at: datetime) -> None:
+    """A pending delivery, unless this subscription already has one for this event."""
+    await session.execute(
+        insert(m.Delivery)
+        .values(id=uuid.uuid4(), subscription_id=subscription_id, event_id=event_id, event_type=event_type,
+                citizen_id=citizen_id, body=body, status="pending", attempts=0, next_attempt_at=at)
+        .on_conflict_do_nothing(constraint="uq_delivery_subscription_event")
+    )
+
+
+async def get_delivery(session: AsyncSession, delivery_id: uuid.UUID, *, lock: bool = False) -> m.Delivery | None:
+    return await session.get(m.Delivery, delivery_id, with_for_update=lock)
+
+
+async def deliveries_of(session: AsyncSession, subscription_id: uuid.UUID, *, status: str | None,
+                        before: datetime | None, limit: int) -> list[m.Delivery]:
+    """A subscription's deliveries, newest first."""
+    query = select(m.Delivery).where(m.Delivery.subscription_id == subscription_id)
+    if status:
+        query = query.where(m.Delivery.status == status)
+    if before:
+        query = query.where(m.Delivery.created_at < before)
+    return list((await session.execute(query.order_by(m.Delivery.created_at.desc()).limit(limit))).scalars())
+
+
+async def attempts_of(session: AsyncSession, delivery_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[m.DeliveryAttempt]]:
+    """Each delivery's attempts in order (an empty list for a delivery without any)."""
+    attempts: dict[uuid.UUID, list[m.DeliveryAttempt]] = {delivery_id: [] for delivery_id in delivery_ids}
+    if delivery_ids:
+        for attempt in (await session.execute(
+            select(m.DeliveryAttempt).where(m.DeliveryAttempt.delivery_id.in_(delivery_ids))
+            .order_by(m.DeliveryAttempt.at, m.DeliveryAttempt.id)
+        )).scalars():
+            attempts[attempt.delivery_id].append(attempt)
+    return attempts
+
+
+async def deliveries_to_resend(session: AsyncSession, subscription_id: uuid.UUID, *,
+                               delivery_ids: list[uuid.UUID] | None, event_ids: list[str] | None) -> list[m.Delivery]:
+    """The named deliveries (by delivery or event id), or else every dead and withheld one; locked."""
+    query = select(m.Delivery).where(m.Delivery.subscription_id == subscription_id)
+    if delivery_ids:
+        query = query.where(m.Delivery.id.in_(delivery_ids))
+    elif event_ids:
+        query = query.where(m.Delivery.event_id.in_(event_ids))
+    else:
+        query = query.where(m.Delivery.status.in_(("dead", "withheld")))
+    return list((await session.execute(query.with_for_update())).scalars())
+
+
+async def due_deliveries(session: AsyncSession, now: datetime, limit: int) -> list[m.Delivery]:
+    """Pending and retrying deliveries whose time has come, locked; rows another worker holds are skipped."""
+    result = await session.execute(
+        select(m.Delivery).where(m.Delivery.status.in_(("pending", "retrying")), m.Delivery.next_attempt_at <= now)
+        .order_by(m.Delivery.next_attempt_at).limit(limit).with_for_update(skip_locked=True)
+    )
+    return list(result.scalars())
+
+
+def add_attempt(session: AsyncSession, delivery_id: uuid.UUID, *, at: datetime, outcome: str, status_code: int | None = None,
+                error: str | None = None, duration_ms: int | None = None) -> None:
+    session.add(m.DeliveryAttempt(delivery_id=delivery_id, at=at, outcome=outcome, status_code=status_code, error=error,
+                                  duration_ms=duration_ms))

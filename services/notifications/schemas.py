@@ -158,6 +158,17 @@ class SubscriptionIn(BaseModel):
 
 
 
+class SubscriptionMessage(BaseModel):
+    """How ``tovholder.receipts.receive_message`` reads a subscription: shape only; the rules
+    (https, known event types, secret length) give their own reasons (``domain.delivery``)."""
+
+    model_config = ConfigDict(extra="allow")
+    message_id: uuid.UUID
+    callback_url: Any = None
+    event_types: Any = None
+    secret: Any = None
+
+
 class SubscriptionReceipt(BaseModel):
     """The receipt of ``POST /integration/v1/subscriptions``."""
 

@@ -117,6 +117,26 @@ async def post_pinned(client: httpx.AsyncClient, target: CallbackTarget, body: b
         return response.status_code
 
 
+Sender = Callable[[CallbackTarget, bytes, dict[str, str]], Awaitable[int]]
+
+
+@dataclass(frozen=True)
+class Outbound:
+    """How deliveries leave: the callback host is resolved and checked before every attempt, and
+    ``send`` POSTs to the checked address (``post_pinned``). Tests pass their own resolver."""
+
+    send: Sender
+    allow_loopback: bool = False
+    resolve: Resolver = system_resolver
+
+
+def http_outbound(client: httpx.AsyncClient, *, allow_loopback: bool, resolve: Resolver = system_resolver) -> Outbound:
+    async def send(target: CallbackTarget, body: bytes, headers: dict[str, str]) -> int:
+        return await post_pinned(client, target, body, headers)
+
+    return Outbound(send, allow_loopback, resolve)
+
+
 def _causes(error: BaseException) -> Iterator[BaseException]:
     seen: set[int] = set()
     current: BaseException | None = error

@@ -25,7 +25,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.integration]
 def live_notifications(pg, kafka, state_dir):
     """The notifications service as a real HTTP server on loopback (uvicorn in its own thread)."""
     require_browser()
-    from services.notifications.config import NotificationsConfig
+    from services.notifications.main import NotificationsConfig
     from services.notifications.main import build_spec
     from tests.support import fresh_database, service_settings
 

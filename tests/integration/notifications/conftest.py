@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.notifications.config import NotificationsConfig
+from services.notifications.main import NotificationsConfig
 from services.notifications.main import build_spec
 from tests.support import run_service
 

@@ -20,7 +20,7 @@ from contracts.plans import ConsentGivenV1
 from services.notifications import models as m
 from services.notifications import webhooks
 from services.notifications.main import build_spec
-from services.notifications.workers import deliver_due, http_outbound
+from services.notifications.jobs import deliver_due, http_outbound
 from tests.support import eventually, publish_event, run_service
 
 from .conftest import FAST

@@ -15,7 +15,7 @@ from contracts.referrals import CitizenRegisteredV1, ReferralReceivedV1, Visitat
 from services.notifications import models as m
 from services.notifications import repository as repo
 from services.notifications.domain import tasks as d
-from services.notifications.workers import sweep_once
+from services.notifications.jobs import sweep_once
 from tests.support import eventually, publish_event
 
 from .conftest import FAST
