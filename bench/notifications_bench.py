@@ -40,6 +40,7 @@ from services.notifications.domain.access import work_queue_scope  # noqa: E402
 from services.notifications.domain.queue import Cursor, parse_filter  # noqa: E402
 from services.notifications.domain.tasks import Actor, Role  # noqa: E402
 from services.notifications.handlers import on_event  # noqa: E402
+from services.notifications.main import NotificationsConfig  # noqa: E402
 from tovholder.db import create_engine, session_factory  # noqa: E402
 from tovholder.infra import EmbeddedPostgres  # noqa: E402
 from tovholder.messaging import EventMeta  # noqa: E402
@@ -91,7 +92,7 @@ async def bench_task_creation(sessions, events: int, concurrency: int) -> dict:
             started = time.perf_counter()
             async with UnitOfWork(sessions, service="notifications") as uow:
                 await uow.claim_inbox("tovholder-notifications", meta.event_id, meta.event_type)
-                await on_event(body, meta, uow)
+                await on_event(body, meta, uow, config=NotificationsConfig())
                 await uow.commit()
             latencies.append((time.perf_counter() - started) * 1000)
 

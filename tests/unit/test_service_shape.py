@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2] / "services"
 # Files that held SQL, rules or routes before the shape; they must not come back.
 RETIRED = {"plans": ("store.py", "codec.py", "scheduler.py", "access.py"), "referrals": ("store.py",),
            "health": ("hospital.py", "partner_messages.py", "guard.py"),
-           "notifications": ("service_layer.py", "workers.py", "integration.py")}
+           "notifications": ("service_layer.py", "workers.py", "integration.py", "config.py")}
 SHAPE = ("domain", "models.py", "repository.py", "services.py", "schemas.py", "api.py", "handlers.py", "jobs.py",
          "main.py", "migrations")
 

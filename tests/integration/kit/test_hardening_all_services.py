@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from services.notifications import repository as notifications_repo
-from services.notifications.config import NotificationsConfig
+from services.notifications.main import NotificationsConfig
 from services.notifications.domain import tasks as d
 from services.referrals.models import Referral
 from tests.integration.health.helpers import known_citizen

@@ -13,7 +13,7 @@ import pytest
 from fastapi.routing import APIRoute
 
 from services.notifications import repository as notifications_repo
-from services.notifications.config import NotificationsConfig
+from services.notifications.main import NotificationsConfig
 from services.notifications.domain import tasks as d
 from tests.support import run_service
 from tovholder.auth import is_json_api_path
