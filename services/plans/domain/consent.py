@@ -139,9 +139,12 @@ def may_receive(*, recipient_kind: str, recipient_id: str, category: str, at: da
         kind = RecipientKind(recipient_kind)
     except ValueError:
         raise PlanRuleViolation("a recipient is an organisation or a group", field="recipient_kind") from None
+    # Only this recipient's consents for this category can decide it: convert those, not the registry.
+    relevant = [c for c in consents
+                if c.recipient_id == recipient_id and c.category == category.value and c.recipient_kind == kind.value]
     decision = kit_consent.decide(
         consents=[kit_consent.Consent(str(c.consent_id), kit_consent.Recipient(c.recipient_kind, c.recipient_id),
-                                      c.category, c.given_at, c.revoked_at) for c in consents],
+                                      c.category, c.given_at, c.revoked_at) for c in relevant],
         legal_basis=legal_basis or BASIS_RECORDED_ON.get(category),
         recipient=kit_consent.Recipient(kind.value, recipient_id), category=category.value, at=at,
     )
