@@ -87,6 +87,7 @@ from services.health.models import (
     UnmatchedHospitalNotice,
     UnmatchedPartnerMessage,
 )
+from tovholder import clock
 from tovholder.auth import Principal
 from tovholder.cpr import CprVault, mask, normalize_cpr
 from tovholder.errors import Conflict, DomainError, Forbidden, NotFound
@@ -97,8 +98,7 @@ from tovholder.uow import UnitOfWork
 T = TypeVar("T")
 
 
-def now_utc() -> datetime:
-    return datetime.now(timezone.utc)
+now_utc = clock.now
 
 
 def rule(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:

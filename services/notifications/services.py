@@ -18,7 +18,7 @@ import json
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -51,6 +51,7 @@ from services.notifications.domain.scheduling import sweep
 from services.notifications.domain.timeline import BOARD_COLUMNS_DA, SERVICE_LABELS_DA, case_update, timeline_entry
 from services.notifications.main import NotificationsConfig
 from services.notifications.schemas import SubscriptionMessage
+from tovholder import clock
 from tovholder.access import CitizenCircle
 from tovholder.auth import Principal
 from tovholder.consent import refused
@@ -80,8 +81,7 @@ def kit_error(error: NotificationsDomainError) -> Exception:
     return DomainError(str(error))
 
 
-def now_utc() -> datetime:
-    return datetime.now(timezone.utc)
+now_utc = clock.now
 
 
 def task_json(row: m.Task, now: datetime | None = None) -> dict[str, Any]:

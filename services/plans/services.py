@@ -13,9 +13,8 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from contracts.health import TovholderChosenV1
 from contracts.plans import (
@@ -24,6 +23,7 @@ from contracts.plans import (
     SafetyRatingChangedV1, TryghedsplanRevisedV1,
 )
 from contracts.referrals import VisitationDecidedV1
+from tovholder import clock
 from tovholder import consent as kit_consent
 from tovholder.auth import Principal
 from tovholder.errors import Forbidden, NotFound
@@ -49,17 +49,13 @@ if TYPE_CHECKING:  # rows pass through from the repository; request models are t
 
 log = logging.getLogger(__name__)
 
-# Follow-ups are due on calendar days where the botilbud are.
-LOCAL_ZONE = ZoneInfo("Europe/Copenhagen")
 ANNOUNCE_BATCH = 200
-
-
-def now() -> datetime:
-    return datetime.now(timezone.utc)
+now = clock.now
 
 
 def local_today(at: datetime | None = None) -> date:
-    return (at or now()).astimezone(LOCAL_ZONE).date()
+    """Follow-ups are due on calendar days where the botilbud are (Copenhagen)."""
+    return clock.local_date(at) if at else clock.today()
 
 
 # --- access --------------------------------------------------------------------------------------

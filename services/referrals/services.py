@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Any, Iterator
-from zoneinfo import ZoneInfo
 
 from fastapi.responses import Response
 
@@ -52,6 +51,7 @@ from services.referrals.schemas import (
     StaffReferral,
     VisitIn,
 )
+from tovholder import clock
 from tovholder.auth import Principal
 from tovholder.cpr import CprVault
 from tovholder.errors import Conflict, DomainError, Forbidden, NotFound
@@ -60,7 +60,7 @@ from tovholder.scopes import serving_municipality
 from tovholder.service import ServiceContext
 from tovholder.uow import UnitOfWork
 
-LOCAL_TZ = ZoneInfo("Europe/Copenhagen")
+LOCAL_TZ = clock.COPENHAGEN
 FOLLOW_UP_LEAD_DAYS = 14  # a follow-up becomes a task two weeks before it is due, so it can be planned
 CASE_LIST_MAX = 500
 
@@ -70,12 +70,8 @@ NO_SUCH_CASE = "Ingen sag med det id, som du har adgang til."
 NOT_SENT_BY_YOU = "No referral with that id was sent by your organisation."
 
 
-def today() -> date:
-    return datetime.now(LOCAL_TZ).date()
-
-
-def now() -> datetime:
-    return datetime.now(timezone.utc)
+today = clock.today
+now = clock.now
 
 
 @contextlib.contextmanager

@@ -19,14 +19,14 @@ from datetime import datetime, time, timedelta
 from enum import StrEnum
 from typing import Iterable, Sequence
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from services.health.domain.errors import NoticeConflict, NoticeInvalid
+from tovholder import clock
 
 # Hospital notices need no consent: the municipality may receive them under this provision.
 LEGAL_BASIS = "retssikkerhedsloven § 12 c"
 
-DANISH_TIME = ZoneInfo("Europe/Copenhagen")
+DANISH_TIME = clock.COPENHAGEN
 
 # Clocks at hospitals and here differ a little; a notice "from the future" by less than this is fine.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -458,15 +458,12 @@ WORKDAY_END = time(16, 0)
 
 
 def _end_of_local_day(moment: datetime) -> datetime:
-    local = moment.astimezone(DANISH_TIME)
-    return datetime.combine(local.date(), time(23, 59), tzinfo=DANISH_TIME)
+    return clock.local(clock.end_of_local_day(moment))
 
 
 def _next_working_day_end(moment: datetime) -> datetime:
-    day = moment.astimezone(DANISH_TIME).date() + timedelta(days=1)
-    while day.weekday() >= 5:
-        day += timedelta(days=1)
-    return datetime.combine(day, WORKDAY_END, tzinfo=DANISH_TIME)
+    """16:00 on the next working day (weekends, helligdage and the offices' closing days skipped)."""
+    return clock.local(clock.working_day_deadline(moment, 1, at=WORKDAY_END))
 
 
 def follow_ups_for(kind: NoticeKind, *, occurred_at: datetime, received_at: datetime, acute: bool = False) -> tuple[FollowUp, ...]:
