@@ -15,6 +15,8 @@ from contracts.topics import HEALTH
 
 HospitalNoticeKind = Literal["admission", "leave-started", "leave-ended", "discharge", "death"]
 HospitalNoticeCode = Literal["STAA", "STIN", "STOR", "SLOR", "SLHJ", "MORS"]
+HospitalEpisodeState = Literal["admitted", "on-leave", "discharged", "deceased"]
+HospitalFollowUp = Literal["usual", "none", "verify"]
 HealthCheckStep = Literal["pre-assessment", "examination", "medication-reconciliation", "medication-review"]
 PartnerDocumentKind = Literal["pharmacist-review", "lab-results", "psychiatrist-notes"]
 
@@ -53,6 +55,14 @@ class HospitalNoticeRegisteredV1(EventBody):
     legal_basis: str
     tovholder_sub: str | None
     botilbud_id: str | None
+    # Added (optional, so v1 stays compatible): the episode's true state after the notice is folded in
+    # with the citizen's others by ``occurred_at``, and what the notice asks of the tovholder. ``usual``:
+    # the notice's own follow-up; ``none``: recorded, no task (the stay is already over, or the notice is
+    # historic); ``verify``: a historic admission of a still-open episode, check with the ward (routine).
+    # Absent (older producers): the notice's own follow-up.
+    received_at: datetime | None = None
+    episode_state: HospitalEpisodeState | None = None
+    follow_up: HospitalFollowUp | None = None
 
 
 @event("hospital-notice-corrected", version=1, topic=HEALTH)
@@ -73,6 +83,9 @@ class HospitalNoticeCorrectedV1(EventBody):
     legal_basis: str
     tovholder_sub: str | None
     botilbud_id: str | None
+    received_at: datetime | None = None  # these three as in HospitalNoticeRegisteredV1
+    episode_state: HospitalEpisodeState | None = None
+    follow_up: HospitalFollowUp | None = None
 
 
 @event("hospital-notice-cancelled", version=1, topic=HEALTH)

@@ -174,6 +174,7 @@ def notice_record(row: HospitalNotice) -> NoticeRecord:
         occurred_at=row.occurred_at,
         status=NoticeStatus(row.status),
         replaced_by_message_id=row.replaced_by_message_id,
+        received_at=row.received_at,
     )
 
 

@@ -223,6 +223,8 @@ class CoercionBody(BaseModel):
 
 class MatchBody(BaseModel):
     citizen_id: uuid.UUID
+    # Required when the notice's CPR is not the citizen's (the hospital mistyped it): why it is theirs.
+    override_reason: str | None = Field(default=None, max_length=500)
 
 
 # ==================================================================== responses

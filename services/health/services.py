@@ -58,6 +58,8 @@ from services.health.domain.hospital_notices import (
     admission_state,
     apply,
     decide,
+    may_match,
+    notice_outcome,
     timeline_text,
     validate_incoming,
 )
@@ -293,7 +295,8 @@ async def apply_notice(
     history = await repo.notice_history(uow, citizen_id)
     # A sender is answered about its own notices only: its message_ids are its own (the contract), and
     # a hospital can neither correct nor contradict — nor learn of — what another organisation sent.
-    decision = decide(incoming, [repo.notice_record(r) for r in history if r.sender_org == incoming.sender_org])
+    own = [repo.notice_record(r) for r in history if r.sender_org == incoming.sender_org]
+    decision = decide(incoming, own)
     record = await repo.health_record(uow, citizen_id)
     tovholder_sub = record.tovholder_sub if record else None
     botilbud_id = record.botilbud_id if record else None
@@ -339,6 +342,14 @@ async def apply_notice(
         tovholder_sub=tovholder_sub,
         botilbud_id=botilbud_id,
     )
+    outcome = None
+    if decision.action is not NoticeAction.CANCEL:
+        # What the notice asks of the tovholder follows from the episode's true state once it is folded in.
+        outcome = notice_outcome(incoming.kind, incoming.hospital_episode_id,
+                                 apply(decision, incoming, notice_id, own, received_at=received_at),
+                                 occurred_at=incoming.occurred_at, received_at=received_at, acute=incoming.code.acute)
+        content.update(received_at=received_at, follow_up=outcome.follow_up.value,
+                       episode_state=outcome.episode_state.value if outcome.episode_state else None)
     if decision.action is NoticeAction.NEW:
         uow.emit(HospitalNoticeRegisteredV1(**content), occurred_at=incoming.occurred_at)
     elif decision.action is NoticeAction.CORRECT:
@@ -346,7 +357,7 @@ async def apply_notice(
     else:
         uow.emit(HospitalNoticeCancelledV1(citizen_id=citizen_id, notice_id=notice_id, cancels_notice_id=replaced_row.id))
     what = timeline_text(decision.action, incoming, received_at=received_at,
-                         replaced_occurred_at=replaced_row.occurred_at if replaced_row else None)
+                         replaced_occurred_at=replaced_row.occurred_at if replaced_row else None, outcome=outcome)
     if record is not None and incoming.kind is NoticeKind.DEATH:
         record.deceased_at = None if decision.action is NoticeAction.CANCEL else incoming.occurred_at
         if record.deceased_at is not None:
@@ -480,6 +491,9 @@ async def match_parked_notices(
 # ==================================================================== the unmatched queue (visitation)
 
 
+_PARKED_STATUS_DA = {"matched": "koblet på en borger", "rejected": "afvist", "dismissed": "lukket uden match"}
+
+
 def _parked_out(row: UnmatchedHospitalNotice, vault: CprVault, *, reveal: bool = False) -> dict[str, Any]:
     cpr = vault.decrypt(row.cpr_encrypted) if row.cpr_encrypted else None
     return {"unmatched_id": str(row.id), "message_id": str(row.message_id), "code": row.code,
@@ -506,7 +520,7 @@ async def read_unmatched_notice(uow: UnitOfWork, user: Principal, unmatched_id: 
     require_unmatched_queue(user, serving)
     row = await repo.unmatched_notice(uow, unmatched_id)
     if row is None:
-        raise NotFound("No such unmatched notice.")
+        raise NotFound("Ingen sådan advis uden match.")
     uow.audit(user, "unmatched_hospital_notice.read_cpr", object_type="unmatched_hospital_notice", object_id=row.id)
     await uow.commit()
     return _parked_out(row, vault, reveal=True)
@@ -517,13 +531,24 @@ async def match_unmatched_notice(uow: UnitOfWork, user: Principal, unmatched_id:
     require_unmatched_queue(user, serving)
     row = await repo.unmatched_notice(uow, unmatched_id)
     if row is None:
-        raise NotFound("No such unmatched notice.")
+        raise NotFound("Ingen sådan advis uden match.")
     if row.status != "open":
-        raise Conflict(f"This notice is already {row.status}.")
+        raise Conflict(f"Advisen er allerede afklaret ({_PARKED_STATUS_DA.get(row.status, row.status)}).")
     citizen = await repo.known_citizen(uow, body.citizen_id, lock=True)
     if citizen is None:
-        raise DomainError("No citizen with this id is known to the municipality; register the citizen in referrals first.")
+        raise DomainError("Kommunen kender ingen borger med dette id; registrér borgeren i visitationen først.")
+    try:
+        match = may_match(notice_cpr_hash=row.cpr_hash, citizen_cpr_hash=citizen.cpr_hash,
+                          override_reason=body.override_reason)
+    except NoticeConflict as exc:
+        uow.audit(user, "unmatched_hospital_notice.match_refused", citizen_id=citizen.citizen_id,
+                  object_type="unmatched_hospital_notice", object_id=row.id, detail={"reason": "cpr-differs"})
+        await uow.commit()
+        raise Conflict(str(exc), code="cpr-differs") from None
     await repo.lock_cpr(uow, row.cpr_hash)
+    if match.override:
+        uow.audit(user, "unmatched_hospital_notice.match_override", citizen_id=citizen.citizen_id,
+                  object_type="unmatched_hospital_notice", object_id=row.id, detail={"reason": match.reason})
     matched, rejected = await match_parked_notices(uow, citizen.citizen_id, row.cpr_hash, actor=user)
     await uow.commit()
     return {"matched": matched, "rejected": rejected, "citizen_id": str(citizen.citizen_id)}
@@ -534,9 +559,9 @@ async def dismiss_unmatched_notice(uow: UnitOfWork, user: Principal, unmatched_i
     require_unmatched_queue(user, serving)
     row = await repo.unmatched_notice(uow, unmatched_id, lock=True)
     if row is None:
-        raise NotFound("No such unmatched notice.")
+        raise NotFound("Ingen sådan advis uden match.")
     if row.status != "open":
-        raise Conflict(f"This notice is already {row.status}.")
+        raise Conflict(f"Advisen er allerede afklaret ({_PARKED_STATUS_DA.get(row.status, row.status)}).")
     row.status, row.resolution = "dismissed", (body.reason if body else None)
     row.resolved_by, row.resolved_at, row.cpr_encrypted = user.sub, now_utc(), ""
     uow.emit(_unparked(row))

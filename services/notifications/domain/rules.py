@@ -332,13 +332,43 @@ def _where(event: IncomingEvent) -> str:
     return ", ".join(parts) if parts else "ukendt afdeling"
 
 
-def hospital_notice_specs(event: IncomingEvent) -> tuple[TaskSpec, ...]:
-    """The tasks one hospital notice asks for (used for registration and for corrections)."""
-    kind = event.require("kind")
+def _known_at(event: IncomingEvent) -> datetime:
+    """When the notice became known here: a notice arriving after what it reports is due from its arrival."""
     occurred = as_datetime(event.require("occurred_at"), "occurred_at")
+    received = event.get("received_at")
+    return max(occurred, as_datetime(received, "received_at")) if received else occurred
+
+
+def hospital_notice_specs(event: IncomingEvent) -> tuple[TaskSpec, ...]:
+    """The tasks one hospital notice asks for (used for registration and for corrections).
+
+    Health folds the notice into the episode's true state and says in ``follow_up`` what it asks for:
+    ``none`` (the stay is already over, or the notice is historic) creates no task; ``verify`` (a historic
+    admission of an episode still open) a routine task to check with the ward. Death always tells the network."""
+    kind = event.require("kind")
+    occurred = _known_at(event)
     who = tovholder_or_pool(event.get("tovholder_sub"), event.botilbud_id)
     links = _notice_links(event)
     where = _where(event)
+    follow_up = event.get("follow_up") or "usual"
+    if kind != "death" and follow_up == "none":
+        return ()
+    if kind == "admission" and follow_up == "verify":
+        dated = as_datetime(event.require("occurred_at"), "occurred_at").astimezone(_LOCAL)
+        return (
+            TaskSpec(
+                kind=TaskKind.ACCOMPANY_ADMISSION,
+                title=f"Gammel indlæggelsesadvis (dateret {dated:%d.%m.%Y}): afklar med afdelingen ({where})",
+                priority=Priority.ROUTINE,
+                due_at=end_of_local_day_after(occurred, 1),
+                business_status="afklares",
+                description="Advisen er dateret længe før, den kom. Afklar med afdelingen, om borgeren stadig er "
+                            "indlagt, og bed hospitalet rette datoen (RE_), hvis den er forkert.",
+                checklist=("Kontakt afdelingen", "Bed om en rettet advis, hvis datoen er forkert"),
+                links=links,
+                **who,
+            ),
+        )
     if kind == "admission":
         return (
             TaskSpec(
@@ -415,14 +445,27 @@ def hospital_notice_registered(event: IncomingEvent) -> list[Action]:
                 kinds=frozenset({TaskKind.HOSPITAL_LEAVE_CONTACT}),
             )
         )
+    actions.extend(_discharge_closes_the_stay(event))
     actions.extend(CreateTask(spec, once_per=link) for spec in hospital_notice_specs(event))
     return actions
+
+
+def _discharge_closes_the_stay(event: IncomingEvent) -> list[Action]:
+    """A discharge ends the stay: the episode's accompany and leave tasks are done."""
+    if event.require("kind") != "discharge" or not event.get("hospital_episode_id"):
+        return []
+    return [CompleteLinkedTasks(
+        Link("hospital-episode", str(event.get("hospital_episode_id"))),
+        reason="Borgeren er udskrevet",
+        kinds=frozenset({TaskKind.ACCOMPANY_ADMISSION, TaskKind.HOSPITAL_LEAVE_CONTACT}),
+    )]
 
 
 def hospital_notice_corrected(event: IncomingEvent) -> list[Action]:
     old = notice_link(event.require("corrects_notice_id"))
     new = notice_link(event.require("notice_id"))
     actions: list[Action] = [
+        *_discharge_closes_the_stay(event),
         ReviseLinkedTasks(old, hospital_notice_specs(event), reason="Hospitalsadvisen er rettet"),
     ]
     if event.require("kind") == "death":
