@@ -465,8 +465,8 @@ def hospital_notice_corrected(event: IncomingEvent) -> list[Action]:
     old = notice_link(event.require("corrects_notice_id"))
     new = notice_link(event.require("notice_id"))
     actions: list[Action] = [
-        *_discharge_closes_the_stay(event),
         ReviseLinkedTasks(old, hospital_notice_specs(event), reason="Hospitalsadvisen er rettet"),
+        *_discharge_closes_the_stay(event),
     ]
     if event.require("kind") == "death":
         actions.append(CancelCitizenTasks(reason="Borgeren er meldt død (rettet advis)", cancelled_by=new, keep=new))
