@@ -63,7 +63,7 @@ from services.health.domain.hospital_notices import (
     timeline_text,
     validate_incoming,
 )
-from services.health.domain.medication import ChangeKind, ChangeSource, FmkReference, alert_for, validate_change
+from services.health.domain.medication import CHANGE_WORDS, ChangeKind, ChangeSource, FmkReference, alert_for, validate_change
 from services.health.domain.medication import MedicationChange as DomainChange
 from services.health.domain.tovholder import (
     DOCUMENT_COUNTERPART,
@@ -113,7 +113,14 @@ def rule(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 
 def _aware(value: datetime, field: str) -> datetime:
     if value.tzinfo is None:
-        raise DomainError(f"{field} needs a time zone offset, e.g. 2027-03-10T09:00:00+01:00")
+        raise DomainError(f"{field} skal have en tidszone, fx 2027-03-10T09:00:00+01:00")
+    return value
+
+
+def _partner_aware(value: datetime, field: str) -> datetime:
+    """``_aware`` for a partner's message: the receipt's reason is English."""
+    if value.tzinfo is None:
+        raise FatalMessage(f"{field} needs a time zone offset, e.g. 2027-03-10T09:00:00+01:00")
     return value
 
 
@@ -137,9 +144,9 @@ NO_RECORD_YOU_MAY_SEE = ("Ingen sundhedsjournal for denne borger, som du har adg
                          "(den oprettes, når borgeren får en plads på et botilbud).")
 
 # Found by id, but the caller may not see the citizen's record: the same 404 as for an unknown id.
-NO_SUCH_DOCUMENT = "No such partner document."
-NO_SUCH_ALERT = "No such medication alert."
-NO_SUCH_CHECK = "No such health check."
+NO_SUCH_DOCUMENT = "Intet sådant dokument fra en samarbejdspartner."
+NO_SUCH_ALERT = "Ingen sådan medicinadvarsel."
+NO_SUCH_CHECK = "Intet sådant sundhedstjek."
 
 
 async def authorize(
@@ -633,7 +640,7 @@ async def receive_partner_document(uow: UnitOfWork, partner: Principal, raw: byt
 
     async def process(uow: UnitOfWork, message: s.PartnerMessage) -> dict[str, Any]:
         # Every check that needs no citizen comes first: known and unknown CPRs answer alike.
-        sent = _aware(getattr(message, time_field), time_field)
+        sent = _partner_aware(getattr(message, time_field), time_field)
         if sent > now_utc() + timedelta(minutes=5):
             raise FatalMessage(f"{time_field} is in the future.")
         person, cpr_hash = await _partner_person(uow, message, vault)
@@ -667,9 +674,11 @@ async def receive_partner_medication_change(uow: UnitOfWork, partner: Principal,
     async def process(uow: UnitOfWork, message: s.PartnerMedicationChange) -> dict[str, Any]:
         try:
             change = DomainChange(FmkReference(message.fmk_reference), ChangeKind(message.change_kind),
-                                  _aware(message.changed_at, "changed_at"), ChangeSource.PARTNER, message.sender.org, message.note)
+                                  _partner_aware(message.changed_at, "changed_at"), ChangeSource.PARTNER, message.sender.org, message.note)
             validate_change(change, recorded_at=now_utc() + timedelta(minutes=5))
-        except (HealthRuleViolation, DomainError) as exc:
+        except HealthRuleViolation as exc:
+            raise FatalMessage(exc.en) from None
+        except DomainError as exc:
             raise FatalMessage(str(exc)) from None
         person, cpr_hash = await _partner_person(uow, message, vault)
         if person is None:  # accepted like any other, recorded once the citizen is known
@@ -738,7 +747,7 @@ async def _record_medication_change(
     repo.add(uow, TimelineEntry(
         citizen_id=citizen_id, kind=ContactKind.MEDICATION_CHANGE.value,
         counterpart="hospital" if alert else None, org=change.changed_by_org, who=None,
-        what=f"Medication {change.kind.value} in FMK ({change.fmk_reference.value})", occurred_at=change.changed_at,
+        what=f"Medicinændring i FMK: {CHANGE_WORDS[change.kind]} ({change.fmk_reference.value})", occurred_at=change.changed_at,
         recorded_by=row.recorded_by, object_type="medication_change", object_id=str(row.id),
     ))
     if alert is not None:
@@ -829,11 +838,11 @@ async def share_document(uow: UnitOfWork, user: Principal, document_id: uuid.UUI
         uow.audit(user, "partner_document.share_refused", citizen_id=doc.citizen_id, object_type="partner_document",
                   object_id=doc.id, detail={"recipient_org": org})
         await uow.commit()
-        raise Forbidden(f"The citizen has not consented to share health information with {org}; "
-                        "record the consent in the citizen's plan first.")
+        raise Forbidden(f"Borgeren har ikke givet samtykke til at dele helbredsoplysninger med {org}; "
+                        "registrér samtykket i Borgerens Plan først.")
     await repo.share_document(uow, document=doc, recipient_org=org, shared_by=user.sub, shared_at=now)
     repo.add(uow, TimelineEntry(citizen_id=doc.citizen_id, kind=ContactKind.PARTNER_DOCUMENT.value, counterpart=None,
-                                org=org, who=None, what=f"Passed on: {DOCUMENT_WORDS[doc.kind].replace(' received', '')}",
+                                org=org, who=None, what=f"Delt med {org}: {DOCUMENT_WORDS[doc.kind].removesuffix(' modtaget').lower()}",
                                 occurred_at=now, recorded_by=user.sub, object_type="partner_document", object_id=str(doc.id)))
     uow.audit(user, "partner_document.share", citizen_id=doc.citizen_id, object_type="partner_document", object_id=doc.id,
               detail={"recipient_org": org, "basis": "consent"})
@@ -887,7 +896,7 @@ async def list_medication_changes(uow: UnitOfWork, user: Principal, citizen_id: 
     alerts = await repo.medication_alerts(uow, citizen_id)
     uow.audit(user, "medication_change.read", citizen_id=citizen_id, object_type="medication_change")
     await uow.commit()
-    return {"fmk": "The medication itself is on the national medication card (FMK); these are references to changes.",
+    return {"fmk": "Selve medicinen står på Fælles Medicinkort (FMK); her er henvisninger til ændringerne.",
             "changes": [_change_out(r) for r in rows],
             "alerts": [{"alert_id": str(a.id), "change_id": str(a.change_id), "hospital_episode_ids": a.hospital_episode_ids,
                         "reason": a.reason, "raised_at": a.raised_at, "acknowledged_by": a.acknowledged_by,
@@ -964,13 +973,13 @@ async def choose_the_tovholder(uow: UnitOfWork, user: Principal, citizen_id: uui
 
 async def list_nurse_consultants(uow: UnitOfWork, user: Principal, botilbud_id: str) -> dict[str, Any]:
     if user.role not in (Role.CITIZEN, Role.COORDINATOR, Role.NURSE_CONSULTANT, Role.ADMIN):
-        raise Forbidden("Only the botilbud's citizens and staff see its nurse consultants.")
+        raise Forbidden("Kun botilbuddets borgere og medarbejdere ser dets sygeplejekonsulenter.")
     if user.role in (Role.COORDINATOR, Role.NURSE_CONSULTANT) and user.botilbud != botilbud_id:
-        raise Forbidden("Staff see the nurse consultants of their own botilbud.")
+        raise Forbidden("Medarbejdere ser sygeplejekonsulenterne på deres eget botilbud.")
     if user.role == Role.CITIZEN:
         own = await repo.health_record(uow, _uuid_or_none(user.sub))
         if (own.botilbud_id if own else None) != botilbud_id:
-            raise Forbidden("A citizen sees the nurse consultants of their own botilbud.")
+            raise Forbidden("En borger ser sygeplejekonsulenterne på sit eget botilbud.")
     rows = await repo.nurse_consultants(uow, botilbud_id)
     return {"botilbud_id": botilbud_id, "nurse_consultants": [{"sub": r.sub, "name": r.name} for r in rows]}
 
@@ -978,10 +987,10 @@ async def list_nurse_consultants(uow: UnitOfWork, user: Principal, botilbud_id: 
 async def set_nurse_consultants(uow: UnitOfWork, user: Principal, botilbud_id: str,
                                 body: list[dict[str, str]]) -> dict[str, Any]:
     if user.role != Role.ADMIN:
-        raise Forbidden("Only an administrator maintains the roster of nurse consultants.")
+        raise Forbidden("Kun en administrator vedligeholder listen over sygeplejekonsulenter.")
     subs = [(str(item.get("sub", "")).strip(), item.get("name")) for item in body]
     if any(not sub for sub, _ in subs):
-        raise DomainError("every nurse consultant needs a sub")
+        raise DomainError("hver sygeplejekonsulent skal have et bruger-id (sub)")
     await repo.replace_nurse_consultants(uow, botilbud_id, subs)
     uow.audit(user, "nurse_consultant.roster", detail={"botilbud_id": botilbud_id, "count": len(subs)})
     await uow.commit()
@@ -1064,8 +1073,8 @@ async def _schedule_check(uow: UnitOfWork, record: HealthRecord, starts_at: date
     rule(hc.check_day_is_reachable, check_day, now_utc().astimezone(hc.DANISH_TIME).date())
     existing = await repo.check_of_year(uow, record.citizen_id, check_day.year)
     if existing is not None:
-        raise Conflict(f"The citizen already has a health check in {check_day.year} ({existing.status}); "
-                       "there is one check a year.")
+        raise Conflict(f"Borgeren har allerede et sundhedstjek i {check_day.year} "
+                       f"({hc.CHECK_STATUS_DA.get(existing.status, existing.status)}); der er højst ét om året.")
     extended_years = await repo.extended_check_years(uow, record.citizen_id)
     check = HealthCheck(id=uuid.uuid4(), citizen_id=record.citizen_id, year=check_day.year,
                         extended=hc.is_extended(check_day.year, extended_years), starts_at=starts_at,
@@ -1208,7 +1217,7 @@ async def record_check_held(uow: UnitOfWork, user: Principal, health_check_id: u
     repo.add(uow, TimelineEntry(
         citizen_id=check.citizen_id, kind=ContactKind.HEALTH_CHECK.value, counterpart="gp",
         org=check.gp_practice, who=", ".join(f"{p.name} ({p.role})" for p in body.participants if p.role != "citizen")[:200],
-        what=f"Annual health check held{' (extended)' if check.extended else ''}: {len(decisions)} decision(s)",
+        what=f"Sundhedstjek holdt{' (udvidet)' if check.extended else ''}: {len(decisions)} beslutning(er)",
         occurred_at=held_at, recorded_by=user.sub, object_type="health_check", object_id=str(check.id)))
     uow.audit(user, "health_check.held", citizen_id=check.citizen_id, object_type="health_check", object_id=check.id,
               detail={"decisions": len(decisions)})
@@ -1218,7 +1227,7 @@ async def record_check_held(uow: UnitOfWork, user: Principal, health_check_id: u
 
 async def botilbud_health_checks(uow: UnitOfWork, user: Principal, botilbud_id: str, year: int | None) -> dict[str, Any]:
     if user.role not in (Role.NURSE_CONSULTANT, Role.COORDINATOR) or user.botilbud != botilbud_id:
-        raise Forbidden("The botilbud's own nurse consultants and coordinators see its health checks.")
+        raise Forbidden("Kun botilbuddets egne sygeplejekonsulenter og koordinatorer ser dets sundhedstjek.")
     today = now_utc().astimezone(hc.DANISH_TIME).date()
     year = year or today.year
     rows = await repo.botilbud_checks(uow, botilbud_id, year)
@@ -1237,7 +1246,7 @@ async def botilbud_health_checks(uow: UnitOfWork, user: Principal, botilbud_id: 
 
 async def plan_check_days(uow: UnitOfWork, user: Principal, botilbud_id: str, body: s.PlanDaysBody) -> dict[str, Any]:
     if user.role not in (Role.NURSE_CONSULTANT, Role.COORDINATOR) or user.botilbud != botilbud_id:
-        raise Forbidden("The botilbud's own nurse consultants and coordinators plan its check days.")
+        raise Forbidden("Kun botilbuddets egne sygeplejekonsulenter og koordinatorer planlægger dets sundhedstjekdage.")
     today = now_utc().astimezone(hc.DANISH_TIME).date()
     for day in body.days:
         rule(hc.check_day_is_reachable, day, today)
@@ -1306,15 +1315,15 @@ async def record_depot_visit(uow: UnitOfWork, user: Principal, citizen_id: uuid.
     await authorize(uow, user, Action.WRITE, citizen_id)
     schedule = await repo.depot_schedule(uow, body.schedule_id)
     if schedule is None or schedule.citizen_id != citizen_id:
-        raise NotFound("No such depot schedule for this citizen.")
+        raise NotFound("Borgeren har ingen sådan depotplan.")
     visited_at = _aware(body.visited_at, "visited_at")
     if visited_at > now_utc() + timedelta(minutes=5):
-        raise DomainError("visited_at is in the future; record a visit once it has happened")
+        raise DomainError("besøget ligger i fremtiden; registrér det, når det har fundet sted")
     row = DepotVisit(id=uuid.uuid4(), schedule_id=schedule.id, citizen_id=citizen_id, visited_at=visited_at,
                      outcome=body.outcome, recorded_by=user.sub)
     repo.add(uow, row)
     repo.add(uow, TimelineEntry(citizen_id=citizen_id, kind=ContactKind.DEPOT_VISIT.value, counterpart="forensic-psychiatry",
-                                org=schedule.forensic_team_org, who=None, what=f"Depot-medication visit: {body.outcome}",
+                                org=schedule.forensic_team_org, who=None, what=f"Besøg med depotmedicin: {fx.VISIT_OUTCOME_DA.get(body.outcome, body.outcome)}",
                                 occurred_at=visited_at, recorded_by=user.sub, object_type="depot_visit", object_id=str(row.id)))
     uow.audit(user, "depot_visit.record", citizen_id=citizen_id, object_type="depot_visit", object_id=row.id)
     await uow.commit()
@@ -1403,7 +1412,7 @@ async def detect_missed_depot_visits(uow: UnitOfWork, now: datetime | None = Non
             repo.add(uow, TimelineEntry(
                 citizen_id=schedule.citizen_id, kind="depot-visit", counterpart="forensic-psychiatry",
                 org=schedule.forensic_team_org, who=None,
-                what=f"Depot-medication visit missed ({miss.reason.value})", occurred_at=miss.scheduled_for,
+                what=f"Depotmedicin ikke givet ({fx.MISS_REASON_DA.get(miss.reason.value, miss.reason.value)})", occurred_at=miss.scheduled_for,
                 recorded_by="system", object_type="missed_depot_visit", object_id=str(missed_id),
             ))
             uow.audit(None, "depot_visit.missed", citizen_id=schedule.citizen_id, object_type="depot_schedule",

@@ -354,7 +354,7 @@ async def test_partner_documents_are_passed_on_only_with_consent(health, kafka, 
     gp = "SOR:4567890"
     refused = await health.client.post(f"/api/v1/partner-documents/{doc['document_id']}/share", json={"recipient_org": gp},
                                        headers=nurse(health))
-    assert refused.status_code == 403 and "consented" in refused.json()["detail"]
+    assert refused.status_code == 403 and "ikke givet samtykke" in refused.json()["detail"]
 
     consent_id, given_at = uuid.uuid4(), datetime.now(timezone.utc) - timedelta(minutes=1)
     await publish_event(kafka, ConsentGivenV1(citizen_id=citizen_id, consent_id=consent_id, recipient_kind="organisation",
