@@ -124,6 +124,16 @@ class MedicationAlertRaisedV1(EventBody):
     botilbud_id: str | None
 
 
+@event("medication-alert-acknowledged", version=1, topic=HEALTH)
+class MedicationAlertAcknowledgedV1(EventBody):
+    """The tovholder (or a colleague) acknowledged a medication alert: its urgent task is done."""
+
+    alert_id: UUID
+    change_id: UUID
+    acknowledged_at: datetime
+    acknowledged_by: str
+
+
 # --- the annual health check (sundhedstjek) ----------------------------------------------------
 
 
@@ -203,6 +213,25 @@ class HealthCheckDecisionRecordedV1(EventBody):
     responsible_sub: str | None
     plan_update: bool
     tovholder_sub: str | None
+    botilbud_id: str | None
+    # Added (optional): a decision without a date is watched and looked at again on this day.
+    review_on: date | None = None
+
+
+@event("health-check-plan-entry-proposed", version=1, topic=HEALTH)
+class HealthCheckPlanEntryProposedV1(EventBody):
+    """A decision from the health check's minutes, proposed as an entry in the citizen's plan (Borgerens
+    Plan). Plans lists it for the coordinator, who confirms it with the citizen; nothing enters the plan
+    before. ``proposal_id`` is the decision's id (one proposal per decision)."""
+
+    proposal_id: UUID
+    health_check_id: UUID
+    decision_kind: Literal["reduce-dose", "stop-drug", "start-drug", "book-examination", "watch-symptom", "lifestyle", "other"]
+    title: str
+    held_at: datetime
+    due_at: datetime | None
+    review_on: date | None
+    responsible_sub: str | None
     botilbud_id: str | None
 
 

@@ -24,6 +24,7 @@ from contracts.health import (
     HealthCheckDecisionRecordedV1,
     HealthCheckDeclinedV1,
     HealthCheckHeldV1,
+    HealthCheckPlanEntryProposedV1,
     HealthCheckScheduledV1,
     HealthCheckStepCompletedV1,
     HealthCheckStepDueV1,
@@ -33,6 +34,7 @@ from contracts.health import (
     HospitalNoticeParkedV1,
     HospitalNoticeRegisteredV1,
     HospitalNoticeUnparkedV1,
+    MedicationAlertAcknowledgedV1,
     MedicationAlertRaisedV1,
     MedicationChangedV1,
     PartnerDocumentReceivedV1,
@@ -910,6 +912,9 @@ async def acknowledge_alert(uow: UnitOfWork, user: Principal, alert_id: uuid.UUI
     await authorize(uow, user, Action.WRITE, alert.citizen_id, not_found=NO_SUCH_ALERT)
     if alert.acknowledged_at is None:
         alert.acknowledged_by, alert.acknowledged_at = user.sub, now_utc()
+        # The alert's urgent task (notifications) is done with it.
+        uow.emit(MedicationAlertAcknowledgedV1(citizen_id=alert.citizen_id, alert_id=alert.id, change_id=alert.change_id,
+                                               acknowledged_at=alert.acknowledged_at, acknowledged_by=user.sub))
     uow.audit(user, "medication_alert.acknowledge", citizen_id=alert.citizen_id, object_type="medication_alert", object_id=alert.id)
     await uow.commit()
     return {"alert_id": str(alert.id), "acknowledged_by": alert.acknowledged_by, "acknowledged_at": alert.acknowledged_at}
@@ -1041,7 +1046,8 @@ def _check_out(check: HealthCheck, decisions: list[HealthCheckDecision] | None =
     }
     if decisions is not None:
         out["decisions"] = [{"decision_id": str(d.id), "kind": d.kind, "title": d.title, "due_at": d.due_at,
-                             "responsible_sub": d.responsible_sub, "reminders_at": d.reminders_at} for d in decisions]
+                             "responsible_sub": d.responsible_sub, "reminders_at": d.reminders_at,
+                             "review_on": d.review_on} for d in decisions]
     return out
 
 
@@ -1076,8 +1082,9 @@ async def _schedule_check(uow: UnitOfWork, record: HealthRecord, starts_at: date
         raise Conflict(f"Borgeren har allerede et sundhedstjek i {check_day.year} "
                        f"({hc.CHECK_STATUS_DA.get(existing.status, existing.status)}); der er højst ét om året.")
     extended_years = await repo.extended_check_years(uow, record.citizen_id)
+    cadence = await repo.cadence_of(uow, record.botilbud_id)
     check = HealthCheck(id=uuid.uuid4(), citizen_id=record.citizen_id, year=check_day.year,
-                        extended=hc.is_extended(check_day.year, extended_years), starts_at=starts_at,
+                        extended=hc.is_extended(check_day.year, extended_years, cadence), starts_at=starts_at,
                         gp_practice=(gp_practice or record.gp_practice), status=hc.CheckStatus.PLANNED.value,
                         steps_done=[], scheduled_by=actor.sub)
     repo.add(uow, check)
@@ -1120,7 +1127,7 @@ async def read_health_check(uow: UnitOfWork, user: Principal, health_check_id: u
 
 
 def _complete_step(uow: UnitOfWork, check: HealthCheck, step: hc.PreparationStep) -> None:
-    rule(hc.complete_step, repo.domain_check(check), step)
+    rule(hc.complete_step, repo.domain_check(check), step, pre_assessment=repo.domain_pre_assessment(check))
     if step.value not in check.steps_done:
         check.steps_done = [*check.steps_done, step.value]
         uow.emit(HealthCheckStepCompletedV1(citizen_id=check.citizen_id, health_check_id=check.id, step=step.value,
@@ -1132,10 +1139,14 @@ async def record_pre_assessment(uow: UnitOfWork, user: Principal, health_check_i
     check, _ = await _check_for(uow, user, health_check_id, Action.WRITE)
     pre = rule(hc.validate_pre_assessment, hc.PreAssessment(
         tuple(hc.ThemeAnswer(hc.PreAssessmentTheme(a.theme), a.citizens_words, a.symptom_score) for a in body.answers),
-        body.wants_to_talk_about, body.done_on, user.sub, body.setting))
-    check.pre_assessment = {**body.model_dump(mode="json"), "done_by": user.sub,
+        body.wants_to_talk_about, body.done_on, user.sub, body.setting,
+        tuple(hc.ThemeSkipped(hc.PreAssessmentTheme(k.theme), k.reason) for k in body.skipped)))
+    if check.status != hc.CheckStatus.PLANNED.value:
+        raise DomainError(f"Sundhedstjekket er {hc.CHECK_STATUS_DA[check.status]}; forberedelsen kan ikke ændres.")
+    check.pre_assessment = {**body.model_dump(mode="json"), "done_by": user.sub, "complete": pre.complete,
                             "themes_not_covered": [t.value for t in pre.themes_not_covered]}
-    _complete_step(uow, check, hc.PreparationStep.PRE_ASSESSMENT)
+    if pre.complete:  # done only with every theme answered or skipped with a reason; else saved as begun
+        _complete_step(uow, check, hc.PreparationStep.PRE_ASSESSMENT)
     uow.audit(user, "health_check.pre_assessment", citizen_id=check.citizen_id, object_type="health_check", object_id=check.id)
     await uow.commit()
     return _check_out(check)
@@ -1194,26 +1205,33 @@ async def record_check_held(uow: UnitOfWork, user: Principal, health_check_id: u
     rule(hc.hold, repo.domain_check(check), participants, held_at.astimezone(hc.DANISH_TIME).date())
     outcomes = [rule(hc.outcome_of, hc.Decision(hc.DecisionKind(d.kind), d.title.strip(),
                                                 _aware(d.due_at, "due_at") if d.due_at else None,
-                                                d.responsible_sub, d.citizen_wants_reminders), held_at=held_at)
+                                                d.responsible_sub, d.citizen_wants_reminders, d.review_on), held_at=held_at)
                 for d in body.decisions]
     check.status, check.held_at = hc.CheckStatus.HELD.value, held_at
     check.participants = [p.model_dump() for p in body.participants]
     check.minutes = body.minutes
+    # Held first: it closes the check's reminders and preparation, before the decisions' own tasks arrive.
+    uow.emit(HealthCheckHeldV1(citizen_id=check.citizen_id, health_check_id=check.id, held_at=held_at,
+                               participant_roles=sorted({p.role for p in body.participants}), decisions=len(outcomes),
+                               tovholder_sub=record.tovholder_sub, botilbud_id=record.botilbud_id))
     decisions = []
     for outcome in outcomes:
         d = outcome.decision
         row = HealthCheckDecision(id=uuid.uuid4(), health_check_id=check.id, citizen_id=check.citizen_id, kind=d.kind.value,
                                   title=d.title, due_at=d.due_at, responsible_sub=d.responsible_sub or record.tovholder_sub,
-                                  reminders_at=[r.isoformat() for r in outcome.reminders])
+                                  reminders_at=[r.isoformat() for r in outcome.reminders], review_on=outcome.review_on)
         repo.add(uow, row)
         decisions.append(row)
         uow.emit(HealthCheckDecisionRecordedV1(
             citizen_id=check.citizen_id, decision_id=row.id, health_check_id=check.id, kind=row.kind, title=row.title,
             due_at=row.due_at, reminders_at=list(outcome.reminders), responsible_sub=row.responsible_sub,
-            plan_update=outcome.plan_update, tovholder_sub=record.tovholder_sub, botilbud_id=record.botilbud_id))
-    uow.emit(HealthCheckHeldV1(citizen_id=check.citizen_id, health_check_id=check.id, held_at=held_at,
-                               participant_roles=sorted({p.role for p in body.participants}), decisions=len(decisions),
-                               tovholder_sub=record.tovholder_sub, botilbud_id=record.botilbud_id))
+            plan_update=outcome.plan_update, tovholder_sub=record.tovholder_sub, botilbud_id=record.botilbud_id,
+            review_on=row.review_on))
+        if outcome.plan_update:  # plans proposes it as a plan entry; the coordinator confirms it with the citizen
+            uow.emit(HealthCheckPlanEntryProposedV1(
+                citizen_id=check.citizen_id, proposal_id=row.id, health_check_id=check.id, decision_kind=row.kind,
+                title=row.title, held_at=held_at, due_at=row.due_at, review_on=row.review_on,
+                responsible_sub=row.responsible_sub, botilbud_id=record.botilbud_id))
     repo.add(uow, TimelineEntry(
         citizen_id=check.citizen_id, kind=ContactKind.HEALTH_CHECK.value, counterpart="gp",
         org=check.gp_practice, who=", ".join(f"{p.name} ({p.role})" for p in body.participants if p.role != "citizen")[:200],
@@ -1254,11 +1272,18 @@ async def plan_check_days(uow: UnitOfWork, user: Principal, botilbud_id: str, bo
     years = {d.year for d in body.days}
     existing = {(c.citizen_id, c.year): c for c in await repo.checks_of(uow, [r.citizen_id for r in records], years)}
     year = min(years)
-    to_plan = [hc.CitizenToPlan(str(r.citizen_id), r.gp_practice or "unknown GP practice",
+    cadence = await repo.cadence_of(uow, botilbud_id)
+    last_held = await repo.last_held_years(uow, [r.citizen_id for r in records], year)
+    not_due = [str(r.citizen_id) for r in records if not hc.is_due(year, last_held.get(r.citizen_id), cadence)]
+    to_plan = [hc.CitizenToPlan(str(r.citizen_id), r.gp_practice or "ukendt lægepraksis",
                                 declined=(r.citizen_id, year) in existing and existing[(r.citizen_id, year)].status == "declined")
-               for r in records if (r.citizen_id, year) not in existing or existing[(r.citizen_id, year)].status == "declined"]
+               for r in records if str(r.citizen_id) not in not_due
+               and ((r.citizen_id, year) not in existing or existing[(r.citizen_id, year)].status == "declined")]
     plan = rule(hc.plan_check_days, to_plan, body.days, slot_minutes=body.slot_minutes, per_day=body.per_day,
                 first_slot=body.first_slot, one_practice_per_day=body.one_practice_per_day)
+    if body.schedule and plan.warnings and not body.confirm_warnings:
+        raise DomainError("Planen ligger uden for den sædvanlige dag: " + "; ".join(plan.warnings)
+                          + ". Bekræft planen (confirm_warnings), hvis det er meningen.", code="confirm-warnings")
     by_id = {str(r.citizen_id): r for r in records}
     scheduled = []
     if body.schedule:
@@ -1266,13 +1291,46 @@ async def plan_check_days(uow: UnitOfWork, user: Principal, botilbud_id: str, bo
             for slot in day.slots:
                 check = await _schedule_check(uow, by_id[slot.citizen_id], slot.starts_at, slot.gp_practice, actor=user)
                 scheduled.append(str(check.id))
-    uow.audit(user, "health_check.plan_days", detail={"botilbud_id": botilbud_id, "scheduled": len(scheduled)})
+    uow.audit(user, "health_check.plan_days", detail={"botilbud_id": botilbud_id, "scheduled": len(scheduled),
+                                                       "warnings_confirmed": list(plan.warnings) if scheduled else []})
     await uow.commit()
     return {"botilbud_id": botilbud_id, "days": [
         {"day": d.day, "gp_practices": list(d.gp_practices), "slots": [
             {"citizen_id": sl.citizen_id, "gp_practice": sl.gp_practice, "starts_at": sl.starts_at, "ends_at": sl.ends_at}
             for sl in d.slots]} for d in plan.days],
-        "not_planned": list(plan.not_planned), "declined": list(plan.declined), "scheduled_health_check_ids": scheduled}
+        "not_planned": list(plan.not_planned), "declined": list(plan.declined), "scheduled_health_check_ids": scheduled,
+        "not_due": not_due, "cadence": cadence.words, "warnings": list(plan.warnings)}
+
+
+def _cadence_out(botilbud_id: str, cadence: hc.Cadence, *, default: bool) -> dict[str, Any]:
+    return {"botilbud_id": botilbud_id, "every_years": cadence.every_years,
+            "extended_every_years": cadence.extended_every_years, "description": cadence.words, "default": default}
+
+
+def _require_botilbud_staff(user: Principal, botilbud_id: str, *, roles: tuple[str, ...]) -> None:
+    if user.role == Role.ADMIN or (user.role in roles and user.botilbud == botilbud_id):
+        return
+    raise Forbidden("Kun botilbuddets egne medarbejdere og en administrator har adgang til botilbuddets indstillinger "
+                    "for sundhedstjek.")
+
+
+async def read_health_check_cadence(uow: UnitOfWork, user: Principal, botilbud_id: str) -> dict[str, Any]:
+    _require_botilbud_staff(user, botilbud_id, roles=(Role.NURSE_CONSULTANT, Role.COORDINATOR))
+    row = await repo.cadence_row(uow, botilbud_id)
+    return _cadence_out(botilbud_id, await repo.cadence_of(uow, botilbud_id), default=row is None)
+
+
+async def set_health_check_cadence(uow: UnitOfWork, user: Principal, botilbud_id: str,
+                                   body: s.CadenceBody) -> dict[str, Any]:
+    """The botilbud's cadence: every year or every second year (the DSAM agreement), optionally with an
+    extended check every Nth year (Tangkær: 5). Set by an administrator or the botilbud's nurse consultant."""
+    _require_botilbud_staff(user, botilbud_id, roles=(Role.NURSE_CONSULTANT,))
+    cadence = rule(hc.Cadence, body.every_years, body.extended_every_years)
+    await repo.set_cadence(uow, botilbud_id=botilbud_id, cadence=cadence, set_by=user.sub)
+    uow.audit(user, "health_check.cadence", detail={"botilbud_id": botilbud_id, "every_years": cadence.every_years,
+                                                    "extended_every_years": cadence.extended_every_years})
+    await uow.commit()
+    return _cadence_out(botilbud_id, cadence, default=False)
 
 
 # ==================================================================== forensic psychiatry

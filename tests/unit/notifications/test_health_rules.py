@@ -227,3 +227,56 @@ def test_a_late_notice_is_due_from_its_arrival():
 def test_events_from_older_producers_still_make_the_usual_task():
     (task,) = run(notice("admission"))[0]
     assert task.kind is TaskKind.ACCOMPANY_ADMISSION and task.priority is Priority.URGENT
+
+
+# --- issue 15: the health check's tasks close themselves -------------------------------------------
+
+
+def scheduled_check():
+    starts = NOW + timedelta(days=30)
+    body = HealthCheckScheduledV1(citizen_id=CITIZEN, health_check_id=CHECK, year=2026, extended=False, starts_at=starts,
+                                  gp_practice="Lægehuset", pre_assessment_due=date(2026, 11, 5),
+                                  preparation_due=date(2026, 11, 28), reminders_at=[starts - timedelta(hours=14)],
+                                  tovholder_sub="nurse-1", botilbud_id=BOTILBUD)
+    (reminder,) = run(body)[0]
+    step = HealthCheckStepDueV1(citizen_id=CITIZEN, health_check_id=CHECK, step="medication-reconciliation",
+                                target=date(2026, 11, 28), deadline=date(2026, 11, 29), assignee_role="staff",
+                                tovholder_sub="nurse-1", botilbud_id=BOTILBUD)
+    (preparation,) = run(step)[0]
+    return reminder, preparation
+
+
+def test_a_held_check_closes_its_examination_reminder_and_preparation():
+    reminder, preparation = scheduled_check()
+    assert reminder.kind is TaskKind.EXAMINATION_REMINDER and reminder.status is TaskStatus.OPEN
+    held = HealthCheckHeldV1(citizen_id=CITIZEN, health_check_id=CHECK, held_at=NOW, participant_roles=["gp"], decisions=0,
+                             tovholder_sub="nurse-1", botilbud_id=BOTILBUD)
+    created, changed = run(held, [reminder, preparation])
+    assert [c.kind for c in created] == [TaskKind.HEALTH_CHECK_FOLLOW_UP]
+    assert {c.task_id: c.status for c in changed} == {reminder.task_id: TaskStatus.DONE, preparation.task_id: TaskStatus.DONE}
+    assert changed[0].history[-1].note == "Sundhedstjekket er holdt"
+
+
+def test_a_decision_without_a_date_becomes_a_watch_task_on_its_review_date():
+    decision = HealthCheckDecisionRecordedV1(
+        citizen_id=CITIZEN, decision_id=uuid4(), health_check_id=CHECK, kind="watch-symptom",
+        title="Blodsukker efter prøverne", due_at=None, reminders_at=[], responsible_sub=None, plan_update=True,
+        tovholder_sub="nurse-1", botilbud_id=BOTILBUD, review_on=date(2027, 2, 24),
+    )
+    (task,) = run(decision)[0]
+    assert task.title == "Hold øje: Blodsukker efter prøverne (revurderes 24.02.2027)"
+    assert task.owner_sub == "nurse-1" and task.due_at == local_end(date(2027, 2, 24))
+    assert task.priority is Priority.ROUTINE and task.business_status == "hold øje"
+
+
+def test_acknowledging_a_medication_alert_closes_its_urgent_task():
+    from contracts.health import MedicationAlertAcknowledgedV1
+    alert_id, change_id = uuid4(), uuid4()
+    raised = MedicationAlertRaisedV1(citizen_id=CITIZEN, alert_id=alert_id, change_id=change_id, hospital_episode_ids=["EPJ-1"],
+                                     raised_at=NOW, tovholder_sub="nurse-1", botilbud_id=BOTILBUD)
+    (task,) = run(raised)[0]
+    assert task.priority is Priority.URGENT
+    ack = MedicationAlertAcknowledgedV1(citizen_id=CITIZEN, alert_id=alert_id, change_id=change_id, acknowledged_at=NOW,
+                                        acknowledged_by="nurse-1")
+    _, (done,) = run(ack, [task])
+    assert done.status is TaskStatus.DONE and "kvitteret" in done.history[-1].note
