@@ -169,3 +169,73 @@ async def test_an_admission_dated_1970_is_recorded_with_a_routine_check_not_an_o
     r = await health.client.get(f"/api/v1/citizens/{citizen_id}/health-timeline", headers=nurse)
     (line,) = [e["what"] for e in r.json()["entries"] if e["kind"] == "hospital-notice"]
     assert line.startswith("Indlagt (STAA)") and "historisk advis, dateret 01.01.1970" in line
+
+
+# --- issue 15: the health check's and the medication alert's tasks close themselves ----------------
+
+
+def nurse_a(health):
+    return health.auth("nurse-consultant", "nurse-a", botilbud="orion")
+
+
+async def tasks_of_kind(notifications, citizen_id, kind):
+    return [t for t in await all_tasks_for(notifications, citizen_id) if t["kind"] == kind]
+
+
+async def test_acknowledging_a_medication_alert_closes_its_urgent_task(health, notifications, kafka, vault):
+    citizen_id, cpr = await known_citizen(health, kafka, vault, tovholder="nurse-a")
+    admitted_at = datetime.now(CET) - timedelta(hours=3)
+    await send(health, notice_at(cpr, "STAA", admitted_at, episode="EPJ-M"))
+    r = await health.client.post(f"/api/v1/citizens/{citizen_id}/medication-changes", headers=nurse_a(health),
+                                 json={"fmk_reference": "FMK-DM-42", "change_kind": "dose-changed",
+                                       "changed_at": (admitted_at + timedelta(hours=1)).isoformat()})
+    assert r.status_code == 201 and r.json()["during_admission"] is True, r.text
+
+    async def alert_task():
+        return [t for t in await tasks_of_kind(notifications, citizen_id, "medication-change") if t["priority"] == "urgent"] or None
+
+    (task,) = await eventually(alert_task, timeout=30, message="the alert's urgent task")
+    listing = (await health.client.get(f"/api/v1/citizens/{citizen_id}/medication-changes", headers=nurse_a(health))).json()
+    ack = await health.client.post(f"/api/v1/medication-alerts/{listing['alerts'][0]['alert_id']}/acknowledge",
+                                   headers=nurse_a(health))
+    assert ack.status_code == 200
+
+    async def closed():
+        done = [t for t in await tasks_of_kind(notifications, citizen_id, "medication-change") if t["task_id"] == task["task_id"]]
+        return done if done and done[0]["status"] == "done" else None
+
+    await eventually(closed, timeout=30, message="the alert's task closed by the acknowledgement")
+
+
+async def test_a_held_check_closes_its_reminder_and_an_undated_decision_becomes_a_watch_task(health, notifications, kafka, vault):
+    from datetime import date, time
+
+    from tovholder import clock
+    citizen_id, _ = await known_citizen(health, kafka, vault, tovholder="nurse-a")
+    starts_at = datetime.combine(clock.next_working_day(date.today() + timedelta(days=30)), time(10, 0), tzinfo=CET)
+    r = await health.client.post(f"/api/v1/citizens/{citizen_id}/health-checks", json={"starts_at": starts_at.isoformat()},
+                                 headers=nurse_a(health))
+    assert r.status_code == 201, r.text
+    hc_id = r.json()["health_check_id"]
+
+    async def reminder():
+        return await tasks_of_kind(notifications, citizen_id, "examination-reminder") or None
+
+    (task,) = await eventually(reminder, timeout=30, message="the check's reminder task")
+    assert task["status"] == "open"
+    held = {"held_at": (starts_at + timedelta(minutes=12)).isoformat(), "minutes": "Blodsukker lidt højt.",
+            "participants": [{"role": r_, "name": r_} for r_ in ("citizen", "minute-taker", "gp")],
+            "decisions": [{"kind": "watch-symptom", "title": "Hold øje med blodsukkeret"}]}
+    r = await health.client.post(f"/api/v1/health-checks/{hc_id}/held", json=held, headers=nurse_a(health))
+    assert r.status_code == 200, r.text
+    (decision,) = r.json()["decisions"]
+    assert decision["review_on"] is not None and decision["due_at"] is None
+
+    async def settled():
+        tasks = await all_tasks_for(notifications, citizen_id)
+        watch = [t for t in tasks if t["title"].startswith("Hold øje: Hold øje med blodsukkeret")]
+        reminder_done = [t for t in tasks if t["task_id"] == task["task_id"] and t["status"] == "done"]
+        return (watch, reminder_done) if watch and reminder_done else None
+
+    watch, _ = await eventually(settled, timeout=30, message="reminder closed and the watch task made")
+    assert watch[0]["status"] == "open" and watch[0]["due_at"][:10] >= decision["review_on"]
