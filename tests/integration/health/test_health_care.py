@@ -491,3 +491,14 @@ async def test_day_planning_keeps_to_working_hours_unless_confirmed(health, kafk
     assert confirmed.status_code == 200 and len(confirmed.json()["scheduled_health_check_ids"]) == 1
     again = await health.client.post(url, json={"days": [day]}, headers=headers)
     assert again.json()["days"] == []  # already planned this year
+
+
+async def test_the_demo_gives_tangkaer_its_yearly_cadence_with_an_extended_check_every_fifth_year(health, vault):
+    from services.health import demo
+    from tovholder.demo import demo_data
+
+    data = {**demo_data(), "citizens": []}  # the cadence and the rosters only; the records may exist already
+    async with UnitOfWork(health.ctx.sessions, service="health") as uow:
+        await demo.seed(uow, data, vault)
+    r = await health.client.get("/api/v1/botilbud/tangkaer/health-check-cadence", headers=health.auth("admin", "admin-1"))
+    assert r.status_code == 200 and r.json()["description"] == "hvert år, udvidet hvert 5. år" and not r.json()["default"]
