@@ -24,7 +24,8 @@ from services.plans.schemas import (
     ActionAddedOut, ActionDoneIn, ActionIn, BvcIn, BvcRecordedOut, ConsentDecisionOut, ConsentIn, ConsentOut,
     ConsentsOut, DiffOut, EntryAddedOut, EntryIn, FitIn, FitOut, FitRecordedOut, FollowUpIn, FollowUpRecordedOut,
     FollowUpsOut, GoalAddedOut, GoalChangeIn, GoalIn, LearningPlanDoneIn, LearningPlanIn, LearningPlanOut, MemberIn,
-    NetworkOut, PlanCadenceIn, PlanOut, RatingIn, RatingOut, RoleIn, SafetyOut, SubGoalAddedOut, SubGoalIn, ToldIn,
+    NetworkOut, PlanCadenceIn, PlanOut, ProposalAnswerIn, ProposalAnswerOut, ProposalsOut, RatingIn, RatingOut, RoleIn,
+    SafetyOut, SubGoalAddedOut, SubGoalIn, ToldIn,
     TryghedsplanIn, TryghedsplanOut, VersionOut,
 )
 
@@ -107,6 +108,19 @@ async def action_done(citizen_id: uuid.UUID, goal_id: uuid.UUID, action_id: uuid
              summary="The citizen's perspective, a staff observation or the citizen's comment")
 async def add_entry(citizen_id: uuid.UUID, body: EntryIn, user: CurrentUser, uow: UoW) -> dict[str, Any]:
     return await services.add_entry(uow, user, citizen_id, body)
+
+
+@router.get("/plan/proposals", response_model=ProposalsOut,
+            summary="Decisions from the health check proposed for the plan")
+async def list_proposals(citizen_id: uuid.UUID, user: CurrentUser, uow: UoW) -> dict[str, Any]:
+    return await services.list_plan_proposals(uow, user, citizen_id)
+
+
+@router.post("/plan/proposals/{proposal_id}/answer", response_model=ProposalAnswerOut,
+             summary="Confirm a proposal with the citizen (it becomes a plan entry), or record why not")
+async def answer_proposal(citizen_id: uuid.UUID, proposal_id: uuid.UUID, body: ProposalAnswerIn, user: CurrentUser,
+                          uow: UoW) -> dict[str, Any]:
+    return await services.answer_plan_proposal(uow, user, citizen_id, proposal_id, body)
 
 
 @router.put("/plan/cadence", response_model=PlanOut, summary="Set or clear the plan's own follow-up cadence")

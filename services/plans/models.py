@@ -182,3 +182,27 @@ class ConsentRow(Base):
     given_by: Mapped[str] = mapped_column(String(200))
     revoked_at: Mapped[datetime | None]
     revoked_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class PlanProposalRow(Base):
+    """A decision from the health check proposed for the plan (``HealthCheckPlanEntryProposedV1``);
+    the coordinator confirms it with the citizen (it becomes ``entry_id``) or records why not."""
+
+    __tablename__ = "plan_proposal"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)  # the health check's decision id
+    citizen_id: Mapped[uuid.UUID] = mapped_column(UUID, index=True)
+    source: Mapped[str] = mapped_column(String(30), default="health-check")
+    health_check_id: Mapped[uuid.UUID] = mapped_column(UUID)
+    decision_kind: Mapped[str] = mapped_column(String(30))
+    title: Mapped[str] = mapped_column(Text)
+    held_at: Mapped[datetime]
+    due_at: Mapped[datetime | None]
+    review_on: Mapped[date | None] = mapped_column(Date)
+    responsible_sub: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), default="proposed")
+    proposed_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    answered_by: Mapped[str | None] = mapped_column(String(200))
+    answered_at: Mapped[datetime | None]
+    reason: Mapped[str | None] = mapped_column(Text)
+    entry_id: Mapped[uuid.UUID | None] = mapped_column(UUID)

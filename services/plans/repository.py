@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from tovholder.errors import NotFound
 from tovholder.uow import UnitOfWork
@@ -30,7 +31,7 @@ from services.plans.domain.network import ChangeBasis, Network, NetworkMember, N
 from services.plans.domain.plan import Author, AuthorRole, PlanVersion, first_version
 from services.plans.models import (
     BvcScoreRow, ConsentRow, FitSessionRow, FollowUpRow, FollowUpScheduleRow, LearningPlanRow, NetworkMemberRow,
-    Plan, PlanVersionRow, SafetyRatingRow, TryghedsplanRow,
+    Plan, PlanProposalRow, PlanVersionRow, SafetyRatingRow, TryghedsplanRow,
 )
 
 SYSTEM_AUTHOR = Author("system", AuthorRole.STAFF)
@@ -436,3 +437,23 @@ def add_fit_session(uow: UnitOfWork, citizen_id: uuid.UUID, session: FitSession)
     uow.session.add(FitSessionRow(id=session.session_id, citizen_id=citizen_id, held_at=session.held_at,
                                   recorded_by=session.recorded_by, ors=session.ors, srs=session.srs,
                                   shared_by_citizen=session.shared_by_citizen))
+
+
+# --- proposals from the health check -------------------------------------------------------------
+
+
+async def add_proposal(uow: UnitOfWork, values: dict[str, Any]) -> bool:
+    """Insert a proposal once (its id is the health check's decision id). Returns whether it was new."""
+    result = await uow.session.execute(pg_insert(PlanProposalRow).values(**values).on_conflict_do_nothing(index_elements=["id"])
+                                       .returning(PlanProposalRow.id))
+    return result.scalar_one_or_none() is not None
+
+
+async def proposals_of(uow: UnitOfWork, citizen_id: uuid.UUID) -> list[PlanProposalRow]:
+    return list((await uow.session.execute(select(PlanProposalRow).where(PlanProposalRow.citizen_id == citizen_id)
+                                           .order_by(PlanProposalRow.held_at, PlanProposalRow.id))).scalars())
+
+
+async def proposal(uow: UnitOfWork, citizen_id: uuid.UUID, proposal_id: uuid.UUID) -> PlanProposalRow | None:
+    row = await uow.session.get(PlanProposalRow, proposal_id, with_for_update=True)
+    return row if row is not None and row.citizen_id == citizen_id else None

@@ -440,3 +440,42 @@ class ConsentDecisionOut(BaseModel):
     consent_id: str | None
     legal_reference: str | None
     at: datetime
+
+
+# --- proposals from the health check -------------------------------------------------------------
+
+
+class ProposalAnswerIn(BaseModel):
+    accepted: bool  # true: enter it in the plan; false: the citizen does not want it there (give the reason)
+    with_citizen: bool = Field(description="The proposal was gone through with the citizen (required)")
+    text: Text | None = Field(None, description="The entry's wording, if the citizen wants it said otherwise")
+    goal_id: uuid.UUID | None = None  # the goal the entry belongs to, if any
+    reason: Text | None = None
+
+
+class ProposalOut(BaseModel):
+    proposal_id: str
+    citizen_id: str
+    health_check_id: str
+    decision_kind: str
+    title: str
+    held_at: datetime
+    due_at: datetime | None
+    review_on: date | None
+    responsible_sub: str | None
+    status: str
+    proposed_text: str  # Danish: the entry it would become
+    answered_by: str | None
+    answered_at: datetime | None
+    reason: str | None
+    entry_id: str | None
+
+
+class ProposalsOut(BaseModel):
+    citizen_id: str
+    proposals: list[ProposalOut]
+
+
+class ProposalAnswerOut(BaseModel):
+    plan: PlanOut | None  # the plan with the new entry (None when declined)
+    proposal: ProposalOut

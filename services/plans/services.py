@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from contracts.health import TovholderChosenV1
+from contracts.health import HealthCheckPlanEntryProposedV1, TovholderChosenV1
 from contracts.plans import (
     ConsentGivenV1, ConsentRevokedV1, FitRecordedV1, FollowUpDueV1, FollowUpRecordedV1, LearningPlanCompletedV1,
     LearningPlanDueV1, NetworkMemberAddedV1, NetworkMemberRemovedV1, PlanOpenedV1, PlanVersionCreatedV1,
@@ -32,6 +32,7 @@ from services.plans import repository
 from services.plans.domain import access
 from services.plans.domain import consent as consent_rules
 from services.plans.domain import fit as fit_rules
+from services.plans.domain import health_proposals as proposal_rules
 from services.plans.domain import network as network_rules
 from services.plans.domain import plan as plan_rules
 from services.plans.domain import safety as safety_rules
@@ -789,3 +790,67 @@ async def consent_decision(uow: UnitOfWork, user: Principal, citizen_id: uuid.UU
     return {"allowed": decision.allowed, "basis": decision.basis.value, "reason": decision.reason,
             "consent_id": str(decision.consent_id) if decision.consent_id else None,
             "legal_reference": decision.legal_reference, "at": when}
+
+
+# --- proposals from the health check -------------------------------------------------------------
+
+
+def _proposal(row: Any) -> proposal_rules.Proposal:
+    return proposal_rules.Proposal(row.decision_kind, row.title, row.held_at, proposal_rules.ProposalStatus(row.status),
+                                   row.due_at, row.review_on)
+
+
+def proposal_view(row: Any) -> dict[str, Any]:
+    return {"proposal_id": str(row.id), "citizen_id": str(row.citizen_id), "health_check_id": str(row.health_check_id),
+            "decision_kind": row.decision_kind, "title": row.title, "held_at": row.held_at, "due_at": row.due_at,
+            "review_on": row.review_on, "responsible_sub": row.responsible_sub, "status": row.status,
+            "proposed_text": proposal_rules.entry_text(_proposal(row)), "answered_by": row.answered_by,
+            "answered_at": row.answered_at, "reason": row.reason,
+            "entry_id": str(row.entry_id) if row.entry_id else None}
+
+
+async def record_plan_proposal(uow: UnitOfWork, event: HealthCheckPlanEntryProposedV1, *, cause: str) -> None:
+    """A decision from the health check's minutes: proposed for the plan, once (the kit commits)."""
+    new = await repository.add_proposal(uow, dict(
+        id=event.proposal_id, citizen_id=event.citizen_id, health_check_id=event.health_check_id,
+        decision_kind=event.decision_kind, title=event.title, held_at=event.held_at, due_at=event.due_at,
+        review_on=event.review_on, responsible_sub=event.responsible_sub, status=proposal_rules.ProposalStatus.PROPOSED.value))
+    if new:
+        uow.audit(None, "plan_proposal.received", citizen_id=event.citizen_id, object_type="plan_proposal",
+                  object_id=event.proposal_id, detail={"cause": cause, "source": "health-check"})
+
+
+async def list_plan_proposals(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID) -> dict[str, Any]:
+    scope = await enter(uow, user, citizen_id, Can.WRITE_PLAN)
+    rows = await repository.proposals_of(uow, citizen_id)
+    audit(uow, scope, "plan_proposal.read", "plan_proposal", None, count=len(rows))
+    await uow.commit()
+    return {"citizen_id": str(citizen_id), "proposals": [proposal_view(r) for r in rows]}
+
+
+async def answer_plan_proposal(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID, proposal_id: uuid.UUID,
+                               body: "schemas.ProposalAnswerIn") -> dict[str, Any]:
+    """The coordinator went through the proposal with the citizen: it becomes a plan entry written with the
+    citizen, or is kept as declined with the reason."""
+    scope, version = await _write(uow, user, citizen_id)
+    row = await repository.proposal(uow, citizen_id, proposal_id)
+    if row is None:
+        raise NotFound("Intet sådant forslag til borgerens plan.")
+    status = proposal_rules.answer(_proposal(row), accepted=body.accepted, with_citizen=body.with_citizen,
+                                   reason=body.reason)
+    at = now()
+    row.status, row.answered_by, row.answered_at = status.value, user.sub, at
+    row.reason = (body.reason or "").strip() or None
+    if status is not proposal_rules.ProposalStatus.CONFIRMED:
+        audit(uow, scope, "plan_proposal.declined", "plan_proposal", row.id)
+        await uow.commit()
+        return {"plan": None, "proposal": proposal_view(row)}
+    entry = plan_rules.new_entry(entry_id=uuid.uuid4(), kind=plan_rules.EntryKind.STAFF_OBSERVATION,
+                                 text=proposal_rules.entry_text(_proposal(row), body.text), author=scope.author,
+                                 written_at=max(at, version.created_at), written_with_citizen=True)
+    new = plan_rules.add_entry(version, entry, goal_id=body.goal_id)
+    row.entry_id = entry.entry_id
+    audit(uow, scope, "plan_proposal.confirmed", "plan_proposal", row.id, entry_id=str(entry.entry_id))
+    plan = await _commit_version(uow, scope, new, goal_ids=[body.goal_id] if body.goal_id else [],
+                                 written_with_citizen=True, object_type="entry", object_id=entry.entry_id)
+    return {"plan": plan, "proposal": proposal_view(row)}

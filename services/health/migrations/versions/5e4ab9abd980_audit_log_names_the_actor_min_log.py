@@ -1,7 +1,7 @@
 """audit log names the actor (Min log)
 
 Revision ID: 5e4ab9abd980
-Revises: e0d7cd1b8c35
+Revises: 5c1e2a9d7b31
 Create Date: 2026-12-01 11:41:37.785351
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision: str = '5e4ab9abd980'
-down_revision: Union[str, Sequence[str], None] = 'e0d7cd1b8c35'
+down_revision: Union[str, Sequence[str], None] = '5c1e2a9d7b31'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

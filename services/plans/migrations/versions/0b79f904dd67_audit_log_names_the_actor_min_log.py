@@ -1,7 +1,7 @@
 """audit log names the actor (Min log)
 
 Revision ID: 0b79f904dd67
-Revises: ea7bd6f0b3e5
+Revises: 7d4b0c2e9f18
 Create Date: 2026-12-01 11:41:22.628723
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision: str = '0b79f904dd67'
-down_revision: Union[str, Sequence[str], None] = 'ea7bd6f0b3e5'
+down_revision: Union[str, Sequence[str], None] = '7d4b0c2e9f18'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
