@@ -40,6 +40,7 @@ CATEGORIES: dict[str, str] = {
     "visitation-board": "Sag og visitation",
     "follow-up": "Sag og visitation",
     "plan": "Borgerens plan",
+    "plan_proposal": "Borgerens plan",
     "fit": "FIT-målinger",
     "tryghedsplan": "Tryghedsplan",
     "safety": "Tryghed og sikkerhed",
