@@ -208,13 +208,13 @@ async def add_bvc(citizen_id: uuid.UUID, body: BvcIn, user: CurrentUser, uow: Uo
 
 
 @router.get("/fit", response_model=FitOut,
-            summary="FIT sessions and the ORS/SRS trend (scores only where the citizen shares)")
+            summary="FIT sessions and the ORS/SRS trend with the clinical cut-offs (scores only where the citizen shares)")
 async def get_fit(citizen_id: uuid.UUID, user: CurrentUser, uow: UoW) -> dict[str, Any]:
     return await services.get_fit(uow, user, citizen_id)
 
 
 @router.post("/fit", status_code=201, response_model=FitRecordedOut,
-             summary="Record a FIT session (ORS and/or SRS, 1–10)")
+             summary="Record a FIT session (ORS and/or SRS: four items 0–10 each, totals 0–40; or smileys)")
 async def add_fit(citizen_id: uuid.UUID, body: FitIn, user: CurrentUser, uow: UoW) -> dict[str, Any]:
     return await services.add_fit(uow, user, citizen_id, body)
 

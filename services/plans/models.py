@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Boolean, Date, Float, ForeignKey, Index, Integer, String, Text, func, text
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tovholder.db import make_base
@@ -159,9 +159,16 @@ class FitSessionRow(Base):
     citizen_id: Mapped[uuid.UUID] = mapped_column(UUID, index=True)
     held_at: Mapped[datetime]
     recorded_by: Mapped[str] = mapped_column(String(200))
+    # Totals on the session's scale: 0–40 (four items of 0–10) or, for sessions recorded before the
+    # real scales, the single 1–10 score as recorded (scale "1-10"; see domain/fit.py).
     ors: Mapped[float | None] = mapped_column(Float)
     srs: Mapped[float | None] = mapped_column(Float)
     shared_by_citizen: Mapped[bool] = mapped_column(Boolean)
+    scale: Mapped[str] = mapped_column(String(10), default="0-40", server_default="0-40")
+    ors_items: Mapped[list[float] | None] = mapped_column(JSONB)
+    srs_items: Mapped[list[float] | None] = mapped_column(JSONB)
+    ors_answered_with: Mapped[str | None] = mapped_column(String(10))
+    srs_answered_with: Mapped[str | None] = mapped_column(String(10))
 
 
 class ConsentRow(Base):

@@ -24,7 +24,8 @@ from tovholder.uow import UnitOfWork
 from services.plans.domain import safety as safety_rules
 from services.plans.domain.cadence import Cadence
 from services.plans.domain.consent import ConsentRecord
-from services.plans.domain.fit import FitSession
+from services.plans.domain.fit import AnsweredWith, FitSession, ScaleScore
+from services.plans.domain.fit import Scale as FitScale
 from services.plans.domain.followup import FollowUp, FollowUpSchedule, SubjectKind, change_cadence, schedule
 from services.plans.domain.network import ChangeBasis, Network, NetworkMember, NetworkRole
 from services.plans.domain.plan import Author, AuthorRole, PlanVersion, first_version
@@ -427,12 +428,35 @@ async def add_bvc(uow: UnitOfWork, citizen_id: uuid.UUID, score: safety_rules.Bv
 # --- FIT -----------------------------------------------------------------------------------------
 
 
-async def fit_sessions(uow: UnitOfWork, citizen_id: uuid.UUID) -> list[FitSessionRow]:
-    return list((await uow.session.execute(
-        select(FitSessionRow).where(FitSessionRow.citizen_id == citizen_id).order_by(FitSessionRow.held_at))).scalars())
+async def fit_sessions(uow: UnitOfWork, citizen_id: uuid.UUID) -> list[FitSession]:
+    rows = (await uow.session.execute(
+        select(FitSessionRow).where(FitSessionRow.citizen_id == citizen_id).order_by(FitSessionRow.held_at))).scalars()
+    return [as_fit_session(r) for r in rows]
+
+
+def _scale_score(total: float | None, items: list[float] | None, answered_with: str | None) -> ScaleScore | None:
+    if total is None:
+        return None
+    return ScaleScore(total=total, items=tuple(items) if items is not None else None,
+                      answered_with=AnsweredWith(answered_with or AnsweredWith.TOTAL.value))
+
+
+def as_fit_session(row: FitSessionRow) -> FitSession:
+    return FitSession(session_id=row.id, held_at=row.held_at, recorded_by=row.recorded_by,
+                      ors=_scale_score(row.ors, row.ors_items, row.ors_answered_with),
+                      srs=_scale_score(row.srs, row.srs_items, row.srs_answered_with),
+                      shared_by_citizen=row.shared_by_citizen, scale=FitScale(row.scale))
 
 
 def add_fit_session(uow: UnitOfWork, citizen_id: uuid.UUID, session: FitSession) -> None:
+    def parts(score: ScaleScore | None) -> tuple[float | None, list[float] | None, str | None]:
+        if score is None:
+            return None, None, None
+        return score.total, list(score.items) if score.items is not None else None, score.answered_with.value
+
+    ors, ors_items, ors_with = parts(session.ors)
+    srs, srs_items, srs_with = parts(session.srs)
     uow.session.add(FitSessionRow(id=session.session_id, citizen_id=citizen_id, held_at=session.held_at,
-                                  recorded_by=session.recorded_by, ors=session.ors, srs=session.srs,
-                                  shared_by_citizen=session.shared_by_citizen))
+                                  recorded_by=session.recorded_by, ors=ors, srs=srs, scale=session.scale.value,
+                                  ors_items=ors_items, srs_items=srs_items, ors_answered_with=ors_with,
+                                  srs_answered_with=srs_with, shared_by_citizen=session.shared_by_citizen))

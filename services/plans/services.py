@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from contracts.health import TovholderChosenV1
 from contracts.plans import (
-    ConsentGivenV1, ConsentRevokedV1, FitRecordedV1, FollowUpDueV1, FollowUpRecordedV1, LearningPlanCompletedV1,
+    ConsentGivenV1, ConsentRevokedV1, FitRecordedV2, FollowUpDueV1, FollowUpRecordedV1, LearningPlanCompletedV1,
     LearningPlanDueV1, NetworkMemberAddedV1, NetworkMemberRemovedV1, PlanOpenedV1, PlanVersionCreatedV1,
     SafetyRatingChangedV1, TryghedsplanRevisedV1,
 )
@@ -44,7 +44,7 @@ from services.plans.repository import to_json
 if TYPE_CHECKING:  # rows pass through from the repository; request models are the use cases' input
     from services.plans import schemas
     from services.plans.models import (
-        FitSessionRow, FollowUpScheduleRow, LearningPlanRow, NetworkMemberRow, Plan, SafetyRatingRow,
+        FollowUpScheduleRow, LearningPlanRow, NetworkMemberRow, Plan, SafetyRatingRow,
     )
 
 log = logging.getLogger(__name__)
@@ -682,42 +682,64 @@ async def add_bvc(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID, body:
 # --- FIT -----------------------------------------------------------------------------------------
 
 
+def _fit_items(name: str, score: fit_rules.ScaleScore | None) -> list[dict[str, Any]] | None:
+    if score is None or score.items is None:
+        return None
+    return [{"key": key, "label": label, "score": value}
+            for (key, label), value in zip(fit_rules.ITEMS[name], score.items)]
+
+
+def fit_session_view(s: fit_rules.FitSession) -> dict[str, Any]:
+    return {"session_id": str(s.session_id), "held_at": s.held_at, "recorded_by": s.recorded_by,
+            "scale": s.scale, "ors": s.total("ors"), "srs": s.total("srs"),
+            "ors_items": _fit_items("ors", s.ors), "srs_items": _fit_items("srs", s.srs),
+            "ors_answered_with": s.ors.answered_with if s.ors else None,
+            "srs_answered_with": s.srs.answered_with if s.srs else None,
+            "ors_below_cutoff": s.below_cutoff("ors"), "srs_below_cutoff": s.below_cutoff("srs"),
+            "shared_by_citizen": s.shared_by_citizen}
+
+
+def fit_trend_view(sessions: list[fit_rules.FitSession], name: str) -> dict[str, Any]:
+    t = fit_rules.trend(sessions, scale=name)
+    return {"direction": t.direction.value, "slope_per_14_days": t.slope_per_14_days,
+            "scale_max": fit_rules.TOTAL_MAX, "cutoff": t.cutoff, "cutoff_meaning": fit_rules.CUTOFF_MEANING_DA[name],
+            "latest": t.latest, "latest_below_cutoff": t.latest_below_cutoff}
+
+
 async def get_fit(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID) -> dict[str, Any]:
     scope = await enter(uow, user, citizen_id, Can.READ_FIT)
-    rows = await repository.fit_sessions(uow, citizen_id)
+    stored = await repository.fit_sessions(uow, citizen_id)
 
-    def visible(r: FitSessionRow) -> bool:
+    def visible(s: fit_rules.FitSession) -> bool:
         # The citizen sees everything; the staff member who held the session sees what was said to them.
-        return scope.is_citizen or r.shared_by_citizen or r.recorded_by == user.sub
+        return scope.is_citizen or s.shared_by_citizen or s.recorded_by == user.sub
 
     if scope.decision.relation == access.Relation.PARTNER:
-        rows = [r for r in rows if r.shared_by_citizen]
-    sessions = [fit_rules.FitSession(session_id=r.id, held_at=r.held_at, recorded_by=r.recorded_by,
-                                     ors=r.ors if visible(r) else None, srs=r.srs if visible(r) else None,
-                                     shared_by_citizen=r.shared_by_citizen) for r in rows]
-    ors_trend, srs_trend = fit_rules.trend(sessions, scale="ors"), fit_rules.trend(sessions, scale="srs")
+        stored = [s for s in stored if s.shared_by_citizen]
+    sessions = [s if visible(s) else s.hidden() for s in stored]
     audit(uow, scope, "fit.read", "fit", citizen_id)
     await uow.commit()
-    return {"citizen_id": str(citizen_id),
-            "sessions": [{"session_id": str(s.session_id), "held_at": s.held_at, "recorded_by": s.recorded_by,
-                          "ors": s.ors, "srs": s.srs, "shared_by_citizen": s.shared_by_citizen} for s in sessions],
-            "trend": {"ors": {"direction": ors_trend.direction.value, "slope_per_14_days": ors_trend.slope_per_14_days},
-                      "srs": {"direction": srs_trend.direction.value, "slope_per_14_days": srs_trend.slope_per_14_days}},
+    return {"citizen_id": str(citizen_id), "sessions": [fit_session_view(s) for s in sessions],
+            "trend": {"ors": fit_trend_view(sessions, "ors"), "srs": fit_trend_view(sessions, "srs")},
             "next_session_due": fit_rules.next_session_due(sessions, start=local_today())}
 
 
 async def add_fit(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID, body: schemas.FitIn) -> dict[str, Any]:
     scope = await enter(uow, user, citizen_id, Can.RECORD_FIT)
+    ors_answer, srs_answer = body.answers()
     session = fit_rules.record_session(session_id=uuid.uuid4(), held_at=body.held_at, recorded_by=user.sub,
-                                       ors=body.ors, srs=body.srs, shared_by_citizen=body.shared_by_citizen, now=now())
+                                       ors=ors_answer, srs=srs_answer, shared_by_citizen=body.shared_by_citizen,
+                                       now=now())
     repository.add_fit_session(uow, citizen_id, session)
     ors, srs = session.visible_scores()
-    uow.emit(FitRecordedV1(citizen_id=citizen_id, session_id=session.session_id, held_at=session.held_at,
-                           shared=session.shared_by_citizen, ors=ors, srs=srs))
-    audit(uow, scope, "fit.record", "fit-session", session.session_id, shared=session.shared_by_citizen)
+    shared = session.shared_by_citizen
+    uow.emit(FitRecordedV2(citizen_id=citizen_id, session_id=session.session_id, held_at=session.held_at,
+                           shared=shared, ors=ors, srs=srs,
+                           ors_below_cutoff=session.below_cutoff("ors") if shared else None,
+                           srs_below_cutoff=session.below_cutoff("srs") if shared else None))
+    audit(uow, scope, "fit.record", "fit-session", session.session_id, shared=shared)
     await uow.commit()
-    return {"session_id": str(session.session_id), "held_at": session.held_at, "ors": session.ors,
-            "srs": session.srs, "shared_by_citizen": session.shared_by_citizen}
+    return fit_session_view(session)
 
 
 # --- consent -------------------------------------------------------------------------------------

@@ -107,7 +107,7 @@ async def test_a_plan_change_from_outside_the_network_changes_nothing(plans, for
      "unknown information category"),
     ("consents", {"recipient_kind": "organisation", "recipient_id": "SOR:1234567", "category": "hospital-notice"},
      "legal basis"),
-    ("fit", {"held_at": "2026-01-01T10:00:00Z", "ors": 11, "srs": 5, "shared_by_citizen": True}, "1 to 10"),
+    ("fit", {"held_at": "2026-01-01T10:00:00Z", "ors": 41, "srs": 5, "shared_by_citizen": True}, "0 til 40"),
 ])
 async def test_bad_input_is_refused_with_a_reason_and_nothing_changes(plans, formed, path, body, reason):
     citizen_id, _ = formed
@@ -207,17 +207,17 @@ async def test_fit_scores_travel_only_where_the_citizen_shares(plans, kafka):
     await form_network(plans, citizen_id)
     base = f"/api/v1/citizens/{citizen_id}/fit"
     start = datetime.now(timezone.utc) - timedelta(days=42)
-    for i, (ors, shared) in enumerate([(3, False), (5, True), (6, True), (8, False)]):
+    for i, (ors, shared) in enumerate([(12, False), (20, True), (24, True), (32, False)]):
         response = await plans.client.post(base, headers=staff(plans, "n1"),
                                            json={"held_at": (start + timedelta(days=14 * i)).isoformat(), "ors": ors,
-                                                 "srs": 8, "shared_by_citizen": shared})
+                                                 "srs": 32, "shared_by_citizen": shared})
         assert response.status_code == 201, response.text
     mine = (await plans.client.get(base, headers=citizen(plans, citizen_id))).json()
-    assert [s["ors"] for s in mine["sessions"]] == [3, 5, 6, 8] and mine["trend"]["ors"]["direction"] == "improving"
+    assert [s["ors"] for s in mine["sessions"]] == [12, 20, 24, 32] and mine["trend"]["ors"]["direction"] == "improving"
     colleague = (await plans.client.get(base, headers=staff(plans, "k1"))).json()
-    assert [s["ors"] for s in colleague["sessions"]] == [None, 5, 6, None]
+    assert [s["ors"] for s in colleague["sessions"]] == [None, 20, 24, None]
     recorder = (await plans.client.get(base, headers=staff(plans, "n1"))).json()
-    assert [s["ors"] for s in recorder["sessions"]] == [3, 5, 6, 8]
+    assert [s["ors"] for s in recorder["sessions"]] == [12, 20, 24, 32]
     recording_citizen = await plans.client.post(base, headers=citizen(plans, citizen_id),
                                                 json={"held_at": start.isoformat(), "ors": 5, "shared_by_citizen": True})
     assert recording_citizen.status_code == 403
