@@ -93,6 +93,24 @@ class NetworkMemberRow(Base):
     added_by: Mapped[str] = mapped_column(String(200))
     removed_at: Mapped[datetime | None]
     removed_by: Mapped[str | None] = mapped_column(String(200))
+    # "staff" (staff_id is the staff member's sub) or "external" (staff_id is "ekstern:<uuid>").
+    kind: Mapped[str] = mapped_column(String(10), default="staff", server_default="staff")
+    name: Mapped[str | None] = mapped_column(String(200))  # external partners
+    organisation: Mapped[str | None] = mapped_column(String(200))  # external partners
+
+
+class StaffMemberRow(Base):
+    """The staff plans knows (domain/staff.py): who they are, their role and botilbud, and the source."""
+
+    __tablename__ = "staff_member"
+
+    staff_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    role: Mapped[str] = mapped_column(String(40))
+    botilbud_id: Mapped[str] = mapped_column(String(100), index=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(10))
+    first_seen_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 
 class TryghedsplanRow(Base):

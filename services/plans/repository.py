@@ -17,7 +17,8 @@ from functools import lru_cache
 from typing import Any, TypeVar
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from tovholder.errors import NotFound
 from tovholder.uow import UnitOfWork
@@ -27,11 +28,13 @@ from services.plans.domain.consent import ConsentRecord
 from services.plans.domain.fit import AnsweredWith, FitSession, ScaleScore
 from services.plans.domain.fit import Scale as FitScale
 from services.plans.domain.followup import FollowUp, FollowUpSchedule, SubjectKind, change_cadence, schedule
-from services.plans.domain.network import ChangeBasis, Network, NetworkMember, NetworkRole
+from services.plans.domain.network import ChangeBasis, MemberKind, Network, NetworkMember, NetworkRole
+from services.plans.domain.staff import Source as StaffSource
+from services.plans.domain.staff import StaffMember
 from services.plans.domain.plan import Author, AuthorRole, PlanVersion, first_version
 from services.plans.models import (
     BvcScoreRow, ConsentRow, FitSessionRow, FollowUpRow, FollowUpScheduleRow, LearningPlanRow, NetworkMemberRow,
-    Plan, PlanVersionRow, SafetyRatingRow, TryghedsplanRow,
+    Plan, PlanVersionRow, SafetyRatingRow, StaffMemberRow, TryghedsplanRow,
 )
 
 SYSTEM_AUTHOR = Author("system", AuthorRole.STAFF)
@@ -196,7 +199,8 @@ async def network_rows(uow: UnitOfWork, citizen_id: uuid.UUID, *, for_update: bo
 
 def as_network(citizen_id: uuid.UUID, rows: list[NetworkMemberRow]) -> Network:
     return Network(citizen_id=str(citizen_id), members=tuple(
-        NetworkMember(staff_id=r.staff_id, role=NetworkRole(r.role), added_at=r.added_at, basis=ChangeBasis(r.basis))
+        NetworkMember(staff_id=r.staff_id, role=NetworkRole(r.role), added_at=r.added_at, basis=ChangeBasis(r.basis),
+                      kind=MemberKind(r.kind or MemberKind.STAFF.value), name=r.name, organisation=r.organisation)
         for r in rows))
 
 
@@ -205,9 +209,10 @@ async def network_of(uow: UnitOfWork, citizen_id: uuid.UUID) -> Network:
 
 
 def add_member(uow: UnitOfWork, citizen_id: uuid.UUID, *, staff_id: str, role: str, basis: str, added_at: datetime,
-               added_by: str) -> NetworkMemberRow:
+               added_by: str, kind: str = MemberKind.STAFF.value, name: str | None = None,
+               organisation: str | None = None) -> NetworkMemberRow:
     row = NetworkMemberRow(citizen_id=citizen_id, staff_id=staff_id, role=role, basis=basis, added_at=added_at,
-                           added_by=added_by)
+                           added_by=added_by, kind=kind, name=name, organisation=organisation)
     uow.session.add(row)
     return row
 
@@ -219,6 +224,50 @@ def end_member(row: NetworkMemberRow, *, at: datetime, by: str) -> None:
 async def flush(uow: UnitOfWork) -> None:
     """Write pending changes before the next ones depend on them (one current row per staff member)."""
     await uow.session.flush()
+
+
+# --- the staff directory -------------------------------------------------------------------------
+
+
+def as_staff(row: StaffMemberRow) -> StaffMember:
+    return StaffMember(staff_id=row.staff_id, role=row.role, botilbud_id=row.botilbud_id, name=row.name,
+                       source=StaffSource(row.source))
+
+
+async def staff_member(uow: UnitOfWork, staff_id: str) -> StaffMember | None:
+    row = await uow.session.get(StaffMemberRow, staff_id)
+    return as_staff(row) if row else None
+
+
+async def staff_of(uow: UnitOfWork, staff_ids: list[str]) -> dict[str, StaffMember]:
+    if not staff_ids:
+        return {}
+    rows = await uow.session.execute(select(StaffMemberRow).where(StaffMemberRow.staff_id.in_(staff_ids)))
+    return {r.staff_id: as_staff(r) for r in rows.scalars()}
+
+
+async def staff_at(uow: UnitOfWork, botilbud_id: str) -> list[StaffMember]:
+    rows = await uow.session.execute(select(StaffMemberRow).where(StaffMemberRow.botilbud_id == botilbud_id)
+                                     .order_by(StaffMemberRow.role, StaffMemberRow.staff_id))
+    return [as_staff(r) for r in rows.scalars()]
+
+
+async def remember_staff(uow: UnitOfWork, member: StaffMember) -> None:
+    """Insert or update one directory entry; a row that says the same is not touched (a token carries
+    no name, so a name the directory has is kept)."""
+    table = StaffMemberRow.__table__
+    values = {"staff_id": member.staff_id, "role": member.role, "botilbud_id": member.botilbud_id,
+              "source": member.source.value, **({"name": member.name} if member.name else {})}
+    stmt = pg_insert(table).values(**values)
+    changed = (table.c.role.is_distinct_from(stmt.excluded.role)
+               | table.c.botilbud_id.is_distinct_from(stmt.excluded.botilbud_id))
+    update = {"role": stmt.excluded.role, "botilbud_id": stmt.excluded.botilbud_id, "source": stmt.excluded.source,
+              "updated_at": func.now()}
+    if member.name:
+        update["name"] = stmt.excluded.name
+        changed = changed | table.c.name.is_distinct_from(stmt.excluded.name)
+    await uow.session.execute(stmt.on_conflict_do_update(index_elements=[table.c.staff_id], set_=update,
+                                                         where=changed))
 
 
 # --- consent -------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tovholder.inputs import DateSince1900, DateTimeSince1900, Int32, ShortText, Text
 from services.plans.domain import fit as fit_rules
@@ -116,14 +116,35 @@ class FollowUpIn(BaseModel):
     next_due_on: DateSince1900 | None = None
 
 
+class ExternalPartnerIn(BaseModel):
+    """A named partner outside the botilbud (GP, psychiatrist, housing-support worker, …)."""
+
+    name: ShortText
+    organisation: ShortText
+
+
 class MemberIn(BaseModel):
-    staff_id: ShortText
+    """Either ``staff_id`` (staff of the citizen's botilbud whom plans knows, see
+    ``GET …/network/candidates``) or ``external`` (name and organisation; role ``other``)."""
+
+    staff_id: ShortText | None = None
+    external: ExternalPartnerIn | None = None
     role: network_rules.NetworkRole
     basis: network_rules.ChangeBasis = network_rules.ChangeBasis.CITIZEN_CHOICE
+
+    @model_validator(mode="after")
+    def _staff_or_external(self) -> "MemberIn":
+        if (self.staff_id is None) == (self.external is None):
+            raise ValueError("angiv enten staff_id (en medarbejder på borgerens botilbud) eller external "
+                             "(en ekstern samarbejdspartner med navn og organisation)")
+        return self
 
 
 class RoleIn(BaseModel):
     role: network_rules.NetworkRole
+    previous_holder_role: network_rules.NetworkRole | None = Field(
+        None, description="Hand over a role only one member holds (coordinator, nurse-consultant): what the "
+                          "previous holder becomes")
 
 
 class TryghedsplanIn(BaseModel):
@@ -311,20 +332,36 @@ class FollowUpRecordedOut(BaseModel):
 
 
 class MemberOut(BaseModel):
-    staff_id: str
+    staff_id: str = Field(description="The staff member's id, or ekstern:<uuid> for an external partner")
     role: str
     basis: str
     added_at: datetime
     added_by: str
+    kind: network_rules.MemberKind
+    name: str | None = Field(description="The staff member's name where plans knows it; an external partner's name")
+    organisation: str | None = Field(description="External partners only")
 
 
 class NetworkOut(BaseModel):
     citizen_id: str
     members: list[MemberOut]
     tovholder: str | None
+    coordinator: str | None
     missing_fixed_roles: list[str]
-    size: int
+    size: int = Field(description="Staff in the network (external partners do not count)")
     max_size: int
+
+
+class CandidateOut(BaseModel):
+    staff_id: str
+    role: str
+    name: str | None
+
+
+class NetworkCandidatesOut(BaseModel):
+    citizen_id: str
+    botilbud_id: str
+    staff: list[CandidateOut]
 
 
 # --- responses: safety ---------------------------------------------------------------------------

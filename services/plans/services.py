@@ -35,6 +35,7 @@ from services.plans.domain import fit as fit_rules
 from services.plans.domain import network as network_rules
 from services.plans.domain import plan as plan_rules
 from services.plans.domain import safety as safety_rules
+from services.plans.domain import staff as staff_rules
 from services.plans.domain.access import Action as Can
 from services.plans.domain.errors import PlanRuleViolation
 from services.plans.domain.followup import SubjectKind, mark_announced, record_follow_up, to_announce
@@ -86,6 +87,7 @@ class Scope:
 
 async def enter(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID, can: Can, *, lock: bool = False) -> Scope:
     """Load the citizen's plan and network and check access; a refusal is audited and answered 403."""
+    await learn_staff(uow, user)
     plan = await repository.plan_of(uow, citizen_id, for_update=lock)
     rows = await repository.network_rows(uow, citizen_id, for_update=lock and can == Can.CHANGE_NETWORK)
     consents = await repository.consents_of(uow, citizen_id) if user.role == "partner" else []
@@ -413,41 +415,90 @@ async def announce_due_follow_ups(uow: UnitOfWork, *, today: date, limit: int = 
 # --- network -------------------------------------------------------------------------------------
 
 
-def network_view(citizen_id: uuid.UUID, rows: list[NetworkMemberRow]) -> dict[str, Any]:
+def network_view(citizen_id: uuid.UUID, rows: list[NetworkMemberRow],
+                 directory: dict[str, staff_rules.StaffMember] | None = None) -> dict[str, Any]:
     net = repository.as_network(citizen_id, rows)
+    directory = directory or {}
+
+    def member(r: NetworkMemberRow) -> dict[str, Any]:
+        known = directory.get(r.staff_id)
+        return {"staff_id": r.staff_id, "role": r.role, "basis": r.basis, "added_at": r.added_at,
+                "added_by": r.added_by, "kind": r.kind or network_rules.MemberKind.STAFF.value,
+                "name": r.name or (known.name if known else None), "organisation": r.organisation}
+
     return {"citizen_id": str(citizen_id),
-            "members": [{"staff_id": r.staff_id, "role": r.role, "basis": r.basis, "added_at": r.added_at,
-                         "added_by": r.added_by} for r in rows],
+            "members": [member(r) for r in rows],
             "tovholder": net.tovholder.staff_id if net.tovholder else None,
+            "coordinator": net.coordinator.staff_id if net.coordinator else None,
             "missing_fixed_roles": [r.value for r in net.missing_fixed_roles()],
-            "size": len(rows), "max_size": network_rules.MAX_MEMBERS}
+            "size": len(net.staff_members()), "max_size": network_rules.MAX_MEMBERS}
+
+
+async def _network_answer(uow: UnitOfWork, citizen_id: uuid.UUID, rows: list[NetworkMemberRow]) -> dict[str, Any]:
+    directory = await repository.staff_of(uow, [r.staff_id for r in rows if r.kind != "external"])
+    return network_view(citizen_id, rows, directory)
+
+
+async def learn_staff(uow: UnitOfWork, user: Principal) -> None:
+    """The staff directory learns who signed in (the identity provider vouched for the claims)."""
+    member = staff_rules.from_token(sub=user.sub, role=user.role, botilbud=user.botilbud)
+    if member is not None:
+        await repository.remember_staff(uow, member)
 
 
 async def get_network(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID) -> dict[str, Any]:
     scope = await enter(uow, user, citizen_id, Can.READ_NETWORK)
+    answer = await _network_answer(uow, scope.citizen_id, scope.network_rows)
     audit(uow, scope, "network.read", "network", citizen_id)
     await uow.commit()
-    return network_view(scope.citizen_id, scope.network_rows)
+    return answer
+
+
+async def network_candidates(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID) -> dict[str, Any]:
+    """The staff of the citizen's botilbud that plans knows and who are not in the network yet: whom
+    the citizen can choose from."""
+    scope = await enter(uow, user, citizen_id, Can.READ_NETWORK)
+    members = {r.staff_id for r in scope.network_rows}
+    staff = [s for s in await repository.staff_at(uow, scope.plan.botilbud_id) if s.staff_id not in members]
+    audit(uow, scope, "network.candidates.read", "network", citizen_id)
+    await uow.commit()
+    return {"citizen_id": str(citizen_id), "botilbud_id": scope.plan.botilbud_id,
+            "staff": [{"staff_id": s.staff_id, "role": s.role, "name": s.name} for s in staff]}
+
+
+def _may_change_network(scope: Scope, basis: network_rules.ChangeBasis) -> None:
+    if scope.decision.relation == access.Relation.BOTILBUD_STAFF and basis != network_rules.ChangeBasis.INITIAL_ASSIGNMENT:
+        raise Forbidden("Not allowed: staff outside the network can only make the initial assignment "
+                        "(basis initial-assignment); after that the citizen chooses.")
+    if scope.is_citizen and basis != network_rules.ChangeBasis.CITIZEN_CHOICE:
+        raise PlanRuleViolation("det, borgeren selv ændrer, er borgerens eget valg (basis citizen-choice)",
+                                field="basis")
 
 
 async def add_member(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID, body: schemas.MemberIn) -> dict[str, Any]:
     scope = await enter(uow, user, citizen_id, Can.CHANGE_NETWORK, lock=True)
-    if scope.decision.relation == access.Relation.BOTILBUD_STAFF and body.basis != network_rules.ChangeBasis.INITIAL_ASSIGNMENT:
-        raise Forbidden("Not allowed: staff outside the network can only make the initial assignment "
-                        "(basis initial-assignment); after that the citizen chooses.")
-    if scope.is_citizen and body.basis != network_rules.ChangeBasis.CITIZEN_CHOICE:
-        raise PlanRuleViolation("what the citizen changes is the citizen's choice", field="basis")
+    _may_change_network(scope, body.basis)
     at = now()
-    net = network_rules.add_member(repository.as_network(citizen_id, scope.network_rows), staff_id=body.staff_id,
-                                   role=body.role, at=at, basis=body.basis)
+    current = repository.as_network(citizen_id, scope.network_rows)
+    if body.external is not None:
+        net = network_rules.add_external_partner(
+            current, member_id=f"{staff_rules.EXTERNAL_PREFIX}{uuid.uuid4()}", name=body.external.name,
+            organisation=body.external.organisation, role=body.role, at=at, basis=body.basis)
+    else:
+        known = await repository.staff_member(uow, (body.staff_id or "").strip())
+        staff_rules.require_may_join(body.staff_id or "", known, botilbud_id=scope.plan.botilbud_id)
+        net = network_rules.add_member(current, staff_id=body.staff_id or "", role=body.role, at=at, basis=body.basis)
     member = net.members[-1]
     row = repository.add_member(uow, citizen_id, staff_id=member.staff_id, role=member.role.value,
-                                basis=member.basis.value, added_at=at, added_by=user.sub)
+                                basis=member.basis.value, added_at=at, added_by=user.sub, kind=member.kind.value,
+                                name=member.name, organisation=member.organisation)
     uow.emit(NetworkMemberAddedV1(citizen_id=citizen_id, staff_id=member.staff_id, role=member.role.value,
                                   added_at=at, basis=member.basis.value, botilbud_id=scope.plan.botilbud_id))
-    audit(uow, scope, "network.member.add", "network-member", member.staff_id, role=member.role.value)
+    audit(uow, scope, "network.member.add", "network-member", member.staff_id, role=member.role.value,
+          kind=member.kind.value)
+    answer = await _network_answer(uow, scope.citizen_id, [*scope.network_rows, row])
     await uow.commit()
-    return network_view(scope.citizen_id, [*scope.network_rows, row])
+    return answer
 
 
 async def remove_member(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID, staff_id: str) -> dict[str, Any]:
@@ -461,8 +512,9 @@ async def remove_member(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID,
     uow.emit(NetworkMemberRemovedV1(citizen_id=citizen_id, staff_id=staff_id, role=removed.role.value, removed_at=at,
                                     botilbud_id=scope.plan.botilbud_id))
     audit(uow, scope, "network.member.remove", "network-member", staff_id, role=removed.role.value)
+    answer = await _network_answer(uow, scope.citizen_id, [r for r in scope.network_rows if r.staff_id != staff_id])
     await uow.commit()
-    return network_view(scope.citizen_id, [r for r in scope.network_rows if r.staff_id != staff_id])
+    return answer
 
 
 async def change_member_role(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID, staff_id: str,
@@ -470,21 +522,31 @@ async def change_member_role(uow: UnitOfWork, user: Principal, citizen_id: uuid.
     scope = await enter(uow, user, citizen_id, Can.CHANGE_NETWORK, lock=True)
     if scope.decision.relation == access.Relation.BOTILBUD_STAFF:
         raise Forbidden("Not allowed: only the citizen, or staff in the network on the citizen's behalf, change roles.")
-    network_rules.change_role(repository.as_network(citizen_id, scope.network_rows), staff_id=staff_id, role=body.role)
+    before = repository.as_network(citizen_id, scope.network_rows)
+    after = network_rules.change_role(before, staff_id=staff_id, role=body.role,
+                                      previous_holder_role=body.previous_holder_role)
     at = now()
-    old = next(r for r in scope.network_rows if r.staff_id == staff_id)
-    # A role change is a removal and an addition, so consumers' read models need no third event.
-    repository.end_member(old, at=at, by=user.sub)
+    new_roles = {m.staff_id: m.role.value for m in after.members}
+    changed = [r for r in scope.network_rows if new_roles[r.staff_id] != r.role]
+    # A role change is a removal and an addition, so consumers' read models need no third event; a
+    # handover changes two members in one transaction, so the seat is never empty in between.
+    for old in changed:
+        repository.end_member(old, at=at, by=user.sub)
     await repository.flush(uow)
-    new = repository.add_member(uow, citizen_id, staff_id=staff_id, role=body.role.value, basis=old.basis,
-                                added_at=at, added_by=user.sub)
-    uow.emit(NetworkMemberRemovedV1(citizen_id=citizen_id, staff_id=staff_id, role=old.role, removed_at=at,
-                                    botilbud_id=scope.plan.botilbud_id))
-    uow.emit(NetworkMemberAddedV1(citizen_id=citizen_id, staff_id=staff_id, role=body.role.value, added_at=at,
-                                  basis=old.basis, botilbud_id=scope.plan.botilbud_id))
-    audit(uow, scope, "network.member.role", "network-member", staff_id, role=body.role.value, previous=old.role)
+    replaced: dict[str, NetworkMemberRow] = {}
+    for old in changed:
+        role = new_roles[old.staff_id]
+        replaced[old.staff_id] = repository.add_member(
+            uow, citizen_id, staff_id=old.staff_id, role=role, basis=old.basis, added_at=at, added_by=user.sub,
+            kind=old.kind, name=old.name, organisation=old.organisation)
+        uow.emit(NetworkMemberRemovedV1(citizen_id=citizen_id, staff_id=old.staff_id, role=old.role, removed_at=at,
+                                        botilbud_id=scope.plan.botilbud_id))
+        uow.emit(NetworkMemberAddedV1(citizen_id=citizen_id, staff_id=old.staff_id, role=role, added_at=at,
+                                      basis=old.basis, botilbud_id=scope.plan.botilbud_id))
+        audit(uow, scope, "network.member.role", "network-member", old.staff_id, role=role, previous=old.role)
+    answer = await _network_answer(uow, scope.citizen_id, [replaced.get(r.staff_id, r) for r in scope.network_rows])
     await uow.commit()
-    return network_view(scope.citizen_id, [new if r.staff_id == staff_id else r for r in scope.network_rows])
+    return answer
 
 
 TOVHOLDER_CHOSEN_BY = "health:tovholder-chosen"
