@@ -1,7 +1,9 @@
 """Reminders, escalation and overdue flagging: what the scheduler does on every sweep, as pure rules.
 
-- Reminders: before an examination the evening before (18:00) and the morning of the day (07:00),
-  Danish time, as at Tangkær where decisions get "a date set with a staff reminder".
+- Reminders: before an examination the evening before and the morning of the day, Danish time, as
+  at Tangkær where decisions get "a date set with a staff reminder" — the kit's one schedule
+  (``tovholder.reminders``: 19:00 and 08:00, or an hour before an early examination; a setting).
+  Health puts the moments on its events (``reminders_at``); the sweep fires them.
 - Escalation: an urgent (or asap) task nobody has claimed moves, after a configurable wait, to the
   botilbud's named escalation role (a setting per botilbud, default the nurse consultants). So a red
   LA2 re-assessment left in the coordinators' pool goes to the escalation role; a task already
@@ -14,33 +16,29 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from uuid import UUID
 
 from services.notifications.domain import tasks as t
-from services.notifications.domain.clock import at_local, local_date
+from tovholder.reminders import DEFAULT_SCHEDULE, ReminderSchedule
 from services.notifications.domain.tasks import ACTIVE_STATUSES, Pool, Priority, Reminder, Role, Task, TaskStatus
 
-EVENING_BEFORE_HOUR = 18
-MORNING_OF_HOUR = 7
+def examination_reminders(examination_at: datetime, *, now: datetime | None = None,
+                          schedule: ReminderSchedule = DEFAULT_SCHEDULE) -> tuple[Reminder, ...]:
+    """The evening before and the morning of an examination (the kit's one schedule); moments
+    already past or after it are dropped."""
+    labels = ("Påmindelse: undersøgelse i morgen", "Påmindelse: undersøgelse i dag")
+    evening, morning = schedule.evening_before_moment(examination_at), schedule.morning_of_moment(examination_at)
+    return tuple(Reminder(moment.astimezone(UTC), label) for moment, label in zip((evening, morning), labels)
+                 if moment in schedule.moments_before(examination_at, after=now))
 
 
-def examination_reminders(examination_at: datetime, *, now: datetime | None = None) -> tuple[Reminder, ...]:
-    """The evening before and the morning of an examination; moments already past or after it are dropped."""
-    day = local_date(examination_at)
-    candidates = (
-        Reminder(at_local(day - timedelta(days=1), EVENING_BEFORE_HOUR), "Påmindelse: undersøgelse i morgen"),
-        Reminder(at_local(day, MORNING_OF_HOUR), "Påmindelse: undersøgelse i dag"),
-    )
-    return tuple(
-        r for r in candidates if r.at < examination_at and (now is None or r.at > now)
-    )
-
-
-def day_before_reminder(activity_at: datetime, *, now: datetime | None = None) -> tuple[Reminder, ...]:
-    """Activities get one reminder the day before at 18:00."""
-    reminder = Reminder(at_local(local_date(activity_at) - timedelta(days=1), EVENING_BEFORE_HOUR), "Påmindelse: aktivitet i morgen")
+def day_before_reminder(activity_at: datetime, *, now: datetime | None = None,
+                        schedule: ReminderSchedule = DEFAULT_SCHEDULE) -> tuple[Reminder, ...]:
+    """Activities get one reminder, the evening before (the kit's one schedule)."""
+    moment = schedule.evening_before_moment(activity_at)
+    reminder = Reminder(moment.astimezone(UTC), "Påmindelse: aktivitet i morgen")
     return (reminder,) if now is None or reminder.at > now else ()
 
 

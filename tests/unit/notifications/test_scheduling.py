@@ -30,34 +30,34 @@ def local(y, m, d, hh, mm=0):
 def test_examination_reminders_evening_before_and_morning_of():
     exam = local(2026, 11, 25, 10, 30)
     evening, morning = examination_reminders(exam)
-    assert evening.at == local(2026, 11, 24, 18) and morning.at == local(2026, 11, 25, 7)
+    assert evening.at == local(2026, 11, 24, 19) and morning.at == local(2026, 11, 25, 8)
     assert "i morgen" in evening.label and "i dag" in morning.label
 
 
 def test_examination_reminders_across_daylight_saving_change():
-    # DST ends 25 Oct 2026: the evening before is 18:00 CEST (16:00 UTC), the morning 07:00 CET (06:00 UTC).
+    # DST ends 25 Oct 2026: the evening before is 19:00 CEST (17:00 UTC), the morning 08:00 CET (07:00 UTC).
     evening, morning = examination_reminders(local(2026, 10, 25, 9))
-    assert evening.at == datetime(2026, 10, 24, 16, tzinfo=UTC)
-    assert morning.at == datetime(2026, 10, 25, 6, tzinfo=UTC)
+    assert evening.at == datetime(2026, 10, 24, 17, tzinfo=UTC)
+    assert morning.at == datetime(2026, 10, 25, 7, tzinfo=UTC)
 
 
-def test_reminders_in_the_past_or_after_an_early_examination_are_dropped():
+def test_reminders_in_the_past_are_dropped_and_an_early_examination_is_reminded_an_hour_before():
     early = local(2026, 11, 25, 6, 30)
-    (only_evening,) = examination_reminders(early)
-    assert only_evening.at == local(2026, 11, 24, 18)
+    evening, morning = examination_reminders(early)
+    assert evening.at == local(2026, 11, 24, 19) and morning.at == local(2026, 11, 25, 5, 30)
     assert examination_reminders(local(2026, 11, 25, 10), now=local(2026, 11, 24, 20)) == (
         examination_reminders(local(2026, 11, 25, 10))[1],
     )
-    assert day_before_reminder(local(2026, 11, 25, 10))[0].at == local(2026, 11, 24, 18)
+    assert day_before_reminder(local(2026, 11, 25, 10))[0].at == local(2026, 11, 24, 19)
     assert day_before_reminder(local(2026, 11, 25, 10), now=local(2026, 11, 25, 8)) == ()
 
 
 def test_due_reminders_fire_once_and_not_after_the_due_time():
     exam = local(2026, 11, 25, 10)
     task = make_task(owner_sub=NURSE.sub, due_at=exam, reminders=examination_reminders(exam))
-    assert due_reminders(task, local(2026, 11, 24, 17)) == ()
-    (evening,) = due_reminders(task, local(2026, 11, 24, 18, 1))
-    sent = t.mark_reminder_sent(task, evening, local(2026, 11, 24, 18, 1))
+    assert due_reminders(task, local(2026, 11, 24, 18)) == ()
+    (evening,) = due_reminders(task, local(2026, 11, 24, 19, 1))
+    sent = t.mark_reminder_sent(task, evening, local(2026, 11, 24, 19, 1))
     assert sent.history[-1].action == "reminded"
     assert due_reminders(sent, local(2026, 11, 24, 23)) == ()
     assert due_reminders(sent, local(2026, 11, 25, 11)) == ()  # after the examination: pointless
@@ -148,7 +148,7 @@ def test_sweep_returns_only_changed_tasks_with_reasons():
 def test_sweep_sends_reminders_and_returns_the_final_task():
     exam = local(2026, 11, 25, 10)
     task = make_task(owner_sub=NURSE.sub, due_at=exam, reminders=examination_reminders(exam))
-    result = sweep([task], local(2026, 11, 25, 7, 5), POLICY)
+    result = sweep([task], local(2026, 11, 25, 8, 5), POLICY)
     assert [r.label for _, r in result.reminders] == ["Påmindelse: undersøgelse i morgen", "Påmindelse: undersøgelse i dag"]
     final = result.changed[0]
     assert all(r.sent_at is not None for r in final.reminders)
@@ -160,7 +160,7 @@ def test_next_check_is_the_earliest_of_escalation_reminder_and_due_time():
 
     exam = local(2026, 11, 25, 10)
     task = make_task(owner_sub=NURSE.sub, due_at=exam, reminders=examination_reminders(exam))
-    assert next_check_at(task, POLICY) == local(2026, 11, 24, 18)
+    assert next_check_at(task, POLICY) == local(2026, 11, 24, 19)
     urgent = make_task(pool=Pool(Role.NURSE_CONSULTANT, BOTILBUD), priority=Priority.URGENT, due_at=NOW + timedelta(days=1))
     assert next_check_at(urgent, POLICY) == NOW + timedelta(minutes=120)
     escalated = escalate_if_due(urgent, NOW + timedelta(hours=3), POLICY)
