@@ -96,6 +96,7 @@ from tovholder.auth import Principal
 from tovholder.cpr import CprVault, mask, normalize_cpr
 from tovholder.errors import Conflict, DomainError, Forbidden, NotFound
 from tovholder.receipts import FatalMessage, receive_message
+from tovholder.settings import get_settings
 from tovholder.scopes import scope_of
 from tovholder.uow import UnitOfWork
 
@@ -1060,7 +1061,7 @@ def _announce(uow: UnitOfWork, check: HealthCheck, record: HealthRecord, *, only
         starts_at=check.starts_at, gp_practice=check.gp_practice,
         pre_assessment_due=by_step[hc.PreparationStep.PRE_ASSESSMENT].target,
         preparation_due=by_step[hc.PreparationStep.MEDICATION_REVIEW].target,
-        reminders_at=list(hc.reminders_before(check.starts_at)), tovholder_sub=record.tovholder_sub,
+        reminders_at=list(hc.reminders_before(check.starts_at, get_settings().reminder_schedule)), tovholder_sub=record.tovholder_sub,
         botilbud_id=record.botilbud_id,
     ))
     for d in deadlines:
@@ -1205,7 +1206,8 @@ async def record_check_held(uow: UnitOfWork, user: Principal, health_check_id: u
     rule(hc.hold, repo.domain_check(check), participants, held_at.astimezone(hc.DANISH_TIME).date())
     outcomes = [rule(hc.outcome_of, hc.Decision(hc.DecisionKind(d.kind), d.title.strip(),
                                                 _aware(d.due_at, "due_at") if d.due_at else None,
-                                                d.responsible_sub, d.citizen_wants_reminders, d.review_on), held_at=held_at)
+                                                d.responsible_sub, d.citizen_wants_reminders, d.review_on), held_at=held_at,
+                     schedule=get_settings().reminder_schedule)
                 for d in body.decisions]
     check.status, check.held_at = hc.CheckStatus.HELD.value, held_at
     check.participants = [p.model_dump() for p in body.participants]

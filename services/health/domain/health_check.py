@@ -22,6 +22,7 @@ from typing import Iterable, Mapping, Sequence
 from services.health.domain.errors import HealthRuleViolation
 from services.health.domain.hospital_notices import DANISH_TIME
 from tovholder import clock
+from tovholder.reminders import DEFAULT_SCHEDULE, ReminderSchedule
 
 # --- what the sources list --------------------------------------------------------------------
 
@@ -506,10 +507,8 @@ class DecisionKind(StrEnum):
 
 MEDICATION_DECISIONS = frozenset({DecisionKind.REDUCE_DOSE, DecisionKind.STOP_DRUG, DecisionKind.START_DRUG})
 
-# The staff member reminds the citizen "the morning and the evening before" ([4]:4885-4897).
-EVENING_REMINDER = time(19, 0)
-MORNING_REMINDER = time(8, 0)
-MORNING_REMINDER_LEAD = timedelta(hours=1)
+# The staff member reminds the citizen "the morning and the evening before" ([4]:4885-4897): the one
+# schedule every service uses (tovholder/reminders.py, a setting of the kit).
 
 
 # INFERRED: a decision without a date ("watch this symptom") is looked at again after about three
@@ -537,15 +536,10 @@ class DecisionOutcome:
     review_on: date | None = None  # a decision without a date becomes a "watch" task reviewed on this day
 
 
-def reminders_before(appointment: datetime) -> tuple[datetime, ...]:
-    """The evening before (19:00) and the morning of the day (08:00, or an hour before an early
-    appointment); never a reminder after the appointment itself."""
-    local = appointment.astimezone(DANISH_TIME)
-    evening = datetime.combine(local.date() - timedelta(days=1), EVENING_REMINDER, tzinfo=DANISH_TIME)
-    morning = datetime.combine(local.date(), MORNING_REMINDER, tzinfo=DANISH_TIME)
-    if morning > local - MORNING_REMINDER_LEAD:
-        morning = local - MORNING_REMINDER_LEAD
-    return tuple(r for r in (evening, morning) if r < local)
+def reminders_before(appointment: datetime, schedule: ReminderSchedule = DEFAULT_SCHEDULE) -> tuple[datetime, ...]:
+    """The evening before and the morning of the day (``tovholder.reminders``: 19:00 and 08:00, or an
+    hour before an early appointment); never a reminder after the appointment itself."""
+    return schedule.moments_before(appointment)
 
 
 def watch_review_day(held_at: datetime, review_on: date | None = None) -> date:
@@ -555,7 +549,8 @@ def watch_review_day(held_at: datetime, review_on: date | None = None) -> date:
     return day if clock.is_working_day(day) else clock.next_working_day(day)
 
 
-def outcome_of(decision: Decision, *, held_at: datetime) -> DecisionOutcome:
+def outcome_of(decision: Decision, *, held_at: datetime,
+               schedule: ReminderSchedule = DEFAULT_SCHEDULE) -> DecisionOutcome:
     if not decision.title.strip():
         raise HealthRuleViolation("en beslutning skal have en kort titel, der siger, hvad der blev aftalt")
     if decision.due_at is not None:
@@ -568,7 +563,7 @@ def outcome_of(decision: Decision, *, held_at: datetime) -> DecisionOutcome:
     elif decision.review_on is not None and decision.review_on <= clock.local_date(held_at):
         raise HealthRuleViolation("revurderingsdatoen skal ligge efter sundhedstjekket")
     reminders = (
-        tuple(r for r in reminders_before(decision.due_at) if r > held_at)
+        schedule.moments_before(decision.due_at, after=held_at)
         if decision.due_at is not None and decision.citizen_wants_reminders
         else ()
     )
