@@ -132,7 +132,4 @@ class Offer(Base):
     target_requires: Mapped[list[str]] = mapped_column(JSONB, default=list, server_default="[]")
     target_excludes: Mapped[list[str]] = mapped_column(JSONB, default=list, server_default="[]")
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
-    # Current residents with the characteristics the resident-mix warnings look at.
-    mix_outward_reacting: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    mix_drug_using: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    mix_withdrawn: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The resident mix is counted from the placements (repository.resident_mixes), not stored here.

@@ -13,12 +13,13 @@ import uuid
 from datetime import date, datetime, timezone, tzinfo
 from typing import Any, Sequence
 
-from sqlalchemy import ColumnElement, Row, and_, false, insert, or_, select, true
+from sqlalchemy import ColumnElement, Row, and_, false, func, insert, or_, select, true
+from sqlalchemy.dialects.postgresql import array as pg_array
 
 from services.referrals.domain import model as dm
 from services.referrals.domain.cpr import age_on
 from services.referrals.domain.errors import InvalidInput
-from services.referrals.domain.offers import CitizenProfile, ResidentMix, TargetGroup
+from services.referrals.domain.offers import MIX_TRAITS, CitizenProfile, ResidentMix, TargetGroup
 from services.referrals.domain.offers import Offer as DomainOffer
 from services.referrals.domain.report import CaseFlowFacts
 from services.referrals.models import Citizen, Offer, Referral, ReferralStatusChange
@@ -41,7 +42,9 @@ def _dt(value: str | None) -> datetime | None:
 # Offers
 
 
-def offer_to_domain(row: Offer) -> DomainOffer:
+def offer_to_domain(row: Offer, mix: ResidentMix | None = None) -> DomainOffer:
+    """The offer as the domain sees it; ``mix`` from ``resident_mixes`` (the placements), where the
+    rule at hand needs it (matching)."""
     return DomainOffer(
         offer_id=row.id,
         name=row.name,
@@ -58,18 +61,14 @@ def offer_to_domain(row: Offer) -> DomainOffer:
             excludes=frozenset(dm.Trait(t) for t in row.target_excludes or ()),
             description=row.target_group or "",
         ),
-        mix=ResidentMix(
-            residents=row.occupied_places or 0,
-            outward_reacting=row.mix_outward_reacting or 0,
-            drug_using=row.mix_drug_using or 0,
-            withdrawn=row.mix_withdrawn or 0,
-        ),
+        mix=mix or ResidentMix(),
         active=row.active if row.active is not None else True,
     )
 
 
-def offer_json(row: Offer) -> dict[str, Any]:
-    offer = offer_to_domain(row)
+def offer_json(row: Offer, mix: ResidentMix | None = None) -> dict[str, Any]:
+    mix = mix or ResidentMix()
+    offer = offer_to_domain(row, mix)
     return {
         "offer_id": row.id,
         "botilbud_id": row.botilbud_id,
@@ -90,9 +89,10 @@ def offer_json(row: Offer) -> dict[str, Any]:
             "excludes": sorted(row.target_excludes or []),
         },
         "resident_mix": {
-            "outward_reacting": row.mix_outward_reacting,
-            "drug_using": row.mix_drug_using,
-            "withdrawn": row.mix_withdrawn,
+            "residents": mix.residents,
+            "outward_reacting": mix.outward_reacting,
+            "drug_using": mix.drug_using,
+            "withdrawn": mix.withdrawn,
         },
     }
 
@@ -479,14 +479,19 @@ def adjust_places(offer: Offer, *, occupied: int = 0, reserved: int = 0) -> None
     offer.reserved_places = max(0, (offer.reserved_places or 0) + reserved)
 
 
-def adjust_mix(offer: Offer, traits: frozenset[dm.Trait], sign: int) -> None:
-    """A resident with these traits moves in (+1) or out (-1): the offer's resident mix follows."""
-    if dm.Trait.UDADREAGERENDE in traits:
-        offer.mix_outward_reacting = max(0, (offer.mix_outward_reacting or 0) + sign)
-    if traits & {dm.Trait.MISBRUG, dm.Trait.DOBBELTDIAGNOSE}:
-        offer.mix_drug_using = max(0, (offer.mix_drug_using or 0) + sign)
-    if dm.Trait.TILBAGETRUKKET in traits:
-        offer.mix_withdrawn = max(0, (offer.mix_withdrawn or 0) + sign)
+async def resident_mixes(uow: UnitOfWork, offer_ids: Sequence[str] | None = None) -> dict[str, ResidentMix]:
+    """Each offer's residents as visitation placed them: how many are placed there and how many of
+    them have the characteristics of ``MIX_TRAITS`` (from their screening), counted in one query."""
+    traits = Referral.assessment["traits"]
+    figures = [func.count().filter(traits.has_any(pg_array([t.value for t in sorted(wanted)])))
+               .label(name) for name, wanted in MIX_TRAITS.items()]
+    query = (select(Referral.offer_id, func.count().label("residents"), *figures)
+             .where(Referral.status == dm.CaseStatus.PLACED.value, Referral.offer_id.is_not(None))
+             .group_by(Referral.offer_id))
+    if offer_ids is not None:
+        query = query.where(Referral.offer_id.in_(list(offer_ids)))
+    return {r.offer_id: ResidentMix(residents=r.residents, **{name: getattr(r, name) for name in MIX_TRAITS})
+            for r in (await uow.session.execute(query)).all()}
 
 
 # ---------------------------------------------------------------------------------------------

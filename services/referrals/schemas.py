@@ -380,13 +380,12 @@ class TargetGroupIn(BaseModel):
     excludes: list[TraitName] = Field(default_factory=list)
 
 
-class ResidentMixIn(BaseModel):
-    outward_reacting: NonNegativeInt32 = 0
-    drug_using: NonNegativeInt32 = 0
-    withdrawn: NonNegativeInt32 = 0
-
-
 class OfferIn(BaseModel):
+    """An offer as visitation registers it. The resident mix is not typed in: it is counted from the
+    placements (``resident_mix`` in the answer); a body that names it is refused (unknown keys are)."""
+
+    model_config = ConfigDict(extra="forbid")
+
     offer_id: str = Field(min_length=1, max_length=100, pattern=r"^[a-z0-9][a-z0-9._-]*$")
     name: Name
     botilbud_id: OfferId | None = None
@@ -394,9 +393,11 @@ class OfferIn(BaseModel):
     legal_basis: LegalBasis
     step: Int32
     approved_places: Int32
-    occupied_places: NonNegativeInt32 = 0
+    occupied_places: NonNegativeInt32 | None = Field(
+        default=None, description="Residents living there now; only when registering the offer or correcting "
+        "the count (never above approved_places, never below the citizens visitation has moved in). "
+        "Left out, move-ins and move-outs keep it.")
     target_group: TargetGroupIn = Field(default_factory=TargetGroupIn)
-    resident_mix: ResidentMixIn = Field(default_factory=ResidentMixIn)
     active: bool = True
 
 
@@ -409,6 +410,9 @@ class TargetGroupOut(Out):
 
 
 class ResidentMixOut(Out):
+    """Counted from the citizens visitation has placed in the offer and their screening."""
+
+    residents: int
     outward_reacting: int | None
     drug_using: int | None
     withdrawn: int | None

@@ -34,7 +34,7 @@ from services.referrals.domain.access import Actor, View, can_change, sees_cpr, 
 from services.referrals.domain.citizen_view import ACTION_TEXT, STATUS_TEXT
 from services.referrals.domain.cpr import birth_date_from_cpr, masked_cpr, normalize_cpr
 from services.referrals.domain.errors import AccessDenied, InvalidInput, StateConflict
-from services.referrals.domain.offers import match_offers, validate_offer, waitlist_for
+from services.referrals.domain.offers import ResidentMix, check_occupancy, match_offers, validate_offer, waitlist_for
 from services.referrals.domain.report import FlowReport, flow_report
 from services.referrals.models import Citizen, Offer, Referral, ReferralStatusChange
 from services.referrals.schemas import (
@@ -369,8 +369,9 @@ async def matches(uow: UnitOfWork, user: Principal, referral_id: uuid.UUID, *, c
         step = step or row.requested_step
         legal_basis = legal_basis or row.requested_offer
     offers = await repository.all_offers(uow)
+    mixes = await repository.resident_mixes(uow)
     with rules():
-        result = match_offers([repository.offer_to_domain(o) for o in offers], profile, step=step,
+        result = match_offers([repository.offer_to_domain(o, mixes.get(o.id)) for o in offers], profile, step=step,
                               legal_basis=dm.LegalBasis(legal_basis) if legal_basis else None)
     uow.audit(user, "referral.match", citizen_id=row.citizen_id, object_type="referral", object_id=row.id)
     await uow.commit()
@@ -515,8 +516,6 @@ async def move_in(uow: UnitOfWork, user: Principal, referral_id: uuid.UUID, body
         lc.move_in(case, offer=repository.offer_to_domain(offer_row), moved_in_on=body.moved_in_on or today(),
                    follow_up_date=body.follow_up_date, by=user.sub, at=now())
     repository.adjust_places(offer_row, occupied=+1, reserved=-1 if had_reservation else 0)
-    if case.assessment:
-        repository.adjust_mix(offer_row, case.assessment.traits, +1)
     p = case.placement
     _finish(uow, user, row, case, "referral.move_in")
     uow.emit(PlacementStartedV1(
@@ -599,8 +598,6 @@ async def end_placement(uow: UnitOfWork, user: Principal, referral_id: uuid.UUID
             to_step=body.to_step, reason=body.reason, internal_note=body.internal_note,
         )
     repository.adjust_places(offer_row, occupied=-1)
-    if case.assessment:
-        repository.adjust_mix(offer_row, case.assessment.traits, -1)
     e = case.ending
     _finish(uow, user, row, case, "referral.end", detail={"cause": e.cause.value})
     uow.emit(PlacementEndedV1(
@@ -637,27 +634,28 @@ async def withdraw(uow: UnitOfWork, user: Principal, referral_id: uuid.UUID, bod
 
 
 async def list_offers(uow: UnitOfWork, user: Principal) -> list[dict[str, Any]]:
-    return [{**repository.offer_json(o), "occupied_places": o.occupied_places} for o in await repository.all_offers(uow)]
+    mixes = await repository.resident_mixes(uow)
+    return [repository.offer_json(o, mixes.get(o.id)) for o in await repository.all_offers(uow)]
 
 
-def _apply_offer(row: Offer, body: OfferIn) -> None:
+def _apply_offer(row: Offer, body: OfferIn, mix: ResidentMix) -> None:
     row.name, row.botilbud_id, row.municipality = body.name, body.botilbud_id, body.municipality
     row.legal_basis, row.step, row.approved_places = body.legal_basis, body.step, body.approved_places
-    row.occupied_places = body.occupied_places
+    if body.occupied_places is not None:  # None: occupancy stays as move-ins and move-outs keep it
+        row.occupied_places = body.occupied_places
+    row.occupied_places = row.occupied_places or 0
     tg = body.target_group
     with rules():
         requires = dm.parse_traits(tg.requires)
         excludes = dm.parse_traits(tg.excludes)
     row.target_group, row.target_min_age, row.target_max_age = tg.description, tg.min_age, tg.max_age
     row.target_requires, row.target_excludes = sorted(t.value for t in requires), sorted(t.value for t in excludes)
-    row.mix_outward_reacting = body.resident_mix.outward_reacting
-    row.mix_drug_using = body.resident_mix.drug_using
-    row.mix_withdrawn = body.resident_mix.withdrawn
     row.active = body.active
     if row.reserved_places is None:
         row.reserved_places = 0
     with rules():
-        validate_offer(repository.offer_to_domain(row))
+        offer = validate_offer(repository.offer_to_domain(row, mix))
+        check_occupancy(offer, placed_here=mix.residents)
 
 
 async def put_offer(uow: UnitOfWork, user: Principal, offer_id: str, body: OfferIn) -> dict[str, Any]:
@@ -668,11 +666,13 @@ async def put_offer(uow: UnitOfWork, user: Principal, offer_id: str, body: Offer
     created = row is None
     if created:
         row = Offer(id=offer_id, reserved_places=0)
+    mix = (await repository.resident_mixes(uow, [offer_id])).get(offer_id, ResidentMix())
+    _apply_offer(row, body, mix)
+    if created:
         repository.add_offer(uow, row)
-    _apply_offer(row, body)
     uow.audit(user, "offer.create" if created else "offer.update", object_type="offer", object_id=offer_id)
     await uow.commit()
-    return repository.offer_json(row)
+    return repository.offer_json(row, mix)
 
 
 async def waitlist(uow: UnitOfWork, user: Principal, offer_id: str, *, ctx: ServiceContext) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 from uuid import UUID
 
+from services.referrals.domain.dates import check_fact_date
 from services.referrals.domain.errors import InvalidInput, StateConflict
 from services.referrals.domain.model import (
     CaseStatus,
@@ -399,8 +400,8 @@ def move_in(
             f"'{offer.name}' has no free place ({offer.approved_places} approved, {offer.occupied} occupied, "
             f"{offer.reserved} reserved); the citizen stays on the waitlist until a place is free."
         )
-    if moved_in_on < case.received_at.date():
-        raise InvalidInput("The move-in date cannot be before the referral was received.")
+    check_fact_date(moved_in_on, what="Indflytningsdatoen", at=at,
+                    not_before=[(case.received_at.date(), "datoen, henvisningen blev modtaget")])
     follow_up = follow_up_date or case.grant.follow_up_date
     if follow_up <= moved_in_on:
         if follow_up_date is None:
@@ -463,8 +464,8 @@ def record_follow_up(
 ) -> HistoryEntry:
     if case.status is not CaseStatus.PLACED or case.placement is None:
         raise StateConflict(f"Cannot record a follow-up: the case is '{case.status.value}', not placed.")
-    if held_on < case.placement.moved_in_on:
-        raise InvalidInput("A follow-up cannot be held before the move-in date.")
+    check_fact_date(held_on, what="Datoen for den holdte opfølgning", at=at,
+                    not_before=[(case.placement.moved_in_on, "indflytningsdatoen")])
     _check_follow_up(case.placement.legal_basis, held_on, next_follow_up_date, what="follow-up held")
     case.placement = replace(
         case.placement,
@@ -546,8 +547,8 @@ def record_phase_out_visit(case: VisitationCase, *, visited_on: date, by: str, a
     if case.status not in (CaseStatus.PLACED, CaseStatus.ENDED):
         raise StateConflict(f"Cannot record a phase-out visit: the case is '{case.status.value}'.")
     assert case.placement is not None
-    if visited_on < case.placement.moved_in_on:
-        raise InvalidInput("A phase-out visit cannot be before the move-in date.")
+    check_fact_date(visited_on, what="Datoen for udslusningsbesøget", at=at,
+                    not_before=[(case.placement.moved_in_on, "indflytningsdatoen")])
     case.move_out_plan = replace(
         case.move_out_plan,
         phase_out_visits_done=tuple(sorted(case.move_out_plan.phase_out_visits_done + (visited_on,))),
@@ -575,8 +576,8 @@ def end_placement(
     receiving offer default to the move-out plan's. Without a cause, it is derived from the steps."""
     check_transition(case, CaseStatus.ENDED, "end the placement")
     assert case.placement is not None
-    if ended_on < case.placement.moved_in_on:
-        raise InvalidInput("The end date cannot be before the move-in date.")
+    check_fact_date(ended_on, what="Datoen, opholdet sluttede", at=at,
+                    not_before=[(case.placement.moved_in_on, "indflytningsdatoen")])
     plan = case.move_out_plan
     if destination is None:
         destination = plan.destination if plan else (Destination.OTHER if cause in (EndCause.DIED, EndCause.OTHER) else None)

