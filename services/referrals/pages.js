@@ -142,7 +142,9 @@ const visitation = {
 
 const REPORT_LABELS = {
   referrals_received: "Henvisninger modtaget", referrals_from_partners: "– fra samarbejdspartnere",
-  referrals_from_staff: "– fra visitationen", decisions_granted: "Bevillinger", decisions_refused: "Afslag",
+  referrals_from_staff: "– fra visitationen", citizens_referred: "Borgere henvist",
+  decisions_granted: "Bevillinger", decisions_refused: "Afslag", citizens_decided: "Borgere med en afgørelse",
+  citizens_granted: "– borgere bevilget", citizens_refused: "– borgere med afslag",
   placements_started: "Indflytninger", waiting_days_median: "Ventetid, median (dage)",
   waiting_days_p90: "Ventetid, 90 % (dage)", move_outs: "Udflytninger", move_outs_to_own_home: "– til egen bolig",
   move_outs_to_other_offer: "– til andet tilbud", move_outs_elsewhere: "– andet",

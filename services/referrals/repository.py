@@ -423,8 +423,8 @@ async def flow_facts(uow: UnitOfWork, period_from: date, period_to: date, start:
         ReferralStatusChange.action.in_(["granted", "refused"]),
         ReferralStatusChange.at >= start, ReferralStatusChange.at < end)
     rows = (await uow.session.execute(
-        select(Referral.id, Referral.received_at, Referral.channel, Referral.moved_in_on, Referral.ended_on,
-               Referral.end_cause, Referral.end_destination)
+        select(Referral.id, Referral.citizen_id, Referral.offer_id, Referral.received_at, Referral.channel,
+               Referral.moved_in_on, Referral.ended_on, Referral.end_cause, Referral.end_destination)
         .where((and_(Referral.received_at >= start, Referral.received_at < end))
                | Referral.moved_in_on.between(period_from, period_to)
                | Referral.ended_on.between(period_from, period_to)
@@ -443,11 +443,12 @@ async def flow_facts(uow: UnitOfWork, period_from: date, period_to: date, start:
         if r is None:
             continue
         facts.append(CaseFlowFacts(received_at=datetime(1900, 1, 1, tzinfo=timezone.utc), channel=dm.Channel(r.channel),
+                                   citizen_id=r.citizen_id, offer_id=r.offer_id if d.action == "granted" else None,
                                    decision=d.action, decided_at=d.at.astimezone(tz)))
     for r in rows:
         facts.append(CaseFlowFacts(
-            received_at=r.received_at.astimezone(tz), channel=dm.Channel(r.channel),
-            moved_in_on=r.moved_in_on, ended_on=r.ended_on,
+            received_at=r.received_at.astimezone(tz), channel=dm.Channel(r.channel), citizen_id=r.citizen_id,
+            offer_id=r.offer_id, moved_in_on=r.moved_in_on, ended_on=r.ended_on,
             end_cause=dm.EndCause(r.end_cause) if r.end_cause else None,
             destination=dm.Destination(r.end_destination) if r.end_destination else None,
         ))

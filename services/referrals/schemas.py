@@ -473,6 +473,21 @@ class ScanResult(Out):
     signalled: int
 
 
+class OfferFlowOut(Out):
+    decisions_granted: int
+    placements_started: int
+    move_outs: int
+    step_downs: int
+
+
+class MonthFlowOut(Out):
+    referrals_received: int
+    decisions_granted: int
+    decisions_refused: int
+    placements_started: int
+    move_outs: int
+
+
 class FlowReportOut(Out):
     period_from: date
     period_to: date
@@ -490,3 +505,10 @@ class FlowReportOut(Out):
     move_outs_elsewhere: int
     step_downs: int
     ended_by_cause: dict[str, int]
+    citizens_referred: int = Field(description="Distinct citizens among the referrals received")
+    citizens_decided: int = Field(description="Distinct citizens with a decision in the period (decisions are "
+                                              "counted apart: a refusal reassessed and refused again is two)")
+    citizens_granted: int
+    citizens_refused: int
+    by_offer: dict[str, OfferFlowOut] = Field(description="Per offer: grants, move-ins, move-outs, step-downs")
+    by_month: dict[str, MonthFlowOut] = Field(description="Per calendar month (YYYY-MM) of the period")

@@ -182,6 +182,12 @@ def open_case(
 
 
 def start_screening(case: VisitationCase, *, by: str, at: datetime, note: str | None = None) -> HistoryEntry:
+    if case.status is CaseStatus.REFUSED:
+        # One way back from a refusal: the reassessment, with its reason (``reopen_for_reassessment``).
+        raise StateConflict(
+            "Sagen har fået afslag og kan ikke udredes igen uden videre. Genvurdér den med en begrundelse "
+            "(POST …/reopen), fx efter en klage."
+        )
     check_transition(case, CaseStatus.SCREENING, "start screening")
     return _record(case, CaseStatus.SCREENING, by=by, at=at, action="screening-started",
                    reason="Visitationen er gået i gang med at udrede sagen.", internal_note=note)

@@ -94,3 +94,44 @@ async def test_the_resident_mix_is_counted_from_placements_and_cannot_be_typed_i
     [mix_hus] = [o for o in m["offers"] if o["offer_id"] == "mix-hus"]
     assert mix_hus["warnings"] == ["1 af de 1 beboere, visitationen har anbragt, er udadreagerende; en tilbagetrukket "
                                    "borger bør ikke bo blandt udadreagerende beboere"]
+
+
+# ---------------------------------------------------------------------------------------------
+# One reopen path; the flow report counts citizens and decisions apart, by offer and month
+
+
+async def flow_now(svc):
+    y = today().year
+    r = await svc.client.get(f"/api/v1/reports/flow?from={y}-01-01&to={y}-12-31", headers=svc.auth(**V))
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+async def test_screening_no_longer_reopens_a_refusal_and_the_report_counts_one_citizen(referrals):
+    before = await flow_now(referrals)
+    rid = await screened(referrals, "0501804321")
+    refuse = {"decision": "refused", "legal_basis": "SEL §108", "reason": "Behovet kan dækkes med bostøtte."}
+    assert (await post(referrals, f"/api/v1/referrals/{rid}/decision", refuse)).status_code == 200
+
+    r = await post(referrals, f"/api/v1/referrals/{rid}/screening")
+    assert r.status_code == 409 and "POST …/reopen" in r.json()["detail"]
+    assert (await post(referrals, f"/api/v1/referrals/{rid}/reopen", {"reason": ""})).status_code == 422
+    for reason in ("Klage modtaget.", "Ny lægeerklæring."):
+        r = await post(referrals, f"/api/v1/referrals/{rid}/reopen", {"reason": reason})
+        assert r.status_code == 200 and r.json()["status"] == "screening"
+        assert (await post(referrals, f"/api/v1/referrals/{rid}/decision", refuse)).status_code == 200
+
+    after = await flow_now(referrals)
+    assert after["decisions_refused"] - before["decisions_refused"] == 3
+    assert after["citizens_refused"] - before["citizens_refused"] == 1
+    assert after["citizens_referred"] - before["citizens_referred"] == 1
+
+    await put_offer(referrals, "rapport-split", approved_places=2)
+    await placed(referrals, "0601804321", "rapport-split")
+    month = today().strftime("%Y-%m")
+    final = await flow_now(referrals)
+    assert final["by_offer"]["rapport-split"] == {"decisions_granted": 1, "placements_started": 1, "move_outs": 0,
+                                                  "step_downs": 0}
+    assert final["by_month"][month]["decisions_refused"] - after["by_month"][month]["decisions_refused"] == 0
+    assert final["by_month"][month]["placements_started"] - after["by_month"][month]["placements_started"] == 1
+    assert len(final["by_month"]) == 12
