@@ -103,6 +103,8 @@ class PlacementEndedV1(EventBody):
     from_step: int
     to_step: int | None = None
     stepped_down: bool
+    # A move to an offer continues the citizen's case there: the new case (placed or on the waitlist).
+    continued_in_referral_id: UUID | None = None
 
 
 @event("follow-up-held", version=1, topic=REFERRALS)

@@ -93,6 +93,9 @@ class Referral(Base):
     to_step: Mapped[int | None] = mapped_column(Integer)
     ended_by: Mapped[str | None] = mapped_column(String(200))
     withdrawn_reason: Mapped[str | None] = mapped_column(Text)
+    # A move to another offer continues the case there: the new case and the ended one name each other.
+    continued_from_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("referral.id"))
+    continued_in_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("referral.id"))
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
 
 

@@ -219,6 +219,8 @@ def case_to_domain(row: Referral) -> dm.VisitationCase:
         ending=ending,
         withdrawn_reason=row.withdrawn_reason,
         follow_up_signalled_for=row.follow_up_signalled_for,
+        continued_from=row.continued_from_id,
+        continued_in=row.continued_in_id,
         history=[],
     )
 
@@ -271,6 +273,21 @@ def write_case(row: Referral, case: dm.VisitationCase) -> None:
         row.ended_on, row.end_cause, row.end_destination = e.ended_on, e.cause.value, e.destination.value
         row.receiving_offer_id, row.to_step, row.ended_by = e.receiving_offer_id, e.to_step, e.ended_by
     row.withdrawn_reason = case.withdrawn_reason
+    row.continued_from_id, row.continued_in_id = case.continued_from, case.continued_in
+
+
+def new_case_row(case: dm.VisitationCase) -> Referral:
+    """The row for a case the domain just opened (intake, or a case continued at another offer)."""
+    r = case.referrer
+    row = Referral(
+        id=case.case_id, citizen_id=case.citizen_id, channel=r.channel.value, referrer_org=r.org,
+        referrer_name=r.name, referrer_sub=r.sub, municipality=case.municipality, reason=case.reason,
+        citizen_wishes=case.citizen_wishes, requested_step=case.requested_step,
+        requested_offer=case.requested_legal_basis.value if case.requested_legal_basis else None,
+        requested_offer_id=case.requested_offer_id, received_at=case.received_at,
+    )
+    write_case(row, case)
+    return row
 
 
 def add_history(uow: UnitOfWork, row: Referral, entries: list[dm.HistoryEntry]) -> None:

@@ -182,6 +182,9 @@ class CaseOut(Out):
     follow_ups_held: list[str] | None = None
     withdrawn_reason: str | None = None
     cpr_masked: str | None = None
+    # visitation and coordinators: the cases before and after a move to another offer
+    continued_from_referral_id: str | None = None
+    continued_in_referral_id: str | None = None
     history: list[CaseHistoryEntry]
 
 
@@ -293,6 +296,9 @@ class EndIn(BaseModel):
     to_step: Int32 | None = None
     reason: NoteText | None = None
     internal_note: NoteText | None = None
+    target_group_override: NoteText | None = Field(
+        default=None, description="Why the case continues at the receiving offer although its target group "
+                                  "excludes the citizen (the professional reason)")
 
 
 class CaseSummary(Out):
@@ -334,12 +340,21 @@ class PhaseOutVisitRecorded(CaseSummary):
     move_out_plan: MoveOutPlanOut | None
 
 
+class ContinuedIn(Out):
+    """The case opened at the receiving offer: ``placed`` with a free place, else ``waiting``."""
+
+    referral_id: str
+    status: str
+    offer_id: str | None
+
+
 class PlacementEnded(CaseSummary):
     ended_on: date | None
     end_cause: str | None
     end_destination: str | None
     to_step: int | None
     stepped_down: bool
+    continued_in: ContinuedIn | None = None
 
 
 class Considered(Out):

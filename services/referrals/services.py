@@ -142,6 +142,8 @@ def case_view(row: Referral, citizen: Citizen | None, view: View, history: list[
         out["citizen_wishes"] = row.citizen_wishes
         out["assessment"] = row.assessment
         out["decision_reason"] = row.decision_reason
+        out["continued_from_referral_id"] = str(row.continued_from_id) if row.continued_from_id else None
+        out["continued_in_referral_id"] = str(row.continued_in_id) if row.continued_in_id else None
     if view is View.FULL:
         out["referrer_name"] = row.referrer_name
         out["municipality"] = row.municipality
@@ -218,13 +220,7 @@ async def _open_referral(uow: UnitOfWork, citizen: Citizen, referrer: dm.Referre
             municipality=municipality, citizen_wishes=citizen_wishes, requested_step=requested_step,
             requested_legal_basis=basis, requested_offer_id=requested_offer_id,
         )
-    row = Referral(
-        id=case.case_id, citizen_id=citizen.id, status=case.status.value, channel=referrer.channel.value,
-        referrer_org=referrer.org, referrer_name=referrer.name, referrer_sub=referrer.sub,
-        municipality=municipality, reason=case.reason, citizen_wishes=case.citizen_wishes,
-        requested_step=requested_step, requested_offer=basis.value if basis else None,
-        requested_offer_id=requested_offer_id, received_at=received_at,
-    )
+    row = repository.new_case_row(case)
     await repository.add_referral(uow, row, case.history)
     uow.emit(ReferralReceivedV1(
         citizen_id=citizen.id, referral_id=row.id, received_at=received_at, channel=referrer.channel.value,
@@ -599,16 +595,70 @@ async def end_placement(uow: UnitOfWork, user: Principal, referral_id: uuid.UUID
         )
     repository.adjust_places(offer_row, occupied=-1)
     e = case.ending
+    successor = await _continue_at_receiving_offer(uow, user, row, case, receiving_row, body)
     _finish(uow, user, row, case, "referral.end", detail={"cause": e.cause.value})
     uow.emit(PlacementEndedV1(
         citizen_id=row.citizen_id, referral_id=row.id, offer_id=row.offer_id, botilbud_id=row.botilbud_id,
         ended_on=e.ended_on, cause=e.cause.value, destination=e.destination.value,
         receiving_offer_id=e.receiving_offer_id, receiving_botilbud_id=receiving_row.botilbud_id if receiving_row else None,
         from_step=e.from_step, to_step=e.to_step, stepped_down=e.stepped_down,
+        continued_in_referral_id=successor.id if successor is not None else None,
     ))
+    if successor is not None:
+        _emit_opened(uow, successor)
     await uow.commit()
     return summary(row, ended_on=row.ended_on, end_cause=row.end_cause, end_destination=row.end_destination,
-                   to_step=row.to_step, stepped_down=e.stepped_down)
+                   to_step=row.to_step, stepped_down=e.stepped_down,
+                   continued_in=_continued_in(successor))
+
+
+def _continued_in(successor: Referral | None) -> dict[str, Any] | None:
+    if successor is None:
+        return None
+    return {"referral_id": str(successor.id), "status": successor.status, "offer_id": successor.offer_id}
+
+
+async def _continue_at_receiving_offer(uow: UnitOfWork, user: Principal, row: Referral, case: dm.VisitationCase,
+                                       receiving_row: Offer | None, body: EndIn) -> Referral | None:
+    """A move to an offer continues the case there: placed with a free place, else on its waitlist."""
+    receiving = repository.offer_to_domain(receiving_row) if receiving_row is not None else None
+    if not lc.opens_case_at_receiving_offer(case, receiving):
+        return None
+    receiving_row = await repository.get_offer(uow, receiving_row.id, lock=True)
+    receiving = repository.offer_to_domain(receiving_row)
+    profile = await repository.profile_of(uow, row, case, today())
+    with rules():
+        new = lc.continue_at_receiving_offer(case, case_id=uuid.uuid4(), offer=receiving, profile=profile,
+                                             by=user.sub, at=now(), target_group_override=body.target_group_override)
+    if new.status is dm.CaseStatus.PLACED:
+        repository.adjust_places(receiving_row, occupied=+1)
+    new_row = repository.new_case_row(new)
+    await repository.add_referral(uow, new_row, new.history)
+    new.history.clear()
+    uow.audit(user, "referral.continue", citizen_id=new_row.citizen_id, object_type="referral", object_id=new_row.id,
+              detail={"continued_from": str(row.id)})
+    return new_row
+
+
+def _emit_opened(uow: UnitOfWork, row: Referral) -> None:
+    """The events of a case opened already decided (a move to another offer): received, decided, moved in."""
+    case = repository.case_to_domain(row)
+    uow.emit(ReferralReceivedV1(
+        citizen_id=row.citizen_id, referral_id=row.id, received_at=row.received_at, channel=row.channel,
+        requested_step=row.requested_step, requested_offer=row.requested_offer,
+    ))
+    g = case.grant
+    uow.emit(VisitationDecidedV1(
+        citizen_id=row.citizen_id, referral_id=row.id, decision="granted", decided_at=g.decided_at,
+        decided_by=g.decided_by, legal_basis=g.legal_basis.value, step=g.step, offer_id=g.offer_id,
+        botilbud_id=g.botilbud_id, start_date=g.start_date, follow_up_date=g.follow_up_date, waitlisted=g.waitlisted,
+    ))
+    p = case.placement
+    if p is not None:
+        uow.emit(PlacementStartedV1(
+            citizen_id=row.citizen_id, referral_id=row.id, offer_id=p.offer_id, botilbud_id=p.botilbud_id,
+            legal_basis=p.legal_basis.value, step=p.step, moved_in_on=p.moved_in_on, follow_up_date=p.follow_up_date,
+        ))
 
 
 async def withdraw(uow: UnitOfWork, user: Principal, referral_id: uuid.UUID, body: Reason, *,

@@ -20,6 +20,7 @@ from services.referrals.domain.dates import check_fact_date
 from services.referrals.domain.errors import InvalidInput, StateConflict
 from services.referrals.domain.model import (
     CaseStatus,
+    Channel,
     Destination,
     EndCause,
     Ending,
@@ -37,6 +38,7 @@ from services.referrals.domain.model import (
     parse_traits,
 )
 from services.referrals.domain.offers import CitizenProfile, Offer, target_group_exclusions
+from tovholder import clock
 
 ALLOWED_TRANSITIONS: dict[CaseStatus, frozenset[CaseStatus]] = {
     CaseStatus.RECEIVED: frozenset({CaseStatus.SCREENING, CaseStatus.WITHDRAWN}),
@@ -593,13 +595,32 @@ def end_placement(
         raise InvalidInput(
             f"The move-out plan names receiving offer '{plan.receiving_offer_id}'; pass it as receiving_offer_id."
         )
+    planned = plan is not None and plan.destination is destination
     if destination is Destination.OFFER:
         if receiving_offer is None:
             raise InvalidInput("A move to another offer needs receiving_offer_id.")
+        if planned and plan.receiving_offer_id and plan.receiving_offer_id != receiving_offer.offer_id:
+            raise InvalidInput(
+                f"Udflytningsplanen nævner '{plan.receiving_offer_id}' som det modtagende tilbud, ikke "
+                f"'{receiving_offer.offer_id}'. Ret udflytningsplanen først (PUT …/move-out-plan)."
+            )
+        # The step is the receiving offer's; a different to_step contradicts it and is refused, never replaced.
+        if to_step is not None and to_step != receiving_offer.step:
+            raise InvalidInput(
+                f"to_step {to_step} passer ikke med det modtagende tilbud '{receiving_offer.name}', som ligger på "
+                f"trin {receiving_offer.step} af indsatstrappen"
+                + (" (efter udflytningsplanen)" if planned else "")
+                + ". Udelad to_step, eller ret udflytningsplanen først."
+            )
         to_step = receiving_offer.step
     elif receiving_offer is not None:
         raise InvalidInput("receiving_offer_id only applies when the destination is 'offer'.")
-    elif to_step is None and plan is not None and plan.destination is destination:
+    elif planned and plan.receiving_step is not None:
+        if to_step is not None and to_step != plan.receiving_step:
+            raise InvalidInput(
+                f"to_step {to_step} passer ikke med udflytningsplanen, som siger trin {plan.receiving_step}. "
+                "Udelad to_step, eller ret udflytningsplanen først (PUT …/move-out-plan)."
+            )
         to_step = plan.receiving_step
     if to_step is not None:
         check_step(to_step, what="to_step")
@@ -642,6 +663,56 @@ def end_placement(
     }[cause]
     return _record(case, CaseStatus.ENDED, by=by, at=at, action="placement-ended",
                    reason=_text(reason, "reason", required=False) or default_reason, internal_note=internal_note)
+
+
+def opens_case_at_receiving_offer(case: VisitationCase, offer: Offer | None) -> bool:
+    """An ending that moves the citizen to an offer (a step down or a transfer) continues the case
+    there — except at step 1, which needs no visitation."""
+    return (case.ending is not None and case.ending.destination is Destination.OFFER and offer is not None
+            and case.ending.receiving_offer_id == offer.offer_id and offer.step > 1)
+
+
+def continue_at_receiving_offer(
+    previous: VisitationCase,
+    *,
+    case_id: UUID,
+    offer: Offer,
+    profile: CitizenProfile,
+    by: str,
+    at: datetime,
+    target_group_override: str | None = None,
+) -> VisitationCase:
+    """The citizen moved from ``previous`` (just ended) to ``offer``: their case continues there as a
+    new case, linked both ways, with the screening carried over. With a free place the citizen is
+    placed from the day they moved; otherwise they wait on the offer's waitlist (granted, no place).
+    The grant's rules apply (target group, active offer), so a refused grant refuses the ending."""
+    ending = previous.ending
+    assert ending is not None and previous.placement is not None and previous.status is CaseStatus.ENDED
+    moved_on = ending.ended_on
+    case = open_case(
+        case_id=case_id, citizen_id=previous.citizen_id, referrer=Referrer(channel=Channel.STAFF, sub=by),
+        reason=f"Flytter videre fra '{previous.placement.offer_id}' (trin {ending.from_step}) til {offer.name} "
+               f"(trin {offer.step}).",
+        received_at=min(at, clock.start_of_local_day(moved_on)), municipality=previous.municipality,
+        requested_step=offer.step, requested_legal_basis=offer.legal_basis, requested_offer_id=offer.offer_id,
+    )
+    case.continued_from = previous.case_id
+    case.history[0] = replace(case.history[0], at=at, by=by, action="continued-from",
+                              reason=f"Dit forløb fortsætter fra dit tidligere tilbud på {offer.name}.")
+    case.assessment = previous.assessment
+    _record(case, CaseStatus.SCREENING, by=by, at=at, action="assessment-carried-over",
+            reason="Udredningen fra dit tidligere tilbud følger med.")
+    step_word = "et trin ned ad indsatstrappen" if ending.stepped_down else "videre"
+    grant(case, offer=offer, profile=profile, start_date=moved_on, follow_up_date=None,
+          reason=f"Du flytter {step_word} til {offer.name}.", by=by, at=at, join_waitlist=True,
+          target_group_override=target_group_override)
+    if case.status is CaseStatus.GRANTED:
+        move_in(case, offer=offer, moved_in_on=moved_on, by=by, at=at)
+    previous.continued_in = case.case_id
+    previous.history.append(HistoryEntry(
+        at=at, by=by, action="continued-in", from_status=previous.status, to_status=previous.status,
+        reason=f"Dit forløb fortsætter på {offer.name}."))
+    return case
 
 
 def withdraw(case: VisitationCase, *, reason: str, by: str, at: datetime) -> HistoryEntry:

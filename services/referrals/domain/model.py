@@ -272,6 +272,9 @@ class VisitationCase:
     ending: Ending | None = None
     withdrawn_reason: str | None = None
     follow_up_signalled_for: date | None = None  # the follow-up date a "follow-up due" was already emitted for
+    # A move to another offer continues the citizen's case there: the two cases name each other.
+    continued_from: UUID | None = None
+    continued_in: UUID | None = None
     history: list[HistoryEntry] = field(default_factory=list)
 
     @property

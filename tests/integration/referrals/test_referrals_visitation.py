@@ -113,7 +113,7 @@ async def test_from_referral_to_step_down_with_events(referrals, kafka):
     case = (await referrals.client.get(f"/api/v1/referrals/{rid}", headers=referrals.auth(**V))).json()
     actions = [h["action"] for h in case["history"]]
     assert actions == ["received", "screening-started", "assessment-recorded", "granted", "moved-in",
-                       "follow-up-held", "move-out-planned", "phase-out-visit", "placement-ended"]
+                       "follow-up-held", "move-out-planned", "phase-out-visit", "placement-ended", "continued-in"]
     assert case["history"][1]["internal_note"] == "Ring til søsteren" and case["history"][1]["by"] == "visitation-1"
     assert case["cpr_masked"] == "010275-xxxx"
 

@@ -8,7 +8,9 @@ from datetime import timedelta
 
 import pytest
 
+from contracts.topics import REFERRALS
 from services.referrals.services import today
+from tests.support import json_body, read_topic
 from tests.integration.referrals.conftest import offer_body
 from tests.integration.referrals.test_referrals_visitation import V, grant, offer_row, post, put_offer, screened
 
@@ -135,3 +137,58 @@ async def test_screening_no_longer_reopens_a_refusal_and_the_report_counts_one_c
     assert final["by_month"][month]["decisions_refused"] - after["by_month"][month]["decisions_refused"] == 0
     assert final["by_month"][month]["placements_started"] - after["by_month"][month]["placements_started"] == 1
     assert len(final["by_month"]) == 12
+
+
+# ---------------------------------------------------------------------------------------------
+# Step-down that moves the citizen
+
+
+async def test_step_down_continues_the_case_at_the_receiving_offer(referrals, kafka):
+    await put_offer(referrals, "trin-hus", approved_places=2)
+    await put_offer(referrals, "flex-stoette", name="Fleksibel bostøtte", botilbud_id=None, legal_basis="SEL §85",
+                    step=4, approved_places=5, target_group={})
+    rid = await placed(referrals, "0701804321", "trin-hus")
+    planned = (today() + timedelta(days=20)).isoformat()
+    r = await referrals.client.put(f"/api/v1/referrals/{rid}/move-out-plan", headers=referrals.auth(**V), json={
+        "destination": "offer", "planned_on": planned, "receiving_offer_id": "flex-stoette"})
+    assert r.status_code == 200, r.text
+
+    # the reproduction: to_step 7 was silently replaced by the plan's 4
+    r = await post(referrals, f"/api/v1/referrals/{rid}/end", {"cause": "stepped_down", "to_step": 7})
+    assert r.status_code == 422 and "to_step 7 passer ikke" in r.json()["detail"] and "trin 4" in r.json()["detail"]
+    assert (await offer_row(referrals, "flex-stoette")).occupied_places == 0
+
+    r = await post(referrals, f"/api/v1/referrals/{rid}/end", {"cause": "stepped_down"})
+    assert r.status_code == 200, r.text
+    ended = r.json()
+    assert ended["to_step"] == 4 and ended["stepped_down"]
+    assert ended["continued_in"]["status"] == "placed" and ended["continued_in"]["offer_id"] == "flex-stoette"
+    new_id = ended["continued_in"]["referral_id"]
+    assert (await offer_row(referrals, "flex-stoette")).occupied_places == 1
+    assert (await offer_row(referrals, "trin-hus")).occupied_places == 0
+
+    old = (await referrals.client.get(f"/api/v1/referrals/{rid}", headers=referrals.auth(**V))).json()
+    new = (await referrals.client.get(f"/api/v1/referrals/{new_id}", headers=referrals.auth(**V))).json()
+    assert old["continued_in_referral_id"] == new_id and new["continued_from_referral_id"] == rid
+    assert new["citizen_id"] == old["citizen_id"] and new["step"] == 4 and new["moved_in_on"] == today().isoformat()
+    assert [h["action"] for h in new["history"]] == ["continued-from", "assessment-carried-over", "granted", "moved-in"]
+    assert old["history"][-1]["action"] == "continued-in"
+
+    records = await read_topic(kafka, REFERRALS.name, until=lambda rec: json_body(rec).get("referral_id") == new_id
+                               and rec["headers"]["ce_type"].endswith("placement-started.v1"))
+    ended_event = [json_body(rec) for rec in records if json_body(rec).get("referral_id") == rid
+                   and rec["headers"]["ce_type"].endswith("placement-ended.v1")]
+    assert ended_event and ended_event[0]["continued_in_referral_id"] == new_id
+
+
+async def test_a_step_down_to_a_full_offer_waits_on_its_waitlist(referrals):
+    await put_offer(referrals, "trin-hus-2", approved_places=2)
+    await put_offer(referrals, "fuld-stoette", name="Fuld bostøtte", botilbud_id=None, legal_basis="SEL §85", step=3,
+                    approved_places=1, occupied_places=1, target_group={})
+    rid = await placed(referrals, "0801804321", "trin-hus-2")
+    r = await post(referrals, f"/api/v1/referrals/{rid}/end", {"destination": "offer", "receiving_offer_id": "fuld-stoette"})
+    assert r.status_code == 200, r.text
+    assert r.json()["continued_in"]["status"] == "waiting"
+    wl = (await referrals.client.get("/api/v1/offers/fuld-stoette/waitlist", headers=referrals.auth(**V))).json()
+    assert [e["referral_id"] for e in wl["entries"]] == [r.json()["continued_in"]["referral_id"]]
+    assert (await offer_row(referrals, "fuld-stoette")).occupied_places == 1
