@@ -99,6 +99,25 @@ class Referral(Base):
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
 
 
+class ReferralAddition(Base):
+    """A further referral for a citizen with an open case: it joins that case (one case per citizen)."""
+
+    __tablename__ = "referral_addition"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
+    referral_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("referral.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    referrer_org: Mapped[str | None] = mapped_column(String(100), index=True)
+    referrer_name: Mapped[str | None] = mapped_column(String(200))
+    referrer_sub: Mapped[str | None] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text)
+    citizen_wishes: Mapped[str | None] = mapped_column(Text)
+    requested_step: Mapped[int | None] = mapped_column(Integer)
+    requested_offer: Mapped[str | None] = mapped_column(String(40))
+    requested_offer_id: Mapped[str | None] = mapped_column(String(100))
+    received_at: Mapped[datetime] = mapped_column()
+
+
 class ReferralStatusChange(Base):
     """The case history: every change, who made it, when and why."""
 

@@ -22,7 +22,7 @@ from services.referrals.domain.errors import InvalidInput
 from services.referrals.domain.offers import MIX_TRAITS, CitizenProfile, ResidentMix, TargetGroup
 from services.referrals.domain.offers import Offer as DomainOffer
 from services.referrals.domain.report import CaseFlowFacts
-from services.referrals.models import Citizen, Offer, Referral, ReferralStatusChange
+from services.referrals.models import Citizen, Offer, Referral, ReferralAddition, ReferralStatusChange
 from tovholder.auth import Principal
 from tovholder.db import AuditEntry
 from tovholder.scopes import Scope
@@ -168,7 +168,8 @@ def move_out_plan_to_domain(data: dict[str, Any] | None) -> dm.MoveOutPlan | Non
     )
 
 
-def case_to_domain(row: Referral) -> dm.VisitationCase:
+def case_to_domain(row: Referral, additions: Sequence[ReferralAddition] = ()) -> dm.VisitationCase:
+    """The case of ``row``; ``additions`` (``additions_of``) where the rule needs who joined it."""
     status = dm.CaseStatus(row.status)
     basis = dm.LegalBasis(row.legal_basis) if row.legal_basis else None
     grant = refusal = placement = ending = None
@@ -221,6 +222,7 @@ def case_to_domain(row: Referral) -> dm.VisitationCase:
         follow_up_signalled_for=row.follow_up_signalled_for,
         continued_from=row.continued_from_id,
         continued_in=row.continued_in_id,
+        added_by_orgs=frozenset(a.referrer_org for a in additions if a.referrer_org),
         history=[],
     )
 
@@ -336,7 +338,8 @@ def cases_within(scope: Scope) -> ColumnElement[bool]:
     if scope.role == "partner":
         if not scope.org:
             return false()
-        return (Referral.channel == dm.Channel.PARTNER.value) & (Referral.referrer_org == scope.org)
+        joined = select(ReferralAddition.referral_id).where(ReferralAddition.referrer_org == scope.org)
+        return ((Referral.channel == dm.Channel.PARTNER.value) & (Referral.referrer_org == scope.org)) | Referral.id.in_(joined)
     if scope.role == "citizen" and scope.citizen_id:
         try:
             return Referral.citizen_id == uuid.UUID(scope.citizen_id)
@@ -363,8 +366,41 @@ async def placements_to_signal(uow: UnitOfWork, horizon: date, *, batch: int) ->
 # Citizens and cases
 
 
-async def citizen_by_cpr_hash(uow: UnitOfWork, cpr_hash: str) -> Citizen | None:
-    return (await uow.session.execute(select(Citizen).where(Citizen.cpr_hash == cpr_hash))).scalar_one_or_none()
+async def citizen_by_cpr_hash(uow: UnitOfWork, cpr_hash: str, *, lock: bool = False) -> Citizen | None:
+    """The citizen; ``lock`` holds the row until the transaction ends, so two referrals for one citizen
+    at the same moment decide one after the other whether a case is open."""
+    query = select(Citizen).where(Citizen.cpr_hash == cpr_hash)
+    if lock:
+        query = query.with_for_update()
+    return (await uow.session.execute(query)).scalar_one_or_none()
+
+
+async def open_cases_of(uow: UnitOfWork, citizen_id: uuid.UUID) -> list[Referral]:
+    """The citizen's open cases, locked (a further referral joins one)."""
+    return list((await uow.session.execute(
+        select(Referral).where(Referral.citizen_id == citizen_id,
+                               Referral.status.in_([s.value for s in dm.OPEN_STATUSES]))
+        .order_by(Referral.received_at).with_for_update())).scalars())
+
+
+def addition_row(case_id: uuid.UUID, a: dm.Addition) -> ReferralAddition:
+    r = a.referrer
+    return ReferralAddition(
+        id=a.addition_id, referral_id=case_id, channel=r.channel.value, referrer_org=r.org, referrer_name=r.name,
+        referrer_sub=r.sub, reason=a.reason, citizen_wishes=a.citizen_wishes, requested_step=a.requested_step,
+        requested_offer=a.requested_legal_basis.value if a.requested_legal_basis else None,
+        requested_offer_id=a.requested_offer_id, received_at=a.received_at,
+    )
+
+
+def add_addition(uow: UnitOfWork, row: ReferralAddition) -> None:
+    uow.session.add(row)
+
+
+async def additions_of(uow: UnitOfWork, referral_id: uuid.UUID) -> list[ReferralAddition]:
+    return list((await uow.session.execute(
+        select(ReferralAddition).where(ReferralAddition.referral_id == referral_id)
+        .order_by(ReferralAddition.received_at, ReferralAddition.id))).scalars())
 
 
 async def get_citizen(uow: UnitOfWork, citizen_id: uuid.UUID) -> Citizen | None:
@@ -391,9 +427,11 @@ async def case_list(uow: UnitOfWork, scope: Scope, *, statuses: list[str] | None
                     botilbud_id: str | None = None, citizen_id: uuid.UUID | None = None,
                     before: datetime | None = None, limit: int) -> Sequence[Row[Any]]:
     """The case list, newest first, within ``scope`` (what the single read would show)."""
+    additions = (select(func.count()).select_from(ReferralAddition)
+                 .where(ReferralAddition.referral_id == Referral.id).correlate(Referral).scalar_subquery())
     query = (select(Referral.id, Referral.citizen_id, Citizen.name, Referral.status, Referral.received_at,
                     Referral.referrer_org, Referral.requested_step, Referral.offer_id, Referral.botilbud_id,
-                    Referral.step, Referral.follow_up_date, Referral.moved_in_on)
+                    Referral.step, Referral.follow_up_date, Referral.moved_in_on, additions.label("additions"))
              .join(Citizen, Citizen.id == Referral.citizen_id)
              .where(cases_within(scope))
              .order_by(Referral.received_at.desc(), Referral.id.desc()).limit(limit))

@@ -99,9 +99,28 @@ class StaffReferral(BaseModel):
 
 
 class ReferralCreated(Out):
+    """The case the referral is part of: a new one, or the citizen's open case it joined."""
+
     referral_id: str
     citizen_id: str
     status: str
+    added_to_open_case: bool = Field(description="True: the citizen had an open case; the referral joined it "
+                                                 "as an addition instead of opening a parallel case")
+
+
+class AdditionOut(Out):
+    """A further referral that joined the case."""
+
+    addition_id: str
+    received_at: datetime
+    channel: str
+    referrer_org: str | None
+    referrer_name: str | None
+    reason: str
+    citizen_wishes: str | None
+    requested_step: int | None
+    requested_offer: str | None
+    requested_offer_id: str | None
 
 
 class CaseHistoryEntry(Out):
@@ -185,6 +204,7 @@ class CaseOut(Out):
     # visitation and coordinators: the cases before and after a move to another offer
     continued_from_referral_id: str | None = None
     continued_in_referral_id: str | None = None
+    additions: list[AdditionOut] | None = Field(default=None, description="Further referrals that joined the case")
     history: list[CaseHistoryEntry]
 
 
@@ -228,6 +248,7 @@ class CaseListItem(Out):
     step: int | None
     follow_up_date: date | None
     moved_in_on: date | None
+    additions: int = Field(description="Further referrals that joined the case (one case per citizen)")
 
 
 # ---------------------------------------------------------------------------------------------

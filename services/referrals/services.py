@@ -36,7 +36,7 @@ from services.referrals.domain.cpr import birth_date_from_cpr, masked_cpr, norma
 from services.referrals.domain.errors import AccessDenied, InvalidInput, StateConflict
 from services.referrals.domain.offers import ResidentMix, check_occupancy, match_offers, validate_offer, waitlist_for
 from services.referrals.domain.report import FlowReport, flow_report
-from services.referrals.models import Citizen, Offer, Referral, ReferralStatusChange
+from services.referrals.models import Citizen, Offer, Referral, ReferralAddition, ReferralStatusChange
 from services.referrals.schemas import (
     AssessmentIn,
     Decision,
@@ -96,15 +96,23 @@ def actor_of(user: Principal, ctx: ServiceContext) -> Actor:
 # What a caller sees of a case (the bodies schemas.py describes)
 
 
-def referrer_view(row: Referral, history: list[ReferralStatusChange]) -> dict[str, Any]:
+def referrer_view(row: Referral, history: list[ReferralStatusChange], *, since: datetime | None = None) -> dict[str, Any]:
     """What the contract gives the referring partner: the current status and the status history —
-    no placement, decision or notes (those are the municipality's case work)."""
+    no placement, decision or notes (those are the municipality's case work). A partner whose referral
+    joined the citizen's open case sees the history from then on (``since``), not what came before."""
     return {"referral_id": str(row.id), "status": row.status,
-            "history": [{"status": h.status, "at": h.at} for h in history]}
+            "history": [{"status": h.status, "at": h.at} for h in history if since is None or h.at >= since]}
+
+
+def addition_view(a: ReferralAddition) -> dict[str, Any]:
+    return {"addition_id": str(a.id), "received_at": a.received_at, "channel": a.channel,
+            "referrer_org": a.referrer_org, "referrer_name": a.referrer_name, "reason": a.reason,
+            "citizen_wishes": a.citizen_wishes, "requested_step": a.requested_step,
+            "requested_offer": a.requested_offer, "requested_offer_id": a.requested_offer_id}
 
 
 def case_view(row: Referral, citizen: Citizen | None, view: View, history: list[ReferralStatusChange],
-              vault: CprVault | None) -> dict[str, Any]:
+              vault: CprVault | None, additions: list[ReferralAddition] = ()) -> dict[str, Any]:
     status = dm.CaseStatus(row.status)
     out: dict[str, Any] = {
         "referral_id": str(row.id),
@@ -144,6 +152,7 @@ def case_view(row: Referral, citizen: Citizen | None, view: View, history: list[
         out["decision_reason"] = row.decision_reason
         out["continued_from_referral_id"] = str(row.continued_from_id) if row.continued_from_id else None
         out["continued_in_referral_id"] = str(row.continued_in_id) if row.continued_in_id else None
+        out["additions"] = [addition_view(a) for a in additions]
     if view is View.FULL:
         out["referrer_name"] = row.referrer_name
         out["municipality"] = row.municipality
@@ -195,7 +204,7 @@ async def register_citizen(uow: UnitOfWork, vault: CprVault, cpr: str, name: str
     with rules():
         cpr = normalize_cpr(cpr, today=today())
     cpr_hash = vault.hash(cpr)
-    citizen = await repository.citizen_by_cpr_hash(uow, cpr_hash)
+    citizen = await repository.citizen_by_cpr_hash(uow, cpr_hash, lock=True)
     if citizen is None:
         citizen = Citizen(id=uuid.uuid4(), cpr_hash=cpr_hash, cpr_encrypted=vault.encrypt(cpr), name=name,
                           municipality=municipality, birth_date=birth_date_from_cpr(cpr))
@@ -209,12 +218,26 @@ async def register_citizen(uow: UnitOfWork, vault: CprVault, cpr: str, name: str
 
 async def _open_referral(uow: UnitOfWork, citizen: Citizen, referrer: dm.Referrer, *, reason: str,
                          citizen_wishes: str | None, requested_step: int | None, requested_offer: str | None,
-                         requested_offer_id: str | None, municipality: str | None) -> Referral:
+                         requested_offer_id: str | None, municipality: str | None) -> tuple[Referral, bool]:
+    """Open a case for the referral — or, when the citizen has an open case in this municipality, add the
+    referral to it (one case per citizen). Returns the case's row and whether the referral was added."""
     if requested_offer_id:
         await repository.get_offer(uow, requested_offer_id, what="requested_offer_id")
     received_at = now()
+    open_rows = {r.id: r for r in await repository.open_cases_of(uow, citizen.id)}
+    joined = lc.case_to_join([repository.case_to_domain(r) for r in open_rows.values()], municipality)
     with rules():
         basis = dm.parse_legal_basis(requested_offer) if requested_offer else None
+        if joined is not None:
+            row = open_rows[joined.case_id]
+            addition = lc.add_to_case(joined, addition_id=uuid.uuid4(), referrer=referrer, reason=reason, at=received_at,
+                                      citizen_wishes=citizen_wishes, requested_step=requested_step,
+                                      requested_legal_basis=basis, requested_offer_id=requested_offer_id)
+    if joined is not None:
+        repository.add_addition(uow, repository.addition_row(row.id, addition))
+        repository.save_case(uow, row, joined)
+        return row, True
+    with rules():
         case = lc.open_case(
             case_id=uuid.uuid4(), citizen_id=citizen.id, referrer=referrer, reason=reason, received_at=received_at,
             municipality=municipality, citizen_wishes=citizen_wishes, requested_step=requested_step,
@@ -226,7 +249,7 @@ async def _open_referral(uow: UnitOfWork, citizen: Citizen, referrer: dm.Referre
         citizen_id=citizen.id, referral_id=row.id, received_at=received_at, channel=referrer.channel.value,
         referrer_org=referrer.org, requested_step=requested_step, requested_offer=row.requested_offer,
     ))
-    return row
+    return row, False
 
 
 async def receive_partner_referral(uow: UnitOfWork, partner: Principal, raw: bytes, *, ctx: ServiceContext) -> Response:
@@ -239,25 +262,40 @@ async def receive_partner_referral(uow: UnitOfWork, partner: Principal, raw: byt
         receiving = serving_municipality(ctx.settings)
         citizen = await register_citizen(uow, vault, msg.cpr, msg.citizen_name, receiving)
         referrer = dm.Referrer(channel=dm.Channel.PARTNER, org=msg.sender.org, name=msg.sender.name)
-        row = await _open_referral(uow, citizen, referrer, reason=msg.reason, citizen_wishes=None,
-                                   requested_step=msg.requested_step, requested_offer=msg.requested_offer,
-                                   requested_offer_id=None, municipality=receiving)
-        uow.audit(partner, "referral.create", citizen_id=citizen.id, object_type="referral", object_id=row.id)
+        row, added = await _open_referral(uow, citizen, referrer, reason=msg.reason, citizen_wishes=None,
+                                          requested_step=msg.requested_step, requested_offer=msg.requested_offer,
+                                          requested_offer_id=None, municipality=receiving)
+        uow.audit(partner, "referral.add" if added else "referral.create", citizen_id=citizen.id,
+                  object_type="referral", object_id=row.id)
+        # The receipt names the case: the citizen's open case when the referral joined it.
         return {"referral_id": str(row.id)}
 
     return await receive_message(uow, raw, PartnerReferral, endpoint="referrals", sender=partner, process=process)
 
 
+async def _case_with_additions(uow: UnitOfWork, row: Referral) -> tuple[dm.VisitationCase, list[ReferralAddition]]:
+    additions = await repository.additions_of(uow, row.id)
+    return repository.case_to_domain(row, additions), additions
+
+
+def _followed_since(row: Referral, additions: list[ReferralAddition], user: Principal) -> datetime | None:
+    """A partner whose referral joined someone else's case follows it from its own first addition."""
+    if user.role != "partner" or (row.channel == dm.Channel.PARTNER.value and row.referrer_org == user.org):
+        return None
+    return min((a.received_at for a in additions if a.referrer_org == user.org), default=None)
+
+
 async def referral_for_partner(uow: UnitOfWork, partner: Principal, referral_id: uuid.UUID, *,
                                ctx: ServiceContext) -> dict[str, Any]:
     row = await repository.get_referral(uow, referral_id)
-    if row is None or view_of(actor_of(partner, ctx), repository.case_to_domain(row)) is not View.REFERRER:
+    case, additions = (await _case_with_additions(uow, row)) if row is not None else (None, [])
+    if row is None or view_of(actor_of(partner, ctx), case) is not View.REFERRER:
         # Same answer whether it does not exist or belongs to another org: no probing of others' referrals.
         raise NotFound(NOT_SENT_BY_YOU)
     uow.audit(partner, "referral.read", citizen_id=row.citizen_id, object_type="referral", object_id=row.id)
     history = await repository.history_rows(uow, row.id)
     await uow.commit()
-    return referrer_view(row, history)
+    return referrer_view(row, history, since=_followed_since(row, additions, partner))
 
 
 async def create_referral(uow: UnitOfWork, user: Principal, body: StaffReferral, *, ctx: ServiceContext) -> dict[str, Any]:
@@ -268,12 +306,14 @@ async def create_referral(uow: UnitOfWork, user: Principal, body: StaffReferral,
     municipality = body.municipality or user.municipality or serving_municipality(ctx.settings)
     citizen = await register_citizen(uow, ctx.cpr_vault(), body.cpr, body.citizen_name, municipality)
     referrer = dm.Referrer(channel=dm.Channel.STAFF, sub=user.sub, name=user.name)
-    row = await _open_referral(uow, citizen, referrer, reason=body.reason, citizen_wishes=body.citizen_wishes,
-                               requested_step=body.requested_step, requested_offer=body.requested_offer,
-                               requested_offer_id=body.requested_offer_id, municipality=municipality)
-    uow.audit(user, "referral.create", citizen_id=citizen.id, object_type="referral", object_id=row.id)
+    row, added = await _open_referral(uow, citizen, referrer, reason=body.reason, citizen_wishes=body.citizen_wishes,
+                                      requested_step=body.requested_step, requested_offer=body.requested_offer,
+                                      requested_offer_id=body.requested_offer_id, municipality=municipality)
+    uow.audit(user, "referral.add" if added else "referral.create", citizen_id=citizen.id, object_type="referral",
+              object_id=row.id)
     await uow.commit()
-    return {"referral_id": str(row.id), "citizen_id": str(citizen.id), "status": row.status}
+    return {"referral_id": str(row.id), "citizen_id": str(citizen.id), "status": row.status,
+            "added_to_open_case": added}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -282,16 +322,25 @@ async def create_referral(uow: UnitOfWork, user: Principal, body: StaffReferral,
 
 async def _readable_case(uow: UnitOfWork, ctx: ServiceContext, referral_id: uuid.UUID,
                          user: Principal) -> tuple[Referral, View]:
+    row, view, _ = await _readable_case_and_additions(uow, ctx, referral_id, user)
+    return row, view
+
+
+async def _readable_case_and_additions(uow: UnitOfWork, ctx: ServiceContext, referral_id: uuid.UUID,
+                                       user: Principal) -> tuple[Referral, View, list[ReferralAddition]]:
     row = await repository.get_referral(uow, referral_id)
-    view = view_of(actor_of(user, ctx), repository.case_to_domain(row)) if row is not None else View.NONE
+    view, additions = View.NONE, []
+    if row is not None:
+        case, additions = await _case_with_additions(uow, row)
+        view = view_of(actor_of(user, ctx), case)
     if view is View.NONE:
         raise NotFound(NO_SUCH_CASE)
-    return row, view
+    return row, view, additions
 
 
 async def read_case(uow: UnitOfWork, user: Principal, referral_id: uuid.UUID, *, ctx: ServiceContext) -> dict[str, Any]:
     """One case, as much as the caller may see."""
-    row, view = await _readable_case(uow, ctx, referral_id, user)
+    row, view, additions = await _readable_case_and_additions(uow, ctx, referral_id, user)
     citizen = await repository.get_citizen(uow, row.citizen_id)
     history = await repository.history_rows(uow, row.id)
     uow.audit(user, "referral.read", citizen_id=row.citizen_id, object_type="referral", object_id=row.id,
@@ -299,9 +348,9 @@ async def read_case(uow: UnitOfWork, user: Principal, referral_id: uuid.UUID, *,
     await uow.commit()
     if view is View.CITIZEN:
         return citizen_view(row, history)
-    if view is View.REFERRER:
-        return referrer_view(row, history)  # the same as the integration endpoint: the contract's view
-    return case_view(row, citizen, view, history, ctx.cpr_vault())
+    if view is View.REFERRER:  # the same as the integration endpoint: the contract's view
+        return referrer_view(row, history, since=_followed_since(row, additions, user))
+    return case_view(row, citizen, view, history, ctx.cpr_vault(), additions)
 
 
 async def reveal_cpr(uow: UnitOfWork, user: Principal, referral_id: uuid.UUID, *, ctx: ServiceContext) -> dict[str, Any]:
@@ -337,7 +386,7 @@ async def list_cases(uow: UnitOfWork, user: Principal, *, ctx: ServiceContext, s
     return [{"referral_id": str(r.id), "citizen_id": str(r.citizen_id), "citizen_name": r.name, "status": r.status,
              "received_at": r.received_at, "referrer_org": r.referrer_org, "requested_step": r.requested_step,
              "offer_id": r.offer_id, "botilbud_id": r.botilbud_id, "step": r.step,
-             "follow_up_date": r.follow_up_date, "moved_in_on": r.moved_in_on} for r in rows]
+             "follow_up_date": r.follow_up_date, "moved_in_on": r.moved_in_on, "additions": r.additions} for r in rows]
 
 
 async def my_cases(uow: UnitOfWork, user: Principal) -> list[dict[str, Any]]:

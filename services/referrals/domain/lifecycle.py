@@ -19,6 +19,8 @@ from uuid import UUID
 from services.referrals.domain.dates import check_fact_date
 from services.referrals.domain.errors import InvalidInput, StateConflict
 from services.referrals.domain.model import (
+    OPEN_STATUSES,
+    Addition,
     CaseStatus,
     Channel,
     Destination,
@@ -177,6 +179,44 @@ def open_case(
         )
     )
     return case
+
+
+def case_to_join(cases: list[VisitationCase] | tuple[VisitationCase, ...], municipality: str | None) -> VisitationCase | None:
+    """One case per citizen: the citizen's open case in this municipality, which a new referral joins
+    (the newest, should old data hold more than one). ``None``: the referral opens a case."""
+    open_here = [c for c in cases if c.status in OPEN_STATUSES and c.municipality == municipality]
+    return max(open_here, key=lambda c: (c.received_at, str(c.case_id)), default=None)
+
+
+def add_to_case(
+    case: VisitationCase,
+    *,
+    addition_id: UUID,
+    referrer: Referrer,
+    reason: str,
+    at: datetime,
+    citizen_wishes: str | None = None,
+    requested_step: int | None = None,
+    requested_legal_basis: LegalBasis | None = None,
+    requested_offer_id: str | None = None,
+) -> Addition:
+    """A further referral joins the citizen's open case: recorded as an addition, with a history entry."""
+    if case.status not in OPEN_STATUSES:
+        raise StateConflict(f"Sagen er '{case.status.value}' og ikke åben; en ny henvisning åbner en ny sag.")
+    reason_text = _text(reason, "The reason for the referral", required=True)
+    if requested_step is not None:
+        check_step(requested_step, what="requested_step")
+    addition = Addition(
+        addition_id=addition_id, referrer=referrer, reason=reason_text, received_at=at,
+        citizen_wishes=_text(citizen_wishes, "citizen_wishes", required=False), requested_step=requested_step,
+        requested_legal_basis=requested_legal_basis, requested_offer_id=requested_offer_id,
+    )
+    if referrer.org:
+        case.added_by_orgs = case.added_by_orgs | {referrer.org}
+    case.history.append(HistoryEntry(
+        at=at, by=referrer.org or referrer.sub or "unknown", action="referral-added", from_status=case.status,
+        to_status=case.status, reason="Der er kommet en ny henvisning, som er lagt til din sag."))
+    return addition
 
 
 # ---------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import pytest
 from contracts.topics import REFERRALS
 from services.referrals.services import today
 from tests.support import json_body, read_topic
-from tests.integration.referrals.conftest import offer_body
+from tests.integration.referrals.conftest import offer_body, partner_message
 from tests.integration.referrals.test_referrals_visitation import V, grant, offer_row, post, put_offer, screened
 
 pytestmark = pytest.mark.integration
@@ -192,3 +192,56 @@ async def test_a_step_down_to_a_full_offer_waits_on_its_waitlist(referrals):
     wl = (await referrals.client.get("/api/v1/offers/fuld-stoette/waitlist", headers=referrals.auth(**V))).json()
     assert [e["referral_id"] for e in wl["entries"]] == [r.json()["continued_in"]["referral_id"]]
     assert (await offer_row(referrals, "fuld-stoette")).occupied_places == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# One case per citizen
+
+
+async def test_two_staff_and_one_partner_referral_make_one_case(referrals):
+    cpr = "0901804321"
+    body = {"cpr": cpr, "citizen_name": "Bo Hansen", "reason": "Hjemløs efter udskrivning.", "requested_step": 7,
+            "requested_offer": "SEL §108"}
+    first = await referrals.client.post("/api/v1/referrals", json=body, headers=referrals.auth(**V))
+    assert first.status_code == 201 and first.json()["added_to_open_case"] is False
+    rid = first.json()["referral_id"]
+    assert (await post(referrals, f"/api/v1/referrals/{rid}/screening")).status_code == 200
+
+    second = await referrals.client.post("/api/v1/referrals", headers=referrals.auth(role="visitation", sub="visitation-2"),
+                                         json=dict(body, reason="Ny henvendelse fra bostøtten.", requested_step=6,
+                                                   requested_offer="SEL §107"))
+    assert second.status_code == 201, second.text
+    assert second.json() == {"referral_id": rid, "citizen_id": first.json()["citizen_id"], "status": "screening",
+                             "added_to_open_case": True}
+
+    partner = dict(role="partner", sub="dp", org="SOR:7654321")
+    msg = partner_message(cpr=cpr, org="SOR:7654321")
+    r = await referrals.client.post("/integration/v1/referrals", json=msg, headers=referrals.auth(**partner))
+    assert r.status_code == 202, r.text
+    receipt = r.json()
+    assert set(receipt) == {"message_id", "status", "reason", "received_at", "referral_id"}  # the contract's receipt
+    assert receipt["status"] == "ok" and receipt["referral_id"] == rid
+
+    # the partner follows the case it referred into, from its own referral on
+    followed = (await referrals.client.get(f"/integration/v1/referrals/{rid}", headers=referrals.auth(**partner))).json()
+    assert followed["referral_id"] == rid and followed["status"] == "screening"
+    assert [h["status"] for h in followed["history"]] == ["screening"]
+    assert (await referrals.client.get(f"/integration/v1/referrals/{rid}",
+                                       headers=referrals.auth(role="partner", sub="x", org="SOR:1111111"))).status_code == 404
+
+    case = (await referrals.client.get(f"/api/v1/referrals/{rid}", headers=referrals.auth(**V))).json()
+    assert [(a["channel"], a["requested_step"]) for a in case["additions"]] == [("staff", 6), ("partner", 7)]
+    assert case["additions"][1]["referrer_org"] == "SOR:7654321"
+    assert [h["action"] for h in case["history"]].count("referral-added") == 2
+    listed = (await referrals.client.get(f"/api/v1/referrals?citizen_id={case['citizen_id']}",
+                                         headers=referrals.auth(**V))).json()
+    assert [(c["referral_id"], c["additions"]) for c in listed] == [(rid, 2)]
+
+
+async def test_after_a_refusal_a_new_referral_opens_a_new_case(referrals):
+    rid = await screened(referrals, "1001804321")
+    await post(referrals, f"/api/v1/referrals/{rid}/decision",
+               {"decision": "refused", "legal_basis": "SEL §108", "reason": "Behovet dækkes af bostøtte."})
+    r = await referrals.client.post("/api/v1/referrals", headers=referrals.auth(**V), json={
+        "cpr": "1001804321", "citizen_name": "Bo Hansen", "reason": "Ny situation."})
+    assert r.status_code == 201 and r.json()["referral_id"] != rid and r.json()["added_to_open_case"] is False
