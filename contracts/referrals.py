@@ -116,6 +116,21 @@ class FollowUpHeldV1(EventBody):
     next_follow_up_date: date
 
 
+@event("temporary-stay-drifting", version=1, topic=REFERRALS)
+class TemporaryStayDriftingV1(EventBody):
+    """A § 107 (temporary) stay drifts: past its planned period, or follow-ups without movement.
+    Visitation gets a task to reassess (once per stay and reason)."""
+
+    referral_id: UUID
+    offer_id: str
+    botilbud_id: str | None = None
+    reason: Literal["past-planned-period", "no-movement"]
+    since: date
+    moved_in_on: date
+    follow_ups_held: int
+    planned_years: int
+
+
 @event("follow-up-due", version=1, topic=REFERRALS)
 class FollowUpDueV1(EventBody):
     """A placement's follow-up date is near or past: visitation staff get a task to follow up."""

@@ -85,6 +85,7 @@ class Referral(Base):
     moved_in_on: Mapped[date | None]
     follow_ups_held: Mapped[list[str] | None] = mapped_column(JSONB)
     follow_up_signalled_for: Mapped[date | None]
+    drift_signalled: Mapped[list[str] | None] = mapped_column(JSONB)  # drift reasons signalled for a § 107 stay
     move_out_plan: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     ended_on: Mapped[date | None]
     end_cause: Mapped[str | None] = mapped_column(String(30))

@@ -149,6 +149,7 @@ const REPORT_LABELS = {
   waiting_days_p90: "Ventetid, 90 % (dage)", move_outs: "Udflytninger", move_outs_to_own_home: "– til egen bolig",
   move_outs_to_other_offer: "– til andet tilbud", move_outs_elsewhere: "– andet",
   step_downs: "Trin ned ad indsatstrappen",
+  temporary_stays_drifting: "Midlertidige ophold (§ 107) i drift ved periodens slut",
 };
 
 const report = {

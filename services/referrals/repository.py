@@ -13,7 +13,8 @@ import uuid
 from datetime import date, datetime, timezone, tzinfo
 from typing import Any, Sequence
 
-from sqlalchemy import ColumnElement, Row, and_, false, func, insert, or_, select, true
+from sqlalchemy import ColumnElement, Row, and_, cast, false, func, insert, or_, select, true
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import array as pg_array
 
 from services.referrals.domain import model as dm
@@ -21,7 +22,7 @@ from services.referrals.domain.cpr import age_on
 from services.referrals.domain.errors import InvalidInput
 from services.referrals.domain.offers import MIX_TRAITS, CitizenProfile, ResidentMix, TargetGroup
 from services.referrals.domain.offers import Offer as DomainOffer
-from services.referrals.domain.report import CaseFlowFacts
+from services.referrals.domain.report import CaseFlowFacts, StayFacts
 from services.referrals.models import Citizen, Offer, Referral, ReferralAddition, ReferralStatusChange
 from tovholder.auth import Principal
 from tovholder.db import AuditEntry
@@ -223,6 +224,7 @@ def case_to_domain(row: Referral, additions: Sequence[ReferralAddition] = ()) ->
         continued_from=row.continued_from_id,
         continued_in=row.continued_in_id,
         added_by_orgs=frozenset(a.referrer_org for a in additions if a.referrer_org),
+        drift_signalled=frozenset(row.drift_signalled or ()),
         history=[],
     )
 
@@ -269,6 +271,7 @@ def write_case(row: Referral, case: dm.VisitationCase) -> None:
         row.moved_in_on, row.follow_up_date = p.moved_in_on, p.follow_up_date
         row.follow_ups_held = [d.isoformat() for d in p.follow_ups_held]
     row.follow_up_signalled_for = case.follow_up_signalled_for
+    row.drift_signalled = sorted(case.drift_signalled) or None
     row.move_out_plan = move_out_plan_json(case.move_out_plan)
     if case.ending is not None:
         e = case.ending
@@ -346,6 +349,23 @@ def cases_within(scope: Scope) -> ColumnElement[bool]:
         except ValueError:  # a citizen's sub is their citizen id; anything else reaches no case
             return false()
     return false()
+
+
+async def drifting_stays_to_signal(uow: UnitOfWork, *, moved_in_by: date, follow_ups: int, batch: int) -> list[Referral]:
+    """Placed § 107 stays that may drift and have a reason not yet signalled: moved in on or before
+    ``moved_in_by`` (past the planned period) or ``follow_ups`` follow-ups held without a move-out
+    plan. Locked, skipping rows another scan holds; the domain has the last word."""
+    signalled = func.coalesce(Referral.drift_signalled, cast([], JSONB))
+    past = and_(Referral.moved_in_on <= moved_in_by, ~signalled.contains(["past-planned-period"]))
+    still = and_(func.jsonb_array_length(func.coalesce(Referral.follow_ups_held, cast([], JSONB))) >= follow_ups,
+                 Referral.move_out_plan.is_(None), ~signalled.contains(["no-movement"]))
+    return list((await uow.session.execute(
+        select(Referral).where(
+            Referral.status == dm.CaseStatus.PLACED.value, Referral.legal_basis == dm.LegalBasis.SEL_107.value,
+            Referral.decision == "granted", Referral.offer_id.is_not(None), Referral.moved_in_on.is_not(None),
+            past | still,
+        ).order_by(Referral.moved_in_on).limit(batch).with_for_update(skip_locked=True)
+    )).scalars())
 
 
 async def placements_to_signal(uow: UnitOfWork, horizon: date, *, batch: int) -> list[Referral]:
@@ -508,6 +528,19 @@ async def flow_facts(uow: UnitOfWork, period_from: date, period_to: date, start:
             destination=dm.Destination(r.end_destination) if r.end_destination else None,
         ))
     return facts
+
+
+async def temporary_stays_running(uow: UnitOfWork, on: date) -> list[StayFacts]:
+    """The § 107 stays running on ``on`` (moved in by then, not ended before)."""
+    rows = (await uow.session.execute(
+        select(Referral.moved_in_on, Referral.ended_on, Referral.follow_ups_held, Referral.move_out_plan)
+        .where(Referral.legal_basis == dm.LegalBasis.SEL_107.value, Referral.moved_in_on <= on,
+               Referral.ended_on.is_(None) | (Referral.ended_on > on),
+               Referral.status.in_([dm.CaseStatus.PLACED.value, dm.CaseStatus.ENDED.value]))
+    )).all()
+    return [StayFacts(moved_in_on=r.moved_in_on, ended_on=r.ended_on,
+                      follow_ups_held=tuple(date.fromisoformat(d) for d in r.follow_ups_held or ()),
+                      move_out_planned=r.move_out_plan is not None) for r in rows]
 
 
 # ---------------------------------------------------------------------------------------------

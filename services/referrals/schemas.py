@@ -108,6 +108,17 @@ class ReferralCreated(Out):
                                                  "as an addition instead of opening a parallel case")
 
 
+class DeadlineOut(Out):
+    """A deadline the law or the municipality sets, with the working days left (Danish holidays skipped)."""
+
+    kind: Literal["decision", "complaint", "follow-up", "temporary-stay-end"]
+    title: str
+    due_on: date
+    working_days_left: int = Field(description="Negative: working days overdue")
+    time_left: str
+    overdue: bool
+
+
 class AdditionOut(Out):
     """A further referral that joined the case."""
 
@@ -205,6 +216,9 @@ class CaseOut(Out):
     continued_from_referral_id: str | None = None
     continued_in_referral_id: str | None = None
     additions: list[AdditionOut] | None = Field(default=None, description="Further referrals that joined the case")
+    warnings: list[str] | None = Field(default=None, description="Danish warnings for visitation, e.g. the drift "
+                                                                 "of a temporary (§ 107) stay")
+    deadlines: list[DeadlineOut] | None = Field(default=None, description="Running deadlines in working days")
     history: list[CaseHistoryEntry]
 
 
@@ -507,6 +521,7 @@ class DueFollowUp(Out):
 
 class ScanResult(Out):
     signalled: int
+    drifting: int = Field(description="Temporary stays newly signalled as drifting")
 
 
 class OfferFlowOut(Out):
@@ -548,3 +563,5 @@ class FlowReportOut(Out):
     citizens_refused: int
     by_offer: dict[str, OfferFlowOut] = Field(description="Per offer: grants, move-ins, move-outs, step-downs")
     by_month: dict[str, MonthFlowOut] = Field(description="Per calendar month (YYYY-MM) of the period")
+    temporary_stays_drifting: int = Field(description="§ 107 stays running at the end of the period that drift: past "
+                                                      "their planned period, or follow-ups without movement")

@@ -18,6 +18,7 @@ from fastapi.responses import Response
 
 from contracts.referrals import (
     CitizenRegisteredV1,
+    TemporaryStayDriftingV1,
     FollowUpDueV1,
     FollowUpHeldV1,
     MoveOutPlannedV1,
@@ -28,6 +29,7 @@ from contracts.referrals import (
     VisitationDecidedV1,
 )
 from services.referrals import repository
+from services.referrals.domain import clocks
 from services.referrals.domain import lifecycle as lc
 from services.referrals.domain import model as dm
 from services.referrals.domain.access import Actor, View, can_change, sees_cpr, sees_internal_notes, view_of
@@ -73,6 +75,13 @@ NOT_SENT_BY_YOU = "No referral with that id was sent by your organisation."
 today = clock.today
 now = clock.now
 
+RULES_KEY = "referrals_visitation_rules"
+
+
+def visitation_rules(ctx: ServiceContext) -> clocks.VisitationRules:
+    """The drift and deadline settings the service was composed with (``main.build_spec``)."""
+    return ctx.extras.get(RULES_KEY) or clocks.VisitationRules()
+
 
 @contextlib.contextmanager
 def rules() -> Iterator[None]:
@@ -111,8 +120,19 @@ def addition_view(a: ReferralAddition) -> dict[str, Any]:
             "requested_offer": a.requested_offer, "requested_offer_id": a.requested_offer_id}
 
 
+def clocks_view(case: dm.VisitationCase, rules: clocks.VisitationRules) -> dict[str, Any]:
+    """The case's warnings (drift of a temporary stay) and running deadlines with the time left."""
+    on = today()
+    return {
+        "warnings": [d.message for d in clocks.drift_of(case, on, rules)],
+        "deadlines": [{"kind": d.kind, "title": d.title, "due_on": d.due_on, "working_days_left": d.working_days_left,
+                       "time_left": d.time_left, "overdue": d.overdue} for d in clocks.deadlines_of(case, on, rules)],
+    }
+
+
 def case_view(row: Referral, citizen: Citizen | None, view: View, history: list[ReferralStatusChange],
-              vault: CprVault | None, additions: list[ReferralAddition] = ()) -> dict[str, Any]:
+              vault: CprVault | None, additions: list[ReferralAddition] = (),
+              rules: clocks.VisitationRules | None = None) -> dict[str, Any]:
     status = dm.CaseStatus(row.status)
     out: dict[str, Any] = {
         "referral_id": str(row.id),
@@ -153,6 +173,7 @@ def case_view(row: Referral, citizen: Citizen | None, view: View, history: list[
         out["continued_from_referral_id"] = str(row.continued_from_id) if row.continued_from_id else None
         out["continued_in_referral_id"] = str(row.continued_in_id) if row.continued_in_id else None
         out["additions"] = [addition_view(a) for a in additions]
+        out.update(clocks_view(repository.case_to_domain(row), rules or clocks.VisitationRules()))
     if view is View.FULL:
         out["referrer_name"] = row.referrer_name
         out["municipality"] = row.municipality
@@ -350,7 +371,7 @@ async def read_case(uow: UnitOfWork, user: Principal, referral_id: uuid.UUID, *,
         return citizen_view(row, history)
     if view is View.REFERRER:  # the same as the integration endpoint: the contract's view
         return referrer_view(row, history, since=_followed_since(row, additions, user))
-    return case_view(row, citizen, view, history, ctx.cpr_vault(), additions)
+    return case_view(row, citizen, view, history, ctx.cpr_vault(), additions, visitation_rules(ctx))
 
 
 async def reveal_cpr(uow: UnitOfWork, user: Principal, referral_id: uuid.UUID, *, ctx: ServiceContext) -> dict[str, Any]:
@@ -579,6 +600,7 @@ async def record_follow_up(uow: UnitOfWork, user: Principal, referral_id: uuid.U
     with rules():
         lc.record_follow_up(case, held_on=held_on, next_follow_up_date=body.next_follow_up_date, by=user.sub,
                             at=now(), note=body.note)
+    _signal_drift(uow, row, case, today(), visitation_rules(ctx))
     _finish(uow, user, row, case, "referral.follow_up")
     uow.emit(FollowUpHeldV1(citizen_id=row.citizen_id, referral_id=row.id, held_on=held_on,
                             next_follow_up_date=body.next_follow_up_date))
@@ -836,16 +858,51 @@ async def signal_due_follow_ups(uow: UnitOfWork, on: date, *, lead_days: int = F
     return signalled
 
 
-async def scan_follow_ups(uow: UnitOfWork, user: Principal) -> dict[str, Any]:
-    """Signal due follow-ups now (the background job does it every hour)."""
-    return {"signalled": await signal_due_follow_ups(uow, today())}
+def _signal_drift(uow: UnitOfWork, row: Referral, case: dm.VisitationCase, on: date,
+                  rules: clocks.VisitationRules) -> int:
+    """Emit TemporaryStayDrifting once per stay and reason (notifications makes it a task for visitation)."""
+    drifts = clocks.drift_to_signal(case, on, rules)
+    if not drifts:
+        return 0
+    clocks.mark_drift_signalled(case, drifts)
+    p = case.placement
+    for d in drifts:
+        uow.emit(TemporaryStayDriftingV1(
+            citizen_id=row.citizen_id, referral_id=row.id, offer_id=p.offer_id, botilbud_id=p.botilbud_id,
+            reason=d.reason.value, since=d.since, moved_in_on=p.moved_in_on, follow_ups_held=len(p.follow_ups_held),
+            planned_years=rules.temporary_stay_years,
+        ))
+    uow.audit(None, "referral.drift", citizen_id=row.citizen_id, object_type="referral", object_id=row.id,
+              detail={"reasons": [d.reason.value for d in drifts]})
+    return len(drifts)
+
+
+async def signal_drifting_stays(uow: UnitOfWork, on: date, rules: clocks.VisitationRules, *, batch: int = 500) -> int:
+    """Signal the temporary stays that drift (each reason once) and commit; returns how many stays."""
+    signalled = 0
+    moved_in_by = clocks.planned_end(on, -rules.temporary_stay_years)
+    for row in await repository.drifting_stays_to_signal(uow, moved_in_by=moved_in_by,
+                                                         follow_ups=rules.follow_ups_without_movement, batch=batch):
+        case = repository.case_to_domain(row)
+        if _signal_drift(uow, row, case, on, rules):
+            repository.write_case(row, case)
+            signalled += 1
+    await uow.commit()
+    return signalled
+
+
+async def scan_follow_ups(uow: UnitOfWork, user: Principal, *, ctx: ServiceContext) -> dict[str, Any]:
+    """Signal due follow-ups and drifting temporary stays now (the background job does it every hour)."""
+    signalled = await signal_due_follow_ups(uow, today())
+    return {"signalled": signalled, "drifting": await signal_drifting_stays(uow, today(), visitation_rules(ctx))}
 
 
 # ---------------------------------------------------------------------------------------------
 # Flow report
 
 
-async def flow(uow: UnitOfWork, user: Principal, period_from: date, period_to: date) -> FlowReport:
+async def flow(uow: UnitOfWork, user: Principal, period_from: date, period_to: date, *,
+               ctx: ServiceContext) -> FlowReport:
     """Flow per period: referrals, decisions, waiting times, placements, move-outs."""
     if period_to < period_from:
         raise DomainError("'to' is before 'from'; give the period as from=YYYY-MM-DD&to=YYYY-MM-DD.")
@@ -854,7 +911,8 @@ async def flow(uow: UnitOfWork, user: Principal, period_from: date, period_to: d
     start = datetime.combine(period_from, datetime.min.time(), LOCAL_TZ)
     end = datetime.combine(period_to + timedelta(days=1), datetime.min.time(), LOCAL_TZ)
     facts = await repository.flow_facts(uow, period_from, period_to, start, end, LOCAL_TZ)
-    report = flow_report(facts, period_from, period_to)
+    stays = await repository.temporary_stays_running(uow, period_to)
+    report = flow_report(facts, period_from, period_to, stays=stays, rules=visitation_rules(ctx))
     uow.audit(user, "report.flow", detail={"from": period_from.isoformat(), "to": period_to.isoformat()})
     await uow.commit()
     return report

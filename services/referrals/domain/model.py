@@ -292,6 +292,8 @@ class VisitationCase:
     continued_in: UUID | None = None
     # Organisations whose further referrals joined this case (they follow it as referrers).
     added_by_orgs: frozenset[str] = frozenset()
+    # The drift reasons (domain.clocks.DriftReason) already signalled for this temporary stay.
+    drift_signalled: frozenset[str] = frozenset()
     history: list[HistoryEntry] = field(default_factory=list)
 
     @property

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from uuid import UUID
 
+from services.referrals.domain.clocks import VisitationRules, drift_on
 from services.referrals.domain.model import CaseStatus, Channel, Destination, EndCause, VisitationCase
 from services.referrals.domain.offers import percentile
 
@@ -30,6 +31,16 @@ class CaseFlowFacts:
     ended_on: date | None = None
     end_cause: EndCause | None = None
     destination: Destination | None = None
+
+
+@dataclass(frozen=True)
+class StayFacts:
+    """A temporary (§ 107) stay that was running at some point of the period (for the drift line)."""
+
+    moved_in_on: date
+    ended_on: date | None
+    follow_ups_held: tuple[date, ...] = ()
+    move_out_planned: bool = False
 
 
 def facts_of(case: VisitationCase) -> CaseFlowFacts:
@@ -76,6 +87,9 @@ class FlowReport:
     citizens_refused: int = 0
     by_offer: dict[str, dict[str, int]] = field(default_factory=dict)
     by_month: dict[str, dict[str, int]] = field(default_factory=dict)
+    # § 107 stays running at the end of the period that drift then (past the planned period, or
+    # follow-ups without movement; domain.clocks)
+    temporary_stays_drifting: int = 0
 
     def as_dict(self) -> dict:
         d = asdict(self)
@@ -134,7 +148,14 @@ def _split(received, decided, moved_in, ended, period_from: date, period_to: dat
     return dict(sorted(by_offer.items())), by_month
 
 
-def flow_report(facts: list[CaseFlowFacts] | tuple[CaseFlowFacts, ...], period_from: date, period_to: date) -> FlowReport:
+def drifting_at(stays: list[StayFacts] | tuple[StayFacts, ...], day: date, rules: VisitationRules) -> int:
+    running = [s for s in stays if s.moved_in_on <= day and (s.ended_on is None or s.ended_on > day)]
+    return sum(1 for s in running if drift_on(day, moved_in_on=s.moved_in_on, follow_ups_held=s.follow_ups_held,
+                                              move_out_planned=s.move_out_planned, rules=rules))
+
+
+def flow_report(facts: list[CaseFlowFacts] | tuple[CaseFlowFacts, ...], period_from: date, period_to: date, *,
+                stays: list[StayFacts] | tuple[StayFacts, ...] = (), rules: VisitationRules | None = None) -> FlowReport:
     if period_to < period_from:
         raise ValueError("period_to is before period_from")
     received = [f for f in facts if _in(f.received_at.date(), period_from, period_to)]
@@ -170,6 +191,7 @@ def flow_report(facts: list[CaseFlowFacts] | tuple[CaseFlowFacts, ...], period_f
         citizens_refused=_citizens([f for f in decided if f.decision == "refused"]),
         by_offer=by_offer,
         by_month=by_month,
+        temporary_stays_drifting=drifting_at(stays, period_to, rules or VisitationRules()),
     )
 
 

@@ -4,13 +4,14 @@ temporary stays and the statutory clocks. The reproductions from the issue are t
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 
 from contracts.topics import REFERRALS
 from services.referrals.services import today
 from tests.support import json_body, read_topic
+from tovholder import clock
 from tests.integration.referrals.conftest import offer_body, partner_message
 from tests.integration.referrals.test_referrals_visitation import V, grant, offer_row, post, put_offer, screened
 
@@ -245,3 +246,62 @@ async def test_after_a_refusal_a_new_referral_opens_a_new_case(referrals):
     r = await referrals.client.post("/api/v1/referrals", headers=referrals.auth(**V), json={
         "cpr": "1001804321", "citizen_name": "Bo Hansen", "reason": "Ny situation."})
     assert r.status_code == 201 and r.json()["referral_id"] != rid and r.json()["added_to_open_case"] is False
+
+
+# ---------------------------------------------------------------------------------------------
+# Drift of temporary stays; statutory clocks
+
+
+def frozen_on(day):
+    return clock.frozen(datetime.combine(day, time(10), tzinfo=clock.COPENHAGEN))
+
+
+async def test_a_temporary_stay_followed_up_every_180_days_drifts_warns_and_signals_once(referrals, kafka):
+    await put_offer(referrals, "cirkel-107", legal_basis="SEL §107", step=6, approved_places=4,
+                    target_group={"min_age": 18, "max_age": 67})
+    rid = await placed(referrals, "1101804321", "cirkel-107", legal_basis="SEL §107")
+    start = today()
+    held = start
+    for k in range(1, 5):  # follow-ups every 180 days, as in the reproduction
+        held = start + timedelta(days=180 * k)
+        with frozen_on(held):
+            r = await post(referrals, f"/api/v1/referrals/{rid}/follow-ups",
+                           {"next_follow_up_date": (held + timedelta(days=180)).isoformat()})
+            assert r.status_code == 200, r.text
+            case = (await referrals.client.get(f"/api/v1/referrals/{rid}", headers=referrals.auth(**V))).json()
+        assert bool(case["warnings"]) is (k >= 3), (k, case["warnings"])
+    assert "4 opfølgninger" in case["warnings"][0] and "§ 107" in case["warnings"][0]
+
+    past = start + timedelta(days=2 * 366 + 7)
+    with frozen_on(past):
+        scan = await referrals.client.post("/api/v1/follow-ups/scan", headers=referrals.auth(**V))
+        assert scan.status_code == 200 and scan.json()["drifting"] >= 1
+        again = await referrals.client.post("/api/v1/follow-ups/scan", headers=referrals.auth(**V))
+        case = (await referrals.client.get(f"/api/v1/referrals/{rid}", headers=referrals.auth(**V))).json()
+    assert again.json()["drifting"] == 0
+    assert len(case["warnings"]) == 2 and any("planlagte periode på 2 år" in w for w in case["warnings"])
+    assert {d["kind"] for d in case["deadlines"]} == {"follow-up", "temporary-stay-end"}
+    [end] = [d for d in case["deadlines"] if d["kind"] == "temporary-stay-end"]
+    assert end["overdue"] and end["time_left"].startswith("overskredet med")
+
+    records = await read_topic(kafka, REFERRALS.name, until=lambda rec: json_body(rec).get("referral_id") == rid
+                               and json_body(rec).get("reason") == "past-planned-period")
+    drift = [json_body(rec)["reason"] for rec in records if json_body(rec).get("referral_id") == rid
+             and rec["headers"]["ce_type"].endswith("temporary-stay-drifting.v1")]
+    assert sorted(drift) == ["no-movement", "past-planned-period"]  # each reason once
+
+    y = past.year
+    rep = (await referrals.client.get(f"/api/v1/reports/flow?from={y}-01-01&to={past.isoformat()}",
+                                      headers=referrals.auth(**V))).json()
+    assert rep["temporary_stays_drifting"] >= 1
+
+
+async def test_a_new_referral_shows_its_decision_deadline_in_working_days(referrals):
+    r = await referrals.client.post("/api/v1/referrals", headers=referrals.auth(**V), json={
+        "cpr": "1201804321", "citizen_name": "Ida Holm", "reason": "Har brug for et midlertidigt botilbud."})
+    rid = r.json()["referral_id"]
+    case = (await referrals.client.get(f"/api/v1/referrals/{rid}", headers=referrals.auth(**V))).json()
+    [d] = case["deadlines"]
+    assert d["kind"] == "decision" and d["working_days_left"] == 20 and d["time_left"] == "20 arbejdsdage tilbage"
+    assert d["due_on"] == clock.add_working_days(today(), 20).isoformat()
+    assert case["warnings"] == []
