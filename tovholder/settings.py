@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_PORTS = {"referrals": 8101, "plans": 8102, "health": 8103, "notifications": 8104}
@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     handler_backoff_max_s: float = 10.0
     outbox_batch_size: int = 500
     outbox_retention_days: int = 14
+    # Min log: how long the audit log (who read or changed a citizen's data) is kept; five years.
+    audit_retention_days: int = Field(default=1827, ge=1)
     outbox_poll_interval_s: float = 2.0  # safety net only: the relay is woken by NOTIFY on commit
     outbox_coalesce_s: float = 0.005
 

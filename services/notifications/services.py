@@ -126,10 +126,10 @@ async def read_work_queue(uow: UnitOfWork, user: Principal, queue_filter: QueueF
     now = now_utc()
     rows, more = await repo.work_queue(uow.session, work_queue_scope(actor_of(user)), queue_filter, now)
     next_cursor = Cursor(rows[-1].sort_at, rows[-1].id).encode() if more and rows else None
-    citizens = sorted({str(r.citizen_id) for r in rows if r.citizen_id})
-    if citizens:
-        # One audit entry per read, naming every citizen whose tasks were shown.
-        uow.audit(user, "work-queue.read", object_type="work-queue", detail={"citizens": citizens, "count": len(rows)})
+    shown = {r.citizen_id: r.id for r in rows if r.citizen_id}
+    if shown:
+        # One audit entry per citizen whose tasks were shown, so it is in that citizen's Min log.
+        await uow.audit_many(user, "work-queue.read", shown.items(), object_type="task")
         await uow.commit()
     now = now_utc()
     return QueuePage([task_json(row, now) for row in rows], next_cursor)
@@ -292,7 +292,9 @@ async def visitation_board(uow: UnitOfWork, user: Principal, *, per_column: int 
                 for c, name in rows
             ],
         })
-    uow.audit(user, "visitation-board.read", object_type="visitation-board")
+    await uow.audit_many(user, "visitation-board.read",
+                         [(case["citizen_id"], case["referral_id"]) for column in columns for case in column["cases"]],
+                         object_type="referral")
     await uow.commit()
     return {"columns": columns}
 

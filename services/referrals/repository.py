@@ -13,7 +13,7 @@ import uuid
 from datetime import date, datetime, timezone, tzinfo
 from typing import Any, Sequence
 
-from sqlalchemy import ColumnElement, Row, and_, cast, false, func, insert, or_, select, true
+from sqlalchemy import ColumnElement, Row, and_, cast, false, func, or_, select, true
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import array as pg_array
 
@@ -24,10 +24,7 @@ from services.referrals.domain.offers import MIX_TRAITS, CitizenProfile, Residen
 from services.referrals.domain.offers import Offer as DomainOffer
 from services.referrals.domain.report import CaseFlowFacts, StayFacts
 from services.referrals.models import Citizen, Offer, Referral, ReferralAddition, ReferralStatusChange
-from tovholder.auth import Principal
-from tovholder.db import AuditEntry
 from tovholder.scopes import Scope
-from tovholder.telemetry import current_trace_id
 from tovholder.uow import UnitOfWork
 
 
@@ -585,16 +582,3 @@ async def resident_mixes(uow: UnitOfWork, offer_ids: Sequence[str] | None = None
 
 # ---------------------------------------------------------------------------------------------
 # Audit of list reads
-
-
-async def audit_many(uow: UnitOfWork, user: Principal, action: str, rows: list[tuple[Any, Any]],
-                     object_type: str = "referral") -> None:
-    """One audit entry per case read, written as a single multi-row INSERT (lists read many cases)."""
-    if not rows:
-        return
-    trace_id = current_trace_id()
-    await uow.session.execute(insert(AuditEntry), [
-        {"actor_sub": user.sub, "actor_role": user.role, "actor_org": user.org, "action": action,
-         "citizen_id": citizen_id, "object_type": object_type, "object_id": str(object_id), "trace_id": trace_id}
-        for citizen_id, object_id in rows
-    ])
