@@ -1,7 +1,7 @@
 """resident mix counted from placements: the hand-typed figures go
 
 Revision ID: b1c4e2a7d901
-Revises: 7a46b9e89848
+Revises: aa564d6200bb
 Create Date: 2026-12-02 10:00:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 
 revision: str = 'b1c4e2a7d901'
-down_revision: Union[str, Sequence[str], None] = '7a46b9e89848'
+down_revision: Union[str, Sequence[str], None] = 'aa564d6200bb'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
