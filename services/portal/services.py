@@ -1,0 +1,182 @@
+"""The portal's use cases: sessions (sign in, who is signed in, sign out, idle timeout) and the data
+each page needs, gathered from the four services with the person's own token.
+
+A session lives on the server (``portal_sessions``): the browser's cookie holds a random value whose
+SHA-256 is the row's key, so signing out — or 30 idle minutes — ends it everywhere at once. The
+person's tokens never leave the server: they are encrypted at rest and sent only to the services."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from services.portal import repository as repo
+from services.portal.backends import Backends, Reply
+from services.portal.domain.navigation import STAFF_ROLES
+from services.portal.models import PendingSignIn, PortalSession
+from tovholder.auth import Principal
+from tovholder.secretbox import SecretBox
+from tovholder.uow import UnitOfWork
+
+TOUCH_EVERY = timedelta(seconds=60)  # last_seen_at is written at most this often per session
+SIGN_IN_TTL = timedelta(minutes=10)  # a sign-in started at the provider must come back within this
+
+
+def now_utc() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """The person behind a request: who they are, their token for the services, and the form token."""
+
+    principal: Principal
+    token: str
+    csrf: str
+    id_hash: str
+    refresh_token: str | None = None
+    access_expires_at: datetime | None = None
+
+    @property
+    def is_staff(self) -> bool:
+        return self.principal.role in STAFF_ROLES
+
+    def csrf_ok(self, submitted: str | None) -> bool:
+        return bool(submitted) and secrets.compare_digest(self.csrf.encode(), str(submitted).encode())
+
+
+@dataclass(frozen=True)
+class SessionPolicy:
+    idle: timedelta
+    max_age: timedelta
+
+
+async def start_session(uow: UnitOfWork, box: SecretBox, policy: SessionPolicy, principal: Principal, *,
+                        access_token: str, refresh_token: str | None = None, id_token: str | None = None,
+                        access_expires_at: datetime | None = None, how: str) -> str:
+    """A new session; returns the cookie value (shown to nobody but the browser)."""
+    cookie = secrets.token_urlsafe(32)
+    now = now_utc()
+    await repo.add_session(uow.session, PortalSession(
+        id_hash=_digest(cookie), sub=principal.sub, role=principal.role, principal=principal.model_dump(),
+        access_token=box.encrypt(access_token), refresh_token=box.encrypt(refresh_token) if refresh_token else None,
+        id_token=box.encrypt(id_token) if id_token else None, access_expires_at=access_expires_at,
+        csrf=secrets.token_urlsafe(32), created_at=now, last_seen_at=now, expires_at=now + policy.max_age,
+    ))
+    uow.audit(principal, "portal.signed-in", object_type="session", detail={"how": how})
+    await uow.commit()
+    return cookie
+
+
+async def current_session(uow: UnitOfWork, box: SecretBox, policy: SessionPolicy, cookie: str | None) -> SignedIn | None:
+    """The session this cookie names, if it is neither idle too long nor too old (else it is removed)."""
+    if not cookie or len(cookie) > 100:
+        return None
+    id_hash = _digest(cookie)
+    row = await repo.get_session(uow.session, id_hash)
+    if row is None:
+        return None
+    now = now_utc()
+    if now - row.last_seen_at > policy.idle or now > row.expires_at:
+        await repo.delete_session(uow.session, id_hash)
+        await uow.commit()
+        return None
+    if now - row.last_seen_at > TOUCH_EVERY:
+        await repo.touch_session(uow.session, id_hash, now)
+        await uow.commit()
+    return SignedIn(principal=Principal(**row.principal), token=box.decrypt(row.access_token), csrf=row.csrf,
+                    id_hash=id_hash, refresh_token=box.decrypt(row.refresh_token) if row.refresh_token else None,
+                    access_expires_at=row.access_expires_at)
+
+
+async def renew_tokens(uow: UnitOfWork, box: SecretBox, signed_in: SignedIn, *, access_token: str,
+                       refresh_token: str | None, access_expires_at: datetime | None) -> SignedIn:
+    await repo.replace_tokens(uow.session, signed_in.id_hash, access_token=box.encrypt(access_token),
+                              refresh_token=box.encrypt(refresh_token) if refresh_token else None,
+                              access_expires_at=access_expires_at)
+    await uow.commit()
+    return SignedIn(principal=signed_in.principal, token=access_token, csrf=signed_in.csrf, id_hash=signed_in.id_hash,
+                    refresh_token=refresh_token, access_expires_at=access_expires_at)
+
+
+async def end_session(uow: UnitOfWork, box: SecretBox, cookie: str | None) -> str | None:
+    """Sign out: the session is gone on the server. Returns the ID token (the provider's logout hint)."""
+    if not cookie or len(cookie) > 100:
+        return None
+    row = await repo.delete_session(uow.session, _digest(cookie))
+    if row is None:
+        return None
+    uow.audit(Principal(**row.principal), "portal.signed-out", object_type="session")
+    await uow.commit()
+    return box.decrypt(row.id_token) if row.id_token else None
+
+
+async def begin_sign_in(uow: UnitOfWork, box: SecretBox, *, state: str, code_verifier: str, nonce: str,
+                        next_path: str) -> None:
+    await repo.add_sign_in(uow.session, PendingSignIn(state_hash=_digest(state), code_verifier=box.encrypt(code_verifier),
+                                                      nonce=nonce, next_path=next_path, created_at=now_utc()))
+    await uow.commit()
+
+
+@dataclass(frozen=True)
+class PendingAnswer:
+    code_verifier: str
+    nonce: str
+    next_path: str
+
+
+async def take_sign_in(uow: UnitOfWork, box: SecretBox, state: str | None) -> PendingAnswer | None:
+    """The sign-in this state belongs to (each state is used once and only for SIGN_IN_TTL)."""
+    if not state or len(state) > 200:
+        return None
+    row = await repo.take_sign_in(uow.session, _digest(state))
+    await uow.commit()
+    if row is None or now_utc() - row.created_at > SIGN_IN_TTL:
+        return None
+    return PendingAnswer(code_verifier=box.decrypt(row.code_verifier), nonce=row.nonce, next_path=row.next_path)
+
+
+async def purge_stale(uow: UnitOfWork, policy: SessionPolicy) -> int:
+    now = now_utc()
+    removed = await repo.delete_stale_sessions(uow.session, idle_before=now - policy.idle, now=now)
+    removed += await repo.delete_old_sign_ins(uow.session, now - SIGN_IN_TTL)
+    await uow.commit()
+    return removed
+
+
+# ---------------------------------------------------------------- what the pages show
+
+
+@dataclass
+class Part:
+    """One part of a page, from one service: its data, or why it is missing (Danish)."""
+
+    data: Any = None
+    problem: str | None = None
+
+    @classmethod
+    def of(cls, reply: Reply) -> "Part":
+        return cls(data=reply.data if reply.ok else None, problem=reply.problem)
+
+
+async def front_page(backends: Backends, user: SignedIn) -> dict[str, Any]:
+    """The front page: the first tasks of my work queue, my newest reminders, and (visitation) the cases."""
+    if not user.is_staff:
+        reply = await backends.get("referrals", "/api/v1/me/referrals", user.token)
+        return {"cases": Part.of(reply), "signed_out": reply.signed_out}
+    calls = [backends.get("notifications", "/api/v1/work-queue", user.token, limit=5),
+             backends.get("notifications", "/api/v1/notices", user.token)]
+    if user.principal.role in ("visitation", "admin"):
+        calls.append(backends.get("referrals", "/api/v1/referrals", user.token, limit=5))
+    replies = await backends.gather(*calls)
+    parts = {"tasks": Part.of(replies[0]), "notices": Part.of(replies[1])}
+    if len(replies) > 2:
+        parts["cases"] = Part.of(replies[2])
+    return {**parts, "signed_out": any(r.signed_out for r in replies)}

@@ -1,0 +1,107 @@
+"""The portal as a backend-for-frontend on real parts: demo sign-in, a session that lives on the server
+(sign-out and the idle timeout end it), CSRF on every form, no open redirects, the security headers,
+and a front page that still renders, in Danish, when a service it calls is down."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.portal.conftest import portal_settings, run_portal
+from tests.support import run_service
+
+pytestmark = [pytest.mark.integration]
+
+COORDINATOR = "orion-koordinator-1"
+VISITATION = "visitation-1"
+
+
+async def test_demo_sign_in_sets_a_server_side_session_cookie_and_sign_out_ends_it(pg, state_dir):
+    async with run_portal(portal_settings(pg, state_dir)) as portal:
+        first = await portal.client.get("/", follow_redirects=False)
+        assert first.status_code == 303 and first.headers["location"].startswith("/logind")
+
+        signed_in = await portal.sign_in(COORDINATOR)
+        assert signed_in.status_code == 303 and signed_in.headers["location"] == "/"
+        cookie = signed_in.headers["set-cookie"]
+        assert "tovholder_portal=" in cookie
+        for flag in ("HttpOnly", "Secure", "SameSite=lax"):
+            assert flag.lower() in cookie.lower(), cookie
+        value = portal.session_cookie()
+        assert value and "eyJ" not in value  # a random id, not the token
+
+        front = await portal.client.get("/")
+        assert front.status_code == 200
+        assert "Koordinator" in front.text and 'lang="da"' in front.text
+
+        csrf = await portal.csrf()
+        out = await portal.client.post("/logud", data={"csrf": csrf})
+        assert out.status_code == 303 and out.headers["location"] == "/logind?besked=logget-ud"
+        # The old cookie, replayed, no longer signs anyone in: the session is gone on the server.
+        portal.client.cookies.set("tovholder_portal", value, domain="portal.test")
+        again = await portal.client.get("/", follow_redirects=False)
+        assert again.status_code == 303 and again.headers["location"].startswith("/logind")
+
+
+async def test_every_form_needs_its_csrf_token(pg, state_dir):
+    async with run_portal(portal_settings(pg, state_dir)) as portal:
+        await portal.client.get("/logind")
+        forged = await portal.client.post("/logind/demo", data={"sub": COORDINATOR, "csrf": "x" * 64})
+        assert forged.status_code == 403 and "Formularen var forældet" in forged.text
+        assert portal.session_cookie() is None
+
+        await portal.sign_in(COORDINATOR)
+        kept = await portal.client.post("/logud", data={"csrf": "forged"})
+        assert kept.status_code == 303 and "forkert-formular" in kept.headers["location"]
+        assert (await portal.client.get("/", follow_redirects=False)).status_code == 200  # still signed in
+
+
+async def test_an_idle_session_is_signed_out(pg, state_dir):
+    async with run_portal(portal_settings(pg, state_dir), session_idle_minutes=0) as portal:
+        await portal.sign_in(COORDINATOR)
+        page = await portal.client.get("/", follow_redirects=False)
+        assert page.status_code == 303 and page.headers["location"].startswith("/logind")
+
+
+@pytest.mark.parametrize("target", ["//evil.example/", "https://evil.example/", "/\\evil.example", "javascript:alert(1)",
+                                    "/ //evil.example", "\t//evil.example"])
+async def test_no_open_redirect_after_sign_in(pg, state_dir, target):
+    async with run_portal(portal_settings(pg, state_dir)) as portal:
+        csrf = await portal.login_csrf()
+        answer = await portal.client.post("/logind/demo", data={"sub": COORDINATOR, "csrf": csrf, "naeste": target})
+        assert answer.status_code == 303
+        assert answer.headers["location"] == "/"
+
+
+async def test_pages_carry_the_security_headers(pg, state_dir):
+    async with run_portal(portal_settings(pg, state_dir)) as portal:
+        page = await portal.client.get("/logind")
+        csp = page.headers["content-security-policy"]
+        assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
+        assert page.headers["x-frame-options"] == "DENY"
+        assert page.headers["x-content-type-options"] == "nosniff"
+        assert page.headers["cache-control"] == "no-store"
+        missing = await portal.client.get("/findes-ikke")
+        assert missing.status_code == 404 and "Siden findes ikke" in missing.text
+        assert missing.headers["x-frame-options"] == "DENY"
+        htmx = await portal.client.get("/static/vendor/htmx.min.js")
+        assert htmx.status_code == 200 and htmx.headers["content-type"].startswith("text/javascript")
+        assert (await portal.client.get("/static/../main.py")).status_code == 404
+
+
+async def test_the_front_page_says_in_danish_which_service_is_down_and_shows_the_rest(pg, kafka, state_dir):
+    async with run_service("notifications", pg=pg, kafka=kafka, state_dir=state_dir, wait=False) as notifications:
+        # notifications answers; referrals is down (a closed port): its part says so, the rest renders.
+        async with run_portal(portal_settings(pg, state_dir), apps={"notifications": notifications.app}) as portal:
+            await portal.sign_in(VISITATION)
+            page = await portal.client.get("/")
+            assert page.status_code == 200
+            assert "Visitation og sager kan ikke nås lige nu" in page.text
+            assert "Mine første opgaver" in page.text and "Ingen åbne opgaver" in page.text
+            assert "Påmindelser" in page.text
+
+
+async def test_readiness_and_health(pg, state_dir):
+    async with run_portal(portal_settings(pg, state_dir)) as portal:
+        assert (await portal.client.get("/healthz")).json()["service"] == "portal"
+        ready = await portal.client.get("/readyz")
+        assert ready.status_code == 200 and ready.json()["checks"]["database"] == "ok"
