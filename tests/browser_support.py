@@ -43,12 +43,13 @@ def live_server(spec: ServiceSpec, settings: Settings, *, wait_for_kafka: bool =
 
 
 @contextlib.contextmanager
-def live_app(make_app, *, name: str, ready=None, timeout: float = 30) -> Iterator[tuple[str, object]]:
+def live_app(make_app, *, name: str, ready=None, timeout: float = 30,
+             port: int | None = None) -> Iterator[tuple[str, object]]:
     """Serve the app ``make_app()`` returns with uvicorn in a thread of its own (the app is made in that
     thread's event loop, where its clients must live); yields (base URL, app)."""
     import uvicorn
 
-    port = free_port()
+    port = port or free_port()
     holder: dict = {}
 
     def serve() -> None:
