@@ -169,6 +169,8 @@ async def unattributed_task_rows(session: AsyncSession, link: str) -> list[m.Tas
 def _filtered(query: Select, f: QueueFilter, now: datetime) -> Select:
     if f.kind is not None:
         query = query.where(m.Task.kind == f.kind.value)
+    if f.priority is not None:
+        query = query.where(m.Task.priority == f.priority.value)
     if f.citizen_id is not None:
         query = query.where(m.Task.citizen_id == f.citizen_id)
     # Due filters run on sort_at (= due_at, or far future when absent) so the queue index serves them.

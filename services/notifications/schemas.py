@@ -62,6 +62,7 @@ class PoolOut(BaseModel):
 class TaskOut(BaseModel):
     task_id: str
     citizen_id: str | None
+    citizen_name: str | None = None
     title: str
     kind: str
     kind_label: str
@@ -81,6 +82,19 @@ class TaskOut(BaseModel):
     checklist: list[str]
     description: str | None
     escalated_at: datetime | None
+
+
+class QueueChangeOut(BaseModel):
+    """One server-sent event of ``GET /api/v1/work-queue/events``: the queue page changed."""
+
+    fingerprint: str
+    count: int
+    more: bool
+
+
+class TaskKindOut(BaseModel):
+    kind: str
+    label: str
 
 
 class TaskChangeOut(BaseModel):

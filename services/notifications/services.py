@@ -127,12 +127,49 @@ async def read_work_queue(uow: UnitOfWork, user: Principal, queue_filter: QueueF
     rows, more = await repo.work_queue(uow.session, work_queue_scope(actor_of(user)), queue_filter, now)
     next_cursor = Cursor(rows[-1].sort_at, rows[-1].id).encode() if more and rows else None
     citizens = sorted({str(r.citizen_id) for r in rows if r.citizen_id})
+    names = await repo.citizen_names(uow.session, {r.citizen_id for r in rows if r.citizen_id})
     if citizens:
         # One audit entry per read, naming every citizen whose tasks were shown.
         uow.audit(user, "work-queue.read", object_type="work-queue", detail={"citizens": citizens, "count": len(rows)})
         await uow.commit()
     now = now_utc()
-    return QueuePage([task_json(row, now) for row in rows], next_cursor)
+    tasks = [task_json(row, now) for row in rows]
+    for task in tasks:
+        task["citizen_name"] = names.get(task["citizen_id"]) if task["citizen_id"] else None
+    return QueuePage(tasks, next_cursor)
+
+
+def queue_fingerprint(rows: list[m.Task]) -> str:
+    """Changes whenever a task of the page is added, removed or changed (status, owner, due time, …)."""
+    import hashlib
+
+    state = [(str(r.id), r.status, r.owner, r.business_status, r.priority, r.due_at and r.due_at.isoformat(),
+              r.updated_at and r.updated_at.isoformat()) for r in rows]
+    return hashlib.sha256(repr(state).encode()).hexdigest()[:20]
+
+
+async def watch_work_queue(uows, user: Principal, queue_filter: QueueFilter, *, interval_s: float, max_s: float):
+    """The caller's queue as a stream of changes: the first answer at once, then one whenever the page
+    the same filters would show changes; it ends after ``max_s`` (the client reconnects, and its token
+    is checked again). Scoped exactly like ``read_work_queue``; it sends only a fingerprint and a count,
+    no task or citizen data, so it writes no audit entry (the page the client then reads does)."""
+    import asyncio
+
+    scope = work_queue_scope(actor_of(user))
+    deadline = time.monotonic() + max_s
+    last = None
+    while time.monotonic() < deadline:
+        async with uows() as uow:
+            rows, more = await repo.work_queue(uow.session, scope, queue_filter, now_utc())
+            fingerprint = queue_fingerprint(rows)
+        if fingerprint != last:
+            last = fingerprint
+            yield {"fingerprint": fingerprint, "count": len(rows), "more": more}
+        await asyncio.sleep(interval_s)
+
+
+def task_kinds() -> list[dict[str, str]]:
+    return [{"kind": kind.value, "label": d.KIND_LABELS_DA[kind]} for kind in d.TaskKind]
 
 
 async def queue_overview(uow: UnitOfWork, user: Principal, queue_filter: QueueFilter, *,

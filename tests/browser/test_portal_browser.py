@@ -41,20 +41,13 @@ def _portal(settings, port: int | None = None, **config):
                     name="portal", port=port)
 
 
-class _NoBroker:
-    """These journeys need no events: notifications answers its API while its broker is away."""
-
-    kind = "tansu"
-    bootstrap = f"127.0.0.1:{free_port()}"
-
-
 @pytest.fixture
 def notifications(pg, state_dir):
     from services.notifications.main import build_spec
-    from tests.support import fresh_database, service_settings
+    from tests.support import NoBroker, fresh_database, service_settings
 
     def serve(**overrides):
-        settings = service_settings("notifications", database_url=fresh_database(pg, "notifications"), kafka=_NoBroker,
+        settings = service_settings("notifications", database_url=fresh_database(pg, "notifications"), kafka=NoBroker(),
                                     state_dir=state_dir, **overrides)
         return live_server(build_spec(), settings)
 
