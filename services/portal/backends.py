@@ -7,6 +7,7 @@ A service that is down or slow costs its own part of a page, never the whole pag
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,7 @@ from tovholder.telemetry import inject_headers
 
 log = logging.getLogger(__name__)
 SERVICES = ("referrals", "plans", "health", "notifications")
+STREAM_READ_S = 60.0
 
 
 @dataclass
@@ -58,7 +60,7 @@ def problem_for(service: str, status: int, body: Any) -> tuple[str, str]:
 
 class Backends:
     def __init__(self, urls: dict[str, str], *, timeout_s: float, connect_timeout_s: float, max_connections: int,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+                 max_streams: int = 1000, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.urls = {name: url.rstrip("/") for name, url in urls.items()}
         self.timeout_s = timeout_s
         self.client = httpx.AsyncClient(
@@ -67,8 +69,26 @@ class Backends:
             transport=transport, follow_redirects=False,
         )
 
+        # Streams (server-sent events) hold a connection for minutes: they get a pool of their own, so
+        # they can never use up the connections the pages need. Reads may pause up to STREAM_READ_S
+        # (the services send a comment every 15 s).
+        self.streams = httpx.AsyncClient(
+            timeout=httpx.Timeout(STREAM_READ_S, connect=connect_timeout_s),
+            limits=httpx.Limits(max_connections=max_streams, max_keepalive_connections=0),
+            transport=transport, follow_redirects=False,
+        )
+
     async def close(self) -> None:
         await self.client.aclose()
+        await self.streams.aclose()
+
+    @contextlib.asynccontextmanager
+    async def stream(self, service: str, path: str, token: str, params: dict[str, Any] | None = None):
+        """A long-lived GET (``text/event-stream``); yields the response (check its status first)."""
+        headers = inject_headers({"authorization": f"Bearer {token}", "accept": "text/event-stream"})
+        async with self.streams.stream("GET", f"{self.urls[service]}{path}", params=_clean(params),
+                                       headers=headers) as response:
+            yield response
 
     async def call(self, service: str, method: str, path: str, token: str, *, params: dict[str, Any] | None = None,
                    json: Any = None) -> Reply:

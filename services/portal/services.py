@@ -180,3 +180,64 @@ async def front_page(backends: Backends, user: SignedIn) -> dict[str, Any]:
     if len(replies) > 2:
         parts["cases"] = Part.of(replies[2])
     return {**parts, "signed_out": any(r.signed_out for r in replies)}
+
+
+# ---------------------------------------------------------------- the work queue
+
+_BOTILBUD_NAMES: dict[str, Any] = {}
+BOTILBUD_NAMES_TTL_S = 300.0
+
+
+async def botilbud_names(backends: Backends, user: SignedIn) -> dict[str, str]:
+    """Botilbud id → name, from referrals' offers (not personal data; kept a few minutes)."""
+    import time
+
+    cached = _BOTILBUD_NAMES.get("names")
+    if cached and time.monotonic() - cached[0] < BOTILBUD_NAMES_TTL_S:
+        return cached[1]
+    reply = await backends.get("referrals", "/api/v1/offers", user.token)
+    if not reply.ok or not isinstance(reply.data, list):
+        return cached[1] if cached else {}
+    names = {o["botilbud_id"]: o["name"] for o in reply.data if o.get("botilbud_id")}
+    _BOTILBUD_NAMES["names"] = (time.monotonic(), names)
+    return names
+
+
+async def work_queue(backends: Backends, user: SignedIn, params: dict[str, str]) -> dict[str, Any]:
+    """My queue (one page), the kinds to filter by, and the botilbud names the pools need."""
+    from services.portal.domain.queue import actions_for
+
+    queue, kinds = await backends.gather(
+        backends.get("notifications", "/api/v1/work-queue", user.token, **params),
+        backends.get("notifications", "/api/v1/task-kinds", user.token))
+    names = await botilbud_names(backends, user)
+    tasks = queue.data if queue.ok else []
+    for task in tasks:
+        task["actions"] = actions_for(task, user.principal.sub)
+        pool = task.get("pool") or {}
+        task["pool_label"] = pool_label(pool.get("role"), names.get(pool.get("botilbud") or "", pool.get("botilbud")))
+    return {"tasks": Part(data=tasks, problem=queue.problem), "kinds": Part.of(kinds),
+            "next_cursor": (queue.headers or {}).get("x-next-cursor"), "signed_out": queue.signed_out or kinds.signed_out}
+
+
+POOL_ROLES = {"coordinator": "Koordinatorerne", "nurse-consultant": "Sygeplejekonsulenterne", "visitation": "Visitationen"}
+
+
+def pool_label(role: str | None, botilbud: str | None) -> str:
+    if not role:
+        return "–"
+    who = POOL_ROLES.get(role, "Puljen")
+    return f"{who} på {botilbud}" if botilbud else who
+
+
+async def task_action(backends: Backends, user: SignedIn, task_id: str, action: str, note: str | None) -> Reply:
+    from services.portal.domain.queue import ACTIONS
+
+    transition = ACTIONS[action][0]
+    path = f"/api/v1/tasks/{task_id}/{transition}"
+    body = None
+    if transition == "complete":
+        body = {"note": note} if note else None
+    elif transition == "business-status":
+        body = {"business_status": note or None}
+    return await backends.post("notifications", path, user.token, json=body)
