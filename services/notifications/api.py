@@ -27,6 +27,7 @@ from services.notifications.main import Config
 from services.notifications.pages import pages
 from services.notifications.schemas import (
     BusinessStatusIn,
+    CitizenListItemOut,
     CitizenOverviewOut,
     CompleteIn,
     DeliveriesOut,
@@ -160,6 +161,17 @@ async def complete(
 @work.post("/tasks/{task_id}/business-status", response_model=TaskOut, summary="Set your own short status on a task of yours")
 async def business_status(task_id: uuid.UUID, body: BusinessStatusIn, user: StaffUser, uow: UoW, config: Config) -> dict[str, Any]:
     return await sl.change_task(uow, user, task_id, "business-status", config=config, note=body.business_status)
+
+
+@work.get("/citizens", response_model=list[CitizenListItemOut],
+          summary="The citizens I may see, by name, with their open and overdue tasks",
+          description="`q`: part of the name; `mine=true`: those whose network I am in (a nurse consultant: also "
+                      "those who chose me as tovholder); `limit` (1–200, default 50), `offset`.")
+async def citizens(
+    user: StaffUser, uow: UoW, q: str | None = Query(None, max_length=100), mine: bool = False,
+    limit: int = Query(50, ge=1, le=sl.CITIZEN_LIST_MAX), offset: int = Query(0, ge=0, le=100_000),
+) -> list[dict[str, Any]]:
+    return await sl.list_citizens(uow, user, q=q, mine=mine, limit=limit, offset=offset)
 
 
 @work.get("/citizens/{citizen_id}/timeline", response_model=CitizenOverviewOut, summary="The citizen's timeline across the services, and their tasks")

@@ -118,6 +118,15 @@ class TimelineLineOut(BaseModel):
     title: str
 
 
+class CitizenListItemOut(BaseModel):
+    citizen_id: str
+    name: str | None
+    botilbud_id: str | None
+    tovholder_sub: str | None
+    open_tasks: int
+    overdue_tasks: int
+
+
 class CitizenOverviewOut(BaseModel):
     citizen_id: str
     name: str | None

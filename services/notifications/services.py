@@ -264,6 +264,33 @@ def emit_task_events(uow: UnitOfWork, before: d.Task | None, after: d.Task) -> N
                                      reason=last.note or "annulleret", cancelled_at=last.at))
 
 
+# ---------------------------------------------------------------- the citizen list
+
+CITIZEN_LIST_MAX = 200
+
+
+async def list_citizens(uow: UnitOfWork, user: Principal, *, q: str | None, mine: bool, limit: int,
+                        offset: int) -> list[dict[str, Any]]:
+    """The citizens the caller may see (the same rule as one citizen's timeline: staff at the citizen's
+    botilbud, the network, visitation and admin), by name, with their open and overdue tasks. ``mine``:
+    the citizens whose network the caller is in (a nurse consultant: also those who chose them as
+    tovholder)."""
+    role = user.role
+    if role not in ("visitation", "coordinator", "nurse-consultant", "admin"):
+        raise Forbidden("Borgerlisten er for medarbejdere.")
+    everyone = role in ("visitation", "admin")
+    rows = await repo.list_citizens(
+        uow.session, botilbud_id=user.botilbud, staff_id=user.sub, everyone=everyone,
+        tovholder_sub=user.sub if role == "nurse-consultant" else None, only_network=mine and not everyone,
+        name_like=(q or "").strip() or None, now=now_utc(), limit=limit, offset=offset)
+    if rows:
+        uow.audit(user, "citizens.list", object_type="citizen-list",
+                  detail={"citizens": [str(c.id) for c, _, _ in rows], "query": bool(q), "mine": mine})
+        await uow.commit()
+    return [{"citizen_id": str(c.id), "name": c.name, "botilbud_id": c.botilbud_id, "tovholder_sub": c.tovholder_sub,
+             "open_tasks": open_, "overdue_tasks": late} for c, open_, late in rows]
+
+
 # ---------------------------------------------------------------- citizen timeline and tasks
 
 

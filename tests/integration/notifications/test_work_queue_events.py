@@ -83,3 +83,37 @@ async def test_priority_filter_and_citizen_names_in_the_queue(pg, state_dir):
         assert [t["priority"] for t in urgent] == ["urgent"] and "citizen_name" in urgent[0]
         kinds = (await svc.client.get("/api/v1/task-kinds", headers=headers)).json()
         assert {"kind": "plan-follow-up", "label": d.KIND_LABELS_DA[d.TaskKind.PLAN_FOLLOW_UP]} in kinds
+
+
+async def test_the_citizen_list_is_scoped_like_the_timeline_searchable_and_counts_open_tasks(pg, state_dir):
+    from datetime import datetime, timezone
+
+    from services.notifications import models as m
+
+    async with run_service(build_spec(FAST), pg=pg, kafka=NoBroker(), state_dir=state_dir, wait=False) as svc:
+        at_orion, at_other, in_network = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+        async with svc.ctx.sessions() as session:
+            session.add_all([m.Citizen(id=at_orion, name="Bo 100% Hansen", botilbud_id="orion", tovholder_sub="sygpl-1"),
+                             m.Citizen(id=at_other, name="Ida Jensen", botilbud_id="tangkaer"),
+                             m.Citizen(id=in_network, name="Lone Holm", botilbud_id="cirklen"),
+                             m.NetworkMember(citizen_id=in_network, staff_id="koord-1", role="koordinator",
+                                             added_at=datetime.now(timezone.utc))])
+            await session.commit()
+        await store(svc, [make_task(at_orion, due_in_h=-2, pool=d.Pool(d.Role.COORDINATOR, "orion"), botilbud="orion"),
+                          make_task(at_orion, due_in_h=5, pool=d.Pool(d.Role.COORDINATOR, "orion"), botilbud="orion")])
+
+        async def names(role, sub, botilbud=None, **params):
+            answer = await svc.client.get("/api/v1/citizens", params=params, headers=svc.auth(role, sub, botilbud=botilbud))
+            assert answer.status_code == 200, answer.text
+            return answer.json()
+
+        mine = await names("coordinator", "koord-1", "orion")
+        assert [c["name"] for c in mine] == ["Bo 100% Hansen", "Lone Holm"]  # botilbud ∪ network, not Tangkær
+        assert (mine[0]["open_tasks"], mine[0]["overdue_tasks"]) == (2, 1)
+        assert [c["name"] for c in await names("coordinator", "koord-1", "orion", mine="true")] == ["Lone Holm"]
+        assert [c["name"] for c in await names("nurse-consultant", "sygpl-1", "orion", mine="true")] == ["Bo 100% Hansen"]
+        assert [c["name"] for c in await names("visitation", "vis-1", q="JENSEN")] == ["Ida Jensen"]
+        assert [c["name"] for c in await names("visitation", "vis-1", q="100%")] == ["Bo 100% Hansen"]  # % is literal
+        assert await names("visitation", "vis-1", q="_") == []
+        citizen = await svc.client.get("/api/v1/citizens", headers=svc.auth("citizen", str(at_orion)))
+        assert citizen.status_code == 403
