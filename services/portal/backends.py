@@ -95,7 +95,13 @@ class Backends:
         url = f"{self.urls[service]}{path}"
         headers = inject_headers({"authorization": f"Bearer {token}", "accept": "application/json"})
         try:
-            response = await self.client.request(method, url, params=_clean(params), json=json, headers=headers)
+            try:
+                response = await self.client.request(method, url, params=_clean(params), json=json, headers=headers)
+            except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError):
+                if method != "GET":
+                    raise
+                # A kept-alive connection the service had just closed: a read is safe to send once more.
+                response = await self.client.request(method, url, params=_clean(params), json=json, headers=headers)
         except httpx.TimeoutException:
             log.warning("%s did not answer %s %s within %.1f s", service, method, path.split("?")[0], self.timeout_s)
             return Reply(service, None, problem=f"{service_label(service)} svarer ikke lige nu (ventede {self.timeout_s:g} sekunder). "

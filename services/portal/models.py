@@ -47,3 +47,16 @@ class PendingSignIn(Base):
     nonce: Mapped[str] = mapped_column(String(200))
     next_path: Mapped[str] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Person(Base):
+    """A member of staff as the identity provider named them when they last signed in: so pages show
+    names, not ids, for the people the services refer to by ``sub``."""
+
+    __tablename__ = "portal_people"
+
+    sub: Mapped[str] = mapped_column(String(200), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(40))
+    botilbud_id: Mapped[str | None] = mapped_column(String(100))
+    seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -46,6 +46,8 @@ TEMPLATES = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=
                         trim_blocks=True, lstrip_blocks=True)
 TEMPLATES.filters.update(dato=words.local_date, tidspunkt=words.local_datetime)
 TEMPLATES.globals.update(role_label=words.role_label, status_label=words.task_status_label,
+                         network_role=words.network_role_label, la2_label=words.la2_label,
+                         admission_label=words.admission_label,
                          priority_label=words.priority_label, service_label=words.service_label,
                          case_status=words.case_status_label)
 
@@ -65,11 +67,11 @@ def ctx_of(request: Request):
     return request.app.state.ctx
 
 
-def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     user = context.get("user")
     context.setdefault("screens", screens_for(user.principal.role) if user else ())
     context.setdefault("path", request.url.path)
-    response = HTMLResponse(TEMPLATES.get_template(name).render(**context), status_code=status_code)
+    response = HTMLResponse(TEMPLATES.get_template(template).render(**context), status_code=status_code)
     response.headers["content-security-policy"] = page_csp(ctx_of(request))
     response.headers.update(ALWAYS_HEADERS)  # also on error pages, which pass no middleware
     response.headers["cache-control"] = "no-store"  # pages show personal data
@@ -401,6 +403,42 @@ def _with_message(path: str, key: str) -> str:
     parts = urlsplit(path)
     kept = [(k, v) for k, v in _query_of(path) if k != "besked"]
     return f"{parts.path}?{urlencode(kept + [('besked', key)])}"
+
+
+# ---------------------------------------------------------------- Borgere and Borgeroverblik
+
+
+@pages.get("/borgere", response_class=HTMLResponse)
+async def citizens(request: Request, q: str = "", vis: str = "", fra: int = 0) -> Response:
+    user = await signed_in(request)
+    if user is None:
+        return to_sign_in(request)
+    if not user.is_staff:
+        return render(request, "error.html", 403, user=user, besked="Borgerlisten er for medarbejdere.")
+    # Everyone starts with all the citizens they may see; "mine" narrows to their networks (and tovholder).
+    mine = vis == "mine"
+    q, fra = q.strip()[:100], max(0, min(fra, 100_000))
+    data = await sl.citizen_list(ctx_of(request).backends, user, q=q, mine=mine, offset=fra)
+    if data.pop("signed_out"):
+        return await expired(request)
+    return render(request, "citizens.html", user=user, q=q, mine=mine, fra=fra, **data)
+
+
+@pages.get("/borgere/{citizen_id}", response_class=HTMLResponse)
+async def citizen_page(request: Request, citizen_id: uuid.UUID) -> Response:
+    user = await signed_in(request)
+    if user is None:
+        return to_sign_in(request)
+    if not user.is_staff:
+        return render(request, "error.html", 403, user=user, besked="Borgeroverblikket er for medarbejdere.")
+    ctx = ctx_of(request)
+    data = await sl.citizen_overview(ctx.backends, user, str(citizen_id))
+    if data.pop("signed_out"):
+        return await expired(request)
+    async with ctx.uow() as uow:
+        staff = await sl.staff_names(uow, sl.mentioned_staff(data), demo=ctx.demo_sign_in)
+    status = 403 if data["forbidden_overview"] else 200
+    return render(request, "citizen.html", status, user=user, citizen_id=str(citizen_id), staff=staff, **data)
 
 
 # ---------------------------------------------------------------- static files and operations

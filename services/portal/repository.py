@@ -7,7 +7,9 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.portal.models import PendingSignIn, PortalSession
+from sqlalchemy.dialects.postgresql import insert
+
+from services.portal.models import PendingSignIn, Person, PortalSession
 
 
 async def add_session(session: AsyncSession, row: PortalSession) -> None:
@@ -58,3 +60,17 @@ async def count_sessions(session: AsyncSession) -> int:
     from sqlalchemy import func
 
     return (await session.execute(select(func.count()).select_from(PortalSession))).scalar_one()
+
+
+async def remember_person(session: AsyncSession, *, sub: str, name: str | None, role: str, botilbud_id: str | None,
+                          at: datetime) -> None:
+    values = {"name": name, "role": role, "botilbud_id": botilbud_id, "seen_at": at}
+    await session.execute(insert(Person).values(sub=sub, **values).on_conflict_do_update(
+        index_elements=[Person.sub], set_=values))
+
+
+async def people(session: AsyncSession, subs: set[str]) -> dict[str, Person]:
+    if not subs:
+        return {}
+    rows = await session.execute(select(Person).where(Person.sub.in_(sorted(subs))))
+    return {p.sub: p for p in rows.scalars()}

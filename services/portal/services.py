@@ -70,6 +70,9 @@ async def start_session(uow: UnitOfWork, box: SecretBox, policy: SessionPolicy, 
         id_token=box.encrypt(id_token) if id_token else None, access_expires_at=access_expires_at,
         csrf=secrets.token_urlsafe(32), created_at=now, last_seen_at=now, expires_at=now + policy.max_age,
     ))
+    if principal.role in STAFF_ROLES:
+        await repo.remember_person(uow.session, sub=principal.sub, name=principal.name, role=principal.role,
+                                   botilbud_id=principal.botilbud, at=now)
     uow.audit(principal, "portal.signed-in", object_type="session", detail={"how": how})
     await uow.commit()
     return cookie
@@ -241,3 +244,93 @@ async def task_action(backends: Backends, user: SignedIn, task_id: str, action: 
     elif transition == "business-status":
         body = {"business_status": note or None}
     return await backends.post("notifications", path, user.token, json=body)
+
+
+# ---------------------------------------------------------------- names instead of ids
+
+
+async def staff_names(uow: UnitOfWork, subs: set[str], *, demo: bool) -> dict[str, str]:
+    """sub → "Name (Rolle)" for the staff a page mentions: as they were named at their last sign-in
+    (and, on a developer's machine, from the demo data)."""
+    from services.portal.domain.words import role_label
+
+    subs = {s for s in subs if s}
+    found = {sub: f"{p.name or 'Ukendt navn'} ({role_label(p.role)})" for sub, p in (await repo.people(uow.session, subs)).items()}
+    if demo:
+        from tovholder.demo import staff_member
+
+        for sub in subs - set(found):
+            member = staff_member(sub)
+            if member:
+                found[sub] = f"{member['name']} ({role_label(member['role'])})"
+    return found
+
+
+# ---------------------------------------------------------------- Borgere and Borgeroverblik
+
+BADGE_CONCURRENCY = 8
+
+
+async def citizen_list(backends: Backends, user: SignedIn, *, q: str, mine: bool, offset: int) -> dict[str, Any]:
+    """The citizens I may see (notifications), with badges from plans (LA2 colour, a late follow-up) and
+    health (admitted now) where my role may see them; a badge my role may not see is simply left out."""
+    import asyncio
+
+    reply = await backends.get("notifications", "/api/v1/citizens", user.token, q=q or None,
+                               mine="true" if mine else None, limit=50, offset=offset or None)
+    rows = reply.data if reply.ok else []
+    gate = asyncio.Semaphore(BADGE_CONCURRENCY)
+
+    async def badges(row: dict[str, Any]) -> None:
+        cid = row["citizen_id"]
+        async with gate:
+            safety, follow_ups, record = await backends.gather(
+                backends.get("plans", f"/api/v1/citizens/{cid}/safety", user.token),
+                backends.get("plans", f"/api/v1/citizens/{cid}/plan/follow-ups", user.token),
+                backends.get("health", f"/api/v1/citizens/{cid}/health-record", user.token))
+        rating = (safety.data or {}).get("rating") if safety.ok else None
+        row["la2"] = rating.get("level") if rating else None
+        row["follow_up_late"] = follow_ups.ok and any(s.get("late") for s in (follow_ups.data or {}).get("schedules", []))
+        row["admission"] = ((record.data or {}).get("admission") or {}).get("state") if record.ok else None
+
+    await asyncio.gather(*(badges(row) for row in rows))
+    names = await botilbud_names(backends, user)
+    for row in rows:
+        row["botilbud_name"] = names.get(row.get("botilbud_id") or "", row.get("botilbud_id") or "–")
+    return {"citizens": Part(data=rows, problem=reply.problem), "signed_out": reply.signed_out,
+            "more": len(rows) == 50}
+
+
+async def citizen_overview(backends: Backends, user: SignedIn, citizen_id: str) -> dict[str, Any]:
+    """One page per citizen: each part from the service that owns it, side by side; a part my role may
+    not see says so, and the rest still shows."""
+    base = f"/api/v1/citizens/{citizen_id}"
+    calls = {
+        "overview": backends.get("notifications", f"{base}/timeline", user.token),
+        "network": backends.get("plans", f"{base}/network", user.token),
+        "plan": backends.get("plans", f"{base}/plan", user.token),
+        "safety": backends.get("plans", f"{base}/safety", user.token),
+        "cases": backends.get("referrals", "/api/v1/referrals", user.token, citizen_id=citizen_id, limit=5),
+        "health_record": backends.get("health", f"{base}/health-record", user.token),
+        "health_timeline": backends.get("health", f"{base}/health-timeline", user.token),
+    }
+    replies = dict(zip(calls, await backends.gather(*calls.values())))
+    parts = {name: Part.of(reply) for name, reply in replies.items()}
+    names = await botilbud_names(backends, user)
+    overview = parts["overview"].data or {}
+    return {**parts, "signed_out": any(r.signed_out for r in replies.values()),
+            "name": overview.get("name") or next((c.get("citizen_name") for c in (parts["cases"].data or [])), None),
+            "botilbud_name": names.get(overview.get("botilbud_id") or "", overview.get("botilbud_id")),
+            "forbidden_overview": replies["overview"].status == 403}
+
+
+def mentioned_staff(parts: dict[str, Any]) -> set[str]:
+    """The staff ids a citizen page mentions (network members, tovholder, task owners, raters)."""
+    subs: set[str] = set()
+    network = parts["network"].data or {}
+    subs |= {m.get("staff_id") for m in network.get("members", [])} | {network.get("tovholder")}
+    overview = parts["overview"].data or {}
+    subs |= {overview.get("tovholder_sub")} | {t.get("owner") for t in overview.get("tasks", [])}
+    rating = (parts["safety"].data or {}).get("rating") or {}
+    subs |= {rating.get("rated_by")}
+    return {s for s in subs if s}

@@ -15,7 +15,7 @@ class Screen:
     label: str
 
 
-STAFF_SCREENS = (Screen("/", "Forside"), Screen("/arbejdsko", "Arbejdskø"))
+STAFF_SCREENS = (Screen("/", "Forside"), Screen("/arbejdsko", "Arbejdskø"), Screen("/borgere", "Borgere"))
 CITIZEN_SCREENS = (Screen("/", "Forside"),)
 
 

@@ -20,6 +20,12 @@ TASK_STATUS_LABELS = {"open": "Åben", "claimed": "Taget", "in_progress": "I gan
 PRIORITY_LABELS = {"routine": "Rutine", "urgent": "Haster", "asap": "Hurtigst muligt"}
 CASE_STATUS_LABELS = {"received": "Modtaget", "screening": "Under udredning", "granted": "Bevilget", "refused": "Afslag",
                       "waiting": "På venteliste", "placed": "Flyttet ind", "ended": "Afsluttet", "withdrawn": "Trukket tilbage"}
+NETWORK_ROLE_LABELS = {"coordinator": "Netværkskoordinator", "makker": "Makker", "nurse-consultant": "Sygeplejekonsulent",
+                       "rehabilitation-leader": "Rehabiliteringsleder", "medication-partner": "Medicinmakker",
+                       "other": "Andet"}
+LA2_LABELS = {"green": "Grøn", "yellow": "Gul", "red": "Rød"}
+ADMISSION_LABELS = {"not-admitted": "Ikke indlagt", "admitted": "Indlagt nu", "on-leave": "Indlagt, hjemme på orlov",
+                    "discharged": "Udskrevet", "deceased": "Død"}
 SERVICE_LABELS = {"referrals": "Visitation og sager", "plans": "Borgerens Plan", "health": "Sundhed",
                   "notifications": "Opgaver og påmindelser"}
 # The kit's stable error codes (tovholder.errors, tovholder.auth): what a person reads instead.
@@ -82,3 +88,15 @@ def local_date(value: date | datetime | str | None) -> str:
         return value.strftime("%d.%m.%Y")
     moment = _as_datetime(value)
     return moment.astimezone(COPENHAGEN).strftime("%d.%m.%Y") if moment else "–"
+
+
+def network_role_label(role: str | None) -> str:
+    return NETWORK_ROLE_LABELS.get(role or "", "Andet")
+
+
+def la2_label(level: str | None) -> str:
+    return LA2_LABELS.get(level or "", "Ikke vurderet")
+
+
+def admission_label(state: str | None) -> str:
+    return ADMISSION_LABELS.get(state or "", "Ukendt")
