@@ -424,6 +424,16 @@ async def citizens(request: Request, q: str = "", vis: str = "", fra: int = 0) -
     return render(request, "citizens.html", user=user, q=q, mine=mine, fra=fra, **data)
 
 
+@pages.get("/borgere/{citizen_id}/maerker", response_class=HTMLResponse)
+async def citizen_badges(request: Request, citizen_id: uuid.UUID) -> Response:
+    """One card's badges (the list asks for them when the card comes into view)."""
+    user = await signed_in(request)
+    if user is None or not user.is_staff:
+        return HTMLResponse("", status_code=401)
+    badges = await sl.citizen_badges(ctx_of(request).backends, user, str(citizen_id))
+    return render(request, "_badges.html", user=user, c=badges)
+
+
 @pages.get("/borgere/{citizen_id}", response_class=HTMLResponse)
 async def citizen_page(request: Request, citizen_id: uuid.UUID) -> Response:
     user = await signed_in(request)

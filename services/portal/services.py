@@ -268,37 +268,31 @@ async def staff_names(uow: UnitOfWork, subs: set[str], *, demo: bool) -> dict[st
 
 # ---------------------------------------------------------------- Borgere and Borgeroverblik
 
-BADGE_CONCURRENCY = 8
-
-
 async def citizen_list(backends: Backends, user: SignedIn, *, q: str, mine: bool, offset: int) -> dict[str, Any]:
-    """The citizens I may see (notifications), with badges from plans (LA2 colour, a late follow-up) and
-    health (admitted now) where my role may see them; a badge my role may not see is simply left out."""
-    import asyncio
-
+    """The citizens I may see (notifications), by name, with their open and overdue tasks. The badges
+    from plans and health come per card (``citizen_badges``), when the card is shown."""
     reply = await backends.get("notifications", "/api/v1/citizens", user.token, q=q or None,
                                mine="true" if mine else None, limit=50, offset=offset or None)
     rows = reply.data if reply.ok else []
-    gate = asyncio.Semaphore(BADGE_CONCURRENCY)
-
-    async def badges(row: dict[str, Any]) -> None:
-        cid = row["citizen_id"]
-        async with gate:
-            safety, follow_ups, record = await backends.gather(
-                backends.get("plans", f"/api/v1/citizens/{cid}/safety", user.token),
-                backends.get("plans", f"/api/v1/citizens/{cid}/plan/follow-ups", user.token),
-                backends.get("health", f"/api/v1/citizens/{cid}/health-record", user.token))
-        rating = (safety.data or {}).get("rating") if safety.ok else None
-        row["la2"] = rating.get("level") if rating else None
-        row["follow_up_late"] = follow_ups.ok and any(s.get("late") for s in (follow_ups.data or {}).get("schedules", []))
-        row["admission"] = ((record.data or {}).get("admission") or {}).get("state") if record.ok else None
-
-    await asyncio.gather(*(badges(row) for row in rows))
     names = await botilbud_names(backends, user)
     for row in rows:
         row["botilbud_name"] = names.get(row.get("botilbud_id") or "", row.get("botilbud_id") or "–")
     return {"citizens": Part(data=rows, problem=reply.problem), "signed_out": reply.signed_out,
             "more": len(rows) == 50}
+
+
+async def citizen_badges(backends: Backends, user: SignedIn, citizen_id: str) -> dict[str, Any]:
+    """A citizen's badges from plans (LA2 colour, a late follow-up) and health (admitted now), where my
+    role may see them; a badge my role may not see, or whose service is down, is left out."""
+    base = f"/api/v1/citizens/{citizen_id}"
+    safety, follow_ups, record = await backends.gather(
+        backends.get("plans", f"{base}/safety", user.token),
+        backends.get("plans", f"{base}/plan/follow-ups", user.token),
+        backends.get("health", f"{base}/health-record", user.token))
+    rating = (safety.data or {}).get("rating") if safety.ok else None
+    return {"la2": rating.get("level") if rating else None,
+            "follow_up_late": follow_ups.ok and any(s.get("late") for s in (follow_ups.data or {}).get("schedules", [])),
+            "admission": ((record.data or {}).get("admission") or {}).get("state") if record.ok else None}
 
 
 async def citizen_overview(backends: Backends, user: SignedIn, citizen_id: str) -> dict[str, Any]:

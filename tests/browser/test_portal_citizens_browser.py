@@ -6,6 +6,7 @@ the network by name and role, the plan in the citizen's words, the LA2 status an
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -39,14 +40,24 @@ def stack(pg, state_dir):
             live_server(plans_spec, settings["plans"]) as (plans_url, _):
         config = PortalConfig(notifications_url=notifications_url, plans_url=plans_url, **closed)
         with live_app(lambda: create_portal(config, portal_settings), name="portal") as (portal_url, _):
-            yield portal_url
+            yield portal_url, plans_url, settings["plans"]
 
 
 def test_a_coordinator_finds_a_citizen_by_name_and_opens_the_overview(stack, tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
-    portal_url = stack
+    import httpx
+
+    from tovholder.auth import issue_dev_token
+
+    portal_url, plans_url, plans_settings = stack
     citizen = next(c for c in demo_data()["citizens"] if c["botilbud"] == "orion")
+    token = issue_dev_token(plans_settings, role="coordinator", sub=COORDINATOR["sub"], botilbud="orion")
+    rated = httpx.post(f"{plans_url}/api/v1/citizens/{citizen['citizen_id']}/safety/ratings",
+                       headers={"Authorization": f"Bearer {token}"},
+                       json={"level": "red", "reason": "Uro om natten", "citizen_told": True,
+                             "reassess_at": (datetime.now(timezone.utc) + timedelta(days=1)).isoformat()})
+    assert rated.status_code == 201, rated.text
     tovholder = staff_member(citizen["tovholder_sub"])
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -58,6 +69,8 @@ def test_a_coordinator_finds_a_citizen_by_name_and_opens_the_overview(stack, tmp
             expect(page.get_by_role("heading", name="Borgere", exact=True)).to_be_visible()
             cards = page.locator("li.citizen")
             expect(cards).to_have_count(38)  # Orion's citizens; no other botilbud's
+            # The badges from plans arrive per card as it comes into view.
+            expect(cards.filter(has_text=citizen["name"]).get_by_text("LA2: Rød")).to_be_visible()
             check_page(page, "portal-borgere", tmp_path)
 
             page.get_by_label("Navn").fill(citizen["name"].split()[0])
@@ -71,6 +84,7 @@ def test_a_coordinator_finds_a_citizen_by_name_and_opens_the_overview(stack, tmp
             expect(network).to_contain_text(f"{tovholder['name']} (Sygeplejekonsulent) · Sygeplejekonsulent")
             assert citizen["tovholder_sub"] not in page.inner_text("body")  # names, not ids
             expect(page.locator("section", has=page.get_by_role("heading", name="Borgerens Plan"))).to_contain_text("»")
+            expect(page.locator("section", has=page.get_by_role("heading", name="Tryghed"))).to_contain_text("Rød")
             expect(page.get_by_text("Visitation og sager kan ikke nås lige nu")).to_be_visible()
             expect(page.get_by_text("Sundhed kan ikke nås lige nu").first).to_be_visible()
             check_page(page, "portal-borgeroverblik", tmp_path)
