@@ -5,6 +5,7 @@ no Content-Security-Policy violation; and a screenshot is written for a person t
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from pathlib import Path
@@ -66,3 +67,26 @@ def check_page(page, name: str, tmp_path: Path, *, allow: frozenset[str] = froze
         page.screenshot(path=str(folder / f"{name}-390px.png"), full_page=True)
     finally:
         page.set_viewport_size(size)
+
+
+@contextlib.contextmanager
+def portal_page():
+    """A page in Debian's Chromium (Danish, 1280 px wide) that records CSP violations; closed afterwards."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser_support import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(locale="da-DK", viewport={"width": 1280, "height": 900})
+            page.add_init_script(f"({WATCH_VIOLATIONS})()")
+            yield page
+        finally:
+            browser.close()
+
+
+def demo_sign_in(page, portal_url: str, person: dict, role_label: str, then: str = "/") -> None:
+    """Sign in on the local sign-in page as a demo person, landing on ``then``."""
+    page.goto(f"{portal_url}/logind?naeste={then}")
+    page.get_by_role("button", name=f"Log ind som {person['name']}, {role_label}").click()

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.portal_support import WATCH_VIOLATIONS, check_page
-from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, live_app, live_server, require_browser
+from tests.browser.portal_support import check_page, demo_sign_in, portal_page
+from tests.browser_support import live_app, live_server, require_browser
 from tests.oidc_support import oidc_provider, require_node_packages
 from tovholder.demo import staff_member
 from tovholder.infra import free_port
@@ -54,16 +54,6 @@ def notifications(pg, state_dir):
     return serve
 
 
-def _browser(p):
-    return p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-
-
-def _new_page(browser):
-    page = browser.new_page(locale="da-DK", viewport={"width": 1280, "height": 900})
-    page.add_init_script(f"({WATCH_VIOLATIONS})()")
-    return page
-
-
 def _assert_session_cookie_is_out_of_reach(page) -> None:
     cookie = next(c for c in page.context.cookies() if c["name"] == "tovholder_portal")
     assert cookie["httpOnly"] and cookie["secure"] and cookie["sameSite"] == "Lax", cookie
@@ -74,50 +64,39 @@ def _assert_session_cookie_is_out_of_reach(page) -> None:
 def test_a_coordinator_signs_in_on_the_local_page_sees_the_front_page_and_signs_out(pg, state_dir, notifications, tmp_path):
     require_browser()
     require_node_packages("axe-core")
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     with notifications() as (notifications_url, _), \
             _portal(_portal_settings(pg, state_dir), notifications_url=notifications_url) as (portal_url, _):
-        with sync_playwright() as p:
-            browser = _browser(p)
-            try:
-                page = _new_page(browser)
-                page.goto(f"{portal_url}/")
-                expect(page.get_by_role("heading", name="Log ind", exact=True)).to_be_visible()
-                check_page(page, "portal-log-ind", tmp_path)
+        with portal_page() as page:
+            page.goto(f"{portal_url}/")
+            expect(page.get_by_role("heading", name="Log ind", exact=True)).to_be_visible()
+            check_page(page, "portal-log-ind", tmp_path)
 
-                page.get_by_role("button", name=f"Log ind som {COORDINATOR['name']}, Koordinator").click()
-                expect(page.get_by_role("heading", name=f"Goddag, {COORDINATOR['name']}")).to_be_visible()
-                expect(page.get_by_text("Ingen åbne opgaver")).to_be_visible()
-                _assert_session_cookie_is_out_of_reach(page)
-                check_page(page, "portal-forside-koordinator", tmp_path)
+            page.get_by_role("button", name=f"Log ind som {COORDINATOR['name']}, Koordinator").click()
+            expect(page.get_by_role("heading", name=f"Goddag, {COORDINATOR['name']}")).to_be_visible()
+            expect(page.get_by_text("Ingen åbne opgaver")).to_be_visible()
+            _assert_session_cookie_is_out_of_reach(page)
+            check_page(page, "portal-forside-koordinator", tmp_path)
 
-                page.get_by_role("button", name="Log ud").click()
-                expect(page.get_by_text("Du er logget ud.")).to_be_visible()
-                page.goto(f"{portal_url}/")
-                expect(page.get_by_role("heading", name="Log ind", exact=True)).to_be_visible()
-            finally:
-                browser.close()
+            page.get_by_role("button", name="Log ud").click()
+            expect(page.get_by_text("Du er logget ud.")).to_be_visible()
+            page.goto(f"{portal_url}/")
+            expect(page.get_by_role("heading", name="Log ind", exact=True)).to_be_visible()
 
 
 def test_visitation_sees_in_danish_that_a_service_is_down_and_the_rest_of_the_page(pg, state_dir, notifications, tmp_path):
     require_browser()
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     visitor = staff_member("visitation-1")
     with notifications() as (notifications_url, _), \
             _portal(_portal_settings(pg, state_dir), notifications_url=notifications_url) as (portal_url, _):
-        with sync_playwright() as p:
-            browser = _browser(p)
-            try:
-                page = _new_page(browser)
-                page.goto(f"{portal_url}/logind")
-                page.get_by_role("button", name=f"Log ind som {visitor['name']}, Visitation").click()
-                expect(page.get_by_text("Visitation og sager kan ikke nås lige nu")).to_be_visible()
-                expect(page.get_by_role("heading", name="Mine første opgaver")).to_be_visible()
-                check_page(page, "portal-forside-tjeneste-nede", tmp_path)
-            finally:
-                browser.close()
+        with portal_page() as page:
+            demo_sign_in(page, portal_url, visitor, "Visitation")
+            expect(page.get_by_text("Visitation og sager kan ikke nås lige nu")).to_be_visible()
+            expect(page.get_by_role("heading", name="Mine første opgaver")).to_be_visible()
+            check_page(page, "portal-forside-tjeneste-nede", tmp_path)
 
 
 def test_sign_in_with_openid_connect_against_a_real_provider_and_real_logout(pg, state_dir, notifications, tmp_path):
@@ -127,7 +106,7 @@ def test_sign_in_with_openid_connect_against_a_real_provider_and_real_logout(pg,
     session in the portal and at the provider."""
     require_browser()
     require_node_packages("oidc-provider")
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     port = free_port()
     portal_url = f"http://127.0.0.1:{port}"
@@ -139,32 +118,27 @@ def test_sign_in_with_openid_connect_against_a_real_provider_and_real_logout(pg,
                 _portal(_portal_settings(pg, state_dir, **trust), port=port, notifications_url=notifications_url,
                         oidc_issuer=idp.issuer, oidc_client_id=idp.client_id, oidc_client_secret=idp.client_secret,
                         oidc_resource="urn:tovholder"):
-            with sync_playwright() as p:
-                browser = _browser(p)
-                try:
-                    page = _new_page(browser)
-                    page.goto(f"{portal_url}/")
-                    # No demo people where a real provider signs people in.
-                    expect(page.get_by_text("Log ind som en demo-person")).to_have_count(0)
-                    check_page(page, "portal-log-ind-kommune", tmp_path)
-                    page.get_by_role("link", name="Log ind med kommunens login").click()
+            with portal_page() as page:
+                page.goto(f"{portal_url}/")
+                # No demo people where a real provider signs people in.
+                expect(page.get_by_text("Log ind som en demo-person")).to_have_count(0)
+                check_page(page, "portal-log-ind-kommune", tmp_path)
+                page.get_by_role("link", name="Log ind med kommunens login").click()
 
-                    assert page.url.startswith(idp.issuer)  # at the provider, with PKCE
-                    page.locator("input[name=login]").fill(COORDINATOR["sub"])
-                    page.locator("input[name=password]").fill("hvad-som-helst")
-                    page.locator("button[type=submit]").click()
+                assert page.url.startswith(idp.issuer)  # at the provider, with PKCE
+                page.locator("input[name=login]").fill(COORDINATOR["sub"])
+                page.locator("input[name=password]").fill("hvad-som-helst")
+                page.locator("button[type=submit]").click()
 
-                    expect(page.get_by_role("heading", name=f"Goddag, {COORDINATOR['name']}")).to_be_visible()
-                    assert page.url == f"{portal_url}/"
-                    # notifications accepted the provider's access token: the queue part rendered.
-                    expect(page.get_by_text("Ingen åbne opgaver")).to_be_visible()
-                    _assert_session_cookie_is_out_of_reach(page)
+                expect(page.get_by_role("heading", name=f"Goddag, {COORDINATOR['name']}")).to_be_visible()
+                assert page.url == f"{portal_url}/"
+                # notifications accepted the provider's access token: the queue part rendered.
+                expect(page.get_by_text("Ingen åbne opgaver")).to_be_visible()
+                _assert_session_cookie_is_out_of_reach(page)
 
-                    page.get_by_role("button", name="Log ud").click()
-                    assert page.url.startswith(idp.issuer)  # the provider ends its session too
-                    page.locator("button[autofocus], button[type=submit]").first.click()
-                    expect(page.get_by_text("Du er logget ud.")).to_be_visible()
-                    page.goto(f"{portal_url}/")
-                    expect(page.get_by_role("link", name="Log ind med kommunens login")).to_be_visible()
-                finally:
-                    browser.close()
+                page.get_by_role("button", name="Log ud").click()
+                assert page.url.startswith(idp.issuer)  # the provider ends its session too
+                page.locator("button[autofocus], button[type=submit]").first.click()
+                expect(page.get_by_text("Du er logget ud.")).to_be_visible()
+                page.goto(f"{portal_url}/")
+                expect(page.get_by_role("link", name="Log ind med kommunens login")).to_be_visible()

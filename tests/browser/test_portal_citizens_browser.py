@@ -10,8 +10,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tests.browser.portal_support import WATCH_VIOLATIONS, check_page
-from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, live_app, live_server, require_browser
+from tests.browser.portal_support import check_page, demo_sign_in, portal_page
+from tests.browser_support import live_app, live_server, require_browser
 from tovholder.demo import demo_data, staff_member
 from tovholder.infra import free_port
 
@@ -44,7 +44,7 @@ def stack(pg, state_dir):
 
 
 def test_a_coordinator_finds_a_citizen_by_name_and_opens_the_overview(stack, tmp_path):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     import httpx
 
@@ -59,34 +59,27 @@ def test_a_coordinator_finds_a_citizen_by_name_and_opens_the_overview(stack, tmp
                              "reassess_at": (datetime.now(timezone.utc) + timedelta(days=1)).isoformat()})
     assert rated.status_code == 201, rated.text
     tovholder = staff_member(citizen["tovholder_sub"])
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(locale="da-DK", viewport={"width": 1280, "height": 900})
-            page.add_init_script(f"({WATCH_VIOLATIONS})()")
-            page.goto(f"{portal_url}/logind?naeste=/borgere")
-            page.get_by_role("button", name=f"Log ind som {COORDINATOR['name']}, Koordinator").click()
-            expect(page.get_by_role("heading", name="Borgere", exact=True)).to_be_visible()
-            cards = page.locator("li.citizen")
-            expect(cards).to_have_count(38)  # Orion's citizens; no other botilbud's
-            # The badges from plans arrive per card as it comes into view.
-            expect(cards.filter(has_text=citizen["name"]).get_by_text("LA2: Rød")).to_be_visible()
-            check_page(page, "portal-borgere", tmp_path)
+    with portal_page() as page:
+        demo_sign_in(page, portal_url, COORDINATOR, "Koordinator", then="/borgere")
+        expect(page.get_by_role("heading", name="Borgere", exact=True)).to_be_visible()
+        cards = page.locator("li.citizen")
+        expect(cards).to_have_count(38)  # Orion's citizens; no other botilbud's
+        # The badges from plans arrive per card as it comes into view.
+        expect(cards.filter(has_text=citizen["name"]).get_by_text("LA2: Rød")).to_be_visible()
+        check_page(page, "portal-borgere", tmp_path)
 
-            page.get_by_label("Navn").fill(citizen["name"].split()[0])
-            page.get_by_role("button", name="Søg").click()
-            expect(cards.first).to_be_visible()
-            assert all(citizen["name"].split()[0].lower() in t.lower() for t in cards.locator("h2").all_inner_texts())
-            page.get_by_role("link", name=citizen["name"]).click()
+        page.get_by_label("Navn").fill(citizen["name"].split()[0])
+        page.get_by_role("button", name="Søg").click()
+        expect(cards.first).to_be_visible()
+        assert all(citizen["name"].split()[0].lower() in t.lower() for t in cards.locator("h2").all_inner_texts())
+        page.get_by_role("link", name=citizen["name"]).click()
 
-            expect(page.get_by_role("heading", name=citizen["name"], level=1)).to_be_visible()
-            network = page.locator("section", has=page.get_by_role("heading", name="Netværk"))
-            expect(network).to_contain_text(f"{tovholder['name']} (Sygeplejekonsulent) · Sygeplejekonsulent")
-            assert citizen["tovholder_sub"] not in page.inner_text("body")  # names, not ids
-            expect(page.locator("section", has=page.get_by_role("heading", name="Borgerens Plan"))).to_contain_text("»")
-            expect(page.locator("section", has=page.get_by_role("heading", name="Tryghed"))).to_contain_text("Rød")
-            expect(page.get_by_text("Visitation og sager kan ikke nås lige nu")).to_be_visible()
-            expect(page.get_by_text("Sundhed kan ikke nås lige nu").first).to_be_visible()
-            check_page(page, "portal-borgeroverblik", tmp_path)
-        finally:
-            browser.close()
+        expect(page.get_by_role("heading", name=citizen["name"], level=1)).to_be_visible()
+        network = page.locator("section", has=page.get_by_role("heading", name="Netværk"))
+        expect(network).to_contain_text(f"{tovholder['name']} (Sygeplejekonsulent) · Sygeplejekonsulent")
+        assert citizen["tovholder_sub"] not in page.inner_text("body")  # names, not ids
+        expect(page.locator("section", has=page.get_by_role("heading", name="Borgerens Plan"))).to_contain_text("»")
+        expect(page.locator("section", has=page.get_by_role("heading", name="Tryghed"))).to_contain_text("Rød")
+        expect(page.get_by_text("Visitation og sager kan ikke nås lige nu")).to_be_visible()
+        expect(page.get_by_text("Sundhed kan ikke nås lige nu").first).to_be_visible()
+        check_page(page, "portal-borgeroverblik", tmp_path)

@@ -12,8 +12,8 @@ import uuid
 
 import pytest
 
-from tests.browser.portal_support import WATCH_VIOLATIONS, check_page
-from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, live_app, live_server, require_browser
+from tests.browser.portal_support import check_page, demo_sign_in, portal_page
+from tests.browser_support import live_app, live_server, require_browser
 from tovholder.demo import staff_member
 from tovholder.infra import free_port
 
@@ -73,7 +73,7 @@ def stack(pg, state_dir):
 
 
 def test_a_coordinator_works_the_queue_live_pages_filters_and_every_action(stack, tmp_path):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     from services.notifications.domain import tasks as d
     from tests.integration.notifications.test_work_queue_api import make_task
@@ -88,56 +88,49 @@ def test_a_coordinator_works_the_queue_live_pages_filters_and_every_action(stack
     store_tasks(notifications_settings, [task(f"Opfølgning nr. {n:02d}", 24 + n,
                                               d.Priority.URGENT if n % 20 == 0 else d.Priority.ROUTINE)
                                          for n in range(60)])
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(locale="da-DK", viewport={"width": 1280, "height": 900})
-            page.add_init_script(f"({WATCH_VIOLATIONS})()")
-            page.goto(f"{portal_url}/logind?naeste=/arbejdsko")
-            page.get_by_role("button", name=f"Log ind som {COORDINATOR['name']}, Koordinator").click()
-            expect(page.get_by_role("heading", name="Arbejdskø")).to_be_visible()
-            tasks = page.locator("li.task")
-            expect(tasks).to_have_count(50)
-            check_page(page, "portal-arbejdsko", tmp_path)
+    with portal_page() as page:
+        demo_sign_in(page, portal_url, COORDINATOR, "Koordinator", then="/arbejdsko")
+        expect(page.get_by_role("heading", name="Arbejdskø")).to_be_visible()
+        tasks = page.locator("li.task")
+        expect(tasks).to_have_count(50)
+        check_page(page, "portal-arbejdsko", tmp_path)
 
-            # Paging past 50, and back.
-            page.get_by_role("link", name="Næste side").click()
-            expect(tasks).to_have_count(10)
-            expect(page.get_by_text("Opfølgning nr. 59")).to_be_visible()
-            page.get_by_role("link", name="Første side").click()
-            expect(tasks).to_have_count(50)
+        # Paging past 50, and back.
+        page.get_by_role("link", name="Næste side").click()
+        expect(tasks).to_have_count(10)
+        expect(page.get_by_text("Opfølgning nr. 59")).to_be_visible()
+        page.get_by_role("link", name="Første side").click()
+        expect(tasks).to_have_count(50)
 
-            # Filters: priority.
-            page.get_by_label("Prioritet").select_option(label="Haster")
-            page.get_by_role("button", name="Vis").click()
-            expect(tasks).to_have_count(3)
-            page.get_by_role("link", name="Nulstil").click()
+        # Filters: priority.
+        page.get_by_label("Prioritet").select_option(label="Haster")
+        page.get_by_role("button", name="Vis").click()
+        expect(tasks).to_have_count(3)
+        page.get_by_role("link", name="Nulstil").click()
 
-            # A new task arrives while the page is open: it appears without a reload.
-            page.evaluate("window.__same_page = true")
-            store_tasks(notifications_settings, [task("Indlagt i nat: ring til afdelingen", 1, d.Priority.URGENT)])
-            new = page.locator("li.task", has_text="Indlagt i nat: ring til afdelingen")
-            expect(new).to_be_visible(timeout=15_000)
-            assert page.evaluate("window.__same_page") is True
+        # A new task arrives while the page is open: it appears without a reload.
+        page.evaluate("window.__same_page = true")
+        store_tasks(notifications_settings, [task("Indlagt i nat: ring til afdelingen", 1, d.Priority.URGENT)])
+        new = page.locator("li.task", has_text="Indlagt i nat: ring til afdelingen")
+        expect(new).to_be_visible(timeout=15_000)
+        assert page.evaluate("window.__same_page") is True
 
-            title = "Indlagt i nat: ring til afdelingen"
-            page.get_by_role("button", name=f"Tag opgaven: {title}").click()
-            expect(page.get_by_text("Du har taget opgaven.")).to_be_visible()
-            expect(new).to_contain_text("Din opgave")
-            page.get_by_role("button", name=f"Sæt i gang: {title}").click()
-            expect(page.get_by_text("Opgaven er sat i gang.")).to_be_visible()
-            expect(new).to_contain_text("I gang")
-            new.get_by_label("Din status").fill("Venter på opkald")
-            page.get_by_role("button", name=f"Gem status: {title}").click()
-            expect(new).to_contain_text("(Venter på opkald)")
-            page.get_by_role("button", name=f"Læg tilbage: {title}").click()
-            expect(page.get_by_text("Opgaven er lagt tilbage i puljen.")).to_be_visible()
-            expect(new).to_contain_text("Ledig hos Koordinatorerne")
-            page.get_by_role("button", name=f"Tag opgaven: {title}").click()
-            new.get_by_label("Note (valgfri)").fill("Talt med afdelingen; besøg aftalt.")
-            page.get_by_role("button", name=f"Marker som udført: {title}").click()
-            expect(page.get_by_text("Opgaven er udført.")).to_be_visible()
-            expect(new).to_have_count(0)
-            check_page(page, "portal-arbejdsko-efter-udfoert", tmp_path)
-        finally:
-            browser.close()
+        title = "Indlagt i nat: ring til afdelingen"
+        page.get_by_role("button", name=f"Tag opgaven: {title}").click()
+        expect(page.get_by_text("Du har taget opgaven.")).to_be_visible()
+        expect(new).to_contain_text("Din opgave")
+        page.get_by_role("button", name=f"Sæt i gang: {title}").click()
+        expect(page.get_by_text("Opgaven er sat i gang.")).to_be_visible()
+        expect(new).to_contain_text("I gang")
+        new.get_by_label("Din status").fill("Venter på opkald")
+        page.get_by_role("button", name=f"Gem status: {title}").click()
+        expect(new).to_contain_text("(Venter på opkald)")
+        page.get_by_role("button", name=f"Læg tilbage: {title}").click()
+        expect(page.get_by_text("Opgaven er lagt tilbage i puljen.")).to_be_visible()
+        expect(new).to_contain_text("Ledig hos Koordinatorerne")
+        page.get_by_role("button", name=f"Tag opgaven: {title}").click()
+        new.get_by_label("Note (valgfri)").fill("Talt med afdelingen; besøg aftalt.")
+        page.get_by_role("button", name=f"Marker som udført: {title}").click()
+        expect(page.get_by_text("Opgaven er udført.")).to_be_visible()
+        expect(new).to_have_count(0)
+        check_page(page, "portal-arbejdsko-efter-udfoert", tmp_path)
