@@ -175,11 +175,8 @@ def task_kinds() -> list[dict[str, str]]:
 async def queue_overview(uow: UnitOfWork, user: Principal, queue_filter: QueueFilter, *,
                          notices: int = 5) -> dict[str, Any]:
     """The staff page "my work queue": the tasks (with the citizens' names), the next page, the newest notices."""
-    page = await read_work_queue(uow, user, queue_filter)
+    page = await read_work_queue(uow, user, queue_filter)  # the tasks carry the citizens' names
     latest = await my_notices(uow, user, None, limit=notices)
-    names = await repo.citizen_names(uow.session, {uuid.UUID(t["citizen_id"]) for t in page.tasks if t["citizen_id"]})
-    for task in page.tasks:
-        task["citizen_name"] = names.get(task["citizen_id"])
     return {"tasks": page.tasks, "next_cursor": page.next_cursor, "notices": latest}
 
 

@@ -105,3 +105,32 @@ async def test_readiness_and_health(pg, state_dir):
         assert (await portal.client.get("/healthz")).json()["service"] == "portal"
         ready = await portal.client.get("/readyz")
         assert ready.status_code == 200 and ready.json()["checks"]["database"] == "ok"
+
+
+async def test_a_refused_task_action_is_shown_in_danish_on_the_queue_and_nothing_changes(pg, state_dir):
+    import uuid
+
+    from services.notifications.domain import tasks as d
+    from tests.integration.notifications.test_work_queue_api import make_task, store
+    from tests.support import NoBroker
+
+    async with run_service("notifications", pg=pg, kafka=NoBroker(), state_dir=state_dir, wait=False) as notifications:
+        taken = make_task(uuid.uuid4(), due_in_h=2, owner="orion-koordinator-2", botilbud="orion")
+        await store(notifications, [taken])
+        async with run_portal(portal_settings(pg, state_dir), apps={"notifications": notifications.app}) as portal:
+            await portal.sign_in(COORDINATOR)
+            csrf = await portal.csrf("/arbejdsko")
+            # Someone else's task: notifications refuses; the portal shows why, in Danish, on the queue page.
+            refused = await portal.client.post(f"/opgaver/{taken.task_id}/udfoer",
+                                               data={"csrf": csrf, "note": "x", "tilbage": "/arbejdsko?prioritet=haster"})
+            assert refused.status_code in (403, 404, 409, 422), refused.status_code
+            assert 'role="alert"' in refused.text and "Arbejdskø" in refused.text
+            alert = refused.text.split('role="alert">')[1].split("<")[0]
+            assert "task" not in alert.lower()
+            forged = await portal.client.post(f"/opgaver/{taken.task_id}/tag", data={"csrf": "nope"})
+            assert forged.status_code == 303 and "forkert-formular" in forged.headers["location"]
+            unknown = await portal.client.post(f"/opgaver/{taken.task_id}/slet", data={"csrf": csrf})
+            assert unknown.status_code == 404
+            # The live stream is only for a signed-in member of staff.
+            portal.client.cookies.clear()
+            assert (await portal.client.get("/arbejdsko/live")).status_code == 401
