@@ -134,3 +134,19 @@ async def test_a_refused_task_action_is_shown_in_danish_on_the_queue_and_nothing
             # The live stream is only for a signed-in member of staff.
             portal.client.cookies.clear()
             assert (await portal.client.get("/arbejdsko/live")).status_code == 401
+
+
+async def test_a_citizen_signs_in_too_and_sees_the_citizens_side_only(pg, state_dir):
+    from tovholder.demo import demo_data
+
+    citizen = demo_data()["citizens"][0]
+    async with run_portal(portal_settings(pg, state_dir)) as portal:
+        answer = await portal.sign_in(citizen["citizen_id"])
+        assert answer.status_code == 303
+        front = await portal.client.get("/")
+        assert front.status_code == 200 and f"Goddag, {citizen['name']}" in front.text
+        assert "Min sag" in front.text and 'href="/arbejdsko"' not in front.text
+        assert "Visitation og sager kan ikke nås lige nu" in front.text  # referrals is down here
+        staff_only = await portal.client.get("/arbejdsko")
+        assert staff_only.status_code == 403 and "for medarbejdere" in staff_only.text
+        assert (await portal.client.get("/borgere")).status_code == 403
