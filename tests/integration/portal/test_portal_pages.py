@@ -88,8 +88,10 @@ async def test_pages_carry_the_security_headers(pg, state_dir):
         assert (await portal.client.get("/static/../main.py")).status_code == 404
 
 
-async def test_the_front_page_says_in_danish_which_service_is_down_and_shows_the_rest(pg, kafka, state_dir):
-    async with run_service("notifications", pg=pg, kafka=kafka, state_dir=state_dir, wait=False) as notifications:
+async def test_the_front_page_says_in_danish_which_service_is_down_and_shows_the_rest(pg, state_dir):
+    from tests.support import NoBroker
+
+    async with run_service("notifications", pg=pg, kafka=NoBroker(), state_dir=state_dir, wait=False) as notifications:
         # notifications answers; referrals is down (a closed port): its part says so, the rest renders.
         async with run_portal(portal_settings(pg, state_dir), apps={"notifications": notifications.app}) as portal:
             await portal.sign_in(VISITATION)
