@@ -451,6 +451,24 @@ async def citizen_page(request: Request, citizen_id: uuid.UUID) -> Response:
     return render(request, "citizen.html", status, user=user, citizen_id=str(citizen_id), staff=staff, **data)
 
 
+# ---------------------------------------------------------------- visitation
+
+
+@pages.get("/visitation", response_class=HTMLResponse)
+async def cases(request: Request, status: str = "", foer: str = "") -> Response:
+    user = await signed_in(request)
+    if user is None:
+        return to_sign_in(request)
+    if user.principal.role not in ("visitation", "admin"):
+        return render(request, "error.html", 403, user=user, besked="Sagerne er for visitationen.")
+    status = status if status in words.CASE_STATUS_LABELS else ""
+    data = await sl.case_list(ctx_of(request).backends, user, status=status or None, before=foer[:40] or None)
+    if data.pop("signed_out"):
+        return await expired(request)
+    return render(request, "cases.html", user=user, status=status, foer=foer[:40],
+                  statuses=words.CASE_STATUS_LABELS, **data)
+
+
 # ---------------------------------------------------------------- static files and operations
 
 

@@ -192,7 +192,8 @@ BOTILBUD_NAMES_TTL_S = 300.0
 
 
 async def botilbud_names(backends: Backends, user: SignedIn) -> dict[str, str]:
-    """Botilbud id → name, from referrals' offers (not personal data; kept a few minutes)."""
+    """Botilbud id → name (and ``offer:<id>`` → the offer's name), from referrals' offers (not personal
+    data; kept a few minutes)."""
     import time
 
     cached = _BOTILBUD_NAMES.get("names")
@@ -202,6 +203,7 @@ async def botilbud_names(backends: Backends, user: SignedIn) -> dict[str, str]:
     if not reply.ok or not isinstance(reply.data, list):
         return cached[1] if cached else {}
     names = {o["botilbud_id"]: o["name"] for o in reply.data if o.get("botilbud_id")}
+    names |= {f"offer:{o['offer_id']}": o["name"] for o in reply.data if o.get("offer_id")}
     _BOTILBUD_NAMES["names"] = (time.monotonic(), names)
     return names
 
@@ -328,3 +330,18 @@ def mentioned_staff(parts: dict[str, Any]) -> set[str]:
     rating = (parts["safety"].data or {}).get("rating") or {}
     subs |= {rating.get("rated_by")}
     return {s for s in subs if s}
+
+
+# ---------------------------------------------------------------- visitation: the cases
+
+
+async def case_list(backends: Backends, user: SignedIn, *, status: str | None, before: str | None) -> dict[str, Any]:
+    """Visitation's cases, newest first (referrals decides who sees which), with names for offers and botilbud."""
+    reply = await backends.get("referrals", "/api/v1/referrals", user.token, status=status, before=before, limit=50)
+    rows = reply.data if reply.ok else []
+    names = await botilbud_names(backends, user)
+    for row in rows:
+        row["offer_name"] = names.get(f"offer:{row.get('offer_id')}") if row.get("offer_id") else None
+        row["botilbud_name"] = names.get(row.get("botilbud_id") or "")
+    return {"cases": Part(data=rows, problem=reply.problem), "signed_out": reply.signed_out,
+            "next_before": rows[-1]["received_at"] if len(rows) == 50 else None}

@@ -24,7 +24,12 @@ def may_sign_in(role: str) -> bool:
     return role in PORTAL_ROLES
 
 
+VISITATION_SCREENS = (Screen("/visitation", "Sager"),)
+
+
 def screens_for(role: str) -> tuple[Screen, ...]:
     if role == "citizen":
         return CITIZEN_SCREENS
+    if role in ("visitation", "admin"):
+        return STAFF_SCREENS + VISITATION_SCREENS
     return STAFF_SCREENS if role in STAFF_ROLES else ()
