@@ -37,14 +37,24 @@ def require_browser() -> None:
 def live_server(spec: ServiceSpec, settings: Settings, *, wait_for_kafka: bool = False,
                 timeout: float = 30) -> Iterator[tuple[str, object]]:
     """Serve the service with uvicorn in a thread of its own; yields (base URL, app)."""
+    ready = (lambda app: app.state.ctx.kafka_started.is_set()) if wait_for_kafka else None
+    with live_app(lambda: create_service(spec, settings), name=spec.name, ready=ready, timeout=timeout) as served:
+        yield served
+
+
+@contextlib.contextmanager
+def live_app(make_app, *, name: str, ready=None, timeout: float = 30,
+             port: int | None = None) -> Iterator[tuple[str, object]]:
+    """Serve the app ``make_app()`` returns with uvicorn in a thread of its own (the app is made in that
+    thread's event loop, where its clients must live); yields (base URL, app)."""
     import uvicorn
 
-    port = free_port()
+    port = port or free_port()
     holder: dict = {}
 
     def serve() -> None:
-        async def main() -> None:  # the app's Kafka clients must live in the loop that runs it
-            app = create_service(spec, settings)
+        async def main() -> None:
+            app = make_app()
             server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
             holder.update(app=app, server=server)
             await server.serve()
@@ -56,12 +66,12 @@ def live_server(spec: ServiceSpec, settings: Settings, *, wait_for_kafka: bool =
 
     def started() -> bool:
         server, app = holder.get("server"), holder.get("app")
-        return bool(server and server.started and (not wait_for_kafka or app.state.ctx.kafka_started.is_set()))
+        return bool(server and server.started and (ready is None or ready(app)))
 
     deadline = time.monotonic() + timeout
     while not started():
         if time.monotonic() > deadline or not thread.is_alive():
-            raise AssertionError(f"{spec.name} did not start within {timeout:.0f} s")
+            raise AssertionError(f"{name} did not start within {timeout:.0f} s")
         time.sleep(0.1)
     try:
         yield f"http://127.0.0.1:{port}", holder["app"]

@@ -34,6 +34,18 @@ CPR_HASH_KEY = "test-cpr-hash-key-shared-by-referrals-and-health"
 CPR_ENCRYPTION_KEY = "1cfAVJsZOl5Ys7yH0I-D7BHyNcaURV7xYkGfhvRZ0AQ="  # Fernet key, tests only
 
 
+class NoBroker:
+    """For tests of a service's HTTP side that need no events: a broker address where none listens.
+    The service answers its API meanwhile (its relay and consumers wait for the broker)."""
+
+    kind = "tansu"
+
+    def __init__(self) -> None:
+        from tovholder.infra import free_port
+
+        self.bootstrap = f"127.0.0.1:{free_port()}"
+
+
 def fresh_database(pg: EmbeddedPostgres, service: str) -> str:
     """A new, migrated database for one service; returns its SQLAlchemy URL."""
     name = f"{service}_{uuid.uuid4().hex[:8]}"

@@ -73,6 +73,8 @@ CATEGORIES: dict[str, str] = {
     "demo": "Demodata",
     "thing": "Andet",
     "access-log": "Min log",
+    "citizens": "Personoplysninger",
+    "portal": "Log ind i portalen",
 }
 
 ROLE_NAMES = {

@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from contracts.topics import SERVICES
-from tovholder.settings import DEFAULT_PORTS, Settings
+from tovholder.settings import DEFAULT_PORTS, PROCESSES, Settings
 
 LOCAL_PG_PORT = int(os.environ.get("TOVHOLDER_PG_PORT", "54329"))
 LOCAL_KAFKA_PORT = int(os.environ.get("TOVHOLDER_KAFKA_PORT", "19092"))
@@ -81,7 +81,7 @@ def _cpu_profiler():
 def cmd_migrate(args: argparse.Namespace) -> int:
     from tovholder.migrations import upgrade
 
-    services = SERVICES if args.service == "all" else (args.service,)
+    services = PROCESSES if args.service == "all" else (args.service,)
     for service in services:
         upgrade(service, _database_url_for(service))
         print(f"{service}: migrated to head")
@@ -218,7 +218,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         except KafkaUnavailable as exc:
             print(f"tovholder up --broker kafka: {exc}", file=sys.stderr)
             return 1
-    stack = LocalStack(state_dir=settings.state_dir, ports={s: service_port(s) for s in SERVICES},
+    stack = LocalStack(state_dir=settings.state_dir, ports={s: service_port(s) for s in (*SERVICES, "portal")},
                        pg_port=LOCAL_PG_PORT, kafka_port=LOCAL_KAFKA_PORT, broker=broker)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # run the finally-block on SIGTERM too
     # If whatever started us (make, a shell) is killed, stop too, rather than run on unattended.
@@ -233,8 +233,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         print(f"\nTovholder is running (ready in {time.monotonic() - started:.1f}s).\n")
         for service in SERVICES:
             print(f"  {service:<14} {stack.url(service)}   (API docs: /docs, events: /asyncapi)")
-        print(f"  {'staff pages':<14} {stack.url('notifications')}/")
-        print(f"  {'PostgreSQL':<14} 127.0.0.1:{stack.pg.port} (databases: {', '.join(SERVICES)})")
+        print(f"  {'portal':<14} {stack.url('portal')}/   (sign in as a demo staff member or citizen)")
+        print(f"  {'PostgreSQL':<14} 127.0.0.1:{stack.pg.port} (databases: {', '.join(stack.processes)})")
         print(f"  {'Kafka':<14} {stack.kafka.bootstrap} ({stack.broker_name})")
         print(f"  {'logs':<14} {stack.logs}/")
         print("\n  A token:   .venv/bin/tovholder token --role visitation")
@@ -258,23 +258,23 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tovholder", description="Tovholder: coordination around citizens in botilbud")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("up", help="start PostgreSQL, a broker and the four services locally, with demo data")
+    p = sub.add_parser("up", help="start PostgreSQL, a broker, the four services and the portal locally, with demo data")
     p.add_argument("--broker", choices=("tansu", "kafka"),
                    help="tansu (default, embedded) or kafka (Apache Kafka, needs Java 17+); or TOVHOLDER_BROKER")
     p.set_defaults(func=cmd_up)
 
-    p = sub.add_parser("serve", help="run one service")
-    p.add_argument("service", choices=SERVICES)
+    p = sub.add_parser("serve", help="run one service (or the portal)")
+    p.add_argument("service", choices=PROCESSES)
     p.add_argument("--host")
     p.add_argument("--port", type=int)
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("migrate", help="apply database migrations (TOVHOLDER_DATABASE_URL or the local database)")
-    p.add_argument("service", choices=(*SERVICES, "all"))
+    p.add_argument("service", choices=(*PROCESSES, "all"))
     p.set_defaults(func=cmd_migrate)
 
     p = sub.add_parser("revision", help="autogenerate a migration for a service against a throwaway database")
-    p.add_argument("service", choices=SERVICES)
+    p.add_argument("service", choices=PROCESSES)
     p.add_argument("-m", "--message", required=True)
     p.set_defaults(func=cmd_revision)
 

@@ -1,6 +1,6 @@
 """Start the whole system locally: PostgreSQL, a broker (Tansu by default, or Apache Kafka), topics,
-migrations, demo data and the four services as separate processes. `tovholder up` and the
-end-to-end tests both use this."""
+migrations, demo data, the four services and (when it has a port) the portal as separate processes.
+`tovholder up` and the end-to-end tests both use this."""
 
 from __future__ import annotations
 
@@ -150,6 +150,11 @@ class LocalStack:
         self._parts: dict[str, _Part] = {}
 
     @property
+    def processes(self) -> tuple[str, ...]:
+        """The processes with a port: the four services, and the portal when ``ports`` names it."""
+        return (*SERVICES, *(("portal",) if "portal" in self.ports else ()))
+
+    @property
     def broker_name(self) -> str:
         return "Apache Kafka" if self.broker == "kafka" else "Tansu"
 
@@ -162,11 +167,11 @@ class LocalStack:
     def start(self, ready_timeout: float = 60) -> None:
         self.logs.mkdir(parents=True, exist_ok=True)
         self.pg.start()
-        for service in SERVICES:
+        for service in self.processes:
             self.pg.ensure_database(service)
         previous = read_broker_record(self.state_dir)
         self._start_broker()
-        for service in SERVICES:
+        for service in self.processes:
             upgrade(service, self.database_url(service))
         if self.broker == "tansu":
             since, replayed = asyncio.run(republish_for_an_empty_broker(
@@ -177,9 +182,9 @@ class LocalStack:
         settings = Settings(state_dir=self.state_dir, **self._cpr_keys())
         if self.load_demo:
             asyncio.run(seed_demo({s: self.database_url(s) for s in SERVICES}, settings))
-        for service in SERVICES:
+        for service in self.processes:
             self._start_service(service)
-        self._parts = {name: _Part() for name in ("PostgreSQL", self.broker_name, *SERVICES)}
+        self._parts = {name: _Part() for name in ("PostgreSQL", self.broker_name, *self.processes)}
         self.wait_ready(ready_timeout)
 
     def _start_broker(self) -> None:
@@ -199,7 +204,9 @@ class LocalStack:
                "TOVHOLDER_DATABASE_URL": self.database_url(service), "TOVHOLDER_KAFKA_BOOTSTRAP": self.kafka.bootstrap,
                "TOVHOLDER_PORT": str(self.ports[service]), "TOVHOLDER_STATE_DIR": str(self.state_dir),
                # Tansu refuses the idempotent producer; Apache Kafka gets it, as in production.
-               "TOVHOLDER_KAFKA_IDEMPOTENT_PRODUCER": "true" if self.broker == "kafka" else "false"}
+               "TOVHOLDER_KAFKA_IDEMPOTENT_PRODUCER": "true" if self.broker == "kafka" else "false",
+               # The portal calls the four services where this stack runs them.
+               **{f"TOVHOLDER_PORTAL_{s.upper()}_URL": self.url(s) for s in SERVICES}}
         with open(self.logs / f"{service}.log", "ab") as log:  # the child keeps its own copy
             self.procs[service] = subprocess.Popen(
                 [sys.executable, "-m", "tovholder.cli", "serve", service], env=env,
@@ -218,7 +225,7 @@ class LocalStack:
         import httpx
 
         deadline = time.monotonic() + timeout
-        pending = set(SERVICES)
+        pending = set(self.processes)
         while pending and time.monotonic() < deadline:
             for service in list(pending):
                 if self.procs[service].poll() is not None:
@@ -240,7 +247,7 @@ class LocalStack:
                     self.logs / "postgres.log")
         self._watch(self.broker_name, lambda: self.kafka.running, lambda: self.kafka.process, self._start_broker,
                     self.kafka.log_file)
-        for service in SERVICES:
+        for service in self.processes:
             self._watch(service, lambda s=service: self.procs[s].poll() is None, lambda s=service: self.procs[s],
                         lambda s=service: self._start_service(s), self.logs / f"{service}.log")
 

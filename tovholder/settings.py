@@ -12,7 +12,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tovholder.reminders import ReminderSchedule
 
-DEFAULT_PORTS = {"referrals": 8101, "plans": 8102, "health": 8103, "notifications": 8104}
+# The portal (services/portal, the web application for people) is the sixth process; it has no events.
+DEFAULT_PORTS = {"portal": 8100, "referrals": 8101, "plans": 8102, "health": 8103, "notifications": 8104}
+# Every process with a database and migrations: the four event-driven services (contracts.topics.SERVICES)
+# and the portal.
+PROCESSES = ("referrals", "plans", "health", "notifications", "portal")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -13,7 +13,12 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Query, Request, Response
+from collections.abc import AsyncIterable
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from services.notifications import services as sl
 from services.notifications.domain.errors import InvalidInput
@@ -22,17 +27,20 @@ from services.notifications.main import Config
 from services.notifications.pages import pages
 from services.notifications.schemas import (
     BusinessStatusIn,
+    CitizenListItemOut,
     CitizenOverviewOut,
     CompleteIn,
     DeliveriesOut,
     EventTypeOut,
     NoticeOut,
+    QueueChangeOut,
     ResendIn,
     ResendOut,
     SubscriptionIn,
     SubscriptionOut,
     SubscriptionReceipt,
     TaskDetailOut,
+    TaskKindOut,
     TaskOut,
     VisitationBoardOut,
 )
@@ -50,7 +58,8 @@ work = APIRouter(prefix="/api/v1", tags=["work queue"])
     description=(
         "Tasks assigned to the caller plus unclaimed open tasks in the pools the caller's role and botilbud may "
         "claim, ordered by due time (tasks without one last). Filters: `kind`, `citizen_id`, `due_before`, "
-        "`due_after` (ISO date or datetime; a date means that Danish day), `overdue` (true/false). Pagination: "
+        "`due_after` (ISO date or datetime; a date means that Danish day), `overdue` (true/false), `priority` "
+        "(routine/urgent/asap). Pagination: "
         "`limit` (1–200, default 50) and `cursor`; the next page's cursor is in the `X-Next-Cursor` header "
         "and in `Link: <…>; rel=\"next\"`."
     ),
@@ -65,22 +74,60 @@ async def work_queue(
     due_before: str | None = None,
     due_after: str | None = None,
     overdue: str | None = None,
+    priority: str | None = None,
     limit: int | None = Query(None),
     cursor: str | None = None,
 ) -> list[dict[str, Any]]:
-    try:
-        queue_filter = parse_filter({
-            "kind": kind, "citizen_id": citizen_id, "due_before": due_before, "due_after": due_after,
-            "overdue": overdue, "limit": str(limit) if limit is not None else None, "cursor": cursor,
-        })
-    except InvalidInput as error:
-        raise DomainError(str(error)) from None
+    queue_filter = _queue_filter(kind=kind, citizen_id=citizen_id, due_before=due_before, due_after=due_after,
+                                 overdue=overdue, priority=priority, limit=limit, cursor=cursor)
     page = await sl.read_work_queue(uow, user, queue_filter)
     if page.next_cursor:
         response.headers["X-Next-Cursor"] = page.next_cursor
         next_url = request.url.include_query_params(cursor=page.next_cursor)
         response.headers["Link"] = f'<{next_url}>; rel="next"'
     return page.tasks
+
+
+def _queue_filter(*, limit: int | None = None, **params: str | None):
+    try:
+        return parse_filter({**params, "limit": str(limit) if limit is not None else None})
+    except InvalidInput as error:
+        raise DomainError(str(error)) from None
+
+
+def stream_filter(
+    kind: str | None = None, citizen_id: str | None = None, due_before: str | None = None,
+    due_after: str | None = None, overdue: str | None = None, priority: str | None = None,
+    limit: int | None = Query(None),
+):
+    """The queue filter of a stream, checked before the stream starts (a bad filter is a 422, not a cut stream)."""
+    return _queue_filter(kind=kind, citizen_id=citizen_id, due_before=due_before, due_after=due_after,
+                         overdue=overdue, priority=priority, limit=limit)
+
+
+@work.get(
+    "/work-queue/events",
+    response_class=EventSourceResponse,
+    response_model=QueueChangeOut,
+    summary="My work queue's changes as server-sent events (text/event-stream)",
+    description=(
+        "The same caller, scope and filters as `GET /api/v1/work-queue` (`kind`, `citizen_id`, `due_before`, "
+        "`due_after`, `overdue`, `priority`, `limit`). An event `queue-changed` comes at once and again whenever "
+        "the page that request would return changes; then read the page. Comments keep the connection open; "
+        "the stream ends after a while (reconnect: browsers' EventSource does so by itself)."
+    ),
+)
+async def work_queue_events(
+    user: StaffUser, ctx: Ctx, config: Config, queue_filter: Annotated[Any, Depends(stream_filter)],
+) -> AsyncIterable[ServerSentEvent]:
+    async for change in sl.watch_work_queue(ctx.uow, user, queue_filter, interval_s=config.queue_stream_interval_s,
+                                            max_s=config.queue_stream_max_s):
+        yield ServerSentEvent(data=QueueChangeOut(**change), event="queue-changed", id=change["fingerprint"], retry=3000)
+
+
+@work.get("/task-kinds", response_model=list[TaskKindOut], summary="The kinds of task, with their Danish names")
+async def task_kinds(user: StaffUser) -> list[dict[str, str]]:
+    return sl.task_kinds()
 
 
 @work.get("/tasks/{task_id}", response_model=TaskDetailOut, summary="One task with the history of every change")
@@ -114,6 +161,17 @@ async def complete(
 @work.post("/tasks/{task_id}/business-status", response_model=TaskOut, summary="Set your own short status on a task of yours")
 async def business_status(task_id: uuid.UUID, body: BusinessStatusIn, user: StaffUser, uow: UoW, config: Config) -> dict[str, Any]:
     return await sl.change_task(uow, user, task_id, "business-status", config=config, note=body.business_status)
+
+
+@work.get("/citizens", response_model=list[CitizenListItemOut],
+          summary="The citizens I may see, by name, with their open and overdue tasks",
+          description="`q`: part of the name; `mine=true`: those whose network I am in (a nurse consultant: also "
+                      "those who chose me as tovholder); `limit` (1–200, default 50), `offset`.")
+async def citizens(
+    user: StaffUser, uow: UoW, q: str | None = Query(None, max_length=100), mine: bool = False,
+    limit: int = Query(50, ge=1, le=sl.CITIZEN_LIST_MAX), offset: int = Query(0, ge=0, le=100_000),
+) -> list[dict[str, Any]]:
+    return await sl.list_citizens(uow, user, q=q, mine=mine, limit=limit, offset=offset)
 
 
 @work.get("/citizens/{citizen_id}/timeline", response_model=CitizenOverviewOut, summary="The citizen's timeline across the services, and their tasks")

@@ -58,6 +58,10 @@ class NotificationsConfig(BaseSettings):
 
     # Staff pages: how often "my work queue" asks for news (short polling).
     page_poll_interval_s: float = 5.0
+    # GET /api/v1/work-queue/events: how often the stream looks for changes, and how long one stream
+    # lasts before the client reconnects (and its token is checked again).
+    queue_stream_interval_s: float = 2.0
+    queue_stream_max_s: float = 600.0
 
     @property
     def escalation(self) -> EscalationPolicy:

@@ -169,6 +169,8 @@ async def unattributed_task_rows(session: AsyncSession, link: str) -> list[m.Tas
 def _filtered(query: Select, f: QueueFilter, now: datetime) -> Select:
     if f.kind is not None:
         query = query.where(m.Task.kind == f.kind.value)
+    if f.priority is not None:
+        query = query.where(m.Task.priority == f.priority.value)
     if f.citizen_id is not None:
         query = query.where(m.Task.citizen_id == f.citizen_id)
     # Due filters run on sort_at (= due_at, or far future when absent) so the queue index serves them.
@@ -533,3 +535,37 @@ def add_attempt(session: AsyncSession, delivery_id: uuid.UUID, *, at: datetime, 
                 error: str | None = None, duration_ms: int | None = None) -> None:
     session.add(m.DeliveryAttempt(delivery_id=delivery_id, at=at, outcome=outcome, status_code=status_code, error=error,
                                   duration_ms=duration_ms))
+
+
+# ---------------------------------------------------------------- the citizen list
+
+
+async def list_citizens(session: AsyncSession, *, botilbud_id: str | None, staff_id: str | None, everyone: bool,
+                        tovholder_sub: str | None, only_network: bool, name_like: str | None, now: datetime,
+                        limit: int, offset: int) -> list[tuple[m.Citizen, int, int]]:
+    """Citizens with (open tasks, overdue tasks), by name. Visible: ``everyone``, or at ``botilbud_id`` or
+    with ``staff_id`` in their network; ``only_network`` narrows to the network (and, with
+    ``tovholder_sub``, those who chose that tovholder)."""
+    network = select(m.NetworkMember.citizen_id).where(m.NetworkMember.staff_id == staff_id)
+    query = select(m.Citizen).where(m.Citizen.deceased_at.is_(None))
+    if not everyone:
+        visible = [m.Citizen.id.in_(network)] if staff_id else []
+        if botilbud_id:
+            visible.append(m.Citizen.botilbud_id == botilbud_id)
+        query = query.where(or_(*visible) if visible else false())
+    if only_network:
+        mine = [m.Citizen.id.in_(network)]
+        if tovholder_sub:
+            mine.append(m.Citizen.tovholder_sub == tovholder_sub)
+        query = query.where(or_(*mine))
+    if name_like:
+        escaped = name_like.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(m.Citizen.name.ilike(f"%{escaped}%", escape="\\"))
+    citizens = query.order_by(m.Citizen.name, m.Citizen.id).limit(limit).offset(offset).subquery("citizens")
+    open_tasks = func.count(m.Task.id).filter(m.Task.status.in_(ACTIVE))
+    overdue = func.count(m.Task.id).filter(m.Task.status.in_(ACTIVE), m.Task.due_at < now)
+    shown = aliased(m.Citizen, citizens)
+    rows = await session.execute(
+        select(shown, open_tasks, overdue).outerjoin(m.Task, m.Task.citizen_id == shown.id)
+        .group_by(*citizens.c).order_by(shown.name, shown.id))
+    return [(citizen, int(o), int(late)) for citizen, o, late in rows.all()]

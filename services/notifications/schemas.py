@@ -62,6 +62,7 @@ class PoolOut(BaseModel):
 class TaskOut(BaseModel):
     task_id: str
     citizen_id: str | None
+    citizen_name: str | None = None
     title: str
     kind: str
     kind_label: str
@@ -83,6 +84,19 @@ class TaskOut(BaseModel):
     escalated_at: datetime | None
 
 
+class QueueChangeOut(BaseModel):
+    """One server-sent event of ``GET /api/v1/work-queue/events``: the queue page changed."""
+
+    fingerprint: str
+    count: int
+    more: bool
+
+
+class TaskKindOut(BaseModel):
+    kind: str
+    label: str
+
+
 class TaskChangeOut(BaseModel):
     at: datetime
     by: str | None
@@ -102,6 +116,15 @@ class TimelineLineOut(BaseModel):
     service_label: str
     occurred_at: datetime
     title: str
+
+
+class CitizenListItemOut(BaseModel):
+    citizen_id: str
+    name: str | None
+    botilbud_id: str | None
+    tovholder_sub: str | None
+    open_tasks: int
+    overdue_tasks: int
 
 
 class CitizenOverviewOut(BaseModel):

@@ -127,22 +127,56 @@ async def read_work_queue(uow: UnitOfWork, user: Principal, queue_filter: QueueF
     rows, more = await repo.work_queue(uow.session, work_queue_scope(actor_of(user)), queue_filter, now)
     next_cursor = Cursor(rows[-1].sort_at, rows[-1].id).encode() if more and rows else None
     shown = {r.citizen_id: r.id for r in rows if r.citizen_id}
+    names = await repo.citizen_names(uow.session, set(shown))
     if shown:
         # One audit entry per citizen whose tasks were shown, so it is in that citizen's Min log.
         await uow.audit_many(user, "work-queue.read", shown.items(), object_type="task")
         await uow.commit()
     now = now_utc()
-    return QueuePage([task_json(row, now) for row in rows], next_cursor)
+    tasks = [task_json(row, now) for row in rows]
+    for task in tasks:
+        task["citizen_name"] = names.get(task["citizen_id"]) if task["citizen_id"] else None
+    return QueuePage(tasks, next_cursor)
+
+
+def queue_fingerprint(rows: list[m.Task]) -> str:
+    """Changes whenever a task of the page is added, removed or changed (status, owner, due time, …)."""
+    import hashlib
+
+    state = [(str(r.id), r.status, r.owner, r.business_status, r.priority, r.due_at and r.due_at.isoformat(),
+              r.updated_at and r.updated_at.isoformat()) for r in rows]
+    return hashlib.sha256(repr(state).encode()).hexdigest()[:20]
+
+
+async def watch_work_queue(uows, user: Principal, queue_filter: QueueFilter, *, interval_s: float, max_s: float):
+    """The caller's queue as a stream of changes: the first answer at once, then one whenever the page
+    the same filters would show changes; it ends after ``max_s`` (the client reconnects, and its token
+    is checked again). Scoped exactly like ``read_work_queue``; it sends only a fingerprint and a count,
+    no task or citizen data, so it writes no audit entry (the page the client then reads does)."""
+    import asyncio
+
+    scope = work_queue_scope(actor_of(user))
+    deadline = time.monotonic() + max_s
+    last = None
+    while time.monotonic() < deadline:
+        async with uows() as uow:
+            rows, more = await repo.work_queue(uow.session, scope, queue_filter, now_utc())
+            fingerprint = queue_fingerprint(rows)
+        if fingerprint != last:
+            last = fingerprint
+            yield {"fingerprint": fingerprint, "count": len(rows), "more": more}
+        await asyncio.sleep(interval_s)
+
+
+def task_kinds() -> list[dict[str, str]]:
+    return [{"kind": kind.value, "label": d.KIND_LABELS_DA[kind]} for kind in d.TaskKind]
 
 
 async def queue_overview(uow: UnitOfWork, user: Principal, queue_filter: QueueFilter, *,
                          notices: int = 5) -> dict[str, Any]:
     """The staff page "my work queue": the tasks (with the citizens' names), the next page, the newest notices."""
-    page = await read_work_queue(uow, user, queue_filter)
+    page = await read_work_queue(uow, user, queue_filter)  # the tasks carry the citizens' names
     latest = await my_notices(uow, user, None, limit=notices)
-    names = await repo.citizen_names(uow.session, {uuid.UUID(t["citizen_id"]) for t in page.tasks if t["citizen_id"]})
-    for task in page.tasks:
-        task["citizen_name"] = names.get(task["citizen_id"])
     return {"tasks": page.tasks, "next_cursor": page.next_cursor, "notices": latest}
 
 
@@ -225,6 +259,33 @@ def emit_task_events(uow: UnitOfWork, before: d.Task | None, after: d.Task) -> N
         elif after.status is d.TaskStatus.CANCELLED:
             uow.emit(TaskCancelledV1(citizen_id=after.citizen_id, task_id=after.task_id, kind=after.kind.value,
                                      reason=last.note or "annulleret", cancelled_at=last.at))
+
+
+# ---------------------------------------------------------------- the citizen list
+
+CITIZEN_LIST_MAX = 200
+
+
+async def list_citizens(uow: UnitOfWork, user: Principal, *, q: str | None, mine: bool, limit: int,
+                        offset: int) -> list[dict[str, Any]]:
+    """The citizens the caller may see (the same rule as one citizen's timeline: staff at the citizen's
+    botilbud, the network, visitation and admin), by name, with their open and overdue tasks. ``mine``:
+    the citizens whose network the caller is in (a nurse consultant: also those who chose them as
+    tovholder)."""
+    role = user.role
+    if role not in ("visitation", "coordinator", "nurse-consultant", "admin"):
+        raise Forbidden("Borgerlisten er for medarbejdere.")
+    everyone = role in ("visitation", "admin")
+    rows = await repo.list_citizens(
+        uow.session, botilbud_id=user.botilbud, staff_id=user.sub, everyone=everyone,
+        tovholder_sub=user.sub if role == "nurse-consultant" else None, only_network=mine and not everyone,
+        name_like=(q or "").strip() or None, now=now_utc(), limit=limit, offset=offset)
+    if rows:
+        # One entry per citizen listed, so each sees it in their Min log.
+        await uow.audit_many(user, "citizens.list", [(c.id, c.id) for c, _, _ in rows], object_type="citizen")
+        await uow.commit()
+    return [{"citizen_id": str(c.id), "name": c.name, "botilbud_id": c.botilbud_id, "tovholder_sub": c.tovholder_sub,
+             "open_tasks": open_, "overdue_tasks": late} for c, open_, late in rows]
 
 
 # ---------------------------------------------------------------- citizen timeline and tasks

@@ -43,9 +43,10 @@ KUBERNETES_VERSIONS = ("1.33.0", "1.37.0")
 KAFKA_CLUSTER = "tovholder"
 SERVICES = contract.SERVICES
 PUBLIC_PREFIXES = ("/api/v1", "/integration/v1")
-# notifications serves the staff pages from "/", so its host may route "/" as long as every private
-# path below is routed away from the application.
-STAFF_PAGES_SERVICE = "tovholder-notifications"
+# The portal (and, until its pages move there, notifications) serves pages from "/", so its host may
+# route "/" as long as every private path below is routed away from the application.
+PAGE_SERVICES = ("tovholder-portal", "tovholder-notifications")
+PORTAL = "portal"  # the web application for people: a database of its own, no Kafka
 PRIVATE_PATHS = ("/metrics", "/healthz", "/readyz", "/docs", "/redoc", "/openapi.json", "/asyncapi")
 
 Doc = dict[str, Any]
@@ -458,7 +459,7 @@ def check_workloads(docs: list[Doc]) -> list[str]:
                         errors.append(f"{where}: resources.limits.cpu missing")
         if spec.get("automountServiceAccountToken") is not False:
             errors.append(f"{ident(doc)}: automountServiceAccountToken must be false")
-    for svc in SERVICES:
+    for svc in (*SERVICES, PORTAL):
         dep = named(docs, "Deployment", f"tovholder-{svc}")
         if dep is None:
             errors.append(f"Deployment/tovholder-{svc}: missing")
@@ -486,7 +487,7 @@ def _generated_secrets(docs: list[Doc]) -> set[str]:
     return names
 
 
-INSTALLATION_SECRETS = {"tovholder-cpr", "tovholder-secret-box", "tovholder-backup-s3"}
+INSTALLATION_SECRETS = {"tovholder-cpr", "tovholder-secret-box", "tovholder-backup-s3", "tovholder-portal-oidc"}
 
 
 def check_references(docs: list[Doc]) -> list[str]:
@@ -618,7 +619,7 @@ def check_exposure(docs: list[Doc]) -> list[str]:
                 if not is_app(entry):
                     continue
                 public = any(p == pub or p.startswith(pub + "/") for pub in PUBLIC_PREFIXES)
-                staff_root = p == "/" and backend == STAFF_PAGES_SERVICE
+                staff_root = p == "/" and backend in PAGE_SERVICES
                 if not (public or staff_root):
                     errors.append(f"{ident(ing)}: {p} -> {backend} is not a public path")
             for private in PRIVATE_PATHS:
@@ -643,14 +644,17 @@ def check_exposure(docs: list[Doc]) -> list[str]:
         name = labels.get("app.kubernetes.io/name")
         if internet and name not in ("notifications", "otel-collector"):
             errors.append(f"{ident(doc)}: may reach the internet ({internet[0]['metadata']['name']}); only notifications may")
-        if name in SERVICES:
+        kafka_egress = any((get(to, "podSelector.matchLabels") or {}).get("strimzi.io/cluster") == KAFKA_CLUSTER
+                           for p, to in egress_to)
+        if name == PORTAL and kafka_egress:
+            errors.append(f"{ident(doc)}: the portal has no events and must not reach Kafka")
+        if name in (*SERVICES, PORTAL):
             db = f"tovholder-{name}-db"
             dbs = {(get(to, "podSelector.matchLabels") or {}).get("cnpg.io/cluster") for p, to in egress_to}
             dbs = {d for d in dbs if d}
             if dbs != {db}:
                 errors.append(f"{ident(doc)}: may reach databases {sorted(dbs)}, expected only {db}")
-            if not any((get(to, "podSelector.matchLabels") or {}).get("strimzi.io/cluster") == KAFKA_CLUSTER
-                       for p, to in egress_to):
+            if name != PORTAL and not kafka_egress:
                 errors.append(f"{ident(doc)}: no egress to the Kafka brokers")
             if not any((get(to, "podSelector.matchLabels") or {}).get("app.kubernetes.io/name") == "otel-collector"
                        for p, to in egress_to):

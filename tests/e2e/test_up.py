@@ -48,7 +48,7 @@ def alive(pid: int) -> bool:
 
 
 def test_up_starts_everything_and_ctrl_c_leaves_no_orphan(tmp_path):
-    ports = {s: free_port() for s in SERVICES}
+    ports = {s: free_port() for s in (*SERVICES, "portal")}
     env = {**os.environ, "TOVHOLDER_STATE_DIR": str(tmp_path / "state"), "TOVHOLDER_PG_PORT": str(free_port()),
            "TOVHOLDER_KAFKA_PORT": str(free_port()), **{f"TOVHOLDER_{s.upper()}_PORT": str(p) for s, p in ports.items()}}
     up = subprocess.Popen([sys.executable, "-m", "tovholder.cli", "up"], env=env, stdout=subprocess.PIPE,
@@ -69,7 +69,7 @@ def test_up_starts_everything_and_ctrl_c_leaves_no_orphan(tmp_path):
             assert f"http://127.0.0.1:{port}" in text
             assert httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).status_code == 200
         spawned = descendants(up.pid)
-        assert len(spawned) >= 6  # PostgreSQL, Tansu, four services (plus PostgreSQL's own workers)
+        assert len(spawned) >= 7  # PostgreSQL, Tansu, four services, the portal (plus PostgreSQL's own workers)
 
         up.send_signal(signal.SIGINT)  # what Ctrl-C in a terminal does
         assert up.wait(timeout=60) == 0

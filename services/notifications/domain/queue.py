@@ -17,7 +17,7 @@ from uuid import UUID
 
 from services.notifications.domain.clock import as_date, as_datetime, at_local
 from services.notifications.domain.errors import InvalidInput
-from services.notifications.domain.tasks import Task, TaskKind
+from services.notifications.domain.tasks import Priority, Task, TaskKind
 
 NO_DUE_SORT_AT = datetime(9999, 12, 31, tzinfo=UTC)
 DEFAULT_LIMIT = 50
@@ -60,6 +60,7 @@ class QueueFilter:
     overdue: bool | None = None
     limit: int = DEFAULT_LIMIT
     cursor: Cursor | None = None
+    priority: Priority | None = None
 
 
 def _bound(value: str, name: str, *, end_of_day: bool) -> datetime:
@@ -104,13 +105,22 @@ def parse_filter(params: Mapping[str, str | None]) -> QueueFilter:
         if not 1 <= limit <= MAX_LIMIT:
             raise InvalidInput(f"limit skal være mellem 1 og {MAX_LIMIT}")
     cursor = Cursor.decode(params["cursor"]) if params.get("cursor") else None
-    return QueueFilter(kind, citizen_id, due_before, due_after, overdue, limit, cursor)
+    priority = None
+    if params.get("priority"):
+        try:
+            priority = Priority(params["priority"])
+        except ValueError as error:
+            known = ", ".join(p.value for p in Priority)
+            raise InvalidInput(f"priority '{params['priority']}' findes ikke; brug en af: {known}") from error
+    return QueueFilter(kind, citizen_id, due_before, due_after, overdue, limit, cursor, priority)
 
 
 def matches(task: Task, queue_filter: QueueFilter, now: datetime) -> bool:
     """The filter as a predicate (the SQL in the service must agree; tests compare the two)."""
     f = queue_filter
     if f.kind is not None and task.kind != f.kind:
+        return False
+    if f.priority is not None and task.priority != f.priority:
         return False
     if f.citizen_id is not None and task.citizen_id != f.citizen_id:
         return False
