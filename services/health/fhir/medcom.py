@@ -106,6 +106,7 @@ class HospitalNotificationMessage:
     envelope: Envelope
     message_id: uuid.UUID
     activity: str
+    replaces_header_id: str | None = None  # the earlier MessageHeader.id a revise-/cancel- names
     notification: dict[str, Any] = field(default_factory=dict)  # the body of POST /integration/v1/hospital-notifications
 
 
@@ -321,6 +322,7 @@ def read_hospital_notification(raw: Any) -> HospitalNotificationMessage:
         occurred_at = _moment(encounter, which, activity, envelope)
 
     replaces: uuid.UUID | None = None
+    replaces_header_id: str | None = None
     if prefix:
         earlier = next((e.what for e in provenance.entity or [] if e.what is not None and e.what.reference
                         and "MessageHeader/" in str(e.what.reference)), None)
@@ -328,7 +330,8 @@ def read_hospital_notification(raw: Any) -> HospitalNotificationMessage:
             raise MedComRejected(f"'{activity}' must name the MessageHeader it {'revises' if prefix == 'revise-' else 'cancels'} "
                                  "in Provenance.entity.what (MessageHeader/<id>).", code="required",
                                  expression="Provenance.entity.what", envelope=envelope)
-        replaces = message_uuid(str(earlier.reference).rstrip("/").split("/")[-1])
+        replaces_header_id = str(earlier.reference).rstrip("/").split("/")[-1]
+        replaces = message_uuid(replaces_header_id)
 
     provider = index.resolve(encounter.serviceProvider, Organization)
     department = (provider.name if provider is not None and provider.name else None) or envelope.sender.name or envelope.sender.org
@@ -340,6 +343,7 @@ def read_hospital_notification(raw: Any) -> HospitalNotificationMessage:
         envelope=envelope,
         message_id=message_id,
         activity=activity,
+        replaces_header_id=replaces_header_id,
         notification={
             "message_id": str(message_id),
             "sent_at": _iso(bundle.timestamp),

@@ -1,0 +1,269 @@
+"""MedCom HospitalNotification in, MedCom Acknowledgement out, on real PostgreSQL and the real broker:
+MedCom's own example messages (tests/fixtures/medcom/, encoded from the IG's examples) end to end to
+the tovholder's task in notifications and the health timeline; duplicates; refusals."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.capabilitystatement import CapabilityStatement
+
+from tests.integration.health.helpers import known_citizen, new_cpr
+from tests.support import eventually, run_service
+
+pytestmark = pytest.mark.integration
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "medcom"
+HOSPITAL = "SOR:265161000016000"  # the sender Organization of MedCom's examples
+IG_CPR = "2509479989"
+PROCESS = "/fhir/r4/$process-message"
+FHIR = {"content-type": "application/fhir+json"}
+HEADER_IDS = [json.loads(p.read_text())["entry"][0]["resource"]["id"] for p in sorted(FIXTURES.glob("*.json"))]
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def notifications(pg, kafka, tmp_path_factory):
+    async with run_service("notifications", pg=pg, kafka=kafka, state_dir=tmp_path_factory.mktemp("notif")) as svc:
+        yield svc
+
+
+def message(name: str, cpr: str, salt: str | None = None) -> str:
+    """A fixture as sent for one person: its CPR, and (with ``salt``) MessageHeader ids of its own,
+    references between the messages of one flow kept."""
+    text = (FIXTURES / f"{name}.json").read_text().replace(IG_CPR, cpr)
+    if salt:
+        for header_id in HEADER_IDS:
+            text = text.replace(header_id, f"{header_id[:27]}{salt}")
+    return text
+
+
+def header_id(body: str) -> str:
+    return json.loads(body)["entry"][0]["resource"]["id"]
+
+
+async def send(health, body: str, org: str = HOSPITAL, expected: int = 200) -> dict:
+    r = await health.client.post(PROCESS, content=body.encode(), headers={**FHIR, **health.auth("partner", "epj", org=org)})
+    assert r.status_code == expected, r.text
+    assert r.headers["content-type"].startswith("application/fhir+json")
+    ack = r.json()
+    Bundle.model_validate(ack)  # every acknowledgement is valid FHIR
+    return ack
+
+
+def response(ack: dict) -> dict:
+    header = ack["entry"][0]["resource"]
+    assert header["resourceType"] == "MessageHeader" and header["eventCoding"]["code"] == "acknowledgement-message"
+    return header["response"]
+
+
+def outcome_text(ack: dict) -> str:
+    outcome = next(e["resource"] for e in ack["entry"] if e["resource"]["resourceType"] == "OperationOutcome")
+    return " ".join(i["details"]["text"] for i in outcome["issue"])
+
+
+async def accepted(health, body: str) -> dict:
+    ack = await send(health, body)
+    assert response(ack) == {"identifier": header_id(body), "code": "ok"}
+    return ack
+
+
+async def tasks_of(notifications, citizen_id, kind: str):
+    r = await notifications.client.get("/api/v1/work-queue",
+                                       headers=notifications.auth("nurse-consultant", "nurse-a", botilbud="orion"))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    items = body if isinstance(body, list) else body.get("tasks", body.get("items", []))
+    return [t for t in items if t["citizen_id"] == str(citizen_id) and t["kind"] == kind]
+
+
+async def task(notifications, citizen_id, kind: str) -> dict:
+    async def found():
+        return await tasks_of(notifications, citizen_id, kind) or None
+
+    tasks = await eventually(found, timeout=30, message=f"{kind} task in the tovholder's work queue")
+    assert len(tasks) == 1 and tasks[0]["owner"] == "nurse-a"
+    return tasks[0]
+
+
+async def timeline(health, citizen_id) -> list[str]:
+    r = await health.client.get(f"/api/v1/citizens/{citizen_id}/health-timeline",
+                                headers=health.auth("nurse-consultant", "nurse-a", botilbud="orion"))
+    assert r.status_code == 200, r.text
+    return [e["what"] for e in r.json()["entries"] if e["kind"] == "hospital-notice"]
+
+
+async def notices(health, citizen_id) -> list[dict]:
+    r = await health.client.get(f"/api/v1/citizens/{citizen_id}/hospital-notices",
+                                headers=health.auth("nurse-consultant", "nurse-a", botilbud="orion"))
+    assert r.status_code == 200, r.text
+    return r.json()["notices"]
+
+
+async def test_admit_then_update_with_the_igs_own_messages(health, notifications, kafka, vault):
+    """Use cases S1 + S.CORR, the IG's MessageHeader ids as published (only the CPR is one of ours)."""
+    citizen_id, cpr = await known_citizen(health, kafka, vault)
+    admit = message("stin", cpr)
+    ack = await accepted(health, admit)
+    assert ack["entry"][0]["resource"]["destination"][0]["receiver"]["reference"].startswith("Organization/")
+    await task(notifications, citizen_id, "accompany-admission")
+    await accepted(health, message("re_stin", cpr))
+    lines = await timeline(health, citizen_id)
+    assert any(line.startswith("Admitted (STIN), Hjerteafdelingen") for line in lines)
+    assert any(line.startswith("Correction (RE_STIN)") for line in lines)
+    rows = await notices(health, citizen_id)
+    assert {(n["code"], n["status"]) for n in rows} == {("STIN", "superseded"), ("STIN", "active")}
+    assert {n["legal_basis"] for n in rows} == {"retssikkerhedsloven § 12 c"}
+
+
+async def test_admit_then_cancel_withdraws_the_task(health, notifications, kafka, vault):
+    citizen_id, cpr = await known_citizen(health, kafka, vault)
+    await accepted(health, message("stin", cpr, salt="a1b2c3d4e"))
+    await task(notifications, citizen_id, "accompany-admission")
+    await accepted(health, message("an_stin", cpr, salt="a1b2c3d4e"))
+
+    async def withdrawn():
+        return not await tasks_of(notifications, citizen_id, "accompany-admission")
+
+    await eventually(withdrawn, timeout=30, message="admission task withdrawn")
+    assert any(line.startswith("Cancelled by the hospital (AN_STIN)") for line in await timeline(health, citizen_id))
+
+
+async def test_admit_leave_and_end_of_leave(health, notifications, kafka, vault):
+    citizen_id, cpr = await known_citizen(health, kafka, vault)
+    for name in ("stin", "stor", "slor"):
+        await accepted(health, message(name, cpr, salt="b1b2c3d4e"))
+    await task(notifications, citizen_id, "hospital-leave-contact")
+    lines = await timeline(health, citizen_id)
+    assert any(line.startswith("On leave from hospital (STOR)") for line in lines)
+    assert any(line.startswith("Back from leave (SLOR)") for line in lines)
+
+
+async def test_admit_then_discharge_home(health, notifications, kafka, vault):
+    citizen_id, cpr = await known_citizen(health, kafka, vault)
+    await accepted(health, message("stin", cpr, salt="c1b2c3d4e"))
+    await accepted(health, message("slhj_inpatient", cpr, salt="c1b2c3d4e"))
+    await task(notifications, citizen_id, "discharge-follow-up")
+    assert any(line.startswith("Discharged (SLHJ)") for line in await timeline(health, citizen_id))
+
+
+async def test_admit_then_death(health, notifications, kafka, vault):
+    """IG 3.0 has no death activity: admit-inpatient stays, Patient.deceased says it (MORS)."""
+    citizen_id, cpr = await known_citizen(health, kafka, vault)
+    await accepted(health, message("stin", cpr, salt="d1b2c3d4e"))
+    await accepted(health, message("mors_inpatient", cpr, salt="d1b2c3d4e"))
+    await task(notifications, citizen_id, "inform-network-of-death")
+    assert any(line.startswith("Died (MORS)") for line in await timeline(health, citizen_id))
+
+
+async def test_acute_ambulant_then_discharge_and_death(health, notifications, kafka, vault):
+    citizen_id, cpr = await known_citizen(health, kafka, vault)
+    await accepted(health, message("staa", cpr, salt="e1b2c3d4e"))
+    await task(notifications, citizen_id, "accompany-admission")
+    await accepted(health, message("slhj_acute", cpr, salt="e1b2c3d4e"))
+    await task(notifications, citizen_id, "discharge-follow-up")
+    lines = await timeline(health, citizen_id)
+    assert any(line.startswith("Admitted (STAA)") and "Acute admission" in line for line in lines)
+    # S2 + S7 for another person
+    other_id, other_cpr = await known_citizen(health, kafka, vault)
+    await accepted(health, message("staa", other_cpr, salt="f1b2c3d4e"))
+    await accepted(health, message("mors_acute", other_cpr, salt="f1b2c3d4e"))
+    await task(notifications, other_id, "inform-network-of-death")
+
+
+async def test_different_sender_and_service_provider(health, notifications, kafka, vault):
+    citizen_id, cpr = await known_citizen(health, kafka, vault)
+    await accepted(health, message("stin_different_sender", cpr, salt="a2b2c3d4e"))
+    await task(notifications, citizen_id, "accompany-admission")
+    [notice] = await notices(health, citizen_id)
+    assert notice["department"] == "Hjertemedicinsk sengeafs. S103"  # the serviceProvider, not the sender
+    assert notice["sender_org"] == HOSPITAL
+
+
+async def test_two_episode_of_care_identifiers_take_the_senders_own(health, kafka, vault):
+    citizen_id, cpr = await known_citizen(health, kafka, vault)
+    await accepted(health, message("stin_two_episodes", cpr, salt="a3b2c3d4e"))
+    [notice] = await notices(health, citizen_id)
+    assert notice["hospital_episode_id"] == "bd481c38-a921-11ed-afa1-0242ac120002"
+
+
+async def test_the_same_message_twice_gets_the_same_acknowledgement_and_one_effect(health, notifications, kafka, vault):
+    citizen_id, cpr = await known_citizen(health, kafka, vault)
+    first_copy = message("stin", cpr, salt="a4b2c3d4e")
+    # MedCom's resend: the same MessageHeader.id in a new envelope (Bundle.id, timestamps).
+    resent = json.loads(first_copy)
+    resent["id"], resent["timestamp"] = str(uuid.uuid4()), "2022-12-07T12:30:01+02:00"
+    first = await accepted(health, first_copy)
+    again = await accepted(health, json.dumps(resent))
+    assert again["entry"][0]["resource"] == first["entry"][0]["resource"]  # the same MessageHeader (id, response)
+    assert again["id"] != first["id"]  # a new envelope, as MedCom asks of a resent acknowledgement
+    await task(notifications, citizen_id, "accompany-admission")
+    assert len(await notices(health, citizen_id)) == 1
+
+
+async def test_a_revision_before_its_original_is_a_fatal_error_naming_the_missing_message(health, kafka, vault):
+    citizen_id, cpr = await known_citizen(health, kafka, vault)
+    revision = message("re_stin", cpr, salt="a5b2c3d4e")
+    ack = await send(health, revision, expected=409)
+    assert response(ack)["code"] == "fatal-error" and response(ack)["identifier"] == header_id(revision)
+    original = header_id(message("stin", cpr, salt="a5b2c3d4e"))
+    text = outcome_text(ack)
+    assert f"MessageHeader/{original}" in text and "revise-admit-inpatient" in text, text
+    again = await send(health, revision, expected=409)  # a resend: the same answer
+    assert again["entry"][0]["resource"] == ack["entry"][0]["resource"]
+    assert await notices(health, citizen_id) == []
+
+
+async def test_a_bundle_that_is_not_a_hospital_notification_is_a_fatal_error(health):
+    other = json.loads(message("stin", new_cpr(), salt="a6b2c3d4e"))
+    other["entry"][0]["resource"]["eventCoding"]["code"] = "care-communication-message"
+    ack = await send(health, json.dumps(other), expected=422)
+    assert response(ack) == {"identifier": other["entry"][0]["resource"]["id"], "code": "fatal-error",
+                             "details": response(ack)["details"]}
+    assert "HospitalNotification" in outcome_text(ack)
+    for body, words in (("{not json", "not valid JSON"),
+                        (json.dumps({"resourceType": "Patient"}), "not a FHIR Bundle"),
+                        (json.dumps({"resourceType": "Bundle", "type": "message",
+                                     "entry": [{"resource": {"resourceType": "Patient", "birthDate": "soon"}}]}),
+                         "not valid FHIR R4")):
+        ack = await send(health, body, expected=422)
+        assert response(ack)["code"] == "fatal-error" and words in outcome_text(ack), outcome_text(ack)
+
+
+async def test_another_organisations_message_is_refused_and_changes_nothing(health, kafka, vault):
+    citizen_id, cpr = await known_citizen(health, kafka, vault)
+    body = message("stin", cpr, salt="a7b2c3d4e")
+    ack = await send(health, body, org="SOR:1234567", expected=403)
+    assert response(ack)["code"] == "fatal-error" and "SOR:265161000016000" in outcome_text(ack)
+    assert await notices(health, citizen_id) == []
+    await accepted(health, body)  # the refusal was not kept as the message's acknowledgement
+
+
+async def test_an_unknown_cpr_is_acknowledged_and_parked_for_visitation(health):
+    await accepted(health, message("stin", new_cpr(), salt="a8b2c3d4e"))
+    queue = await health.client.get("/api/v1/unmatched-hospital-notices", headers=health.auth("visitation", "visitation-1"))
+    assert queue.status_code == 200, queue.text
+    assert any(n["sender_org"] == HOSPITAL and n["code"] == "STIN" for n in queue.json()["notices"])
+
+
+async def test_refusals_before_the_message_are_operation_outcomes(health):
+    body = message("stin", new_cpr(), salt="a9b2c3d4e").encode()
+    r = await health.client.post(PROCESS, content=body, headers=FHIR)
+    assert r.status_code == 401 and r.json()["resourceType"] == "OperationOutcome"
+    r = await health.client.post(PROCESS, content=body, headers={**FHIR, **health.auth("coordinator", "c-1", botilbud="orion")})
+    assert r.status_code == 403 and r.json()["resourceType"] == "OperationOutcome", r.text
+
+
+async def test_metadata_declares_the_messaging_and_its_duplicate_window(health):
+    r = await health.client.get("/fhir/r4/metadata")
+    assert r.status_code == 200, r.text
+    statement = CapabilityStatement.model_validate(r.json())
+    assert statement.fhirVersion == "4.0.1"
+    [messaging] = statement.messaging
+    assert messaging.reliableCache == 24 * 60 and messaging.reliableCache >= 30 + 1
+    assert messaging.supportedMessage[0].mode == "receiver"
+    assert str(messaging.endpoint[0].address).endswith("/fhir/r4/$process-message")
