@@ -143,3 +143,17 @@ def searchset(request: Request, resources: Sequence[Resource], *, total: int, of
         "entry": [{"fullUrl": f"{str(request.base_url).rstrip('/')}/fhir/r4/{r.get_resource_type()}/{r.id}",
                    "resource": dump(r), "search": {"mode": "match"}} for r in resources],
     })
+
+
+def scope_refusal(principal: Any, resource_type: str) -> str | None:
+    """Why a token's SMART scopes do not cover reading ``resource_type`` (None: they do, or the token
+    carries none — then the role rules alone decide, as for the REST API)."""
+    scopes = principal.scopes
+    if not scopes:
+        return None
+    context = {"citizen": "patient", "partner": "system"}.get(principal.role, "user")
+    wanted = {f"{context}/{t}.{a}" for t in (resource_type, "*") for a in ("read", "*", "r", "rs")}
+    if scopes & wanted:
+        return None
+    return (f"Your token's scopes ({' '.join(sorted(scopes))}) do not allow reading {resource_type}; "
+            f"it needs {context}/{resource_type}.read or {context}/*.read.")

@@ -63,6 +63,7 @@ from services.health.domain.hospital_notices import (
     timeline_text,
     validate_incoming,
 )
+from services.health.fhir import encounter as fhir_encounter
 from services.health.fhir import medcom
 from services.health.fhir.acknowledgement import FATAL, OK, TRANSIENT, acknowledgement
 from services.health.fhir.acknowledgement import resend as resend_acknowledgement
@@ -94,8 +95,9 @@ from services.health.models import (
 )
 from tovholder.auth import Principal
 from tovholder.cpr import CprVault, mask, normalize_cpr
-from tovholder.errors import Conflict, DomainError, Forbidden, NotFound
-from tovholder.fhir import RETRY_AFTER_S, fhir_response
+from tovholder.errors import Conflict, DomainError, Forbidden, NotFound, TovholderError
+from tovholder.fhir import RETRY_AFTER_S, fhir_response, scope_refusal
+from tovholder.fhir import dump as dump_resource
 from tovholder.receipts import FatalMessage, parse_body, receive_message, unstorable_value
 from tovholder.scopes import scope_of
 from tovholder.uow import UnitOfWork
@@ -1569,3 +1571,73 @@ async def consent_revoked(uow: UnitOfWork, event: ConsentRevokedV1) -> None:
     # Upsert: the revocation may arrive before the grant (another partition), and must win.
     await repo.upsert_consent(uow, consent_id=event.consent_id, values=values,
                               on_conflict={"revoked_at": event.revoked_at})
+
+
+# ==================================================================== FHIR R4 read: Encounter (hospital stays)
+
+NO_SUCH_ENCOUNTER = "No such Encounter that you may read."
+_LAST_UPDATED_PREFIXES = ("eq", "ge", "le", "gt", "lt")
+
+
+def _invalid_search(text: str) -> TovholderError:
+    return TovholderError(text, code="invalid-search")  # 400
+
+
+async def _readable_stays(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID,
+                          not_found: str = NO_RECORD_YOU_MAY_SEE) -> list[fhir_encounter.Stay]:
+    """The citizen's stays if ``user`` may read the citizen's health details (the REST API's rule,
+    ``tovholder.access.may_read_health_details``) and the token's SMART scopes, if any, allow it."""
+    if (refusal := scope_refusal(user, "Encounter")) is not None:
+        uow.audit(user, "health.access_denied", citizen_id=citizen_id, object_type="encounter",
+                  detail={"scope": user.scope or ""})
+        await uow.commit()
+        raise Forbidden(refusal)
+    await authorize(uow, user, Action.READ, citizen_id, not_found=not_found)
+    return fhir_encounter.stays(citizen_id, await repo.hospital_notices(uow, citizen_id))
+
+
+async def read_encounter(uow: UnitOfWork, user: Principal, encounter_id: str) -> dict[str, Any]:
+    """``GET /fhir/r4/Encounter/{id}``: one hospital stay (audited)."""
+    citizen_id = fhir_encounter.citizen_of(encounter_id)
+    if citizen_id is None:
+        raise NotFound(NO_SUCH_ENCOUNTER)
+    stay = next((x for x in await _readable_stays(uow, user, citizen_id, NO_SUCH_ENCOUNTER) if x.id == encounter_id), None)
+    if stay is None:
+        raise NotFound(NO_SUCH_ENCOUNTER)
+    uow.audit(user, "encounter.read", citizen_id=citizen_id, object_type="encounter", object_id=encounter_id)
+    await uow.commit()
+    return dump_resource(stay.resource)
+
+
+def _when(value: str) -> tuple[str, datetime]:
+    op = value[:2] if value[:2] in _LAST_UPDATED_PREFIXES else "eq"
+    text = value[2:] if value[:2] in _LAST_UPDATED_PREFIXES else value
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise _invalid_search(f"_lastUpdated {value!r} is not a date or dateTime with an optional prefix "
+                              "(eq, ge, le, gt, lt), e.g. ge2026-11-01 or lt2026-11-22T10:00:00+01:00") from None
+    return op, moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+async def search_encounters(uow: UnitOfWork, user: Principal, *, patient: str | None, status: str | None,
+                            last_updated: list[str], count: int, offset: int) -> tuple[list[Any], int]:
+    """``GET /fhir/r4/Encounter?patient=…``: one citizen's stays, newest first, one page (audited)."""
+    if patient is None and user.role == "citizen":
+        patient = user.sub
+    if patient is None:
+        raise _invalid_search("Search Encounters of one citizen: give patient=Patient/<citizen_id>.")
+    citizen_id = _uuid_or_none(patient.removeprefix("Patient/"))
+    if citizen_id is None:
+        raise _invalid_search(f"patient {patient!r} is not Patient/<citizen_id> (a UUID).")
+    statuses = set(status.split(",")) if status else None
+    if statuses and not statuses <= set(fhir_encounter.STATUSES):
+        raise _invalid_search(f"status must be one of {', '.join(fhir_encounter.STATUSES)} (comma-separated).")
+    conditions = [_when(v) for v in last_updated]
+    stays = [x for x in await _readable_stays(uow, user, citizen_id)
+             if (statuses is None or x.status in statuses) and fhir_encounter.matches_last_updated(x, conditions)]
+    page = stays[offset:offset + count]
+    uow.audit(user, "encounter.search", citizen_id=citizen_id, object_type="encounter",
+              detail={"count": len(page), "total": len(stays)})
+    await uow.commit()
+    return [x.resource for x in page], len(stays)
