@@ -170,7 +170,7 @@ def _peek_envelope(raw: Any) -> Envelope:
         return envelope
     try:
         header = MessageHeader.model_validate(entries[0].get("resource"))
-    except (ValidationError, TypeError, ValueError):
+    except (ValidationError, TypeError, ValueError, KeyError, AttributeError):
         return envelope
     envelope.header_id = header.id
     orgs: dict[str, Organization] = {}
@@ -179,7 +179,7 @@ def _peek_envelope(raw: Any) -> Envelope:
         if isinstance(resource, dict) and resource.get("resourceType") == "Organization":
             try:
                 org = Organization.model_validate(resource)
-            except (ValidationError, TypeError, ValueError):
+            except (ValidationError, TypeError, ValueError, KeyError, AttributeError):
                 continue
             orgs[f"Organization/{org.id}"] = org
             if isinstance(entry.get("fullUrl"), str):
@@ -209,6 +209,12 @@ def parse_bundle(raw: Any) -> Bundle:
         first = _where(tuple(exc.errors()[0]["loc"])) if exc.errors() else "Bundle"
         raise MedComRejected(f"The Bundle is not valid FHIR R4: {problems}.", code="structure", expression=first,
                              error_code="MSG_Datatype_Wrong", envelope=_peek_envelope(raw)) from None
+    except (TypeError, KeyError, AttributeError, ValueError):
+        # The models trip over some shapes instead of reporting them (e.g. a resourceType that is not a string).
+        raise MedComRejected("The Bundle is not valid FHIR R4: an element has the wrong type (check that every "
+                             "resource has a string resourceType and every element the type FHIR R4 gives it).",
+                             code="structure", expression="Bundle", error_code="MSG_Datatype_Wrong",
+                             envelope=_peek_envelope(raw)) from None
 
 
 def _moment(encounter: Encounter, which: str, activity: str, envelope: Envelope) -> datetime:

@@ -114,3 +114,14 @@ def test_the_duplicate_window_is_at_least_the_resend_timeout_plus_a_minute():
         Messaging(duplicate_window_s=1800, sender_resend_timeout_s=1800)
     statement = capability_statement("http://h/fhir/r4", Messaging(duplicate_window_s=1860, sender_resend_timeout_s=1800))
     assert statement["messaging"][0]["reliableCache"] == 31
+
+
+@pytest.mark.parametrize("broken", [
+    {"resourceType": "Bundle", "type": "message", "entry": [{"resource": {"resourceType": ["MessageHeader"]}}]},
+    {"resourceType": "Bundle", "type": "message", "entry": [{"resource": {"resourceType": None}}]},
+    {"resourceType": "Bundle", "type": "message", "entry": "all of them"},
+    {"resourceType": "Bundle", "type": "message", "entry": [None, 7]},
+])
+def test_shapes_the_models_trip_over_are_refused_with_a_reason(broken):
+    with pytest.raises(MedComRejected, match="not valid FHIR R4"):
+        read_hospital_notification(broken)
