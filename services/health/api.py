@@ -330,8 +330,8 @@ async def post_process_message(request: Request, user: PartnerUser, uow: UoW) ->
 
 
 @fhir.get("/metadata", response_model=FhirResourceOut,
-          summary="CapabilityStatement: MedCom messaging (duplicate window) and the Encounter API (public, as FHIR asks)")
-async def get_metadata(request: Request) -> JSONResponse:
+          summary="CapabilityStatement: MedCom messaging (duplicate window) and the Encounter API (any valid token)")
+async def get_metadata(request: Request, user: CurrentUser) -> JSONResponse:
     return fhir_response(capability_statement(fhir_base(request), request.app.state.ctx.extras["medcom"]))
 
 

@@ -268,7 +268,7 @@ async def test_refusals_before_the_message_are_operation_outcomes(health):
 
 
 async def test_metadata_declares_the_messaging_and_its_duplicate_window(health):
-    r = await health.client.get("/fhir/r4/metadata")
+    r = await health.client.get("/fhir/r4/metadata", headers=health.auth("partner", "epj", org=HOSPITAL))
     assert r.status_code == 200, r.text
     statement = CapabilityStatement.model_validate(r.json())
     assert statement.fhirVersion == "4.0.1"
