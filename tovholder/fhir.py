@@ -14,6 +14,7 @@ with paging links.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import datetime, timezone
@@ -25,6 +26,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.encounter import Encounter
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 from fhir.resources.R4B.resource import Resource
 from pydantic import BaseModel, ConfigDict
@@ -157,3 +159,69 @@ def scope_refusal(principal: Any, resource_type: str) -> str | None:
         return None
     return (f"Your token's scopes ({' '.join(sorted(scopes))}) do not allow reading {resource_type}; "
             f"it needs {context}/{resource_type}.read or {context}/*.read.")
+
+
+# ---------------------------------------------------------------- hospital stays (health's Encounter)
+
+ACT_CODES = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+SOR_SYSTEM = "urn:oid:1.2.208.176.1.1"
+EPISODE_SYSTEM = "urn:tovholder:hospital-episode"  # the sender's own episode-of-care identifier
+ENCOUNTER_STATUS_AFTER = {"admission": "in-progress", "leave-ended": "in-progress", "leave-started": "onleave",
+                          "discharge": "finished", "death": "finished"}
+# The events a subscription with payload "fhir" can receive, and the resource each becomes.
+FHIR_EVENT_TYPES = {"tovholder.health.hospital-notice-registered.v1": "Encounter",
+                    "tovholder.health.hospital-notice-corrected.v1": "Encounter"}
+
+
+def hospital_stay_id(citizen_id: Any, sender_org: str, episode: str) -> str:
+    """The Encounter id of a hospital stay (one sender's episode): ``<citizen_id>.<16 hex>``, the same in
+    health's FHIR API and in deliveries."""
+    digest = hashlib.sha256("\n".join((sender_org, episode)).encode()).hexdigest()
+    return f"{citizen_id}.{digest[:16]}"
+
+
+def organisation_ref(org: str, display: str | None = None) -> dict[str, Any]:
+    ref: dict[str, Any] = {"display": display} if display else {}
+    if org.startswith("SOR:"):
+        ref["identifier"] = {"system": SOR_SYSTEM, "value": org.removeprefix("SOR:")}
+    elif not display:
+        ref["display"] = org
+    return ref
+
+
+def encounter_json(*, encounter_id: str, citizen_id: Any, sender_org: str, episode: str, status: str, acute: bool,
+                   start: datetime | None, end: datetime | None, department: str | None, last_updated: datetime,
+                   leave_start: datetime | None = None) -> dict[str, Any]:
+    """A hospital stay as a FHIR R4 Encounter (validated)."""
+    period = {k: v.isoformat() for k, v in (("start", start), ("end", end)) if v is not None}
+    resource = Encounter.model_validate({
+        "resourceType": "Encounter", "id": encounter_id,
+        "meta": {"lastUpdated": last_updated.isoformat()},
+        "identifier": [{"system": EPISODE_SYSTEM, "value": episode, "assigner": organisation_ref(sender_org)}],
+        "status": status,
+        "class": {"system": ACT_CODES, "code": "EMER" if acute else "IMP"},
+        "subject": {"reference": f"Patient/{citizen_id}"},
+        **({"period": period} if period else {}),
+        "serviceProvider": organisation_ref(sender_org, department),
+        **({"extension": [{"url": "http://medcomfhir.dk/ig/hospitalnotification/StructureDefinition/"
+                                  "medcom-hospitalnotifiation-leave-period-extension",
+                           "valuePeriod": {"start": leave_start.isoformat()}}]} if leave_start else {}),
+    })
+    return dump(resource)
+
+
+def event_as_fhir(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
+    """The resource an event changed, as FHIR R4 JSON (``FHIR_EVENT_TYPES``): a hospital notice → the
+    stay as this notice leaves it (the whole stay: ``GET /fhir/r4/Encounter/{id}`` at health)."""
+    if FHIR_EVENT_TYPES.get(event_type) != "Encounter":
+        raise ValueError(f"no FHIR payload for {event_type}")
+    kind = data.get("kind")
+    occurred = datetime.fromisoformat(str(data["occurred_at"]))
+    ends = kind in ("discharge", "death")
+    return encounter_json(
+        encounter_id=hospital_stay_id(data["citizen_id"], data["sender_org"], data["hospital_episode_id"]),
+        citizen_id=data["citizen_id"], sender_org=data["sender_org"], episode=data["hospital_episode_id"],
+        status=ENCOUNTER_STATUS_AFTER.get(kind, "in-progress"), acute=data.get("code") == "STAA",
+        start=occurred if kind == "admission" else None, end=occurred if ends else None,
+        department=data.get("department"), last_updated=occurred,
+        leave_start=occurred if kind == "leave-started" else None)

@@ -173,6 +173,8 @@ class Subscription(Base):
     secret: Mapped[str] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    # What a delivery carries: "cloudevent" (the event) or "fhir" (the resource it changed, FHIR R4 JSON).
+    payload: Mapped[str] = mapped_column(String(20), default="cloudevent", server_default=text("'cloudevent'"))
 
 
 class Delivery(Base):

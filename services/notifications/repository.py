@@ -440,9 +440,9 @@ async def board_column(session: AsyncSession, status: str, *, limit: int, narrow
 
 
 def add_subscription(session: AsyncSession, *, partner_org: str, created_by: str, callback_url: str,
-                     event_types: list[str], encrypted_secret: str) -> m.Subscription:
+                     event_types: list[str], encrypted_secret: str, payload: str = "cloudevent") -> m.Subscription:
     sub = m.Subscription(id=uuid.uuid4(), partner_org=partner_org, created_by=created_by, callback_url=callback_url,
-                         event_types=event_types, secret=encrypted_secret, active=True)
+                         event_types=event_types, secret=encrypted_secret, active=True, payload=payload)
     session.add(sub)
     return sub
 

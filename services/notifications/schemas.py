@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
@@ -155,6 +155,9 @@ class SubscriptionIn(BaseModel):
     event_types: list[str] = Field(min_length=1, description="See GET /integration/v1/event-types")
     secret: str = Field(min_length=MIN_SECRET_LENGTH, max_length=MAX_SECRET_LENGTH,
                         description="The key of both signatures, e.g. 32 random bytes, hex-encoded")
+    payload: Literal["cloudevent", "fhir"] = Field(
+        "cloudevent", description="cloudevent: the event (CloudEvents JSON); fhir: the resource it changed as FHIR R4 "
+                                  "JSON (application/fhir+json), for the hospital-notice events (an Encounter)")
 
 
 
@@ -167,6 +170,7 @@ class SubscriptionMessage(BaseModel):
     callback_url: Any = None
     event_types: Any = None
     secret: Any = None
+    payload: Any = None
 
 
 class SubscriptionReceipt(BaseModel):
@@ -187,6 +191,7 @@ class SubscriptionOut(BaseModel):
     event_types: list[str]
     active: bool
     created_at: datetime
+    payload: str = "cloudevent"
 
 
 class EventTypeOut(BaseModel):

@@ -55,6 +55,7 @@ from tovholder.access import CitizenCircle
 from tovholder.auth import Principal
 from tovholder.consent import refused
 from tovholder.errors import Conflict, DomainError, Forbidden, NotFound
+from tovholder.fhir import FHIR_EVENT_TYPES, FHIR_JSON, event_as_fhir
 from tovholder.messaging import EventMeta
 from tovholder.receipts import FatalMessage, parse_body, receipt_body, receipt_response, receive_message
 from tovholder.secretbox import SecretBox
@@ -501,7 +502,7 @@ def event_types_for(partner: Principal) -> list[dict[str, Any]]:
 def subscription_json(sub: m.Subscription) -> dict[str, Any]:
     return {
         "subscription_id": str(sub.id), "partner_org": sub.partner_org, "callback_url": sub.callback_url,
-        "event_types": sub.event_types, "active": sub.active, "created_at": sub.created_at,
+        "event_types": sub.event_types, "active": sub.active, "created_at": sub.created_at, "payload": sub.payload,
     }
 
 
@@ -523,7 +524,8 @@ async def subscribe(uow: UnitOfWork, partner: Principal, body: bytes, *, allow_l
         payload = {k: v for k, v in raw.items() if k != "message_id"}
         try:
             wanted = dlv.validate_subscription(
-                payload, allow_loopback=allow_loopback, deliverable_event_types=deliverable_event_types()
+                payload, allow_loopback=allow_loopback, deliverable_event_types=deliverable_event_types(),
+                fhir_event_types=FHIR_EVENT_TYPES,
             )
             # Resolved now and again before every delivery (a name can change what it points at).
             await webhooks.resolve_callback(wanted.callback_url, allow_loopback=allow_loopback)
@@ -533,9 +535,10 @@ async def subscribe(uow: UnitOfWork, partner: Principal, body: bytes, *, allow_l
             raise FatalMessage(refusal.reason, 422) from None
         sub = repo.add_subscription(uow.session, partner_org=partner.org, created_by=partner.sub,
                                     callback_url=wanted.callback_url, event_types=list(wanted.event_types),
-                                    encrypted_secret=box.encrypt(wanted.secret))  # encrypted at rest
+                                    encrypted_secret=box.encrypt(wanted.secret),  # encrypted at rest
+                                    payload=wanted.payload)
         uow.audit(partner, "subscription.create", object_type="subscription", object_id=sub.id,
-                  detail={"event_types": list(wanted.event_types)})
+                  detail={"event_types": list(wanted.event_types), "payload": wanted.payload})
         return {"subscription_id": str(sub.id), "event_types": list(wanted.event_types)}
 
     return await receive_message(uow, raw, SubscriptionMessage, endpoint="subscriptions", sender=partner, process=process)
@@ -616,6 +619,9 @@ class Leased:
     subscription_id: uuid.UUID
 
 
+CLOUDEVENT_JSON = "application/cloudevents+json; charset=utf-8"
+
+
 @dataclass(frozen=True)
 class ReadyDelivery:
     """A delivery the consent gate let through, with what the call needs."""
@@ -628,6 +634,7 @@ class ReadyDelivery:
     event_id: str
     event_type: str
     basis: str | None
+    content_type: str = CLOUDEVENT_JSON
 
 
 @dataclass(frozen=True)
@@ -670,9 +677,12 @@ async def gate_delivery(uow: UnitOfWork, leased: Leased, box: SecretBox) -> Read
                   detail={"org": sub.partner_org, "event_type": row.event_type, "reason": decision.reason})
         await uow.commit()
         return "withheld"
-    return ReadyDelivery(delivery_id=leased.delivery_id, body=row.body.encode(), url=sub.callback_url,
+    body, content_type = row.body.encode(), CLOUDEVENT_JSON
+    if sub.payload == "fhir":  # the resource the event changed, made from the very event the gate let through
+        body, content_type = json.dumps(event_as_fhir(row.event_type, envelope.get("data") or {})).encode(), FHIR_JSON
+    return ReadyDelivery(delivery_id=leased.delivery_id, body=body, url=sub.callback_url,
                          secret=box.decrypt(sub.secret), org=sub.partner_org, event_id=row.event_id,
-                         event_type=row.event_type, basis=decision.basis)
+                         event_type=row.event_type, basis=decision.basis, content_type=content_type)
 
 
 async def send_delivery(outbound: webhooks.Outbound, ready: ReadyDelivery) -> SentAttempt:
@@ -680,7 +690,7 @@ async def send_delivery(outbound: webhooks.Outbound, ready: ReadyDelivery) -> Se
     registration proves nothing today."""
     attempted_at = now_utc()
     headers = {
-        "Content-Type": "application/cloudevents+json; charset=utf-8",
+        "Content-Type": ready.content_type,
         dlv.SIGNATURE_HEADER: dlv.sign(ready.secret, ready.body),
         # The delivery id is the webhook-id: the same on every retry and resend of this delivery.
         **dlv.standard_webhook_headers(ready.secret, webhook_id=str(ready.delivery_id), body=ready.body, at=attempted_at),

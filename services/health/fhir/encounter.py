@@ -9,7 +9,6 @@ The id is ``<citizen_id>.<16 hex>``: the citizen it is about, and the stay (a ha
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
@@ -18,12 +17,8 @@ from typing import Any, Iterable
 
 from fhir.resources.R4B.encounter import Encounter
 
-from services.health.fhir.medcom import SOR_SYSTEM
+from tovholder.fhir import ENCOUNTER_STATUS_AFTER, encounter_json, hospital_stay_id
 
-ACT_CODES = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
-EPISODE_SYSTEM = "urn:tovholder:hospital-episode"  # the sender's own episode-of-care identifier
-STATUS_AFTER = {"admission": "in-progress", "leave-ended": "in-progress", "leave-started": "onleave",
-                "discharge": "finished", "death": "finished"}
 STATUSES = ("in-progress", "onleave", "finished", "entered-in-error")
 
 
@@ -36,9 +31,7 @@ class Stay:
     resource: Encounter
 
 
-def stay_id(citizen_id: uuid.UUID, sender_org: str, episode: str) -> str:
-    digest = hashlib.sha256("\n".join((sender_org, episode)).encode()).hexdigest()
-    return f"{citizen_id}.{digest[:16]}"
+stay_id = hospital_stay_id
 
 
 def citizen_of(encounter_id: str) -> uuid.UUID | None:
@@ -46,11 +39,6 @@ def citizen_of(encounter_id: str) -> uuid.UUID | None:
         return uuid.UUID(encounter_id.split(".", 1)[0])
     except ValueError:
         return None
-
-
-def _sor(org: str) -> dict[str, Any]:
-    return {"identifier": {"system": SOR_SYSTEM, "value": org.removeprefix("SOR:")}} if org.startswith("SOR:") else {
-        "display": org}
 
 
 def stays(citizen_id: uuid.UUID, notices: Iterable[Any]) -> list[Stay]:
@@ -63,31 +51,17 @@ def stays(citizen_id: uuid.UUID, notices: Iterable[Any]) -> list[Stay]:
     for (sender_org, episode), rows in episodes.items():
         effective = sorted((r for r in rows if r.status == "active"), key=lambda r: r.occurred_at)
         admission = next((r for r in effective if r.kind == "admission"), None)
-        if effective:
-            status = STATUS_AFTER.get(effective[-1].kind, "in-progress")
-        else:
-            status = "entered-in-error"
+        status = ENCOUNTER_STATUS_AFTER.get(effective[-1].kind, "in-progress") if effective else "entered-in-error"
         ends = [r.occurred_at for r in effective if r.kind in ("discharge", "death")]
-        start = admission.occurred_at if admission else min(r.occurred_at for r in (effective or rows))
-        latest = max(rows, key=lambda r: r.received_at)
-        encounter_id = stay_id(citizen_id, sender_org, episode)
         leave = next((r for r in reversed(effective) if r.kind == "leave-started"), None)
         last_updated = max(r.received_at for r in rows)
-        resource = Encounter.model_validate({
-            "resourceType": "Encounter", "id": encounter_id,
-            "meta": {"lastUpdated": last_updated.isoformat()},
-            "identifier": [{"system": EPISODE_SYSTEM, "value": episode, "assigner": _sor(sender_org)}],
-            "status": status,
-            "class": {"system": ACT_CODES, "code": "EMER" if admission is not None and admission.code == "STAA" else "IMP"},
-            "subject": {"reference": f"Patient/{citizen_id}"},
-            "period": {"start": start.isoformat(), **({"end": max(ends).isoformat()} if ends else {})},
-            "serviceProvider": {"display": latest.department, **({"identifier": _sor(sender_org)["identifier"]}
-                                                                  if sender_org.startswith("SOR:") else {})},
-            **({"extension": [{"url": "http://medcomfhir.dk/ig/hospitalnotification/StructureDefinition/"
-                                      "medcom-hospitalnotifiation-leave-period-extension",
-                               "valuePeriod": {"start": leave.occurred_at.isoformat()}}]}
-               if status == "onleave" and leave else {}),
-        })
+        encounter_id = stay_id(citizen_id, sender_org, episode)
+        resource = Encounter.model_validate(encounter_json(
+            encounter_id=encounter_id, citizen_id=citizen_id, sender_org=sender_org, episode=episode, status=status,
+            acute=admission is not None and admission.code == "STAA",
+            start=admission.occurred_at if admission else min(r.occurred_at for r in (effective or rows)),
+            end=max(ends) if ends else None, department=max(rows, key=lambda r: r.received_at).department,
+            last_updated=last_updated, leave_start=leave.occurred_at if status == "onleave" and leave else None))
         result.append(Stay(encounter_id, citizen_id, status, last_updated, resource))
     return sorted(result, key=lambda s: s.last_updated, reverse=True)
 

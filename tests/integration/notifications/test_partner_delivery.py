@@ -228,3 +228,46 @@ async def test_subscriptions_are_private_to_the_partner_org(notifications):
     types = (await notifications.client.get("/integration/v1/event-types", headers=partner(notifications))).json()
     # No legal basis names a partner: every type needs the citizen's consent (hospital notices included).
     assert {"type": NOTICE, "category": "health", "legal_basis_without_consent": None} in types
+
+
+async def test_a_fhir_subscription_receives_the_changed_encounter_only_while_consent_covers_it(notifications, kafka):
+    """payload "fhir": the hospital stay the notice changed, as a FHIR R4 Encounter with the id health's
+    /fhir/r4/Encounter serves it under, signed like every delivery; the consent gate as for CloudEvents."""
+    from fhir.resources.R4B.encounter import Encounter
+
+    from tovholder.fhir import hospital_stay_id
+
+    citizen, consent_id = uuid.uuid4(), uuid.uuid4()
+    with Receiver() as receiver:
+        r = await notifications.client.post("/integration/v1/subscriptions", headers=partner(notifications), json={
+            "message_id": str(uuid.uuid4()), "callback_url": receiver.url, "event_types": [NOTICE], "secret": SECRET,
+            "payload": "fhir"})
+        assert r.status_code == 202, r.text
+        sub = r.json()["subscription_id"]
+        before = await publish_event(kafka, hospital_notice(citizen))
+        await eventually(settled(notifications, sub, before, "withheld"), message="withheld without consent")
+        given = consent(citizen, consent_id, category="health")
+        await publish_event(kafka, given)
+        notice = hospital_notice(citizen)
+        covered = await publish_event(kafka, notice)
+        await eventually(settled(notifications, sub, covered, "delivered"), message="delivered under consent")
+        await publish_event(kafka, ConsentRevokedV1(
+            citizen_id=citizen, consent_id=consent_id, recipient_kind="organisation", recipient_id=ORG, category="health",
+            given_at=given.given_at, revoked_at=datetime.now(timezone.utc), recorded_by="borger"))
+        after = await publish_event(kafka, hospital_notice(citizen))
+        await eventually(settled(notifications, sub, after, "withheld"), message="withheld after revocation")
+        requests = list(receiver.requests)
+    (request,) = requests
+    assert request.headers["Content-Type"].startswith("application/fhir+json")
+    assert Webhook(SECRET.encode()).verify(request.body, request.headers) is not None
+    encounter = Encounter.model_validate_json(request.body)
+    assert encounter.id == hospital_stay_id(citizen, notice.sender_org, notice.hospital_episode_id)
+    assert encounter.status == "in-progress" and encounter.class_fhir.code == "IMP"
+    assert encounter.subject.reference == f"Patient/{citizen}"
+
+
+async def test_a_fhir_payload_is_only_for_events_that_change_a_fhir_resource(notifications):
+    r = await notifications.client.post("/integration/v1/subscriptions", headers=partner(notifications), json={
+        "message_id": str(uuid.uuid4()), "callback_url": "https://partner.example/hook", "event_types": [FOLLOW_UP],
+        "secret": SECRET, "payload": "fhir"})
+    assert r.status_code == 422 and "no FHIR payload" in r.json()["reason"], r.text
