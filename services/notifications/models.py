@@ -106,6 +106,8 @@ class Citizen(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
     name: Mapped[str | None] = mapped_column(String(200))
+    # The keyed CPR hash from referrals' CitizenRegistered (never the CPR): a partner's citizen-reference lookup.
+    cpr_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     botilbud_id: Mapped[str | None] = mapped_column(String(100), index=True)
     tovholder_sub: Mapped[str | None] = mapped_column(String(200))
     deceased_at: Mapped[datetime | None]

@@ -321,6 +321,11 @@ async def get_citizen(session: AsyncSession, citizen_id: uuid.UUID) -> m.Citizen
     return await session.get(m.Citizen, citizen_id)
 
 
+async def citizen_by_cpr_hash(session: AsyncSession, cpr_hash: str) -> m.Citizen | None:
+    result = await session.execute(select(m.Citizen).where(m.Citizen.cpr_hash == cpr_hash).limit(1))
+    return result.scalar_one_or_none()
+
+
 async def citizen_or_new(session: AsyncSession, citizen_id: uuid.UUID) -> m.Citizen:
     # One citizen's events arrive in order on one partition, so no row lock is needed here.
     citizen = await session.get(m.Citizen, citizen_id)

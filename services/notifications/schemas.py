@@ -161,6 +161,18 @@ class SubscriptionIn(BaseModel):
 
 
 
+class CitizenReferenceIn(BaseModel):
+    """A CPR number the partner already holds (only ever in the body, never in a URL)."""
+
+    model_config = ConfigDict(extra="forbid")
+    cpr: str = Field(min_length=10, max_length=11, description="10 digits, optionally DDMMYY-SSSS")
+
+
+class CitizenReferenceOut(BaseModel):
+    citizen_reference: str = Field(description="How deliveries to your organisation name this citizen")
+    system: str = Field(description="urn:tovholder:citizen-reference (FHIR Identifier.system)")
+
+
 class SubscriptionMessage(BaseModel):
     """How ``tovholder.receipts.receive_message`` reads a subscription: shape only; the rules
     (https, known event types, secret length) give their own reasons (``domain.delivery``)."""

@@ -54,6 +54,7 @@ from services.notifications.schemas import SubscriptionMessage
 from tovholder.access import CitizenCircle
 from tovholder.auth import Principal
 from tovholder.consent import refused
+from tovholder.cpr import CITIZEN_REFERENCE_SYSTEM, CprVault, normalize_cpr
 from tovholder.errors import Conflict, DomainError, Forbidden, NotFound
 from tovholder.fhir import FHIR_EVENT_TYPES, FHIR_JSON, event_as_fhir
 from tovholder.messaging import EventMeta
@@ -343,6 +344,8 @@ def _update_citizen(citizen: m.Citizen, event_type: str, data: dict[str, Any], a
     name = _event_name(event_type)
     if name == "citizen-registered" and data.get("citizen_name"):
         citizen.name = data["citizen_name"]
+    if name == "citizen-registered" and isinstance(data.get("cpr_hash"), str):
+        citizen.cpr_hash = data["cpr_hash"]
     botilbud = data.get("botilbud_id")
     authoritative = name in ("placement-started", "plan-opened", "health-record-opened", "tovholder-chosen") or (
         name == "visitation-decided" and data.get("decision") == "granted"
@@ -654,7 +657,46 @@ async def lease_deliveries(uow: UnitOfWork, config: NotificationsConfig, now: da
     return leased
 
 
-async def gate_delivery(uow: UnitOfWork, leased: Leased, box: SecretBox) -> ReadyDelivery | str:
+NO_CITIZEN_FOR_YOU = ("No citizen your organisation has a consent or a legal basis for has this CPR number "
+                      "(or none is known here).")
+
+
+async def issue_citizen_reference(uow: UnitOfWork, partner: Principal, cpr: str, *, vault: CprVault) -> dict[str, Any]:
+    """``POST /integration/v1/citizen-references``: the reference this partner's deliveries name the
+    citizen by, for a CPR number the partner already holds — only where the partner has the citizen's
+    consent or a legal basis. The same 404 for an unknown CPR and for a citizen the partner may not
+    know of; every lookup of a known citizen is audited (it shows in the citizen's Min log)."""
+    cpr_hash = vault.hash(normalize_cpr(cpr))  # InvalidCpr → 422, never echoing the number
+    citizen = await repo.citizen_by_cpr_hash(uow.session, cpr_hash)
+    if citizen is None:
+        raise NotFound(NO_CITIZEN_FOR_YOU)
+    allowed = consent_rules.may_know_of(citizen_id=citizen.id, partner_org=partner.org or "",
+                                        consents=await repo.consent_records_for(uow.session, citizen.id), at=now_utc())
+    uow.audit(partner, "citizen_reference.issued" if allowed else "citizen_reference.refused", citizen_id=citizen.id,
+              object_type="citizen", object_id=citizen.id, detail={"org": partner.org})
+    await uow.commit()
+    if not allowed:
+        raise NotFound(NO_CITIZEN_FOR_YOU)
+    return {"citizen_reference": vault.citizen_reference(partner.org or "", citizen.id), "system": CITIZEN_REFERENCE_SYSTEM}
+
+
+def _as_delivered(sub: m.Subscription, row: m.Delivery, envelope: dict[str, Any],
+                  vault: CprVault | None) -> tuple[bytes, str]:
+    """What the partner receives: the CloudEvent, or the resource it changed as FHIR; both name the
+    citizen by the partner's own citizen reference too (``tovholdercitizenref`` / ``subject.identifier``)."""
+    reference = vault.citizen_reference(sub.partner_org, row.citizen_id) if vault is not None else None
+    if sub.payload == "fhir":  # made from the very event the gate let through
+        resource = event_as_fhir(row.event_type, envelope.get("data") or {})
+        if reference:
+            resource["subject"]["identifier"] = {"system": CITIZEN_REFERENCE_SYSTEM, "value": reference}
+        return json.dumps(resource).encode(), FHIR_JSON
+    if reference is None:
+        return row.body.encode(), CLOUDEVENT_JSON
+    return json.dumps({**envelope, "tovholdercitizenref": reference}).encode(), CLOUDEVENT_JSON
+
+
+async def gate_delivery(uow: UnitOfWork, leased: Leased, box: SecretBox,
+                        vault: CprVault | None = None) -> ReadyDelivery | str:
     """The consent gate, right before sending; a refusal is recorded with its reason (``"withheld"``),
     a delivery that is gone or no longer due is ``"skipped"``."""
     now = now_utc()
@@ -677,9 +719,7 @@ async def gate_delivery(uow: UnitOfWork, leased: Leased, box: SecretBox) -> Read
                   detail={"org": sub.partner_org, "event_type": row.event_type, "reason": decision.reason})
         await uow.commit()
         return "withheld"
-    body, content_type = row.body.encode(), CLOUDEVENT_JSON
-    if sub.payload == "fhir":  # the resource the event changed, made from the very event the gate let through
-        body, content_type = json.dumps(event_as_fhir(row.event_type, envelope.get("data") or {})).encode(), FHIR_JSON
+    body, content_type = _as_delivered(sub, row, envelope, vault)
     return ReadyDelivery(delivery_id=leased.delivery_id, body=body, url=sub.callback_url,
                          secret=box.decrypt(sub.secret), org=sub.partner_org, event_id=row.event_id,
                          event_type=row.event_type, basis=decision.basis, content_type=content_type)
