@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from services.health import schemas as s
@@ -315,8 +315,9 @@ def fhir_base(request: Request) -> str:
     return f"{str(request.base_url).rstrip('/')}/fhir/r4"
 
 
-FHIR_BODY = {"requestBody": {"required": True, "content": {FHIR_JSON: {"schema": {
-    "type": "object", "description": "A MedCom HospitalNotification message (Bundle of type message)"}}}}}
+FHIR_BODY = {"requestBody": {"required": True, "content": {
+    FHIR_JSON: {"schema": {"type": "object", "description": "A MedCom HospitalNotification message (Bundle of type message)"}},
+    "application/fhir+xml": {"schema": {"type": "string", "description": "The same message in FHIR XML"}}}}}
 
 
 @fhir.post("/$process-message", response_model=FhirResourceOut, openapi_extra=FHIR_BODY,
@@ -324,9 +325,10 @@ FHIR_BODY = {"requestBody": {"required": True, "content": {FHIR_JSON: {"schema":
            responses={422: {"description": "fatal-error acknowledgement"}, 409: {"description": "fatal-error: conflicts with an earlier message"},
                       403: {"description": "fatal-error: the sender is not your organisation"},
                       503: {"description": "transient-error acknowledgement; retry after Retry-After"}})
-async def post_process_message(request: Request, user: PartnerUser, uow: UoW) -> JSONResponse:
+async def post_process_message(request: Request, user: PartnerUser, uow: UoW) -> Response:
     return await services.receive_medcom_message(uow, user, await request.body(), vault=vault_of(request),
-                                                 content_type=request.headers.get("content-type", ""), base=fhir_base(request))
+                                                 content_type=request.headers.get("content-type", ""), base=fhir_base(request),
+                                                 accept=request.headers.get("accept", ""))
 
 
 @fhir.get("/metadata", response_model=FhirResourceOut,

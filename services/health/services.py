@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable, TypeVar
 
+from fastapi import Response
 from fastapi.responses import JSONResponse
 
 from contracts.health import (
@@ -288,47 +289,59 @@ async def hospital_notification_effect(
 
 # MedCom HospitalNotification (FHIR) → the same intake, answered with a MedCom Acknowledgement.
 MEDCOM_PROCESS_MESSAGE = "fhir-process-message"
+FHIR_XML_TYPES = ("application/fhir+xml", "application/xml")  # parsed by the models; answered in JSON
 _RECEIPT_ISSUE = {409: "conflict", 422: "processable", 403: "security"}
 
 
 async def receive_medcom_message(uow: UnitOfWork, partner: Principal, raw: bytes, *, content_type: str,
-                                 vault: CprVault, base: str) -> JSONResponse:
+                                 vault: CprVault, base: str, accept: str = "") -> Response:
     """``POST /fhir/r4/$process-message``: a MedCom HospitalNotification Bundle becomes the contract's
     hospital notice and takes the very path of ``POST /integration/v1/hospital-notifications`` (the
     kit's receipt flow around ``hospital_notification_effect``). The answer is a MedCom
     Acknowledgement, kept for the duplicate window: the same MessageHeader.id from the same sender
     gets the same acknowledgement content again and has no second effect."""
 
-    def answer(envelope: medcom.Envelope, code: str, status_code: int, **problem: Any) -> JSONResponse:
-        ack = acknowledgement(envelope, code, base=base, **problem)
-        return fhir_response(ack, status_code, {"Retry-After": str(RETRY_AFTER_S)} if status_code == 503 else None)
+    media = content_type.split(";")[0].strip().lower()
+    as_xml = "xml" in accept.lower() or (media in FHIR_XML_TYPES and "json" not in accept.lower())
 
-    async def keep(envelope: medcom.Envelope, code: str, status_code: int, **problem: Any) -> JSONResponse:
+    def respond(ack: dict[str, Any], status_code: int, headers: dict[str, str] | None = None) -> Response:
+        """The acknowledgement in the sender's format (XML for an XML message, unless it accepts JSON)."""
+        if as_xml:
+            return Response(medcom.to_xml(ack), status_code=status_code, headers=headers, media_type="application/fhir+xml")
+        return fhir_response(ack, status_code, headers)
+
+    def answer(envelope: medcom.Envelope, code: str, status_code: int, **problem: Any) -> Response:
+        ack = acknowledgement(envelope, code, base=base, **problem)
+        return respond(ack, status_code, {"Retry-After": str(RETRY_AFTER_S)} if status_code == 503 else None)
+
+    async def keep(envelope: medcom.Envelope, code: str, status_code: int, **problem: Any) -> Response:
         ack = acknowledgement(envelope, code, base=base, **problem)
         await repo.keep_medcom_acknowledgement(uow, sender_org=partner.org, header_id=envelope.header_id,
                                                response_code=code, status_code=status_code, acknowledgement=ack)
         await uow.commit()
         return await stored_answer(envelope, ack["id"])
 
-    async def stored_answer(envelope: medcom.Envelope, fresh_id: str | None = None) -> JSONResponse | None:
+    async def stored_answer(envelope: medcom.Envelope, fresh_id: str | None = None) -> Response | None:
         row = await repo.medcom_acknowledgement(uow, sender_org=partner.org, header_id=envelope.header_id)
         if row is None:
             return None
         if row.acknowledgement["id"] == fresh_id:
-            return fhir_response(row.acknowledgement, row.status_code)
+            return respond(row.acknowledgement, row.status_code)
         log.info("duplicate MedCom message %s from %s: answered with its acknowledgement", envelope.header_id, partner.org)
-        return fhir_response(resend_acknowledgement(row.acknowledgement), row.status_code)
+        return respond(resend_acknowledgement(row.acknowledgement), row.status_code)
 
-    media = content_type.split(";")[0].strip().lower()
-    if media not in ("application/fhir+json", "application/json", ""):
+    if media not in ("application/fhir+json", "application/json", "", *FHIR_XML_TYPES):
         return answer(medcom.Envelope(), FATAL, 415, text=f"Content-Type {media!r} is not supported here; send the "
-                      "message as application/fhir+json.", issue_code="not-supported")
+                      "message as application/fhir+json or application/fhir+xml.", issue_code="not-supported")
     try:
-        parsed = parse_body(raw)
+        parsed = medcom.parse_xml(raw) if media in FHIR_XML_TYPES else parse_body(raw)
         if (problem := unstorable_value(parsed)) is not None:
             raise FatalMessage(problem)
     except FatalMessage as exc:
         return answer(medcom.rejected_envelope(None), FATAL, 422, text=exc.reason, issue_code="structure")
+    except medcom.MedComRejected as exc:
+        return answer(exc.envelope, FATAL, 422, text=exc.text, issue_code=exc.code, expression=exc.expression,
+                      error_code=exc.error_code)
     try:
         message = medcom.read_hospital_notification(parsed)
     except medcom.MedComRejected as exc:

@@ -197,6 +197,35 @@ def _peek_envelope(raw: Any) -> Envelope:
     return envelope
 
 
+def parse_xml(body: bytes) -> Any:
+    """An ``application/fhir+xml`` Bundle as the JSON value ``read_hospital_notification`` reads (the
+    models parse the XML). FHIR XML never needs a DTD: one is refused before parsing, so no entity is
+    ever expanded or fetched (XXE, entity bombs)."""
+    head = body[:4096].lower()
+    if b"<!doctype" in head or b"<!entity" in body.lower():
+        raise MedComRejected("The XML has a DOCTYPE or ENTITY declaration; FHIR XML has none. Send the Bundle "
+                             "without them.", code="security", expression="Bundle")
+    from lxml import etree
+
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+    try:
+        bundle = Bundle.model_validate_xml(body, xmlparser=parser)
+    except ValidationError as exc:
+        problems = "; ".join(f"{_where(tuple(e['loc']))}: {e['msg']}" for e in exc.errors()[:10])
+        raise MedComRejected(f"The Bundle is not valid FHIR R4: {problems}.", code="structure", expression="Bundle",
+                             error_code="MSG_Datatype_Wrong") from None
+    except Exception:  # lxml's and the models' many ways of refusing a document
+        raise MedComRejected("The body is not a FHIR R4 Bundle in XML (http://hl7.org/fhir namespace), or not "
+                             "well-formed XML.", code="structure", expression="Bundle",
+                             error_code="MSG_Datatype_Wrong") from None
+    return bundle.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def to_xml(resource: dict[str, Any]) -> bytes:
+    """A Bundle (FHIR JSON) as FHIR XML, written by the models."""
+    return Bundle.model_validate(resource).model_dump_xml()
+
+
 def parse_bundle(raw: Any) -> Bundle:
     """The Bundle model of parsed JSON, or MedComRejected naming the element that is wrong."""
     if not isinstance(raw, dict) or raw.get("resourceType") != "Bundle":

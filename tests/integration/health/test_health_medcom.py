@@ -23,6 +23,7 @@ from sqlalchemy import select
 from tests.integration.health.helpers import PARTNER_ORG, known_citizen, new_cpr
 from tests.support import eventually, run_service
 from tovholder.db import AuditEntry
+from tovholder.fhir import dump
 
 pytestmark = pytest.mark.integration
 
@@ -250,6 +251,24 @@ async def test_another_organisations_message_is_refused_and_changes_nothing(heal
     assert response(ack)["code"] == "fatal-error" and "SOR:265161000016000" in outcome_text(ack)
     assert await notices(health, citizen_id) == []
     await accepted(health, body)  # the refusal was not kept as the message's acknowledgement
+
+
+async def test_a_hospital_notification_in_fhir_xml_takes_the_same_path(health, kafka, vault):
+    citizen_id, cpr = await known_citizen(health, kafka, vault)
+    body = message("staa", cpr, salt="b2b2c3d4e")
+    xml = Bundle.model_validate_json(body).model_dump_xml()
+    r = await health.client.post(PROCESS, content=xml, headers={"content-type": "application/fhir+xml",
+                                                                 **health.auth("partner", "epj", org=HOSPITAL)})
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("application/fhir+xml")  # answered in the sender's format
+    assert response(dump(Bundle.model_validate_xml(r.content))) == {"identifier": header_id(body), "code": "ok"}
+    [notice] = await notices(health, citizen_id)
+    assert notice["code"] == "STAA"
+    entity = b'<?xml version="1.0"?><!DOCTYPE b [<!ENTITY e SYSTEM "file:///etc/passwd">]><Bundle xmlns="http://hl7.org/fhir"/>'
+    r = await health.client.post(PROCESS, content=entity, headers={"content-type": "application/fhir+xml",
+                                                                    "accept": "application/fhir+json",
+                                                                    **health.auth("partner", "epj", org=HOSPITAL)})
+    assert r.status_code == 422 and "DOCTYPE" in outcome_text(r.json())
 
 
 async def test_an_unknown_cpr_is_acknowledged_and_parked_for_visitation(health):

@@ -125,3 +125,14 @@ def test_the_duplicate_window_is_at_least_the_resend_timeout_plus_a_minute():
 def test_shapes_the_models_trip_over_are_refused_with_a_reason(broken):
     with pytest.raises(MedComRejected, match="not valid FHIR R4"):
         read_hospital_notification(broken)
+
+
+def test_fhir_xml_is_read_by_the_models_and_never_expands_an_entity():
+    from services.health.fhir.medcom import parse_xml
+
+    xml = Bundle.model_validate_json((FIXTURES / "re_stin.json").read_text()).model_dump_xml()
+    assert read_hospital_notification(parse_xml(xml)).notification["code"] == "RE_STIN"
+    for hostile in (b'<!DOCTYPE b [<!ENTITY e SYSTEM "file:///etc/passwd">]><Bundle xmlns="http://hl7.org/fhir"/>',
+                    b'<Bundle xmlns="http://hl7.org/fhir"><!ENTITY x "y"></Bundle>', b"<Bundle", b"\xff\xfe", b""):
+        with pytest.raises(MedComRejected):
+            parse_xml(hostile)
