@@ -194,7 +194,9 @@ def create_service(spec: ServiceSpec, settings: Settings | None = None) -> FastA
             client_options = {**kafka_client_options(settings), "metadata_max_age_ms": CONSUMER_METADATA_MAX_AGE_MS}
             tasks.append(asyncio.create_task(
                 _after_kafka(ctx, lambda: consumer.run_forever(client_options)), name="event-consumer"))
-        for job in spec.background:
+        from tovholder.access_log import audit_retention_job
+
+        for job in (*spec.background, audit_retention_job):
             tasks.append(asyncio.create_task(_supervise(job, ctx), name=getattr(job, "__name__", "job")))
         try:
             yield
@@ -217,6 +219,9 @@ def create_service(spec: ServiceSpec, settings: Settings | None = None) -> FastA
     _install_error_handlers(app)
     install_guards(app, settings, ctx.verifier)  # body cap, authentication before the body, NUL net, page headers
     _install_operational_routes(app, spec)
+    from tovholder.access_log import router as access_log_router  # imports this module: late
+
+    app.include_router(access_log_router)  # Min log: the same route in every service
     for router in spec.routers:
         app.include_router(router)
     FastAPIInstrumentor.instrument_app(app, tracer_provider=provider, excluded_urls="healthz,readyz,metrics")

@@ -13,7 +13,7 @@ import uuid
 from datetime import date, datetime, timezone, tzinfo
 from typing import Any, Sequence
 
-from sqlalchemy import ColumnElement, Row, and_, false, insert, or_, select, true
+from sqlalchemy import ColumnElement, Row, and_, false, or_, select, true
 
 from services.referrals.domain import model as dm
 from services.referrals.domain.cpr import age_on
@@ -22,10 +22,7 @@ from services.referrals.domain.offers import CitizenProfile, ResidentMix, Target
 from services.referrals.domain.offers import Offer as DomainOffer
 from services.referrals.domain.report import CaseFlowFacts
 from services.referrals.models import Citizen, Offer, Referral, ReferralStatusChange
-from tovholder.auth import Principal
-from tovholder.db import AuditEntry
 from tovholder.scopes import Scope
-from tovholder.telemetry import current_trace_id
 from tovholder.uow import UnitOfWork
 
 
@@ -491,16 +488,3 @@ def adjust_mix(offer: Offer, traits: frozenset[dm.Trait], sign: int) -> None:
 
 # ---------------------------------------------------------------------------------------------
 # Audit of list reads
-
-
-async def audit_many(uow: UnitOfWork, user: Principal, action: str, rows: list[tuple[Any, Any]],
-                     object_type: str = "referral") -> None:
-    """One audit entry per case read, written as a single multi-row INSERT (lists read many cases)."""
-    if not rows:
-        return
-    trace_id = current_trace_id()
-    await uow.session.execute(insert(AuditEntry), [
-        {"actor_sub": user.sub, "actor_role": user.role, "actor_org": user.org, "action": action,
-         "citizen_id": citizen_id, "object_type": object_type, "object_id": str(object_id), "trace_id": trace_id}
-        for citizen_id, object_id in rows
-    ])

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Any, Iterator
-from zoneinfo import ZoneInfo
 
 from fastapi.responses import Response
 
@@ -52,6 +51,7 @@ from services.referrals.schemas import (
     StaffReferral,
     VisitIn,
 )
+from tovholder import clock
 from tovholder.auth import Principal
 from tovholder.cpr import CprVault
 from tovholder.errors import Conflict, DomainError, Forbidden, NotFound
@@ -60,7 +60,7 @@ from tovholder.scopes import serving_municipality
 from tovholder.service import ServiceContext
 from tovholder.uow import UnitOfWork
 
-LOCAL_TZ = ZoneInfo("Europe/Copenhagen")
+LOCAL_TZ = clock.COPENHAGEN
 FOLLOW_UP_LEAD_DAYS = 14  # a follow-up becomes a task two weeks before it is due, so it can be planned
 CASE_LIST_MAX = 500
 
@@ -70,12 +70,8 @@ NO_SUCH_CASE = "Ingen sag med det id, som du har adgang til."
 NOT_SENT_BY_YOU = "No referral with that id was sent by your organisation."
 
 
-def today() -> date:
-    return datetime.now(LOCAL_TZ).date()
-
-
-def now() -> datetime:
-    return datetime.now(timezone.utc)
+today = clock.today
+now = clock.now
 
 
 @contextlib.contextmanager
@@ -340,7 +336,7 @@ async def list_cases(uow: UnitOfWork, user: Principal, *, ctx: ServiceContext, s
         botilbud_id = user.botilbud
     rows = await repository.case_list(uow, actor_of(user, ctx).scope, statuses=statuses, offer_id=offer_id,
                                       botilbud_id=botilbud_id, citizen_id=citizen_id, before=before, limit=limit)
-    await repository.audit_many(uow, user, "referral.list", [(r.citizen_id, r.id) for r in rows])
+    await uow.audit_many(user, "referral.list", [(r.citizen_id, r.id) for r in rows], object_type="referral")
     await uow.commit()
     return [{"referral_id": str(r.id), "citizen_id": str(r.citizen_id), "citizen_name": r.name, "status": r.status,
              "received_at": r.received_at, "referrer_org": r.referrer_org, "requested_step": r.requested_step,
@@ -691,7 +687,7 @@ async def waitlist(uow: UnitOfWork, user: Principal, offer_id: str, *, ctx: Serv
     actor = actor_of(user, ctx)
     shown = {c.case_id for c in cases if view_of(actor, c) is not View.NONE}
     entries = [e for e in wl.entries if e.case_id in shown]
-    await repository.audit_many(uow, user, "referral.waitlist", [(e.citizen_id, e.case_id) for e in entries])
+    await uow.audit_many(user, "referral.waitlist", [(e.citizen_id, e.case_id) for e in entries], object_type="referral")
     await uow.commit()
     return {
         "offer_id": offer_id, "name": offer_row.name, "free_places": repository.offer_to_domain(offer_row).free_places,
@@ -712,7 +708,7 @@ async def due_follow_ups(uow: UnitOfWork, user: Principal, within_days: int, *, 
     """Placements whose follow-up is due within the given days (or overdue)."""
     horizon = today() + timedelta(days=within_days)
     rows = await repository.due_follow_ups(uow, actor_of(user, ctx).scope, horizon)
-    await repository.audit_many(uow, user, "referral.follow_up_list", [(r.citizen_id, r.id) for r in rows])
+    await uow.audit_many(user, "referral.follow_up_list", [(r.citizen_id, r.id) for r in rows], object_type="referral")
     await uow.commit()
     return [{"referral_id": str(r.id), "citizen_id": str(r.citizen_id), "offer_id": r.offer_id,
              "botilbud_id": r.botilbud_id, "legal_basis": r.legal_basis, "follow_up_date": r.follow_up_date,

@@ -70,6 +70,8 @@ TITLES: Mapping[str, Callable[[Mapping[str, Any]], str]] = {
     "health.hospital-notice-cancelled": lambda d: "Hospitalsadvis annulleret",
     "health.medication-changed": lambda d: "Medicinændring i FMK",
     "health.medication-alert-raised": lambda d: "Medicinændring under indlæggelse",
+    "health.medication-alert-acknowledged": lambda d: "Medicinadvarsel kvitteret",
+    "health.health-check-plan-entry-proposed": lambda d: f"Forslag til Borgerens Plan fra sundhedstjek: {d.get('title')}",
     "health.health-check-scheduled": lambda d: "Sundhedstjek planlagt",
     "health.health-check-step-due": lambda d: "Forberedelse af sundhedstjek",
     "health.health-check-step-completed": lambda d: "Forberedelse af sundhedstjek udført",

@@ -1,7 +1,7 @@
 """MedCom acknowledgements kept for the duplicate window
 
 Revision ID: 7c1e5a9d2f40
-Revises: e0d7cd1b8c35
+Revises: 5e4ab9abd980
 Create Date: 2026-12-02 10:00:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 revision: str = '7c1e5a9d2f40'
-down_revision: Union[str, Sequence[str], None] = 'e0d7cd1b8c35'
+down_revision: Union[str, Sequence[str], None] = '5e4ab9abd980'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

@@ -1,7 +1,7 @@
 """subscriptions choose their payload: the CloudEvent or the changed resource as FHIR R4
 
 Revision ID: 4f2a8c1d9e63
-Revises: 0b9c505ae812
+Revises: 194754180a02
 Create Date: 2026-12-01 11:50:00
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision: str = '4f2a8c1d9e63'
-down_revision: Union[str, Sequence[str], None] = '0b9c505ae812'
+down_revision: Union[str, Sequence[str], None] = '194754180a02'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
