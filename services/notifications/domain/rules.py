@@ -34,6 +34,7 @@ from services.notifications.domain.clock import (
 )
 from services.notifications.domain.errors import InvalidInput
 from services.notifications.domain.tasks import Actor, Link, Pool, Priority, Role, Task, TaskKind, TaskSpec
+from tovholder.clock import working_day_deadline
 
 # ---------------------------------------------------------------- event types
 
@@ -54,6 +55,7 @@ PLACEMENT_ENDED = "tovholder.referrals.placement-ended.v1"
 MOVE_OUT_PLANNED = "tovholder.referrals.move-out-planned.v1"
 VISITATION_FOLLOW_UP_DUE = "tovholder.referrals.follow-up-due.v1"
 VISITATION_FOLLOW_UP_HELD = "tovholder.referrals.follow-up-held.v1"
+TEMPORARY_STAY_DRIFTING = "tovholder.referrals.temporary-stay-drifting.v1"
 MEDICATION_CHANGED = "tovholder.health.medication-changed.v1"
 MEDICATION_ALERT_RAISED = "tovholder.health.medication-alert-raised.v1"
 MEDICATION_ALERT_ACKNOWLEDGED = "tovholder.health.medication-alert-acknowledged.v1"
@@ -312,6 +314,30 @@ def visitation_follow_up_due(event: IncomingEvent) -> list[Action]:
 
 def visitation_follow_up_held(event: IncomingEvent) -> list[Action]:
     return [CompleteLinkedTasks(visitation_follow_up_link(event), reason="Opfølgningen er holdt")]
+
+
+DRIFT_REVIEW_WORKING_DAYS = 10  # visitation reassesses a drifting temporary stay within two working weeks
+
+
+def temporary_stay_drifting(event: IncomingEvent) -> list[Action]:
+    """A § 107 stay drifts: one task for visitation per stay and reason, ever (the business key), so a
+    redelivery or a rescan adds nothing; it goes with the placement's other visitation tasks when it ends."""
+    referral_id = str(event.require("referral_id"))
+    reason = str(event.require("reason"))
+    key = Link("stay-drift", f"{referral_id}:{reason}")
+    why = (f"over den planlagte periode på {event.get('planned_years')} år" if reason == "past-planned-period"
+           else f"{event.get('follow_ups_held')} opfølgninger uden plan for udflytning")
+    spec = TaskSpec(
+        kind=TaskKind.VISITATION_FOLLOW_UP,
+        title=f"Midlertidigt ophold (§ 107) {why}: vurdér retningen",
+        priority=Priority.ROUTINE,
+        due_at=working_day_deadline(event.time, DRIFT_REVIEW_WORKING_DAYS),
+        description="Midlertidigt som udgangspunkt: skal borgeren videre ned ad indsatstrappen, eller er opholdet "
+                    "reelt blevet længerevarende (§ 108 eller § 85)? Følg op med borgeren og botilbuddet.",
+        links=(referral_link(event), key),
+        pool=Pool(Role.VISITATION, None),
+    )
+    return [CreateTask(spec, once_per=key)]
 
 
 # ---------------------------------------------------------------- hospital notices
@@ -859,6 +885,8 @@ RULES: tuple[Rule, ...] = (
     Rule(VISITATION_FOLLOW_UP_DUE, "Opfølgning på visitation forfalder → opgave i visitationens pulje",
          then=visitation_follow_up_due),
     Rule(VISITATION_FOLLOW_UP_HELD, "Visitationsopfølgning holdt → opgaven er udført", then=visitation_follow_up_held),
+    Rule(TEMPORARY_STAY_DRIFTING, "Midlertidigt ophold i drift → én opgave i visitationens pulje pr. ophold og årsag",
+         then=temporary_stay_drifting),
     Rule(
         HOSPITAL_NOTICE_REGISTERED,
         "Indlæggelse → tovholder følger/besøger i dag; udskrivelse → opfølgning inkl. medicin; "

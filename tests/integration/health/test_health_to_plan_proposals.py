@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from services.plans.models import Plan
 from tests.integration.health.helpers import known_citizen
-from tests.integration.plans.conftest import form_network, outbox_drained, staff
+from tests.integration.plans.conftest import known_staff, outbox_drained, staff
 from tests.support import eventually, run_service
 from tovholder import clock
 
@@ -36,7 +36,20 @@ async def test_a_decision_from_the_minutes_is_proposed_and_confirmed_with_the_ci
             return await session.scalar(select(Plan.id).where(Plan.citizen_id == citizen_id))
 
     await eventually(plan_opened, message="plan opened")
-    await form_network(plans, citizen_id)
+
+    # The citizen's choice of tovholder reaches plans as an event and puts the nurse in the network;
+    # the nurse then records the coordinator the citizen chose (the network is no longer empty).
+    tovholder = plans.auth("nurse-consultant", "nurse-a", botilbud="orion")
+
+    async def tovholder_in_network():
+        body = (await plans.client.get(f"/api/v1/citizens/{citizen_id}/network", headers=tovholder)).json()
+        return any(m["staff_id"] == "nurse-a" for m in body.get("members", []))
+
+    await eventually(tovholder_in_network, message="tovholder in the network")
+    await known_staff(plans, citizen_id, "k1")
+    added = await plans.client.post(f"/api/v1/citizens/{citizen_id}/network/members", headers=tovholder,
+                                    json={"staff_id": "orion-k1", "role": "coordinator", "basis": "citizen-choice"})
+    assert added.status_code == 201, added.text
     coordinator = staff(plans, "k1")
 
     nurse = health.auth("nurse-consultant", "nurse-a", botilbud="orion")
