@@ -358,6 +358,12 @@ async def test_a_stay_follows_its_medcom_messages_and_reads_as_fhir(health, kafk
     async with health.ctx.sessions() as s:
         actions = set((await s.execute(select(AuditEntry.action).where(AuditEntry.citizen_id == citizen_id))).scalars())
     assert {"encounter.list", "encounter.read"} <= actions
+    # … and the citizen sees them in their Min log, as reads of their hospital stays
+    r = await health.client.get(f"/api/v1/citizens/{citizen_id}/access-log", headers=health.auth("citizen", str(citizen_id)))
+    assert r.status_code == 200, r.text
+    reads = [e for e in r.json()["entries"] if e["action"] in ("encounter.read", "encounter.list")]
+    assert reads and {e["category"] for e in reads} == {"Indlæggelser og udskrivelser"}
+    assert {e["kind"] for e in reads} == {"læst"} and {e["actor_role"] for e in reads} == {"sygeplejekonsulent"}
 
 
 async def test_search_pages_filters_and_says_what_is_wrong(health, kafka, vault):
