@@ -74,6 +74,12 @@ class Principal(BaseModel):
     botilbud: str | None = None
     municipality: str | None = None  # visitation staff: the municipality whose cases they handle
     name: str | None = None
+    # SMART-style scopes (claim ``scope``, space-separated, e.g. "user/*.read"), when the token has them.
+    scope: str | None = None
+
+    @property
+    def scopes(self) -> frozenset[str]:
+        return frozenset((self.scope or "").split())
 
 
 def dev_signing_key(settings: Settings) -> bytes:
@@ -96,6 +102,7 @@ def issue_dev_token(
     botilbud: str | None = None,
     municipality: str | None = None,
     name: str | None = None,
+    scope: str | None = None,
     ttl_s: int = 12 * 3600,
 ) -> str:
     if settings.is_production:
@@ -104,7 +111,8 @@ def issue_dev_token(
         raise ValueError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
     now = int(time.time())
     claims = {"iss": DEV_ISSUER, "aud": settings.auth_audience, "sub": sub, "role": role, "iat": now, "exp": now + ttl_s}
-    for key, value in (("org", org), ("botilbud", botilbud), ("municipality", municipality), ("name", name)):
+    for key, value in (("org", org), ("botilbud", botilbud), ("municipality", municipality), ("name", name),
+                       ("scope", scope)):
         if value:
             claims[key] = value
     return jwt.encode(claims, dev_signing_key(settings), algorithm="HS256")
@@ -153,6 +161,7 @@ class TokenVerifier:
         return Principal(
             sub=str(claims["sub"]), role=role, org=claims.get("org"),
             botilbud=claims.get("botilbud"), municipality=claims.get("municipality"), name=claims.get("name"),
+            scope=claims.get("scope") if isinstance(claims.get("scope"), str) else None,
         )
 
 

@@ -13,6 +13,7 @@ import hmac
 import os
 import re
 from datetime import date
+from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 
@@ -69,6 +70,9 @@ def mask(cpr: str) -> str:
     return f"{cpr[:6]}-XXXX"
 
 
+CITIZEN_REFERENCE_SYSTEM = "urn:tovholder:citizen-reference"
+
+
 class CprVault:
     """Keyed hashing and encryption of CPR numbers with the configured keys."""
 
@@ -89,6 +93,13 @@ class CprVault:
 
     def hash(self, cpr: str) -> str:
         return hmac.new(self._hash_key, normalize_cpr(cpr).encode(), hashlib.sha256).hexdigest()
+
+    def citizen_reference(self, org: str, citizen_id: Any) -> str:
+        """The name one partner organisation knows a citizen by (``CITIZEN_REFERENCE_SYSTEM``): stable,
+        different for every organisation (two partners cannot match their references) and telling
+        nothing of the CPR number or the internal citizen id."""
+        message = "\n".join(("citizen-reference", org, str(citizen_id))).encode()
+        return hmac.new(self._hash_key, message, hashlib.sha256).hexdigest()[:32]
 
     def encrypt(self, cpr: str) -> str:
         return self._fernet.encrypt(normalize_cpr(cpr).encode()).decode()

@@ -5,15 +5,17 @@ visitation queue of unmatched hospital notices. Each route parses, calls one use
 from __future__ import annotations
 
 import uuid
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from services.health import schemas as s
 from services.health import services
+from services.health.fhir.capability import capability_statement
 from tovholder.auth import CurrentUser, PartnerUser
 from tovholder.cpr import CprVault
+from tovholder.fhir import FHIR_JSON, FhirResourceOut, FhirRoute, fhir_response, searchset
 from tovholder.inputs import Year
 from tovholder.receipts import Receipt, partner_message_openapi  # the raw-body routes' OpenAPI
 from tovholder.scopes import serving_municipality
@@ -22,6 +24,7 @@ from tovholder.service import UoW
 integration = APIRouter(prefix="/integration/v1", tags=["integration"])
 staff = APIRouter(prefix="/api/v1", tags=["health"])
 visitation = APIRouter(prefix="/api/v1/unmatched-hospital-notices", tags=["unmatched hospital notices"])
+fhir = APIRouter(prefix="/fhir/r4", tags=["FHIR R4"], route_class=FhirRoute)
 
 
 def vault_of(request: Request) -> CprVault:
@@ -317,4 +320,52 @@ async def post_dismiss(unmatched_id: uuid.UUID, request: Request, user: CurrentU
     return await services.dismiss_unmatched_notice(uow, user, unmatched_id, body, serving=serving_of(request))
 
 
-routers = [integration, staff, visitation]
+# ==================================================================== FHIR R4 (MedCom messaging, Encounter)
+
+
+def fhir_base(request: Request) -> str:
+    return f"{str(request.base_url).rstrip('/')}/fhir/r4"
+
+
+FHIR_BODY = {"requestBody": {"required": True, "content": {
+    FHIR_JSON: {"schema": {"type": "object", "description": "A MedCom HospitalNotification message (Bundle of type message)"}},
+    "application/fhir+xml": {"schema": {"type": "string", "description": "The same message in FHIR XML"}}}}}
+
+
+@fhir.post("/$process-message", response_model=FhirResourceOut, openapi_extra=FHIR_BODY,
+           summary="MedCom HospitalNotification in; a MedCom Acknowledgement (Bundle) out",
+           responses={422: {"description": "fatal-error acknowledgement"}, 409: {"description": "fatal-error: conflicts with an earlier message"},
+                      403: {"description": "fatal-error: the sender is not your organisation"},
+                      503: {"description": "transient-error acknowledgement; retry after Retry-After"}})
+async def post_process_message(request: Request, user: PartnerUser, uow: UoW) -> Response:
+    return await services.receive_medcom_message(uow, user, await request.body(), vault=vault_of(request),
+                                                 content_type=request.headers.get("content-type", ""), base=fhir_base(request),
+                                                 accept=request.headers.get("accept", ""))
+
+
+@fhir.get("/metadata", response_model=FhirResourceOut,
+          summary="CapabilityStatement: MedCom messaging (duplicate window) and the Encounter API (any valid token)")
+async def get_metadata(request: Request, user: CurrentUser) -> JSONResponse:
+    return fhir_response(capability_statement(fhir_base(request), request.app.state.ctx.extras["medcom"]))
+
+
+@fhir.get("/Encounter/{encounter_id}", response_model=FhirResourceOut,
+          summary="A hospital stay (Encounter), on the rules of the health REST API (audited)")
+async def get_encounter(encounter_id: str, user: CurrentUser, uow: UoW) -> JSONResponse:
+    return fhir_response(await services.read_encounter(uow, user, encounter_id))
+
+
+@fhir.get("/Encounter", response_model=FhirResourceOut,
+          summary="Search one citizen's hospital stays: patient, status, _lastUpdated, _count (a searchset Bundle)")
+async def search_encounters(
+    request: Request, user: CurrentUser, uow: UoW, patient: str | None = None, status: str | None = None,
+    last_updated: Annotated[list[str], Query(alias="_lastUpdated")] = [],  # noqa: B006 (FastAPI copies it)
+    count: Annotated[int, Query(alias="_count", ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(alias="_offset", ge=0, le=100_000)] = 0,
+) -> JSONResponse:
+    resources, total = await services.search_encounters(uow, user, patient=patient, status=status,
+                                                        last_updated=last_updated, count=count, offset=offset)
+    return fhir_response(searchset(request, resources, total=total, offset=offset, count=count))
+
+
+routers = [integration, staff, visitation, fhir]

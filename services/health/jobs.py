@@ -1,11 +1,13 @@
-"""Health's background job: look for missed depot-medication visits every few minutes."""
+"""Health's background jobs: look for missed depot-medication visits every few minutes; forget MedCom
+acknowledgements older than the duplicate window."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 
-from services.health.services import detect_missed_depot_visits
+from services.health.fhir.capability import Messaging
+from services.health.services import detect_missed_depot_visits, forget_old_acknowledgements
 from tovholder.service import BackgroundJob, ServiceContext
 
 log = logging.getLogger(__name__)
@@ -23,3 +25,17 @@ def depot_watch(interval_s: float) -> BackgroundJob:
             await asyncio.sleep(interval_s)
 
     return depot_watch
+
+
+def acknowledgement_pruning(messaging: Messaging, interval_s: float) -> BackgroundJob:
+    """Every ``interval_s`` seconds, forget the acknowledgements older than the duplicate window."""
+
+    async def acknowledgement_pruning(ctx: ServiceContext) -> None:
+        while True:
+            async with ctx.uow() as uow:
+                forgotten = await forget_old_acknowledgements(uow, messaging.duplicate_window_s)
+            if forgotten:
+                log.info("forgot %d MedCom acknowledgements older than the duplicate window", forgotten)
+            await asyncio.sleep(interval_s)
+
+    return acknowledgement_pruning

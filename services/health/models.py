@@ -370,3 +370,17 @@ class DocumentShare(Base):
     recipient_org: Mapped[str] = mapped_column(String(200), index=True)
     shared_by: Mapped[str] = mapped_column(String(200))
     shared_at: Mapped[datetime]
+
+
+class MedComAcknowledgement(Base):
+    """The MedCom Acknowledgement a MedCom message got, kept for the duplicate window: a message with
+    the same MessageHeader.id from the same sender gets the same acknowledgement content again."""
+
+    __tablename__ = "medcom_acknowledgement"
+
+    sender_org: Mapped[str] = mapped_column(String(200), primary_key=True)
+    message_header_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    response_code: Mapped[str] = mapped_column(String(20))
+    status_code: Mapped[int] = mapped_column(Integer)
+    acknowledgement: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    received_at: Mapped[datetime] = mapped_column(server_default=func.now(), index=True)

@@ -28,6 +28,7 @@ from services.health.models import (
     HealthRecord,
     HospitalNotice,
     KnownCitizen,
+    MedComAcknowledgement,
     MedicationAlert,
     MedicationChange,
     MissedDepotVisit,
@@ -478,3 +479,28 @@ async def insert_missed_depot_visit(uow: UnitOfWork, *, schedule: DepotSchedule,
 async def coercion_log(uow: UnitOfWork, citizen_id: uuid.UUID) -> list[CoercionLogEntry]:
     return list((await uow.session.execute(select(CoercionLogEntry).where(CoercionLogEntry.citizen_id == citizen_id)
                                            .order_by(CoercionLogEntry.considered_at.desc()))).scalars())
+
+
+# ==================================================================== MedCom acknowledgements
+
+
+async def medcom_acknowledgement(uow: UnitOfWork, *, sender_org: str, header_id: str) -> MedComAcknowledgement | None:
+    """The acknowledgement the sender's message ``header_id`` got (kept at least the duplicate window)."""
+    return await uow.session.get(MedComAcknowledgement, (sender_org, header_id), populate_existing=True)
+
+
+async def keep_medcom_acknowledgement(uow: UnitOfWork, *, sender_org: str, header_id: str, response_code: str,
+                                      status_code: int, acknowledgement: dict[str, Any]) -> None:
+    """Store an acknowledgement, unless one is already there (a copy of the message that won the race):
+    then that one stands."""
+    await uow.session.execute(
+        insert(MedComAcknowledgement)
+        .values(sender_org=sender_org, message_header_id=header_id, response_code=response_code,
+                status_code=status_code, acknowledgement=acknowledgement)
+        .on_conflict_do_nothing(index_elements=["sender_org", "message_header_id"])
+    )
+
+
+async def forget_medcom_acknowledgements(uow: UnitOfWork, *, before: datetime) -> int:
+    result = await uow.session.execute(delete(MedComAcknowledgement).where(MedComAcknowledgement.received_at < before))
+    return result.rowcount or 0

@@ -26,6 +26,8 @@ from services.notifications.domain.queue import parse_filter
 from services.notifications.main import Config
 from services.notifications.pages import pages
 from services.notifications.schemas import (
+    CitizenReferenceIn,
+    CitizenReferenceOut,
     BusinessStatusIn,
     CitizenListItemOut,
     CitizenOverviewOut,
@@ -217,6 +219,13 @@ async def subscribe(request: Request, partner: PartnerUser, uow: UoW, ctx: Ctx):
     # The raw body: the use case reads it like every partner endpoint (a receipt for any body).
     return await sl.subscribe(uow, partner, await request.body(),
                               allow_loopback=ctx.settings.webhook_allow_loopback, box=ctx.secret_box())
+
+
+@partner_api.post("/citizen-references", response_model=CitizenReferenceOut,
+                  summary="The reference deliveries to your organisation name a citizen by, for a CPR you hold "
+                          "(only with the citizen's consent or a legal basis; audited)")
+async def post_citizen_reference(body: CitizenReferenceIn, partner: PartnerUser, uow: UoW, ctx: Ctx) -> dict[str, Any]:
+    return await sl.issue_citizen_reference(uow, partner, body.cpr, vault=ctx.cpr_vault())
 
 
 @partner_api.get("/event-types", response_model=list[EventTypeOut], summary="The event types a partner may subscribe to, with their consent category")

@@ -19,6 +19,7 @@ from services.notifications import services as sl
 from services.notifications import webhooks
 from services.notifications.main import NotificationsConfig
 from services.notifications.webhooks import Outbound, http_outbound
+from tovholder.cpr import CprVault
 from tovholder.secretbox import SecretBox
 from tovholder.service import ServiceContext
 from tovholder.uow import UnitOfWork
@@ -61,10 +62,10 @@ class DeliveryCounts:
 
 
 async def _attempt(sessions: async_sessionmaker[AsyncSession], outbound: Outbound, config: NotificationsConfig,
-                   box: SecretBox, leased: sl.Leased) -> str:
+                   box: SecretBox, leased: sl.Leased, vault: CprVault | None = None) -> str:
     # 1. The consent gate, right before sending.
     async with UnitOfWork(sessions, service=SERVICE) as uow:
-        ready = await sl.gate_delivery(uow, leased, box)
+        ready = await sl.gate_delivery(uow, leased, box, vault)
     if isinstance(ready, str):
         return ready
     # 2. The HTTP call, outside any transaction (the lease keeps other workers away).
@@ -75,13 +76,13 @@ async def _attempt(sessions: async_sessionmaker[AsyncSession], outbound: Outboun
 
 
 async def deliver_due(sessions: async_sessionmaker[AsyncSession], outbound: Outbound, config: NotificationsConfig,
-                      box: SecretBox, now: datetime | None = None) -> DeliveryCounts:
+                      box: SecretBox, now: datetime | None = None, vault: CprVault | None = None) -> DeliveryCounts:
     counts = DeliveryCounts()
     async with UnitOfWork(sessions, service=SERVICE) as uow:
         leased = await sl.lease_deliveries(uow, config, now or sl.now_utc())
     if not leased:
         return counts
-    results = await asyncio.gather(*(_attempt(sessions, outbound, config, box, item) for item in leased), return_exceptions=True)
+    results = await asyncio.gather(*(_attempt(sessions, outbound, config, box, item, vault) for item in leased), return_exceptions=True)
     for result in results:
         if isinstance(result, BaseException):
             log.error("delivery attempt failed unexpectedly: %r", result)
@@ -96,6 +97,6 @@ async def delivery_job(ctx: ServiceContext, config: NotificationsConfig) -> None
     async with webhooks.delivery_client(timeout_s=config.delivery_timeout_s) as client:
         outbound = http_outbound(client, allow_loopback=ctx.settings.webhook_allow_loopback)
         while True:
-            counts = await deliver_due(ctx.sessions, outbound, config, ctx.secret_box())
+            counts = await deliver_due(ctx.sessions, outbound, config, ctx.secret_box(), vault=ctx.cpr_vault())
             if not counts.outcomes:
                 await asyncio.sleep(config.delivery_poll_interval_s)

@@ -106,6 +106,8 @@ class Citizen(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
     name: Mapped[str | None] = mapped_column(String(200))
+    # The keyed CPR hash from referrals' CitizenRegistered (never the CPR): a partner's citizen-reference lookup.
+    cpr_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     botilbud_id: Mapped[str | None] = mapped_column(String(100), index=True)
     tovholder_sub: Mapped[str | None] = mapped_column(String(200))
     deceased_at: Mapped[datetime | None]
@@ -173,6 +175,8 @@ class Subscription(Base):
     secret: Mapped[str] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    # What a delivery carries: "cloudevent" (the event) or "fhir" (the resource it changed, FHIR R4 JSON).
+    payload: Mapped[str] = mapped_column(String(20), default="cloudevent", server_default=text("'cloudevent'"))
 
 
 class Delivery(Base):

@@ -323,6 +323,11 @@ async def get_citizen(session: AsyncSession, citizen_id: uuid.UUID) -> m.Citizen
     return await session.get(m.Citizen, citizen_id)
 
 
+async def citizen_by_cpr_hash(session: AsyncSession, cpr_hash: str) -> m.Citizen | None:
+    result = await session.execute(select(m.Citizen).where(m.Citizen.cpr_hash == cpr_hash).limit(1))
+    return result.scalar_one_or_none()
+
+
 async def citizen_or_new(session: AsyncSession, citizen_id: uuid.UUID) -> m.Citizen:
     # One citizen's events arrive in order on one partition, so no row lock is needed here.
     citizen = await session.get(m.Citizen, citizen_id)
@@ -442,9 +447,9 @@ async def board_column(session: AsyncSession, status: str, *, limit: int, narrow
 
 
 def add_subscription(session: AsyncSession, *, partner_org: str, created_by: str, callback_url: str,
-                     event_types: list[str], encrypted_secret: str) -> m.Subscription:
+                     event_types: list[str], encrypted_secret: str, payload: str = "cloudevent") -> m.Subscription:
     sub = m.Subscription(id=uuid.uuid4(), partner_org=partner_org, created_by=created_by, callback_url=callback_url,
-                         event_types=event_types, secret=encrypted_secret, active=True)
+                         event_types=event_types, secret=encrypted_secret, active=True, payload=payload)
     session.add(sub)
     return sub
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
@@ -178,7 +178,22 @@ class SubscriptionIn(BaseModel):
     event_types: list[str] = Field(min_length=1, description="See GET /integration/v1/event-types")
     secret: str = Field(min_length=MIN_SECRET_LENGTH, max_length=MAX_SECRET_LENGTH,
                         description="The key of both signatures, e.g. 32 random bytes, hex-encoded")
+    payload: Literal["cloudevent", "fhir"] = Field(
+        "cloudevent", description="cloudevent: the event (CloudEvents JSON); fhir: the resource it changed as FHIR R4 "
+                                  "JSON (application/fhir+json), for the hospital-notice events (an Encounter)")
 
+
+
+class CitizenReferenceIn(BaseModel):
+    """A CPR number the partner already holds (only ever in the body, never in a URL)."""
+
+    model_config = ConfigDict(extra="forbid")
+    cpr: str = Field(min_length=10, max_length=11, description="10 digits, optionally DDMMYY-SSSS")
+
+
+class CitizenReferenceOut(BaseModel):
+    citizen_reference: str = Field(description="How deliveries to your organisation name this citizen")
+    system: str = Field(description="urn:tovholder:citizen-reference (FHIR Identifier.system)")
 
 
 class SubscriptionMessage(BaseModel):
@@ -190,6 +205,7 @@ class SubscriptionMessage(BaseModel):
     callback_url: Any = None
     event_types: Any = None
     secret: Any = None
+    payload: Any = None
 
 
 class SubscriptionReceipt(BaseModel):
@@ -210,6 +226,7 @@ class SubscriptionOut(BaseModel):
     event_types: list[str]
     active: bool
     created_at: datetime
+    payload: str = "cloudevent"
 
 
 class EventTypeOut(BaseModel):

@@ -55,7 +55,9 @@ from tovholder import clock
 from tovholder.access import CitizenCircle
 from tovholder.auth import Principal
 from tovholder.consent import refused
+from tovholder.cpr import CITIZEN_REFERENCE_SYSTEM, CprVault, normalize_cpr
 from tovholder.errors import Conflict, DomainError, Forbidden, NotFound
+from tovholder.fhir import FHIR_EVENT_TYPES, FHIR_JSON, event_as_fhir
 from tovholder.messaging import EventMeta
 from tovholder.receipts import FatalMessage, parse_body, receipt_body, receipt_response, receive_message
 from tovholder.secretbox import SecretBox
@@ -405,6 +407,8 @@ def _update_citizen(citizen: m.Citizen, event_type: str, data: dict[str, Any], a
     name = _event_name(event_type)
     if name == "citizen-registered" and data.get("citizen_name"):
         citizen.name = data["citizen_name"]
+    if name == "citizen-registered" and isinstance(data.get("cpr_hash"), str):
+        citizen.cpr_hash = data["cpr_hash"]
     botilbud = data.get("botilbud_id")
     authoritative = name in ("placement-started", "plan-opened", "health-record-opened", "tovholder-chosen") or (
         name == "visitation-decided" and data.get("decision") == "granted"
@@ -564,7 +568,7 @@ def event_types_for(partner: Principal) -> list[dict[str, Any]]:
 def subscription_json(sub: m.Subscription) -> dict[str, Any]:
     return {
         "subscription_id": str(sub.id), "partner_org": sub.partner_org, "callback_url": sub.callback_url,
-        "event_types": sub.event_types, "active": sub.active, "created_at": sub.created_at,
+        "event_types": sub.event_types, "active": sub.active, "created_at": sub.created_at, "payload": sub.payload,
     }
 
 
@@ -586,7 +590,8 @@ async def subscribe(uow: UnitOfWork, partner: Principal, body: bytes, *, allow_l
         payload = {k: v for k, v in raw.items() if k != "message_id"}
         try:
             wanted = dlv.validate_subscription(
-                payload, allow_loopback=allow_loopback, deliverable_event_types=deliverable_event_types()
+                payload, allow_loopback=allow_loopback, deliverable_event_types=deliverable_event_types(),
+                fhir_event_types=FHIR_EVENT_TYPES,
             )
             # Resolved now and again before every delivery (a name can change what it points at).
             await webhooks.resolve_callback(wanted.callback_url, allow_loopback=allow_loopback)
@@ -596,9 +601,10 @@ async def subscribe(uow: UnitOfWork, partner: Principal, body: bytes, *, allow_l
             raise FatalMessage(refusal.reason, 422) from None
         sub = repo.add_subscription(uow.session, partner_org=partner.org, created_by=partner.sub,
                                     callback_url=wanted.callback_url, event_types=list(wanted.event_types),
-                                    encrypted_secret=box.encrypt(wanted.secret))  # encrypted at rest
+                                    encrypted_secret=box.encrypt(wanted.secret),  # encrypted at rest
+                                    payload=wanted.payload)
         uow.audit(partner, "subscription.create", object_type="subscription", object_id=sub.id,
-                  detail={"event_types": list(wanted.event_types)})
+                  detail={"event_types": list(wanted.event_types), "payload": wanted.payload})
         return {"subscription_id": str(sub.id), "event_types": list(wanted.event_types)}
 
     return await receive_message(uow, raw, SubscriptionMessage, endpoint="subscriptions", sender=partner, process=process)
@@ -679,6 +685,9 @@ class Leased:
     subscription_id: uuid.UUID
 
 
+CLOUDEVENT_JSON = "application/cloudevents+json; charset=utf-8"
+
+
 @dataclass(frozen=True)
 class ReadyDelivery:
     """A delivery the consent gate let through, with what the call needs."""
@@ -691,6 +700,7 @@ class ReadyDelivery:
     event_id: str
     event_type: str
     basis: str | None
+    content_type: str = CLOUDEVENT_JSON
 
 
 @dataclass(frozen=True)
@@ -710,7 +720,46 @@ async def lease_deliveries(uow: UnitOfWork, config: NotificationsConfig, now: da
     return leased
 
 
-async def gate_delivery(uow: UnitOfWork, leased: Leased, box: SecretBox) -> ReadyDelivery | str:
+NO_CITIZEN_FOR_YOU = ("No citizen your organisation has a consent or a legal basis for has this CPR number "
+                      "(or none is known here).")
+
+
+async def issue_citizen_reference(uow: UnitOfWork, partner: Principal, cpr: str, *, vault: CprVault) -> dict[str, Any]:
+    """``POST /integration/v1/citizen-references``: the reference this partner's deliveries name the
+    citizen by, for a CPR number the partner already holds — only where the partner has the citizen's
+    consent or a legal basis. The same 404 for an unknown CPR and for a citizen the partner may not
+    know of; every lookup of a known citizen is audited (it shows in the citizen's Min log)."""
+    cpr_hash = vault.hash(normalize_cpr(cpr))  # InvalidCpr → 422, never echoing the number
+    citizen = await repo.citizen_by_cpr_hash(uow.session, cpr_hash)
+    if citizen is None:
+        raise NotFound(NO_CITIZEN_FOR_YOU)
+    allowed = consent_rules.may_know_of(citizen_id=citizen.id, partner_org=partner.org or "",
+                                        consents=await repo.consent_records_for(uow.session, citizen.id), at=now_utc())
+    uow.audit(partner, "citizen_reference.read" if allowed else "citizen_reference.refused", citizen_id=citizen.id,
+              object_type="citizen", object_id=citizen.id, detail={"org": partner.org})
+    await uow.commit()
+    if not allowed:
+        raise NotFound(NO_CITIZEN_FOR_YOU)
+    return {"citizen_reference": vault.citizen_reference(partner.org or "", citizen.id), "system": CITIZEN_REFERENCE_SYSTEM}
+
+
+def _as_delivered(sub: m.Subscription, row: m.Delivery, envelope: dict[str, Any],
+                  vault: CprVault | None) -> tuple[bytes, str]:
+    """What the partner receives: the CloudEvent, or the resource it changed as FHIR; both name the
+    citizen by the partner's own citizen reference too (``tovholdercitizenref`` / ``subject.identifier``)."""
+    reference = vault.citizen_reference(sub.partner_org, row.citizen_id) if vault is not None else None
+    if sub.payload == "fhir":  # made from the very event the gate let through
+        resource = event_as_fhir(row.event_type, envelope.get("data") or {})
+        if reference:
+            resource["subject"]["identifier"] = {"system": CITIZEN_REFERENCE_SYSTEM, "value": reference}
+        return json.dumps(resource).encode(), FHIR_JSON
+    if reference is None:
+        return row.body.encode(), CLOUDEVENT_JSON
+    return json.dumps({**envelope, "tovholdercitizenref": reference}).encode(), CLOUDEVENT_JSON
+
+
+async def gate_delivery(uow: UnitOfWork, leased: Leased, box: SecretBox,
+                        vault: CprVault | None = None) -> ReadyDelivery | str:
     """The consent gate, right before sending; a refusal is recorded with its reason (``"withheld"``),
     a delivery that is gone or no longer due is ``"skipped"``."""
     now = now_utc()
@@ -733,9 +782,10 @@ async def gate_delivery(uow: UnitOfWork, leased: Leased, box: SecretBox) -> Read
                   detail={"org": sub.partner_org, "event_type": row.event_type, "reason": decision.reason})
         await uow.commit()
         return "withheld"
-    return ReadyDelivery(delivery_id=leased.delivery_id, body=row.body.encode(), url=sub.callback_url,
+    body, content_type = _as_delivered(sub, row, envelope, vault)
+    return ReadyDelivery(delivery_id=leased.delivery_id, body=body, url=sub.callback_url,
                          secret=box.decrypt(sub.secret), org=sub.partner_org, event_id=row.event_id,
-                         event_type=row.event_type, basis=decision.basis)
+                         event_type=row.event_type, basis=decision.basis, content_type=content_type)
 
 
 async def send_delivery(outbound: webhooks.Outbound, ready: ReadyDelivery) -> SentAttempt:
@@ -743,7 +793,7 @@ async def send_delivery(outbound: webhooks.Outbound, ready: ReadyDelivery) -> Se
     registration proves nothing today."""
     attempted_at = now_utc()
     headers = {
-        "Content-Type": "application/cloudevents+json; charset=utf-8",
+        "Content-Type": ready.content_type,
         dlv.SIGNATURE_HEADER: dlv.sign(ready.secret, ready.body),
         # The delivery id is the webhook-id: the same on every retry and resend of this delivery.
         **dlv.standard_webhook_headers(ready.secret, webhook_id=str(ready.delivery_id), body=ready.body, at=attempted_at),

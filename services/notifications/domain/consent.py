@@ -147,3 +147,14 @@ def decide(
         category=category,
         at=at,
     )
+
+
+def may_know_of(*, citizen_id: UUID, partner_org: str, consents: Iterable[ConsentRecord], at: datetime) -> bool:
+    """May ``partner_org`` learn which citizen a CPR it holds is (``POST /integration/v1/citizen-references``):
+    only where a consent of the citizen to the organisation is in force, for any category, or a legal
+    basis names the organisation as a recipient of one of the categories."""
+    recipient = kit.Recipient.organisation(partner_org)
+    if any(c.citizen_id == citizen_id and c.recipient_kind == "organisation" and c.recipient_id == partner_org
+           and c.in_force(at) for c in consents):
+        return True
+    return any(kit.legal_bases_naming(recipient, category) for category in (PLAN, HEALTH, SAFETY_PLAN, FIT))

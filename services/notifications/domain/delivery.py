@@ -201,15 +201,21 @@ class SubscriptionRequest:
     callback_url: str
     event_types: tuple[str, ...]
     secret: str
+    payload: str = "cloudevent"
+
+
+PAYLOADS = ("cloudevent", "fhir")
 
 
 def validate_subscription(
-    payload: Any, *, allow_loopback: bool, deliverable_event_types: Iterable[str]
+    payload: Any, *, allow_loopback: bool, deliverable_event_types: Iterable[str],
+    fhir_event_types: Iterable[str] = (),
 ) -> SubscriptionRequest:
-    """Check a ``POST /integration/v1/subscriptions`` body; ``InvalidInput`` carries the 422 reason."""
+    """Check a ``POST /integration/v1/subscriptions`` body; ``InvalidInput`` carries the 422 reason.
+    ``payload`` "fhir" is for event types that change a FHIR resource (``fhir_event_types``)."""
     if not isinstance(payload, Mapping):
         raise InvalidInput("the body must be a JSON object with callback_url, event_types and secret")
-    unknown_fields = set(payload) - {"callback_url", "event_types", "secret"}
+    unknown_fields = set(payload) - {"callback_url", "event_types", "secret", "payload"}
     if unknown_fields:
         raise InvalidInput(f"unknown field(s): {', '.join(sorted(unknown_fields))}")
     callback_url = validate_callback_url(payload.get("callback_url"), allow_loopback=allow_loopback)
@@ -227,7 +233,15 @@ def validate_subscription(
         raise InvalidInput(f"secret must be a string of at least {MIN_SECRET_LENGTH} characters (e.g. 32 random bytes, hex-encoded)")
     if len(secret) > MAX_SECRET_LENGTH:
         raise InvalidInput(f"secret must be at most {MAX_SECRET_LENGTH} characters")
-    return SubscriptionRequest(callback_url, tuple(dict.fromkeys(event_types)), secret)
+    kind = payload.get("payload", "cloudevent")
+    if kind not in PAYLOADS:
+        raise InvalidInput(f"payload must be one of {', '.join(PAYLOADS)} (default cloudevent)")
+    if kind == "fhir":
+        without = [e for e in event_types if e not in set(fhir_event_types)]
+        if without:
+            raise InvalidInput(f"event type(s) {', '.join(without)} have no FHIR payload; with payload fhir subscribe to "
+                               f"{', '.join(sorted(fhir_event_types))}, or use payload cloudevent")
+    return SubscriptionRequest(callback_url, tuple(dict.fromkeys(event_types)), secret, kind)
 
 
 # ---------------------------------------------------------------- backoff

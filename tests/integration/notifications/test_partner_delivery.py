@@ -8,7 +8,7 @@ import uuid
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from contracts.health import HospitalNoticeRegisteredV1
 from contracts.plans import ConsentGivenV1, ConsentRevokedV1, FollowUpDueV1
@@ -229,3 +229,87 @@ async def test_subscriptions_are_private_to_the_partner_org(notifications):
     types = (await notifications.client.get("/integration/v1/event-types", headers=partner(notifications))).json()
     # No legal basis names a partner: every type needs the citizen's consent (hospital notices included).
     assert {"type": NOTICE, "category": "health", "legal_basis_without_consent": None} in types
+
+
+async def test_a_fhir_subscription_receives_the_changed_encounter_only_while_consent_covers_it(notifications, kafka):
+    """payload "fhir": the hospital stay the notice changed, as a FHIR R4 Encounter with the id health's
+    /fhir/r4/Encounter serves it under, signed like every delivery; the consent gate as for CloudEvents."""
+    from fhir.resources.R4B.encounter import Encounter
+
+    from tovholder.fhir import hospital_stay_id
+
+    citizen, consent_id = uuid.uuid4(), uuid.uuid4()
+    with Receiver() as receiver:
+        r = await notifications.client.post("/integration/v1/subscriptions", headers=partner(notifications), json={
+            "message_id": str(uuid.uuid4()), "callback_url": receiver.url, "event_types": [NOTICE], "secret": SECRET,
+            "payload": "fhir"})
+        assert r.status_code == 202, r.text
+        sub = r.json()["subscription_id"]
+        before = await publish_event(kafka, hospital_notice(citizen))
+        await eventually(settled(notifications, sub, before, "withheld"), message="withheld without consent")
+        given = consent(citizen, consent_id, category="health")
+        await publish_event(kafka, given)
+        notice = hospital_notice(citizen)
+        covered = await publish_event(kafka, notice)
+        await eventually(settled(notifications, sub, covered, "delivered"), message="delivered under consent")
+        await publish_event(kafka, ConsentRevokedV1(
+            citizen_id=citizen, consent_id=consent_id, recipient_kind="organisation", recipient_id=ORG, category="health",
+            given_at=given.given_at, revoked_at=datetime.now(timezone.utc), recorded_by="borger"))
+        after = await publish_event(kafka, hospital_notice(citizen))
+        await eventually(settled(notifications, sub, after, "withheld"), message="withheld after revocation")
+        requests = list(receiver.requests)
+    (request,) = requests
+    assert request.headers["Content-Type"].startswith("application/fhir+json")
+    assert Webhook(SECRET.encode()).verify(request.body, request.headers) is not None
+    encounter = Encounter.model_validate_json(request.body)
+    assert encounter.id == hospital_stay_id(citizen, notice.sender_org, notice.hospital_episode_id)
+    assert encounter.status == "in-progress" and encounter.class_fhir.code == "IMP"
+    assert encounter.subject.reference == f"Patient/{citizen}"
+    assert encounter.subject.identifier.value == notifications.ctx.cpr_vault().citizen_reference(ORG, citizen)
+
+
+async def test_a_fhir_payload_is_only_for_events_that_change_a_fhir_resource(notifications):
+    r = await notifications.client.post("/integration/v1/subscriptions", headers=partner(notifications), json={
+        "message_id": str(uuid.uuid4()), "callback_url": "https://partner.example/hook", "event_types": [FOLLOW_UP],
+        "secret": SECRET, "payload": "fhir"})
+    assert r.status_code == 422 and "no FHIR payload" in r.json()["reason"], r.text
+
+
+async def test_a_partner_learns_its_own_citizen_reference_only_under_consent_and_deliveries_carry_it(notifications, kafka):
+    """POST /integration/v1/citizen-references: a CPR the partner holds → the reference its deliveries
+    name the citizen by; the same 404 for an unknown CPR and for a citizen the partner has no consent for."""
+    from contracts.referrals import CitizenRegisteredV1
+
+    from tovholder.db import AuditEntry
+
+    citizen, cpr = uuid.uuid4(), f"0101{uuid.uuid4().int % 100:02d}{uuid.uuid4().int % 10000:04d}"
+    vault = notifications.ctx.cpr_vault()
+    await publish_event(kafka, CitizenRegisteredV1(citizen_id=citizen, cpr_hash=vault.hash(cpr), citizen_name="Test Borger"))
+    await publish_event(kafka, consent(citizen, uuid.uuid4(), category="health"))  # to ORG
+
+    async def issued():
+        r = await notifications.client.post("/integration/v1/citizen-references", json={"cpr": cpr},
+                                            headers=partner(notifications))
+        return r.json() if r.status_code == 200 else None
+
+    answer = await eventually(issued, message="a citizen reference for the consented partner")
+    reference = answer["citizen_reference"]
+    assert answer["system"] == "urn:tovholder:citizen-reference" and cpr not in reference and str(citizen) not in reference
+    other = await notifications.client.post("/integration/v1/citizen-references", json={"cpr": cpr},
+                                            headers=partner(notifications, "SOR:7777777"))
+    unknown = await notifications.client.post("/integration/v1/citizen-references", json={"cpr": "3112999999"},
+                                              headers=partner(notifications))
+    assert other.status_code == unknown.status_code == 404 and other.json() == unknown.json()
+    assert cpr not in other.text
+    invalid = await notifications.client.post("/integration/v1/citizen-references", json={"cpr": "12345678901"},
+                                              headers=partner(notifications))
+    assert invalid.status_code == 422
+    with Receiver() as receiver:
+        sub = await subscribe(notifications, receiver.url, event_types=(NOTICE,))
+        event_id = await publish_event(kafka, hospital_notice(citizen))
+        await eventually(settled(notifications, sub, event_id, "delivered"), message="delivered")
+        (request,) = [r for r in receiver.requests if json.loads(r.body)["id"] == event_id]
+    assert json.loads(request.body)["tovholdercitizenref"] == reference
+    async with notifications.ctx.sessions() as s:
+        actions = (await s.execute(select(AuditEntry.action).where(AuditEntry.citizen_id == citizen))).scalars().all()
+    assert "citizen_reference.read" in actions and "citizen_reference.refused" in actions
