@@ -4,11 +4,11 @@ without re-chaining) would leave `alembic upgrade head` ambiguous and the servic
 import pytest
 from alembic.script import ScriptDirectory
 
-from contracts.topics import SERVICES
 from tovholder.migrations import alembic_config
+from tovholder.settings import PROCESSES
 
 
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", PROCESSES)
 def test_one_head(service):
     script = ScriptDirectory.from_config(alembic_config(service, "postgresql+asyncpg://unused/unused"))
     assert len(script.get_heads()) == 1, f"{service}: several heads {script.get_heads()}; re-chain the newer revision"
