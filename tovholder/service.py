@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from contracts.base import EVENT_REGISTRY, BaseEvent
 from contracts.topics import consumer_group, dead_letter_topic
 from tovholder import metrics
-from tovholder.auth import TokenVerifier
+from tovholder.auth import PRINCIPAL_SCOPE_KEY, TokenVerifier
 from tovholder.broker_view import TopicsMissing, describe_broker, service_topics
 from tovholder.consumer_recovery import ConsumerRecovery
 from tovholder.cpr import CprVault
@@ -306,6 +306,8 @@ UoW = Annotated[UnitOfWork, Depends(get_uow)]
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(TovholderError)
     async def domain_error(request: Request, exc: TovholderError) -> JSONResponse:
+        if exc.audited:
+            await _audit_refusal(request, exc)
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
         if exc.status_code == 503:
             headers = {"Retry-After": "5"}
@@ -338,6 +340,23 @@ def _install_error_handlers(app: FastAPI) -> None:
     for exc_class in (SQLAlchemyError, OSError, TimeoutError):
         app.add_exception_handler(exc_class, infrastructure_or_bug)
     app.add_exception_handler(Exception, infrastructure_or_bug)
+
+
+async def _audit_refusal(request: Request, exc: TovholderError) -> None:
+    """An access refusal's audit entry, in a transaction of its own: the refused use case's
+    transaction is rolled back, and the refusal must still be on record (``tovholder.access``)."""
+    principal = request.scope.get(PRINCIPAL_SCOPE_KEY)
+    if principal is None:
+        return  # not authenticated: a 401, not a refusal of a known caller
+    ctx: ServiceContext = request.app.state.ctx
+    detail = {"method": request.method, "path": request.url.path, "status": exc.status_code, "code": exc.code}
+    try:
+        async with ctx.uow() as uow:
+            uow.audit(principal, exc.audit_action or "access.refused", citizen_id=exc.citizen_id,
+                      object_type=exc.object_type, object_id=exc.object_id, detail=detail)
+            await uow.commit()
+    except (SQLAlchemyError, OSError, ValueError) as failure:  # the refusal is answered anyway
+        log.warning("could not audit a refusal of %s %s: %s", request.method, request.url.path, type(failure).__name__)
 
 
 def _install_operational_routes(app: FastAPI, spec: ServiceSpec) -> None:

@@ -26,7 +26,8 @@ from services.notifications.domain.clock import LOCAL_TZ
 from services.notifications.domain.errors import InvalidInput
 from services.notifications.domain.queue import parse_filter
 from services.notifications.domain.tasks import KIND_LABELS_DA, Priority, TaskKind, TaskStatus
-from tovholder.auth import STAFF_ROLES, InvalidToken, Principal, issue_dev_token
+from tovholder.access import STAFF_ROLES
+from tovholder.auth import InvalidToken, Principal, issue_dev_token
 from tovholder.errors import TovholderError
 from tovholder.page_sessions import PageSession, page_sessions
 from tovholder.service import UoW

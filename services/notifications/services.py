@@ -51,7 +51,7 @@ from services.notifications.domain.scheduling import sweep
 from services.notifications.domain.timeline import BOARD_COLUMNS_DA, SERVICE_LABELS_DA, case_update, timeline_entry
 from services.notifications.main import NotificationsConfig
 from services.notifications.schemas import SubscriptionMessage
-from tovholder.access import CitizenCircle
+from tovholder.access import CitizenCircle, actor_from
 from tovholder.auth import Principal
 from tovholder.consent import refused
 from tovholder.errors import Conflict, DomainError, Forbidden, NotFound
@@ -68,8 +68,7 @@ if TYPE_CHECKING:
 
 
 def actor_of(principal: Principal) -> d.Actor:
-    role = d.Role(principal.role) if principal.role in d.Role._value2member_map_ else None
-    return d.Actor(principal.sub, role, principal.botilbud)
+    return actor_from(principal)
 
 
 def kit_error(error: NotificationsDomainError) -> Exception:

@@ -52,6 +52,7 @@ from services.referrals.schemas import (
     StaffReferral,
     VisitIn,
 )
+from tovholder.access import actor_from, authorize
 from tovholder.auth import Principal
 from tovholder.cpr import CprVault
 from tovholder.errors import Conflict, DomainError, Forbidden, NotFound
@@ -68,6 +69,7 @@ CASE_LIST_MAX = 500
 # that a case (and so a citizen) exists where they may not look.
 NO_SUCH_CASE = "Ingen sag med det id, som du har adgang til."
 NOT_SENT_BY_YOU = "No referral with that id was sent by your organisation."
+CHANGES_ARE_VISITATIONS = "Kun visitationen i sagens kommune ændrer en sag; du kan læse den."
 
 
 def today() -> date:
@@ -92,8 +94,7 @@ def rules() -> Iterator[None]:
 
 
 def actor_of(user: Principal, ctx: ServiceContext) -> Actor:
-    return Actor(role=user.role, sub=user.sub, org=user.org, botilbud_id=user.botilbud, municipality=user.municipality,
-                 serving_municipality=serving_municipality(ctx.settings))
+    return actor_from(user, serving=serving_municipality(ctx.settings))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -259,9 +260,11 @@ async def receive_partner_referral(uow: UnitOfWork, partner: Principal, raw: byt
 async def referral_for_partner(uow: UnitOfWork, partner: Principal, referral_id: uuid.UUID, *,
                                ctx: ServiceContext) -> dict[str, Any]:
     row = await repository.get_referral(uow, referral_id)
-    if row is None or view_of(actor_of(partner, ctx), repository.case_to_domain(row)) is not View.REFERRER:
-        # Same answer whether it does not exist or belongs to another org: no probing of others' referrals.
+    if row is None:
         raise NotFound(NOT_SENT_BY_YOU)
+    # Same answer whether it does not exist or belongs to another org: no probing of others' referrals.
+    authorize(view_of(actor_of(partner, ctx), repository.case_to_domain(row)) is View.REFERRER, NOT_SENT_BY_YOU,
+              hide=True, not_found=NOT_SENT_BY_YOU, citizen_id=row.citizen_id, object_type="referral", object_id=row.id)
     uow.audit(partner, "referral.read", citizen_id=row.citizen_id, object_type="referral", object_id=row.id)
     history = await repository.history_rows(uow, row.id)
     await uow.commit()
@@ -291,9 +294,11 @@ async def create_referral(uow: UnitOfWork, user: Principal, body: StaffReferral,
 async def _readable_case(uow: UnitOfWork, ctx: ServiceContext, referral_id: uuid.UUID,
                          user: Principal) -> tuple[Referral, View]:
     row = await repository.get_referral(uow, referral_id)
-    view = view_of(actor_of(user, ctx), repository.case_to_domain(row)) if row is not None else View.NONE
-    if view is View.NONE:
+    if row is None:
         raise NotFound(NO_SUCH_CASE)
+    view = view_of(actor_of(user, ctx), repository.case_to_domain(row))
+    authorize(view is not View.NONE, NO_SUCH_CASE, hide=True, not_found=NO_SUCH_CASE, citizen_id=row.citizen_id,
+              object_type="referral", object_id=row.id)
     return row, view
 
 
@@ -397,9 +402,13 @@ async def matches(uow: UnitOfWork, user: Principal, referral_id: uuid.UUID, *, c
 async def _changeable(uow: UnitOfWork, ctx: ServiceContext, referral_id: uuid.UUID,
                       user: Principal) -> tuple[Referral, dm.VisitationCase]:
     row = await repository.get_referral(uow, referral_id, lock=True)
-    case = repository.case_to_domain(row) if row is not None else None
-    if case is None or not can_change(actor_of(user, ctx), case):
+    if row is None:
         raise NotFound(NO_SUCH_CASE)
+    case = repository.case_to_domain(row)
+    actor = actor_of(user, ctx)
+    # Who may read the case learns why they may not change it; anyone else gets the unknown case's answer.
+    authorize(can_change(actor, case), CHANGES_ARE_VISITATIONS, hide=view_of(actor, case) is View.NONE,
+              not_found=NO_SUCH_CASE, citizen_id=row.citizen_id, object_type="referral", object_id=row.id)
     return row, case
 
 

@@ -18,7 +18,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from uuid import UUID
 
-from services.notifications.domain.tasks import STAFF_ROLES, Actor, Pool, Role, Task, TaskStatus
+from services.notifications.domain.tasks import WORK_QUEUE_ROLES, Actor, Pool, Role, Task, TaskStatus
 from tovholder.access import CitizenCircle, Viewer, may_read_health_details
 
 HEALTH_EVENT_PREFIX = "tovholder.health."
@@ -35,7 +35,7 @@ class QueueScope:
 
 
 def is_staff(actor: Actor) -> bool:
-    return actor.role in STAFF_ROLES
+    return actor.role in WORK_QUEUE_ROLES
 
 
 def claimable_pools(actor: Actor) -> tuple[Pool, ...]:
