@@ -87,7 +87,8 @@ from services.health.models import (
     UnmatchedHospitalNotice,
     UnmatchedPartnerMessage,
 )
-from tovholder.access import actor_from, authorize
+from tovholder import access as kit_access
+from tovholder.access import actor_from
 from tovholder.auth import Principal
 from tovholder.cpr import CprVault, mask, normalize_cpr
 from tovholder.errors import Conflict, DomainError, Forbidden, NotFound
@@ -161,7 +162,7 @@ async def authorize(
         raise NotFound(not_found)
     context = await repo.citizen_context(uow, record)
     # A refusal is audited by the kit (health.access_denied, naming the citizen).
-    authorize(may(actor, action, context), why_not(actor, action),
+    kit_access.authorize(may(actor, action, context), why_not(actor, action),
               hide=reads_health_data(user.role) and not knows_of(actor, context), not_found=not_found,
               citizen_id=citizen_id, action="health.access_denied", object_type="health_record", object_id=record.id)
     return record

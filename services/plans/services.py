@@ -99,8 +99,11 @@ async def enter(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID, can: Ca
                              botilbud_id=plan.botilbud_id, consents=consents, at=now(),
                              network_is_empty=not rows)
     # A refusal is audited by the kit (``<action>.denied``, naming the citizen and the plan).
-    authorize(decision.allowed, f"Not allowed: {decision.reason}.", citizen_id=citizen_id,
-              action=f"{can.value}.denied", object_type="plan", object_id=plan.id)
+    # Neither the citizen nor staff of the citizen's botilbud or network: the answer for a citizen
+    # without a plan, so nobody learns that a citizen exists (or has a plan) by being refused.
+    outsider = decision.relation in (access.Relation.OTHER, access.Relation.PARTNER)
+    authorize(decision.allowed, f"Not allowed: {decision.reason}.", hide=outsider, not_found=repository.NO_PLAN,
+              citizen_id=citizen_id, action=f"{can.value}.denied", object_type="plan", object_id=plan.id)
     return Scope(plan=plan, user=user, decision=decision, network_rows=rows)
 
 

@@ -211,8 +211,8 @@ async def list_offers(user: CurrentUser, uow: UoW):
 
 
 @staff.put("/offers/{offer_id}", response_model=schemas.OfferOut, summary="Create or update an offer")
-async def put_offer(offer_id: str, body: OfferIn, user: OfferAdmin, uow: UoW):
-    return await services.put_offer(uow, user, offer_id, body)
+async def put_offer(offer_id: str, body: OfferIn, user: OfferAdmin, uow: UoW, ctx: Ctx):
+    return await services.put_offer(uow, user, offer_id, body, ctx=ctx)
 
 
 @staff.get("/offers/{offer_id}/waitlist", response_model=schemas.WaitlistOut,
@@ -234,8 +234,8 @@ async def due_follow_ups(user: VisitationUser, uow: UoW, ctx: Ctx,
 
 @staff.post("/follow-ups/scan", response_model=schemas.ScanResult,
             summary="Signal due follow-ups now (the service also does this every hour)")
-async def scan_follow_ups(user: OfferAdmin, uow: UoW):
-    return await services.scan_follow_ups(uow, user)
+async def scan_follow_ups(user: OfferAdmin, uow: UoW, ctx: Ctx):
+    return await services.scan_follow_ups(uow, user, ctx=ctx)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -245,10 +245,10 @@ async def scan_follow_ups(user: OfferAdmin, uow: UoW):
 @staff.get("/reports/flow", response_model=schemas.FlowReportOut,
            responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
            summary="Flow per period: referrals, decisions, waiting times, placements, move-outs")
-async def get_flow_report(user: Annotated[Principal, require_roles("visitation", "admin")], uow: UoW,
+async def get_flow_report(user: Annotated[Principal, require_roles("visitation", "admin")], uow: UoW, ctx: Ctx,
                           period_from: date = Query(alias="from"), period_to: date = Query(alias="to"),
                           format: Literal["json", "csv"] = "json"):
-    report = await services.flow(uow, user, period_from, period_to)
+    report = await services.flow(uow, user, period_from, period_to, ctx=ctx)
     if format == "csv":
         name = f"flow-{period_from.isoformat()}-{period_to.isoformat()}.csv"
         return PlainTextResponse(report_csv(report), media_type="text/csv; charset=utf-8",

@@ -673,8 +673,18 @@ def _apply_offer(row: Offer, body: OfferIn) -> None:
         validate_offer(repository.offer_to_domain(row))
 
 
-async def put_offer(uow: UnitOfWork, user: Principal, offer_id: str, body: OfferIn) -> dict[str, Any]:
+def require_the_installations_own(user: Principal, ctx: ServiceContext) -> None:
+    """Offers, the follow-up scan and the flow report are the installation's, not one case's: visitation
+    staff whose token names another municipality than the one the installation serves are refused."""
+    authorize(actor_of(user, ctx).scope.sees_records_without_municipality,
+              f"Tilbud, opfølgningsscanning og flowrapport hører til {serving_municipality(ctx.settings) or 'installationens kommune'}; "
+              f"dit token er udstedt til visitationen i {user.municipality}.")
+
+
+async def put_offer(uow: UnitOfWork, user: Principal, offer_id: str, body: OfferIn, *,
+                    ctx: ServiceContext) -> dict[str, Any]:
     """Create or update an offer."""
+    require_the_installations_own(user, ctx)
     if body.offer_id != offer_id:
         raise DomainError(f"offer_id in the body ({body.offer_id!r}) differs from the URL ({offer_id!r}).")
     row = await repository.offer_for_update(uow, offer_id)
@@ -750,8 +760,9 @@ async def signal_due_follow_ups(uow: UnitOfWork, on: date, *, lead_days: int = F
     return signalled
 
 
-async def scan_follow_ups(uow: UnitOfWork, user: Principal) -> dict[str, Any]:
+async def scan_follow_ups(uow: UnitOfWork, user: Principal, *, ctx: ServiceContext) -> dict[str, Any]:
     """Signal due follow-ups now (the background job does it every hour)."""
+    require_the_installations_own(user, ctx)
     return {"signalled": await signal_due_follow_ups(uow, today())}
 
 
@@ -759,8 +770,10 @@ async def scan_follow_ups(uow: UnitOfWork, user: Principal) -> dict[str, Any]:
 # Flow report
 
 
-async def flow(uow: UnitOfWork, user: Principal, period_from: date, period_to: date) -> FlowReport:
+async def flow(uow: UnitOfWork, user: Principal, period_from: date, period_to: date, *,
+               ctx: ServiceContext) -> FlowReport:
     """Flow per period: referrals, decisions, waiting times, placements, move-outs."""
+    require_the_installations_own(user, ctx)
     if period_to < period_from:
         raise DomainError("'to' is before 'from'; give the period as from=YYYY-MM-DD&to=YYYY-MM-DD.")
     if (period_to - period_from).days > 3660:
