@@ -9,6 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel, Field
+
+
+class ErrorBody(BaseModel):
+    """The body of every error answer of a staff or citizen API (and of a partner's 401/403/404/413)."""
+
+    code: str = Field(description="Stable: a program may branch on it or translate it (e.g. not-found, forbidden)")
+    detail: str = Field(description="What happened and what to do, for a person to read")
+    errors: list[str] | None = Field(None, description="The invalid fields, one line each (422 invalid-request)")
+
 
 def error_body(code: str, detail: str, **extra: Any) -> dict[str, Any]:
     """The one shape of an error answer (``extra``: e.g. ``errors``, the list of invalid fields)."""
@@ -81,3 +91,4 @@ class Unavailable(TovholderError):
 
     status_code = 503
     code = "unavailable"
+

@@ -43,6 +43,7 @@ from tovholder.logs import setup_logging
 from tovholder.messaging import EventConsumer, EventRouter
 from tovholder.outbox import OutboxRelay, cancel_requested
 from tovholder.receipts import receipt_body
+from tovholder.responses import error_responses
 from tovholder.secretbox import SecretBox
 from tovholder.settings import Settings
 from tovholder.telemetry import current_trace_id, setup_tracing
@@ -218,7 +219,8 @@ def create_service(spec: ServiceSpec, settings: Settings | None = None) -> FastA
     install_guards(app, settings, ctx.verifier)  # body cap, authentication before the body, NUL net, page headers
     _install_operational_routes(app, spec)
     for router in spec.routers:
-        app.include_router(router)
+        # Every route documents the kit's error answers (a route's own ``responses`` take precedence).
+        app.include_router(router, responses=error_responses(receipts=router.prefix.startswith("/integration/")))
     FastAPIInstrumentor.instrument_app(app, tracer_provider=provider, excluded_urls="healthz,readyz,metrics")
     return app
 
@@ -329,10 +331,11 @@ def _install_error_handlers(app: FastAPI) -> None:
             message = "Tovholder cannot reach its database right now; nothing was changed. Try again in a moment."
             if request.url.path.startswith("/integration/"):
                 return JSONResponse(receipt_body(None, "transient-error", message), status_code=503, headers={"Retry-After": "5"})
-            return JSONResponse({"detail": message}, status_code=503, headers={"Retry-After": "5"})
+            return JSONResponse(error_body("unavailable", message), status_code=503, headers={"Retry-After": "5"})
         log.exception("unexpected error during %s %s", request.method, request.url.path)
         return JSONResponse(
-            {"detail": f"Something went wrong on our side; nothing was changed. Reference: {current_trace_id() or 'n/a'}."},
+            error_body("internal-error",
+                       f"Something went wrong on our side; nothing was changed. Reference: {current_trace_id() or 'n/a'}."),
             status_code=500,
         )
 

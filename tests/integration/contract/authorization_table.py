@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable
 
-from tests.integration.authorization_world import ACTORS, ALL_ACTORS, ANONYMOUS, BOTILBUD, ORG
+from tests.integration.contract.authorization_world import ACTORS, ALL_ACTORS, ANONYMOUS, BOTILBUD, ORG
 
 OK = "ok"
 STATUS_OF = {"unauth": "401", "forbidden": "403", "hidden": "404", "ok": OK, "redirect": "redirect",

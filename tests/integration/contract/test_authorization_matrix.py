@@ -15,25 +15,20 @@ It fails when
 
 from __future__ import annotations
 
-import importlib
-import json
+import asyncio
 import os
 from collections import defaultdict
 from typing import Any
 
 import pytest
-import asyncio
 
 from sqlalchemy import select
 
-from tests.integration.authorization_table import OK, ROWS, Row, body_for, classify
-from tests.integration.authorization_world import ACTORS, ALL_ACTORS, ANONYMOUS, World, build_world, notifications_service_spec
-from tests.integration.plans.conftest import outbox_drained
-from tests.support import run_service
+from tests.integration.contract.authorization_table import OK, ROWS, Row, body_for, classify
+from tests.integration.contract.authorization_world import ALL_ACTORS, ANONYMOUS, World
 from tovholder.db import AuditEntry
 
 pytestmark = pytest.mark.integration
-SERVICES = ("referrals", "plans", "health", "notifications")
 PROBE = os.environ.get("AUTHZ_PROBE") == "1"
 
 
@@ -54,30 +49,11 @@ def service_routes(app) -> set[tuple[str, str]]:
     return found
 
 
-@pytest.fixture(scope="module")
-async def world(pg, kafka, tmp_path_factory):
-    state = tmp_path_factory.mktemp("authz-state")  # one signing key: one token works in every service
-    specs = {"notifications": notifications_service_spec()}
-    contexts = {name: run_service(specs.get(name, name), pg=pg, kafka=kafka, state_dir=state, municipality="København",
-                                  webhook_allow_loopback=True) for name in SERVICES}
-    started = await asyncio.gather(*(cm.__aenter__() for cm in contexts.values()), return_exceptions=True)
-    running = {name: svc for name, svc in zip(contexts, started) if not isinstance(svc, BaseException)}
-    try:
-        for svc in started:
-            if isinstance(svc, BaseException):
-                raise svc
-        yield await build_world(running)
-    finally:
-        for name in reversed(list(running)):
-            await outbox_drained(running[name])  # stopping a relay mid-publish can hang the shutdown (kit)
-            await contexts[name].__aexit__(None, None, None)
-
-
 def test_every_route_of_every_service_is_in_the_table(world: World):
     table = {(r.service, r.method, r.path) for r in ROWS}
     assert len(table) == len(ROWS), "a route is in the table twice"
     served = {(name, m, p) for name, svc in world.services.items() for m, p in service_routes(svc.app)}
-    assert sorted(served - table) == [], "routes without a row in tests/integration/authorization_table.py"
+    assert sorted(served - table) == [], "routes without a row in tests.integration.contract.authorization_table.py"
     assert sorted(table - served) == [], "rows for routes no service has"
     for row in ROWS:
         assert set(row.expected) == set(row.actors), f"{row}: every actor needs an expected answer"
