@@ -32,10 +32,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any
 
 from tovholder.errors import Forbidden, NotVisible
-from tovholder.scopes import Scope, scope_for
+from tovholder.scopes import PrincipalClaims, Scope, scope_for
 
 
 class Role(StrEnum):
@@ -55,14 +55,6 @@ CITIZEN = Role.CITIZEN.value
 NURSE_CONSULTANT = Role.NURSE_CONSULTANT.value
 COORDINATOR = Role.COORDINATOR.value
 SYSTEM_SUB = "system"
-
-
-class _Principal(Protocol):
-    sub: str
-    role: str
-    org: str | None
-    botilbud: str | None
-    municipality: str | None
 
 
 @dataclass(frozen=True)
@@ -95,7 +87,7 @@ class Actor:
                          municipality=self.municipality, serving=self.serving)
 
 
-def actor_from(principal: _Principal, *, serving: str | None = None) -> Actor:
+def actor_from(principal: PrincipalClaims, *, serving: str | None = None) -> Actor:
     """The actor a token names (an unknown role, which the verifier never lets through, gets None).
     ``serving``: ``tovholder.scopes.serving_municipality(settings)``, where the scope needs it."""
     role = Role(principal.role) if principal.role in ROLES else None

@@ -9,12 +9,10 @@ from collections.abc import Iterator
 import pytest
 import pytest_asyncio
 
-from tests.conftest import PREFERRED_BROKER
+from tests.conftest import PREFERRED_BROKER, fresh_broker
 from tests.integration.contract.authorization_world import build_world, notifications_service_spec
 from tests.integration.plans.conftest import outbox_drained
 from tests.support import run_service
-from tovholder.infra import Tansu, create_topics
-from contracts.topics import ALL_TOPICS
 
 SERVICES = ("referrals", "plans", "health", "notifications")
 
@@ -22,16 +20,7 @@ SERVICES = ("referrals", "plans", "health", "notifications")
 @pytest.fixture(scope="package")
 def contract_broker(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator:
     """A fresh broker for the package (the tests/conftest.py ``kafka`` fixture is per module)."""
-    if PREFERRED_BROKER == "kafka":
-        node = request.getfixturevalue("kafka_pool").take()
-        yield node
-        node.stop()
-        return
-    broker = Tansu(log_file=tmp_path_factory.mktemp("tansu") / "tansu.log")
-    broker.start()
-    asyncio.run(create_topics(broker.bootstrap, ALL_TOPICS))
-    yield broker
-    broker.stop()
+    yield from fresh_broker(PREFERRED_BROKER, request, tmp_path_factory)
 
 
 @pytest_asyncio.fixture(scope="package", loop_scope="session")
