@@ -127,6 +127,8 @@ def minimal(schema: dict[str, Any], components: dict[str, Any]) -> Any:
     if kind == "array":
         return [minimal(schema.get("items", {}), components) for _ in range(schema.get("minItems", 0))]
     if kind == "string":
+        if "example" in schema:
+            return schema["example"]
         fmt = schema.get("format")
         if fmt == "date":
             return _soon()
