@@ -8,6 +8,10 @@ and writes bench/results/pipeline.json, one section per broker:
 - receipts/s and receipt latency for POST /integration/v1/referrals;
 - POST decision → task in the coordinators' work queue: latency p50/p95/p99 and end-to-end events/s
   (every event the flow publishes, across the four services), in a burst and paced (no queueing);
+- the bus alone: N granted decisions (with their citizens) committed to referrals' outbox at once, as a
+  burst of decisions leaves them, and the time until every consequence is stored downstream (plans
+  opened, tasks created, health following): events consumed/s and published/s across the services —
+  the relay, the batch consumers and the handlers without the HTTP intake in front;
 - raw aiokafka produce→consume throughput and latency on the same broker (acks=all, one consumer group;
   the idempotent producer on Apache Kafka, as the relay uses it);
 - raw PostgreSQL single-row insert+commit transactions/s on the same server.
@@ -205,6 +209,79 @@ async def pipeline(stack: LocalStack, n: int, concurrency: int, *, pace_per_s: f
     }
 
 
+async def bus(stack: LocalStack, n: int, *, chunk: int = 500) -> dict:
+    """Commit ``n`` CitizenRegistered + VisitationDecided(granted) pairs to referrals' outbox through the
+    kit's unit of work (what ``n`` decisions leave behind), then wait for every downstream effect."""
+    from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+    from contracts.referrals import CitizenRegisteredV1, VisitationDecidedV1
+    from tovholder.uow import UnitOfWork
+
+    dsn = {s: stack.database_url(s).replace("+asyncpg", "") for s in SERVICES}
+    admin = await asyncpg.connect(stack.pg.url("postgres", driver="postgresql"))
+    await admin.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+    await admin.execute("SELECT pg_stat_statements_reset()")
+    engine = create_async_engine(stack.database_url("referrals"))
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    citizens = [uuid.uuid4() for _ in range(n)]
+    window_start = datetime.now(timezone.utc)
+    started = time.perf_counter()
+    for first in range(0, n, chunk):
+        async with UnitOfWork(sessions, service="referrals") as uow:
+            for citizen_id in citizens[first:first + chunk]:
+                uow.emit(CitizenRegisteredV1(citizen_id=citizen_id, cpr_hash=uuid.uuid4().hex,
+                                             citizen_name="Bus Borger", municipality="København"))
+                uow.emit(VisitationDecidedV1(
+                    citizen_id=citizen_id, referral_id=uuid.uuid4(), decision="granted",
+                    decided_at=datetime.now(timezone.utc), decided_by="visitation-1", legal_basis="SEL §108",
+                    step=7, offer_id="tangkaer", botilbud_id="tangkaer"))
+            await uow.commit()
+    committed_s = time.perf_counter() - started
+    await engine.dispose()
+
+    plans = await asyncpg.connect(dsn["plans"])
+    notifications = await asyncpg.connect(dsn["notifications"])
+    deadline = time.monotonic() + 300
+    tasks = opened = 0
+    while time.monotonic() < deadline:
+        tasks = await notifications.fetchval(
+            "SELECT count(DISTINCT citizen_id) FROM task WHERE kind = 'first-network-meeting' "
+            "AND citizen_id = ANY($1::uuid[])", citizens)
+        opened = await plans.fetchval("SELECT count(*) FROM plan WHERE citizen_id = ANY($1::uuid[])", citizens)
+        if tasks == n and opened == n:
+            break
+        await asyncio.sleep(0.05)
+    await plans.close()
+    await notifications.close()
+    elapsed = time.perf_counter() - started
+    if tasks < n or opened < n:
+        raise SystemExit(f"bus: only {tasks} tasks and {opened} plans of {n} within 300 s")
+    consumed = published = 0
+    per_service: dict[str, dict[str, float]] = {}
+    statements = {r["datname"]: r for r in await admin.fetch(
+        "SELECT d.datname, sum(s.calls)::bigint AS calls, sum(s.total_exec_time) AS exec_ms "
+        "FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid GROUP BY d.datname")}
+    await admin.close()
+    for service in SERVICES:
+        conn = await asyncpg.connect(dsn[service])
+        out = await conn.fetchval("SELECT count(*) FROM outbox WHERE created_at >= $1", window_start)
+        handled = await conn.fetchval("SELECT count(*) FROM inbox WHERE processed_at >= $1", window_start)
+        database = await conn.fetchval("SELECT current_database()")
+        await conn.close()
+        published += out
+        consumed += handled
+        row = statements.get(database)
+        calls = int(row["calls"]) if row else 0
+        # The bound of a consumer: SQL statements (each one a round trip) per event it handled.
+        per_service[service] = {"events_handled": handled, "events_published": out, "sql_statements": calls,
+                                "statements_per_event": round(calls / handled, 1) if handled else None,
+                                "db_exec_ms_per_event": round(float(row["exec_ms"]) / handled, 2) if handled and row else None}
+    return {"decisions": n, "events_published": published, "events_consumed": consumed, "per_service": per_service,
+            "seconds": round(elapsed, 2), "outbox_commit_s": round(committed_s, 2),
+            "published_per_s": round(published / elapsed, 1), "consumed_per_s": round(consumed / elapsed, 1),
+            "decisions_per_s": round(n / elapsed, 1)}
+
+
 def brokers_asked(choice: str) -> list[str]:
     from tovholder.apache_kafka import kafka_available
 
@@ -214,18 +291,60 @@ def brokers_asked(choice: str) -> list[str]:
 
 
 async def run(args: argparse.Namespace, broker: str) -> dict:
+    phases = set(args.phases.split(","))
     with tempfile.TemporaryDirectory(prefix="tovholder-bench-") as tmp:
+        env = {"TOVHOLDER_LOG_LEVEL": "WARNING", "TOVHOLDER_ENVIRONMENT": "test"}
+        profile_dir = RESULTS / f"profile-{broker}"
+        if args.profile:
+            profile_dir.mkdir(parents=True, exist_ok=True)
+            env["TOVHOLDER_PROFILE_DIR"] = str(profile_dir)
         stack = LocalStack(state_dir=Path(tmp), ports={s: free_port() for s in SERVICES}, broker=broker,
-                           kafka_port=free_port(), env={"TOVHOLDER_LOG_LEVEL": "WARNING", "TOVHOLDER_ENVIRONMENT": "test"})
+                           kafka_port=free_port(), env=env)
         await asyncio.to_thread(stack.start)
         try:
             raw_k = await raw_kafka(stack.kafka.bootstrap, args.raw_messages, idempotent=broker == "kafka")
             raw_pg = await raw_postgres(stack.pg.url("postgres", driver="postgresql"), args.raw_transactions)
-            flow = await pipeline(stack, args.referrals, args.concurrency)
-            paced = await pipeline(stack, args.paced, 1, pace_per_s=args.pace, first_citizen=args.referrals)
+            flow = await pipeline(stack, args.referrals, args.concurrency) if "burst" in phases else None
+            paced = await pipeline(stack, args.paced, 1, pace_per_s=args.pace, first_citizen=args.referrals) \
+                if "paced" in phases else None
+            on_the_bus = await bus(stack, args.bus) if "bus" in phases and args.bus else None
+            rss = service_rss_mb(stack)
         finally:
             await asyncio.to_thread(stack.stop)
-    return {"broker": broker, "pipeline": flow, "pipeline_paced": paced, "raw_kafka": raw_k, "raw_postgres": raw_pg}
+    if args.profile:
+        print_profiles(profile_dir)
+    return {"broker": broker, "pipeline": flow, "pipeline_paced": paced, "bus": on_the_bus, "rss_mb": rss,
+            "raw_kafka": raw_k, "raw_postgres": raw_pg}
+
+
+def service_rss_mb(stack: LocalStack) -> dict[str, dict[str, float]]:
+    """Each service's resident memory now and at its peak (VmHWM), after the load (Linux /proc)."""
+    out: dict[str, dict[str, float]] = {}
+    for service, proc in stack.procs.items():
+        fields: dict[str, float] = {}
+        try:
+            for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines():
+                name, _, value = line.partition(":")
+                if name in ("VmRSS", "VmHWM"):
+                    fields[name] = round(int(value.split()[0]) / 1024, 1)
+        except OSError:
+            continue
+        out[service] = {"rss_mb": fields.get("VmRSS", float("nan")), "peak_mb": fields.get("VmHWM", float("nan"))}
+    return out
+
+
+def print_profiles(profile_dir: Path, top: int = 12) -> None:
+    """Where each service spent its CPU (cProfile on process time), own time first."""
+    import pstats
+
+    for path in sorted(profile_dir.glob("*.prof")):
+        stats = pstats.Stats(str(path))
+        total = stats.total_tt  # type: ignore[attr-defined]
+        print(f"-- {path.stem}: {total:.1f} s CPU in the event-loop thread; own time by function")
+        rows = sorted(stats.stats.items(), key=lambda kv: kv[1][2], reverse=True)[:top]  # type: ignore[attr-defined]
+        for (filename, line, name), (_, calls, own, cumulative, _) in rows:
+            where = filename.split("site-packages/")[-1].split("/work/main/")[-1]
+            print(f"   {100 * own / total:5.1f} %  {calls:>8} calls  {name} ({where}:{line})")
 
 
 def main() -> None:
@@ -234,6 +353,10 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--paced", type=int, default=40, help="referrals in the paced phase")
     parser.add_argument("--pace", type=float, default=4.0, help="decisions per second in the paced phase")
+    parser.add_argument("--phases", default="burst,paced,bus", help="comma-separated: burst, paced, bus")
+    parser.add_argument("--profile", action="store_true",
+                        help="profile every service's CPU time (cProfile) and print where it went")
+    parser.add_argument("--bus", type=int, default=2000, help="decisions in the bus phase (0: skip)")
     parser.add_argument("--raw-messages", type=int, default=5000)
     parser.add_argument("--raw-transactions", type=int, default=2000)
     parser.add_argument("--broker", choices=("tansu", "kafka", "both"), default="both")
@@ -243,7 +366,9 @@ def main() -> None:
         result = results[broker] = asyncio.run(run(args, broker))
         report(result)
     RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / "pipeline.json"
+    # A partial or profiled run never overwrites the full figures.
+    full = args.phases == "burst,paced,bus" and not args.profile
+    out = RESULTS / ("pipeline.json" if full else f"pipeline-{args.phases.replace(',', '-')}.json")
     out.write_text(json.dumps({"when": datetime.now(timezone.utc).isoformat(),
                                "machine": {"cpus": __import__("os").cpu_count()}, "brokers": results}, indent=2))
     print(f"wrote {out}")
@@ -252,18 +377,36 @@ def main() -> None:
 def report(result: dict) -> None:
     name = {"tansu": "Tansu", "kafka": "Apache Kafka"}[result["broker"]]
     flow, k, pg = result["pipeline"], result["raw_kafka"], result["raw_postgres"]
-    paced = result["pipeline_paced"]["decision_to_task"]
     print(f"== on {name}")
+    if flow:
+        report_http(flow, pg)
+    if result["pipeline_paced"]:
+        paced = result["pipeline_paced"]["decision_to_task"]
+        print(f"pipeline, paced ({result['pipeline_paced']['referrals']} decisions at {result['pipeline_paced']['paced_per_s']}/s)")
+        print(f"  decision → task   p50 {paced['p50_ms']} ms  p95 {paced['p95_ms']} ms  p99 {paced['p99_ms']} ms")
+    if result.get("bus"):
+        b = result["bus"]
+        print(f"bus alone ({b['decisions']} decisions committed to the outbox at once)")
+        print(f"  consumed          {b['consumed_per_s']:>8} events/s ({b['events_consumed']} events handled)"
+              f" = {100 * b['consumed_per_s'] / pg['transactions_per_s']:.1f} % of raw PostgreSQL commits")
+        print(f"  published         {b['published_per_s']:>8} events/s ({b['events_published']} events)"
+              f"   all effects stored after {b['seconds']} s")
+        for service, figures in b["per_service"].items():
+            print(f"  {service:<14} {figures['events_handled']:>6} handled  {figures['statements_per_event']} SQL statements"
+                  f" and {figures['db_exec_ms_per_event']} ms in PostgreSQL per event handled")
+    for service, mem in (result.get("rss_mb") or {}).items():
+        print(f"memory {service:<14} {mem['rss_mb']:>6} MB now, peak {mem['peak_mb']} MB")
+    print(f"raw Kafka ({name}) {k['messages_per_s']:>8} msgs/s      p50 {k['p50_ms']} ms  p99 {k['p99_ms']} ms (produce→consume)")
+    print(f"raw PostgreSQL      {pg['transactions_per_s']:>8} tx/s (single-row insert + commit)")
+
+
+def report_http(flow: dict, pg: dict) -> None:
     print(f"pipeline, burst ({flow['referrals']} referrals, concurrency {flow['concurrency']})")
     print(f"  intake            {flow['intake']['receipts_per_s']:>8} receipts/s   p50 {flow['intake']['p50_ms']} ms  p99 {flow['intake']['p99_ms']} ms")
     d = flow["decision_to_task"]
     print(f"  decision → task   p50 {d['p50_ms']} ms  p95 {d['p95_ms']} ms  p99 {d['p99_ms']} ms")
     print(f"  events            {flow['events_per_s']:>8} events/s ({flow['events_published_during_flow']} events)"
           f" = {100 * flow['events_per_s'] / pg['transactions_per_s']:.1f} % of raw PostgreSQL commits")
-    print(f"pipeline, paced ({result['pipeline_paced']['referrals']} decisions at {result['pipeline_paced']['paced_per_s']}/s)")
-    print(f"  decision → task   p50 {paced['p50_ms']} ms  p95 {paced['p95_ms']} ms  p99 {paced['p99_ms']} ms")
-    print(f"raw Kafka ({name}) {k['messages_per_s']:>8} msgs/s      p50 {k['p50_ms']} ms  p99 {k['p99_ms']} ms (produce→consume)")
-    print(f"raw PostgreSQL      {pg['transactions_per_s']:>8} tx/s (single-row insert + commit)")
 
 
 if __name__ == "__main__":

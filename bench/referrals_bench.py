@@ -61,14 +61,14 @@ def summary_ms(values: list[float]) -> dict[str, float]:
 LOAD_SQL = """
 INSERT INTO offer (id, botilbud_id, name, municipality, legal_basis, step, approved_places, occupied_places,
                    reserved_places, target_group, target_min_age, target_max_age, target_requires, target_excludes,
-                   active, mix_outward_reacting, mix_drug_using, mix_withdrawn)
+                   active)
 SELECT 'offer-' || g, 'botilbud-' || g, 'Tilbud ' || g, 'København',
        (ARRAY['SEL §108','SEL §107','SEL §85','ABL §105 + SEL §85'])[1 + g % 4],
        (ARRAY[7, 6, 4, 6])[1 + g % 4], 10 + g % 40, 0, 0, 'Målgruppe ' || g,
        CASE WHEN g % 3 = 0 THEN 18 END, CASE WHEN g % 3 = 0 THEN 30 + g % 40 END,
        CASE WHEN g % 7 = 0 THEN '["dobbeltdiagnose"]'::jsonb ELSE '[]'::jsonb END,
        CASE WHEN g % 5 = 0 THEN '["udadreagerende"]'::jsonb ELSE '[]'::jsonb END,
-       true, g % 3, g % 6, g % 4
+       true
 FROM generate_series(1, {offers}) g;
 
 INSERT INTO citizen (id, cpr_hash, cpr_encrypted, name, municipality, birth_date)

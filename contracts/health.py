@@ -15,6 +15,8 @@ from contracts.topics import HEALTH
 
 HospitalNoticeKind = Literal["admission", "leave-started", "leave-ended", "discharge", "death"]
 HospitalNoticeCode = Literal["STAA", "STIN", "STOR", "SLOR", "SLHJ", "MORS"]
+HospitalEpisodeState = Literal["admitted", "on-leave", "discharged", "deceased"]
+HospitalFollowUp = Literal["usual", "none", "verify"]
 HealthCheckStep = Literal["pre-assessment", "examination", "medication-reconciliation", "medication-review"]
 PartnerDocumentKind = Literal["pharmacist-review", "lab-results", "psychiatrist-notes"]
 
@@ -53,6 +55,14 @@ class HospitalNoticeRegisteredV1(EventBody):
     legal_basis: str
     tovholder_sub: str | None
     botilbud_id: str | None
+    # Added (optional, so v1 stays compatible): the episode's true state after the notice is folded in
+    # with the citizen's others by ``occurred_at``, and what the notice asks of the tovholder. ``usual``:
+    # the notice's own follow-up; ``none``: recorded, no task (the stay is already over, or the notice is
+    # historic); ``verify``: a historic admission of a still-open episode, check with the ward (routine).
+    # Absent (older producers): the notice's own follow-up.
+    received_at: datetime | None = None
+    episode_state: HospitalEpisodeState | None = None
+    follow_up: HospitalFollowUp | None = None
 
 
 @event("hospital-notice-corrected", version=1, topic=HEALTH)
@@ -73,6 +83,9 @@ class HospitalNoticeCorrectedV1(EventBody):
     legal_basis: str
     tovholder_sub: str | None
     botilbud_id: str | None
+    received_at: datetime | None = None  # these three as in HospitalNoticeRegisteredV1
+    episode_state: HospitalEpisodeState | None = None
+    follow_up: HospitalFollowUp | None = None
 
 
 @event("hospital-notice-cancelled", version=1, topic=HEALTH)
@@ -109,6 +122,16 @@ class MedicationAlertRaisedV1(EventBody):
     raised_at: datetime
     tovholder_sub: str | None
     botilbud_id: str | None
+
+
+@event("medication-alert-acknowledged", version=1, topic=HEALTH)
+class MedicationAlertAcknowledgedV1(EventBody):
+    """The tovholder (or a colleague) acknowledged a medication alert: its urgent task is done."""
+
+    alert_id: UUID
+    change_id: UUID
+    acknowledged_at: datetime
+    acknowledged_by: str
 
 
 # --- the annual health check (sundhedstjek) ----------------------------------------------------
@@ -190,6 +213,25 @@ class HealthCheckDecisionRecordedV1(EventBody):
     responsible_sub: str | None
     plan_update: bool
     tovholder_sub: str | None
+    botilbud_id: str | None
+    # Added (optional): a decision without a date is watched and looked at again on this day.
+    review_on: date | None = None
+
+
+@event("health-check-plan-entry-proposed", version=1, topic=HEALTH)
+class HealthCheckPlanEntryProposedV1(EventBody):
+    """A decision from the health check's minutes, proposed as an entry in the citizen's plan (Borgerens
+    Plan). Plans lists it for the coordinator, who confirms it with the citizen; nothing enters the plan
+    before. ``proposal_id`` is the decision's id (one proposal per decision)."""
+
+    proposal_id: UUID
+    health_check_id: UUID
+    decision_kind: Literal["reduce-dose", "stop-drug", "start-drug", "book-examination", "watch-symptom", "lifestyle", "other"]
+    title: str
+    held_at: datetime
+    due_at: datetime | None
+    review_on: date | None
+    responsible_sub: str | None
     botilbud_id: str | None
 
 

@@ -57,7 +57,8 @@ class TaskCancelledV1(EventBody):
 
 @event("task-escalated", version=1, topic=NOTIFICATIONS)
 class TaskEscalatedV1(EventBody):
-    """Nobody claimed an urgent task in time: it moved to the botilbud's coordinator pool."""
+    """Nobody claimed an urgent task in time: it moved to the pool of ``to_role`` (the botilbud's named
+    escalation role, or the coordinators when it already waited there)."""
 
     task_id: UUID
     kind: str

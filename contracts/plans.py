@@ -131,13 +131,30 @@ class LearningPlanCompletedV1(EventBody):
 
 @event("fit-recorded", version=1, topic=PLANS)
 class FitRecordedV1(EventBody):
-    """A FIT session was held. Scores travel only when the citizen chose to share them."""
+    """A FIT session was held. Scores travel only when the citizen chose to share them.
+    Superseded by ``FitRecordedV2`` (the real 0–40 scales); kept so that v1 events still read."""
 
     session_id: UUID
     held_at: datetime
     shared: bool
     ors: float | None = None
     srs: float | None = None
+
+
+@event("fit-recorded", version=2, topic=PLANS)
+class FitRecordedV2(EventBody):
+    """A FIT session was held, scored on the instruments' real scales: ORS and SRS are four items of
+    0–10 each, so a total is 0–40 (one decimal). Clinical cut-offs: ORS below 25, SRS below 36.
+    Scores (and whether they are below the cut-off) travel only when the citizen chose to share them.
+    Replaces v1, whose scores were on 1–10; plans publishes only v2 from here on."""
+
+    session_id: UUID
+    held_at: datetime
+    shared: bool
+    ors: float | None = None  # total 0–40
+    srs: float | None = None  # total 0–40
+    ors_below_cutoff: bool | None = None  # ORS < 25
+    srs_below_cutoff: bool | None = None  # SRS < 36
 
 
 @event("consent-given", version=1, topic=PLANS)

@@ -103,6 +103,8 @@ class PlacementEndedV1(EventBody):
     from_step: int
     to_step: int | None = None
     stepped_down: bool
+    # A move to an offer continues the citizen's case there: the new case (placed or on the waitlist).
+    continued_in_referral_id: UUID | None = None
 
 
 @event("follow-up-held", version=1, topic=REFERRALS)
@@ -112,6 +114,21 @@ class FollowUpHeldV1(EventBody):
     referral_id: UUID
     held_on: date
     next_follow_up_date: date
+
+
+@event("temporary-stay-drifting", version=1, topic=REFERRALS)
+class TemporaryStayDriftingV1(EventBody):
+    """A § 107 (temporary) stay drifts: past its planned period, or follow-ups without movement.
+    Visitation gets a task to reassess (once per stay and reason)."""
+
+    referral_id: UUID
+    offer_id: str
+    botilbud_id: str | None = None
+    reason: Literal["past-planned-period", "no-movement"]
+    since: date
+    moved_in_on: date
+    follow_ups_held: int
+    planned_years: int
 
 
 @event("follow-up-due", version=1, topic=REFERRALS)

@@ -52,9 +52,30 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = Settings(service=args.service)
     port = args.port or settings.http_port
     host = args.host or ("0.0.0.0" if settings.is_production else settings.host)
-    uvicorn.run(f"services.{args.service}.main:create_app", factory=True, host=host, port=port,
-                log_config=None, access_log=False, timeout_graceful_shutdown=10)
+    profile_dir = os.environ.get("TOVHOLDER_PROFILE_DIR")  # bench/pipeline.py --profile: where CPU time goes
+    profiler = _cpu_profiler() if profile_dir else None
+    try:
+        uvicorn.run(f"services.{args.service}.main:create_app", factory=True, host=host, port=port,
+                    log_config=None, access_log=False, timeout_graceful_shutdown=10)
+    finally:
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(str(Path(profile_dir) / f"{args.service}.prof"))
     return 0
+
+
+def _cpu_profiler():
+    """cProfile on CPU time, not wall time: on a shared 2-core machine waiting for a core is not cost."""
+    import cProfile
+    import signal
+    import time
+
+    # uvicorn re-raises the SIGTERM it caught once it has shut down; with the default handler that ends
+    # the process before the profile is written, so make it an orderly exit instead.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    profiler = cProfile.Profile(time.process_time)
+    profiler.enable()
+    return profiler
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:

@@ -89,6 +89,7 @@ class AuditEntry(KitBase):
     actor_sub: Mapped[str] = mapped_column(String(200))
     actor_role: Mapped[str] = mapped_column(String(50))
     actor_org: Mapped[str | None] = mapped_column(String(200))
+    actor_name: Mapped[str | None] = mapped_column(String(200))  # as the token named them then (Min log)
     action: Mapped[str] = mapped_column(String(100))
     citizen_id: Mapped[uuid.UUID | None] = mapped_column(UUID)
     object_type: Mapped[str | None] = mapped_column(String(100))

@@ -130,7 +130,9 @@ class EmbeddedPostgres:
             self.process = subprocess.Popen(
                 [PG_BIN / "postgres", "-D", self.data_dir, "-p", str(self.port), "-h", "127.0.0.1", "-k", socket_dir,
                  "-c", "max_connections=300", "-c", "shared_buffers=256MB", "-c", "fsync=off",
-                 "-c", "synchronous_commit=off", "-c", "full_page_writes=off"],
+                 "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+                 # Statement counts per database for bench/ and for an operator asking "what is it doing?"
+                 "-c", "shared_preload_libraries=pg_stat_statements"],
                 preexec_fn=self._demote(die_with_parent_signal=signal.SIGINT),  # SIGINT = PostgreSQL's fast shutdown
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )

@@ -195,7 +195,9 @@ def create_service(spec: ServiceSpec, settings: Settings | None = None) -> FastA
             client_options = {**kafka_client_options(settings), "metadata_max_age_ms": CONSUMER_METADATA_MAX_AGE_MS}
             tasks.append(asyncio.create_task(
                 _after_kafka(ctx, lambda: consumer.run_forever(client_options)), name="event-consumer"))
-        for job in spec.background:
+        from tovholder.access_log import audit_retention_job
+
+        for job in (*spec.background, audit_retention_job):
             tasks.append(asyncio.create_task(_supervise(job, ctx), name=getattr(job, "__name__", "job")))
         try:
             yield
@@ -218,6 +220,9 @@ def create_service(spec: ServiceSpec, settings: Settings | None = None) -> FastA
     _install_error_handlers(app)
     install_guards(app, settings, ctx.verifier)  # body cap, authentication before the body, NUL net, page headers
     _install_operational_routes(app, spec)
+    from tovholder.access_log import router as access_log_router  # imports this module: late
+
+    app.include_router(access_log_router)  # Min log: the same route in every service
     for router in spec.routers:
         # Every route documents the kit's error answers (a route's own ``responses`` take precedence).
         app.include_router(router, responses=error_responses(receipts=router.prefix.startswith("/integration/")))
@@ -355,7 +360,8 @@ async def _audit_refusal(request: Request, exc: TovholderError) -> None:
     detail = {"method": request.method, "path": request.url.path, "status": exc.status_code, "code": exc.code}
     try:
         async with ctx.uow() as uow:
-            uow.audit(principal, exc.audit_action or "access.refused", citizen_id=exc.citizen_id,
+            action = exc.audit_action or f"{exc.object_type or 'access'}.refused"
+            uow.audit(principal, action, citizen_id=exc.citizen_id,
                       object_type=exc.object_type, object_id=exc.object_id, detail=detail)
             await uow.commit()
     except (SQLAlchemyError, OSError, ValueError) as failure:  # the refusal is answered anyway

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from tovholder.reminders import ReminderSchedule
 
 DEFAULT_PORTS = {"referrals": 8101, "plans": 8102, "health": 8103, "notifications": 8104}
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -55,6 +58,8 @@ class Settings(BaseSettings):
     handler_backoff_max_s: float = 10.0
     outbox_batch_size: int = 500
     outbox_retention_days: int = 14
+    # Min log: how long the audit log (who read or changed a citizen's data) is kept; five years.
+    audit_retention_days: int = Field(default=1827, ge=1)
     outbox_poll_interval_s: float = 2.0  # safety net only: the relay is woken by NOTIFY on commit
     outbox_coalesce_s: float = 0.005
 
@@ -77,6 +82,11 @@ class Settings(BaseSettings):
     # Encrypts secrets a service must read back (notifications: partners' signing secrets).
     secret_box_key: SecretStr | None = None
 
+    # One reminder schedule for every service (tovholder/reminders.py): the evening before and the
+    # morning of an appointment, Copenhagen time (TOVHOLDER_REMINDER_EVENING_BEFORE=19:00, …_MORNING_OF=08:00).
+    reminder_evening_before: time = time(19, 0)
+    reminder_morning_of: time = time(8, 0)
+
     # Lets partner callbacks point at this machine (http://127.0.0.1:…) for local development and the
     # tests. Off by default, and refused in production: there a callback is an https URL of a public host.
     webhook_allow_loopback: bool = False
@@ -90,6 +100,10 @@ class Settings(BaseSettings):
     @property
     def http_port(self) -> int:
         return self.port or DEFAULT_PORTS.get(self.service, 8080)
+
+    @property
+    def reminder_schedule(self) -> ReminderSchedule:
+        return ReminderSchedule(evening_before=self.reminder_evening_before, morning_of=self.reminder_morning_of)
 
     @property
     def is_production(self) -> bool:

@@ -10,6 +10,8 @@ and the audit entries, committed together.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import uuid
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -83,6 +85,7 @@ class UnitOfWork:
                 actor_sub=actor.sub if actor else SYSTEM_ACTOR,
                 actor_role=actor.role if actor else SYSTEM_ACTOR,
                 actor_org=actor.org if actor else None,
+                actor_name=actor.name if actor else None,
                 action=action,
                 citizen_id=uuid.UUID(str(citizen_id)) if citizen_id else None,
                 object_type=object_type,
@@ -91,6 +94,20 @@ class UnitOfWork:
                 trace_id=current_trace_id(),
             )
         )
+
+    async def audit_many(self, actor: "Principal", action: str, rows: "Iterable[tuple[Any, Any]]", *,
+                         object_type: str) -> None:
+        """One audit entry per citizen shown by a list read — (citizen_id, object_id) pairs — in one
+        multi-row INSERT, so each citizen's Min log shows the read (one entry naming many would not)."""
+        trace_id = current_trace_id()
+        values = [
+            {"actor_sub": actor.sub, "actor_role": actor.role, "actor_org": actor.org, "actor_name": actor.name,
+             "action": action, "citizen_id": uuid.UUID(str(citizen_id)), "object_type": object_type,
+             "object_id": str(object_id) if object_id is not None else None, "trace_id": trace_id}
+            for citizen_id, object_id in rows if citizen_id is not None
+        ]
+        if values:
+            await self.session.execute(insert(AuditEntry), values)
 
     async def claim_inbox(self, consumer: str, event_id: str, event_type: str) -> bool:
         """True if this consumer has not handled the event before (and now has, once we commit)."""

@@ -234,6 +234,18 @@ async def get_botilbud_health_checks(botilbud_id: str, user: CurrentUser, uow: U
     return await services.botilbud_health_checks(uow, user, botilbud_id, year)
 
 
+@staff.get("/botilbud/{botilbud_id}/health-check-cadence", response_model=s.CadenceOut,
+           summary="How often the botilbud's citizens have the health check")
+async def get_cadence(botilbud_id: str, user: CurrentUser, uow: UoW) -> dict[str, Any]:
+    return await services.read_health_check_cadence(uow, user, botilbud_id)
+
+
+@staff.put("/botilbud/{botilbud_id}/health-check-cadence", response_model=s.CadenceOut,
+           summary="Set the health-check cadence (every year, every second year, extended every Nth year)")
+async def put_cadence(botilbud_id: str, body: s.CadenceBody, user: CurrentUser, uow: UoW) -> dict[str, Any]:
+    return await services.set_health_check_cadence(uow, user, botilbud_id, body)
+
+
 @staff.post("/botilbud/{botilbud_id}/health-check-days", response_model=s.CheckDayPlanOut,
             summary="Plan check days: same GP practice on the same day, 8–10 a day")
 async def post_plan_days(botilbud_id: str, body: s.PlanDaysBody, user: CurrentUser, uow: UoW) -> dict[str, Any]:

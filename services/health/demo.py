@@ -1,5 +1,6 @@
-"""Load the demo citizens' health records with their chosen tovholder and GP practice, and each
-botilbud's nurse consultants (the roster a citizen chooses from). Idempotent."""
+"""Load the demo citizens' health records with their chosen tovholder and GP practice, each
+botilbud's nurse consultants (the roster a citizen chooses from) and Tangkær's health-check cadence
+(yearly, extended every fifth year; the others keep the GP agreement's default). Idempotent."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import uuid
 from typing import Any
 
 from services.health import repository as repo
+from services.health.domain import health_check as hc
 from services.health.models import HealthRecord, KnownCitizen
 from tovholder.cpr import CprVault
 from tovholder.uow import UnitOfWork
@@ -16,6 +18,8 @@ async def seed(uow: UnitOfWork, demo: dict[str, Any], vault: CprVault) -> None:
     for person in demo.get("staff", []):
         if person.get("role") == "nurse-consultant" and person.get("botilbud"):
             await repo.add_nurse_consultant(uow, botilbud_id=person["botilbud"], sub=person["sub"], name=person.get("name"))
+    if await repo.cadence_row(uow, "tangkaer") is None:
+        await repo.set_cadence(uow, botilbud_id="tangkaer", cadence=hc.TANGKAER, set_by="demo")
     if await repo.any_health_record(uow):
         await uow.commit()
         return

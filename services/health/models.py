@@ -39,6 +39,19 @@ class HealthRecord(Base):
     deceased_at: Mapped[datetime | None]
 
 
+class HealthCheckCadence(Base):
+    """How often a botilbud's citizens have the health check (a setting per botilbud; without a row the
+    GP agreement's default, every second year). Set by an administrator or the botilbud's nurse consultant."""
+
+    __tablename__ = "health_check_cadence"
+
+    botilbud_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    every_years: Mapped[int] = mapped_column(Integer)
+    extended_every_years: Mapped[int | None] = mapped_column(Integer)
+    set_by: Mapped[str] = mapped_column(String(200))
+    set_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
 class NurseConsultant(Base):
     """The nurse consultants of each botilbud: the citizen chooses their tovholder among them. Set by
     an administrator (``PUT /api/v1/botilbud/{id}/nurse-consultants``) and by the demo data; using the
@@ -232,6 +245,7 @@ class HealthCheckDecision(Base):
     due_at: Mapped[datetime | None]
     responsible_sub: Mapped[str | None] = mapped_column(String(200))
     reminders_at: Mapped[list[str]] = mapped_column(JSONB, default=list)
+    review_on: Mapped[date | None] = mapped_column(Date)  # a decision without a date: when to look again
 
 
 class PartnerDocument(Base):

@@ -6,7 +6,7 @@ does, together with its events and audit rows)."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Sequence
 
 from sqlalchemy import delete, func, select, text
@@ -23,6 +23,7 @@ from services.health.models import (
     DepotVisit,
     DocumentShare,
     HealthCheck,
+    HealthCheckCadence,
     HealthCheckDecision,
     HealthRecord,
     HospitalNotice,
@@ -174,6 +175,7 @@ def notice_record(row: HospitalNotice) -> NoticeRecord:
         occurred_at=row.occurred_at,
         status=NoticeStatus(row.status),
         replaced_by_message_id=row.replaced_by_message_id,
+        received_at=row.received_at,
     )
 
 
@@ -309,6 +311,47 @@ async def timeline(uow: UnitOfWork, citizen_id: uuid.UUID, *, limit: int) -> lis
 
 
 # ==================================================================== health checks
+
+
+async def cadence_row(uow: UnitOfWork, botilbud_id: str | None) -> HealthCheckCadence | None:
+    return await uow.session.get(HealthCheckCadence, botilbud_id) if botilbud_id else None
+
+
+async def cadence_of(uow: UnitOfWork, botilbud_id: str | None) -> hc.Cadence:
+    """The botilbud's health-check cadence, or the GP agreement's default."""
+    row = await cadence_row(uow, botilbud_id)
+    return hc.Cadence(row.every_years, row.extended_every_years) if row else hc.DEFAULT_CADENCE
+
+
+async def set_cadence(uow: UnitOfWork, *, botilbud_id: str, cadence: hc.Cadence, set_by: str) -> None:
+    values = dict(every_years=cadence.every_years, extended_every_years=cadence.extended_every_years, set_by=set_by)
+    await uow.session.execute(insert(HealthCheckCadence).values(botilbud_id=botilbud_id, **values)
+                              .on_conflict_do_update(index_elements=["botilbud_id"], set_={**values, "set_at": func.now()}))
+
+
+async def last_held_years(uow: UnitOfWork, citizen_ids: list[uuid.UUID], before_year: int) -> dict[uuid.UUID, int]:
+    """Each citizen's last year with a held health check before ``before_year``."""
+    if not citizen_ids:
+        return {}
+    rows = await uow.session.execute(
+        select(HealthCheck.citizen_id, func.max(HealthCheck.year))
+        .where(HealthCheck.citizen_id.in_(citizen_ids), HealthCheck.year < before_year,
+               HealthCheck.status == hc.CheckStatus.HELD.value)
+        .group_by(HealthCheck.citizen_id))
+    return {citizen_id: year for citizen_id, year in rows.all()}
+
+
+def domain_pre_assessment(check: HealthCheck) -> hc.PreAssessment | None:
+    """The pre-assessment recorded on the check, as the domain sees it."""
+    pre = check.pre_assessment
+    if not pre:
+        return None
+    return hc.PreAssessment(
+        tuple(hc.ThemeAnswer(hc.PreAssessmentTheme(a["theme"]), a["citizens_words"], a.get("symptom_score"))
+              for a in pre.get("answers", [])),
+        pre.get("wants_to_talk_about", ""), date.fromisoformat(pre["done_on"]), pre.get("done_by", ""),
+        pre.get("setting"),
+        tuple(hc.ThemeSkipped(hc.PreAssessmentTheme(k["theme"]), k["reason"]) for k in pre.get("skipped", [])))
 
 
 def domain_check(check: HealthCheck) -> hc.HealthCheck:

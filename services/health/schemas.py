@@ -136,11 +136,18 @@ class ThemeBody(BaseModel):
     symptom_score: Int32 | None = None
 
 
+class ThemeSkippedBody(BaseModel):
+    theme: Literal["teeth", "diet", "exercise", "sleep", "dependence", "pain", "nada"]
+    reason: text_field(max_length=500)  # why the theme was not talked about
+
+
 class PreAssessmentBody(BaseModel):
     answers: list[ThemeBody] = Field(default_factory=list, max_length=7)
     wants_to_talk_about: text_field(max_length=2000) = ""
     done_on: DateSince1900
     setting: text_field(max_length=200) | None = None
+    # The step is done only when every theme is answered or skipped with a reason.
+    skipped: list[ThemeSkippedBody] = Field(default_factory=list, max_length=7)
 
 
 class ExaminationBody(BaseModel):
@@ -167,6 +174,7 @@ class DecisionBody(BaseModel):
     due_at: DateTimeSince1900 | None = None
     responsible_sub: text_field(max_length=200) | None = None
     citizen_wants_reminders: bool = True
+    review_on: DateSince1900 | None = None  # without due_at: when to look at it again (default ~3 months)
 
 
 class HeldBody(BaseModel):
@@ -183,6 +191,14 @@ class PlanDaysBody(BaseModel):
     first_slot: LocalTime = time(9, 0)
     one_practice_per_day: bool = False
     schedule: bool = False  # also schedule the planned checks (else: a proposal only)
+    # Outside 8–10 checks a day, working hours or working days the plan comes with warnings; scheduling
+    # it needs this set (the warnings were read and accepted).
+    confirm_warnings: bool = False
+
+
+class CadenceBody(BaseModel):
+    every_years: Literal[1, 2]
+    extended_every_years: Int32 | None = None  # e.g. 5 at Tangkær; none under the DSAM agreement
 
 
 class TreatmentOrderBody(BaseModel):
@@ -223,6 +239,8 @@ class CoercionBody(BaseModel):
 
 class MatchBody(BaseModel):
     citizen_id: uuid.UUID
+    # Required when the notice's CPR is not the citizen's (the hospital mistyped it): why it is theirs.
+    override_reason: str | None = Field(default=None, max_length=500)
 
 
 # ==================================================================== responses
@@ -410,6 +428,7 @@ class HealthCheckDecisionOut(BaseModel):
     due_at: datetime | None
     responsible_sub: str | None
     reminders_at: list[str]
+    review_on: date | None = None
 
 
 class HealthCheckDetailOut(HealthCheckOut):
@@ -458,6 +477,17 @@ class CheckDayPlanOut(BaseModel):
     not_planned: list[str]
     declined: list[str]
     scheduled_health_check_ids: list[str]
+    not_due: list[str] = []  # checked recently enough for the botilbud's cadence
+    cadence: str
+    warnings: list[str]
+
+
+class CadenceOut(BaseModel):
+    botilbud_id: str
+    every_years: int
+    extended_every_years: int | None
+    description: str  # Danish, e.g. "hvert år, udvidet hvert 5. år"
+    default: bool  # no setting for this botilbud: the GP agreement's default
 
 
 class TreatmentOrderRecordedOut(BaseModel):

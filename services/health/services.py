@@ -24,6 +24,7 @@ from contracts.health import (
     HealthCheckDecisionRecordedV1,
     HealthCheckDeclinedV1,
     HealthCheckHeldV1,
+    HealthCheckPlanEntryProposedV1,
     HealthCheckScheduledV1,
     HealthCheckStepCompletedV1,
     HealthCheckStepDueV1,
@@ -33,6 +34,7 @@ from contracts.health import (
     HospitalNoticeParkedV1,
     HospitalNoticeRegisteredV1,
     HospitalNoticeUnparkedV1,
+    MedicationAlertAcknowledgedV1,
     MedicationAlertRaisedV1,
     MedicationChangedV1,
     PartnerDocumentReceivedV1,
@@ -58,10 +60,12 @@ from services.health.domain.hospital_notices import (
     admission_state,
     apply,
     decide,
+    may_match,
+    notice_outcome,
     timeline_text,
     validate_incoming,
 )
-from services.health.domain.medication import ChangeKind, ChangeSource, FmkReference, alert_for, validate_change
+from services.health.domain.medication import CHANGE_WORDS, ChangeKind, ChangeSource, FmkReference, alert_for, validate_change
 from services.health.domain.medication import MedicationChange as DomainChange
 from services.health.domain.tovholder import (
     DOCUMENT_COUNTERPART,
@@ -87,20 +91,21 @@ from services.health.models import (
     UnmatchedHospitalNotice,
     UnmatchedPartnerMessage,
 )
+from tovholder import clock
 from tovholder import access as kit_access
 from tovholder.access import actor_from
 from tovholder.auth import Principal
 from tovholder.cpr import CprVault, mask, normalize_cpr
 from tovholder.errors import Conflict, DomainError, Forbidden, NotFound
 from tovholder.receipts import FatalMessage, receive_message
+from tovholder.settings import get_settings
 from tovholder.scopes import scope_of
 from tovholder.uow import UnitOfWork
 
 T = TypeVar("T")
 
 
-def now_utc() -> datetime:
-    return datetime.now(timezone.utc)
+now_utc = clock.now
 
 
 def rule(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -113,7 +118,14 @@ def rule(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 
 def _aware(value: datetime, field: str) -> datetime:
     if value.tzinfo is None:
-        raise DomainError(f"{field} needs a time zone offset, e.g. 2027-03-10T09:00:00+01:00")
+        raise DomainError(f"{field} skal have en tidszone, fx 2027-03-10T09:00:00+01:00")
+    return value
+
+
+def _partner_aware(value: datetime, field: str) -> datetime:
+    """``_aware`` for a partner's message: the receipt's reason is English."""
+    if value.tzinfo is None:
+        raise FatalMessage(f"{field} needs a time zone offset, e.g. 2027-03-10T09:00:00+01:00")
     return value
 
 
@@ -137,9 +149,9 @@ NO_RECORD_YOU_MAY_SEE = ("Ingen sundhedsjournal for denne borger, som du har adg
                          "(den oprettes, når borgeren får en plads på et botilbud).")
 
 # Found by id, but the caller may not see the citizen's record: the same 404 as for an unknown id.
-NO_SUCH_DOCUMENT = "No such partner document."
-NO_SUCH_ALERT = "No such medication alert."
-NO_SUCH_CHECK = "No such health check."
+NO_SUCH_DOCUMENT = "Intet sådant dokument fra en samarbejdspartner."
+NO_SUCH_ALERT = "Ingen sådan medicinadvarsel."
+NO_SUCH_CHECK = "Intet sådant sundhedstjek."
 
 
 async def authorize(
@@ -292,7 +304,8 @@ async def apply_notice(
     history = await repo.notice_history(uow, citizen_id)
     # A sender is answered about its own notices only: its message_ids are its own (the contract), and
     # a hospital can neither correct nor contradict — nor learn of — what another organisation sent.
-    decision = decide(incoming, [repo.notice_record(r) for r in history if r.sender_org == incoming.sender_org])
+    own = [repo.notice_record(r) for r in history if r.sender_org == incoming.sender_org]
+    decision = decide(incoming, own)
     record = await repo.health_record(uow, citizen_id)
     tovholder_sub = record.tovholder_sub if record else None
     botilbud_id = record.botilbud_id if record else None
@@ -338,6 +351,14 @@ async def apply_notice(
         tovholder_sub=tovholder_sub,
         botilbud_id=botilbud_id,
     )
+    outcome = None
+    if decision.action is not NoticeAction.CANCEL:
+        # What the notice asks of the tovholder follows from the episode's true state once it is folded in.
+        outcome = notice_outcome(incoming.kind, incoming.hospital_episode_id,
+                                 apply(decision, incoming, notice_id, own, received_at=received_at),
+                                 occurred_at=incoming.occurred_at, received_at=received_at, acute=incoming.code.acute)
+        content.update(received_at=received_at, follow_up=outcome.follow_up.value,
+                       episode_state=outcome.episode_state.value if outcome.episode_state else None)
     if decision.action is NoticeAction.NEW:
         uow.emit(HospitalNoticeRegisteredV1(**content), occurred_at=incoming.occurred_at)
     elif decision.action is NoticeAction.CORRECT:
@@ -345,7 +366,7 @@ async def apply_notice(
     else:
         uow.emit(HospitalNoticeCancelledV1(citizen_id=citizen_id, notice_id=notice_id, cancels_notice_id=replaced_row.id))
     what = timeline_text(decision.action, incoming, received_at=received_at,
-                         replaced_occurred_at=replaced_row.occurred_at if replaced_row else None)
+                         replaced_occurred_at=replaced_row.occurred_at if replaced_row else None, outcome=outcome)
     if record is not None and incoming.kind is NoticeKind.DEATH:
         record.deceased_at = None if decision.action is NoticeAction.CANCEL else incoming.occurred_at
         if record.deceased_at is not None:
@@ -479,6 +500,9 @@ async def match_parked_notices(
 # ==================================================================== the unmatched queue (visitation)
 
 
+_PARKED_STATUS_DA = {"matched": "koblet på en borger", "rejected": "afvist", "dismissed": "lukket uden match"}
+
+
 def _parked_out(row: UnmatchedHospitalNotice, vault: CprVault, *, reveal: bool = False) -> dict[str, Any]:
     cpr = vault.decrypt(row.cpr_encrypted) if row.cpr_encrypted else None
     return {"unmatched_id": str(row.id), "message_id": str(row.message_id), "code": row.code,
@@ -505,7 +529,7 @@ async def read_unmatched_notice(uow: UnitOfWork, user: Principal, unmatched_id: 
     require_unmatched_queue(user, serving)
     row = await repo.unmatched_notice(uow, unmatched_id)
     if row is None:
-        raise NotFound("No such unmatched notice.")
+        raise NotFound("Ingen sådan advis uden match.")
     uow.audit(user, "unmatched_hospital_notice.read_cpr", object_type="unmatched_hospital_notice", object_id=row.id)
     await uow.commit()
     return _parked_out(row, vault, reveal=True)
@@ -516,13 +540,24 @@ async def match_unmatched_notice(uow: UnitOfWork, user: Principal, unmatched_id:
     require_unmatched_queue(user, serving)
     row = await repo.unmatched_notice(uow, unmatched_id)
     if row is None:
-        raise NotFound("No such unmatched notice.")
+        raise NotFound("Ingen sådan advis uden match.")
     if row.status != "open":
-        raise Conflict(f"This notice is already {row.status}.")
+        raise Conflict(f"Advisen er allerede afklaret ({_PARKED_STATUS_DA.get(row.status, row.status)}).")
     citizen = await repo.known_citizen(uow, body.citizen_id, lock=True)
     if citizen is None:
-        raise DomainError("No citizen with this id is known to the municipality; register the citizen in referrals first.")
+        raise DomainError("Kommunen kender ingen borger med dette id; registrér borgeren i visitationen først.")
+    try:
+        match = may_match(notice_cpr_hash=row.cpr_hash, citizen_cpr_hash=citizen.cpr_hash,
+                          override_reason=body.override_reason)
+    except NoticeConflict as exc:
+        uow.audit(user, "unmatched_hospital_notice.match_refused", citizen_id=citizen.citizen_id,
+                  object_type="unmatched_hospital_notice", object_id=row.id, detail={"reason": "cpr-differs"})
+        await uow.commit()
+        raise Conflict(str(exc), code="cpr-differs") from None
     await repo.lock_cpr(uow, row.cpr_hash)
+    if match.override:
+        uow.audit(user, "unmatched_hospital_notice.match_override", citizen_id=citizen.citizen_id,
+                  object_type="unmatched_hospital_notice", object_id=row.id, detail={"reason": match.reason})
     matched, rejected = await match_parked_notices(uow, citizen.citizen_id, row.cpr_hash, actor=user)
     await uow.commit()
     return {"matched": matched, "rejected": rejected, "citizen_id": str(citizen.citizen_id)}
@@ -533,9 +568,9 @@ async def dismiss_unmatched_notice(uow: UnitOfWork, user: Principal, unmatched_i
     require_unmatched_queue(user, serving)
     row = await repo.unmatched_notice(uow, unmatched_id, lock=True)
     if row is None:
-        raise NotFound("No such unmatched notice.")
+        raise NotFound("Ingen sådan advis uden match.")
     if row.status != "open":
-        raise Conflict(f"This notice is already {row.status}.")
+        raise Conflict(f"Advisen er allerede afklaret ({_PARKED_STATUS_DA.get(row.status, row.status)}).")
     row.status, row.resolution = "dismissed", (body.reason if body else None)
     row.resolved_by, row.resolved_at, row.cpr_encrypted = user.sub, now_utc(), ""
     uow.emit(_unparked(row))
@@ -607,7 +642,7 @@ async def receive_partner_document(uow: UnitOfWork, partner: Principal, raw: byt
 
     async def process(uow: UnitOfWork, message: s.PartnerMessage) -> dict[str, Any]:
         # Every check that needs no citizen comes first: known and unknown CPRs answer alike.
-        sent = _aware(getattr(message, time_field), time_field)
+        sent = _partner_aware(getattr(message, time_field), time_field)
         if sent > now_utc() + timedelta(minutes=5):
             raise FatalMessage(f"{time_field} is in the future.")
         person, cpr_hash = await _partner_person(uow, message, vault)
@@ -641,9 +676,11 @@ async def receive_partner_medication_change(uow: UnitOfWork, partner: Principal,
     async def process(uow: UnitOfWork, message: s.PartnerMedicationChange) -> dict[str, Any]:
         try:
             change = DomainChange(FmkReference(message.fmk_reference), ChangeKind(message.change_kind),
-                                  _aware(message.changed_at, "changed_at"), ChangeSource.PARTNER, message.sender.org, message.note)
+                                  _partner_aware(message.changed_at, "changed_at"), ChangeSource.PARTNER, message.sender.org, message.note)
             validate_change(change, recorded_at=now_utc() + timedelta(minutes=5))
-        except (HealthRuleViolation, DomainError) as exc:
+        except HealthRuleViolation as exc:
+            raise FatalMessage(exc.en) from None
+        except DomainError as exc:
             raise FatalMessage(str(exc)) from None
         person, cpr_hash = await _partner_person(uow, message, vault)
         if person is None:  # accepted like any other, recorded once the citizen is known
@@ -712,7 +749,7 @@ async def _record_medication_change(
     repo.add(uow, TimelineEntry(
         citizen_id=citizen_id, kind=ContactKind.MEDICATION_CHANGE.value,
         counterpart="hospital" if alert else None, org=change.changed_by_org, who=None,
-        what=f"Medication {change.kind.value} in FMK ({change.fmk_reference.value})", occurred_at=change.changed_at,
+        what=f"Medicinændring i FMK: {CHANGE_WORDS[change.kind]} ({change.fmk_reference.value})", occurred_at=change.changed_at,
         recorded_by=row.recorded_by, object_type="medication_change", object_id=str(row.id),
     ))
     if alert is not None:
@@ -803,11 +840,11 @@ async def share_document(uow: UnitOfWork, user: Principal, document_id: uuid.UUI
         uow.audit(user, "partner_document.share_refused", citizen_id=doc.citizen_id, object_type="partner_document",
                   object_id=doc.id, detail={"recipient_org": org})
         await uow.commit()
-        raise Forbidden(f"The citizen has not consented to share health information with {org}; "
-                        "record the consent in the citizen's plan first.")
+        raise Forbidden(f"Borgeren har ikke givet samtykke til at dele helbredsoplysninger med {org}; "
+                        "registrér samtykket i Borgerens Plan først.")
     await repo.share_document(uow, document=doc, recipient_org=org, shared_by=user.sub, shared_at=now)
     repo.add(uow, TimelineEntry(citizen_id=doc.citizen_id, kind=ContactKind.PARTNER_DOCUMENT.value, counterpart=None,
-                                org=org, who=None, what=f"Passed on: {DOCUMENT_WORDS[doc.kind].replace(' received', '')}",
+                                org=org, who=None, what=f"Delt med {org}: {DOCUMENT_WORDS[doc.kind].removesuffix(' modtaget').lower()}",
                                 occurred_at=now, recorded_by=user.sub, object_type="partner_document", object_id=str(doc.id)))
     uow.audit(user, "partner_document.share", citizen_id=doc.citizen_id, object_type="partner_document", object_id=doc.id,
               detail={"recipient_org": org, "basis": "consent"})
@@ -861,7 +898,7 @@ async def list_medication_changes(uow: UnitOfWork, user: Principal, citizen_id: 
     alerts = await repo.medication_alerts(uow, citizen_id)
     uow.audit(user, "medication_change.read", citizen_id=citizen_id, object_type="medication_change")
     await uow.commit()
-    return {"fmk": "The medication itself is on the national medication card (FMK); these are references to changes.",
+    return {"fmk": "Selve medicinen står på Fælles Medicinkort (FMK); her er henvisninger til ændringerne.",
             "changes": [_change_out(r) for r in rows],
             "alerts": [{"alert_id": str(a.id), "change_id": str(a.change_id), "hospital_episode_ids": a.hospital_episode_ids,
                         "reason": a.reason, "raised_at": a.raised_at, "acknowledged_by": a.acknowledged_by,
@@ -875,6 +912,9 @@ async def acknowledge_alert(uow: UnitOfWork, user: Principal, alert_id: uuid.UUI
     await authorize(uow, user, Action.WRITE, alert.citizen_id, not_found=NO_SUCH_ALERT)
     if alert.acknowledged_at is None:
         alert.acknowledged_by, alert.acknowledged_at = user.sub, now_utc()
+        # The alert's urgent task (notifications) is done with it.
+        uow.emit(MedicationAlertAcknowledgedV1(citizen_id=alert.citizen_id, alert_id=alert.id, change_id=alert.change_id,
+                                               acknowledged_at=alert.acknowledged_at, acknowledged_by=user.sub))
     uow.audit(user, "medication_alert.acknowledge", citizen_id=alert.citizen_id, object_type="medication_alert", object_id=alert.id)
     await uow.commit()
     return {"alert_id": str(alert.id), "acknowledged_by": alert.acknowledged_by, "acknowledged_at": alert.acknowledged_at}
@@ -938,13 +978,13 @@ async def choose_the_tovholder(uow: UnitOfWork, user: Principal, citizen_id: uui
 
 async def list_nurse_consultants(uow: UnitOfWork, user: Principal, botilbud_id: str) -> dict[str, Any]:
     if user.role not in (Role.CITIZEN, Role.COORDINATOR, Role.NURSE_CONSULTANT, Role.ADMIN):
-        raise Forbidden("Only the botilbud's citizens and staff see its nurse consultants.")
+        raise Forbidden("Kun botilbuddets borgere og medarbejdere ser dets sygeplejekonsulenter.")
     if user.role in (Role.COORDINATOR, Role.NURSE_CONSULTANT) and user.botilbud != botilbud_id:
-        raise Forbidden("Staff see the nurse consultants of their own botilbud.")
+        raise Forbidden("Medarbejdere ser sygeplejekonsulenterne på deres eget botilbud.")
     if user.role == Role.CITIZEN:
         own = await repo.health_record(uow, _uuid_or_none(user.sub))
         if (own.botilbud_id if own else None) != botilbud_id:
-            raise Forbidden("A citizen sees the nurse consultants of their own botilbud.")
+            raise Forbidden("En borger ser sygeplejekonsulenterne på sit eget botilbud.")
     rows = await repo.nurse_consultants(uow, botilbud_id)
     return {"botilbud_id": botilbud_id, "nurse_consultants": [{"sub": r.sub, "name": r.name} for r in rows]}
 
@@ -952,10 +992,10 @@ async def list_nurse_consultants(uow: UnitOfWork, user: Principal, botilbud_id: 
 async def set_nurse_consultants(uow: UnitOfWork, user: Principal, botilbud_id: str,
                                 body: list[dict[str, str]]) -> dict[str, Any]:
     if user.role != Role.ADMIN:
-        raise Forbidden("Only an administrator maintains the roster of nurse consultants.")
+        raise Forbidden("Kun en administrator vedligeholder listen over sygeplejekonsulenter.")
     subs = [(str(item.get("sub", "")).strip(), item.get("name")) for item in body]
     if any(not sub for sub, _ in subs):
-        raise DomainError("every nurse consultant needs a sub")
+        raise DomainError("hver sygeplejekonsulent skal have et bruger-id (sub)")
     await repo.replace_nurse_consultants(uow, botilbud_id, subs)
     uow.audit(user, "nurse_consultant.roster", detail={"botilbud_id": botilbud_id, "count": len(subs)})
     await uow.commit()
@@ -1006,7 +1046,8 @@ def _check_out(check: HealthCheck, decisions: list[HealthCheckDecision] | None =
     }
     if decisions is not None:
         out["decisions"] = [{"decision_id": str(d.id), "kind": d.kind, "title": d.title, "due_at": d.due_at,
-                             "responsible_sub": d.responsible_sub, "reminders_at": d.reminders_at} for d in decisions]
+                             "responsible_sub": d.responsible_sub, "reminders_at": d.reminders_at,
+                             "review_on": d.review_on} for d in decisions]
     return out
 
 
@@ -1019,7 +1060,7 @@ def _announce(uow: UnitOfWork, check: HealthCheck, record: HealthRecord, *, only
         starts_at=check.starts_at, gp_practice=check.gp_practice,
         pre_assessment_due=by_step[hc.PreparationStep.PRE_ASSESSMENT].target,
         preparation_due=by_step[hc.PreparationStep.MEDICATION_REVIEW].target,
-        reminders_at=list(hc.reminders_before(check.starts_at)), tovholder_sub=record.tovholder_sub,
+        reminders_at=list(hc.reminders_before(check.starts_at, get_settings().reminder_schedule)), tovholder_sub=record.tovholder_sub,
         botilbud_id=record.botilbud_id,
     ))
     for d in deadlines:
@@ -1038,11 +1079,12 @@ async def _schedule_check(uow: UnitOfWork, record: HealthRecord, starts_at: date
     rule(hc.check_day_is_reachable, check_day, now_utc().astimezone(hc.DANISH_TIME).date())
     existing = await repo.check_of_year(uow, record.citizen_id, check_day.year)
     if existing is not None:
-        raise Conflict(f"The citizen already has a health check in {check_day.year} ({existing.status}); "
-                       "there is one check a year.")
+        raise Conflict(f"Borgeren har allerede et sundhedstjek i {check_day.year} "
+                       f"({hc.CHECK_STATUS_DA.get(existing.status, existing.status)}); der er højst ét om året.")
     extended_years = await repo.extended_check_years(uow, record.citizen_id)
+    cadence = await repo.cadence_of(uow, record.botilbud_id)
     check = HealthCheck(id=uuid.uuid4(), citizen_id=record.citizen_id, year=check_day.year,
-                        extended=hc.is_extended(check_day.year, extended_years), starts_at=starts_at,
+                        extended=hc.is_extended(check_day.year, extended_years, cadence), starts_at=starts_at,
                         gp_practice=(gp_practice or record.gp_practice), status=hc.CheckStatus.PLANNED.value,
                         steps_done=[], scheduled_by=actor.sub)
     repo.add(uow, check)
@@ -1085,7 +1127,7 @@ async def read_health_check(uow: UnitOfWork, user: Principal, health_check_id: u
 
 
 def _complete_step(uow: UnitOfWork, check: HealthCheck, step: hc.PreparationStep) -> None:
-    rule(hc.complete_step, repo.domain_check(check), step)
+    rule(hc.complete_step, repo.domain_check(check), step, pre_assessment=repo.domain_pre_assessment(check))
     if step.value not in check.steps_done:
         check.steps_done = [*check.steps_done, step.value]
         uow.emit(HealthCheckStepCompletedV1(citizen_id=check.citizen_id, health_check_id=check.id, step=step.value,
@@ -1097,10 +1139,14 @@ async def record_pre_assessment(uow: UnitOfWork, user: Principal, health_check_i
     check, _ = await _check_for(uow, user, health_check_id, Action.WRITE)
     pre = rule(hc.validate_pre_assessment, hc.PreAssessment(
         tuple(hc.ThemeAnswer(hc.PreAssessmentTheme(a.theme), a.citizens_words, a.symptom_score) for a in body.answers),
-        body.wants_to_talk_about, body.done_on, user.sub, body.setting))
-    check.pre_assessment = {**body.model_dump(mode="json"), "done_by": user.sub,
+        body.wants_to_talk_about, body.done_on, user.sub, body.setting,
+        tuple(hc.ThemeSkipped(hc.PreAssessmentTheme(k.theme), k.reason) for k in body.skipped)))
+    if check.status != hc.CheckStatus.PLANNED.value:
+        raise DomainError(f"Sundhedstjekket er {hc.CHECK_STATUS_DA[check.status]}; forberedelsen kan ikke ændres.")
+    check.pre_assessment = {**body.model_dump(mode="json"), "done_by": user.sub, "complete": pre.complete,
                             "themes_not_covered": [t.value for t in pre.themes_not_covered]}
-    _complete_step(uow, check, hc.PreparationStep.PRE_ASSESSMENT)
+    if pre.complete:  # done only with every theme answered or skipped with a reason; else saved as begun
+        _complete_step(uow, check, hc.PreparationStep.PRE_ASSESSMENT)
     uow.audit(user, "health_check.pre_assessment", citizen_id=check.citizen_id, object_type="health_check", object_id=check.id)
     await uow.commit()
     return _check_out(check)
@@ -1159,30 +1205,38 @@ async def record_check_held(uow: UnitOfWork, user: Principal, health_check_id: u
     rule(hc.hold, repo.domain_check(check), participants, held_at.astimezone(hc.DANISH_TIME).date())
     outcomes = [rule(hc.outcome_of, hc.Decision(hc.DecisionKind(d.kind), d.title.strip(),
                                                 _aware(d.due_at, "due_at") if d.due_at else None,
-                                                d.responsible_sub, d.citizen_wants_reminders), held_at=held_at)
+                                                d.responsible_sub, d.citizen_wants_reminders, d.review_on), held_at=held_at,
+                     schedule=get_settings().reminder_schedule)
                 for d in body.decisions]
     check.status, check.held_at = hc.CheckStatus.HELD.value, held_at
     check.participants = [p.model_dump() for p in body.participants]
     check.minutes = body.minutes
+    # Held first: it closes the check's reminders and preparation, before the decisions' own tasks arrive.
+    uow.emit(HealthCheckHeldV1(citizen_id=check.citizen_id, health_check_id=check.id, held_at=held_at,
+                               participant_roles=sorted({p.role for p in body.participants}), decisions=len(outcomes),
+                               tovholder_sub=record.tovholder_sub, botilbud_id=record.botilbud_id))
     decisions = []
     for outcome in outcomes:
         d = outcome.decision
         row = HealthCheckDecision(id=uuid.uuid4(), health_check_id=check.id, citizen_id=check.citizen_id, kind=d.kind.value,
                                   title=d.title, due_at=d.due_at, responsible_sub=d.responsible_sub or record.tovholder_sub,
-                                  reminders_at=[r.isoformat() for r in outcome.reminders])
+                                  reminders_at=[r.isoformat() for r in outcome.reminders], review_on=outcome.review_on)
         repo.add(uow, row)
         decisions.append(row)
         uow.emit(HealthCheckDecisionRecordedV1(
             citizen_id=check.citizen_id, decision_id=row.id, health_check_id=check.id, kind=row.kind, title=row.title,
             due_at=row.due_at, reminders_at=list(outcome.reminders), responsible_sub=row.responsible_sub,
-            plan_update=outcome.plan_update, tovholder_sub=record.tovholder_sub, botilbud_id=record.botilbud_id))
-    uow.emit(HealthCheckHeldV1(citizen_id=check.citizen_id, health_check_id=check.id, held_at=held_at,
-                               participant_roles=sorted({p.role for p in body.participants}), decisions=len(decisions),
-                               tovholder_sub=record.tovholder_sub, botilbud_id=record.botilbud_id))
+            plan_update=outcome.plan_update, tovholder_sub=record.tovholder_sub, botilbud_id=record.botilbud_id,
+            review_on=row.review_on))
+        if outcome.plan_update:  # plans proposes it as a plan entry; the coordinator confirms it with the citizen
+            uow.emit(HealthCheckPlanEntryProposedV1(
+                citizen_id=check.citizen_id, proposal_id=row.id, health_check_id=check.id, decision_kind=row.kind,
+                title=row.title, held_at=held_at, due_at=row.due_at, review_on=row.review_on,
+                responsible_sub=row.responsible_sub, botilbud_id=record.botilbud_id))
     repo.add(uow, TimelineEntry(
         citizen_id=check.citizen_id, kind=ContactKind.HEALTH_CHECK.value, counterpart="gp",
         org=check.gp_practice, who=", ".join(f"{p.name} ({p.role})" for p in body.participants if p.role != "citizen")[:200],
-        what=f"Annual health check held{' (extended)' if check.extended else ''}: {len(decisions)} decision(s)",
+        what=f"Sundhedstjek holdt{' (udvidet)' if check.extended else ''}: {len(decisions)} beslutning(er)",
         occurred_at=held_at, recorded_by=user.sub, object_type="health_check", object_id=str(check.id)))
     uow.audit(user, "health_check.held", citizen_id=check.citizen_id, object_type="health_check", object_id=check.id,
               detail={"decisions": len(decisions)})
@@ -1192,7 +1246,7 @@ async def record_check_held(uow: UnitOfWork, user: Principal, health_check_id: u
 
 async def botilbud_health_checks(uow: UnitOfWork, user: Principal, botilbud_id: str, year: int | None) -> dict[str, Any]:
     if user.role not in (Role.NURSE_CONSULTANT, Role.COORDINATOR) or user.botilbud != botilbud_id:
-        raise Forbidden("The botilbud's own nurse consultants and coordinators see its health checks.")
+        raise Forbidden("Kun botilbuddets egne sygeplejekonsulenter og koordinatorer ser dets sundhedstjek.")
     today = now_utc().astimezone(hc.DANISH_TIME).date()
     year = year or today.year
     rows = await repo.botilbud_checks(uow, botilbud_id, year)
@@ -1211,7 +1265,7 @@ async def botilbud_health_checks(uow: UnitOfWork, user: Principal, botilbud_id: 
 
 async def plan_check_days(uow: UnitOfWork, user: Principal, botilbud_id: str, body: s.PlanDaysBody) -> dict[str, Any]:
     if user.role not in (Role.NURSE_CONSULTANT, Role.COORDINATOR) or user.botilbud != botilbud_id:
-        raise Forbidden("The botilbud's own nurse consultants and coordinators plan its check days.")
+        raise Forbidden("Kun botilbuddets egne sygeplejekonsulenter og koordinatorer planlægger dets sundhedstjekdage.")
     today = now_utc().astimezone(hc.DANISH_TIME).date()
     for day in body.days:
         rule(hc.check_day_is_reachable, day, today)
@@ -1219,11 +1273,18 @@ async def plan_check_days(uow: UnitOfWork, user: Principal, botilbud_id: str, bo
     years = {d.year for d in body.days}
     existing = {(c.citizen_id, c.year): c for c in await repo.checks_of(uow, [r.citizen_id for r in records], years)}
     year = min(years)
-    to_plan = [hc.CitizenToPlan(str(r.citizen_id), r.gp_practice or "unknown GP practice",
+    cadence = await repo.cadence_of(uow, botilbud_id)
+    last_held = await repo.last_held_years(uow, [r.citizen_id for r in records], year)
+    not_due = [str(r.citizen_id) for r in records if not hc.is_due(year, last_held.get(r.citizen_id), cadence)]
+    to_plan = [hc.CitizenToPlan(str(r.citizen_id), r.gp_practice or "ukendt lægepraksis",
                                 declined=(r.citizen_id, year) in existing and existing[(r.citizen_id, year)].status == "declined")
-               for r in records if (r.citizen_id, year) not in existing or existing[(r.citizen_id, year)].status == "declined"]
+               for r in records if str(r.citizen_id) not in not_due
+               and ((r.citizen_id, year) not in existing or existing[(r.citizen_id, year)].status == "declined")]
     plan = rule(hc.plan_check_days, to_plan, body.days, slot_minutes=body.slot_minutes, per_day=body.per_day,
                 first_slot=body.first_slot, one_practice_per_day=body.one_practice_per_day)
+    if body.schedule and plan.warnings and not body.confirm_warnings:
+        raise DomainError("Planen ligger uden for den sædvanlige dag: " + "; ".join(plan.warnings)
+                          + ". Bekræft planen (confirm_warnings), hvis det er meningen.", code="confirm-warnings")
     by_id = {str(r.citizen_id): r for r in records}
     scheduled = []
     if body.schedule:
@@ -1231,13 +1292,46 @@ async def plan_check_days(uow: UnitOfWork, user: Principal, botilbud_id: str, bo
             for slot in day.slots:
                 check = await _schedule_check(uow, by_id[slot.citizen_id], slot.starts_at, slot.gp_practice, actor=user)
                 scheduled.append(str(check.id))
-    uow.audit(user, "health_check.plan_days", detail={"botilbud_id": botilbud_id, "scheduled": len(scheduled)})
+    uow.audit(user, "health_check.plan_days", detail={"botilbud_id": botilbud_id, "scheduled": len(scheduled),
+                                                       "warnings_confirmed": list(plan.warnings) if scheduled else []})
     await uow.commit()
     return {"botilbud_id": botilbud_id, "days": [
         {"day": d.day, "gp_practices": list(d.gp_practices), "slots": [
             {"citizen_id": sl.citizen_id, "gp_practice": sl.gp_practice, "starts_at": sl.starts_at, "ends_at": sl.ends_at}
             for sl in d.slots]} for d in plan.days],
-        "not_planned": list(plan.not_planned), "declined": list(plan.declined), "scheduled_health_check_ids": scheduled}
+        "not_planned": list(plan.not_planned), "declined": list(plan.declined), "scheduled_health_check_ids": scheduled,
+        "not_due": not_due, "cadence": cadence.words, "warnings": list(plan.warnings)}
+
+
+def _cadence_out(botilbud_id: str, cadence: hc.Cadence, *, default: bool) -> dict[str, Any]:
+    return {"botilbud_id": botilbud_id, "every_years": cadence.every_years,
+            "extended_every_years": cadence.extended_every_years, "description": cadence.words, "default": default}
+
+
+def _require_botilbud_staff(user: Principal, botilbud_id: str, *, roles: tuple[str, ...]) -> None:
+    if user.role == Role.ADMIN or (user.role in roles and user.botilbud == botilbud_id):
+        return
+    raise Forbidden("Kun botilbuddets egne medarbejdere og en administrator har adgang til botilbuddets indstillinger "
+                    "for sundhedstjek.")
+
+
+async def read_health_check_cadence(uow: UnitOfWork, user: Principal, botilbud_id: str) -> dict[str, Any]:
+    _require_botilbud_staff(user, botilbud_id, roles=(Role.NURSE_CONSULTANT, Role.COORDINATOR))
+    row = await repo.cadence_row(uow, botilbud_id)
+    return _cadence_out(botilbud_id, await repo.cadence_of(uow, botilbud_id), default=row is None)
+
+
+async def set_health_check_cadence(uow: UnitOfWork, user: Principal, botilbud_id: str,
+                                   body: s.CadenceBody) -> dict[str, Any]:
+    """The botilbud's cadence: every year or every second year (the DSAM agreement), optionally with an
+    extended check every Nth year (Tangkær: 5). Set by an administrator or the botilbud's nurse consultant."""
+    _require_botilbud_staff(user, botilbud_id, roles=(Role.NURSE_CONSULTANT,))
+    cadence = rule(hc.Cadence, body.every_years, body.extended_every_years)
+    await repo.set_cadence(uow, botilbud_id=botilbud_id, cadence=cadence, set_by=user.sub)
+    uow.audit(user, "health_check.cadence", detail={"botilbud_id": botilbud_id, "every_years": cadence.every_years,
+                                                    "extended_every_years": cadence.extended_every_years})
+    await uow.commit()
+    return _cadence_out(botilbud_id, cadence, default=False)
 
 
 # ==================================================================== forensic psychiatry
@@ -1280,15 +1374,15 @@ async def record_depot_visit(uow: UnitOfWork, user: Principal, citizen_id: uuid.
     await authorize(uow, user, Action.WRITE, citizen_id)
     schedule = await repo.depot_schedule(uow, body.schedule_id)
     if schedule is None or schedule.citizen_id != citizen_id:
-        raise NotFound("No such depot schedule for this citizen.")
+        raise NotFound("Borgeren har ingen sådan depotplan.")
     visited_at = _aware(body.visited_at, "visited_at")
     if visited_at > now_utc() + timedelta(minutes=5):
-        raise DomainError("visited_at is in the future; record a visit once it has happened")
+        raise DomainError("besøget ligger i fremtiden; registrér det, når det har fundet sted")
     row = DepotVisit(id=uuid.uuid4(), schedule_id=schedule.id, citizen_id=citizen_id, visited_at=visited_at,
                      outcome=body.outcome, recorded_by=user.sub)
     repo.add(uow, row)
     repo.add(uow, TimelineEntry(citizen_id=citizen_id, kind=ContactKind.DEPOT_VISIT.value, counterpart="forensic-psychiatry",
-                                org=schedule.forensic_team_org, who=None, what=f"Depot-medication visit: {body.outcome}",
+                                org=schedule.forensic_team_org, who=None, what=f"Besøg med depotmedicin: {fx.VISIT_OUTCOME_DA.get(body.outcome, body.outcome)}",
                                 occurred_at=visited_at, recorded_by=user.sub, object_type="depot_visit", object_id=str(row.id)))
     uow.audit(user, "depot_visit.record", citizen_id=citizen_id, object_type="depot_visit", object_id=row.id)
     await uow.commit()
@@ -1377,7 +1471,7 @@ async def detect_missed_depot_visits(uow: UnitOfWork, now: datetime | None = Non
             repo.add(uow, TimelineEntry(
                 citizen_id=schedule.citizen_id, kind="depot-visit", counterpart="forensic-psychiatry",
                 org=schedule.forensic_team_org, who=None,
-                what=f"Depot-medication visit missed ({miss.reason.value})", occurred_at=miss.scheduled_for,
+                what=f"Depotmedicin ikke givet ({fx.MISS_REASON_DA.get(miss.reason.value, miss.reason.value)})", occurred_at=miss.scheduled_for,
                 recorded_by="system", object_type="missed_depot_visit", object_id=str(missed_id),
             ))
             uow.audit(None, "depot_visit.missed", citizen_id=schedule.citizen_id, object_type="depot_schedule",

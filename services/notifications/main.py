@@ -13,10 +13,11 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends
+from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.notifications.domain.delivery import BackoffPolicy
-from services.notifications.domain.scheduling import EscalationPolicy
+from services.notifications.domain.scheduling import EscalationPolicy, escalation_roles
 from tovholder.service import Ctx, ServiceSpec, create_service
 
 CONFIG_KEY = "notifications_config"
@@ -32,6 +33,16 @@ class NotificationsConfig(BaseSettings):
     sweep_batch_size: int = 500
     escalate_urgent_after_min: float | None = 120.0
     escalate_asap_after_min: float | None = 30.0
+    # Each botilbud's named escalation role: who takes over urgent work nobody claimed in time
+    # (TOVHOLDER_NOTIFICATIONS_ESCALATION_ROLES='{"tangkaer": "coordinator", "*": "nurse-consultant"}').
+    # Roles: coordinator, nurse-consultant, visitation (the municipality's); "*" is every other botilbud.
+    escalation_roles: dict[str, str] = {"*": "nurse-consultant"}
+
+    @field_validator("escalation_roles")
+    @classmethod
+    def _known_escalation_roles(cls, value: dict[str, str]) -> dict[str, str]:
+        escalation_roles(value)  # refuses an unknown role with the reason
+        return value
 
     # Partner delivery.
     delivery_poll_interval_s: float = 1.0
@@ -50,7 +61,8 @@ class NotificationsConfig(BaseSettings):
 
     @property
     def escalation(self) -> EscalationPolicy:
-        return EscalationPolicy.from_minutes(urgent=self.escalate_urgent_after_min, asap=self.escalate_asap_after_min)
+        return EscalationPolicy.from_minutes(urgent=self.escalate_urgent_after_min, asap=self.escalate_asap_after_min,
+                                             roles=self.escalation_roles)
 
     @property
     def backoff(self) -> BackoffPolicy:

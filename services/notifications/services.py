@@ -18,7 +18,7 @@ import json
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -51,6 +51,7 @@ from services.notifications.domain.scheduling import sweep
 from services.notifications.domain.timeline import BOARD_COLUMNS_DA, SERVICE_LABELS_DA, case_update, timeline_entry
 from services.notifications.main import NotificationsConfig
 from services.notifications.schemas import SubscriptionMessage
+from tovholder import clock
 from tovholder.access import CitizenCircle, actor_from, authorize
 from tovholder.auth import Principal
 from tovholder.consent import refused
@@ -79,8 +80,7 @@ def kit_error(error: NotificationsDomainError) -> Exception:
     return DomainError(str(error))
 
 
-def now_utc() -> datetime:
-    return datetime.now(timezone.utc)
+now_utc = clock.now
 
 
 def task_json(row: m.Task, now: datetime | None = None) -> dict[str, Any]:
@@ -125,10 +125,10 @@ async def read_work_queue(uow: UnitOfWork, user: Principal, queue_filter: QueueF
     now = now_utc()
     rows, more = await repo.work_queue(uow.session, work_queue_scope(actor_of(user)), queue_filter, now)
     next_cursor = Cursor(rows[-1].sort_at, rows[-1].id).encode() if more and rows else None
-    citizens = sorted({str(r.citizen_id) for r in rows if r.citizen_id})
-    if citizens:
-        # One audit entry per read, naming every citizen whose tasks were shown.
-        uow.audit(user, "work-queue.read", object_type="work-queue", detail={"citizens": citizens, "count": len(rows)})
+    shown = {r.citizen_id: r.id for r in rows if r.citizen_id}
+    if shown:
+        # One audit entry per citizen whose tasks were shown, so it is in that citizen's Min log.
+        await uow.audit_many(user, "work-queue.read", shown.items(), object_type="task")
         await uow.commit()
     now = now_utc()
     return QueuePage([task_json(row, now) for row in rows], next_cursor)
@@ -298,7 +298,9 @@ async def visitation_board(uow: UnitOfWork, user: Principal, *, per_column: int 
                 for c, name in rows
             ],
         })
-    uow.audit(user, "visitation-board.read", object_type="visitation-board")
+    await uow.audit_many(user, "visitation-board.read",
+                         [(case["citizen_id"], case["referral_id"]) for column in columns for case in column["cases"]],
+                         object_type="referral")
     await uow.commit()
     return {"columns": columns}
 

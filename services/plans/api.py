@@ -24,7 +24,8 @@ from services.plans.schemas import (
     ActionAddedOut, ActionDoneIn, ActionIn, BvcIn, BvcRecordedOut, ConsentDecisionOut, ConsentIn, ConsentOut,
     ConsentsOut, DiffOut, EntryAddedOut, EntryIn, FitIn, FitOut, FitRecordedOut, FollowUpIn, FollowUpRecordedOut,
     FollowUpsOut, GoalAddedOut, GoalChangeIn, GoalIn, LearningPlanDoneIn, LearningPlanIn, LearningPlanOut, MemberIn,
-    NetworkOut, PlanCadenceIn, PlanOut, RatingIn, RatingOut, RoleIn, SafetyOut, SubGoalAddedOut, SubGoalIn, ToldIn,
+    NetworkCandidatesOut, NetworkOut, PlanCadenceIn, PlanOut, ProposalAnswerIn, ProposalAnswerOut, ProposalsOut,
+    RatingIn, RatingOut, RoleIn, SafetyOut, SubGoalAddedOut, SubGoalIn, ToldIn,
     TryghedsplanIn, TryghedsplanOut, VersionOut,
 )
 
@@ -109,6 +110,19 @@ async def add_entry(citizen_id: uuid.UUID, body: EntryIn, user: CurrentUser, uow
     return await services.add_entry(uow, user, citizen_id, body)
 
 
+@router.get("/plan/proposals", response_model=ProposalsOut,
+            summary="Decisions from the health check proposed for the plan")
+async def list_proposals(citizen_id: uuid.UUID, user: CurrentUser, uow: UoW) -> dict[str, Any]:
+    return await services.list_plan_proposals(uow, user, citizen_id)
+
+
+@router.post("/plan/proposals/{proposal_id}/answer", response_model=ProposalAnswerOut,
+             summary="Confirm a proposal with the citizen (it becomes a plan entry), or record why not")
+async def answer_proposal(citizen_id: uuid.UUID, proposal_id: uuid.UUID, body: ProposalAnswerIn, user: CurrentUser,
+                          uow: UoW) -> dict[str, Any]:
+    return await services.answer_plan_proposal(uow, user, citizen_id, proposal_id, body)
+
+
 @router.put("/plan/cadence", response_model=PlanOut, summary="Set or clear the plan's own follow-up cadence")
 async def set_plan_cadence(citizen_id: uuid.UUID, body: PlanCadenceIn, user: CurrentUser, uow: UoW) -> dict[str, Any]:
     return await services.set_plan_cadence(uow, user, citizen_id, body)
@@ -137,8 +151,14 @@ async def get_network(citizen_id: uuid.UUID, user: CurrentUser, uow: UoW) -> dic
     return await services.get_network(uow, user, citizen_id)
 
 
+@router.get("/network/candidates", response_model=NetworkCandidatesOut,
+            summary="Staff of the citizen's botilbud not in the network yet: whom the citizen can choose")
+async def network_candidates(citizen_id: uuid.UUID, user: CurrentUser, uow: UoW) -> dict[str, Any]:
+    return await services.network_candidates(uow, user, citizen_id)
+
+
 @router.post("/network/members", status_code=201, response_model=NetworkOut,
-             summary="Add a staff member the citizen has chosen")
+             summary="Add a staff member of the citizen's botilbud, or a named external partner, the citizen has chosen")
 async def add_member(citizen_id: uuid.UUID, body: MemberIn, user: CurrentUser, uow: UoW) -> dict[str, Any]:
     return await services.add_member(uow, user, citizen_id, body)
 
@@ -208,13 +228,13 @@ async def add_bvc(citizen_id: uuid.UUID, body: BvcIn, user: CurrentUser, uow: Uo
 
 
 @router.get("/fit", response_model=FitOut,
-            summary="FIT sessions and the ORS/SRS trend (scores only where the citizen shares)")
+            summary="FIT sessions and the ORS/SRS trend with the clinical cut-offs (scores only where the citizen shares)")
 async def get_fit(citizen_id: uuid.UUID, user: CurrentUser, uow: UoW) -> dict[str, Any]:
     return await services.get_fit(uow, user, citizen_id)
 
 
 @router.post("/fit", status_code=201, response_model=FitRecordedOut,
-             summary="Record a FIT session (ORS and/or SRS, 1–10)")
+             summary="Record a FIT session (ORS and/or SRS: four items 0–10 each, totals 0–40; or smileys)")
 async def add_fit(citizen_id: uuid.UUID, body: FitIn, user: CurrentUser, uow: UoW) -> dict[str, Any]:
     return await services.add_fit(uow, user, citizen_id, body)
 

@@ -1,6 +1,6 @@
-"""Load the demo citizens' plans and networks (idempotent): each citizen's network holds the nurse
-consultant they chose as tovholder and a coordinator of their botilbud, and the plan has one goal in
-the citizen's words with a 14-day follow-up. No events: like the other services' demo data, it is
+"""Load the demo staff directory and the demo citizens' plans and networks (idempotent): each
+citizen's network holds the nurse consultant they chose as tovholder and a coordinator of their
+botilbud, and the plan has one goal in the citizen's words with a 14-day follow-up. No events: like the other services' demo data, it is
 state each service loads for itself."""
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from services.plans.domain.cadence import FOURTEEN_DAYS
 from services.plans.domain.followup import SubjectKind, schedule
 from services.plans.domain.plan import Author, AuthorRole, add_goal, first_version, new_goal
 from services.plans.models import FollowUpScheduleRow, NetworkMemberRow, Plan
-from services.plans.repository import any_plan, to_json, version_row
+from services.plans.domain.staff import BOTILBUD_STAFF_ROLES, Source, StaffMember
+from services.plans.repository import any_plan, remember_staff, to_json, version_row
 
 DEMO_GOALS = (
     "Jeg vil gerne lave mad selv to gange om ugen",
@@ -26,7 +27,14 @@ DEMO_GOALS = (
 
 
 async def seed(uow: UnitOfWork, demo: dict[str, Any], vault: Any = None) -> None:
+    # The staff directory knows the demo staff of every botilbud (domain/staff.py, source "demo").
+    for member in demo["staff"]:
+        if member["role"] in BOTILBUD_STAFF_ROLES and member["botilbud"]:
+            await remember_staff(uow, StaffMember(staff_id=member["sub"], role=member["role"],
+                                                  botilbud_id=member["botilbud"], name=member.get("name"),
+                                                  source=Source.DEMO))
     if await any_plan(uow):
+        await uow.commit()
         return
     coordinators: dict[str, list[str]] = {}
     for member in demo["staff"]:

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Boolean, Date, Float, ForeignKey, Index, Integer, String, Text, func, text
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tovholder.db import make_base
@@ -93,6 +93,24 @@ class NetworkMemberRow(Base):
     added_by: Mapped[str] = mapped_column(String(200))
     removed_at: Mapped[datetime | None]
     removed_by: Mapped[str | None] = mapped_column(String(200))
+    # "staff" (staff_id is the staff member's sub) or "external" (staff_id is "ekstern:<uuid>").
+    kind: Mapped[str] = mapped_column(String(10), default="staff", server_default="staff")
+    name: Mapped[str | None] = mapped_column(String(200))  # external partners
+    organisation: Mapped[str | None] = mapped_column(String(200))  # external partners
+
+
+class StaffMemberRow(Base):
+    """The staff plans knows (domain/staff.py): who they are, their role and botilbud, and the source."""
+
+    __tablename__ = "staff_member"
+
+    staff_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    role: Mapped[str] = mapped_column(String(40))
+    botilbud_id: Mapped[str] = mapped_column(String(100), index=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(10))
+    first_seen_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 
 class TryghedsplanRow(Base):
@@ -159,9 +177,16 @@ class FitSessionRow(Base):
     citizen_id: Mapped[uuid.UUID] = mapped_column(UUID, index=True)
     held_at: Mapped[datetime]
     recorded_by: Mapped[str] = mapped_column(String(200))
+    # Totals on the session's scale: 0–40 (four items of 0–10) or, for sessions recorded before the
+    # real scales, the single 1–10 score as recorded (scale "1-10"; see domain/fit.py).
     ors: Mapped[float | None] = mapped_column(Float)
     srs: Mapped[float | None] = mapped_column(Float)
     shared_by_citizen: Mapped[bool] = mapped_column(Boolean)
+    scale: Mapped[str] = mapped_column(String(10), default="0-40", server_default="0-40")
+    ors_items: Mapped[list[float] | None] = mapped_column(JSONB)
+    srs_items: Mapped[list[float] | None] = mapped_column(JSONB)
+    ors_answered_with: Mapped[str | None] = mapped_column(String(10))
+    srs_answered_with: Mapped[str | None] = mapped_column(String(10))
 
 
 class ConsentRow(Base):
@@ -182,3 +207,27 @@ class ConsentRow(Base):
     given_by: Mapped[str] = mapped_column(String(200))
     revoked_at: Mapped[datetime | None]
     revoked_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class PlanProposalRow(Base):
+    """A decision from the health check proposed for the plan (``HealthCheckPlanEntryProposedV1``);
+    the coordinator confirms it with the citizen (it becomes ``entry_id``) or records why not."""
+
+    __tablename__ = "plan_proposal"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)  # the health check's decision id
+    citizen_id: Mapped[uuid.UUID] = mapped_column(UUID, index=True)
+    source: Mapped[str] = mapped_column(String(30), default="health-check")
+    health_check_id: Mapped[uuid.UUID] = mapped_column(UUID)
+    decision_kind: Mapped[str] = mapped_column(String(30))
+    title: Mapped[str] = mapped_column(Text)
+    held_at: Mapped[datetime]
+    due_at: Mapped[datetime | None]
+    review_on: Mapped[date | None] = mapped_column(Date)
+    responsible_sub: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), default="proposed")
+    proposed_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    answered_by: Mapped[str | None] = mapped_column(String(200))
+    answered_at: Mapped[datetime | None]
+    reason: Mapped[str | None] = mapped_column(Text)
+    entry_id: Mapped[uuid.UUID | None] = mapped_column(UUID)

@@ -17,20 +17,24 @@ from functools import lru_cache
 from typing import Any, TypeVar
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from tovholder.errors import NotFound
 from tovholder.uow import UnitOfWork
 from services.plans.domain import safety as safety_rules
 from services.plans.domain.cadence import Cadence
 from services.plans.domain.consent import ConsentRecord
-from services.plans.domain.fit import FitSession
+from services.plans.domain.fit import AnsweredWith, FitSession, ScaleScore
+from services.plans.domain.fit import Scale as FitScale
 from services.plans.domain.followup import FollowUp, FollowUpSchedule, SubjectKind, change_cadence, schedule
-from services.plans.domain.network import ChangeBasis, Network, NetworkMember, NetworkRole
+from services.plans.domain.network import ChangeBasis, MemberKind, Network, NetworkMember, NetworkRole
+from services.plans.domain.staff import Source as StaffSource
+from services.plans.domain.staff import StaffMember
 from services.plans.domain.plan import Author, AuthorRole, PlanVersion, first_version
 from services.plans.models import (
     BvcScoreRow, ConsentRow, FitSessionRow, FollowUpRow, FollowUpScheduleRow, LearningPlanRow, NetworkMemberRow,
-    Plan, PlanVersionRow, SafetyRatingRow, TryghedsplanRow,
+    Plan, PlanProposalRow, PlanVersionRow, SafetyRatingRow, StaffMemberRow, TryghedsplanRow,
 )
 
 SYSTEM_AUTHOR = Author("system", AuthorRole.STAFF)
@@ -195,7 +199,8 @@ async def network_rows(uow: UnitOfWork, citizen_id: uuid.UUID, *, for_update: bo
 
 def as_network(citizen_id: uuid.UUID, rows: list[NetworkMemberRow]) -> Network:
     return Network(citizen_id=str(citizen_id), members=tuple(
-        NetworkMember(staff_id=r.staff_id, role=NetworkRole(r.role), added_at=r.added_at, basis=ChangeBasis(r.basis))
+        NetworkMember(staff_id=r.staff_id, role=NetworkRole(r.role), added_at=r.added_at, basis=ChangeBasis(r.basis),
+                      kind=MemberKind(r.kind or MemberKind.STAFF.value), name=r.name, organisation=r.organisation)
         for r in rows))
 
 
@@ -204,9 +209,10 @@ async def network_of(uow: UnitOfWork, citizen_id: uuid.UUID) -> Network:
 
 
 def add_member(uow: UnitOfWork, citizen_id: uuid.UUID, *, staff_id: str, role: str, basis: str, added_at: datetime,
-               added_by: str) -> NetworkMemberRow:
+               added_by: str, kind: str = MemberKind.STAFF.value, name: str | None = None,
+               organisation: str | None = None) -> NetworkMemberRow:
     row = NetworkMemberRow(citizen_id=citizen_id, staff_id=staff_id, role=role, basis=basis, added_at=added_at,
-                           added_by=added_by)
+                           added_by=added_by, kind=kind, name=name, organisation=organisation)
     uow.session.add(row)
     return row
 
@@ -218,6 +224,50 @@ def end_member(row: NetworkMemberRow, *, at: datetime, by: str) -> None:
 async def flush(uow: UnitOfWork) -> None:
     """Write pending changes before the next ones depend on them (one current row per staff member)."""
     await uow.session.flush()
+
+
+# --- the staff directory -------------------------------------------------------------------------
+
+
+def as_staff(row: StaffMemberRow) -> StaffMember:
+    return StaffMember(staff_id=row.staff_id, role=row.role, botilbud_id=row.botilbud_id, name=row.name,
+                       source=StaffSource(row.source))
+
+
+async def staff_member(uow: UnitOfWork, staff_id: str) -> StaffMember | None:
+    row = await uow.session.get(StaffMemberRow, staff_id)
+    return as_staff(row) if row else None
+
+
+async def staff_of(uow: UnitOfWork, staff_ids: list[str]) -> dict[str, StaffMember]:
+    if not staff_ids:
+        return {}
+    rows = await uow.session.execute(select(StaffMemberRow).where(StaffMemberRow.staff_id.in_(staff_ids)))
+    return {r.staff_id: as_staff(r) for r in rows.scalars()}
+
+
+async def staff_at(uow: UnitOfWork, botilbud_id: str) -> list[StaffMember]:
+    rows = await uow.session.execute(select(StaffMemberRow).where(StaffMemberRow.botilbud_id == botilbud_id)
+                                     .order_by(StaffMemberRow.role, StaffMemberRow.staff_id))
+    return [as_staff(r) for r in rows.scalars()]
+
+
+async def remember_staff(uow: UnitOfWork, member: StaffMember) -> None:
+    """Insert or update one directory entry; a row that says the same is not touched (a token carries
+    no name, so a name the directory has is kept)."""
+    table = StaffMemberRow.__table__
+    values = {"staff_id": member.staff_id, "role": member.role, "botilbud_id": member.botilbud_id,
+              "source": member.source.value, **({"name": member.name} if member.name else {})}
+    stmt = pg_insert(table).values(**values)
+    changed = (table.c.role.is_distinct_from(stmt.excluded.role)
+               | table.c.botilbud_id.is_distinct_from(stmt.excluded.botilbud_id))
+    update = {"role": stmt.excluded.role, "botilbud_id": stmt.excluded.botilbud_id, "source": stmt.excluded.source,
+              "updated_at": func.now()}
+    if member.name:
+        update["name"] = stmt.excluded.name
+        changed = changed | table.c.name.is_distinct_from(stmt.excluded.name)
+    await uow.session.execute(stmt.on_conflict_do_update(index_elements=[table.c.staff_id], set_=update,
+                                                         where=changed))
 
 
 # --- consent -------------------------------------------------------------------------------------
@@ -427,12 +477,55 @@ async def add_bvc(uow: UnitOfWork, citizen_id: uuid.UUID, score: safety_rules.Bv
 # --- FIT -----------------------------------------------------------------------------------------
 
 
-async def fit_sessions(uow: UnitOfWork, citizen_id: uuid.UUID) -> list[FitSessionRow]:
-    return list((await uow.session.execute(
-        select(FitSessionRow).where(FitSessionRow.citizen_id == citizen_id).order_by(FitSessionRow.held_at))).scalars())
+async def fit_sessions(uow: UnitOfWork, citizen_id: uuid.UUID) -> list[FitSession]:
+    rows = (await uow.session.execute(
+        select(FitSessionRow).where(FitSessionRow.citizen_id == citizen_id).order_by(FitSessionRow.held_at))).scalars()
+    return [as_fit_session(r) for r in rows]
+
+
+def _scale_score(total: float | None, items: list[float] | None, answered_with: str | None) -> ScaleScore | None:
+    if total is None:
+        return None
+    return ScaleScore(total=total, items=tuple(items) if items is not None else None,
+                      answered_with=AnsweredWith(answered_with or AnsweredWith.TOTAL.value))
+
+
+def as_fit_session(row: FitSessionRow) -> FitSession:
+    return FitSession(session_id=row.id, held_at=row.held_at, recorded_by=row.recorded_by,
+                      ors=_scale_score(row.ors, row.ors_items, row.ors_answered_with),
+                      srs=_scale_score(row.srs, row.srs_items, row.srs_answered_with),
+                      shared_by_citizen=row.shared_by_citizen, scale=FitScale(row.scale))
 
 
 def add_fit_session(uow: UnitOfWork, citizen_id: uuid.UUID, session: FitSession) -> None:
+    def parts(score: ScaleScore | None) -> tuple[float | None, list[float] | None, str | None]:
+        if score is None:
+            return None, None, None
+        return score.total, list(score.items) if score.items is not None else None, score.answered_with.value
+
+    ors, ors_items, ors_with = parts(session.ors)
+    srs, srs_items, srs_with = parts(session.srs)
     uow.session.add(FitSessionRow(id=session.session_id, citizen_id=citizen_id, held_at=session.held_at,
-                                  recorded_by=session.recorded_by, ors=session.ors, srs=session.srs,
-                                  shared_by_citizen=session.shared_by_citizen))
+                                  recorded_by=session.recorded_by, ors=ors, srs=srs, scale=session.scale.value,
+                                  ors_items=ors_items, srs_items=srs_items, ors_answered_with=ors_with,
+                                  srs_answered_with=srs_with, shared_by_citizen=session.shared_by_citizen))
+
+
+# --- proposals from the health check -------------------------------------------------------------
+
+
+async def add_proposal(uow: UnitOfWork, values: dict[str, Any]) -> bool:
+    """Insert a proposal once (its id is the health check's decision id). Returns whether it was new."""
+    result = await uow.session.execute(pg_insert(PlanProposalRow).values(**values).on_conflict_do_nothing(index_elements=["id"])
+                                       .returning(PlanProposalRow.id))
+    return result.scalar_one_or_none() is not None
+
+
+async def proposals_of(uow: UnitOfWork, citizen_id: uuid.UUID) -> list[PlanProposalRow]:
+    return list((await uow.session.execute(select(PlanProposalRow).where(PlanProposalRow.citizen_id == citizen_id)
+                                           .order_by(PlanProposalRow.held_at, PlanProposalRow.id))).scalars())
+
+
+async def proposal(uow: UnitOfWork, citizen_id: uuid.UUID, proposal_id: uuid.UUID) -> PlanProposalRow | None:
+    row = await uow.session.get(PlanProposalRow, proposal_id, with_for_update=True)
+    return row if row is not None and row.citizen_id == citizen_id else None

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tovholder.inputs import DateSince1900, DateTimeSince1900, Int32, ShortText, Text
+from services.plans.domain import fit as fit_rules
 from services.plans.domain import network as network_rules
 from services.plans.domain import plan as plan_rules
 from services.plans.domain import safety as safety_rules
@@ -115,14 +116,35 @@ class FollowUpIn(BaseModel):
     next_due_on: DateSince1900 | None = None
 
 
+class ExternalPartnerIn(BaseModel):
+    """A named partner outside the botilbud (GP, psychiatrist, housing-support worker, …)."""
+
+    name: ShortText
+    organisation: ShortText
+
+
 class MemberIn(BaseModel):
-    staff_id: ShortText
+    """Either ``staff_id`` (staff of the citizen's botilbud whom plans knows, see
+    ``GET …/network/candidates``) or ``external`` (name and organisation; role ``other``)."""
+
+    staff_id: ShortText | None = None
+    external: ExternalPartnerIn | None = None
     role: network_rules.NetworkRole
     basis: network_rules.ChangeBasis = network_rules.ChangeBasis.CITIZEN_CHOICE
+
+    @model_validator(mode="after")
+    def _staff_or_external(self) -> "MemberIn":
+        if (self.staff_id is None) == (self.external is None):
+            raise ValueError("angiv enten staff_id (en medarbejder på borgerens botilbud) eller external "
+                             "(en ekstern samarbejdspartner med navn og organisation)")
+        return self
 
 
 class RoleIn(BaseModel):
     role: network_rules.NetworkRole
+    previous_holder_role: network_rules.NetworkRole | None = Field(
+        None, description="Hand over a role only one member holds (coordinator, nurse-consultant): what the "
+                          "previous holder becomes")
 
 
 class TryghedsplanIn(BaseModel):
@@ -168,11 +190,42 @@ class BvcIn(BaseModel):
     scored_at: DateTimeSince1900 | None = None
 
 
+FitMark = Annotated[float, Field(allow_inf_nan=False)]
+
+
+class FitScaleIn(BaseModel):
+    """One instrument answered in one of three ways (see services/plans/domain/fit.py):
+    the four item marks (0–10, one decimal), smileys (1–5 per item, mapped onto the same line:
+    face k = (k − 1) × 2.5) or only the total (0–40, one decimal; with items it must be their sum)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    items: dict[ShortText, FitMark] | None = Field(
+        None, description="ORS: individual, interpersonal, social, overall; SRS: relationship, goals_and_topics, "
+                          "approach_or_method, overall")
+    smileys: dict[ShortText, Int32] | None = Field(None, description="1 (saddest) … 5 (happiest) per item")
+    total: FitMark | None = None
+
+    def to_answer(self) -> fit_rules.ScaleAnswer:
+        return fit_rules.ScaleAnswer(items=self.items, smileys=self.smileys, total=self.total)
+
+
+def _fit_answer(value: FitMark | FitScaleIn | None) -> fit_rules.ScaleAnswer | None:
+    if value is None:
+        return None
+    if isinstance(value, FitScaleIn):
+        return value.to_answer()
+    return fit_rules.ScaleAnswer(total=value)
+
+
 class FitIn(BaseModel):
     held_at: DateTimeSince1900
-    ors: float | None = None
-    srs: float | None = None
+    ors: FitMark | FitScaleIn | None = Field(None, description="A number is the total (0–40); or the items or smileys")
+    srs: FitMark | FitScaleIn | None = Field(None, description="A number is the total (0–40); or the items or smileys")
     shared_by_citizen: bool
+
+    def answers(self) -> tuple[fit_rules.ScaleAnswer | None, fit_rules.ScaleAnswer | None]:
+        return _fit_answer(self.ors), _fit_answer(self.srs)
 
 
 class ConsentIn(BaseModel):
@@ -279,20 +332,36 @@ class FollowUpRecordedOut(BaseModel):
 
 
 class MemberOut(BaseModel):
-    staff_id: str
+    staff_id: str = Field(description="The staff member's id, or ekstern:<uuid> for an external partner")
     role: str
     basis: str
     added_at: datetime
     added_by: str
+    kind: network_rules.MemberKind
+    name: str | None = Field(description="The staff member's name where plans knows it; an external partner's name")
+    organisation: str | None = Field(description="External partners only")
 
 
 class NetworkOut(BaseModel):
     citizen_id: str
     members: list[MemberOut]
     tovholder: str | None
+    coordinator: str | None
     missing_fixed_roles: list[str]
-    size: int
+    size: int = Field(description="Staff in the network (external partners do not count)")
     max_size: int
+
+
+class CandidateOut(BaseModel):
+    staff_id: str
+    role: str
+    name: str | None
+
+
+class NetworkCandidatesOut(BaseModel):
+    citizen_id: str
+    botilbud_id: str
+    staff: list[CandidateOut]
 
 
 # --- responses: safety ---------------------------------------------------------------------------
@@ -368,18 +437,36 @@ class BvcRecordedOut(BaseModel):
 # --- responses: FIT ------------------------------------------------------------------------------
 
 
+class FitItemOut(BaseModel):
+    key: str
+    label: str  # Danish, as on the form
+    score: float
+
+
 class FitSessionOut(BaseModel):
     session_id: str
     held_at: datetime
     recorded_by: str
-    ors: float | None
-    srs: float | None
+    scale: fit_rules.Scale = Field(description="0-40: the real scales; 1-10: recorded before them, not in the trend")
+    ors: float | None = Field(description="ORS total (0–40, or 1–10 on the old scale); null when not shared with you")
+    srs: float | None = Field(description="SRS total (0–40, or 1–10 on the old scale); null when not shared with you")
+    ors_items: list[FitItemOut] | None
+    srs_items: list[FitItemOut] | None
+    ors_answered_with: fit_rules.AnsweredWith | None
+    srs_answered_with: fit_rules.AnsweredWith | None
+    ors_below_cutoff: bool | None
+    srs_below_cutoff: bool | None
     shared_by_citizen: bool
 
 
 class TrendOut(BaseModel):
     direction: str
     slope_per_14_days: float | None
+    scale_max: float = Field(description="The highest total (40)")
+    cutoff: float = Field(description="Clinical cut-off: ORS 25, SRS 36")
+    cutoff_meaning: str  # Danish
+    latest: float | None
+    latest_below_cutoff: bool | None
 
 
 class FitTrendsOut(BaseModel):
@@ -394,12 +481,8 @@ class FitOut(BaseModel):
     next_session_due: date
 
 
-class FitRecordedOut(BaseModel):
-    session_id: str
-    held_at: datetime
-    ors: float | None
-    srs: float | None
-    shared_by_citizen: bool
+class FitRecordedOut(FitSessionOut):
+    pass
 
 
 # --- responses: consent --------------------------------------------------------------------------
@@ -440,3 +523,42 @@ class ConsentDecisionOut(BaseModel):
     consent_id: str | None
     legal_reference: str | None
     at: datetime
+
+
+# --- proposals from the health check -------------------------------------------------------------
+
+
+class ProposalAnswerIn(BaseModel):
+    accepted: bool  # true: enter it in the plan; false: the citizen does not want it there (give the reason)
+    with_citizen: bool = Field(description="The proposal was gone through with the citizen (required)")
+    text: Text | None = Field(None, description="The entry's wording, if the citizen wants it said otherwise")
+    goal_id: uuid.UUID | None = None  # the goal the entry belongs to, if any
+    reason: Text | None = None
+
+
+class ProposalOut(BaseModel):
+    proposal_id: str
+    citizen_id: str
+    health_check_id: str
+    decision_kind: str
+    title: str
+    held_at: datetime
+    due_at: datetime | None
+    review_on: date | None
+    responsible_sub: str | None
+    status: str
+    proposed_text: str  # Danish: the entry it would become
+    answered_by: str | None
+    answered_at: datetime | None
+    reason: str | None
+    entry_id: str | None
+
+
+class ProposalsOut(BaseModel):
+    citizen_id: str
+    proposals: list[ProposalOut]
+
+
+class ProposalAnswerOut(BaseModel):
+    plan: PlanOut | None  # the plan with the new entry (None when declined)
+    proposal: ProposalOut

@@ -13,17 +13,17 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
-from contracts.health import TovholderChosenV1
+from contracts.health import HealthCheckPlanEntryProposedV1, TovholderChosenV1
 from contracts.plans import (
-    ConsentGivenV1, ConsentRevokedV1, FitRecordedV1, FollowUpDueV1, FollowUpRecordedV1, LearningPlanCompletedV1,
+    ConsentGivenV1, ConsentRevokedV1, FitRecordedV2, FollowUpDueV1, FollowUpRecordedV1, LearningPlanCompletedV1,
     LearningPlanDueV1, NetworkMemberAddedV1, NetworkMemberRemovedV1, PlanOpenedV1, PlanVersionCreatedV1,
     SafetyRatingChangedV1, TryghedsplanRevisedV1,
 )
 from contracts.referrals import VisitationDecidedV1
+from tovholder import clock
 from tovholder import consent as kit_consent
 from tovholder.access import actor_from, authorize
 from tovholder.auth import Principal
@@ -33,9 +33,11 @@ from services.plans import repository
 from services.plans.domain import access
 from services.plans.domain import consent as consent_rules
 from services.plans.domain import fit as fit_rules
+from services.plans.domain import health_proposals as proposal_rules
 from services.plans.domain import network as network_rules
 from services.plans.domain import plan as plan_rules
 from services.plans.domain import safety as safety_rules
+from services.plans.domain import staff as staff_rules
 from services.plans.domain.access import Action as Can
 from services.plans.domain.errors import PlanRuleViolation
 from services.plans.domain.followup import SubjectKind, mark_announced, record_follow_up, to_announce
@@ -45,22 +47,18 @@ from services.plans.repository import to_json
 if TYPE_CHECKING:  # rows pass through from the repository; request models are the use cases' input
     from services.plans import schemas
     from services.plans.models import (
-        FitSessionRow, FollowUpScheduleRow, LearningPlanRow, NetworkMemberRow, Plan, SafetyRatingRow,
+        FollowUpScheduleRow, LearningPlanRow, NetworkMemberRow, Plan, SafetyRatingRow,
     )
 
 log = logging.getLogger(__name__)
 
-# Follow-ups are due on calendar days where the botilbud are.
-LOCAL_ZONE = ZoneInfo("Europe/Copenhagen")
 ANNOUNCE_BATCH = 200
-
-
-def now() -> datetime:
-    return datetime.now(timezone.utc)
+now = clock.now
 
 
 def local_today(at: datetime | None = None) -> date:
-    return (at or now()).astimezone(LOCAL_ZONE).date()
+    """Follow-ups are due on calendar days where the botilbud are (Copenhagen)."""
+    return clock.local_date(at) if at else clock.today()
 
 
 # --- access --------------------------------------------------------------------------------------
@@ -91,6 +89,7 @@ class Scope:
 
 async def enter(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID, can: Can, *, lock: bool = False) -> Scope:
     """Load the citizen's plan and network and check access; a refusal is audited and answered 403."""
+    await learn_staff(uow, user)
     plan = await repository.plan_of(uow, citizen_id, for_update=lock)
     rows = await repository.network_rows(uow, citizen_id, for_update=lock and can == Can.CHANGE_NETWORK)
     consents = await repository.consents_of(uow, citizen_id) if user.role == "partner" else []
@@ -419,41 +418,90 @@ async def announce_due_follow_ups(uow: UnitOfWork, *, today: date, limit: int = 
 # --- network -------------------------------------------------------------------------------------
 
 
-def network_view(citizen_id: uuid.UUID, rows: list[NetworkMemberRow]) -> dict[str, Any]:
+def network_view(citizen_id: uuid.UUID, rows: list[NetworkMemberRow],
+                 directory: dict[str, staff_rules.StaffMember] | None = None) -> dict[str, Any]:
     net = repository.as_network(citizen_id, rows)
+    directory = directory or {}
+
+    def member(r: NetworkMemberRow) -> dict[str, Any]:
+        known = directory.get(r.staff_id)
+        return {"staff_id": r.staff_id, "role": r.role, "basis": r.basis, "added_at": r.added_at,
+                "added_by": r.added_by, "kind": r.kind or network_rules.MemberKind.STAFF.value,
+                "name": r.name or (known.name if known else None), "organisation": r.organisation}
+
     return {"citizen_id": str(citizen_id),
-            "members": [{"staff_id": r.staff_id, "role": r.role, "basis": r.basis, "added_at": r.added_at,
-                         "added_by": r.added_by} for r in rows],
+            "members": [member(r) for r in rows],
             "tovholder": net.tovholder.staff_id if net.tovholder else None,
+            "coordinator": net.coordinator.staff_id if net.coordinator else None,
             "missing_fixed_roles": [r.value for r in net.missing_fixed_roles()],
-            "size": len(rows), "max_size": network_rules.MAX_MEMBERS}
+            "size": len(net.staff_members()), "max_size": network_rules.MAX_MEMBERS}
+
+
+async def _network_answer(uow: UnitOfWork, citizen_id: uuid.UUID, rows: list[NetworkMemberRow]) -> dict[str, Any]:
+    directory = await repository.staff_of(uow, [r.staff_id for r in rows if r.kind != "external"])
+    return network_view(citizen_id, rows, directory)
+
+
+async def learn_staff(uow: UnitOfWork, user: Principal) -> None:
+    """The staff directory learns who signed in (the identity provider vouched for the claims)."""
+    member = staff_rules.from_token(sub=user.sub, role=user.role, botilbud=user.botilbud)
+    if member is not None:
+        await repository.remember_staff(uow, member)
 
 
 async def get_network(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID) -> dict[str, Any]:
     scope = await enter(uow, user, citizen_id, Can.READ_NETWORK)
+    answer = await _network_answer(uow, scope.citizen_id, scope.network_rows)
     audit(uow, scope, "network.read", "network", citizen_id)
     await uow.commit()
-    return network_view(scope.citizen_id, scope.network_rows)
+    return answer
+
+
+async def network_candidates(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID) -> dict[str, Any]:
+    """The staff of the citizen's botilbud that plans knows and who are not in the network yet: whom
+    the citizen can choose from."""
+    scope = await enter(uow, user, citizen_id, Can.READ_NETWORK)
+    members = {r.staff_id for r in scope.network_rows}
+    staff = [s for s in await repository.staff_at(uow, scope.plan.botilbud_id) if s.staff_id not in members]
+    audit(uow, scope, "network.candidates.read", "network", citizen_id)
+    await uow.commit()
+    return {"citizen_id": str(citizen_id), "botilbud_id": scope.plan.botilbud_id,
+            "staff": [{"staff_id": s.staff_id, "role": s.role, "name": s.name} for s in staff]}
+
+
+def _may_change_network(scope: Scope, basis: network_rules.ChangeBasis) -> None:
+    if scope.decision.relation == access.Relation.BOTILBUD_STAFF and basis != network_rules.ChangeBasis.INITIAL_ASSIGNMENT:
+        raise Forbidden("Not allowed: staff outside the network can only make the initial assignment "
+                        "(basis initial-assignment); after that the citizen chooses.")
+    if scope.is_citizen and basis != network_rules.ChangeBasis.CITIZEN_CHOICE:
+        raise PlanRuleViolation("det, borgeren selv ændrer, er borgerens eget valg (basis citizen-choice)",
+                                field="basis")
 
 
 async def add_member(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID, body: schemas.MemberIn) -> dict[str, Any]:
     scope = await enter(uow, user, citizen_id, Can.CHANGE_NETWORK, lock=True)
-    if scope.decision.relation == access.Relation.BOTILBUD_STAFF and body.basis != network_rules.ChangeBasis.INITIAL_ASSIGNMENT:
-        raise Forbidden("Not allowed: staff outside the network can only make the initial assignment "
-                        "(basis initial-assignment); after that the citizen chooses.")
-    if scope.is_citizen and body.basis != network_rules.ChangeBasis.CITIZEN_CHOICE:
-        raise PlanRuleViolation("what the citizen changes is the citizen's choice", field="basis")
+    _may_change_network(scope, body.basis)
     at = now()
-    net = network_rules.add_member(repository.as_network(citizen_id, scope.network_rows), staff_id=body.staff_id,
-                                   role=body.role, at=at, basis=body.basis)
+    current = repository.as_network(citizen_id, scope.network_rows)
+    if body.external is not None:
+        net = network_rules.add_external_partner(
+            current, member_id=f"{staff_rules.EXTERNAL_PREFIX}{uuid.uuid4()}", name=body.external.name,
+            organisation=body.external.organisation, role=body.role, at=at, basis=body.basis)
+    else:
+        known = await repository.staff_member(uow, (body.staff_id or "").strip())
+        staff_rules.require_may_join(body.staff_id or "", known, botilbud_id=scope.plan.botilbud_id)
+        net = network_rules.add_member(current, staff_id=body.staff_id or "", role=body.role, at=at, basis=body.basis)
     member = net.members[-1]
     row = repository.add_member(uow, citizen_id, staff_id=member.staff_id, role=member.role.value,
-                                basis=member.basis.value, added_at=at, added_by=user.sub)
+                                basis=member.basis.value, added_at=at, added_by=user.sub, kind=member.kind.value,
+                                name=member.name, organisation=member.organisation)
     uow.emit(NetworkMemberAddedV1(citizen_id=citizen_id, staff_id=member.staff_id, role=member.role.value,
                                   added_at=at, basis=member.basis.value, botilbud_id=scope.plan.botilbud_id))
-    audit(uow, scope, "network.member.add", "network-member", member.staff_id, role=member.role.value)
+    audit(uow, scope, "network.member.add", "network-member", member.staff_id, role=member.role.value,
+          kind=member.kind.value)
+    answer = await _network_answer(uow, scope.citizen_id, [*scope.network_rows, row])
     await uow.commit()
-    return network_view(scope.citizen_id, [*scope.network_rows, row])
+    return answer
 
 
 async def remove_member(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID, staff_id: str) -> dict[str, Any]:
@@ -467,8 +515,9 @@ async def remove_member(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID,
     uow.emit(NetworkMemberRemovedV1(citizen_id=citizen_id, staff_id=staff_id, role=removed.role.value, removed_at=at,
                                     botilbud_id=scope.plan.botilbud_id))
     audit(uow, scope, "network.member.remove", "network-member", staff_id, role=removed.role.value)
+    answer = await _network_answer(uow, scope.citizen_id, [r for r in scope.network_rows if r.staff_id != staff_id])
     await uow.commit()
-    return network_view(scope.citizen_id, [r for r in scope.network_rows if r.staff_id != staff_id])
+    return answer
 
 
 async def change_member_role(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID, staff_id: str,
@@ -476,21 +525,31 @@ async def change_member_role(uow: UnitOfWork, user: Principal, citizen_id: uuid.
     scope = await enter(uow, user, citizen_id, Can.CHANGE_NETWORK, lock=True)
     if scope.decision.relation == access.Relation.BOTILBUD_STAFF:
         raise Forbidden("Not allowed: only the citizen, or staff in the network on the citizen's behalf, change roles.")
-    network_rules.change_role(repository.as_network(citizen_id, scope.network_rows), staff_id=staff_id, role=body.role)
+    before = repository.as_network(citizen_id, scope.network_rows)
+    after = network_rules.change_role(before, staff_id=staff_id, role=body.role,
+                                      previous_holder_role=body.previous_holder_role)
     at = now()
-    old = next(r for r in scope.network_rows if r.staff_id == staff_id)
-    # A role change is a removal and an addition, so consumers' read models need no third event.
-    repository.end_member(old, at=at, by=user.sub)
+    new_roles = {m.staff_id: m.role.value for m in after.members}
+    changed = [r for r in scope.network_rows if new_roles[r.staff_id] != r.role]
+    # A role change is a removal and an addition, so consumers' read models need no third event; a
+    # handover changes two members in one transaction, so the seat is never empty in between.
+    for old in changed:
+        repository.end_member(old, at=at, by=user.sub)
     await repository.flush(uow)
-    new = repository.add_member(uow, citizen_id, staff_id=staff_id, role=body.role.value, basis=old.basis,
-                                added_at=at, added_by=user.sub)
-    uow.emit(NetworkMemberRemovedV1(citizen_id=citizen_id, staff_id=staff_id, role=old.role, removed_at=at,
-                                    botilbud_id=scope.plan.botilbud_id))
-    uow.emit(NetworkMemberAddedV1(citizen_id=citizen_id, staff_id=staff_id, role=body.role.value, added_at=at,
-                                  basis=old.basis, botilbud_id=scope.plan.botilbud_id))
-    audit(uow, scope, "network.member.role", "network-member", staff_id, role=body.role.value, previous=old.role)
+    replaced: dict[str, NetworkMemberRow] = {}
+    for old in changed:
+        role = new_roles[old.staff_id]
+        replaced[old.staff_id] = repository.add_member(
+            uow, citizen_id, staff_id=old.staff_id, role=role, basis=old.basis, added_at=at, added_by=user.sub,
+            kind=old.kind, name=old.name, organisation=old.organisation)
+        uow.emit(NetworkMemberRemovedV1(citizen_id=citizen_id, staff_id=old.staff_id, role=old.role, removed_at=at,
+                                        botilbud_id=scope.plan.botilbud_id))
+        uow.emit(NetworkMemberAddedV1(citizen_id=citizen_id, staff_id=old.staff_id, role=role, added_at=at,
+                                      basis=old.basis, botilbud_id=scope.plan.botilbud_id))
+        audit(uow, scope, "network.member.role", "network-member", old.staff_id, role=role, previous=old.role)
+    answer = await _network_answer(uow, scope.citizen_id, [replaced.get(r.staff_id, r) for r in scope.network_rows])
     await uow.commit()
-    return network_view(scope.citizen_id, [new if r.staff_id == staff_id else r for r in scope.network_rows])
+    return answer
 
 
 TOVHOLDER_CHOSEN_BY = "health:tovholder-chosen"
@@ -688,42 +747,64 @@ async def add_bvc(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID, body:
 # --- FIT -----------------------------------------------------------------------------------------
 
 
+def _fit_items(name: str, score: fit_rules.ScaleScore | None) -> list[dict[str, Any]] | None:
+    if score is None or score.items is None:
+        return None
+    return [{"key": key, "label": label, "score": value}
+            for (key, label), value in zip(fit_rules.ITEMS[name], score.items)]
+
+
+def fit_session_view(s: fit_rules.FitSession) -> dict[str, Any]:
+    return {"session_id": str(s.session_id), "held_at": s.held_at, "recorded_by": s.recorded_by,
+            "scale": s.scale, "ors": s.total("ors"), "srs": s.total("srs"),
+            "ors_items": _fit_items("ors", s.ors), "srs_items": _fit_items("srs", s.srs),
+            "ors_answered_with": s.ors.answered_with if s.ors else None,
+            "srs_answered_with": s.srs.answered_with if s.srs else None,
+            "ors_below_cutoff": s.below_cutoff("ors"), "srs_below_cutoff": s.below_cutoff("srs"),
+            "shared_by_citizen": s.shared_by_citizen}
+
+
+def fit_trend_view(sessions: list[fit_rules.FitSession], name: str) -> dict[str, Any]:
+    t = fit_rules.trend(sessions, scale=name)
+    return {"direction": t.direction.value, "slope_per_14_days": t.slope_per_14_days,
+            "scale_max": fit_rules.TOTAL_MAX, "cutoff": t.cutoff, "cutoff_meaning": fit_rules.CUTOFF_MEANING_DA[name],
+            "latest": t.latest, "latest_below_cutoff": t.latest_below_cutoff}
+
+
 async def get_fit(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID) -> dict[str, Any]:
     scope = await enter(uow, user, citizen_id, Can.READ_FIT)
-    rows = await repository.fit_sessions(uow, citizen_id)
+    stored = await repository.fit_sessions(uow, citizen_id)
 
-    def visible(r: FitSessionRow) -> bool:
+    def visible(s: fit_rules.FitSession) -> bool:
         # The citizen sees everything; the staff member who held the session sees what was said to them.
-        return scope.is_citizen or r.shared_by_citizen or r.recorded_by == user.sub
+        return scope.is_citizen or s.shared_by_citizen or s.recorded_by == user.sub
 
     if scope.decision.relation == access.Relation.PARTNER:
-        rows = [r for r in rows if r.shared_by_citizen]
-    sessions = [fit_rules.FitSession(session_id=r.id, held_at=r.held_at, recorded_by=r.recorded_by,
-                                     ors=r.ors if visible(r) else None, srs=r.srs if visible(r) else None,
-                                     shared_by_citizen=r.shared_by_citizen) for r in rows]
-    ors_trend, srs_trend = fit_rules.trend(sessions, scale="ors"), fit_rules.trend(sessions, scale="srs")
+        stored = [s for s in stored if s.shared_by_citizen]
+    sessions = [s if visible(s) else s.hidden() for s in stored]
     audit(uow, scope, "fit.read", "fit", citizen_id)
     await uow.commit()
-    return {"citizen_id": str(citizen_id),
-            "sessions": [{"session_id": str(s.session_id), "held_at": s.held_at, "recorded_by": s.recorded_by,
-                          "ors": s.ors, "srs": s.srs, "shared_by_citizen": s.shared_by_citizen} for s in sessions],
-            "trend": {"ors": {"direction": ors_trend.direction.value, "slope_per_14_days": ors_trend.slope_per_14_days},
-                      "srs": {"direction": srs_trend.direction.value, "slope_per_14_days": srs_trend.slope_per_14_days}},
+    return {"citizen_id": str(citizen_id), "sessions": [fit_session_view(s) for s in sessions],
+            "trend": {"ors": fit_trend_view(sessions, "ors"), "srs": fit_trend_view(sessions, "srs")},
             "next_session_due": fit_rules.next_session_due(sessions, start=local_today())}
 
 
 async def add_fit(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID, body: schemas.FitIn) -> dict[str, Any]:
     scope = await enter(uow, user, citizen_id, Can.RECORD_FIT)
+    ors_answer, srs_answer = body.answers()
     session = fit_rules.record_session(session_id=uuid.uuid4(), held_at=body.held_at, recorded_by=user.sub,
-                                       ors=body.ors, srs=body.srs, shared_by_citizen=body.shared_by_citizen, now=now())
+                                       ors=ors_answer, srs=srs_answer, shared_by_citizen=body.shared_by_citizen,
+                                       now=now())
     repository.add_fit_session(uow, citizen_id, session)
     ors, srs = session.visible_scores()
-    uow.emit(FitRecordedV1(citizen_id=citizen_id, session_id=session.session_id, held_at=session.held_at,
-                           shared=session.shared_by_citizen, ors=ors, srs=srs))
-    audit(uow, scope, "fit.record", "fit-session", session.session_id, shared=session.shared_by_citizen)
+    shared = session.shared_by_citizen
+    uow.emit(FitRecordedV2(citizen_id=citizen_id, session_id=session.session_id, held_at=session.held_at,
+                           shared=shared, ors=ors, srs=srs,
+                           ors_below_cutoff=session.below_cutoff("ors") if shared else None,
+                           srs_below_cutoff=session.below_cutoff("srs") if shared else None))
+    audit(uow, scope, "fit.record", "fit-session", session.session_id, shared=shared)
     await uow.commit()
-    return {"session_id": str(session.session_id), "held_at": session.held_at, "ors": session.ors,
-            "srs": session.srs, "shared_by_citizen": session.shared_by_citizen}
+    return fit_session_view(session)
 
 
 # --- consent -------------------------------------------------------------------------------------
@@ -795,3 +876,67 @@ async def consent_decision(uow: UnitOfWork, user: Principal, citizen_id: uuid.UU
     return {"allowed": decision.allowed, "basis": decision.basis.value, "reason": decision.reason,
             "consent_id": str(decision.consent_id) if decision.consent_id else None,
             "legal_reference": decision.legal_reference, "at": when}
+
+
+# --- proposals from the health check -------------------------------------------------------------
+
+
+def _proposal(row: Any) -> proposal_rules.Proposal:
+    return proposal_rules.Proposal(row.decision_kind, row.title, row.held_at, proposal_rules.ProposalStatus(row.status),
+                                   row.due_at, row.review_on)
+
+
+def proposal_view(row: Any) -> dict[str, Any]:
+    return {"proposal_id": str(row.id), "citizen_id": str(row.citizen_id), "health_check_id": str(row.health_check_id),
+            "decision_kind": row.decision_kind, "title": row.title, "held_at": row.held_at, "due_at": row.due_at,
+            "review_on": row.review_on, "responsible_sub": row.responsible_sub, "status": row.status,
+            "proposed_text": proposal_rules.entry_text(_proposal(row)), "answered_by": row.answered_by,
+            "answered_at": row.answered_at, "reason": row.reason,
+            "entry_id": str(row.entry_id) if row.entry_id else None}
+
+
+async def record_plan_proposal(uow: UnitOfWork, event: HealthCheckPlanEntryProposedV1, *, cause: str) -> None:
+    """A decision from the health check's minutes: proposed for the plan, once (the kit commits)."""
+    new = await repository.add_proposal(uow, dict(
+        id=event.proposal_id, citizen_id=event.citizen_id, health_check_id=event.health_check_id,
+        decision_kind=event.decision_kind, title=event.title, held_at=event.held_at, due_at=event.due_at,
+        review_on=event.review_on, responsible_sub=event.responsible_sub, status=proposal_rules.ProposalStatus.PROPOSED.value))
+    if new:
+        uow.audit(None, "plan_proposal.received", citizen_id=event.citizen_id, object_type="plan_proposal",
+                  object_id=event.proposal_id, detail={"cause": cause, "source": "health-check"})
+
+
+async def list_plan_proposals(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID) -> dict[str, Any]:
+    scope = await enter(uow, user, citizen_id, Can.WRITE_PLAN)
+    rows = await repository.proposals_of(uow, citizen_id)
+    audit(uow, scope, "plan_proposal.read", "plan_proposal", None, count=len(rows))
+    await uow.commit()
+    return {"citizen_id": str(citizen_id), "proposals": [proposal_view(r) for r in rows]}
+
+
+async def answer_plan_proposal(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID, proposal_id: uuid.UUID,
+                               body: "schemas.ProposalAnswerIn") -> dict[str, Any]:
+    """The coordinator went through the proposal with the citizen: it becomes a plan entry written with the
+    citizen, or is kept as declined with the reason."""
+    scope, version = await _write(uow, user, citizen_id)
+    row = await repository.proposal(uow, citizen_id, proposal_id)
+    if row is None:
+        raise NotFound("Intet sådant forslag til borgerens plan.")
+    status = proposal_rules.answer(_proposal(row), accepted=body.accepted, with_citizen=body.with_citizen,
+                                   reason=body.reason)
+    at = now()
+    row.status, row.answered_by, row.answered_at = status.value, user.sub, at
+    row.reason = (body.reason or "").strip() or None
+    if status is not proposal_rules.ProposalStatus.CONFIRMED:
+        audit(uow, scope, "plan_proposal.declined", "plan_proposal", row.id)
+        await uow.commit()
+        return {"plan": None, "proposal": proposal_view(row)}
+    entry = plan_rules.new_entry(entry_id=uuid.uuid4(), kind=plan_rules.EntryKind.STAFF_OBSERVATION,
+                                 text=proposal_rules.entry_text(_proposal(row), body.text), author=scope.author,
+                                 written_at=max(at, version.created_at), written_with_citizen=True)
+    new = plan_rules.add_entry(version, entry, goal_id=body.goal_id)
+    row.entry_id = entry.entry_id
+    audit(uow, scope, "plan_proposal.confirmed", "plan_proposal", row.id, entry_id=str(entry.entry_id))
+    plan = await _commit_version(uow, scope, new, goal_ids=[body.goal_id] if body.goal_id else [],
+                                 written_with_citizen=True, object_type="entry", object_id=entry.entry_id)
+    return {"plan": plan, "proposal": proposal_view(row)}

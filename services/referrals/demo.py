@@ -12,13 +12,13 @@ from services.referrals.models import Citizen, Offer
 from tovholder.cpr import CprVault
 from tovholder.uow import UnitOfWork
 
-# Target groups from the sources' descriptions of the six homes (DIGEST §5, [4]:3182-3401), and
-# the resident mix where the sources give it (Tuesten Huse: 12 of 19 use drugs, 2 alcohol).
+# Target groups from the sources' descriptions of the six homes (DIGEST §5, [4]:3182-3401). The
+# resident mix is counted from placements, so the demo's hand-typed figure is gone.
 TARGET_GROUPS: dict[str, dict[str, Any]] = {
     "tangkaer": {"target_min_age": 18, "target_max_age": 67},
     "vista-hus": {"target_requires": ["behandlingsdom", "dobbeltdiagnose"]},
     "cirklen": {"target_min_age": 18, "target_max_age": 30},
-    "tuesten-huse": {"target_requires": ["misbrug"], "mix_drug_using": 12},
+    "tuesten-huse": {"target_requires": ["misbrug"]},
     "mette-marie": {"target_min_age": 35, "target_max_age": 60, "target_requires": ["dobbeltdiagnose"]},
     "orion": {},
 }
@@ -38,7 +38,6 @@ async def seed(uow: UnitOfWork, demo: dict[str, Any], vault: CprVault) -> None:
             occupied_places=occupied.get(home["id"], 0), reserved_places=0, target_group=home["target_group"],
             target_min_age=extra.get("target_min_age"), target_max_age=extra.get("target_max_age"),
             target_requires=extra.get("target_requires", []), target_excludes=extra.get("target_excludes", []),
-            mix_drug_using=min(extra.get("mix_drug_using", 0), occupied.get(home["id"], 0)),
         ))
     for c in demo["citizens"]:
         cpr_hash = vault.hash(c["cpr"])

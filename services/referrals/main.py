@@ -7,6 +7,8 @@ import functools
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.referrals import api, handlers
+from services.referrals.domain.clocks import VisitationRules
+from services.referrals.services import RULES_KEY
 from services.referrals.jobs import follow_up_scheduler
 from services.referrals.pages import pages
 from tovholder.service import ServiceSpec, create_service
@@ -17,12 +19,23 @@ class ReferralsSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="TOVHOLDER_REFERRALS_", extra="ignore")
 
-    follow_up_scan_interval_s: float = 3600.0  # how often due follow-ups become FollowUpDue events
+    follow_up_scan_interval_s: float = 3600.0  # how often due follow-ups (and drifting stays) become events
+    # Drift of a § 107 (temporary) stay: past its planned period, or this many follow-ups with no move-out plan.
+    temporary_stay_years: int = 2
+    follow_ups_without_movement: int = 3
+    # The municipality's processing time limit for a decision on a referral, in working days.
+    decision_working_days: int = 20
+
+    def visitation_rules(self) -> VisitationRules:
+        return VisitationRules(temporary_stay_years=self.temporary_stay_years,
+                               follow_ups_without_movement=self.follow_ups_without_movement,
+                               decision_working_days=self.decision_working_days)
 
 
 def build_spec(settings: ReferralsSettings | None = None) -> ServiceSpec:
     settings = settings or ReferralsSettings()
-    scheduler = functools.partial(follow_up_scheduler, interval_s=settings.follow_up_scan_interval_s)
+    rules = settings.visitation_rules()
+    scheduler = functools.partial(follow_up_scheduler, interval_s=settings.follow_up_scan_interval_s, rules=rules)
     scheduler.__name__ = "follow_up_scheduler"  # type: ignore[attr-defined]
     return ServiceSpec(
         name="referrals",
@@ -32,6 +45,7 @@ def build_spec(settings: ReferralsSettings | None = None) -> ServiceSpec:
         routers=[*api.routers, pages],
         events=handlers.events,
         background=[scheduler],
+        extras={RULES_KEY: rules},  # the use cases read it through services.visitation_rules(ctx)
     )
 
 

@@ -85,6 +85,7 @@ class Referral(Base):
     moved_in_on: Mapped[date | None]
     follow_ups_held: Mapped[list[str] | None] = mapped_column(JSONB)
     follow_up_signalled_for: Mapped[date | None]
+    drift_signalled: Mapped[list[str] | None] = mapped_column(JSONB)  # drift reasons signalled for a § 107 stay
     move_out_plan: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     ended_on: Mapped[date | None]
     end_cause: Mapped[str | None] = mapped_column(String(30))
@@ -93,7 +94,29 @@ class Referral(Base):
     to_step: Mapped[int | None] = mapped_column(Integer)
     ended_by: Mapped[str | None] = mapped_column(String(200))
     withdrawn_reason: Mapped[str | None] = mapped_column(Text)
+    # A move to another offer continues the case there: the new case and the ended one name each other.
+    continued_from_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("referral.id"))
+    continued_in_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("referral.id"))
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
+
+
+class ReferralAddition(Base):
+    """A further referral for a citizen with an open case: it joins that case (one case per citizen)."""
+
+    __tablename__ = "referral_addition"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
+    referral_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("referral.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    referrer_org: Mapped[str | None] = mapped_column(String(100), index=True)
+    referrer_name: Mapped[str | None] = mapped_column(String(200))
+    referrer_sub: Mapped[str | None] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text)
+    citizen_wishes: Mapped[str | None] = mapped_column(Text)
+    requested_step: Mapped[int | None] = mapped_column(Integer)
+    requested_offer: Mapped[str | None] = mapped_column(String(40))
+    requested_offer_id: Mapped[str | None] = mapped_column(String(100))
+    received_at: Mapped[datetime] = mapped_column()
 
 
 class ReferralStatusChange(Base):
@@ -132,7 +155,4 @@ class Offer(Base):
     target_requires: Mapped[list[str]] = mapped_column(JSONB, default=list, server_default="[]")
     target_excludes: Mapped[list[str]] = mapped_column(JSONB, default=list, server_default="[]")
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
-    # Current residents with the characteristics the resident-mix warnings look at.
-    mix_outward_reacting: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    mix_drug_using: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    mix_withdrawn: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The resident mix is counted from the placements (repository.resident_mixes), not stored here.

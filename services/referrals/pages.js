@@ -71,7 +71,14 @@ const visitation = {
   async show(id) {
     const c = await (await api("/api/v1/referrals/" + encodeURIComponent(id))).json();
     let html = `<h2>${esc(c.citizen_name)} <span class="muted">(${esc(c.cpr_masked)})</span></h2>
-     <p><b>${esc(c.status_text)}</b></p><p>Årsag: ${esc(c.reason)}</p><p>Borgerens ønsker: ${esc(c.citizen_wishes)}</p>
+     <p><b>${esc(c.status_text)}</b></p>
+     ${(c.warnings || []).map(w => `<p class="warn">${esc(w)}</p>`).join("")}
+     ${(c.deadlines || []).length ? `<h3>Frister</h3><table>${c.deadlines.map(d => `<tr><td>${esc(d.title)}</td>
+       <td>${esc(d.due_on)}</td><td class="${d.overdue ? "warn" : ""}">${esc(d.time_left)}</td></tr>`).join("")}</table>` : ""}
+     <p>Årsag: ${esc(c.reason)}</p><p>Borgerens ønsker: ${esc(c.citizen_wishes)}</p>
+     ${(c.additions || []).length ? `<h3>Tilføjede henvisninger</h3><table>${c.additions.map(a => `<tr>
+       <td>${esc(a.received_at.slice(0, 10))}</td><td>${esc(a.referrer_name || a.referrer_org || "visitationen")}</td>
+       <td>${esc(a.reason)}</td></tr>`).join("")}</table>` : ""}
      <h3>Historik</h3><table>${c.history.map(h => `<tr><td>${esc(h.at.slice(0, 16).replace("T", " "))}</td><td>${esc(h.title)}</td>
      <td>${esc(h.note)}</td><td class="muted">${esc(h.internal_note)}</td><td class="muted">${esc(h.by)}</td></tr>`).join("")}</table>`;
     if (["screening", "received"].includes(c.status)) {
@@ -142,11 +149,14 @@ const visitation = {
 
 const REPORT_LABELS = {
   referrals_received: "Henvisninger modtaget", referrals_from_partners: "– fra samarbejdspartnere",
-  referrals_from_staff: "– fra visitationen", decisions_granted: "Bevillinger", decisions_refused: "Afslag",
+  referrals_from_staff: "– fra visitationen", citizens_referred: "Borgere henvist",
+  decisions_granted: "Bevillinger", decisions_refused: "Afslag", citizens_decided: "Borgere med en afgørelse",
+  citizens_granted: "– borgere bevilget", citizens_refused: "– borgere med afslag",
   placements_started: "Indflytninger", waiting_days_median: "Ventetid, median (dage)",
   waiting_days_p90: "Ventetid, 90 % (dage)", move_outs: "Udflytninger", move_outs_to_own_home: "– til egen bolig",
   move_outs_to_other_offer: "– til andet tilbud", move_outs_elsewhere: "– andet",
   step_downs: "Trin ned ad indsatstrappen",
+  temporary_stays_drifting: "Midlertidige ophold (§ 107) i drift ved periodens slut",
 };
 
 const report = {

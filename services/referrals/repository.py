@@ -13,19 +13,18 @@ import uuid
 from datetime import date, datetime, timezone, tzinfo
 from typing import Any, Sequence
 
-from sqlalchemy import ColumnElement, Row, and_, false, insert, or_, select, true
+from sqlalchemy import ColumnElement, Row, and_, cast, false, func, or_, select, true
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import array as pg_array
 
 from services.referrals.domain import model as dm
 from services.referrals.domain.cpr import age_on
 from services.referrals.domain.errors import InvalidInput
-from services.referrals.domain.offers import CitizenProfile, ResidentMix, TargetGroup
+from services.referrals.domain.offers import MIX_TRAITS, CitizenProfile, ResidentMix, TargetGroup
 from services.referrals.domain.offers import Offer as DomainOffer
-from services.referrals.domain.report import CaseFlowFacts
-from services.referrals.models import Citizen, Offer, Referral, ReferralStatusChange
-from tovholder.auth import Principal
-from tovholder.db import AuditEntry
+from services.referrals.domain.report import CaseFlowFacts, StayFacts
+from services.referrals.models import Citizen, Offer, Referral, ReferralAddition, ReferralStatusChange
 from tovholder.scopes import Scope
-from tovholder.telemetry import current_trace_id
 from tovholder.uow import UnitOfWork
 
 
@@ -41,7 +40,9 @@ def _dt(value: str | None) -> datetime | None:
 # Offers
 
 
-def offer_to_domain(row: Offer) -> DomainOffer:
+def offer_to_domain(row: Offer, mix: ResidentMix | None = None) -> DomainOffer:
+    """The offer as the domain sees it; ``mix`` from ``resident_mixes`` (the placements), where the
+    rule at hand needs it (matching)."""
     return DomainOffer(
         offer_id=row.id,
         name=row.name,
@@ -58,18 +59,14 @@ def offer_to_domain(row: Offer) -> DomainOffer:
             excludes=frozenset(dm.Trait(t) for t in row.target_excludes or ()),
             description=row.target_group or "",
         ),
-        mix=ResidentMix(
-            residents=row.occupied_places or 0,
-            outward_reacting=row.mix_outward_reacting or 0,
-            drug_using=row.mix_drug_using or 0,
-            withdrawn=row.mix_withdrawn or 0,
-        ),
+        mix=mix or ResidentMix(),
         active=row.active if row.active is not None else True,
     )
 
 
-def offer_json(row: Offer) -> dict[str, Any]:
-    offer = offer_to_domain(row)
+def offer_json(row: Offer, mix: ResidentMix | None = None) -> dict[str, Any]:
+    mix = mix or ResidentMix()
+    offer = offer_to_domain(row, mix)
     return {
         "offer_id": row.id,
         "botilbud_id": row.botilbud_id,
@@ -90,9 +87,10 @@ def offer_json(row: Offer) -> dict[str, Any]:
             "excludes": sorted(row.target_excludes or []),
         },
         "resident_mix": {
-            "outward_reacting": row.mix_outward_reacting,
-            "drug_using": row.mix_drug_using,
-            "withdrawn": row.mix_withdrawn,
+            "residents": mix.residents,
+            "outward_reacting": mix.outward_reacting,
+            "drug_using": mix.drug_using,
+            "withdrawn": mix.withdrawn,
         },
     }
 
@@ -168,7 +166,8 @@ def move_out_plan_to_domain(data: dict[str, Any] | None) -> dm.MoveOutPlan | Non
     )
 
 
-def case_to_domain(row: Referral) -> dm.VisitationCase:
+def case_to_domain(row: Referral, additions: Sequence[ReferralAddition] = ()) -> dm.VisitationCase:
+    """The case of ``row``; ``additions`` (``additions_of``) where the rule needs who joined it."""
     status = dm.CaseStatus(row.status)
     basis = dm.LegalBasis(row.legal_basis) if row.legal_basis else None
     grant = refusal = placement = ending = None
@@ -219,6 +218,10 @@ def case_to_domain(row: Referral) -> dm.VisitationCase:
         ending=ending,
         withdrawn_reason=row.withdrawn_reason,
         follow_up_signalled_for=row.follow_up_signalled_for,
+        continued_from=row.continued_from_id,
+        continued_in=row.continued_in_id,
+        added_by_orgs=frozenset(a.referrer_org for a in additions if a.referrer_org),
+        drift_signalled=frozenset(row.drift_signalled or ()),
         history=[],
     )
 
@@ -265,12 +268,28 @@ def write_case(row: Referral, case: dm.VisitationCase) -> None:
         row.moved_in_on, row.follow_up_date = p.moved_in_on, p.follow_up_date
         row.follow_ups_held = [d.isoformat() for d in p.follow_ups_held]
     row.follow_up_signalled_for = case.follow_up_signalled_for
+    row.drift_signalled = sorted(case.drift_signalled) or None
     row.move_out_plan = move_out_plan_json(case.move_out_plan)
     if case.ending is not None:
         e = case.ending
         row.ended_on, row.end_cause, row.end_destination = e.ended_on, e.cause.value, e.destination.value
         row.receiving_offer_id, row.to_step, row.ended_by = e.receiving_offer_id, e.to_step, e.ended_by
     row.withdrawn_reason = case.withdrawn_reason
+    row.continued_from_id, row.continued_in_id = case.continued_from, case.continued_in
+
+
+def new_case_row(case: dm.VisitationCase) -> Referral:
+    """The row for a case the domain just opened (intake, or a case continued at another offer)."""
+    r = case.referrer
+    row = Referral(
+        id=case.case_id, citizen_id=case.citizen_id, channel=r.channel.value, referrer_org=r.org,
+        referrer_name=r.name, referrer_sub=r.sub, municipality=case.municipality, reason=case.reason,
+        citizen_wishes=case.citizen_wishes, requested_step=case.requested_step,
+        requested_offer=case.requested_legal_basis.value if case.requested_legal_basis else None,
+        requested_offer_id=case.requested_offer_id, received_at=case.received_at,
+    )
+    write_case(row, case)
+    return row
 
 
 def add_history(uow: UnitOfWork, row: Referral, entries: list[dm.HistoryEntry]) -> None:
@@ -319,13 +338,31 @@ def cases_within(scope: Scope) -> ColumnElement[bool]:
     if scope.role == "partner":
         if not scope.org:
             return false()
-        return (Referral.channel == dm.Channel.PARTNER.value) & (Referral.referrer_org == scope.org)
+        joined = select(ReferralAddition.referral_id).where(ReferralAddition.referrer_org == scope.org)
+        return ((Referral.channel == dm.Channel.PARTNER.value) & (Referral.referrer_org == scope.org)) | Referral.id.in_(joined)
     if scope.role == "citizen" and scope.citizen_id:
         try:
             return Referral.citizen_id == uuid.UUID(scope.citizen_id)
         except ValueError:  # a citizen's sub is their citizen id; anything else reaches no case
             return false()
     return false()
+
+
+async def drifting_stays_to_signal(uow: UnitOfWork, *, moved_in_by: date, follow_ups: int, batch: int) -> list[Referral]:
+    """Placed § 107 stays that may drift and have a reason not yet signalled: moved in on or before
+    ``moved_in_by`` (past the planned period) or ``follow_ups`` follow-ups held without a move-out
+    plan. Locked, skipping rows another scan holds; the domain has the last word."""
+    signalled = func.coalesce(Referral.drift_signalled, cast([], JSONB))
+    past = and_(Referral.moved_in_on <= moved_in_by, ~signalled.contains(["past-planned-period"]))
+    still = and_(func.jsonb_array_length(func.coalesce(Referral.follow_ups_held, cast([], JSONB))) >= follow_ups,
+                 Referral.move_out_plan.is_(None), ~signalled.contains(["no-movement"]))
+    return list((await uow.session.execute(
+        select(Referral).where(
+            Referral.status == dm.CaseStatus.PLACED.value, Referral.legal_basis == dm.LegalBasis.SEL_107.value,
+            Referral.decision == "granted", Referral.offer_id.is_not(None), Referral.moved_in_on.is_not(None),
+            past | still,
+        ).order_by(Referral.moved_in_on).limit(batch).with_for_update(skip_locked=True)
+    )).scalars())
 
 
 async def placements_to_signal(uow: UnitOfWork, horizon: date, *, batch: int) -> list[Referral]:
@@ -346,8 +383,41 @@ async def placements_to_signal(uow: UnitOfWork, horizon: date, *, batch: int) ->
 # Citizens and cases
 
 
-async def citizen_by_cpr_hash(uow: UnitOfWork, cpr_hash: str) -> Citizen | None:
-    return (await uow.session.execute(select(Citizen).where(Citizen.cpr_hash == cpr_hash))).scalar_one_or_none()
+async def citizen_by_cpr_hash(uow: UnitOfWork, cpr_hash: str, *, lock: bool = False) -> Citizen | None:
+    """The citizen; ``lock`` holds the row until the transaction ends, so two referrals for one citizen
+    at the same moment decide one after the other whether a case is open."""
+    query = select(Citizen).where(Citizen.cpr_hash == cpr_hash)
+    if lock:
+        query = query.with_for_update()
+    return (await uow.session.execute(query)).scalar_one_or_none()
+
+
+async def open_cases_of(uow: UnitOfWork, citizen_id: uuid.UUID) -> list[Referral]:
+    """The citizen's open cases, locked (a further referral joins one)."""
+    return list((await uow.session.execute(
+        select(Referral).where(Referral.citizen_id == citizen_id,
+                               Referral.status.in_([s.value for s in dm.OPEN_STATUSES]))
+        .order_by(Referral.received_at).with_for_update())).scalars())
+
+
+def addition_row(case_id: uuid.UUID, a: dm.Addition) -> ReferralAddition:
+    r = a.referrer
+    return ReferralAddition(
+        id=a.addition_id, referral_id=case_id, channel=r.channel.value, referrer_org=r.org, referrer_name=r.name,
+        referrer_sub=r.sub, reason=a.reason, citizen_wishes=a.citizen_wishes, requested_step=a.requested_step,
+        requested_offer=a.requested_legal_basis.value if a.requested_legal_basis else None,
+        requested_offer_id=a.requested_offer_id, received_at=a.received_at,
+    )
+
+
+def add_addition(uow: UnitOfWork, row: ReferralAddition) -> None:
+    uow.session.add(row)
+
+
+async def additions_of(uow: UnitOfWork, referral_id: uuid.UUID) -> list[ReferralAddition]:
+    return list((await uow.session.execute(
+        select(ReferralAddition).where(ReferralAddition.referral_id == referral_id)
+        .order_by(ReferralAddition.received_at, ReferralAddition.id))).scalars())
 
 
 async def get_citizen(uow: UnitOfWork, citizen_id: uuid.UUID) -> Citizen | None:
@@ -374,9 +444,11 @@ async def case_list(uow: UnitOfWork, scope: Scope, *, statuses: list[str] | None
                     botilbud_id: str | None = None, citizen_id: uuid.UUID | None = None,
                     before: datetime | None = None, limit: int) -> Sequence[Row[Any]]:
     """The case list, newest first, within ``scope`` (what the single read would show)."""
+    additions = (select(func.count()).select_from(ReferralAddition)
+                 .where(ReferralAddition.referral_id == Referral.id).correlate(Referral).scalar_subquery())
     query = (select(Referral.id, Referral.citizen_id, Citizen.name, Referral.status, Referral.received_at,
                     Referral.referrer_org, Referral.requested_step, Referral.offer_id, Referral.botilbud_id,
-                    Referral.step, Referral.follow_up_date, Referral.moved_in_on)
+                    Referral.step, Referral.follow_up_date, Referral.moved_in_on, additions.label("additions"))
              .join(Citizen, Citizen.id == Referral.citizen_id)
              .where(cases_within(scope))
              .order_by(Referral.received_at.desc(), Referral.id.desc()).limit(limit))
@@ -423,8 +495,8 @@ async def flow_facts(uow: UnitOfWork, period_from: date, period_to: date, start:
         ReferralStatusChange.action.in_(["granted", "refused"]),
         ReferralStatusChange.at >= start, ReferralStatusChange.at < end)
     rows = (await uow.session.execute(
-        select(Referral.id, Referral.received_at, Referral.channel, Referral.moved_in_on, Referral.ended_on,
-               Referral.end_cause, Referral.end_destination)
+        select(Referral.id, Referral.citizen_id, Referral.offer_id, Referral.received_at, Referral.channel,
+               Referral.moved_in_on, Referral.ended_on, Referral.end_cause, Referral.end_destination)
         .where((and_(Referral.received_at >= start, Referral.received_at < end))
                | Referral.moved_in_on.between(period_from, period_to)
                | Referral.ended_on.between(period_from, period_to)
@@ -443,15 +515,29 @@ async def flow_facts(uow: UnitOfWork, period_from: date, period_to: date, start:
         if r is None:
             continue
         facts.append(CaseFlowFacts(received_at=datetime(1900, 1, 1, tzinfo=timezone.utc), channel=dm.Channel(r.channel),
+                                   citizen_id=r.citizen_id, offer_id=r.offer_id if d.action == "granted" else None,
                                    decision=d.action, decided_at=d.at.astimezone(tz)))
     for r in rows:
         facts.append(CaseFlowFacts(
-            received_at=r.received_at.astimezone(tz), channel=dm.Channel(r.channel),
-            moved_in_on=r.moved_in_on, ended_on=r.ended_on,
+            received_at=r.received_at.astimezone(tz), channel=dm.Channel(r.channel), citizen_id=r.citizen_id,
+            offer_id=r.offer_id, moved_in_on=r.moved_in_on, ended_on=r.ended_on,
             end_cause=dm.EndCause(r.end_cause) if r.end_cause else None,
             destination=dm.Destination(r.end_destination) if r.end_destination else None,
         ))
     return facts
+
+
+async def temporary_stays_running(uow: UnitOfWork, on: date) -> list[StayFacts]:
+    """The § 107 stays running on ``on`` (moved in by then, not ended before)."""
+    rows = (await uow.session.execute(
+        select(Referral.moved_in_on, Referral.ended_on, Referral.follow_ups_held, Referral.move_out_plan)
+        .where(Referral.legal_basis == dm.LegalBasis.SEL_107.value, Referral.moved_in_on <= on,
+               Referral.ended_on.is_(None) | (Referral.ended_on > on),
+               Referral.status.in_([dm.CaseStatus.PLACED.value, dm.CaseStatus.ENDED.value]))
+    )).all()
+    return [StayFacts(moved_in_on=r.moved_in_on, ended_on=r.ended_on,
+                      follow_ups_held=tuple(date.fromisoformat(d) for d in r.follow_ups_held or ()),
+                      move_out_planned=r.move_out_plan is not None) for r in rows]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -479,28 +565,20 @@ def adjust_places(offer: Offer, *, occupied: int = 0, reserved: int = 0) -> None
     offer.reserved_places = max(0, (offer.reserved_places or 0) + reserved)
 
 
-def adjust_mix(offer: Offer, traits: frozenset[dm.Trait], sign: int) -> None:
-    """A resident with these traits moves in (+1) or out (-1): the offer's resident mix follows."""
-    if dm.Trait.UDADREAGERENDE in traits:
-        offer.mix_outward_reacting = max(0, (offer.mix_outward_reacting or 0) + sign)
-    if traits & {dm.Trait.MISBRUG, dm.Trait.DOBBELTDIAGNOSE}:
-        offer.mix_drug_using = max(0, (offer.mix_drug_using or 0) + sign)
-    if dm.Trait.TILBAGETRUKKET in traits:
-        offer.mix_withdrawn = max(0, (offer.mix_withdrawn or 0) + sign)
+async def resident_mixes(uow: UnitOfWork, offer_ids: Sequence[str] | None = None) -> dict[str, ResidentMix]:
+    """Each offer's residents as visitation placed them: how many are placed there and how many of
+    them have the characteristics of ``MIX_TRAITS`` (from their screening), counted in one query."""
+    traits = Referral.assessment["traits"]
+    figures = [func.count().filter(traits.has_any(pg_array([t.value for t in sorted(wanted)])))
+               .label(name) for name, wanted in MIX_TRAITS.items()]
+    query = (select(Referral.offer_id, func.count().label("residents"), *figures)
+             .where(Referral.status == dm.CaseStatus.PLACED.value, Referral.offer_id.is_not(None))
+             .group_by(Referral.offer_id))
+    if offer_ids is not None:
+        query = query.where(Referral.offer_id.in_(list(offer_ids)))
+    return {r.offer_id: ResidentMix(residents=r.residents, **{name: getattr(r, name) for name in MIX_TRAITS})
+            for r in (await uow.session.execute(query)).all()}
 
 
 # ---------------------------------------------------------------------------------------------
 # Audit of list reads
-
-
-async def audit_many(uow: UnitOfWork, user: Principal, action: str, rows: list[tuple[Any, Any]],
-                     object_type: str = "referral") -> None:
-    """One audit entry per case read, written as a single multi-row INSERT (lists read many cases)."""
-    if not rows:
-        return
-    trace_id = current_trace_id()
-    await uow.session.execute(insert(AuditEntry), [
-        {"actor_sub": user.sub, "actor_role": user.role, "actor_org": user.org, "action": action,
-         "citizen_id": citizen_id, "object_type": object_type, "object_id": str(object_id), "trace_id": trace_id}
-        for citizen_id, object_id in rows
-    ])

@@ -99,9 +99,39 @@ class StaffReferral(BaseModel):
 
 
 class ReferralCreated(Out):
+    """The case the referral is part of: a new one, or the citizen's open case it joined."""
+
     referral_id: str
     citizen_id: str
     status: str
+    added_to_open_case: bool = Field(description="True: the citizen had an open case; the referral joined it "
+                                                 "as an addition instead of opening a parallel case")
+
+
+class DeadlineOut(Out):
+    """A deadline the law or the municipality sets, with the working days left (Danish holidays skipped)."""
+
+    kind: Literal["decision", "complaint", "follow-up", "temporary-stay-end"]
+    title: str
+    due_on: date
+    working_days_left: int = Field(description="Negative: working days overdue")
+    time_left: str
+    overdue: bool
+
+
+class AdditionOut(Out):
+    """A further referral that joined the case."""
+
+    addition_id: str
+    received_at: datetime
+    channel: str
+    referrer_org: str | None
+    referrer_name: str | None
+    reason: str
+    citizen_wishes: str | None
+    requested_step: int | None
+    requested_offer: str | None
+    requested_offer_id: str | None
 
 
 class CaseHistoryEntry(Out):
@@ -182,6 +212,13 @@ class CaseOut(Out):
     follow_ups_held: list[str] | None = None
     withdrawn_reason: str | None = None
     cpr_masked: str | None = None
+    # visitation and coordinators: the cases before and after a move to another offer
+    continued_from_referral_id: str | None = None
+    continued_in_referral_id: str | None = None
+    additions: list[AdditionOut] | None = Field(default=None, description="Further referrals that joined the case")
+    warnings: list[str] | None = Field(default=None, description="Danish warnings for visitation, e.g. the drift "
+                                                                 "of a temporary (§ 107) stay")
+    deadlines: list[DeadlineOut] | None = Field(default=None, description="Running deadlines in working days")
     history: list[CaseHistoryEntry]
 
 
@@ -225,6 +262,7 @@ class CaseListItem(Out):
     step: int | None
     follow_up_date: date | None
     moved_in_on: date | None
+    additions: int = Field(description="Further referrals that joined the case (one case per citizen)")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -293,6 +331,9 @@ class EndIn(BaseModel):
     to_step: Int32 | None = None
     reason: NoteText | None = None
     internal_note: NoteText | None = None
+    target_group_override: NoteText | None = Field(
+        default=None, description="Why the case continues at the receiving offer although its target group "
+                                  "excludes the citizen (the professional reason)")
 
 
 class CaseSummary(Out):
@@ -334,12 +375,21 @@ class PhaseOutVisitRecorded(CaseSummary):
     move_out_plan: MoveOutPlanOut | None
 
 
+class ContinuedIn(Out):
+    """The case opened at the receiving offer: ``placed`` with a free place, else ``waiting``."""
+
+    referral_id: str
+    status: str
+    offer_id: str | None
+
+
 class PlacementEnded(CaseSummary):
     ended_on: date | None
     end_cause: str | None
     end_destination: str | None
     to_step: int | None
     stepped_down: bool
+    continued_in: ContinuedIn | None = None
 
 
 class Considered(Out):
@@ -380,13 +430,12 @@ class TargetGroupIn(BaseModel):
     excludes: list[TraitName] = Field(default_factory=list)
 
 
-class ResidentMixIn(BaseModel):
-    outward_reacting: NonNegativeInt32 = 0
-    drug_using: NonNegativeInt32 = 0
-    withdrawn: NonNegativeInt32 = 0
-
-
 class OfferIn(BaseModel):
+    """An offer as visitation registers it. The resident mix is not typed in: it is counted from the
+    placements (``resident_mix`` in the answer); a body that names it is refused (unknown keys are)."""
+
+    model_config = ConfigDict(extra="forbid")
+
     offer_id: str = Field(min_length=1, max_length=100, pattern=r"^[a-z0-9][a-z0-9._-]*$")
     name: Name
     botilbud_id: OfferId | None = None
@@ -394,9 +443,11 @@ class OfferIn(BaseModel):
     legal_basis: LegalBasis
     step: Int32
     approved_places: Int32
-    occupied_places: NonNegativeInt32 = 0
+    occupied_places: NonNegativeInt32 | None = Field(
+        default=None, description="Residents living there now; only when registering the offer or correcting "
+        "the count (never above approved_places, never below the citizens visitation has moved in). "
+        "Left out, move-ins and move-outs keep it.")
     target_group: TargetGroupIn = Field(default_factory=TargetGroupIn)
-    resident_mix: ResidentMixIn = Field(default_factory=ResidentMixIn)
     active: bool = True
 
 
@@ -409,6 +460,9 @@ class TargetGroupOut(Out):
 
 
 class ResidentMixOut(Out):
+    """Counted from the citizens visitation has placed in the offer and their screening."""
+
+    residents: int
     outward_reacting: int | None
     drug_using: int | None
     withdrawn: int | None
@@ -467,6 +521,22 @@ class DueFollowUp(Out):
 
 class ScanResult(Out):
     signalled: int
+    drifting: int = Field(description="Temporary stays newly signalled as drifting")
+
+
+class OfferFlowOut(Out):
+    decisions_granted: int
+    placements_started: int
+    move_outs: int
+    step_downs: int
+
+
+class MonthFlowOut(Out):
+    referrals_received: int
+    decisions_granted: int
+    decisions_refused: int
+    placements_started: int
+    move_outs: int
 
 
 class FlowReportOut(Out):
@@ -486,3 +556,12 @@ class FlowReportOut(Out):
     move_outs_elsewhere: int
     step_downs: int
     ended_by_cause: dict[str, int]
+    citizens_referred: int = Field(description="Distinct citizens among the referrals received")
+    citizens_decided: int = Field(description="Distinct citizens with a decision in the period (decisions are "
+                                              "counted apart: a refusal reassessed and refused again is two)")
+    citizens_granted: int
+    citizens_refused: int
+    by_offer: dict[str, OfferFlowOut] = Field(description="Per offer: grants, move-ins, move-outs, step-downs")
+    by_month: dict[str, MonthFlowOut] = Field(description="Per calendar month (YYYY-MM) of the period")
+    temporary_stays_drifting: int = Field(description="§ 107 stays running at the end of the period that drift: past "
+                                                      "their planned period, or follow-ups without movement")

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Any, Iterator
-from zoneinfo import ZoneInfo
 
 from fastapi.responses import Response
 
 from contracts.referrals import (
     CitizenRegisteredV1,
+    TemporaryStayDriftingV1,
     FollowUpDueV1,
     FollowUpHeldV1,
     MoveOutPlannedV1,
@@ -29,15 +29,16 @@ from contracts.referrals import (
     VisitationDecidedV1,
 )
 from services.referrals import repository
+from services.referrals.domain import clocks
 from services.referrals.domain import lifecycle as lc
 from services.referrals.domain import model as dm
 from services.referrals.domain.access import Actor, View, can_change, sees_cpr, sees_internal_notes, view_of
 from services.referrals.domain.citizen_view import ACTION_TEXT, STATUS_TEXT
 from services.referrals.domain.cpr import birth_date_from_cpr, masked_cpr, normalize_cpr
 from services.referrals.domain.errors import AccessDenied, InvalidInput, StateConflict
-from services.referrals.domain.offers import match_offers, validate_offer, waitlist_for
+from services.referrals.domain.offers import ResidentMix, check_occupancy, match_offers, validate_offer, waitlist_for
 from services.referrals.domain.report import FlowReport, flow_report
-from services.referrals.models import Citizen, Offer, Referral, ReferralStatusChange
+from services.referrals.models import Citizen, Offer, Referral, ReferralAddition, ReferralStatusChange
 from services.referrals.schemas import (
     AssessmentIn,
     Decision,
@@ -52,6 +53,7 @@ from services.referrals.schemas import (
     StaffReferral,
     VisitIn,
 )
+from tovholder import clock
 from tovholder.access import actor_from, authorize
 from tovholder.auth import Principal
 from tovholder.cpr import CprVault
@@ -61,7 +63,7 @@ from tovholder.scopes import serving_municipality
 from tovholder.service import ServiceContext
 from tovholder.uow import UnitOfWork
 
-LOCAL_TZ = ZoneInfo("Europe/Copenhagen")
+LOCAL_TZ = clock.COPENHAGEN
 FOLLOW_UP_LEAD_DAYS = 14  # a follow-up becomes a task two weeks before it is due, so it can be planned
 CASE_LIST_MAX = 500
 
@@ -72,12 +74,15 @@ NOT_SENT_BY_YOU = "No referral with that id was sent by your organisation."
 CHANGES_ARE_VISITATIONS = "Kun visitationen i sagens kommune ændrer en sag; du kan læse den."
 
 
-def today() -> date:
-    return datetime.now(LOCAL_TZ).date()
+today = clock.today
+now = clock.now
+
+RULES_KEY = "referrals_visitation_rules"
 
 
-def now() -> datetime:
-    return datetime.now(timezone.utc)
+def visitation_rules(ctx: ServiceContext) -> clocks.VisitationRules:
+    """The drift and deadline settings the service was composed with (``main.build_spec``)."""
+    return ctx.extras.get(RULES_KEY) or clocks.VisitationRules()
 
 
 @contextlib.contextmanager
@@ -101,15 +106,34 @@ def actor_of(user: Principal, ctx: ServiceContext) -> Actor:
 # What a caller sees of a case (the bodies schemas.py describes)
 
 
-def referrer_view(row: Referral, history: list[ReferralStatusChange]) -> dict[str, Any]:
+def referrer_view(row: Referral, history: list[ReferralStatusChange], *, since: datetime | None = None) -> dict[str, Any]:
     """What the contract gives the referring partner: the current status and the status history —
-    no placement, decision or notes (those are the municipality's case work)."""
+    no placement, decision or notes (those are the municipality's case work). A partner whose referral
+    joined the citizen's open case sees the history from then on (``since``), not what came before."""
     return {"referral_id": str(row.id), "status": row.status,
-            "history": [{"status": h.status, "at": h.at} for h in history]}
+            "history": [{"status": h.status, "at": h.at} for h in history if since is None or h.at >= since]}
+
+
+def addition_view(a: ReferralAddition) -> dict[str, Any]:
+    return {"addition_id": str(a.id), "received_at": a.received_at, "channel": a.channel,
+            "referrer_org": a.referrer_org, "referrer_name": a.referrer_name, "reason": a.reason,
+            "citizen_wishes": a.citizen_wishes, "requested_step": a.requested_step,
+            "requested_offer": a.requested_offer, "requested_offer_id": a.requested_offer_id}
+
+
+def clocks_view(case: dm.VisitationCase, rules: clocks.VisitationRules) -> dict[str, Any]:
+    """The case's warnings (drift of a temporary stay) and running deadlines with the time left."""
+    on = today()
+    return {
+        "warnings": [d.message for d in clocks.drift_of(case, on, rules)],
+        "deadlines": [{"kind": d.kind, "title": d.title, "due_on": d.due_on, "working_days_left": d.working_days_left,
+                       "time_left": d.time_left, "overdue": d.overdue} for d in clocks.deadlines_of(case, on, rules)],
+    }
 
 
 def case_view(row: Referral, citizen: Citizen | None, view: View, history: list[ReferralStatusChange],
-              vault: CprVault | None) -> dict[str, Any]:
+              vault: CprVault | None, additions: list[ReferralAddition] = (),
+              rules: clocks.VisitationRules | None = None) -> dict[str, Any]:
     status = dm.CaseStatus(row.status)
     out: dict[str, Any] = {
         "referral_id": str(row.id),
@@ -147,6 +171,10 @@ def case_view(row: Referral, citizen: Citizen | None, view: View, history: list[
         out["citizen_wishes"] = row.citizen_wishes
         out["assessment"] = row.assessment
         out["decision_reason"] = row.decision_reason
+        out["continued_from_referral_id"] = str(row.continued_from_id) if row.continued_from_id else None
+        out["continued_in_referral_id"] = str(row.continued_in_id) if row.continued_in_id else None
+        out["additions"] = [addition_view(a) for a in additions]
+        out.update(clocks_view(repository.case_to_domain(row), rules or clocks.VisitationRules()))
     if view is View.FULL:
         out["referrer_name"] = row.referrer_name
         out["municipality"] = row.municipality
@@ -198,7 +226,7 @@ async def register_citizen(uow: UnitOfWork, vault: CprVault, cpr: str, name: str
     with rules():
         cpr = normalize_cpr(cpr, today=today())
     cpr_hash = vault.hash(cpr)
-    citizen = await repository.citizen_by_cpr_hash(uow, cpr_hash)
+    citizen = await repository.citizen_by_cpr_hash(uow, cpr_hash, lock=True)
     if citizen is None:
         citizen = Citizen(id=uuid.uuid4(), cpr_hash=cpr_hash, cpr_encrypted=vault.encrypt(cpr), name=name,
                           municipality=municipality, birth_date=birth_date_from_cpr(cpr))
@@ -212,30 +240,38 @@ async def register_citizen(uow: UnitOfWork, vault: CprVault, cpr: str, name: str
 
 async def _open_referral(uow: UnitOfWork, citizen: Citizen, referrer: dm.Referrer, *, reason: str,
                          citizen_wishes: str | None, requested_step: int | None, requested_offer: str | None,
-                         requested_offer_id: str | None, municipality: str | None) -> Referral:
+                         requested_offer_id: str | None, municipality: str | None) -> tuple[Referral, bool]:
+    """Open a case for the referral — or, when the citizen has an open case in this municipality, add the
+    referral to it (one case per citizen). Returns the case's row and whether the referral was added."""
     if requested_offer_id:
         await repository.get_offer(uow, requested_offer_id, what="requested_offer_id")
     received_at = now()
+    open_rows = {r.id: r for r in await repository.open_cases_of(uow, citizen.id)}
+    joined = lc.case_to_join([repository.case_to_domain(r) for r in open_rows.values()], municipality)
     with rules():
         basis = dm.parse_legal_basis(requested_offer) if requested_offer else None
+        if joined is not None:
+            row = open_rows[joined.case_id]
+            addition = lc.add_to_case(joined, addition_id=uuid.uuid4(), referrer=referrer, reason=reason, at=received_at,
+                                      citizen_wishes=citizen_wishes, requested_step=requested_step,
+                                      requested_legal_basis=basis, requested_offer_id=requested_offer_id)
+    if joined is not None:
+        repository.add_addition(uow, repository.addition_row(row.id, addition))
+        repository.save_case(uow, row, joined)
+        return row, True
+    with rules():
         case = lc.open_case(
             case_id=uuid.uuid4(), citizen_id=citizen.id, referrer=referrer, reason=reason, received_at=received_at,
             municipality=municipality, citizen_wishes=citizen_wishes, requested_step=requested_step,
             requested_legal_basis=basis, requested_offer_id=requested_offer_id,
         )
-    row = Referral(
-        id=case.case_id, citizen_id=citizen.id, status=case.status.value, channel=referrer.channel.value,
-        referrer_org=referrer.org, referrer_name=referrer.name, referrer_sub=referrer.sub,
-        municipality=municipality, reason=case.reason, citizen_wishes=case.citizen_wishes,
-        requested_step=requested_step, requested_offer=basis.value if basis else None,
-        requested_offer_id=requested_offer_id, received_at=received_at,
-    )
+    row = repository.new_case_row(case)
     await repository.add_referral(uow, row, case.history)
     uow.emit(ReferralReceivedV1(
         citizen_id=citizen.id, referral_id=row.id, received_at=received_at, channel=referrer.channel.value,
         referrer_org=referrer.org, requested_step=requested_step, requested_offer=row.requested_offer,
     ))
-    return row
+    return row, False
 
 
 async def receive_partner_referral(uow: UnitOfWork, partner: Principal, raw: bytes, *, ctx: ServiceContext) -> Response:
@@ -248,13 +284,27 @@ async def receive_partner_referral(uow: UnitOfWork, partner: Principal, raw: byt
         receiving = serving_municipality(ctx.settings)
         citizen = await register_citizen(uow, vault, msg.cpr, msg.citizen_name, receiving)
         referrer = dm.Referrer(channel=dm.Channel.PARTNER, org=msg.sender.org, name=msg.sender.name)
-        row = await _open_referral(uow, citizen, referrer, reason=msg.reason, citizen_wishes=None,
-                                   requested_step=msg.requested_step, requested_offer=msg.requested_offer,
-                                   requested_offer_id=None, municipality=receiving)
-        uow.audit(partner, "referral.create", citizen_id=citizen.id, object_type="referral", object_id=row.id)
+        row, added = await _open_referral(uow, citizen, referrer, reason=msg.reason, citizen_wishes=None,
+                                          requested_step=msg.requested_step, requested_offer=msg.requested_offer,
+                                          requested_offer_id=None, municipality=receiving)
+        uow.audit(partner, "referral.add" if added else "referral.create", citizen_id=citizen.id,
+                  object_type="referral", object_id=row.id)
+        # The receipt names the case: the citizen's open case when the referral joined it.
         return {"referral_id": str(row.id)}
 
     return await receive_message(uow, raw, PartnerReferral, endpoint="referrals", sender=partner, process=process)
+
+
+async def _case_with_additions(uow: UnitOfWork, row: Referral) -> tuple[dm.VisitationCase, list[ReferralAddition]]:
+    additions = await repository.additions_of(uow, row.id)
+    return repository.case_to_domain(row, additions), additions
+
+
+def _followed_since(row: Referral, additions: list[ReferralAddition], user: Principal) -> datetime | None:
+    """A partner whose referral joined someone else's case follows it from its own first addition."""
+    if user.role != "partner" or (row.channel == dm.Channel.PARTNER.value and row.referrer_org == user.org):
+        return None
+    return min((a.received_at for a in additions if a.referrer_org == user.org), default=None)
 
 
 async def referral_for_partner(uow: UnitOfWork, partner: Principal, referral_id: uuid.UUID, *,
@@ -262,13 +312,14 @@ async def referral_for_partner(uow: UnitOfWork, partner: Principal, referral_id:
     row = await repository.get_referral(uow, referral_id)
     if row is None:
         raise NotFound(NOT_SENT_BY_YOU)
+    case, additions = await _case_with_additions(uow, row)
     # Same answer whether it does not exist or belongs to another org: no probing of others' referrals.
-    authorize(view_of(actor_of(partner, ctx), repository.case_to_domain(row)) is View.REFERRER, NOT_SENT_BY_YOU,
-              hide=True, not_found=NOT_SENT_BY_YOU, citizen_id=row.citizen_id, object_type="referral", object_id=row.id)
+    authorize(view_of(actor_of(partner, ctx), case) is View.REFERRER, NOT_SENT_BY_YOU, hide=True,
+              not_found=NOT_SENT_BY_YOU, citizen_id=row.citizen_id, object_type="referral", object_id=row.id)
     uow.audit(partner, "referral.read", citizen_id=row.citizen_id, object_type="referral", object_id=row.id)
     history = await repository.history_rows(uow, row.id)
     await uow.commit()
-    return referrer_view(row, history)
+    return referrer_view(row, history, since=_followed_since(row, additions, partner))
 
 
 async def create_referral(uow: UnitOfWork, user: Principal, body: StaffReferral, *, ctx: ServiceContext) -> dict[str, Any]:
@@ -279,12 +330,14 @@ async def create_referral(uow: UnitOfWork, user: Principal, body: StaffReferral,
     municipality = body.municipality or user.municipality or serving_municipality(ctx.settings)
     citizen = await register_citizen(uow, ctx.cpr_vault(), body.cpr, body.citizen_name, municipality)
     referrer = dm.Referrer(channel=dm.Channel.STAFF, sub=user.sub, name=user.name)
-    row = await _open_referral(uow, citizen, referrer, reason=body.reason, citizen_wishes=body.citizen_wishes,
-                               requested_step=body.requested_step, requested_offer=body.requested_offer,
-                               requested_offer_id=body.requested_offer_id, municipality=municipality)
-    uow.audit(user, "referral.create", citizen_id=citizen.id, object_type="referral", object_id=row.id)
+    row, added = await _open_referral(uow, citizen, referrer, reason=body.reason, citizen_wishes=body.citizen_wishes,
+                                      requested_step=body.requested_step, requested_offer=body.requested_offer,
+                                      requested_offer_id=body.requested_offer_id, municipality=municipality)
+    uow.audit(user, "referral.add" if added else "referral.create", citizen_id=citizen.id, object_type="referral",
+              object_id=row.id)
     await uow.commit()
-    return {"referral_id": str(row.id), "citizen_id": str(citizen.id), "status": row.status}
+    return {"referral_id": str(row.id), "citizen_id": str(citizen.id), "status": row.status,
+            "added_to_open_case": added}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -293,18 +346,25 @@ async def create_referral(uow: UnitOfWork, user: Principal, body: StaffReferral,
 
 async def _readable_case(uow: UnitOfWork, ctx: ServiceContext, referral_id: uuid.UUID,
                          user: Principal) -> tuple[Referral, View]:
+    row, view, _ = await _readable_case_and_additions(uow, ctx, referral_id, user)
+    return row, view
+
+
+async def _readable_case_and_additions(uow: UnitOfWork, ctx: ServiceContext, referral_id: uuid.UUID,
+                                       user: Principal) -> tuple[Referral, View, list[ReferralAddition]]:
     row = await repository.get_referral(uow, referral_id)
     if row is None:
         raise NotFound(NO_SUCH_CASE)
-    view = view_of(actor_of(user, ctx), repository.case_to_domain(row))
+    case, additions = await _case_with_additions(uow, row)
+    view = view_of(actor_of(user, ctx), case)
     authorize(view is not View.NONE, NO_SUCH_CASE, hide=True, not_found=NO_SUCH_CASE, citizen_id=row.citizen_id,
               object_type="referral", object_id=row.id)
-    return row, view
+    return row, view, additions
 
 
 async def read_case(uow: UnitOfWork, user: Principal, referral_id: uuid.UUID, *, ctx: ServiceContext) -> dict[str, Any]:
     """One case, as much as the caller may see."""
-    row, view = await _readable_case(uow, ctx, referral_id, user)
+    row, view, additions = await _readable_case_and_additions(uow, ctx, referral_id, user)
     citizen = await repository.get_citizen(uow, row.citizen_id)
     history = await repository.history_rows(uow, row.id)
     uow.audit(user, "referral.read", citizen_id=row.citizen_id, object_type="referral", object_id=row.id,
@@ -312,9 +372,9 @@ async def read_case(uow: UnitOfWork, user: Principal, referral_id: uuid.UUID, *,
     await uow.commit()
     if view is View.CITIZEN:
         return citizen_view(row, history)
-    if view is View.REFERRER:
-        return referrer_view(row, history)  # the same as the integration endpoint: the contract's view
-    return case_view(row, citizen, view, history, ctx.cpr_vault())
+    if view is View.REFERRER:  # the same as the integration endpoint: the contract's view
+        return referrer_view(row, history, since=_followed_since(row, additions, user))
+    return case_view(row, citizen, view, history, ctx.cpr_vault(), additions, visitation_rules(ctx))
 
 
 async def reveal_cpr(uow: UnitOfWork, user: Principal, referral_id: uuid.UUID, *, ctx: ServiceContext) -> dict[str, Any]:
@@ -345,12 +405,12 @@ async def list_cases(uow: UnitOfWork, user: Principal, *, ctx: ServiceContext, s
         botilbud_id = user.botilbud
     rows = await repository.case_list(uow, actor_of(user, ctx).scope, statuses=statuses, offer_id=offer_id,
                                       botilbud_id=botilbud_id, citizen_id=citizen_id, before=before, limit=limit)
-    await repository.audit_many(uow, user, "referral.list", [(r.citizen_id, r.id) for r in rows])
+    await uow.audit_many(user, "referral.list", [(r.citizen_id, r.id) for r in rows], object_type="referral")
     await uow.commit()
     return [{"referral_id": str(r.id), "citizen_id": str(r.citizen_id), "citizen_name": r.name, "status": r.status,
              "received_at": r.received_at, "referrer_org": r.referrer_org, "requested_step": r.requested_step,
              "offer_id": r.offer_id, "botilbud_id": r.botilbud_id, "step": r.step,
-             "follow_up_date": r.follow_up_date, "moved_in_on": r.moved_in_on} for r in rows]
+             "follow_up_date": r.follow_up_date, "moved_in_on": r.moved_in_on, "additions": r.additions} for r in rows]
 
 
 async def my_cases(uow: UnitOfWork, user: Principal) -> list[dict[str, Any]]:
@@ -378,8 +438,9 @@ async def matches(uow: UnitOfWork, user: Principal, referral_id: uuid.UUID, *, c
         step = step or row.requested_step
         legal_basis = legal_basis or row.requested_offer
     offers = await repository.all_offers(uow)
+    mixes = await repository.resident_mixes(uow)
     with rules():
-        result = match_offers([repository.offer_to_domain(o) for o in offers], profile, step=step,
+        result = match_offers([repository.offer_to_domain(o, mixes.get(o.id)) for o in offers], profile, step=step,
                               legal_basis=dm.LegalBasis(legal_basis) if legal_basis else None)
     uow.audit(user, "referral.match", citizen_id=row.citizen_id, object_type="referral", object_id=row.id)
     await uow.commit()
@@ -528,8 +589,6 @@ async def move_in(uow: UnitOfWork, user: Principal, referral_id: uuid.UUID, body
         lc.move_in(case, offer=repository.offer_to_domain(offer_row), moved_in_on=body.moved_in_on or today(),
                    follow_up_date=body.follow_up_date, by=user.sub, at=now())
     repository.adjust_places(offer_row, occupied=+1, reserved=-1 if had_reservation else 0)
-    if case.assessment:
-        repository.adjust_mix(offer_row, case.assessment.traits, +1)
     p = case.placement
     _finish(uow, user, row, case, "referral.move_in")
     uow.emit(PlacementStartedV1(
@@ -548,6 +607,7 @@ async def record_follow_up(uow: UnitOfWork, user: Principal, referral_id: uuid.U
     with rules():
         lc.record_follow_up(case, held_on=held_on, next_follow_up_date=body.next_follow_up_date, by=user.sub,
                             at=now(), note=body.note)
+    _signal_drift(uow, row, case, today(), visitation_rules(ctx))
     _finish(uow, user, row, case, "referral.follow_up")
     uow.emit(FollowUpHeldV1(citizen_id=row.citizen_id, referral_id=row.id, held_on=held_on,
                             next_follow_up_date=body.next_follow_up_date))
@@ -612,19 +672,71 @@ async def end_placement(uow: UnitOfWork, user: Principal, referral_id: uuid.UUID
             to_step=body.to_step, reason=body.reason, internal_note=body.internal_note,
         )
     repository.adjust_places(offer_row, occupied=-1)
-    if case.assessment:
-        repository.adjust_mix(offer_row, case.assessment.traits, -1)
     e = case.ending
+    successor = await _continue_at_receiving_offer(uow, user, row, case, receiving_row, body)
     _finish(uow, user, row, case, "referral.end", detail={"cause": e.cause.value})
     uow.emit(PlacementEndedV1(
         citizen_id=row.citizen_id, referral_id=row.id, offer_id=row.offer_id, botilbud_id=row.botilbud_id,
         ended_on=e.ended_on, cause=e.cause.value, destination=e.destination.value,
         receiving_offer_id=e.receiving_offer_id, receiving_botilbud_id=receiving_row.botilbud_id if receiving_row else None,
         from_step=e.from_step, to_step=e.to_step, stepped_down=e.stepped_down,
+        continued_in_referral_id=successor.id if successor is not None else None,
     ))
+    if successor is not None:
+        _emit_opened(uow, successor)
     await uow.commit()
     return summary(row, ended_on=row.ended_on, end_cause=row.end_cause, end_destination=row.end_destination,
-                   to_step=row.to_step, stepped_down=e.stepped_down)
+                   to_step=row.to_step, stepped_down=e.stepped_down,
+                   continued_in=_continued_in(successor))
+
+
+def _continued_in(successor: Referral | None) -> dict[str, Any] | None:
+    if successor is None:
+        return None
+    return {"referral_id": str(successor.id), "status": successor.status, "offer_id": successor.offer_id}
+
+
+async def _continue_at_receiving_offer(uow: UnitOfWork, user: Principal, row: Referral, case: dm.VisitationCase,
+                                       receiving_row: Offer | None, body: EndIn) -> Referral | None:
+    """A move to an offer continues the case there: placed with a free place, else on its waitlist."""
+    receiving = repository.offer_to_domain(receiving_row) if receiving_row is not None else None
+    if not lc.opens_case_at_receiving_offer(case, receiving):
+        return None
+    receiving_row = await repository.get_offer(uow, receiving_row.id, lock=True)
+    receiving = repository.offer_to_domain(receiving_row)
+    profile = await repository.profile_of(uow, row, case, today())
+    with rules():
+        new = lc.continue_at_receiving_offer(case, case_id=uuid.uuid4(), offer=receiving, profile=profile,
+                                             by=user.sub, at=now(), target_group_override=body.target_group_override)
+    if new.status is dm.CaseStatus.PLACED:
+        repository.adjust_places(receiving_row, occupied=+1)
+    new_row = repository.new_case_row(new)
+    await repository.add_referral(uow, new_row, new.history)
+    new.history.clear()
+    uow.audit(user, "referral.continue", citizen_id=new_row.citizen_id, object_type="referral", object_id=new_row.id,
+              detail={"continued_from": str(row.id)})
+    return new_row
+
+
+def _emit_opened(uow: UnitOfWork, row: Referral) -> None:
+    """The events of a case opened already decided (a move to another offer): received, decided, moved in."""
+    case = repository.case_to_domain(row)
+    uow.emit(ReferralReceivedV1(
+        citizen_id=row.citizen_id, referral_id=row.id, received_at=row.received_at, channel=row.channel,
+        requested_step=row.requested_step, requested_offer=row.requested_offer,
+    ))
+    g = case.grant
+    uow.emit(VisitationDecidedV1(
+        citizen_id=row.citizen_id, referral_id=row.id, decision="granted", decided_at=g.decided_at,
+        decided_by=g.decided_by, legal_basis=g.legal_basis.value, step=g.step, offer_id=g.offer_id,
+        botilbud_id=g.botilbud_id, start_date=g.start_date, follow_up_date=g.follow_up_date, waitlisted=g.waitlisted,
+    ))
+    p = case.placement
+    if p is not None:
+        uow.emit(PlacementStartedV1(
+            citizen_id=row.citizen_id, referral_id=row.id, offer_id=p.offer_id, botilbud_id=p.botilbud_id,
+            legal_basis=p.legal_basis.value, step=p.step, moved_in_on=p.moved_in_on, follow_up_date=p.follow_up_date,
+        ))
 
 
 async def withdraw(uow: UnitOfWork, user: Principal, referral_id: uuid.UUID, body: Reason, *,
@@ -650,27 +762,28 @@ async def withdraw(uow: UnitOfWork, user: Principal, referral_id: uuid.UUID, bod
 
 
 async def list_offers(uow: UnitOfWork, user: Principal) -> list[dict[str, Any]]:
-    return [{**repository.offer_json(o), "occupied_places": o.occupied_places} for o in await repository.all_offers(uow)]
+    mixes = await repository.resident_mixes(uow)
+    return [repository.offer_json(o, mixes.get(o.id)) for o in await repository.all_offers(uow)]
 
 
-def _apply_offer(row: Offer, body: OfferIn) -> None:
+def _apply_offer(row: Offer, body: OfferIn, mix: ResidentMix) -> None:
     row.name, row.botilbud_id, row.municipality = body.name, body.botilbud_id, body.municipality
     row.legal_basis, row.step, row.approved_places = body.legal_basis, body.step, body.approved_places
-    row.occupied_places = body.occupied_places
+    if body.occupied_places is not None:  # None: occupancy stays as move-ins and move-outs keep it
+        row.occupied_places = body.occupied_places
+    row.occupied_places = row.occupied_places or 0
     tg = body.target_group
     with rules():
         requires = dm.parse_traits(tg.requires)
         excludes = dm.parse_traits(tg.excludes)
     row.target_group, row.target_min_age, row.target_max_age = tg.description, tg.min_age, tg.max_age
     row.target_requires, row.target_excludes = sorted(t.value for t in requires), sorted(t.value for t in excludes)
-    row.mix_outward_reacting = body.resident_mix.outward_reacting
-    row.mix_drug_using = body.resident_mix.drug_using
-    row.mix_withdrawn = body.resident_mix.withdrawn
     row.active = body.active
     if row.reserved_places is None:
         row.reserved_places = 0
     with rules():
-        validate_offer(repository.offer_to_domain(row))
+        offer = validate_offer(repository.offer_to_domain(row, mix))
+        check_occupancy(offer, placed_here=mix.residents)
 
 
 def require_the_installations_own(user: Principal, ctx: ServiceContext) -> None:
@@ -691,11 +804,13 @@ async def put_offer(uow: UnitOfWork, user: Principal, offer_id: str, body: Offer
     created = row is None
     if created:
         row = Offer(id=offer_id, reserved_places=0)
+    mix = (await repository.resident_mixes(uow, [offer_id])).get(offer_id, ResidentMix())
+    _apply_offer(row, body, mix)
+    if created:
         repository.add_offer(uow, row)
-    _apply_offer(row, body)
     uow.audit(user, "offer.create" if created else "offer.update", object_type="offer", object_id=offer_id)
     await uow.commit()
-    return repository.offer_json(row)
+    return repository.offer_json(row, mix)
 
 
 async def waitlist(uow: UnitOfWork, user: Principal, offer_id: str, *, ctx: ServiceContext) -> dict[str, Any]:
@@ -710,7 +825,7 @@ async def waitlist(uow: UnitOfWork, user: Principal, offer_id: str, *, ctx: Serv
     actor = actor_of(user, ctx)
     shown = {c.case_id for c in cases if view_of(actor, c) is not View.NONE}
     entries = [e for e in wl.entries if e.case_id in shown]
-    await repository.audit_many(uow, user, "referral.waitlist", [(e.citizen_id, e.case_id) for e in entries])
+    await uow.audit_many(user, "referral.waitlist", [(e.citizen_id, e.case_id) for e in entries], object_type="referral")
     await uow.commit()
     return {
         "offer_id": offer_id, "name": offer_row.name, "free_places": repository.offer_to_domain(offer_row).free_places,
@@ -731,7 +846,7 @@ async def due_follow_ups(uow: UnitOfWork, user: Principal, within_days: int, *, 
     """Placements whose follow-up is due within the given days (or overdue)."""
     horizon = today() + timedelta(days=within_days)
     rows = await repository.due_follow_ups(uow, actor_of(user, ctx).scope, horizon)
-    await repository.audit_many(uow, user, "referral.follow_up_list", [(r.citizen_id, r.id) for r in rows])
+    await uow.audit_many(user, "referral.follow_up_list", [(r.citizen_id, r.id) for r in rows], object_type="referral")
     await uow.commit()
     return [{"referral_id": str(r.id), "citizen_id": str(r.citizen_id), "offer_id": r.offer_id,
              "botilbud_id": r.botilbud_id, "legal_basis": r.legal_basis, "follow_up_date": r.follow_up_date,
@@ -760,6 +875,43 @@ async def signal_due_follow_ups(uow: UnitOfWork, on: date, *, lead_days: int = F
     return signalled
 
 
+def _signal_drift(uow: UnitOfWork, row: Referral, case: dm.VisitationCase, on: date,
+                  rules: clocks.VisitationRules) -> int:
+    """Emit TemporaryStayDrifting once per stay and reason (notifications makes it a task for visitation)."""
+    drifts = clocks.drift_to_signal(case, on, rules)
+    if not drifts:
+        return 0
+    clocks.mark_drift_signalled(case, drifts)
+    p = case.placement
+    for d in drifts:
+        uow.emit(TemporaryStayDriftingV1(
+            citizen_id=row.citizen_id, referral_id=row.id, offer_id=p.offer_id, botilbud_id=p.botilbud_id,
+            reason=d.reason.value, since=d.since, moved_in_on=p.moved_in_on, follow_ups_held=len(p.follow_ups_held),
+            planned_years=rules.temporary_stay_years,
+        ))
+    uow.audit(None, "referral.drift", citizen_id=row.citizen_id, object_type="referral", object_id=row.id,
+              detail={"reasons": [d.reason.value for d in drifts]})
+    return len(drifts)
+
+
+async def signal_drifting_stays(uow: UnitOfWork, on: date, rules: clocks.VisitationRules, *, batch: int = 500) -> int:
+    """Signal the temporary stays that drift (each reason once) and commit; returns how many stays."""
+    signalled = 0
+    moved_in_by = clocks.planned_end(on, -rules.temporary_stay_years)
+    for row in await repository.drifting_stays_to_signal(uow, moved_in_by=moved_in_by,
+                                                         follow_ups=rules.follow_ups_without_movement, batch=batch):
+        case = repository.case_to_domain(row)
+        if _signal_drift(uow, row, case, on, rules):
+            repository.write_case(row, case)
+            signalled += 1
+    await uow.commit()
+    return signalled
+
+
+async def scan_follow_ups(uow: UnitOfWork, user: Principal, *, ctx: ServiceContext) -> dict[str, Any]:
+    """Signal due follow-ups and drifting temporary stays now (the background job does it every hour)."""
+    signalled = await signal_due_follow_ups(uow, today())
+    return {"signalled": signalled, "drifting": await signal_drifting_stays(uow, today(), visitation_rules(ctx))}
 async def scan_follow_ups(uow: UnitOfWork, user: Principal, *, ctx: ServiceContext) -> dict[str, Any]:
     """Signal due follow-ups now (the background job does it every hour)."""
     require_the_installations_own(user, ctx)
@@ -781,7 +933,8 @@ async def flow(uow: UnitOfWork, user: Principal, period_from: date, period_to: d
     start = datetime.combine(period_from, datetime.min.time(), LOCAL_TZ)
     end = datetime.combine(period_to + timedelta(days=1), datetime.min.time(), LOCAL_TZ)
     facts = await repository.flow_facts(uow, period_from, period_to, start, end, LOCAL_TZ)
-    report = flow_report(facts, period_from, period_to)
+    stays = await repository.temporary_stays_running(uow, period_to)
+    report = flow_report(facts, period_from, period_to, stays=stays, rules=visitation_rules(ctx))
     uow.audit(user, "report.flow", detail={"from": period_from.isoformat(), "to": period_to.isoformat()})
     await uow.commit()
     return report

@@ -83,10 +83,10 @@ def why_not(actor: Actor, action: Action) -> str:
     if actor.role == Role.PARTNER:
         return "partners deliver health information through the integration endpoints and cannot read it back"
     if actor.role == Role.ADMIN:
-        return "administrators run the system and do not see citizens' health data"
+        return "administratorer driver systemet og ser ikke borgernes helbredsoplysninger"
     if action is Action.UNMATCHED_QUEUE:
-        return "only visitation staff work the queue of unmatched hospital notices"
-    return "only the citizen, their tovholder, the botilbud's nurse consultants and the citizen's network have access"
+        return "kun visitationen arbejder med køen af hospitalsadviser uden match"
+    return "kun borgeren, borgerens tovholder, botilbuddets sygeplejekonsulenter og borgerens netværk har adgang"
 
 
 # --- passing health information on to partners -----------------------------------------------

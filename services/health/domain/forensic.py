@@ -28,13 +28,13 @@ class TreatmentOrder:
 
 def validate_treatment_order(order: TreatmentOrder) -> TreatmentOrder:
     if not order.court.strip():
-        raise HealthRuleViolation("name the court that gave the behandlingsdom")
+        raise HealthRuleViolation("angiv den ret, der afsagde behandlingsdommen")
     if not order.conditions or any(not c.strip() for c in order.conditions):
-        raise HealthRuleViolation("list the conditions of the behandlingsdom, one per line, none blank")
+        raise HealthRuleViolation("angiv behandlingsdommens vilkår, ét pr. linje, ingen tomme")
     if len(set(c.strip().lower() for c in order.conditions)) != len(order.conditions):
-        raise HealthRuleViolation("a condition is listed twice")
+        raise HealthRuleViolation("et vilkår står der to gange")
     if order.valid_until is not None and order.valid_until < order.judgment_date:
-        raise HealthRuleViolation("valid_until is before the judgment date")
+        raise HealthRuleViolation("gyldig til-datoen ligger før domsdatoen")
     return order
 
 
@@ -56,13 +56,13 @@ class DepotSchedule:
 
     def __post_init__(self) -> None:
         if not 0 <= self.weekday <= 6:
-            raise HealthRuleViolation("weekday is 0 (Monday) to 6 (Sunday)")
+            raise HealthRuleViolation("ugedagen er 0 (mandag) til 6 (søndag)")
         if not 1 <= self.interval_weeks <= 4:
-            raise HealthRuleViolation("depot visits come every 1–4 weeks")
+            raise HealthRuleViolation("depotbesøg er hver 1.–4. uge")
         if self.ends_on is not None and self.ends_on < self.starts_on:
-            raise HealthRuleViolation("the schedule ends before it starts")
+            raise HealthRuleViolation("planen slutter, før den begynder")
         if not timedelta(0) < self.grace <= timedelta(days=2):
-            raise HealthRuleViolation("the grace period is more than 0 and at most 2 days")
+            raise HealthRuleViolation("fristen er mere end 0 og højst 2 dage")
 
 
 def expected_visits(schedule: DepotSchedule, from_day: date, to_day: date) -> list[datetime]:
@@ -95,6 +95,11 @@ class MissReason(StrEnum):
     NOT_RECORDED = "not-recorded"
     REFUSED = "refused"
     NOT_MET = "not-met"
+
+
+# What staff read on the timeline.
+VISIT_OUTCOME_DA = {"given": "givet", "refused": "borgeren sagde nej", "not-met": "borgeren blev ikke truffet"}
+MISS_REASON_DA = {"not-recorded": "ikke registreret", "refused": "borgeren sagde nej", "not-met": "borgeren blev ikke truffet"}
 
 
 @dataclass(frozen=True)
@@ -169,17 +174,17 @@ class CoercionConsidered:
 
 def validate_coercion_entry(entry: CoercionConsidered, *, recorded_at: datetime, has_treatment_order: bool) -> CoercionConsidered:
     if entry.considered_at.tzinfo is None:
-        raise HealthRuleViolation("considered_at needs a time zone offset")
+        raise HealthRuleViolation("tidspunktet skal have en tidszone")
     if entry.considered_at > recorded_at:
-        raise HealthRuleViolation("considered_at is in the future")
+        raise HealthRuleViolation("tidspunktet ligger i fremtiden")
     if not entry.situation.strip():
-        raise HealthRuleViolation("describe the situation in which coercion was considered")
+        raise HealthRuleViolation("beskriv situationen, hvor tvang blev overvejet")
     if not entry.least_intrusive_alternative.strip():
         raise HealthRuleViolation(
-            "state the least intrusive alternative tried or considered first (mindstemiddelsprincippet)"
+            "angiv det mindst indgribende alternativ, der blev prøvet eller overvejet først (mindstemiddelsprincippet)"
         )
     if not entry.decided_by_sub.strip() or not entry.decided_by_role.strip():
-        raise HealthRuleViolation("record who decided and in what role")
+        raise HealthRuleViolation("angiv, hvem der besluttede, og i hvilken rolle")
     if entry.measure is CoercionMeasure.ACTIVATE_TREATMENT_ORDER and not has_treatment_order:
-        raise HealthRuleViolation("the citizen has no behandlingsdom recorded, so none can be activated")
+        raise HealthRuleViolation("borgeren har ingen registreret behandlingsdom, så ingen kan aktiveres")
     return entry

@@ -1,6 +1,8 @@
-"""The annual health check (sundhedstjek) as a cycle per citizen, modelled on Tangkær ([4]:4733-5101).
+"""The health check (sundhedstjek) as a cycle per citizen, modelled on Tangkær ([4]:4733-5101).
 
-Once a year per citizen, with a larger (extended) check every fifth year. Before the check:
+How often is a setting per botilbud (``Cadence``): the GP agreement (DSAM) sets a health check for
+botilbud residents every second year (yearly only where decided); Tangkær runs it once a year with a
+larger (extended) check every fifth year. Before the check:
 - the pre-assessment interview (forundersøgelse) on seven themes, in the citizen's own words, ready at
   least 3–4 weeks before;
 - the examination with labs, the staff's medication reconciliation (medicinafstemning) and the clinical
@@ -19,6 +21,8 @@ from typing import Iterable, Mapping, Sequence
 
 from services.health.domain.errors import HealthRuleViolation
 from services.health.domain.hospital_notices import DANISH_TIME
+from tovholder import clock
+from tovholder.reminders import DEFAULT_SCHEDULE, ReminderSchedule
 
 # --- what the sources list --------------------------------------------------------------------
 
@@ -33,7 +37,7 @@ class PreAssessmentTheme(StrEnum):
     NADA = "nada"  # NADA ear acupuncture
 
 
-THE_QUESTION = "What do you want to talk about with the doctor and psychiatrist?"
+THE_QUESTION = "Hvad vil du gerne tale med lægen og psykiateren om?"
 
 
 class BloodTest(StrEnum):
@@ -85,9 +89,14 @@ STEP_ROLE: dict[PreparationStep, str] = {
     PreparationStep.MEDICATION_REVIEW: "pharmacist",
 }
 
-EXTENDED_EVERY_YEARS = 5
+EXTENDED_EVERY_YEARS = 5  # Tangkær
 SLOT_MINUTES_RANGE = (10, 15)
+USUAL_CHECKS_PER_DAY = (8, 10)  # "8-10 borgere pr. dag" ([4]:4849); outside it, a warning to confirm
 MAX_CHECKS_PER_DAY = 10
+HARD_MAX_CHECKS_PER_DAY = 24  # beyond this no day holds them, confirmed or not
+# INFERRED: the GP, the psychiatrist and the pharmacist come in the daytime; outside these hours a plan
+# needs an explicit confirmation, and no plan runs past midnight.
+WORKING_HOURS = (time(8, 0), time(16, 0))
 
 # The pharmacist's review takes 1.5–3 hours, up to a full day for a new citizen ([4]:4840-4844).
 REVIEW_HOURS_USUAL = (1.5, 3.0)
@@ -97,16 +106,57 @@ REVIEW_HOURS_NEW_CITIZEN = 7.5
 # --- the cycle ---------------------------------------------------------------------------------
 
 
-def is_extended(check_year: int, previous_extended_years: Iterable[int]) -> bool:
-    """The larger check comes every fifth year. INFERRED: the first check a citizen has in Tovholder is
-    an extended one (a new citizen's review takes the longest), then every fifth year after the last
-    extended one, so skipped or declined years do not shift the rhythm."""
+@dataclass(frozen=True)
+class Cadence:
+    """How often a botilbud's citizens have the health check: every ``every_years`` year(s), and where
+    ``extended_every_years`` is set, a larger check every that many years."""
+
+    every_years: int = 1
+    extended_every_years: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.every_years not in (1, 2):
+            raise HealthRuleViolation("sundhedstjekket holdes hvert år eller hvert andet år")
+        if self.extended_every_years is not None and not 2 <= self.extended_every_years <= 10:
+            raise HealthRuleViolation("det udvidede sundhedstjek holdes hvert 2.–10. år (eller slet ikke)")
+        if self.extended_every_years is not None and self.extended_every_years % self.every_years:
+            raise HealthRuleViolation("det udvidede tjek skal falde i et år med sundhedstjek "
+                                      f"(et multiplum af {self.every_years} år)")
+
+    @property
+    def words(self) -> str:
+        base = "hvert år" if self.every_years == 1 else "hvert andet år"
+        return base + (f", udvidet hvert {self.extended_every_years}. år" if self.extended_every_years else "")
+
+
+DSAM = Cadence(every_years=2)  # the GP agreement for botilbud residents: every second year
+TANGKAER = Cadence(every_years=1, extended_every_years=EXTENDED_EVERY_YEARS)
+YEARLY = Cadence(every_years=1)
+DEFAULT_CADENCE = DSAM
+
+
+def is_extended(check_year: int, previous_extended_years: Iterable[int], cadence: Cadence = TANGKAER) -> bool:
+    """The larger check comes every ``cadence.extended_every_years`` (Tangkær: fifth) year. INFERRED: the
+    first check a citizen has in Tovholder is an extended one (a new citizen's review takes the longest),
+    then every N years after the last extended one, so skipped or declined years do not shift the rhythm.
+    A cadence without extended checks never has one."""
+    if cadence.extended_every_years is None:
+        return False
     earlier = [y for y in previous_extended_years if y < check_year]
-    return not earlier or check_year - max(earlier) >= EXTENDED_EVERY_YEARS
+    return not earlier or check_year - max(earlier) >= cadence.extended_every_years
 
 
-def next_check_year(last_check_year: int | None, this_year: int) -> int:
-    return this_year if last_check_year is None or last_check_year < this_year else last_check_year + 1
+def next_check_year(last_check_year: int | None, this_year: int, cadence: Cadence = YEARLY) -> int:
+    """The year the next check is due: this year for a citizen never checked (or overdue), otherwise
+    ``every_years`` after the last one."""
+    if last_check_year is None:
+        return this_year
+    return max(this_year, last_check_year + cadence.every_years)
+
+
+def is_due(year: int, last_check_year: int | None, cadence: Cadence) -> bool:
+    """Whether a citizen whose last check (held or planned) was in ``last_check_year`` is due in ``year``."""
+    return last_check_year is None or year - last_check_year >= cadence.every_years
 
 
 @dataclass(frozen=True)
@@ -149,7 +199,8 @@ def check_day_is_reachable(check_day: date, today: date) -> None:
     if check_day - today < PRE_ASSESSMENT_DEADLINE:
         earliest = today + PRE_ASSESSMENT_DEADLINE
         raise HealthRuleViolation(
-            f"the check on {check_day} leaves less than 3 weeks for the pre-assessment; choose {earliest} or later"
+            f"sundhedstjekket den {check_day:%d.%m.%Y} giver under 3 uger til forundersøgelsen; "
+            f"vælg {earliest:%d.%m.%Y} eller senere"
         )
 
 
@@ -163,6 +214,23 @@ class ThemeAnswer:
     symptom_score: int | None = None  # 0–4 where the symptom schedule is used
 
 
+THEME_WORDS = {
+    PreAssessmentTheme.TEETH: "tandstatus",
+    PreAssessmentTheme.DIET: "kost",
+    PreAssessmentTheme.EXERCISE: "motion og bevægelse",
+    PreAssessmentTheme.SLEEP: "søvn",
+    PreAssessmentTheme.DEPENDENCE: "afhængighed",
+    PreAssessmentTheme.PAIN: "smerter",
+    PreAssessmentTheme.NADA: "NADA",
+}
+
+
+@dataclass(frozen=True)
+class ThemeSkipped:
+    theme: PreAssessmentTheme
+    reason: str  # why the theme was not talked about, e.g. "borgeren ønskede ikke at tale om det"
+
+
 @dataclass(frozen=True)
 class PreAssessment:
     answers: tuple[ThemeAnswer, ...]
@@ -170,31 +238,49 @@ class PreAssessment:
     done_on: date
     done_by_sub: str
     setting: str | None = None  # e.g. "on a walk", "over a game of Yatzy" — adapted to the citizen
+    skipped: tuple[ThemeSkipped, ...] = ()
 
     @property
     def themes_covered(self) -> frozenset[PreAssessmentTheme]:
-        return frozenset(a.theme for a in self.answers)
+        return frozenset(a.theme for a in self.answers) | frozenset(s.theme for s in self.skipped)
 
     @property
     def themes_not_covered(self) -> tuple[PreAssessmentTheme, ...]:
         return tuple(t for t in PreAssessmentTheme if t not in self.themes_covered)
 
+    @property
+    def complete(self) -> bool:
+        """The step is done only when every theme is answered or skipped with a reason."""
+        return not self.themes_not_covered
+
 
 def validate_pre_assessment(pre: PreAssessment) -> PreAssessment:
-    """Staff select the themes that matter to the citizen ([4]:4790-4800), so not every theme needs an
-    answer; but what is written is the citizen's own words, so an answer is never blank."""
+    """Staff adapt the interview to the citizen ([4]:4790-4800), so a theme may be skipped — with a reason;
+    what is written is the citizen's own words, so an answer is never blank. A pre-assessment with themes
+    left may be saved; it is done only when ``complete``."""
     seen: set[PreAssessmentTheme] = set()
     for answer in pre.answers:
         if answer.theme in seen:
-            raise HealthRuleViolation(f"the theme {answer.theme} is answered twice; merge the answers")
+            raise HealthRuleViolation(f"temaet {THEME_WORDS[answer.theme]} er besvaret to gange; saml svarene")
         seen.add(answer.theme)
         if not answer.citizens_words.strip():
-            raise HealthRuleViolation(f"the answer on {answer.theme} is empty; write what the citizen says, or leave the theme out")
+            raise HealthRuleViolation(f"svaret om {THEME_WORDS[answer.theme]} er tomt; skriv, hvad borgeren siger, "
+                                      "eller spring temaet over med en begrundelse")
         if answer.symptom_score is not None and not 0 <= answer.symptom_score <= 4:
-            raise HealthRuleViolation("a symptom score is between 0 (not present) and 4 (very much)")
+            raise HealthRuleViolation("en symptomscore ligger mellem 0 (ikke til stede) og 4 (meget)")
+    for skip in pre.skipped:
+        if skip.theme in seen:
+            raise HealthRuleViolation(f"temaet {THEME_WORDS[skip.theme]} er både besvaret og sprunget over")
+        seen.add(skip.theme)
+        if not skip.reason.strip():
+            raise HealthRuleViolation(f"skriv, hvorfor temaet {THEME_WORDS[skip.theme]} er sprunget over")
     if not pre.answers and not pre.wants_to_talk_about.strip():
-        raise HealthRuleViolation("the pre-assessment has no themes and no answer to what the citizen wants to talk about")
+        raise HealthRuleViolation("forundersøgelsen har ingen temaer og intet svar på, hvad borgeren vil tale om")
     return pre
+
+
+def missing_themes_text(pre: PreAssessment) -> str:
+    return ", ".join(THEME_WORDS[t] for t in pre.themes_not_covered)
 
 
 # --- examination --------------------------------------------------------------------------------
@@ -250,6 +336,35 @@ class CheckDayPlan:
     days: tuple[DayPlan, ...]
     not_planned: tuple[str, ...] = ()  # citizens left over when the days ran out
     declined: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()  # Danish; scheduling such a plan must be confirmed explicitly
+
+
+def planning_warnings(days: Sequence[date], *, slot_minutes: int, per_day: int, first_slot: time) -> tuple[str, ...]:
+    """What in a plan lies outside the usual day (8–10 checks, working hours, working days).
+
+    Refuses (``HealthRuleViolation``) what no confirmation makes sensible: a day whose checks would run
+    past midnight, or more checks than a day holds."""
+    if not 1 <= per_day <= HARD_MAX_CHECKS_PER_DAY:
+        raise HealthRuleViolation(f"planlæg 1–{HARD_MAX_CHECKS_PER_DAY} sundhedstjek pr. dag, ikke {per_day}")
+    start = datetime.combine(date(2000, 1, 3), first_slot)
+    end = start + timedelta(minutes=slot_minutes * per_day)
+    if end.date() != start.date() and end.time() != time(0, 0):
+        raise HealthRuleViolation(
+            f"{per_day} tjek à {slot_minutes} minutter fra kl. {first_slot:%H:%M} løber over midnat; "
+            "vælg et tidligere første tidspunkt eller færre tjek pr. dag")
+    warnings = []
+    low, high = USUAL_CHECKS_PER_DAY
+    if not low <= per_day <= high:
+        warnings.append(f"{per_day} tjek pr. dag ligger uden for de sædvanlige {low}–{high}")
+    day_start, day_end = WORKING_HOURS
+    if first_slot < day_start or end > datetime.combine(start.date(), day_end):
+        warnings.append(f"tjekkene ligger kl. {first_slot:%H:%M}–{end:%H:%M}, uden for arbejdstiden "
+                        f"kl. {day_start:%H:%M}–{day_end:%H:%M}")
+    for day in sorted(days):
+        if not clock.is_working_day(day):
+            name = clock.holiday_name(day)
+            warnings.append(f"{day:%d.%m.%Y} er ikke en arbejdsdag" + (f" ({name})" if name else " (weekend)"))
+    return tuple(warnings)
 
 
 def plan_check_days(
@@ -266,18 +381,18 @@ def plan_check_days(
     a day holds. With ``one_practice_per_day`` a day never mixes practices.
 
     Citizens who declined are not planned (and not chased). Practices are placed largest first
-    (first-fit decreasing), which keeps the number of days low.
+    (first-fit decreasing), which keeps the number of days low. What lies outside the usual day comes
+    back as ``warnings`` (``planning_warnings``) for the planner to confirm.
     """
     if not SLOT_MINUTES_RANGE[0] <= slot_minutes <= SLOT_MINUTES_RANGE[1]:
-        raise HealthRuleViolation(f"a check takes 10–15 minutes per citizen, not {slot_minutes}")
-    if not 1 <= per_day <= MAX_CHECKS_PER_DAY:
-        raise HealthRuleViolation(f"plan at most {MAX_CHECKS_PER_DAY} checks per day, not {per_day}")
+        raise HealthRuleViolation(f"et sundhedstjek tager 10–15 minutter pr. borger, ikke {slot_minutes}")
+    warnings = planning_warnings(days, slot_minutes=slot_minutes, per_day=per_day, first_slot=first_slot)
     if len(set(days)) != len(days):
-        raise HealthRuleViolation("the same day is offered twice")
+        raise HealthRuleViolation("den samme dag er foreslået to gange")
     seen_ids: set[str] = set()
     for c in citizens:
         if c.citizen_id in seen_ids:
-            raise HealthRuleViolation(f"citizen {c.citizen_id} is listed twice")
+            raise HealthRuleViolation(f"borgeren {c.citizen_id} står på listen to gange")
         seen_ids.add(c.citizen_id)
 
     declined = tuple(c.citizen_id for c in citizens if c.declined)
@@ -318,7 +433,7 @@ def plan_check_days(
                 slots.append(Slot(citizen_id, practice, start, end))
                 start = end
         plans.append(DayPlan(day, tuple(slots)))
-    return CheckDayPlan(tuple(plans), tuple(not_planned), declined)
+    return CheckDayPlan(tuple(plans), tuple(not_planned), declined, warnings)
 
 
 # --- participants -------------------------------------------------------------------------------
@@ -332,6 +447,17 @@ class ParticipantRole(StrEnum):
     PSYCHIATRIST = "psychiatrist"
     PHARMACIST = "pharmacist"
     FORENSIC_NURSE = "forensic-nurse"  # optional, when forensic psychiatry is involved
+
+
+PARTICIPANT_WORDS = {
+    ParticipantRole.CITIZEN: "borgeren",
+    ParticipantRole.STAFF: "en medarbejder, der kender borgeren",
+    ParticipantRole.MINUTE_TAKER: "en referent",
+    ParticipantRole.GP: "en praktiserende læge eller psykiater",
+    ParticipantRole.PSYCHIATRIST: "en psykiater",
+    ParticipantRole.PHARMACIST: "farmaceuten",
+    ParticipantRole.FORENSIC_NURSE: "en retspsykiatrisk sygeplejerske",
+}
 
 
 @dataclass(frozen=True)
@@ -381,10 +507,13 @@ class DecisionKind(StrEnum):
 
 MEDICATION_DECISIONS = frozenset({DecisionKind.REDUCE_DOSE, DecisionKind.STOP_DRUG, DecisionKind.START_DRUG})
 
-# The staff member reminds the citizen "the morning and the evening before" ([4]:4885-4897).
-EVENING_REMINDER = time(19, 0)
-MORNING_REMINDER = time(8, 0)
-MORNING_REMINDER_LEAD = timedelta(hours=1)
+# The staff member reminds the citizen "the morning and the evening before" ([4]:4885-4897): the one
+# schedule every service uses (tovholder/reminders.py, a setting of the kit).
+
+
+# INFERRED: a decision without a date ("watch this symptom") is looked at again after about three
+# months, on a working day, unless the meeting set its own review date.
+WATCH_REVIEW_AFTER = timedelta(days=91)
 
 
 @dataclass(frozen=True)
@@ -394,6 +523,7 @@ class Decision:
     due_at: datetime | None = None  # the date agreed in the meeting, if any
     responsible_sub: str | None = None
     citizen_wants_reminders: bool = True
+    review_on: date | None = None  # without a date: when to look at it again (default WATCH_REVIEW_AFTER)
 
 
 @dataclass(frozen=True)
@@ -403,29 +533,37 @@ class DecisionOutcome:
     task_due_at: datetime | None
     reminders: tuple[datetime, ...]
     medication_change_expected: bool  # FMK must be updated by the prescriber; staff verify
+    review_on: date | None = None  # a decision without a date becomes a "watch" task reviewed on this day
 
 
-def reminders_before(appointment: datetime) -> tuple[datetime, ...]:
-    """The evening before (19:00) and the morning of the day (08:00, or an hour before an early
-    appointment); never a reminder after the appointment itself."""
-    local = appointment.astimezone(DANISH_TIME)
-    evening = datetime.combine(local.date() - timedelta(days=1), EVENING_REMINDER, tzinfo=DANISH_TIME)
-    morning = datetime.combine(local.date(), MORNING_REMINDER, tzinfo=DANISH_TIME)
-    if morning > local - MORNING_REMINDER_LEAD:
-        morning = local - MORNING_REMINDER_LEAD
-    return tuple(r for r in (evening, morning) if r < local)
+def reminders_before(appointment: datetime, schedule: ReminderSchedule = DEFAULT_SCHEDULE) -> tuple[datetime, ...]:
+    """The evening before and the morning of the day (``tovholder.reminders``: 19:00 and 08:00, or an
+    hour before an early appointment); never a reminder after the appointment itself."""
+    return schedule.moments_before(appointment)
 
 
-def outcome_of(decision: Decision, *, held_at: datetime) -> DecisionOutcome:
+def watch_review_day(held_at: datetime, review_on: date | None = None) -> date:
+    """When a decision without a date is looked at again: the day given, or about three months after the
+    check; a weekend or holiday moves to the next working day."""
+    day = review_on or clock.local_date(held_at) + WATCH_REVIEW_AFTER
+    return day if clock.is_working_day(day) else clock.next_working_day(day)
+
+
+def outcome_of(decision: Decision, *, held_at: datetime,
+               schedule: ReminderSchedule = DEFAULT_SCHEDULE) -> DecisionOutcome:
     if not decision.title.strip():
-        raise HealthRuleViolation("a decision needs a short title saying what was agreed")
+        raise HealthRuleViolation("en beslutning skal have en kort titel, der siger, hvad der blev aftalt")
     if decision.due_at is not None:
         if decision.due_at.tzinfo is None:
-            raise HealthRuleViolation("the decision's date needs a time zone")
+            raise HealthRuleViolation("beslutningens dato skal have en tidszone")
         if decision.due_at <= held_at:
-            raise HealthRuleViolation("the decision's date is before the health check was held")
+            raise HealthRuleViolation("beslutningens dato ligger før sundhedstjekket blev holdt")
+        if decision.review_on is not None:
+            raise HealthRuleViolation("en beslutning med dato har ingen revurderingsdato; angiv den ene eller den anden")
+    elif decision.review_on is not None and decision.review_on <= clock.local_date(held_at):
+        raise HealthRuleViolation("revurderingsdatoen skal ligge efter sundhedstjekket")
     reminders = (
-        tuple(r for r in reminders_before(decision.due_at) if r > held_at)
+        schedule.moments_before(decision.due_at, after=held_at)
         if decision.due_at is not None and decision.citizen_wants_reminders
         else ()
     )
@@ -435,6 +573,7 @@ def outcome_of(decision: Decision, *, held_at: datetime) -> DecisionOutcome:
         task_due_at=decision.due_at,
         reminders=reminders,
         medication_change_expected=decision.kind in MEDICATION_DECISIONS,
+        review_on=None if decision.due_at is not None else watch_review_day(held_at, decision.review_on),
     )
 
 
@@ -446,6 +585,9 @@ class CheckStatus(StrEnum):
     DECLINED = "declined"
     HELD = "held"
     CANCELLED = "cancelled"  # e.g. the citizen died; the check will not take place
+
+
+CHECK_STATUS_DA = {"planned": "planlagt", "declined": "afslået", "held": "holdt", "cancelled": "aflyst"}
 
 
 @dataclass(frozen=True)
@@ -463,7 +605,7 @@ def decline(check: HealthCheck, *, reason: str | None = None) -> HealthCheck:
     """Voluntary: the citizen may decline without giving a reason, and nobody is tasked to persuade
     them ("sundhedstvang" must not happen). A held check cannot be declined afterwards."""
     if check.status in (CheckStatus.HELD, CheckStatus.CANCELLED):
-        raise HealthRuleViolation(f"the check was already {check.status}; it cannot be declined afterwards")
+        raise HealthRuleViolation(f"sundhedstjekket er allerede {CHECK_STATUS_DA[check.status]}; det kan ikke afslås bagefter")
     return HealthCheck(
         check.citizen_id, check.year, check.check_day, check.extended, CheckStatus.DECLINED, check.steps_done,
         (reason or "").strip() or None,
@@ -475,13 +617,19 @@ def accept_again(check: HealthCheck, today: date) -> HealthCheck:
     if check.status is not CheckStatus.DECLINED:
         return check
     if check.check_day <= today:
-        raise HealthRuleViolation("the check day has passed; plan a new check instead")
+        raise HealthRuleViolation("dagen for sundhedstjekket er passeret; planlæg et nyt i stedet")
     return HealthCheck(check.citizen_id, check.year, check.check_day, check.extended, CheckStatus.PLANNED, check.steps_done)
 
 
-def complete_step(check: HealthCheck, step: PreparationStep) -> HealthCheck:
+def complete_step(check: HealthCheck, step: PreparationStep, *, pre_assessment: PreAssessment | None = None) -> HealthCheck:
+    """Mark a preparation step done. The pre-assessment is done only with every theme answered or skipped
+    with a reason (``pre_assessment`` is the one recorded)."""
+    if step is PreparationStep.PRE_ASSESSMENT and (pre_assessment is None or not pre_assessment.complete):
+        missing = missing_themes_text(pre_assessment) if pre_assessment else "alle temaer"
+        raise HealthRuleViolation(f"forundersøgelsen er ikke færdig: {missing} mangler svar eller en begrundelse "
+                                  "for at springe temaet over")
     if check.status is not CheckStatus.PLANNED:
-        raise HealthRuleViolation(f"the check is {check.status}; its preparation cannot change")
+        raise HealthRuleViolation(f"sundhedstjekket er {CHECK_STATUS_DA[check.status]}; forberedelsen kan ikke ændres")
     return HealthCheck(
         check.citizen_id, check.year, check.check_day, check.extended, check.status, check.steps_done | {step}
     )
@@ -497,12 +645,13 @@ def readiness(check: HealthCheck, today: date) -> Mapping[PreparationStep, StepS
 
 def hold(check: HealthCheck, participants: Iterable[Participant], held_on: date) -> HealthCheck:
     if check.status is CheckStatus.DECLINED:
-        raise HealthRuleViolation("the citizen declined this check; record their acceptance first")
+        raise HealthRuleViolation("borgeren har takket nej til dette tjek; registrér først, at borgeren siger ja igen")
     if check.status is CheckStatus.HELD:
-        raise HealthRuleViolation("the check was already held")
+        raise HealthRuleViolation("sundhedstjekket er allerede holdt")
     if check.status is CheckStatus.CANCELLED:
-        raise HealthRuleViolation("the check was cancelled")
+        raise HealthRuleViolation("sundhedstjekket er aflyst")
     result = check_participants(participants)
     if not result.can_hold:
-        raise HealthRuleViolation("the check cannot be held without: " + ", ".join(r.value for r in result.missing_required))
+        raise HealthRuleViolation("sundhedstjekket kan ikke holdes uden: "
+                                  + ", ".join(PARTICIPANT_WORDS[r] for r in result.missing_required))
     return HealthCheck(check.citizen_id, check.year, held_on, check.extended, CheckStatus.HELD, check.steps_done)

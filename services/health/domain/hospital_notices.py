@@ -10,6 +10,12 @@ Ordering rule: notices may arrive out of order, so a citizen's admission state i
 ``occurred_at``, not by arrival. A missing predecessor is tolerated (a discharge for an admission we
 never heard of, e.g. from before the citizen was known); a *contradiction* between dates is rejected
 (a leave after the discharge, a discharge before the admission, anything after the death).
+
+What a notice asks of the tovholder follows from the episode's *true* state after the fold, not from
+the notice alone (``notice_outcome``): an admission whose stay is already over (its discharge arrived
+first) asks for nothing; a notice dated long before it arrived (``HISTORIC_AFTER``, e.g. 1970) is
+recorded with a note but asks for no urgent work and does not by itself keep the citizen shown as
+admitted; an episode whose admission the hospital cancelled is not open on its leave notices alone.
 """
 
 from __future__ import annotations
@@ -19,19 +25,24 @@ from datetime import datetime, time, timedelta
 from enum import StrEnum
 from typing import Iterable, Sequence
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from services.health.domain.errors import NoticeConflict, NoticeInvalid
+from tovholder import clock
 
 # Hospital notices need no consent: the municipality may receive them under this provision.
 LEGAL_BASIS = "retssikkerhedsloven § 12 c"
 
-DANISH_TIME = ZoneInfo("Europe/Copenhagen")
+DANISH_TIME = clock.COPENHAGEN
 
 # Clocks at hospitals and here differ a little; a notice "from the future" by less than this is fine.
 CLOCK_SKEW = timedelta(minutes=5)
 
 MAX_TEXT_LENGTH = 200
+
+# INFERRED: MedCom hospital notifications are sent within minutes of the event. A notice that arrives
+# more than this after what it reports is historic (a backlog, a resend, a default date such as 1970):
+# it is recorded and shown, but one cannot accompany an admission that long ago.
+HISTORIC_AFTER = timedelta(days=30)
 
 
 class BaseCode(StrEnum):
@@ -215,6 +226,7 @@ class NoticeRecord:
     occurred_at: datetime
     status: NoticeStatus = NoticeStatus.ACTIVE
     replaced_by_message_id: UUID | None = None
+    received_at: datetime | None = None  # None: not known (counted as timely)
 
     @property
     def kind(self) -> NoticeKind:
@@ -223,6 +235,15 @@ class NoticeRecord:
     @property
     def effective(self) -> bool:
         return self.status is NoticeStatus.ACTIVE
+
+    @property
+    def historic(self) -> bool:
+        return self.received_at is not None and is_historic(self.occurred_at, self.received_at)
+
+
+def is_historic(occurred_at: datetime, received_at: datetime) -> bool:
+    """The notice reports something long before it arrived (see ``HISTORIC_AFTER``)."""
+    return occurred_at < received_at - HISTORIC_AFTER
 
 
 # --- the fold -----------------------------------------------------------------------------------
@@ -353,6 +374,20 @@ def check_sequence(existing: Sequence[NoticeRecord], candidate: _Step | None = N
     raise NoticeConflict(_conflict_reason(contradiction))
 
 
+def _open_episodes(records: Sequence[NoticeRecord], at: datetime | None) -> dict[str, tuple[EpisodeState, datetime]]:
+    """The episodes the notices (up to ``at``) show as open, admitted or on leave. An episode is not open
+    on the word of historic notices alone, nor on leave notices once its admission was cancelled."""
+    known = [r for r in records if at is None or r.occurred_at <= at]
+    episodes, _ = _fold(_sorted(_steps_from(known)))
+    effective = [r for r in known if r.effective]
+    timely = {r.hospital_episode_id for r in effective if not r.historic}
+    admitted = {r.hospital_episode_id for r in effective if r.kind is NoticeKind.ADMISSION}
+    admission_cancelled = {r.hospital_episode_id for r in known
+                           if r.status is NoticeStatus.CANCELLED and r.kind is NoticeKind.ADMISSION} - admitted
+    return {e: v for e, v in episodes.items()
+            if v[0] in (EpisodeState.ADMITTED, EpisodeState.ON_LEAVE) and e in timely and e not in admission_cancelled}
+
+
 def admission_state(records: Sequence[NoticeRecord], at: datetime | None = None) -> CitizenAdmission:
     """The citizen's admission state at ``at`` (default: after every effective notice)."""
     steps = [s for s in _steps_from(records) if at is None or s.occurred_at <= at]
@@ -360,7 +395,7 @@ def admission_state(records: Sequence[NoticeRecord], at: datetime | None = None)
     if any(state is EpisodeState.DECEASED for state, _ in episodes.values()):
         since = max(t for state, t in episodes.values() if state is EpisodeState.DECEASED)
         return CitizenAdmission(AdmissionState.DECEASED, since=since)
-    open_episodes = {e: v for e, v in episodes.items() if v[0] in (EpisodeState.ADMITTED, EpisodeState.ON_LEAVE)}
+    open_episodes = _open_episodes(records, at)
     if not open_episodes:
         return CitizenAdmission(AdmissionState.NOT_ADMITTED)
     state = (
@@ -369,6 +404,18 @@ def admission_state(records: Sequence[NoticeRecord], at: datetime | None = None)
         else AdmissionState.ADMITTED
     )
     return CitizenAdmission(state, tuple(sorted(open_episodes)), since=min(t for _, t in open_episodes.values()))
+
+
+def episode_state(records: Sequence[NoticeRecord], episode: str) -> EpisodeState | None:
+    """One episode's state after every effective notice (None: no effective notice in it)."""
+    episodes, _ = _fold(_sorted(_steps_from(records)))
+    state = episodes.get(episode)
+    return state[0] if state else None
+
+
+def _deceased(records: Sequence[NoticeRecord]) -> bool:
+    episodes, _ = _fold(_sorted(_steps_from(records)))
+    return any(s is EpisodeState.DECEASED for s, _ in episodes.values())
 
 
 # --- deciding what a new message does -------------------------------------------------------------
@@ -417,7 +464,8 @@ def decide(incoming: IncomingNotice, history: Sequence[NoticeRecord]) -> NoticeD
     return NoticeDecision(incoming.code.action, incoming.kind, target)
 
 
-def apply(decision: NoticeDecision, incoming: IncomingNotice, notice_id: UUID, history: Sequence[NoticeRecord]) -> list[NoticeRecord]:
+def apply(decision: NoticeDecision, incoming: IncomingNotice, notice_id: UUID, history: Sequence[NoticeRecord], *,
+          received_at: datetime | None = None) -> list[NoticeRecord]:
     """The citizen's notice history after ``decision`` (nothing is deleted: replaced notices keep a status)."""
     updated = []
     for record in history:
@@ -427,9 +475,36 @@ def apply(decision: NoticeDecision, incoming: IncomingNotice, notice_id: UUID, h
         updated.append(record)
     if decision.action is not NoticeAction.CANCEL:
         updated.append(
-            NoticeRecord(notice_id, incoming.message_id, incoming.code.base, incoming.hospital_episode_id, incoming.occurred_at)
+            NoticeRecord(notice_id, incoming.message_id, incoming.code.base, incoming.hospital_episode_id, incoming.occurred_at,
+                         received_at=received_at)
         )
     return updated
+
+
+# --- matching a parked notice to a citizen by hand -----------------------------------------------
+
+MIN_OVERRIDE_REASON = 10
+
+
+@dataclass(frozen=True)
+class MatchDecision:
+    override: bool  # the CPRs differ and staff attach the notice anyway, with ``reason``
+    reason: str | None = None
+
+
+def may_match(*, notice_cpr_hash: str, citizen_cpr_hash: str, override_reason: str | None) -> MatchDecision:
+    """A parked notice belongs to the citizen whose CPR it names. Attaching it to a citizen with another
+    CPR (the hospital mistyped it) needs an explicit override with a reason, which is audited."""
+    reason = (override_reason or "").strip()
+    if notice_cpr_hash == citizen_cpr_hash:
+        return MatchDecision(override=False)
+    if len(reason) < MIN_OVERRIDE_REASON:
+        raise NoticeConflict(
+            "CPR-nummeret på advisen er ikke borgerens. Vælg den rigtige borger, eller knyt advisen til borgeren alligevel "
+            f"med en begrundelse (mindst {MIN_OVERRIDE_REASON} tegn, fx hvordan det er afklaret med hospitalet); "
+            "begrundelsen logges."
+        )
+    return MatchDecision(override=True, reason=reason[:500])
 
 
 # --- follow-up implied by a notice ---------------------------------------------------------------
@@ -439,12 +514,13 @@ class FollowUpKind(StrEnum):
     ACCOMPANY_ADMISSION = "accompany-admission"
     FOLLOW_UP_DISCHARGE = "follow-up-discharge"
     NOTIFY_NETWORK_OF_DEATH = "notify-network-of-death"
+    VERIFY_HISTORIC_ADMISSION = "verify-historic-admission"
 
 
 @dataclass(frozen=True)
 class FollowUp:
     kind: FollowUpKind
-    title: str
+    title: str  # Danish: staff read it
     due_at: datetime
     escalate_if_unclaimed_after: timedelta | None = None
     check_medication_changes: bool = False
@@ -458,26 +534,24 @@ WORKDAY_END = time(16, 0)
 
 
 def _end_of_local_day(moment: datetime) -> datetime:
-    local = moment.astimezone(DANISH_TIME)
-    return datetime.combine(local.date(), time(23, 59), tzinfo=DANISH_TIME)
+    return clock.local(clock.end_of_local_day(moment))
 
 
 def _next_working_day_end(moment: datetime) -> datetime:
-    day = moment.astimezone(DANISH_TIME).date() + timedelta(days=1)
-    while day.weekday() >= 5:
-        day += timedelta(days=1)
-    return datetime.combine(day, WORKDAY_END, tzinfo=DANISH_TIME)
+    """16:00 on the next working day (weekends, helligdage and the offices' closing days skipped)."""
+    return clock.local(clock.working_day_deadline(moment, 1, at=WORKDAY_END))
 
 
 def follow_ups_for(kind: NoticeKind, *, occurred_at: datetime, received_at: datetime, acute: bool = False) -> tuple[FollowUp, ...]:
-    """The work a notice implies for the tovholder (the notifications service turns it into tasks)."""
+    """The work a notice usually implies for the tovholder (the notifications service turns it into tasks).
+    ``notice_outcome`` decides whether the episode's true state still asks for it."""
     known_at = max(occurred_at, received_at)
     if kind is NoticeKind.ADMISSION:
-        title = "Acute admission: accompany or visit" if acute else "Admission: accompany or visit"
+        title = "Akut indlæggelse: følg eller besøg borgeren" if acute else "Indlæggelse: følg eller besøg borgeren"
         return (
             FollowUp(
                 FollowUpKind.ACCOMPANY_ADMISSION,
-                title + "; watch FMK for medication changes",
+                title + "; hold øje med medicinændringer i FMK",
                 due_at=_end_of_local_day(known_at),
                 escalate_if_unclaimed_after=ADMISSION_ESCALATION,
             ),
@@ -486,7 +560,7 @@ def follow_ups_for(kind: NoticeKind, *, occurred_at: datetime, received_at: date
         return (
             FollowUp(
                 FollowUpKind.FOLLOW_UP_DISCHARGE,
-                "Discharged: follow up on the homecoming and on medication changes in FMK",
+                "Udskrevet: følg op på hjemkomsten og på medicinændringer i FMK",
                 due_at=_next_working_day_end(known_at),
                 check_medication_changes=True,
             ),
@@ -495,7 +569,7 @@ def follow_ups_for(kind: NoticeKind, *, occurred_at: datetime, received_at: date
         return (
             FollowUp(
                 FollowUpKind.NOTIFY_NETWORK_OF_DEATH,
-                "The citizen has died: tell the network",
+                "Borgeren er død: underret netværket",
                 due_at=_end_of_local_day(known_at),
                 close_open_tasks=True,
             ),
@@ -503,14 +577,69 @@ def follow_ups_for(kind: NoticeKind, *, occurred_at: datetime, received_at: date
     return ()  # leaves only appear on the timeline
 
 
+class FollowUpWanted(StrEnum):
+    """What the notice asks of the tovholder, given the episode's true state (carried in the event)."""
+
+    USUAL = "usual"  # the notice's own follow-up (``follow_ups_for``)
+    NONE = "none"  # the stay is already over, or the notice is historic: recorded, no task
+    VERIFY = "verify"  # historic admission of an episode still open: check with the ward (routine)
+
+
+@dataclass(frozen=True)
+class NoticeOutcome:
+    episode_state: EpisodeState | None  # the episode's state after every effective notice
+    historic: bool
+    follow_up: FollowUpWanted
+    follow_ups: tuple[FollowUp, ...]
+    note: str | None = None  # Danish, for the timeline: why the notice asks for less than usual
+
+
+_OPEN = (EpisodeState.ADMITTED, EpisodeState.ON_LEAVE)
+
+
+def notice_outcome(kind: NoticeKind, episode: str, history_after: Sequence[NoticeRecord], *, occurred_at: datetime,
+                   received_at: datetime, acute: bool = False) -> NoticeOutcome:
+    """What a new or corrected notice asks of the tovholder once it is applied to ``history_after``.
+
+    - a death always tells the network;
+    - a historic notice (``HISTORIC_AFTER``) asks for no urgent work; an admission whose episode is still
+      open asks the tovholder to check with the ward by the next working day;
+    - an admission or a leave whose stay is already over (a later discharge, a death) asks for nothing;
+      a leave that has already ended neither;
+    - otherwise the notice's usual follow-up.
+    """
+    state = episode_state(history_after, episode)
+    historic = is_historic(occurred_at, received_at)
+    usual = follow_ups_for(kind, occurred_at=occurred_at, received_at=received_at, acute=acute)
+    when = f"{clock.local(occurred_at):%d.%m.%Y}"
+    if kind is NoticeKind.DEATH:
+        return NoticeOutcome(state, historic, FollowUpWanted.USUAL, usual)
+    if historic:
+        if kind is NoticeKind.ADMISSION and state in _OPEN and not _deceased(history_after):
+            verify = FollowUp(FollowUpKind.VERIFY_HISTORIC_ADMISSION,
+                              f"Gammel indlæggelsesadvis (dateret {when}): afklar med afdelingen, om borgeren er indlagt",
+                              due_at=_next_working_day_end(received_at))
+            return NoticeOutcome(state, True, FollowUpWanted.VERIFY, (verify,),
+                                 note=f"historisk advis, dateret {when}: ingen akut opgave – afklar med afdelingen")
+        return NoticeOutcome(state, True, FollowUpWanted.NONE, (),
+                             note=f"historisk advis, dateret {when}: registreret uden opgave")
+    over = state in (EpisodeState.DISCHARGED, EpisodeState.DECEASED) or _deceased(history_after)
+    if kind is NoticeKind.ADMISSION and over:
+        return NoticeOutcome(state, False, FollowUpWanted.NONE, (),
+                             note="opholdet er allerede afsluttet: ingen opgave om at følge indlæggelsen")
+    if kind is NoticeKind.LEAVE_STARTED and (over or state is not EpisodeState.ON_LEAVE):
+        return NoticeOutcome(state, False, FollowUpWanted.NONE, (), note="orloven er allerede afsluttet")
+    return NoticeOutcome(state, False, FollowUpWanted.USUAL, usual)
+
+
 # ---------------------------------------------------------------------------- the health timeline
 
 KIND_WORDS = {
-    NoticeKind.ADMISSION: "Admitted",
-    NoticeKind.LEAVE_STARTED: "On leave from hospital",
-    NoticeKind.LEAVE_ENDED: "Back from leave",
-    NoticeKind.DISCHARGE: "Discharged",
-    NoticeKind.DEATH: "Died",
+    NoticeKind.ADMISSION: "Indlagt",
+    NoticeKind.LEAVE_STARTED: "På orlov fra hospitalet",
+    NoticeKind.LEAVE_ENDED: "Tilbage fra orlov",
+    NoticeKind.DISCHARGE: "Udskrevet",
+    NoticeKind.DEATH: "Død",
 }
 
 # The receipt's reason when a correction or cancellation names another person's notice.
@@ -521,17 +650,22 @@ OTHER_PERSON = (
 
 
 def timeline_text(action: NoticeAction, incoming: IncomingNotice, *, received_at: datetime,
-                  replaced_occurred_at: datetime | None = None) -> str:
-    """The notice's line on the citizen's health timeline (at most 500 characters): what happened and,
-    unless it is a cancellation, what it asks of the tovholder (notifications makes the task)."""
+                  replaced_occurred_at: datetime | None = None, outcome: NoticeOutcome | None = None) -> str:
+    """The notice's line on the citizen's health timeline (Danish, at most 500 characters): what happened
+    and, unless it is a cancellation, what it asks of the tovholder (notifications makes the task)."""
     if action is NoticeAction.CANCEL:
-        return f"Cancelled by the hospital ({incoming.code}): the notice of {replaced_occurred_at:%Y-%m-%d %H:%M}"[:500]
+        return f"Annulleret af hospitalet ({incoming.code}): advisen fra {clock.local(replaced_occurred_at):%d.%m.%Y %H:%M}"[:500]
     if action is NoticeAction.NEW:
         what = f"{KIND_WORDS[incoming.kind]} ({incoming.code}), {incoming.department}"
     else:
-        what = f"Correction ({incoming.code}): {KIND_WORDS[incoming.kind].lower()}, {incoming.department}"
-    follow_ups = follow_ups_for(incoming.kind, occurred_at=incoming.occurred_at, received_at=received_at,
-                                acute=incoming.code.acute)
-    if follow_ups:
+        what = f"Rettelse ({incoming.code}): {KIND_WORDS[incoming.kind].lower()}, {incoming.department}"
+    if outcome is None:
+        follow_ups = follow_ups_for(incoming.kind, occurred_at=incoming.occurred_at, received_at=received_at,
+                                    acute=incoming.code.acute)
+    else:
+        follow_ups = outcome.follow_ups
+        if outcome.note:
+            what += f" — {outcome.note}"
+    if follow_ups and not (outcome and outcome.note and outcome.follow_up is FollowUpWanted.VERIFY):
         what += f" — {follow_ups[0].title}"
     return what[:500]

@@ -30,6 +30,15 @@ class ChangeKind(StrEnum):
     OTHER = "other"
 
 
+CHANGE_WORDS = {
+    ChangeKind.STARTED: "startet",
+    ChangeKind.STOPPED: "stoppet",
+    ChangeKind.DOSE_CHANGED: "dosis ændret",
+    ChangeKind.PAUSED: "pauseret",
+    ChangeKind.OTHER: "anden ændring",
+}
+
+
 class ChangeSource(StrEnum):
     PARTNER = "partner"  # a regional system (hospital, GP, pharmacist) via the integration endpoint
     STAFF = "staff"  # recorded by the nurse consultant or medication-responsible staff
@@ -43,8 +52,10 @@ class FmkReference:
     def __post_init__(self) -> None:
         if not _FMK_REFERENCE.match(self.value or ""):
             raise HealthRuleViolation(
-                "fmk_reference must be the identifier of the entry in FMK (3–100 letters, digits or :._-); "
-                "Tovholder does not store medication lists, only where to find them"
+                "FMK-referencen skal være id'et på posten i FMK (3–100 bogstaver, tal eller :._-); "
+                "Tovholder gemmer ikke medicinlister, kun hvor de findes",
+                en="fmk_reference must be the identifier of the entry in FMK (3–100 letters, digits or :._-); "
+                   "Tovholder does not store medication lists, only where to find them",
             )
 
 
@@ -60,13 +71,16 @@ class MedicationChange:
 
 def validate_change(change: MedicationChange, *, recorded_at: datetime) -> MedicationChange:
     if change.changed_at.tzinfo is None:
-        raise HealthRuleViolation("changed_at needs a time zone offset")
+        raise HealthRuleViolation("tidspunktet for ændringen skal have en tidszone", en="changed_at needs a time zone offset")
     if change.changed_at > recorded_at:
-        raise HealthRuleViolation("changed_at is in the future; record a change once it is made in FMK")
+        raise HealthRuleViolation("ændringen ligger i fremtiden; registrér den, når den er lavet i FMK",
+                                  en="changed_at is in the future; record a change once it is made in FMK")
     if change.note is not None and len(change.note) > MAX_NOTE_LENGTH:
-        raise HealthRuleViolation(f"the note is longer than {MAX_NOTE_LENGTH} characters; details belong in FMK")
+        raise HealthRuleViolation(f"noten er længere end {MAX_NOTE_LENGTH} tegn; detaljerne hører til i FMK",
+                                  en=f"the note is longer than {MAX_NOTE_LENGTH} characters; details belong in FMK")
     if change.source is ChangeSource.PARTNER and not change.changed_by_org:
-        raise HealthRuleViolation("a change from a partner names the organisation that made it")
+        raise HealthRuleViolation("en ændring fra en samarbejdspartner skal nævne organisationen, der lavede den",
+                                  en="a change from a partner names the organisation that made it")
     return change
 
 
@@ -87,5 +101,5 @@ def alert_for(change: MedicationChange, notices: Sequence[NoticeRecord]) -> Medi
     return MedicationAlert(
         hospital_episodes=state.open_episodes,
         admission_state=state.state.value,
-        reason=f"medication {change.kind.value} during a hospital stay; check FMK and talk to the ward",
+        reason=f"Medicinændring ({CHANGE_WORDS[change.kind]}) under indlæggelse: tjek FMK og tal med afdelingen",
     )

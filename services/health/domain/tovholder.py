@@ -29,10 +29,10 @@ def choose_tovholder(
     one again is not a change (no event)."""
     chosen_sub = chosen_sub.strip()
     if not chosen_sub:
-        raise HealthRuleViolation("choose a nurse consultant")
+        raise HealthRuleViolation("vælg en sygeplejekonsulent")
     if chosen_sub not in nurse_consultants_of_botilbud:
         raise HealthRuleViolation(
-            f"{chosen_sub} is not a nurse consultant at botilbud {botilbud_id}; the citizen chooses among the botilbud's own"
+            f"{chosen_sub} er ikke sygeplejekonsulent på botilbud {botilbud_id}; borgeren vælger blandt botilbuddets egne"
         )
     return TovholderChoice(chosen_sub, botilbud_id, current_sub)
 
@@ -72,22 +72,22 @@ class ExternalContact:
 
 def validate_contact(contact: ExternalContact, *, recorded_at: datetime) -> ExternalContact:
     if contact.occurred_at.tzinfo is None:
-        raise HealthRuleViolation("occurred_at needs a time zone offset")
+        raise HealthRuleViolation("tidspunktet skal have en tidszone")
     if contact.occurred_at > recorded_at:
-        raise HealthRuleViolation("the contact is dated in the future")
+        raise HealthRuleViolation("kontakten er dateret i fremtiden")
     if not contact.org.strip():
-        raise HealthRuleViolation("name the organisation contacted")
+        raise HealthRuleViolation("angiv den organisation, der blev kontaktet")
     if not contact.what.strip():
-        raise HealthRuleViolation("say briefly what the contact was about")
+        raise HealthRuleViolation("skriv kort, hvad kontakten handlede om")
     if len(contact.what) > 500:
-        raise HealthRuleViolation("keep the summary under 500 characters")
+        raise HealthRuleViolation("hold resuméet under 500 tegn")
     return contact
 
 
 # Partner documents on the timeline: who the counterpart is, and the line for each kind.
 DOCUMENT_COUNTERPART = {"lab-results": "gp", "pharmacist-review": "pharmacy", "psychiatrist-notes": "psychiatrist"}
 DOCUMENT_WORDS = {
-    "lab-results": "Lab results and measurements received",
-    "pharmacist-review": "The clinical pharmacist's medication review received",
-    "psychiatrist-notes": "Notes from the psychiatrist received",
+    "lab-results": "Blodprøvesvar og målinger modtaget",
+    "pharmacist-review": "Den kliniske farmaceuts medicingennemgang modtaget",
+    "psychiatrist-notes": "Notat fra psykiateren modtaget",
 }

@@ -1,29 +1,21 @@
-"""Local time for due dates and reminders: the botilbud work in Danish time, stored times are UTC."""
+"""Local time for due dates and reminders, and parsing times out of events.
+
+The time rules themselves (Copenhagen time, working days) are the kit's ``tovholder.clock``; this module
+re-exports the ones the rules use and adds the event-field parsing that is notifications' own.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from services.notifications.domain.errors import InvalidInput
+from tovholder.clock import COPENHAGEN as LOCAL_TZ
+from tovholder.clock import at_local, end_of_local_day, local_date
 
-LOCAL_TZ = ZoneInfo("Europe/Copenhagen")
-
-
-def local_date(moment: datetime) -> date:
-    return moment.astimezone(LOCAL_TZ).date()
-
-
-def at_local(day: date, hour: int, minute: int = 0) -> datetime:
-    """``day`` at ``hour:minute`` Danish time, as a UTC datetime (DST handled by zoneinfo)."""
-    return datetime.combine(day, time(hour, minute), tzinfo=LOCAL_TZ).astimezone(UTC)
-
-
-def end_of_local_day(day_or_moment: date | datetime) -> datetime:
-    day = local_date(day_or_moment) if isinstance(day_or_moment, datetime) else day_or_moment
-    return at_local(day, 23, 59)
+__all__ = ["LOCAL_TZ", "as_date", "as_datetime", "as_uuid", "at_local", "end_of_local_day",
+           "end_of_local_day_after", "local_date"]
 
 
 def end_of_local_day_after(moment: datetime, days: int) -> datetime:

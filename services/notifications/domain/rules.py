@@ -34,6 +34,7 @@ from services.notifications.domain.clock import (
 )
 from services.notifications.domain.errors import InvalidInput
 from services.notifications.domain.tasks import Actor, Link, Pool, Priority, Role, Task, TaskKind, TaskSpec
+from tovholder.clock import working_day_deadline
 
 # ---------------------------------------------------------------- event types
 
@@ -54,8 +55,10 @@ PLACEMENT_ENDED = "tovholder.referrals.placement-ended.v1"
 MOVE_OUT_PLANNED = "tovholder.referrals.move-out-planned.v1"
 VISITATION_FOLLOW_UP_DUE = "tovholder.referrals.follow-up-due.v1"
 VISITATION_FOLLOW_UP_HELD = "tovholder.referrals.follow-up-held.v1"
+TEMPORARY_STAY_DRIFTING = "tovholder.referrals.temporary-stay-drifting.v1"
 MEDICATION_CHANGED = "tovholder.health.medication-changed.v1"
 MEDICATION_ALERT_RAISED = "tovholder.health.medication-alert-raised.v1"
+MEDICATION_ALERT_ACKNOWLEDGED = "tovholder.health.medication-alert-acknowledged.v1"
 HEALTH_CHECK_SCHEDULED = "tovholder.health.health-check-scheduled.v1"
 HEALTH_CHECK_STEP_DUE = "tovholder.health.health-check-step-due.v1"
 HEALTH_CHECK_STEP_COMPLETED = "tovholder.health.health-check-step-completed.v1"
@@ -313,6 +316,30 @@ def visitation_follow_up_held(event: IncomingEvent) -> list[Action]:
     return [CompleteLinkedTasks(visitation_follow_up_link(event), reason="Opfølgningen er holdt")]
 
 
+DRIFT_REVIEW_WORKING_DAYS = 10  # visitation reassesses a drifting temporary stay within two working weeks
+
+
+def temporary_stay_drifting(event: IncomingEvent) -> list[Action]:
+    """A § 107 stay drifts: one task for visitation per stay and reason, ever (the business key), so a
+    redelivery or a rescan adds nothing; it goes with the placement's other visitation tasks when it ends."""
+    referral_id = str(event.require("referral_id"))
+    reason = str(event.require("reason"))
+    key = Link("stay-drift", f"{referral_id}:{reason}")
+    why = (f"over den planlagte periode på {event.get('planned_years')} år" if reason == "past-planned-period"
+           else f"{event.get('follow_ups_held')} opfølgninger uden plan for udflytning")
+    spec = TaskSpec(
+        kind=TaskKind.VISITATION_FOLLOW_UP,
+        title=f"Midlertidigt ophold (§ 107) {why}: vurdér retningen",
+        priority=Priority.ROUTINE,
+        due_at=working_day_deadline(event.time, DRIFT_REVIEW_WORKING_DAYS),
+        description="Midlertidigt som udgangspunkt: skal borgeren videre ned ad indsatstrappen, eller er opholdet "
+                    "reelt blevet længerevarende (§ 108 eller § 85)? Følg op med borgeren og botilbuddet.",
+        links=(referral_link(event), key),
+        pool=Pool(Role.VISITATION, None),
+    )
+    return [CreateTask(spec, once_per=key)]
+
+
 # ---------------------------------------------------------------- hospital notices
 
 
@@ -332,13 +359,43 @@ def _where(event: IncomingEvent) -> str:
     return ", ".join(parts) if parts else "ukendt afdeling"
 
 
-def hospital_notice_specs(event: IncomingEvent) -> tuple[TaskSpec, ...]:
-    """The tasks one hospital notice asks for (used for registration and for corrections)."""
-    kind = event.require("kind")
+def _known_at(event: IncomingEvent) -> datetime:
+    """When the notice became known here: a notice arriving after what it reports is due from its arrival."""
     occurred = as_datetime(event.require("occurred_at"), "occurred_at")
+    received = event.get("received_at")
+    return max(occurred, as_datetime(received, "received_at")) if received else occurred
+
+
+def hospital_notice_specs(event: IncomingEvent) -> tuple[TaskSpec, ...]:
+    """The tasks one hospital notice asks for (used for registration and for corrections).
+
+    Health folds the notice into the episode's true state and says in ``follow_up`` what it asks for:
+    ``none`` (the stay is already over, or the notice is historic) creates no task; ``verify`` (a historic
+    admission of an episode still open) a routine task to check with the ward. Death always tells the network."""
+    kind = event.require("kind")
+    occurred = _known_at(event)
     who = tovholder_or_pool(event.get("tovholder_sub"), event.botilbud_id)
     links = _notice_links(event)
     where = _where(event)
+    follow_up = event.get("follow_up") or "usual"
+    if kind != "death" and follow_up == "none":
+        return ()
+    if kind == "admission" and follow_up == "verify":
+        dated = as_datetime(event.require("occurred_at"), "occurred_at").astimezone(_LOCAL)
+        return (
+            TaskSpec(
+                kind=TaskKind.ACCOMPANY_ADMISSION,
+                title=f"Gammel indlæggelsesadvis (dateret {dated:%d.%m.%Y}): afklar med afdelingen ({where})",
+                priority=Priority.ROUTINE,
+                due_at=end_of_local_day_after(occurred, 1),
+                business_status="afklares",
+                description="Advisen er dateret længe før, den kom. Afklar med afdelingen, om borgeren stadig er "
+                            "indlagt, og bed hospitalet rette datoen (RE_), hvis den er forkert.",
+                checklist=("Kontakt afdelingen", "Bed om en rettet advis, hvis datoen er forkert"),
+                links=links,
+                **who,
+            ),
+        )
     if kind == "admission":
         return (
             TaskSpec(
@@ -415,8 +472,20 @@ def hospital_notice_registered(event: IncomingEvent) -> list[Action]:
                 kinds=frozenset({TaskKind.HOSPITAL_LEAVE_CONTACT}),
             )
         )
+    actions.extend(_discharge_closes_the_stay(event))
     actions.extend(CreateTask(spec, once_per=link) for spec in hospital_notice_specs(event))
     return actions
+
+
+def _discharge_closes_the_stay(event: IncomingEvent) -> list[Action]:
+    """A discharge ends the stay: the episode's accompany and leave tasks are done."""
+    if event.require("kind") != "discharge" or not event.get("hospital_episode_id"):
+        return []
+    return [CompleteLinkedTasks(
+        Link("hospital-episode", str(event.get("hospital_episode_id"))),
+        reason="Borgeren er udskrevet",
+        kinds=frozenset({TaskKind.ACCOMPANY_ADMISSION, TaskKind.HOSPITAL_LEAVE_CONTACT}),
+    )]
 
 
 def hospital_notice_corrected(event: IncomingEvent) -> list[Action]:
@@ -424,6 +493,7 @@ def hospital_notice_corrected(event: IncomingEvent) -> list[Action]:
     new = notice_link(event.require("notice_id"))
     actions: list[Action] = [
         ReviseLinkedTasks(old, hospital_notice_specs(event), reason="Hospitalsadvisen er rettet"),
+        *_discharge_closes_the_stay(event),
     ]
     if event.require("kind") == "death":
         actions.append(CancelCitizenTasks(reason="Borgeren er meldt død (rettet advis)", cancelled_by=new, keep=new))
@@ -553,6 +623,11 @@ def medication_alert(event: IncomingEvent) -> list[Action]:
     return [CreateOrReviseTask(spec, key)]
 
 
+def medication_alert_acknowledged(event: IncomingEvent) -> list[Action]:
+    return [CompleteLinkedTasks(Link("medication-alert", str(event.require("alert_id"))),
+                                reason="Medicinadvarslen er kvitteret i sundhedsmodulet")]
+
+
 def medication_changed(event: IncomingEvent) -> list[Action]:
     # Staff's own changes need no task, and changes during an admission arrive as a medication alert.
     if event.get("source") != "partner" or event.get("during_admission"):
@@ -643,6 +718,8 @@ def health_check_cancelled(event: IncomingEvent) -> list[Action]:
 
 
 def health_check_held(event: IncomingEvent) -> list[Action]:
+    """The check was held: its reminder and any preparation still open are done, and the minutes are
+    followed up. (Health sends this before the decisions, whose own tasks link the check too.)"""
     held = as_datetime(event.require("held_at"), "held_at")
     key = Link("health-check-follow-up", str(event.require("health_check_id")))
     spec = TaskSpec(
@@ -658,12 +735,36 @@ def health_check_held(event: IncomingEvent) -> list[Action]:
         links=(key, health_check_link(event)),
         **tovholder_or_pool(event.get("tovholder_sub"), event.botilbud_id),
     )
+    closed = CompleteLinkedTasks(health_check_link(event), reason="Sundhedstjekket er holdt",
+                                 kinds=frozenset({TaskKind.EXAMINATION_REMINDER, TaskKind.HEALTH_CHECK_PREPARATION}))
+    return [closed, CreateOrReviseTask(spec, key)]
+
+
+def health_check_watch(event: IncomingEvent) -> list[Action]:
+    """A decision without a date ("hold øje med …") is watched: a routine task on its review date."""
+    review_on = as_date(event.require("review_on"), "review_on")
+    key = Link("health-check-decision", str(event.require("decision_id")))
+    spec = TaskSpec(
+        kind=TaskKind.HEALTH_CHECK_FOLLOW_UP,
+        title=f"Hold øje: {event.require('title')} (revurderes {review_on.strftime('%d.%m.%Y')})",
+        priority=Priority.ROUTINE,
+        due_at=end_of_local_day(review_on),
+        business_status="hold øje",
+        description="Aftalt ved sundhedstjekket uden en dato: se på det igen sammen med borgeren på revurderingsdagen.",
+        links=(key, health_check_link(event)),
+        **(
+            {"owner_sub": event.get("responsible_sub")}
+            if event.get("responsible_sub")
+            else tovholder_or_pool(event.get("tovholder_sub"), event.botilbud_id)
+        ),
+    )
     return [CreateOrReviseTask(spec, key)]
 
 
 def health_check_decision(event: IncomingEvent) -> list[Action]:
     if not event.get("due_at"):
-        return []  # without a date the decision lives in the plan, not in a work queue
+        # Without a date: a "watch" task on the review date (older producers sent none: the plan only).
+        return health_check_watch(event) if event.get("review_on") else []
     key = Link("health-check-decision", str(event.require("decision_id")))
     kind = TaskKind.EXAMINATION_REMINDER if event.get("kind") == "book-examination" else TaskKind.HEALTH_CHECK_FOLLOW_UP
     spec = TaskSpec(
@@ -784,6 +885,8 @@ RULES: tuple[Rule, ...] = (
     Rule(VISITATION_FOLLOW_UP_DUE, "Opfølgning på visitation forfalder → opgave i visitationens pulje",
          then=visitation_follow_up_due),
     Rule(VISITATION_FOLLOW_UP_HELD, "Visitationsopfølgning holdt → opgaven er udført", then=visitation_follow_up_held),
+    Rule(TEMPORARY_STAY_DRIFTING, "Midlertidigt ophold i drift → én opgave i visitationens pulje pr. ophold og årsag",
+         then=temporary_stay_drifting),
     Rule(
         HOSPITAL_NOTICE_REGISTERED,
         "Indlæggelse → tovholder følger/besøger i dag; udskrivelse → opfølgning inkl. medicin; "
@@ -814,6 +917,8 @@ RULES: tuple[Rule, ...] = (
     Rule(LEARNING_PLAN_COMPLETED, "Læringsplan skrevet → opgaven er udført", then=learning_plan_completed),
     Rule(MEDICATION_ALERT_RAISED, "Medicinændring under indlæggelse → tovholder tjekker FMK i dag (haster)",
          then=medication_alert),
+    Rule(MEDICATION_ALERT_ACKNOWLEDGED, "Medicinadvarsel kvitteret → opgaven om at tjekke FMK er udført",
+         then=medication_alert_acknowledged),
     Rule(MEDICATION_CHANGED, "Medicinændring fra en samarbejdspartner → tovholder afstemmer medicinen",
          then=medication_changed),
     Rule(HEALTH_CHECK_SCHEDULED, "Sundhedstjek planlagt → påmindelser aftenen før og morgenen på dagen",
@@ -825,8 +930,10 @@ RULES: tuple[Rule, ...] = (
          then=health_check_cancelled),
     Rule(HEALTH_CHECK_DECLINED, "Borgeren takker nej → dets åbne opgaver trækkes tilbage (frivilligt)",
          then=lambda e: [WithdrawLinkedTasks(health_check_link(e), reason=_CHECK_CANCEL_REASONS_DA["declined"])]),
-    Rule(HEALTH_CHECK_HELD, "Sundhedstjek holdt → opfølgning på referat, forståelse og medicin", then=health_check_held),
-    Rule(HEALTH_CHECK_DECISION_RECORDED, "Beslutning med dato → opgave med påmindelser til den ansvarlige",
+    Rule(HEALTH_CHECK_HELD, "Sundhedstjek holdt → påmindelse og forberedelse lukkes; opfølgning på referat, "
+         "forståelse og medicin", then=health_check_held),
+    Rule(HEALTH_CHECK_DECISION_RECORDED, "Beslutning med dato → opgave med påmindelser til den ansvarlige; "
+         "uden dato → hold øje-opgave på revurderingsdagen",
          then=health_check_decision),
     Rule(PARTNER_DOCUMENT_RECEIVED, "Dokument fra samarbejdspartner → tovholder læser og deler med borgeren",
          then=partner_document_received),

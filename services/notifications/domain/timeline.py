@@ -49,6 +49,8 @@ TITLES: Mapping[str, Callable[[Mapping[str, Any]], str]] = {
     "referrals.move-out-planned": lambda d: f"Udflytning planlagt til {_d(d.get('planned_on'))}",
     "referrals.placement-ended": lambda d: "Opholdet er afsluttet" + (" – et trin ned ad indsatstrappen" if d.get("stepped_down") else ""),
     "referrals.follow-up-due": lambda d: f"Visitationsopfølgning forfalder {_d(d.get('follow_up_date'))}",
+    "referrals.temporary-stay-drifting": lambda d: "Midlertidigt ophold (§ 107) i drift: "
+    + ("over den planlagte periode" if d.get("reason") == "past-planned-period" else "opfølgninger uden bevægelse"),
     "referrals.follow-up-held": lambda d: "Visitationsopfølgning holdt",
     "plans.plan-opened": lambda d: "Borgerens Plan er oprettet",
     "plans.plan-version-created": lambda d: f"Borgerens Plan ændret (version {d.get('version')})",
@@ -70,6 +72,8 @@ TITLES: Mapping[str, Callable[[Mapping[str, Any]], str]] = {
     "health.hospital-notice-cancelled": lambda d: "Hospitalsadvis annulleret",
     "health.medication-changed": lambda d: "Medicinændring i FMK",
     "health.medication-alert-raised": lambda d: "Medicinændring under indlæggelse",
+    "health.medication-alert-acknowledged": lambda d: "Medicinadvarsel kvitteret",
+    "health.health-check-plan-entry-proposed": lambda d: f"Forslag til Borgerens Plan fra sundhedstjek: {d.get('title')}",
     "health.health-check-scheduled": lambda d: "Sundhedstjek planlagt",
     "health.health-check-step-due": lambda d: "Forberedelse af sundhedstjek",
     "health.health-check-step-completed": lambda d: "Forberedelse af sundhedstjek udført",

@@ -27,7 +27,9 @@ def view_of(actor: Actor, case: VisitationCase) -> View:
         return View.FULL if scope.sees_municipality(case.municipality) else View.NONE
     if role == Role.PARTNER:
         sent_it = case.referrer.channel is Channel.PARTNER and scope.sent_by(case.referrer.org)
-        return View.REFERRER if sent_it else View.NONE
+        # A partner whose referral joined the citizen's open case follows that case.
+        added_to_it = any(scope.sent_by(org) for org in case.added_by_orgs)
+        return View.REFERRER if sent_it or added_to_it else View.NONE
     if role == Role.COORDINATOR:
         return View.PLACEMENT if scope.sees_botilbud(case.botilbud_id) else View.NONE
     if role == Role.CITIZEN:

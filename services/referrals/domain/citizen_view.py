@@ -35,6 +35,10 @@ ACTION_TEXT: dict[str, str] = {
     "phase-out-visit": "Udslusningsbesøg",
     "placement-ended": "Ophold afsluttet",
     "withdrawn": "Henvisning trukket tilbage",
+    "referral-added": "Ny henvisning lagt til sagen",
+    "continued-from": "Forløbet fortsætter her",
+    "assessment-carried-over": "Udredningen følger med",
+    "continued-in": "Forløbet fortsætter i et nyt tilbud",
 }
 
 

@@ -16,9 +16,13 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 from uuid import UUID
 
+from services.referrals.domain.dates import check_fact_date
 from services.referrals.domain.errors import InvalidInput, StateConflict
 from services.referrals.domain.model import (
+    OPEN_STATUSES,
+    Addition,
     CaseStatus,
+    Channel,
     Destination,
     EndCause,
     Ending,
@@ -36,6 +40,7 @@ from services.referrals.domain.model import (
     parse_traits,
 )
 from services.referrals.domain.offers import CitizenProfile, Offer, target_group_exclusions
+from tovholder import clock
 
 ALLOWED_TRANSITIONS: dict[CaseStatus, frozenset[CaseStatus]] = {
     CaseStatus.RECEIVED: frozenset({CaseStatus.SCREENING, CaseStatus.WITHDRAWN}),
@@ -176,11 +181,55 @@ def open_case(
     return case
 
 
+def case_to_join(cases: list[VisitationCase] | tuple[VisitationCase, ...], municipality: str | None) -> VisitationCase | None:
+    """One case per citizen: the citizen's open case in this municipality, which a new referral joins
+    (the newest, should old data hold more than one). ``None``: the referral opens a case."""
+    open_here = [c for c in cases if c.status in OPEN_STATUSES and c.municipality == municipality]
+    return max(open_here, key=lambda c: (c.received_at, str(c.case_id)), default=None)
+
+
+def add_to_case(
+    case: VisitationCase,
+    *,
+    addition_id: UUID,
+    referrer: Referrer,
+    reason: str,
+    at: datetime,
+    citizen_wishes: str | None = None,
+    requested_step: int | None = None,
+    requested_legal_basis: LegalBasis | None = None,
+    requested_offer_id: str | None = None,
+) -> Addition:
+    """A further referral joins the citizen's open case: recorded as an addition, with a history entry."""
+    if case.status not in OPEN_STATUSES:
+        raise StateConflict(f"Sagen er '{case.status.value}' og ikke åben; en ny henvisning åbner en ny sag.")
+    reason_text = _text(reason, "The reason for the referral", required=True)
+    if requested_step is not None:
+        check_step(requested_step, what="requested_step")
+    addition = Addition(
+        addition_id=addition_id, referrer=referrer, reason=reason_text, received_at=at,
+        citizen_wishes=_text(citizen_wishes, "citizen_wishes", required=False), requested_step=requested_step,
+        requested_legal_basis=requested_legal_basis, requested_offer_id=requested_offer_id,
+    )
+    if referrer.org:
+        case.added_by_orgs = case.added_by_orgs | {referrer.org}
+    case.history.append(HistoryEntry(
+        at=at, by=referrer.org or referrer.sub or "unknown", action="referral-added", from_status=case.status,
+        to_status=case.status, reason="Der er kommet en ny henvisning, som er lagt til din sag."))
+    return addition
+
+
 # ---------------------------------------------------------------------------------------------
 # Screening
 
 
 def start_screening(case: VisitationCase, *, by: str, at: datetime, note: str | None = None) -> HistoryEntry:
+    if case.status is CaseStatus.REFUSED:
+        # One way back from a refusal: the reassessment, with its reason (``reopen_for_reassessment``).
+        raise StateConflict(
+            "Sagen har fået afslag og kan ikke udredes igen uden videre. Genvurdér den med en begrundelse "
+            "(POST …/reopen), fx efter en klage."
+        )
     check_transition(case, CaseStatus.SCREENING, "start screening")
     return _record(case, CaseStatus.SCREENING, by=by, at=at, action="screening-started",
                    reason="Visitationen er gået i gang med at udrede sagen.", internal_note=note)
@@ -399,8 +448,8 @@ def move_in(
             f"'{offer.name}' has no free place ({offer.approved_places} approved, {offer.occupied} occupied, "
             f"{offer.reserved} reserved); the citizen stays on the waitlist until a place is free."
         )
-    if moved_in_on < case.received_at.date():
-        raise InvalidInput("The move-in date cannot be before the referral was received.")
+    check_fact_date(moved_in_on, what="Indflytningsdatoen", at=at,
+                    not_before=[(case.received_at.date(), "datoen, henvisningen blev modtaget")])
     follow_up = follow_up_date or case.grant.follow_up_date
     if follow_up <= moved_in_on:
         if follow_up_date is None:
@@ -463,8 +512,8 @@ def record_follow_up(
 ) -> HistoryEntry:
     if case.status is not CaseStatus.PLACED or case.placement is None:
         raise StateConflict(f"Cannot record a follow-up: the case is '{case.status.value}', not placed.")
-    if held_on < case.placement.moved_in_on:
-        raise InvalidInput("A follow-up cannot be held before the move-in date.")
+    check_fact_date(held_on, what="Datoen for den holdte opfølgning", at=at,
+                    not_before=[(case.placement.moved_in_on, "indflytningsdatoen")])
     _check_follow_up(case.placement.legal_basis, held_on, next_follow_up_date, what="follow-up held")
     case.placement = replace(
         case.placement,
@@ -546,8 +595,8 @@ def record_phase_out_visit(case: VisitationCase, *, visited_on: date, by: str, a
     if case.status not in (CaseStatus.PLACED, CaseStatus.ENDED):
         raise StateConflict(f"Cannot record a phase-out visit: the case is '{case.status.value}'.")
     assert case.placement is not None
-    if visited_on < case.placement.moved_in_on:
-        raise InvalidInput("A phase-out visit cannot be before the move-in date.")
+    check_fact_date(visited_on, what="Datoen for udslusningsbesøget", at=at,
+                    not_before=[(case.placement.moved_in_on, "indflytningsdatoen")])
     case.move_out_plan = replace(
         case.move_out_plan,
         phase_out_visits_done=tuple(sorted(case.move_out_plan.phase_out_visits_done + (visited_on,))),
@@ -575,8 +624,8 @@ def end_placement(
     receiving offer default to the move-out plan's. Without a cause, it is derived from the steps."""
     check_transition(case, CaseStatus.ENDED, "end the placement")
     assert case.placement is not None
-    if ended_on < case.placement.moved_in_on:
-        raise InvalidInput("The end date cannot be before the move-in date.")
+    check_fact_date(ended_on, what="Datoen, opholdet sluttede", at=at,
+                    not_before=[(case.placement.moved_in_on, "indflytningsdatoen")])
     plan = case.move_out_plan
     if destination is None:
         destination = plan.destination if plan else (Destination.OTHER if cause in (EndCause.DIED, EndCause.OTHER) else None)
@@ -586,13 +635,32 @@ def end_placement(
         raise InvalidInput(
             f"The move-out plan names receiving offer '{plan.receiving_offer_id}'; pass it as receiving_offer_id."
         )
+    planned = plan is not None and plan.destination is destination
     if destination is Destination.OFFER:
         if receiving_offer is None:
             raise InvalidInput("A move to another offer needs receiving_offer_id.")
+        if planned and plan.receiving_offer_id and plan.receiving_offer_id != receiving_offer.offer_id:
+            raise InvalidInput(
+                f"Udflytningsplanen nævner '{plan.receiving_offer_id}' som det modtagende tilbud, ikke "
+                f"'{receiving_offer.offer_id}'. Ret udflytningsplanen først (PUT …/move-out-plan)."
+            )
+        # The step is the receiving offer's; a different to_step contradicts it and is refused, never replaced.
+        if to_step is not None and to_step != receiving_offer.step:
+            raise InvalidInput(
+                f"to_step {to_step} passer ikke med det modtagende tilbud '{receiving_offer.name}', som ligger på "
+                f"trin {receiving_offer.step} af indsatstrappen"
+                + (" (efter udflytningsplanen)" if planned else "")
+                + ". Udelad to_step, eller ret udflytningsplanen først."
+            )
         to_step = receiving_offer.step
     elif receiving_offer is not None:
         raise InvalidInput("receiving_offer_id only applies when the destination is 'offer'.")
-    elif to_step is None and plan is not None and plan.destination is destination:
+    elif planned and plan.receiving_step is not None:
+        if to_step is not None and to_step != plan.receiving_step:
+            raise InvalidInput(
+                f"to_step {to_step} passer ikke med udflytningsplanen, som siger trin {plan.receiving_step}. "
+                "Udelad to_step, eller ret udflytningsplanen først (PUT …/move-out-plan)."
+            )
         to_step = plan.receiving_step
     if to_step is not None:
         check_step(to_step, what="to_step")
@@ -635,6 +703,56 @@ def end_placement(
     }[cause]
     return _record(case, CaseStatus.ENDED, by=by, at=at, action="placement-ended",
                    reason=_text(reason, "reason", required=False) or default_reason, internal_note=internal_note)
+
+
+def opens_case_at_receiving_offer(case: VisitationCase, offer: Offer | None) -> bool:
+    """An ending that moves the citizen to an offer (a step down or a transfer) continues the case
+    there — except at step 1, which needs no visitation."""
+    return (case.ending is not None and case.ending.destination is Destination.OFFER and offer is not None
+            and case.ending.receiving_offer_id == offer.offer_id and offer.step > 1)
+
+
+def continue_at_receiving_offer(
+    previous: VisitationCase,
+    *,
+    case_id: UUID,
+    offer: Offer,
+    profile: CitizenProfile,
+    by: str,
+    at: datetime,
+    target_group_override: str | None = None,
+) -> VisitationCase:
+    """The citizen moved from ``previous`` (just ended) to ``offer``: their case continues there as a
+    new case, linked both ways, with the screening carried over. With a free place the citizen is
+    placed from the day they moved; otherwise they wait on the offer's waitlist (granted, no place).
+    The grant's rules apply (target group, active offer), so a refused grant refuses the ending."""
+    ending = previous.ending
+    assert ending is not None and previous.placement is not None and previous.status is CaseStatus.ENDED
+    moved_on = ending.ended_on
+    case = open_case(
+        case_id=case_id, citizen_id=previous.citizen_id, referrer=Referrer(channel=Channel.STAFF, sub=by),
+        reason=f"Flytter videre fra '{previous.placement.offer_id}' (trin {ending.from_step}) til {offer.name} "
+               f"(trin {offer.step}).",
+        received_at=min(at, clock.start_of_local_day(moved_on)), municipality=previous.municipality,
+        requested_step=offer.step, requested_legal_basis=offer.legal_basis, requested_offer_id=offer.offer_id,
+    )
+    case.continued_from = previous.case_id
+    case.history[0] = replace(case.history[0], at=at, by=by, action="continued-from",
+                              reason=f"Dit forløb fortsætter fra dit tidligere tilbud på {offer.name}.")
+    case.assessment = previous.assessment
+    _record(case, CaseStatus.SCREENING, by=by, at=at, action="assessment-carried-over",
+            reason="Udredningen fra dit tidligere tilbud følger med.")
+    step_word = "et trin ned ad indsatstrappen" if ending.stepped_down else "videre"
+    grant(case, offer=offer, profile=profile, start_date=moved_on, follow_up_date=None,
+          reason=f"Du flytter {step_word} til {offer.name}.", by=by, at=at, join_waitlist=True,
+          target_group_override=target_group_override)
+    if case.status is CaseStatus.GRANTED:
+        move_in(case, offer=offer, moved_in_on=moved_on, by=by, at=at)
+    previous.continued_in = case.case_id
+    previous.history.append(HistoryEntry(
+        at=at, by=by, action="continued-in", from_status=previous.status, to_status=previous.status,
+        reason=f"Dit forløb fortsætter på {offer.name}."))
+    return case
 
 
 def withdraw(case: VisitationCase, *, reason: str, by: str, at: datetime) -> HistoryEntry:

@@ -241,6 +241,21 @@ class Ending:
 
 
 @dataclass(frozen=True)
+class Addition:
+    """A further referral for a citizen whose case is open: it joins that case instead of opening a
+    parallel one (visitation sees it as an addition to the case)."""
+
+    addition_id: UUID
+    referrer: Referrer
+    reason: str
+    received_at: datetime
+    citizen_wishes: str | None = None
+    requested_step: int | None = None
+    requested_legal_basis: LegalBasis | None = None
+    requested_offer_id: str | None = None
+
+
+@dataclass(frozen=True)
 class HistoryEntry:
     at: datetime
     by: str  # the actor's sub (staff) or org (partner)
@@ -272,6 +287,13 @@ class VisitationCase:
     ending: Ending | None = None
     withdrawn_reason: str | None = None
     follow_up_signalled_for: date | None = None  # the follow-up date a "follow-up due" was already emitted for
+    # A move to another offer continues the citizen's case there: the two cases name each other.
+    continued_from: UUID | None = None
+    continued_in: UUID | None = None
+    # Organisations whose further referrals joined this case (they follow it as referrers).
+    added_by_orgs: frozenset[str] = frozenset()
+    # The drift reasons (domain.clocks.DriftReason) already signalled for this temporary stay.
+    drift_signalled: frozenset[str] = frozenset()
     history: list[HistoryEntry] = field(default_factory=list)
 
     @property

@@ -7,6 +7,7 @@ has, why every other offer is excluded, and what to watch out for in the residen
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from uuid import UUID
@@ -39,12 +40,33 @@ class TargetGroup:
 
 @dataclass(frozen=True)
 class ResidentMix:
-    """How many of the current residents have the characteristics the mix warnings look at."""
+    """How many of the offer's residents have the characteristics the mix warnings look at — counted
+    from the placements visitation registered (``resident_mix_of``), never typed in by hand."""
 
     residents: int = 0
     outward_reacting: int = 0
     drug_using: int = 0
     withdrawn: int = 0
+
+
+# Which screening characteristics count towards each figure of the resident mix.
+MIX_TRAITS: dict[str, frozenset[Trait]] = {
+    "outward_reacting": frozenset({Trait.UDADREAGERENDE}),
+    "drug_using": frozenset({Trait.MISBRUG, Trait.DOBBELTDIAGNOSE}),
+    "withdrawn": frozenset({Trait.TILBAGETRUKKET}),
+}
+
+
+def resident_mix_of(residents: Iterable[frozenset[Trait]]) -> ResidentMix:
+    """The mix of an offer from the characteristics of each citizen placed there."""
+    counts = {name: 0 for name in MIX_TRAITS}
+    total = 0
+    for traits in residents:
+        total += 1
+        for name, wanted in MIX_TRAITS.items():
+            if traits & wanted:
+                counts[name] += 1
+    return ResidentMix(residents=total, **counts)
 
 
 @dataclass(frozen=True)
@@ -77,6 +99,7 @@ def validate_offer(offer: Offer) -> Offer:
     check_step_fits_legal_basis(offer.step, offer.legal_basis)
     if offer.approved_places < 0:
         raise InvalidInput("Approved places cannot be negative.")
+    check_occupancy(offer)
     tg = offer.target_group
     if tg.min_age is not None and tg.min_age < 18:
         raise InvalidInput("These are adult offers: the target group's minimum age must be 18 or more.")
@@ -87,6 +110,22 @@ def validate_offer(offer: Offer) -> Offer:
         names = ", ".join(sorted(t.value for t in both))
         raise InvalidInput(f"A characteristic cannot be both required and excluded: {names}.")
     return offer
+
+
+def check_occupancy(offer: Offer, *, placed_here: int = 0) -> None:
+    """Occupied and reserved places never exceed the approved places, and the occupancy is never
+    below the citizens visitation has moved in (``placed_here``)."""
+    if offer.occupied + offer.reserved > offer.approved_places:
+        raise InvalidInput(
+            f"'{offer.name}' har {offer.approved_places} godkendte pladser, men {offer.occupied} optagne og "
+            f"{offer.reserved} reserverede. Der kan ikke være flere beboere end godkendte pladser: ret "
+            "antallet af optagne pladser, eller få flere pladser godkendt først."
+        )
+    if offer.occupied < placed_here:
+        raise InvalidInput(
+            f"'{offer.name}' har {placed_here} borgere, som visitationen har registreret som flyttet ind; "
+            f"de optagne pladser kan ikke sættes til {offer.occupied}. Registrér udflytningerne i stedet."
+        )
 
 
 @dataclass(frozen=True)
@@ -128,22 +167,23 @@ def resident_mix_warnings(offer: Offer, profile: CitizenProfile) -> list[str]:
     """The sources warn against placing a withdrawn citizen among outward-reacting or drug-using
     residents ([4]:1233-1235); the same clash seen from the other side is warned about too."""
     mix = offer.mix
+    of = f"af de {mix.residents} beboere, visitationen har anbragt,"
     warnings: list[str] = []
     if Trait.TILBAGETRUKKET in profile.traits:
         if mix.outward_reacting:
             warnings.append(
-                f"{mix.outward_reacting} of {mix.residents} residents react outwardly; "
-                "a withdrawn citizen should not be placed among outward-reacting residents"
+                f"{mix.outward_reacting} {of} er udadreagerende; en tilbagetrukket borger bør ikke bo "
+                "blandt udadreagerende beboere"
             )
         if mix.drug_using:
             warnings.append(
-                f"{mix.drug_using} of {mix.residents} residents use drugs or alcohol; "
-                "a withdrawn citizen should not be placed among drug-using residents"
+                f"{mix.drug_using} {of} har et misbrug; en tilbagetrukket borger bør ikke bo blandt "
+                "beboere med misbrug"
             )
-    if mix.withdrawn and ({Trait.UDADREAGERENDE, Trait.MISBRUG, Trait.DOBBELTDIAGNOSE} & profile.traits):
+    if mix.withdrawn and ((MIX_TRAITS["outward_reacting"] | MIX_TRAITS["drug_using"]) & profile.traits):
         warnings.append(
-            f"{mix.withdrawn} of {mix.residents} residents are withdrawn; the citizen's "
-            "outward-reacting behaviour or drug use may harm them"
+            f"{mix.withdrawn} {of} er tilbagetrukne; borgerens udadreagerende adfærd eller misbrug "
+            "kan skade dem"
         )
     return warnings
 

@@ -1,5 +1,8 @@
 """The flow report: what came in, what was decided, how long people waited, who moved in and out
-and where to, per period (the centres' annual report counts flow, [0]:38)."""
+and where to, per period (the centres' annual report counts flow, [0]:38).
+
+Decisions and citizens are counted apart: a citizen refused, reassessed and refused again is two
+refusals and one citizen. The period is also split by offer and by calendar month."""
 
 from __future__ import annotations
 
@@ -7,7 +10,9 @@ import csv
 import io
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
+from uuid import UUID
 
+from services.referrals.domain.clocks import VisitationRules, drift_on
 from services.referrals.domain.model import CaseStatus, Channel, Destination, EndCause, VisitationCase
 from services.referrals.domain.offers import percentile
 
@@ -18,12 +23,24 @@ class CaseFlowFacts:
 
     received_at: datetime
     channel: Channel
+    citizen_id: UUID | None = None
+    offer_id: str | None = None  # the offer granted / moved into / moved out of
     decision: str | None = None  # "granted" | "refused"
     decided_at: datetime | None = None
     moved_in_on: date | None = None
     ended_on: date | None = None
     end_cause: EndCause | None = None
     destination: Destination | None = None
+
+
+@dataclass(frozen=True)
+class StayFacts:
+    """A temporary (§ 107) stay that was running at some point of the period (for the drift line)."""
+
+    moved_in_on: date
+    ended_on: date | None
+    follow_ups_held: tuple[date, ...] = ()
+    move_out_planned: bool = False
 
 
 def facts_of(case: VisitationCase) -> CaseFlowFacts:
@@ -35,6 +52,8 @@ def facts_of(case: VisitationCase) -> CaseFlowFacts:
     return CaseFlowFacts(
         received_at=case.received_at,
         channel=case.referrer.channel,
+        citizen_id=case.citizen_id,
+        offer_id=case.offer_id,
         decision=decision,
         decided_at=decided_at,
         moved_in_on=case.placement.moved_in_on if case.placement else None,
@@ -62,6 +81,15 @@ class FlowReport:
     move_outs_elsewhere: int
     step_downs: int
     ended_by_cause: dict[str, int] = field(default_factory=dict)
+    citizens_referred: int = 0
+    citizens_decided: int = 0
+    citizens_granted: int = 0
+    citizens_refused: int = 0
+    by_offer: dict[str, dict[str, int]] = field(default_factory=dict)
+    by_month: dict[str, dict[str, int]] = field(default_factory=dict)
+    # § 107 stays running at the end of the period that drift then (past the planned period, or
+    # follow-ups without movement; domain.clocks)
+    temporary_stays_drifting: int = 0
 
     def as_dict(self) -> dict:
         d = asdict(self)
@@ -74,7 +102,60 @@ def _in(day: date | None, start: date, end: date) -> bool:
     return day is not None and start <= day <= end
 
 
-def flow_report(facts: list[CaseFlowFacts] | tuple[CaseFlowFacts, ...], period_from: date, period_to: date) -> FlowReport:
+def _citizens(facts: list[CaseFlowFacts]) -> int:
+    return len({f.citizen_id for f in facts if f.citizen_id is not None})
+
+
+OFFER_METRICS = ("decisions_granted", "placements_started", "move_outs", "step_downs")
+MONTH_METRICS = ("referrals_received", "decisions_granted", "decisions_refused", "placements_started", "move_outs")
+
+
+def _month(day: date) -> str:
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def _months(start: date, end: date) -> list[str]:
+    months, year, month = [], start.year, start.month
+    while (year, month) <= (end.year, end.month):
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
+
+
+def _split(received, decided, moved_in, ended, period_from: date, period_to: date):
+    by_offer: dict[str, dict[str, int]] = {}
+    by_month = {m: dict.fromkeys(MONTH_METRICS, 0) for m in _months(period_from, period_to)}
+
+    def offer(f: CaseFlowFacts, metric: str) -> None:
+        if f.offer_id:
+            by_offer.setdefault(f.offer_id, dict.fromkeys(OFFER_METRICS, 0))[metric] += 1
+
+    for f in received:
+        by_month[_month(f.received_at.date())]["referrals_received"] += 1
+    for f in decided:
+        metric = "decisions_granted" if f.decision == "granted" else "decisions_refused"
+        by_month[_month(f.decided_at.date())][metric] += 1
+        if f.decision == "granted":
+            offer(f, metric)
+    for f in moved_in:
+        by_month[_month(f.moved_in_on)]["placements_started"] += 1
+        offer(f, "placements_started")
+    for f in ended:
+        by_month[_month(f.ended_on)]["move_outs"] += 1
+        offer(f, "move_outs")
+        if f.end_cause is EndCause.STEPPED_DOWN:
+            offer(f, "step_downs")
+    return dict(sorted(by_offer.items())), by_month
+
+
+def drifting_at(stays: list[StayFacts] | tuple[StayFacts, ...], day: date, rules: VisitationRules) -> int:
+    running = [s for s in stays if s.moved_in_on <= day and (s.ended_on is None or s.ended_on > day)]
+    return sum(1 for s in running if drift_on(day, moved_in_on=s.moved_in_on, follow_ups_held=s.follow_ups_held,
+                                              move_out_planned=s.move_out_planned, rules=rules))
+
+
+def flow_report(facts: list[CaseFlowFacts] | tuple[CaseFlowFacts, ...], period_from: date, period_to: date, *,
+                stays: list[StayFacts] | tuple[StayFacts, ...] = (), rules: VisitationRules | None = None) -> FlowReport:
     if period_to < period_from:
         raise ValueError("period_to is before period_from")
     received = [f for f in facts if _in(f.received_at.date(), period_from, period_to)]
@@ -86,6 +167,7 @@ def flow_report(facts: list[CaseFlowFacts] | tuple[CaseFlowFacts, ...], period_f
     for f in ended:
         if f.end_cause is not None:
             causes[f.end_cause.value] += 1
+    by_offer, by_month = _split(received, decided, moved_in, ended, period_from, period_to)
     return FlowReport(
         period_from=period_from,
         period_to=period_to,
@@ -103,6 +185,13 @@ def flow_report(facts: list[CaseFlowFacts] | tuple[CaseFlowFacts, ...], period_f
         move_outs_elsewhere=sum(1 for f in ended if f.destination is Destination.OTHER),
         step_downs=causes[EndCause.STEPPED_DOWN.value],
         ended_by_cause=causes,
+        citizens_referred=_citizens(received),
+        citizens_decided=_citizens(decided),
+        citizens_granted=_citizens([f for f in decided if f.decision == "granted"]),
+        citizens_refused=_citizens([f for f in decided if f.decision == "refused"]),
+        by_offer=by_offer,
+        by_month=by_month,
+        temporary_stays_drifting=drifting_at(stays, period_to, rules or VisitationRules()),
     )
 
 
@@ -115,6 +204,10 @@ def report_csv(report: FlowReport) -> str:
         if key == "ended_by_cause":
             for cause, count in value.items():
                 writer.writerow([f"ended_by_cause.{cause}", count])
+        elif key in ("by_offer", "by_month"):
+            for part, counts in value.items():
+                for metric, count in counts.items():
+                    writer.writerow([f"{key}.{part}.{metric}", count])
         else:
             writer.writerow([key, "" if value is None else value])
     return out.getvalue()

@@ -15,6 +15,7 @@ from services.health.services import detect_missed_depot_visits
 from services.health.models import MissedDepotVisit
 from tests.integration.health.helpers import PARTNER_ORG, join_roster, known_citizen, new_cpr
 from tests.support import eventually, json_body, read_topic
+from tovholder import clock
 from tovholder.db import AuditEntry
 from tovholder.uow import UnitOfWork
 
@@ -62,7 +63,7 @@ async def test_citizen_chooses_among_the_botilbuds_nurse_consultants(health, kaf
     assert chosen["previous_nurse_consultant_sub"] == "nurse-a" and chosen["botilbud_id"] == "orion"
 
     r = await health.client.put(f"/api/v1/citizens/{citizen_id}/tovholder", json={"nurse_consultant_sub": "nurse-x"}, headers=citizen)
-    assert r.status_code == 422 and "not a nurse consultant at botilbud orion" in r.json()["detail"]
+    assert r.status_code == 422 and "ikke sygeplejekonsulent på botilbud orion" in r.json()["detail"]
 
 
 async def test_reading_never_changes_the_roster_an_administrator_set(health, kafka, vault):
@@ -121,7 +122,7 @@ async def test_external_contacts_go_on_the_timeline(health, kafka, vault):
     bad = await health.client.post(f"/api/v1/citizens/{citizen_id}/external-contacts",
                                    json={**body, "occurred_at": (datetime.now(CET) + timedelta(days=2)).isoformat()},
                                    headers=nurse(health))
-    assert bad.status_code == 422 and "future" in bad.json()["detail"]
+    assert bad.status_code == 422 and "fremtiden" in bad.json()["detail"]
 
 
 # ----------------------------------------------------------------------- medication
@@ -186,6 +187,10 @@ async def test_partner_intake_answers_alike_for_known_and_unknown_cprs_and_resen
 
 async def test_the_health_check_cycle(health, kafka, vault):
     citizen_id, cpr = await known_citizen(health, kafka, vault)
+    # Orion runs the check yearly with an extended one every fifth year (as Tangkær does).
+    r = await health.client.put("/api/v1/botilbud/orion/health-check-cadence", headers=health.auth("admin", "admin-1"),
+                                json={"every_years": 1, "extended_every_years": 5})
+    assert r.status_code == 200 and r.json()["description"] == "hvert år, udvidet hvert 5. år", r.text
     starts_at = datetime.combine(date.today() + timedelta(days=40), time(10, 0), tzinfo=CET)
     r = await health.client.post(f"/api/v1/citizens/{citizen_id}/health-checks",
                                  json={"starts_at": starts_at.isoformat(), "gp_practice": "Lægehuset Ebeltoft"},
@@ -215,8 +220,17 @@ async def test_the_health_check_cycle(health, kafka, vault):
            "wants_to_talk_about": "whether I can stop the yellow pills", "done_on": str(date.today()), "setting": "on a walk"}
     r = await health.client.post(f"/api/v1/health-checks/{hc_id}/pre-assessment", json=pre, headers=nurse(health))
     assert r.status_code == 200, r.text
-    assert {s["step"]: s["status"] for s in r.json()["steps"]}["pre-assessment"] == "done"
+    # One theme of seven: saved, not done.
+    assert {s["step"]: s["status"] for s in r.json()["steps"]}["pre-assessment"] != "done"
     assert "teeth" in r.json()["pre_assessment"]["themes_not_covered"]
+    r = await health.client.post(f"/api/v1/health-checks/{hc_id}/steps/pre-assessment/complete", headers=nurse(health))
+    assert r.status_code == 422 and "ikke færdig" in r.json()["detail"]
+    pre["skipped"] = [{"theme": t, "reason": "borgeren ville ikke tale om det i dag"}
+                      for t in ("teeth", "diet", "exercise", "dependence", "pain", "nada")]
+    r = await health.client.post(f"/api/v1/health-checks/{hc_id}/pre-assessment", json=pre, headers=nurse(health))
+    assert r.status_code == 200, r.text
+    assert {s["step"]: s["status"] for s in r.json()["steps"]}["pre-assessment"] == "done"
+    assert r.json()["pre_assessment"]["themes_not_covered"] == []
 
     # The pharmacist's review arrives through the partner endpoint and completes its step.
     review = {"message_id": str(uuid.uuid4()), "sent_at": datetime.now(CET).isoformat(),
@@ -243,7 +257,7 @@ async def test_the_health_check_cycle(health, kafka, vault):
     (done,) = await events_of(kafka, citizen_id, "tovholder.health.health-check-held.v1")
     assert done["decisions"] == 2 and done["tovholder_sub"] == "nurse-a"
     r = await health.client.post(f"/api/v1/health-checks/{hc_id}/decline", json={}, headers=health.auth("citizen", str(citizen_id)))
-    assert r.status_code == 422 and "already held" in r.json()["detail"]
+    assert r.status_code == 422 and "allerede holdt" in r.json()["detail"]
 
 
 async def test_declining_is_recorded_without_pressure(health, kafka, vault):
@@ -267,7 +281,8 @@ async def test_check_days_group_citizens_of_one_gp_practice(health, kafka, vault
         practice = "Lægehuset Ebeltoft" if i < 2 else "Lægehuset Rønne"
         assert (await health.client.put(f"/api/v1/citizens/{citizen_id}/gp-practice", json={"gp_practice": practice},
                                         headers=headers)).status_code == 200
-    days = [str(date.today() + timedelta(days=35)), str(date.today() + timedelta(days=36))]
+    first = clock.next_working_day(date.today() + timedelta(days=35))
+    days = [str(first), str(clock.next_working_day(first))]
     r = await health.client.post(f"/api/v1/botilbud/{botilbud}/health-check-days",
                                  json={"days": days, "one_practice_per_day": True, "schedule": True}, headers=headers)
     assert r.status_code == 200, r.text
@@ -354,7 +369,7 @@ async def test_partner_documents_are_passed_on_only_with_consent(health, kafka, 
     gp = "SOR:4567890"
     refused = await health.client.post(f"/api/v1/partner-documents/{doc['document_id']}/share", json={"recipient_org": gp},
                                        headers=nurse(health))
-    assert refused.status_code == 403 and "consented" in refused.json()["detail"]
+    assert refused.status_code == 403 and "ikke givet samtykke" in refused.json()["detail"]
 
     consent_id, given_at = uuid.uuid4(), datetime.now(timezone.utc) - timedelta(minutes=1)
     await publish_event(kafka, ConsentGivenV1(citizen_id=citizen_id, consent_id=consent_id, recipient_kind="organisation",
@@ -418,7 +433,7 @@ async def test_examination_reconciliation_and_the_roster(health, kafka, vault):
     held = {"held_at": (starts_at + timedelta(minutes=10)).isoformat(),
             "participants": [{"role": "gp", "name": "Dr"}, {"role": "minute-taker", "name": "K"}]}
     r = await health.client.post(f"/api/v1/health-checks/{hc_id}/held", json=held, headers=headers)
-    assert r.status_code == 422 and "citizen" in r.json()["detail"]
+    assert r.status_code == 422 and "borgeren" in r.json()["detail"]
 
 
 async def test_the_botilbuds_arshjul_overview(health, kafka, vault):
@@ -433,3 +448,57 @@ async def test_the_botilbuds_arshjul_overview(health, kafka, vault):
     (check,) = r.json()["health_checks"]
     assert check["citizen_id"] == str(citizen_id) and check["status"] == "planned"
     assert (await health.client.get(f"/api/v1/botilbud/{botilbud}/health-checks", headers=nurse(health))).status_code == 403
+
+
+# ----------------------------------------------------------------------- issue 15: the health check's rules
+
+
+async def test_cadence_per_botilbud_decides_who_is_due_and_what_is_extended(health, kafka, vault):
+    botilbud = f"dsam-{uuid.uuid4().hex[:6]}"
+    citizen_id, _ = await known_citizen(health, kafka, vault, botilbud=botilbud, tovholder="nurse-d")
+    headers = nurse(health, "nurse-d", botilbud)
+    r = await health.client.get(f"/api/v1/botilbud/{botilbud}/health-check-cadence", headers=headers)
+    assert r.status_code == 200 and r.json()["default"] is True and r.json()["every_years"] == 2  # the DSAM agreement
+    starts_at = datetime.combine(clock.next_working_day(date.today() + timedelta(days=30)), time(9, 0), tzinfo=CET)
+    check = (await health.client.post(f"/api/v1/citizens/{citizen_id}/health-checks",
+                                      json={"starts_at": starts_at.isoformat()}, headers=headers)).json()
+    assert check["extended"] is False  # no extended checks under DSAM
+    bad = await health.client.put(f"/api/v1/botilbud/{botilbud}/health-check-cadence", headers=headers,
+                                  json={"every_years": 2, "extended_every_years": 5})
+    assert bad.status_code == 422 and "multiplum" in bad.json()["detail"]
+    other = await health.client.put(f"/api/v1/botilbud/{botilbud}/health-check-cadence",
+                                    headers=nurse(health, "nurse-a", "orion"), json={"every_years": 1})
+    assert other.status_code == 403
+    r = await health.client.put(f"/api/v1/botilbud/{botilbud}/health-check-cadence", headers=headers,
+                                json={"every_years": 1, "extended_every_years": 3})
+    assert r.status_code == 200 and r.json()["default"] is False
+
+
+async def test_day_planning_keeps_to_working_hours_unless_confirmed(health, kafka, vault):
+    botilbud = f"plan-{uuid.uuid4().hex[:6]}"
+    await known_citizen(health, kafka, vault, botilbud=botilbud, tovholder="nurse-p")
+    headers = nurse(health, "nurse-p", botilbud)
+    day = str(clock.next_working_day(date.today() + timedelta(days=30)))
+    url = f"/api/v1/botilbud/{botilbud}/health-check-days"
+    night = await health.client.post(url, json={"days": [day], "first_slot": "23:50", "schedule": True}, headers=headers)
+    assert night.status_code == 422 and "over midnat" in night.json()["detail"]
+    preview = await health.client.post(url, json={"days": [day], "per_day": 7}, headers=headers)
+    assert preview.status_code == 200 and "7 tjek pr. dag" in preview.json()["warnings"][0]
+    refused = await health.client.post(url, json={"days": [day], "per_day": 7, "schedule": True}, headers=headers)
+    assert refused.status_code == 422 and refused.json()["code"] == "confirm-warnings"
+    confirmed = await health.client.post(url, json={"days": [day], "per_day": 7, "schedule": True, "confirm_warnings": True},
+                                         headers=headers)
+    assert confirmed.status_code == 200 and len(confirmed.json()["scheduled_health_check_ids"]) == 1
+    again = await health.client.post(url, json={"days": [day]}, headers=headers)
+    assert again.json()["days"] == []  # already planned this year
+
+
+async def test_the_demo_gives_tangkaer_its_yearly_cadence_with_an_extended_check_every_fifth_year(health, vault):
+    from services.health import demo
+    from tovholder.demo import demo_data
+
+    data = {**demo_data(), "citizens": []}  # the cadence and the rosters only; the records may exist already
+    async with UnitOfWork(health.ctx.sessions, service="health") as uow:
+        await demo.seed(uow, data, vault)
+    r = await health.client.get("/api/v1/botilbud/tangkaer/health-check-cadence", headers=health.auth("admin", "admin-1"))
+    assert r.status_code == 200 and r.json()["description"] == "hvert år, udvidet hvert 5. år" and not r.json()["default"]

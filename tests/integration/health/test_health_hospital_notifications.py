@@ -248,9 +248,22 @@ async def test_visitation_matches_or_dismisses_by_hand(health, kafka, vault):
     visit = health.auth("visitation", "visitation-1")
     one = await health.client.get(f"/api/v1/unmatched-hospital-notices/{parked.id}", headers=visit)
     assert one.json()["cpr"] == typo_cpr
-    r = await health.client.post(f"/api/v1/unmatched-hospital-notices/{parked.id}/match", json={"citizen_id": str(citizen_id)},
-                                 headers=visit)
+    # The CPR on the notice is not the citizen's: matching needs an explicit, audited override.
+    url = f"/api/v1/unmatched-hospital-notices/{parked.id}/match"
+    r = await health.client.post(url, json={"citizen_id": str(citizen_id)}, headers=visit)
+    assert r.status_code == 409 and r.json()["code"] == "cpr-differs", r.text
+    assert "CPR-nummeret på advisen er ikke borgerens" in r.json()["detail"]
+    r = await health.client.post(url, json={"citizen_id": str(citizen_id), "override_reason": "kort"}, headers=visit)
+    assert r.status_code == 409
+    (still,) = await rows(health, UnmatchedHospitalNotice, UnmatchedHospitalNotice.id == parked.id)
+    assert still.status == "open"
+    reason = "Afdelingen bekræfter i telefonen, at CPR er tastet forkert"
+    r = await health.client.post(url, json={"citizen_id": str(citizen_id), "override_reason": reason}, headers=visit)
     assert r.status_code == 200 and r.json()["matched"] == 1
+    audits = await rows(health, AuditEntry, AuditEntry.object_id == str(parked.id))
+    actions = {a.action: a for a in audits}
+    assert "unmatched_hospital_notice.match_refused" in actions
+    assert actions["unmatched_hospital_notice.match_override"].detail["reason"] == reason
     (event,) = await health_events(kafka, citizen_id, event_type="tovholder.health.hospital-notice-registered.v1")
     assert json_body(event)["botilbud_id"] is None and json_body(event)["tovholder_sub"] is None
 
@@ -335,7 +348,8 @@ async def test_a_parked_notice_that_contradicts_history_is_rejected_at_matching_
     (parked,) = await rows(health, UnmatchedHospitalNotice, UnmatchedHospitalNotice.message_id == uuid.UUID(typo["message_id"]))
     visit = health.auth("visitation", "visitation-1")
     r = await health.client.post(f"/api/v1/unmatched-hospital-notices/{parked.id}/match",
-                                 json={"citizen_id": str(citizen_id)}, headers=visit)
+                                 json={"citizen_id": str(citizen_id), "override_reason": "CPR tastet forkert af afdelingen"},
+                                 headers=visit)
     assert r.status_code == 200 and r.json() == {"matched": 0, "rejected": 1, "citizen_id": str(citizen_id)}
     (rejected,) = await rows(health, UnmatchedHospitalNotice, UnmatchedHospitalNotice.id == parked.id)
     assert rejected.status == "rejected" and "already has an admission" in rejected.resolution

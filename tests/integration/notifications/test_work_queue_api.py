@@ -3,6 +3,7 @@ escalation and reminders through the scheduler, the timeline and the visitation 
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import date, datetime, timedelta, timezone
 
@@ -10,13 +11,14 @@ import pytest
 from sqlalchemy import select
 
 from contracts.health import HealthCheckScheduledV1, HospitalNoticeRegisteredV1
-from contracts.plans import NetworkMemberAddedV1
+from contracts.plans import NetworkMemberAddedV1, SafetyRatingChangedV1
 from contracts.referrals import CitizenRegisteredV1, ReferralReceivedV1, VisitationDecidedV1
 from services.notifications import models as m
 from services.notifications import repository as repo
 from services.notifications.domain import tasks as d
 from services.notifications.jobs import sweep_once
 from tests.support import eventually, publish_event
+from tovholder.db import OutboxMessage
 
 from .conftest import FAST
 
@@ -110,6 +112,36 @@ async def test_network_membership_and_coordinator_overview_grant_sight_but_not_c
     assert (await notifications.client.get(f"/api/v1/tasks/{task.task_id}", headers=coordinator)).status_code == 200
     timeline = await notifications.client.get(f"/api/v1/citizens/{citizen}/timeline", headers=outsider)
     assert timeline.status_code == 200 and timeline.json()["timeline"][0]["title"] == "Ny i netværket"
+
+
+async def test_a_red_la2_reassessment_nobody_claims_escalates_to_the_botilbuds_escalation_role(notifications, kafka):
+    """Regression (issue 15): a red LA2 re-assessment waiting in the coordinators' pool escalated to no one."""
+    citizen = uuid.uuid4()
+    await publish_event(kafka, SafetyRatingChangedV1(
+        citizen_id=citizen, rating_id=uuid.uuid4(), level="red", rated_at=NOW, reassess_at=NOW + timedelta(hours=12),
+        citizen_told=True, rated_by="tangkaer-koordinator-1", botilbud_id="tangkaer"))
+
+    async def created():
+        async with notifications.ctx.sessions() as session:
+            return await session.scalar(select(m.Task).where(m.Task.citizen_id == citizen))
+
+    task = await eventually(created, message="re-assessment task created")
+    assert (task.pool_role, task.pool_botilbud, task.priority) == ("coordinator", "tangkaer", "urgent")
+    counts = await sweep_once(notifications.ctx.sessions, FAST, now=task.created_at + timedelta(minutes=121))
+    assert counts.escalated == 1
+    nurse = notifications.auth("nurse-consultant", "tangkaer-sygeplejekonsulent-1", botilbud="tangkaer")
+    detail = (await notifications.client.get(f"/api/v1/tasks/{task.id}", headers=nurse)).json()
+    assert detail["pool"] == {"role": "nurse-consultant", "botilbud": "tangkaer"} and detail["escalated_at"]
+    last = detail["history"][-1]
+    assert last["change"] == "escalated" and last["by"] == "system"
+    assert last["note"] == "Ikke taget efter 121 minutter – sendt til Sygeplejekonsulenter – tangkaer " \
+                           "(botilbuddets eskaleringsrolle)"
+    claimed = await notifications.client.post(f"/api/v1/tasks/{task.id}/claim", headers=nurse)
+    assert claimed.status_code == 200, claimed.text
+    async with notifications.ctx.sessions() as session:
+        escalated = json.loads(await session.scalar(select(OutboxMessage.body).where(
+            OutboxMessage.subject == str(citizen), OutboxMessage.event_type == "tovholder.notifications.task-escalated.v1")))
+    assert (escalated["to_role"], escalated["botilbud_id"]) == ("nurse-consultant", "tangkaer")
 
 
 async def test_unclaimed_urgent_task_escalates_to_coordinators_with_a_notice(notifications):

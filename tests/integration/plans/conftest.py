@@ -49,6 +49,7 @@ async def form_network(svc: RunningService, citizen_id: uuid.UUID, botilbud: str
                        members: tuple[tuple[str, str], ...] = (("k1", "coordinator"), ("n1", "nurse-consultant"))):
     """The botilbud's staff make the initial assignment; the first member records the rest."""
     first_sub = f"{botilbud}-{members[0][0]}"
+    await known_staff(svc, citizen_id, *(name for name, _ in members), botilbud=botilbud)
     for name, role in members:
         headers = staff(svc, members[0][0], botilbud)
         response = await svc.client.post(f"/api/v1/citizens/{citizen_id}/network/members", headers=headers,
@@ -56,6 +57,14 @@ async def form_network(svc: RunningService, citizen_id: uuid.UUID, botilbud: str
                                                "basis": "initial-assignment"})
         assert response.status_code == 201, response.text
     return first_sub
+
+
+async def known_staff(svc: RunningService, citizen_id: uuid.UUID, *names: str, botilbud: str = "orion",
+                      role: str = "coordinator") -> None:
+    """Plans knows a staff member once they have signed in (domain/staff.py): each reads the network."""
+    for name in names:
+        response = await svc.client.get(f"/api/v1/citizens/{citizen_id}/network", headers=staff(svc, name, botilbud, role))
+        assert response.status_code in (200, 403), response.text
 
 
 def staff(svc: RunningService, name: str, botilbud: str = "orion", role: str = "coordinator") -> dict[str, str]:

@@ -10,7 +10,7 @@ import pytest
 
 from services.plans.models import ConsentRow, NetworkMemberRow, PlanVersionRow, SafetyRatingRow
 from tests.integration.plans.conftest import (
-    audit_actions, citizen, count_rows, form_network, open_plan, outbox_types, staff,
+    audit_actions, citizen, count_rows, form_network, known_staff, open_plan, outbox_types, staff,
 )
 
 pytestmark = pytest.mark.integration
@@ -112,7 +112,7 @@ async def test_a_plan_change_from_outside_the_network_changes_nothing(plans, for
      "unknown information category"),
     ("consents", {"recipient_kind": "organisation", "recipient_id": "SOR:1234567", "category": "hospital-notice"},
      "legal basis"),
-    ("fit", {"held_at": "2026-01-01T10:00:00Z", "ors": 11, "srs": 5, "shared_by_citizen": True}, "1 to 10"),
+    ("fit", {"held_at": "2026-01-01T10:00:00Z", "ors": 41, "srs": 5, "shared_by_citizen": True}, "0 til 40"),
 ])
 async def test_bad_input_is_refused_with_a_reason_and_nothing_changes(plans, formed, path, body, reason):
     citizen_id, _ = formed
@@ -128,9 +128,10 @@ async def test_the_fifteenth_network_member_is_refused_and_nothing_changes(plans
     members = tuple((f"s{i}", "other") for i in range(1, 15))
     await form_network(plans, citizen_id, members=members)
     before = await snapshot(plans, citizen_id)
+    await known_staff(plans, citizen_id, "s15")
     response = await plans.client.post(f"/api/v1/citizens/{citizen_id}/network/members", headers=citizen(plans, citizen_id),
                                        json={"staff_id": "orion-s15", "role": "makker"})
-    assert response.status_code == 422 and "at most 14" in response.json()["detail"]
+    assert response.status_code == 422 and "højst 14" in response.json()["detail"]
     assert await snapshot(plans, citizen_id) == before
 
 
@@ -141,19 +142,20 @@ async def test_the_citizen_chooses_the_network_and_staff_outside_only_make_the_i
                                           json={"staff_id": "orion-k1", "role": "coordinator"})
     assert not_initial.status_code == 403  # the citizen's choice is recorded by the citizen or the network
     await form_network(plans, citizen_id)
+    await known_staff(plans, citizen_id, "m1", "k9")
     added = await plans.client.post(base, headers=citizen(plans, citizen_id),
                                     json={"staff_id": "orion-m1", "role": "makker"})
     assert added.status_code == 201 and added.json()["size"] == 3
     second_coordinator = await plans.client.post(base, headers=citizen(plans, citizen_id),
                                                  json={"staff_id": "orion-k9", "role": "coordinator"})
-    assert second_coordinator.status_code == 422 and "already has a coordinator" in second_coordinator.json()["detail"]
+    assert second_coordinator.status_code == 422 and "allerede en coordinator" in second_coordinator.json()["detail"]
     late_initial = await plans.client.post(base, headers=staff(plans, "k7"),
                                            json={"staff_id": "orion-k7", "role": "other", "basis": "initial-assignment"})
     assert late_initial.status_code == 403
-    removed = await plans.client.delete(f"{base}/orion-k1", headers=citizen(plans, citizen_id))
+    removed = await plans.client.delete(f"{base}/orion-m1", headers=citizen(plans, citizen_id))
     assert removed.status_code == 200 and removed.json()["size"] == 2
-    # Removed from the network, the coordinator no longer reads the plan.
-    gone = await plans.client.get(f"/api/v1/citizens/{citizen_id}/plan", headers=staff(plans, "k1"))
+    # Removed from the network, the makker no longer reads the plan.
+    gone = await plans.client.get(f"/api/v1/citizens/{citizen_id}/plan", headers=staff(plans, "m1"))
     assert gone.status_code == 403
     types = await outbox_types(plans, citizen_id)
     assert types.count("tovholder.plans.network-member-added.v1") == 3
@@ -212,17 +214,17 @@ async def test_fit_scores_travel_only_where_the_citizen_shares(plans, kafka):
     await form_network(plans, citizen_id)
     base = f"/api/v1/citizens/{citizen_id}/fit"
     start = datetime.now(timezone.utc) - timedelta(days=42)
-    for i, (ors, shared) in enumerate([(3, False), (5, True), (6, True), (8, False)]):
+    for i, (ors, shared) in enumerate([(12, False), (20, True), (24, True), (32, False)]):
         response = await plans.client.post(base, headers=staff(plans, "n1"),
                                            json={"held_at": (start + timedelta(days=14 * i)).isoformat(), "ors": ors,
-                                                 "srs": 8, "shared_by_citizen": shared})
+                                                 "srs": 32, "shared_by_citizen": shared})
         assert response.status_code == 201, response.text
     mine = (await plans.client.get(base, headers=citizen(plans, citizen_id))).json()
-    assert [s["ors"] for s in mine["sessions"]] == [3, 5, 6, 8] and mine["trend"]["ors"]["direction"] == "improving"
+    assert [s["ors"] for s in mine["sessions"]] == [12, 20, 24, 32] and mine["trend"]["ors"]["direction"] == "improving"
     colleague = (await plans.client.get(base, headers=staff(plans, "k1"))).json()
-    assert [s["ors"] for s in colleague["sessions"]] == [None, 5, 6, None]
+    assert [s["ors"] for s in colleague["sessions"]] == [None, 20, 24, None]
     recorder = (await plans.client.get(base, headers=staff(plans, "n1"))).json()
-    assert [s["ors"] for s in recorder["sessions"]] == [3, 5, 6, 8]
+    assert [s["ors"] for s in recorder["sessions"]] == [12, 20, 24, 32]
     recording_citizen = await plans.client.post(base, headers=citizen(plans, citizen_id),
                                                 json={"held_at": start.isoformat(), "ors": 5, "shared_by_citizen": True})
     assert recording_citizen.status_code == 403

@@ -165,6 +165,6 @@ async def test_a_partner_with_fit_consent_sees_only_the_scores_the_citizen_share
     async with plans.ctx.sessions() as session:
         bodies = [json.loads(b) for b in await session.scalars(
             select(OutboxMessage.body).where(OutboxMessage.subject == str(citizen_id),
-                                             OutboxMessage.event_type == "tovholder.plans.fit-recorded.v1")
+                                             OutboxMessage.event_type == "tovholder.plans.fit-recorded.v2")
             .order_by(OutboxMessage.id))]
     assert [(b["shared"], b["ors"], b["srs"]) for b in bodies] == [(False, None, None), (True, 7.0, 9.0)]

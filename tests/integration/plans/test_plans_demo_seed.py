@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from services.plans import demo
-from services.plans.models import NetworkMemberRow, Plan
+from services.plans.models import NetworkMemberRow, Plan, StaffMemberRow
 from tovholder.demo import demo_data
 
 pytestmark = pytest.mark.integration
@@ -23,6 +23,11 @@ async def test_demo_seed_is_idempotent_and_usable(plans):
             Plan.citizen_id.in_([c["citizen_id"] for c in data["citizens"]])))
         assert seeded == len(data["citizens"])
         assert await session.scalar(select(func.count()).select_from(NetworkMemberRow)) >= len(data["citizens"])
+        # The staff directory knows every demo coordinator and nurse consultant at their botilbud.
+        home_staff = [s for s in data["staff"] if s["role"] in ("coordinator", "nurse-consultant")]
+        known = dict((await session.execute(select(StaffMemberRow.staff_id, StaffMemberRow.botilbud_id).where(
+            StaffMemberRow.source == "demo"))).all())
+        assert all(known.get(s["sub"]) == s["botilbud"] for s in home_staff)
     first = data["citizens"][0]
     headers = plans.auth("nurse-consultant", sub=first["tovholder_sub"], botilbud=first["botilbud"])
     read = await plans.client.get(f"/api/v1/citizens/{first['citizen_id']}/plan", headers=headers)

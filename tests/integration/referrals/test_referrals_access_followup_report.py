@@ -125,13 +125,14 @@ async def test_due_follow_up_is_signalled_once_and_held_follow_up_rearms(referra
     assert due_events[0]["citizen_id"] == citizen_id
     assert again.json()["signalled"] == 0 or rid not in json.dumps(again.json())
 
-    nxt = due + timedelta(days=90)
+    # held a few days early (a held follow-up is a fact: today, not the due date ahead)
+    nxt = today() + timedelta(days=90)
     r = await referrals.client.post(f"/api/v1/referrals/{rid}/follow-ups", headers=referrals.auth(**V),
-                                    json={"held_on": due.isoformat(), "next_follow_up_date": nxt.isoformat()})
+                                    json={"held_on": today().isoformat(), "next_follow_up_date": nxt.isoformat()})
     assert r.status_code == 200
     too_far = await referrals.client.post(f"/api/v1/referrals/{rid}/follow-ups", headers=referrals.auth(**V),
-                                          json={"held_on": due.isoformat(),
-                                                "next_follow_up_date": (due + timedelta(days=300)).isoformat()})
+                                          json={"held_on": today().isoformat(),
+                                                "next_follow_up_date": (today() + timedelta(days=300)).isoformat()})
     assert too_far.status_code == 422 and "183 days" in too_far.json()["detail"]
 
 

@@ -59,9 +59,9 @@ async def test_the_scan_counts_what_it_signalled(referrals, kafka):
         await s.commit()
 
     first = await referrals.client.post("/api/v1/follow-ups/scan", headers=referrals.auth("admin"))
-    assert first.status_code == 200 and first.json() == {"signalled": 1}
+    assert first.status_code == 200 and first.json() == {"signalled": 1, "drifting": 0}
     again = await referrals.client.post("/api/v1/follow-ups/scan", headers=referrals.auth("admin"))
-    assert again.json() == {"signalled": 0}
+    assert again.json() == {"signalled": 0, "drifting": 0}
 
     records = await read_topic(kafka, REFERRALS.name, until=lambda rec: rec["headers"]["ce_type"].endswith(
         "follow-up-due.v1") and json_body(rec)["referral_id"] == placed)

@@ -102,10 +102,10 @@ async def test_from_referral_to_step_down_with_events(referrals, kafka):
         "phase_out_visits_planned": 5})
     assert r.status_code == 200, r.text
     assert r.json()["move_out_plan"]["receiving_step"] == 3 and r.json()["warnings"] == []
-    r = await post(referrals, f"/api/v1/referrals/{rid}/phase-out-visits", {"visited_on": planned.isoformat()})
-    assert r.status_code == 200 and r.json()["move_out_plan"]["phase_out_visits_done"] == [planned.isoformat()]
+    r = await post(referrals, f"/api/v1/referrals/{rid}/phase-out-visits", {"visited_on": today().isoformat()})
+    assert r.status_code == 200 and r.json()["move_out_plan"]["phase_out_visits_done"] == [today().isoformat()]
 
-    r = await post(referrals, f"/api/v1/referrals/{rid}/end", {"ended_on": planned.isoformat()})
+    r = await post(referrals, f"/api/v1/referrals/{rid}/end", {"ended_on": today().isoformat()})
     assert r.status_code == 200, r.text
     assert r.json()["end_cause"] == "stepped_down" and r.json()["stepped_down"] and r.json()["to_step"] == 3
     assert (await offer_row(referrals, "havnehuset")).occupied_places == 0
@@ -113,7 +113,7 @@ async def test_from_referral_to_step_down_with_events(referrals, kafka):
     case = (await referrals.client.get(f"/api/v1/referrals/{rid}", headers=referrals.auth(**V))).json()
     actions = [h["action"] for h in case["history"]]
     assert actions == ["received", "screening-started", "assessment-recorded", "granted", "moved-in",
-                       "follow-up-held", "move-out-planned", "phase-out-visit", "placement-ended"]
+                       "follow-up-held", "move-out-planned", "phase-out-visit", "placement-ended", "continued-in"]
     assert case["history"][1]["internal_note"] == "Ring til søsteren" and case["history"][1]["by"] == "visitation-1"
     assert case["cpr_masked"] == "010275-xxxx"
 
@@ -234,16 +234,19 @@ async def test_withdraw_frees_the_reserved_place(referrals):
 
 async def test_target_group_and_resident_mix_in_matching(referrals):
     await put_offer(referrals, "ung-hus", legal_basis="SEL §107", step=6, target_group={"min_age": 18, "max_age": 30})
-    await put_offer(referrals, "rus-hus", target_group={"requires": ["misbrug"]},
-                    occupied_places=8, resident_mix={"drug_using": 6, "outward_reacting": 1})
+    await put_offer(referrals, "rus-hus", target_group={"requires": ["misbrug"]}, occupied_places=7)
     await put_offer(referrals, "stille-hus", target_group={"excludes": ["udadreagerende"]})
+    resident = await screened(referrals, "0803754321", traits=["misbrug"])
+    assert (await post(referrals, f"/api/v1/referrals/{resident}/decision", grant("rus-hus"))).status_code == 200
+    assert (await post(referrals, f"/api/v1/referrals/{resident}/move-in", {})).status_code == 200
     rid = await screened(referrals, "0703754321", traits=["tilbagetrukket"])  # born 1975
     m = (await referrals.client.get(f"/api/v1/referrals/{rid}/matches?all_steps=true",
                                     headers=referrals.auth(**V))).json()
     by_id = {o["offer_id"]: o for o in m["offers"]}
     assert "ends at age 30" in by_id["ung-hus"]["exclusions"][0]
     assert by_id["rus-hus"]["exclusions"] == ["the target group requires misbrug"]
-    assert any("6 of 8 residents use drugs" in w for w in by_id["rus-hus"]["warnings"])
+    # counted from the one placement visitation made, not from the 8 occupied places
+    assert any("1 af de 1 beboere, visitationen har anbragt, har et misbrug" in w for w in by_id["rus-hus"]["warnings"])
     assert by_id["stille-hus"]["fits"]
     # granting outside the target group needs a professional override
     r = await post(referrals, f"/api/v1/referrals/{rid}/decision", grant("rus-hus"))

@@ -50,7 +50,7 @@ class TestSourcesLists:
         assert [t.value for t in PreAssessmentTheme] == ["teeth", "diet", "exercise", "sleep", "dependence", "pain", "nada"]
 
     def test_the_question(self):
-        assert "doctor and psychiatrist" in THE_QUESTION
+        assert "lægen og psykiateren" in THE_QUESTION
 
     def test_blood_panel_and_measurements(self):
         assert len(BloodTest) == 8 and {BloodTest.B12, BloodTest.VITAMIN_D, BloodTest.THYROID} <= set(BloodTest)
@@ -106,7 +106,7 @@ class TestDeadlines:
 
     def test_check_day_must_leave_three_weeks(self):
         today = date(2027, 2, 20)
-        with pytest.raises(HealthRuleViolation, match="choose 2027-03-13 or later"):
+        with pytest.raises(HealthRuleViolation, match="vælg 13.03.2027 eller senere"):
             check_day_is_reachable(date(2027, 3, 12), today)
         check_day_is_reachable(date(2027, 3, 13), today)
 
@@ -120,20 +120,20 @@ class TestPreAssessment:
         assert PreAssessmentTheme.TEETH in pre.themes_not_covered and len(pre.themes_not_covered) == 6
 
     def test_blank_words_are_rejected(self):
-        with pytest.raises(HealthRuleViolation, match="citizen says"):
+        with pytest.raises(HealthRuleViolation, match="hvad borgeren siger"):
             validate_pre_assessment(self.pre(ThemeAnswer(PreAssessmentTheme.TEETH, "  ")))
 
     def test_theme_twice_is_rejected(self):
-        with pytest.raises(HealthRuleViolation, match="twice"):
+        with pytest.raises(HealthRuleViolation, match="to gange"):
             validate_pre_assessment(self.pre(ThemeAnswer(PreAssessmentTheme.PAIN, "a"), ThemeAnswer(PreAssessmentTheme.PAIN, "b")))
 
     @pytest.mark.parametrize("score", [-1, 5])
     def test_symptom_score_range(self, score):
-        with pytest.raises(HealthRuleViolation, match="between 0"):
+        with pytest.raises(HealthRuleViolation, match="mellem 0"):
             validate_pre_assessment(self.pre(ThemeAnswer(PreAssessmentTheme.PAIN, "knee", symptom_score=score)))
 
     def test_empty_pre_assessment_is_rejected(self):
-        with pytest.raises(HealthRuleViolation, match="no themes"):
+        with pytest.raises(HealthRuleViolation, match="ingen temaer"):
             validate_pre_assessment(self.pre(talk=""))
 
     def test_only_the_question_answered_is_fine(self):
@@ -201,17 +201,18 @@ class TestDayPlanning:
 
     @pytest.mark.parametrize("minutes", [5, 9, 16, 30])
     def test_slot_length_from_the_sources(self, minutes):
-        with pytest.raises(HealthRuleViolation, match="10–15 minutes"):
+        with pytest.raises(HealthRuleViolation, match="10–15 minutter"):
             plan_check_days([], [CHECK_DAY], slot_minutes=minutes)
 
-    def test_at_most_ten_a_day(self):
-        with pytest.raises(HealthRuleViolation, match="at most 10"):
-            plan_check_days([], [CHECK_DAY], per_day=11)
+    def test_more_than_ten_a_day_is_a_warning_and_past_a_days_room_refused(self):
+        assert plan_check_days([], [CHECK_DAY], per_day=11).warnings
+        with pytest.raises(HealthRuleViolation, match="1–24"):
+            plan_check_days([], [CHECK_DAY], per_day=25)
 
     def test_duplicates_are_rejected(self):
-        with pytest.raises(HealthRuleViolation, match="twice"):
+        with pytest.raises(HealthRuleViolation, match="to gange"):
             plan_check_days([CitizenToPlan("a", "A"), CitizenToPlan("a", "B")], [CHECK_DAY])
-        with pytest.raises(HealthRuleViolation, match="twice"):
+        with pytest.raises(HealthRuleViolation, match="to gange"):
             plan_check_days([], [CHECK_DAY, CHECK_DAY])
 
     def test_no_days_means_nobody_planned(self):
@@ -280,15 +281,15 @@ class TestDecisionsAndReminders:
         assert outcome.reminders == (local(CHECK_DAY + timedelta(days=1), 8),)
 
     def test_date_before_the_check_is_rejected(self):
-        with pytest.raises(HealthRuleViolation, match="before the health check"):
+        with pytest.raises(HealthRuleViolation, match="før sundhedstjekket"):
             outcome_of(Decision(DecisionKind.BOOK_EXAMINATION, "ECG", due_at=self.HELD - timedelta(days=1)), held_at=self.HELD)
 
     def test_blank_title_is_rejected(self):
-        with pytest.raises(HealthRuleViolation, match="title"):
+        with pytest.raises(HealthRuleViolation, match="titel"):
             outcome_of(Decision(DecisionKind.OTHER, " "), held_at=self.HELD)
 
     def test_naive_date_is_rejected(self):
-        with pytest.raises(HealthRuleViolation, match="time zone"):
+        with pytest.raises(HealthRuleViolation, match="tidszone"):
             outcome_of(Decision(DecisionKind.OTHER, "x", due_at=datetime(2027, 4, 1, 10)), held_at=self.HELD)
 
 
@@ -308,35 +309,149 @@ class TestVoluntary:
         assert again.status is CheckStatus.PLANNED
 
     def test_no_change_of_mind_after_the_day(self):
-        with pytest.raises(HealthRuleViolation, match="passed"):
+        with pytest.raises(HealthRuleViolation, match="passeret"):
             accept_again(decline(self.check()), today=CHECK_DAY)
 
     def test_held_check_cannot_be_declined(self):
         held = hold(self.check(), [Participant(ParticipantRole.CITIZEN, "c"), Participant(ParticipantRole.MINUTE_TAKER, "m"),
                                    Participant(ParticipantRole.GP, "g")], CHECK_DAY)
         assert held.status is CheckStatus.HELD
-        with pytest.raises(HealthRuleViolation, match="already held"):
+        with pytest.raises(HealthRuleViolation, match="allerede holdt"):
             decline(held)
 
     def test_declined_check_cannot_be_held_or_prepared(self):
         declined = decline(self.check())
-        with pytest.raises(HealthRuleViolation, match="declined"):
+        with pytest.raises(HealthRuleViolation, match="takket nej|afslået"):
             hold(declined, [], CHECK_DAY)
-        with pytest.raises(HealthRuleViolation, match="declined"):
+        with pytest.raises(HealthRuleViolation, match="takket nej|afslået"):
             complete_step(declined, PreparationStep.EXAMINATION)
 
     def test_cannot_hold_without_required_participants(self):
-        with pytest.raises(HealthRuleViolation, match="citizen"):
+        with pytest.raises(HealthRuleViolation, match="borgeren"):
             hold(self.check(), [Participant(ParticipantRole.GP, "g"), Participant(ParticipantRole.MINUTE_TAKER, "m")], CHECK_DAY)
 
 
 def test_cancelled_check_is_closed_for_everything():
     cancelled = HealthCheck("c1", 2027, CHECK_DAY, extended=False, status=CheckStatus.CANCELLED)
     assert set(readiness(cancelled, CHECK_DAY).values()) == {StepStatus.NOT_APPLICABLE}
-    with pytest.raises(HealthRuleViolation, match="cancelled"):
+    with pytest.raises(HealthRuleViolation, match="aflyst"):
         hold(cancelled, [Participant(ParticipantRole.CITIZEN, "c"), Participant(ParticipantRole.MINUTE_TAKER, "m"),
                          Participant(ParticipantRole.GP, "g")], CHECK_DAY)
-    with pytest.raises(HealthRuleViolation, match="cancelled"):
+    with pytest.raises(HealthRuleViolation, match="aflyst"):
         decline(cancelled)
-    with pytest.raises(HealthRuleViolation, match="cancelled"):
+    with pytest.raises(HealthRuleViolation, match="aflyst"):
         complete_step(cancelled, PreparationStep.EXAMINATION)
+
+
+# --- issue 15: the health check's rules ------------------------------------------------------------
+
+from services.health.domain.health_check import (  # noqa: E402
+    DSAM,
+    TANGKAER,
+    YEARLY,
+    Cadence,
+    Decision,
+    DecisionKind,
+    PreAssessment,
+    ThemeSkipped,
+    is_due,
+    planning_warnings,
+)
+
+
+class TestCadencePerBotilbud:
+    def test_dsam_every_second_year_without_extended_checks(self):
+        assert [is_due(y, 2026, DSAM) for y in (2027, 2028)] == [False, True]
+        assert not is_extended(2026, [], DSAM)
+        assert next_check_year(2026, 2027, DSAM) == 2028
+
+    def test_tangkaer_yearly_with_an_extended_check_every_fifth_year(self):
+        assert is_due(2027, 2026, TANGKAER)
+        assert [is_extended(y, [2026], TANGKAER) for y in range(2027, 2032)] == [False, False, False, False, True]
+
+    def test_yearly_with_extended_every_third_year(self):
+        assert is_extended(2029, [2026], Cadence(1, 3)) and not is_extended(2028, [2026], Cadence(1, 3))
+        assert not is_extended(2026, [], YEARLY)
+
+    @pytest.mark.parametrize("every, extended", [(3, None), (0, None), (2, 5), (1, 1)])
+    def test_impossible_cadences_are_refused_in_danish(self, every, extended):
+        with pytest.raises(HealthRuleViolation, match="år"):
+            Cadence(every, extended)
+
+    def test_the_cadence_reads_danish(self):
+        assert TANGKAER.words == "hvert år, udvidet hvert 5. år" and DSAM.words == "hvert andet år"
+
+
+class TestPreAssessmentDone:
+    def pre(self, answered, skipped=()):
+        return PreAssessment(tuple(ThemeAnswer(t, "borgerens ord") for t in answered), "pillerne", CHECK_DAY, "staff-1",
+                             skipped=tuple(ThemeSkipped(t, r) for t, r in skipped))
+
+    def test_five_of_seven_themes_is_not_done(self):
+        themes = list(PreAssessmentTheme)
+        pre = validate_pre_assessment(self.pre(themes[:5]))
+        assert not pre.complete
+        with pytest.raises(HealthRuleViolation, match="forundersøgelsen er ikke færdig: afhængighed.*smerter|ikke færdig"):
+            complete_step(HealthCheck("c1", 2027, CHECK_DAY, extended=False), PreparationStep.PRE_ASSESSMENT, pre_assessment=pre)
+
+    def test_every_theme_answered_or_skipped_with_a_reason_is_done(self):
+        themes = list(PreAssessmentTheme)
+        pre = validate_pre_assessment(self.pre(themes[:5], [(themes[5], "ønskede ikke"), (themes[6], "bruger ikke NADA")]))
+        assert pre.complete
+        check = complete_step(HealthCheck("c1", 2027, CHECK_DAY, extended=False), PreparationStep.PRE_ASSESSMENT,
+                              pre_assessment=pre)
+        assert PreparationStep.PRE_ASSESSMENT in check.steps_done
+
+    def test_a_skip_needs_a_reason_and_a_theme_cannot_be_both(self):
+        with pytest.raises(HealthRuleViolation, match="hvorfor"):
+            validate_pre_assessment(self.pre([], [(PreAssessmentTheme.PAIN, " ")]))
+        with pytest.raises(HealthRuleViolation, match="både besvaret og sprunget over"):
+            validate_pre_assessment(self.pre([PreAssessmentTheme.PAIN], [(PreAssessmentTheme.PAIN, "nej")]))
+
+    def test_the_step_cannot_be_ticked_off_without_a_pre_assessment(self):
+        with pytest.raises(HealthRuleViolation, match="ikke færdig"):
+            complete_step(HealthCheck("c1", 2027, CHECK_DAY, extended=False), PreparationStep.PRE_ASSESSMENT)
+
+
+class TestDayWithinWorkingHours:
+    def test_eight_to_ten_in_working_hours_on_a_working_day_has_no_warning(self):
+        assert planning_warnings([CHECK_DAY], slot_minutes=15, per_day=10, first_slot=time(9, 0)) == ()
+
+    def test_seven_a_day_is_a_warning(self):
+        (warning,) = planning_warnings([CHECK_DAY], slot_minutes=15, per_day=7, first_slot=time(9, 0))
+        assert "7 tjek pr. dag" in warning and "8–10" in warning
+
+    def test_a_first_slot_at_2350_never_runs_through_the_night(self):
+        with pytest.raises(HealthRuleViolation, match="over midnat"):
+            plan_check_days([CitizenToPlan("a", "A"), CitizenToPlan("b", "A")], [CHECK_DAY], first_slot=time(23, 50))
+
+    def test_an_evening_plan_is_a_warning(self):
+        (warning,) = planning_warnings([CHECK_DAY], slot_minutes=15, per_day=8, first_slot=time(17, 0))
+        assert "uden for arbejdstiden" in warning
+
+    def test_a_holiday_is_a_warning(self):
+        easter_monday = date(2027, 3, 29)
+        (warning,) = planning_warnings([easter_monday], slot_minutes=15, per_day=8, first_slot=time(9, 0))
+        assert "ikke en arbejdsdag" in warning and "anden påskedag" in warning.lower()
+
+    def test_the_plan_carries_its_warnings(self):
+        plan = plan_check_days([CitizenToPlan("a", "A")], [CHECK_DAY], per_day=7)
+        assert plan.warnings and plan.days[0].slots[0].starts_at.hour == 9
+
+
+class TestWatchDecisions:
+    HELD = datetime(2027, 3, 10, 10, 0, tzinfo=DANISH_TIME)
+
+    def test_a_decision_without_a_date_is_watched_with_a_review_date(self):
+        outcome = outcome_of(Decision(DecisionKind.WATCH_SYMPTOM, "Hold øje med blodsukkeret"), held_at=self.HELD)
+        assert outcome.task_due_at is None and outcome.review_on is not None
+        assert outcome.review_on > self.HELD.date() and outcome.review_on.weekday() < 5
+
+    def test_the_meeting_may_set_the_review_date(self):
+        outcome = outcome_of(Decision(DecisionKind.WATCH_SYMPTOM, "Vægt", review_on=date(2027, 5, 3)), held_at=self.HELD)
+        assert outcome.review_on == date(2027, 5, 3)
+
+    def test_a_dated_decision_has_no_review_date(self):
+        outcome = outcome_of(Decision(DecisionKind.BOOK_EXAMINATION, "EKG", due_at=self.HELD + timedelta(days=7)),
+                             held_at=self.HELD)
+        assert outcome.review_on is None and outcome.task_due_at is not None

@@ -16,8 +16,12 @@ from services.health.domain.hospital_notices import (
     admission_state,
     apply,
     decide,
+    EpisodeState,
+    FollowUpWanted,
     follow_ups_for,
+    notice_outcome,
     parse_code,
+    timeline_text,
     validate_incoming,
 )
 
@@ -40,9 +44,9 @@ def incoming(code="STIN", *, occurred_at=T0, sent_at=None, replaces=None, episod
     )
 
 
-def register(history, message):
+def register(history, message, received_at=None):
     decision = decide(message, history)
-    return apply(decision, message, uuid4(), history), decision
+    return apply(decision, message, uuid4(), history, received_at=received_at), decision
 
 
 def history_of(*codes_and_hours, episode="EPJ-1"):
@@ -334,7 +338,7 @@ class TestFollowUps:
     def test_admission_is_due_the_same_day_and_escalates(self):
         (follow_up,) = follow_ups_for(NoticeKind.ADMISSION, occurred_at=T0, received_at=T0 + timedelta(minutes=1), acute=True)
         assert follow_up.kind is FollowUpKind.ACCOMPANY_ADMISSION
-        assert follow_up.title.startswith("Acute admission")
+        assert follow_up.title.startswith("Akut indlæggelse")
         assert follow_up.due_at.date() == T0.date() and follow_up.due_at.hour == 23
         assert follow_up.escalate_if_unclaimed_after == timedelta(hours=1)
 
@@ -361,3 +365,101 @@ class TestFollowUps:
 
 def test_legal_basis_is_retssikkerhedsloven_12c():
     assert LEGAL_BASIS == "retssikkerhedsloven § 12 c"
+
+
+class TestHospitalStaysInOrder:
+    """Issue 15, "Hospital stays": a notice is applied to the episode's true state."""
+
+    def outcome(self, message, history, received_at=None):
+        received_at = received_at or message.sent_at
+        after, _ = register(history, message, received_at=received_at)
+        return notice_outcome(message.kind, message.hospital_episode_id, after, occurred_at=message.occurred_at,
+                              received_at=received_at, acute=message.code.acute), after
+
+    def test_discharge_before_its_admission_leaves_no_accompany_work(self):
+        # SLHJ arrives first, then the STIN of the same stay: the stay is over.
+        discharged = history_of(("SLHJ", 48))
+        outcome, after = self.outcome(incoming("STIN", occurred_at=T0), discharged)
+        assert outcome.follow_up is FollowUpWanted.NONE and outcome.follow_ups == ()
+        assert outcome.episode_state is EpisodeState.DISCHARGED
+        assert "allerede afsluttet" in outcome.note
+        assert admission_state(after).state is AdmissionState.NOT_ADMITTED
+
+    def test_a_timely_admission_asks_for_the_usual_accompany_task(self):
+        outcome, _ = self.outcome(incoming("STAA"), [])
+        assert outcome.follow_up is FollowUpWanted.USUAL and outcome.episode_state is EpisodeState.ADMITTED
+        assert outcome.follow_ups[0].kind is FollowUpKind.ACCOMPANY_ADMISSION
+
+    def test_a_leave_that_already_ended_asks_for_nothing(self):
+        history = history_of(("STIN", 0), ("SLOR", 30))
+        outcome, _ = self.outcome(incoming("STOR", occurred_at=T0 + timedelta(hours=20)), history)
+        assert outcome.follow_up is FollowUpWanted.NONE
+
+    def test_after_an_cancelled_admission_leave_notices_do_not_show_the_citizen_admitted(self):
+        history = history_of(("STIN", 0), ("STOR", 24), ("SLOR", 30))
+        assert admission_state(history).state is AdmissionState.ADMITTED
+        history, _ = register(history, incoming("AN_STIN", replaces=history[0].message_id, occurred_at=T0 + timedelta(hours=31)))
+        state = admission_state(history)
+        assert state.state is AdmissionState.NOT_ADMITTED and not state.in_hospital_care
+
+    def test_a_new_admission_after_a_cancelled_one_opens_the_episode_again(self):
+        history = history_of(("STIN", 0))
+        history, _ = register(history, incoming("AN_STIN", replaces=history[0].message_id))
+        history, _ = register(history, incoming("STIN", occurred_at=T0 + timedelta(hours=2)))
+        assert admission_state(history).state is AdmissionState.ADMITTED
+
+    def test_an_admission_dated_1970_is_recorded_without_urgent_work_and_does_not_hold_the_episode(self):
+        epoch = datetime(1970, 1, 1, tzinfo=timezone.utc)
+        message = incoming("STAA", occurred_at=epoch, sent_at=T0)
+        outcome, after = self.outcome(message, [], received_at=T0)
+        assert outcome.historic and outcome.follow_up is FollowUpWanted.VERIFY
+        (verify,) = outcome.follow_ups
+        assert verify.kind is FollowUpKind.VERIFY_HISTORIC_ADMISSION and verify.escalate_if_unclaimed_after is None
+        assert verify.due_at > T0  # the next working day, not overdue since 1970
+        assert "01.01.1970" in verify.title and "afklar med afdelingen" in verify.title
+        # The citizen is not shown admitted since 1970 on that notice alone (no medication alerts, depot
+        # visits are still watched) ...
+        assert admission_state(after).state is AdmissionState.NOT_ADMITTED
+        # ... and the hospital can correct the date, which opens the stay.
+        correction = incoming("RE_STAA", replaces=message.message_id, occurred_at=T0 - timedelta(hours=1), sent_at=T0)
+        after, _ = register(after, correction, received_at=T0)
+        assert admission_state(after).state is AdmissionState.ADMITTED
+
+    def test_a_timely_leave_confirms_an_old_admission_is_current(self):
+        old = datetime(2026, 9, 1, tzinfo=CET)
+        history, _ = register([], incoming("STIN", occurred_at=old, sent_at=T0), received_at=T0)
+        assert admission_state(history).state is AdmissionState.NOT_ADMITTED
+        history, _ = register(history, incoming("STOR", occurred_at=T0 + timedelta(hours=1)),
+                              received_at=T0 + timedelta(hours=1, minutes=10))
+        assert admission_state(history).state is AdmissionState.ON_LEAVE
+
+    def test_a_historic_discharge_asks_for_nothing(self):
+        outcome, _ = self.outcome(incoming("SLHJ", occurred_at=datetime(1970, 1, 1, tzinfo=timezone.utc), sent_at=T0), [],
+                                  received_at=T0)
+        assert outcome.follow_up is FollowUpWanted.NONE and "historisk" in outcome.note
+
+    def test_death_always_tells_the_network(self):
+        outcome, _ = self.outcome(incoming("MORS", occurred_at=T0 - timedelta(days=60), sent_at=T0), [], received_at=T0)
+        assert outcome.follow_up is FollowUpWanted.USUAL
+
+    def test_the_timeline_says_why_no_task_was_made_in_danish(self):
+        discharged = history_of(("SLHJ", 48))
+        message = incoming("STIN", occurred_at=T0)
+        outcome, _ = self.outcome(message, discharged)
+        text = timeline_text(NoticeAction.NEW, message, received_at=message.sent_at, outcome=outcome)
+        assert text.startswith("Indlagt (STIN), Afsnit P2") and "opholdet er allerede afsluttet" in text
+        assert "accompany" not in text.lower()
+
+
+class TestDanishTexts:
+    @pytest.mark.parametrize("kind", [NoticeKind.ADMISSION, NoticeKind.DISCHARGE, NoticeKind.DEATH])
+    def test_follow_up_titles_are_danish(self, kind):
+        (follow_up,) = follow_ups_for(kind, occurred_at=T0, received_at=T0)
+        for english in ("admission", "discharged", "follow up", "the citizen", "network"):
+            assert english not in follow_up.title.lower()
+
+    def test_cancellation_line_is_danish(self):
+        history = history_of(("STIN", 0))
+        message = incoming("AN_STIN", replaces=history[0].message_id)
+        text = timeline_text(NoticeAction.CANCEL, message, received_at=T0, replaced_occurred_at=T0)
+        assert text.startswith("Annulleret af hospitalet (AN_STIN)")

@@ -48,7 +48,7 @@ class TestFmkReference:
 
     @pytest.mark.parametrize("value", ["", "ab", "Quetiapin 100 mg x 2 dagligt", "x" * 101, "-leading"])
     def test_copies_and_junk_are_refused(self, value):
-        with pytest.raises(HealthRuleViolation, match="does not store medication lists"):
+        with pytest.raises(HealthRuleViolation, match="gemmer ikke medicinlister"):
             FmkReference(value)
 
 
@@ -57,11 +57,11 @@ class TestMedicationChange:
         assert validate_change(change(), recorded_at=T0 + timedelta(minutes=1)).kind is ChangeKind.DOSE_CHANGED
 
     def test_future_change_is_refused(self):
-        with pytest.raises(HealthRuleViolation, match="future"):
+        with pytest.raises(HealthRuleViolation, match="fremtiden"):
             validate_change(change(hours=2), recorded_at=T0)
 
     def test_partner_change_names_the_organisation(self):
-        with pytest.raises(HealthRuleViolation, match="organisation"):
+        with pytest.raises(HealthRuleViolation, match="organisationen"):
             validate_change(change(source=ChangeSource.PARTNER), recorded_at=T0 + timedelta(hours=1))
         validate_change(change(source=ChangeSource.PARTNER, org="SOR:1"), recorded_at=T0 + timedelta(hours=1))
 
@@ -71,7 +71,7 @@ class TestMedicationChange:
 
     def test_naive_time_is_refused(self):
         naive = MedicationChange(FmkReference("FMK-1"), ChangeKind.STOPPED, datetime(2026, 11, 22, 9), ChangeSource.STAFF)
-        with pytest.raises(HealthRuleViolation, match="time zone"):
+        with pytest.raises(HealthRuleViolation, match="tidszone"):
             validate_change(naive, recorded_at=T0)
 
 
@@ -109,19 +109,19 @@ class TestTreatmentOrder:
 
     @pytest.mark.parametrize("conditions", [(), ("ok", " ")])
     def test_conditions_required_and_not_blank(self, conditions):
-        with pytest.raises(HealthRuleViolation, match="conditions"):
+        with pytest.raises(HealthRuleViolation, match="vilkår"):
             validate_treatment_order(self.order(conditions=conditions))
 
     def test_duplicate_condition(self):
-        with pytest.raises(HealthRuleViolation, match="twice"):
+        with pytest.raises(HealthRuleViolation, match="to gange"):
             validate_treatment_order(self.order(conditions=("A", "a ")))
 
     def test_court_required(self):
-        with pytest.raises(HealthRuleViolation, match="court"):
+        with pytest.raises(HealthRuleViolation, match="ret, der afsagde"):
             validate_treatment_order(self.order(court=" "))
 
     def test_dates_in_order(self):
-        with pytest.raises(HealthRuleViolation, match="before the judgment"):
+        with pytest.raises(HealthRuleViolation, match="før domsdatoen"):
             validate_treatment_order(self.order(valid_until=date(2025, 5, 1)))
 
     def test_in_force(self):
@@ -220,19 +220,34 @@ class TestCoercionLog:
             validate_coercion_entry(self.entry(least_intrusive_alternative=" "), recorded_at=T0, has_treatment_order=False)
 
     def test_who_decided_is_required(self):
-        with pytest.raises(HealthRuleViolation, match="who decided"):
+        with pytest.raises(HealthRuleViolation, match="hvem der besluttede"):
             validate_coercion_entry(self.entry(decided_by_sub=""), recorded_at=T0, has_treatment_order=False)
 
     def test_situation_is_required(self):
-        with pytest.raises(HealthRuleViolation, match="situation"):
+        with pytest.raises(HealthRuleViolation, match="situationen"):
             validate_coercion_entry(self.entry(situation=""), recorded_at=T0, has_treatment_order=False)
 
     def test_activation_needs_a_treatment_order(self):
         entry = self.entry(measure=CoercionMeasure.ACTIVATE_TREATMENT_ORDER, decision=CoercionDecision.REFERRED)
-        with pytest.raises(HealthRuleViolation, match="no behandlingsdom"):
+        with pytest.raises(HealthRuleViolation, match="ingen registreret behandlingsdom"):
             validate_coercion_entry(entry, recorded_at=T0, has_treatment_order=False)
         validate_coercion_entry(entry, recorded_at=T0, has_treatment_order=True)
 
     def test_future_entry_is_refused(self):
-        with pytest.raises(HealthRuleViolation, match="future"):
+        with pytest.raises(HealthRuleViolation, match="fremtiden"):
             validate_coercion_entry(self.entry(), recorded_at=T0 - timedelta(hours=1), has_treatment_order=False)
+
+
+def test_a_partner_gets_the_reason_in_english_and_staff_in_danish():
+    with pytest.raises(HealthRuleViolation) as caught:
+        validate_change(change(hours=2), recorded_at=T0)
+    assert "fremtiden" in str(caught.value) and caught.value.en.startswith("changed_at is in the future")
+
+
+def test_the_medication_alert_reads_danish():
+    from services.health.domain.hospital_notices import BaseCode, NoticeRecord
+    from services.health.domain.medication import alert_for
+    from uuid import uuid4
+    admitted = NoticeRecord(uuid4(), uuid4(), BaseCode.STIN, "EPJ-1", T0 - timedelta(hours=5))
+    alert = alert_for(change(), [admitted])
+    assert alert is not None and alert.reason.startswith("Medicinændring (dosis ændret) under indlæggelse")

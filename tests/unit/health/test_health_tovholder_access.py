@@ -30,11 +30,11 @@ class TestChooseTovholder:
         assert not choice.changed
 
     def test_nurse_from_another_botilbud_is_refused(self):
-        with pytest.raises(HealthRuleViolation, match="not a nurse consultant at botilbud orion"):
+        with pytest.raises(HealthRuleViolation, match="ikke sygeplejekonsulent på botilbud orion"):
             choose_tovholder(current_sub=None, chosen_sub="nurse-x", botilbud_id="orion", nurse_consultants_of_botilbud={"nurse-a"})
 
     def test_blank_choice_is_refused(self):
-        with pytest.raises(HealthRuleViolation, match="choose"):
+        with pytest.raises(HealthRuleViolation, match="vælg"):
             choose_tovholder(current_sub=None, chosen_sub=" ", botilbud_id="orion", nurse_consultants_of_botilbud={"nurse-a"})
 
 
@@ -48,8 +48,8 @@ class TestExternalContact:
     def test_valid(self):
         assert validate_contact(self.contact(), recorded_at=NOW).who == "Dr. Holm"
 
-    @pytest.mark.parametrize("kw,match", [(dict(org=" "), "organisation"), (dict(what=""), "what the contact"),
-                                          (dict(what="x" * 501), "500"), (dict(occurred_at=NOW + timedelta(hours=1)), "future")])
+    @pytest.mark.parametrize("kw,match", [(dict(org=" "), "organisation"), (dict(what=""), "hvad kontakten"),
+                                          (dict(what="x" * 501), "500"), (dict(occurred_at=NOW + timedelta(hours=1)), "fremtiden")])
     def test_invalid(self, kw, match):
         with pytest.raises(HealthRuleViolation, match=match):
             validate_contact(self.contact(**kw), recorded_at=NOW)
@@ -105,8 +105,8 @@ class TestAccess:
 
     def test_reasons(self):
         assert "integration endpoints" in why_not(Actor("p", "partner"), Action.READ)
-        assert "administrators" in why_not(Actor("a", "admin"), Action.READ)
-        assert "visitation" in why_not(Actor("c", "coordinator"), Action.UNMATCHED_QUEUE)
+        assert "administratorer" in why_not(Actor("a", "admin"), Action.READ)
+        assert "visitationen" in why_not(Actor("c", "coordinator"), Action.UNMATCHED_QUEUE)
 
 
 class TestPassingOnByConsent:

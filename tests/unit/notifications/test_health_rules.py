@@ -180,3 +180,103 @@ def test_parked_notice_without_citizen_goes_to_visitation_and_closes_when_resolv
                                         resolved_by="visitation-1", resolved_at=NOW)
     _, (done,) = run(unparked, [task])
     assert done.status is TaskStatus.DONE and "fundet" in done.history[-1].note
+
+
+# --- issue 15: hospital stays in order (health says what a notice asks for; the rules obey) ---------
+
+
+def notice(kind, *, code="STIN", follow_up=None, episode_state=None, occurred_at=NOW, received_at=None, notice_id=None):
+    return HospitalNoticeRegisteredV1(
+        citizen_id=CITIZEN, notice_id=notice_id or uuid4(), message_id=uuid4(), code=code, kind=kind,
+        hospital_episode_id="EPJ-778812", department="Afsnit P2", sender_org="SOR:1234567", occurred_at=occurred_at,
+        legal_basis="retssikkerhedsloven § 12 c", tovholder_sub="nurse-1", botilbud_id=BOTILBUD,
+        received_at=received_at, episode_state=episode_state, follow_up=follow_up,
+    )
+
+
+def test_discharge_then_its_admission_makes_no_accompany_task():
+    (discharge_task,) = run(notice("discharge", code="SLHJ", follow_up="usual", episode_state="discharged"))[0]
+    assert discharge_task.kind is TaskKind.DISCHARGE_FOLLOW_UP
+    created, changed = run(notice("admission", follow_up="none", episode_state="discharged",
+                                  occurred_at=NOW - timedelta(days=2)), [discharge_task])
+    assert created == [] and changed == []
+
+
+def test_a_discharge_closes_the_admissions_accompany_task():
+    (accompany,) = run(notice("admission", follow_up="usual", episode_state="admitted"))[0]
+    assert accompany.status is TaskStatus.OPEN
+    created, changed = run(notice("discharge", code="SLHJ", follow_up="usual", episode_state="discharged"), [accompany])
+    assert [c.kind for c in created] == [TaskKind.DISCHARGE_FOLLOW_UP]
+    (closed,) = changed
+    assert closed.task_id == accompany.task_id and closed.status is TaskStatus.DONE
+
+
+def test_an_admission_dated_1970_is_not_overdue_since_1970():
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    (task,) = run(notice("admission", code="STAA", follow_up="verify", episode_state="admitted", occurred_at=epoch,
+                         received_at=NOW))[0]
+    assert task.priority is Priority.ROUTINE and task.due_at > NOW
+    assert "01.01.1970" in task.title and task.title.startswith("Gammel indlæggelsesadvis")
+
+
+def test_a_late_notice_is_due_from_its_arrival():
+    (task,) = run(notice("admission", code="STAA", follow_up="usual", occurred_at=NOW - timedelta(days=3), received_at=NOW))[0]
+    assert task.due_at >= NOW
+
+
+def test_events_from_older_producers_still_make_the_usual_task():
+    (task,) = run(notice("admission"))[0]
+    assert task.kind is TaskKind.ACCOMPANY_ADMISSION and task.priority is Priority.URGENT
+
+
+# --- issue 15: the health check's tasks close themselves -------------------------------------------
+
+
+def scheduled_check():
+    starts = NOW + timedelta(days=30)
+    body = HealthCheckScheduledV1(citizen_id=CITIZEN, health_check_id=CHECK, year=2026, extended=False, starts_at=starts,
+                                  gp_practice="Lægehuset", pre_assessment_due=date(2026, 11, 5),
+                                  preparation_due=date(2026, 11, 28), reminders_at=[starts - timedelta(hours=14)],
+                                  tovholder_sub="nurse-1", botilbud_id=BOTILBUD)
+    (reminder,) = run(body)[0]
+    step = HealthCheckStepDueV1(citizen_id=CITIZEN, health_check_id=CHECK, step="medication-reconciliation",
+                                target=date(2026, 11, 28), deadline=date(2026, 11, 29), assignee_role="staff",
+                                tovholder_sub="nurse-1", botilbud_id=BOTILBUD)
+    (preparation,) = run(step)[0]
+    return reminder, preparation
+
+
+def test_a_held_check_closes_its_examination_reminder_and_preparation():
+    reminder, preparation = scheduled_check()
+    assert reminder.kind is TaskKind.EXAMINATION_REMINDER and reminder.status is TaskStatus.OPEN
+    held = HealthCheckHeldV1(citizen_id=CITIZEN, health_check_id=CHECK, held_at=NOW, participant_roles=["gp"], decisions=0,
+                             tovholder_sub="nurse-1", botilbud_id=BOTILBUD)
+    created, changed = run(held, [reminder, preparation])
+    assert [c.kind for c in created] == [TaskKind.HEALTH_CHECK_FOLLOW_UP]
+    assert {c.task_id: c.status for c in changed} == {reminder.task_id: TaskStatus.DONE, preparation.task_id: TaskStatus.DONE}
+    assert changed[0].history[-1].note == "Sundhedstjekket er holdt"
+
+
+def test_a_decision_without_a_date_becomes_a_watch_task_on_its_review_date():
+    decision = HealthCheckDecisionRecordedV1(
+        citizen_id=CITIZEN, decision_id=uuid4(), health_check_id=CHECK, kind="watch-symptom",
+        title="Blodsukker efter prøverne", due_at=None, reminders_at=[], responsible_sub=None, plan_update=True,
+        tovholder_sub="nurse-1", botilbud_id=BOTILBUD, review_on=date(2027, 2, 24),
+    )
+    (task,) = run(decision)[0]
+    assert task.title == "Hold øje: Blodsukker efter prøverne (revurderes 24.02.2027)"
+    assert task.owner_sub == "nurse-1" and task.due_at == local_end(date(2027, 2, 24))
+    assert task.priority is Priority.ROUTINE and task.business_status == "hold øje"
+
+
+def test_acknowledging_a_medication_alert_closes_its_urgent_task():
+    from contracts.health import MedicationAlertAcknowledgedV1
+    alert_id, change_id = uuid4(), uuid4()
+    raised = MedicationAlertRaisedV1(citizen_id=CITIZEN, alert_id=alert_id, change_id=change_id, hospital_episode_ids=["EPJ-1"],
+                                     raised_at=NOW, tovholder_sub="nurse-1", botilbud_id=BOTILBUD)
+    (task,) = run(raised)[0]
+    assert task.priority is Priority.URGENT
+    ack = MedicationAlertAcknowledgedV1(citizen_id=CITIZEN, alert_id=alert_id, change_id=change_id, acknowledged_at=NOW,
+                                        acknowledged_by="nurse-1")
+    _, (done,) = run(ack, [task])
+    assert done.status is TaskStatus.DONE and "kvitteret" in done.history[-1].note

@@ -83,3 +83,26 @@ def test_visitation_follow_up_due_and_held():
                           next_follow_up_date=date(2027, 6, 1))
     _, (done,) = run(held, [task])
     assert done.status is TaskStatus.DONE
+
+
+def drifting(reason="past-planned-period"):
+    from contracts.referrals import TemporaryStayDriftingV1
+    return TemporaryStayDriftingV1(citizen_id=CITIZEN, referral_id=REFERRAL, offer_id="cirklen", botilbud_id="cirklen",
+                                   reason=reason, since=date(2026, 11, 1), moved_in_on=date(2024, 11, 1),
+                                   follow_ups_held=4, planned_years=2)
+
+
+def test_a_drifting_temporary_stay_gives_visitation_one_task_per_reason_ever():
+    created, _ = run(drifting())
+    [task] = created
+    assert task.kind is TaskKind.VISITATION_FOLLOW_UP and task.pool == Pool(Role.VISITATION, None)
+    assert "over den planlagte periode på 2 år" in task.title
+    # 10 working days after Sunday 22 November 2026: Friday 4 December, 23:59 Copenhagen time
+    assert task.due_at == local_end(date(2026, 12, 4))
+    again, _ = run(drifting(), existing=[task])  # redelivered or rescanned: no second task
+    assert again == []
+    from dataclasses import replace
+    again, _ = run(drifting(), existing=[replace(task, status=TaskStatus.DONE)])  # not even once it is done
+    assert again == []
+    other, _ = run(drifting("no-movement"), existing=[task])
+    assert len(other) == 1 and "4 opfølgninger uden plan for udflytning" in other[0].title

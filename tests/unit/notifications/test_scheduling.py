@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from services.notifications.domain import tasks as t
 from services.notifications.domain.clock import LOCAL_TZ
 from services.notifications.domain.scheduling import (
@@ -14,6 +16,7 @@ from services.notifications.domain.scheduling import (
     sweep,
 )
 from services.notifications.domain.tasks import Pool, Priority, Role, TaskStatus
+from services.notifications.main import NotificationsConfig
 
 from .builders import BOTILBUD, NOW, NURSE, make_task
 
@@ -27,34 +30,34 @@ def local(y, m, d, hh, mm=0):
 def test_examination_reminders_evening_before_and_morning_of():
     exam = local(2026, 11, 25, 10, 30)
     evening, morning = examination_reminders(exam)
-    assert evening.at == local(2026, 11, 24, 18) and morning.at == local(2026, 11, 25, 7)
+    assert evening.at == local(2026, 11, 24, 19) and morning.at == local(2026, 11, 25, 8)
     assert "i morgen" in evening.label and "i dag" in morning.label
 
 
 def test_examination_reminders_across_daylight_saving_change():
-    # DST ends 25 Oct 2026: the evening before is 18:00 CEST (16:00 UTC), the morning 07:00 CET (06:00 UTC).
+    # DST ends 25 Oct 2026: the evening before is 19:00 CEST (17:00 UTC), the morning 08:00 CET (07:00 UTC).
     evening, morning = examination_reminders(local(2026, 10, 25, 9))
-    assert evening.at == datetime(2026, 10, 24, 16, tzinfo=UTC)
-    assert morning.at == datetime(2026, 10, 25, 6, tzinfo=UTC)
+    assert evening.at == datetime(2026, 10, 24, 17, tzinfo=UTC)
+    assert morning.at == datetime(2026, 10, 25, 7, tzinfo=UTC)
 
 
-def test_reminders_in_the_past_or_after_an_early_examination_are_dropped():
+def test_reminders_in_the_past_are_dropped_and_an_early_examination_is_reminded_an_hour_before():
     early = local(2026, 11, 25, 6, 30)
-    (only_evening,) = examination_reminders(early)
-    assert only_evening.at == local(2026, 11, 24, 18)
+    evening, morning = examination_reminders(early)
+    assert evening.at == local(2026, 11, 24, 19) and morning.at == local(2026, 11, 25, 5, 30)
     assert examination_reminders(local(2026, 11, 25, 10), now=local(2026, 11, 24, 20)) == (
         examination_reminders(local(2026, 11, 25, 10))[1],
     )
-    assert day_before_reminder(local(2026, 11, 25, 10))[0].at == local(2026, 11, 24, 18)
+    assert day_before_reminder(local(2026, 11, 25, 10))[0].at == local(2026, 11, 24, 19)
     assert day_before_reminder(local(2026, 11, 25, 10), now=local(2026, 11, 25, 8)) == ()
 
 
 def test_due_reminders_fire_once_and_not_after_the_due_time():
     exam = local(2026, 11, 25, 10)
     task = make_task(owner_sub=NURSE.sub, due_at=exam, reminders=examination_reminders(exam))
-    assert due_reminders(task, local(2026, 11, 24, 17)) == ()
-    (evening,) = due_reminders(task, local(2026, 11, 24, 18, 1))
-    sent = t.mark_reminder_sent(task, evening, local(2026, 11, 24, 18, 1))
+    assert due_reminders(task, local(2026, 11, 24, 18)) == ()
+    (evening,) = due_reminders(task, local(2026, 11, 24, 19, 1))
+    sent = t.mark_reminder_sent(task, evening, local(2026, 11, 24, 19, 1))
     assert sent.history[-1].action == "reminded"
     assert due_reminders(sent, local(2026, 11, 24, 23)) == ()
     assert due_reminders(sent, local(2026, 11, 25, 11)) == ()  # after the examination: pointless
@@ -69,18 +72,56 @@ def test_unclaimed_urgent_task_escalates_to_coordinators_after_the_delay():
     assert escalate_if_due(escalated, NOW + timedelta(days=1), POLICY) is escalated  # only once
 
 
-def test_named_tovholder_who_has_not_claimed_is_escalated_too():
+def test_named_tovholder_who_has_not_claimed_is_escalated_to_the_escalation_role():
     task = make_task(owner_sub=NURSE.sub, priority=Priority.URGENT)
     escalated = escalate_if_due(task, NOW + timedelta(hours=3), POLICY)
-    assert escalated.owner_sub is None and escalated.pool == Pool(Role.COORDINATOR, BOTILBUD)
+    assert escalated.owner_sub is None and escalated.pool == Pool(Role.NURSE_CONSULTANT, BOTILBUD)
 
 
-def test_no_escalation_when_claimed_routine_already_with_coordinators_or_no_botilbud():
+def test_an_urgent_task_unclaimed_in_the_coordinators_pool_escalates_to_the_botilbuds_escalation_role():
+    """Regression (issue 15): a red LA2 re-assessment nobody claimed in the coordinators' pool escalated to no one."""
+    red = make_task(kind=t.TaskKind.RISK_REASSESSMENT, priority=Priority.URGENT)  # the coordinators' pool
+    assert red.pool == Pool(Role.COORDINATOR, BOTILBUD)
+    assert not should_escalate(red, NOW + timedelta(minutes=119), POLICY)
+    escalated = escalate_if_due(red, NOW + timedelta(minutes=125), POLICY)
+    assert escalated.pool == Pool(Role.NURSE_CONSULTANT, BOTILBUD) and escalated.escalated_at is not None
+    entry = escalated.history[-1]
+    assert entry.action == "escalated" and entry.actor == "system"
+    assert entry.note == ("Ikke taget efter 125 minutter – sendt til Sygeplejekonsulenter – orion "
+                          "(botilbuddets eskaleringsrolle)")
+    # Each botilbud names its own role (a setting); visitation is the municipality's pool.
+    named = EscalationPolicy.from_minutes(urgent=120, asap=30, roles={"orion": "visitation", "*": "coordinator"})
+    assert escalate_if_due(red, NOW + timedelta(hours=3), named).pool == Pool(Role.VISITATION, None)
+    elsewhere = make_task(kind=t.TaskKind.RISK_REASSESSMENT, priority=Priority.URGENT, botilbud_id="tangkaer",
+                          pool=Pool(Role.NURSE_CONSULTANT, "tangkaer"))
+    assert escalate_if_due(elsewhere, NOW + timedelta(hours=3), named).pool == Pool(Role.COORDINATOR, "tangkaer")
+
+
+def test_a_task_already_with_the_escalation_role_goes_to_the_coordinators_and_from_there_to_the_nurses():
+    in_nurse_pool = make_task(pool=Pool(Role.NURSE_CONSULTANT, BOTILBUD), priority=Priority.URGENT)
+    went = escalate_if_due(in_nurse_pool, NOW + timedelta(hours=3), POLICY)
+    assert went.pool == Pool(Role.COORDINATOR, BOTILBUD)
+    assert "lå allerede hos botilbuddets eskaleringsrolle (Sygeplejekonsulenter – orion)" in went.history[-1].note
+    coordinators_named = EscalationPolicy.from_minutes(urgent=120, asap=30, roles={"*": "coordinator"})
+    in_coordinator_pool = make_task(priority=Priority.URGENT)
+    assert escalate_if_due(in_coordinator_pool, NOW + timedelta(hours=3), coordinators_named).pool == \
+        Pool(Role.NURSE_CONSULTANT, BOTILBUD)
+
+
+def test_the_escalation_role_setting_refuses_roles_that_cannot_take_work():
+    for bad in ("citizen", "partner", "admin", "boss"):
+        with pytest.raises(ValueError, match="eskaleringsrollen"):
+            EscalationPolicy.from_minutes(urgent=120, asap=30, roles={"orion": bad})
+    with pytest.raises(ValueError, match="eskaleringsrollen"):
+        NotificationsConfig(escalation_roles={"*": "citizen"})
+    assert NotificationsConfig().escalation.escalation_role("any-botilbud") is Role.NURSE_CONSULTANT
+
+
+def test_no_escalation_when_claimed_routine_or_no_botilbud():
     urgent = make_task(pool=Pool(Role.NURSE_CONSULTANT, BOTILBUD), priority=Priority.URGENT)
     later = NOW + timedelta(days=1)
     assert not should_escalate(t.claim(urgent, NURSE, NOW), later, POLICY)
     assert not should_escalate(make_task(pool=Pool(Role.NURSE_CONSULTANT, BOTILBUD)), later, POLICY)
-    assert not should_escalate(make_task(priority=Priority.URGENT), later, POLICY)  # already coordinators
     assert not should_escalate(
         make_task(pool=Pool(Role.VISITATION, None), botilbud_id=None, priority=Priority.URGENT), later, POLICY
     )
@@ -107,7 +148,7 @@ def test_sweep_returns_only_changed_tasks_with_reasons():
 def test_sweep_sends_reminders_and_returns_the_final_task():
     exam = local(2026, 11, 25, 10)
     task = make_task(owner_sub=NURSE.sub, due_at=exam, reminders=examination_reminders(exam))
-    result = sweep([task], local(2026, 11, 25, 7, 5), POLICY)
+    result = sweep([task], local(2026, 11, 25, 8, 5), POLICY)
     assert [r.label for _, r in result.reminders] == ["Påmindelse: undersøgelse i morgen", "Påmindelse: undersøgelse i dag"]
     final = result.changed[0]
     assert all(r.sent_at is not None for r in final.reminders)
@@ -119,7 +160,7 @@ def test_next_check_is_the_earliest_of_escalation_reminder_and_due_time():
 
     exam = local(2026, 11, 25, 10)
     task = make_task(owner_sub=NURSE.sub, due_at=exam, reminders=examination_reminders(exam))
-    assert next_check_at(task, POLICY) == local(2026, 11, 24, 18)
+    assert next_check_at(task, POLICY) == local(2026, 11, 24, 19)
     urgent = make_task(pool=Pool(Role.NURSE_CONSULTANT, BOTILBUD), priority=Priority.URGENT, due_at=NOW + timedelta(days=1))
     assert next_check_at(urgent, POLICY) == NOW + timedelta(minutes=120)
     escalated = escalate_if_due(urgent, NOW + timedelta(hours=3), POLICY)

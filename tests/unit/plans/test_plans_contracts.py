@@ -35,7 +35,9 @@ def test_every_plans_event_is_on_the_plans_topic_and_named_for_plans():
     assert len(bodies) >= 13
     for body in bodies:
         assert body.topic is PLANS
-        assert body.event_type.startswith("tovholder.plans.") and body.event_type.endswith(".v1")
+        assert body.event_type.startswith("tovholder.plans.")
+        version = int(body.event_type.rsplit(".v", 1)[1])
+        assert body.__name__.endswith(f"V{version}")
 
 
 def test_consent_events_carry_recipient_category_and_times():
@@ -53,3 +55,15 @@ def test_fit_event_scores_are_optional_so_unshared_sessions_carry_none():
     body = events.FitRecordedV1(citizen_id=uuid4(), session_id=uuid4(), held_at=datetime.now(timezone.utc),
                                 shared=False)
     assert body.ors is None and body.srs is None
+
+
+def test_fit_v2_carries_totals_on_0_to_40_and_v1_still_reads():
+    """A published version never changes: v1 (1–10) still parses; v2 carries the 0–40 totals and cut-offs."""
+    held = datetime.now(timezone.utc)
+    v2 = events.FitRecordedV2(citizen_id=uuid4(), session_id=uuid4(), held_at=held, shared=True, ors=22.5, srs=35,
+                              ors_below_cutoff=True, srs_below_cutoff=True)
+    assert v2.event_type == "tovholder.plans.fit-recorded.v2" and (v2.ors, v2.srs) == (22.5, 35.0)
+    assert events.FitRecordedV2(citizen_id=uuid4(), session_id=uuid4(), held_at=held, shared=False).ors is None
+    v1 = events.FitRecordedV1.model_validate({"citizen_id": str(uuid4()), "session_id": str(uuid4()),
+                                              "held_at": held.isoformat(), "shared": True, "ors": 7, "srs": 9})
+    assert v1.event_type == "tovholder.plans.fit-recorded.v1" and v1.ors == 7.0

@@ -239,8 +239,8 @@ def test_move_in_after_the_granted_follow_up_date_needs_a_new_one():
     case, offer = granted_case()
     late = case.grant.follow_up_date + timedelta(days=1)
     with pytest.raises(InvalidInput, match="give a new follow_up_date"):
-        lc.move_in(case, offer=offer, moved_in_on=late, by="v", at=at(1, 2))
-    lc.move_in(case, offer=offer, moved_in_on=late, follow_up_date=late + timedelta(days=60), by="v", at=at(1, 2))
+        lc.move_in(case, offer=offer, moved_in_on=late, by="v", at=at(1, 9))
+    lc.move_in(case, offer=offer, moved_in_on=late, follow_up_date=late + timedelta(days=60), by="v", at=at(1, 9))
     assert case.placement.follow_up_date == late + timedelta(days=60)
 
 

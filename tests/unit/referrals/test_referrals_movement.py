@@ -32,7 +32,7 @@ def test_recording_a_follow_up_sets_the_next_one_and_re_arms_the_signal():
     case, _ = placed_case()
     lc.mark_follow_up_signalled(case)
     held = case.placement.follow_up_date
-    lc.record_follow_up(case, held_on=held, next_follow_up_date=held + timedelta(days=100), by="v", at=at(1, 8),
+    lc.record_follow_up(case, held_on=held, next_follow_up_date=held + timedelta(days=100), by="v", at=at(1, 9),
                         note="Går godt; mål justeret.")
     assert case.placement.follow_ups_held == (held,)
     assert lc.follow_up_due(case, held + timedelta(days=100))
@@ -46,7 +46,7 @@ def test_temporary_stay_follow_up_limit_applies_to_every_follow_up():
         lc.record_follow_up(case, held_on=held, next_follow_up_date=held + timedelta(days=365), by="v", at=at(1, 4))
     with pytest.raises(InvalidInput, match="after the follow-up held"):
         lc.record_follow_up(case, held_on=held, next_follow_up_date=held, by="v", at=at(1, 4))
-    with pytest.raises(InvalidInput, match="before the move-in"):
+    with pytest.raises(InvalidInput, match="før indflytningsdatoen"):
         lc.record_follow_up(case, held_on=date(2026, 1, 20), next_follow_up_date=held, by="v", at=at(1, 4))
 
 
@@ -169,7 +169,7 @@ def test_cause_must_agree_with_the_steps():
 
 def test_end_date_and_receiving_offer_checks():
     case, _ = placed_case()
-    with pytest.raises(InvalidInput, match="before the move-in"):
+    with pytest.raises(InvalidInput, match="før indflytningsdatoen"):
         lc.end_placement(case, ended_on=date(2026, 1, 31), destination=Destination.OWN_HOME, by="v", at=at(1, 9))
     lc.plan_move_out(case, destination=Destination.OFFER, receiving_offer=HOSTEL, planned_on=date(2026, 9, 1), by="v", at=at(1, 8))
     with pytest.raises(InvalidInput, match="plan names receiving offer 'bostotte-85'"):

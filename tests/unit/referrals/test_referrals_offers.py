@@ -69,14 +69,14 @@ def test_withdrawn_citizen_is_warned_about_drug_using_and_outward_reacting_resid
     [m] = match_offers([mixed_home()], WITHDRAWN_PROFILE)
     assert m.fits  # a warning, not an exclusion: visitation decides
     assert len(m.warnings) == 2
-    assert "2 of 19 residents react outwardly" in m.warnings[0]
-    assert "12 of 19 residents use drugs" in m.warnings[1]
+    assert "2 af de 19 beboere, visitationen har anbragt, er udadreagerende" in m.warnings[0]
+    assert "12 af de 19 beboere, visitationen har anbragt, har et misbrug" in m.warnings[1]
 
 
 def test_the_clash_is_warned_from_the_other_side_too():
     quiet = make_offer(name="Stille", mix=ResidentMix(residents=10, withdrawn=6))
     [m] = match_offers([quiet], CitizenProfile(age=30, traits=frozenset({Trait.UDADREAGERENDE})))
-    assert m.warnings and "6 of 10 residents are withdrawn" in m.warnings[0]
+    assert m.warnings and "6 af de 10 beboere, visitationen har anbragt, er tilbagetrukne" in m.warnings[0]
     [m] = match_offers([quiet], CitizenProfile(age=30))
     assert m.warnings == ()
 

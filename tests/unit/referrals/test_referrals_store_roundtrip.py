@@ -69,7 +69,8 @@ def test_waitlist_case_from_columns_matches_the_full_mapping():
 def test_offer_row_maps_target_group_and_mix():
     row = Offer(id="vista", botilbud_id="vista", name="Vista Hus", legal_basis="SEL §108", step=7, approved_places=5,
                 occupied_places=5, reserved_places=0, target_requires=["dobbeltdiagnose"], target_excludes=[],
-                active=True, mix_outward_reacting=1, mix_drug_using=4, mix_withdrawn=0)
-    offer = repository.offer_to_domain(row)
-    assert offer.full and offer.mix.drug_using == 4 and offer.mix.residents == 5
+                active=True)
+    offer = repository.offer_to_domain(row, repository.ResidentMix(residents=3, drug_using=2))
+    assert offer.full and offer.mix.drug_using == 2 and offer.mix.residents == 3
+    assert repository.offer_to_domain(row).mix.residents == 0  # no placements counted: no mix
     assert {t.value for t in offer.target_group.requires} == {"dobbeltdiagnose"}

@@ -5,7 +5,7 @@ board: notifications knew no citizen's municipality. Citizens registered before 
 none: they belong to the installation's own municipality (tovholder.scopes).
 
 Revision ID: 5d2e8c0a7f41
-Revises: 0b9c505ae812
+Revises: 194754180a02
 Create Date: 2026-12-01 11:40:00
 
 """
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 
 revision: str = '5d2e8c0a7f41'
-down_revision: Union[str, Sequence[str], None] = '0b9c505ae812'
+down_revision: Union[str, Sequence[str], None] = '194754180a02'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
