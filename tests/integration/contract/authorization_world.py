@@ -22,6 +22,7 @@ from services.health.models import HealthRecord, UnmatchedHospitalNotice
 from services.notifications.main import NotificationsConfig, build_spec as notifications_spec
 from services.notifications.models import Task as TaskRow
 from services.plans.models import Plan
+from tests.integration.plans.conftest import known_staff
 from tests.support import RunningService, eventually
 
 CET = ZoneInfo("Europe/Copenhagen")
@@ -119,6 +120,9 @@ async def build_world(services: dict[str, RunningService]) -> World:
 
     # plans: the plan opens from referrals' event; the botilbud's staff form the network
     await eventually(lambda: exists(plans, Plan, Plan.citizen_id == citizen_id), message="plan opened")
+    # Plans knows a staff member once they have signed in (services/plans/domain/staff.py).
+    await known_staff(plans, citizen_id, "k1", "spare")
+    await known_staff(plans, citizen_id, "n1", role="nurse-consultant")
     for actor, role in (("coord", "coordinator"), ("nurse", "nurse-consultant")):
         await _ok(await plans.client.post(f"/api/v1/citizens/{citizen_id}/network/members", headers=h(plans, "coord"),
                                           json={"staff_id": ACTORS[actor]["sub"], "role": role, "basis": "initial-assignment"}))
