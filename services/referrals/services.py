@@ -910,12 +910,9 @@ async def signal_drifting_stays(uow: UnitOfWork, on: date, rules: clocks.Visitat
 
 async def scan_follow_ups(uow: UnitOfWork, user: Principal, *, ctx: ServiceContext) -> dict[str, Any]:
     """Signal due follow-ups and drifting temporary stays now (the background job does it every hour)."""
+    require_the_installations_own(user, ctx)
     signalled = await signal_due_follow_ups(uow, today())
     return {"signalled": signalled, "drifting": await signal_drifting_stays(uow, today(), visitation_rules(ctx))}
-async def scan_follow_ups(uow: UnitOfWork, user: Principal, *, ctx: ServiceContext) -> dict[str, Any]:
-    """Signal due follow-ups now (the background job does it every hour)."""
-    require_the_installations_own(user, ctx)
-    return {"signalled": await signal_due_follow_ups(uow, today())}
 
 
 # ---------------------------------------------------------------------------------------------

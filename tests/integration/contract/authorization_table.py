@@ -45,6 +45,7 @@ class Row:
     scoped_like: str | None = None
     shows: str = "citizen_id"
     visible_to: str | None = None  # instead of scoped_like: the actors the list may show the citizen to
+    absent: bool = False  # the world has no such object: who is let through meets the unknown object's 404
 
     @property
     def actors(self) -> tuple[str, ...]:
@@ -58,7 +59,8 @@ class Row:
 
 
 def R(service: str, op: str, *, body: Any = None, query: dict[str, Any] | None = None, scoped_like: str | None = None,
-      shows: str = "citizen_id", visible_to: str | None = None, rest: str | None = None, **answers: str) -> Row:
+      shows: str = "citizen_id", visible_to: str | None = None, rest: str | None = None, absent: bool = False,
+      **answers: str) -> Row:
     method, path = op.split(" ", 1)
     expected: dict[str, str] = {ANONYMOUS: "401"}
     if rest is not None:
@@ -68,7 +70,7 @@ def R(service: str, op: str, *, body: Any = None, query: dict[str, Any] | None =
             assert actor in ALL_ACTORS, f"{op}: unknown actor {actor}"
             expected[actor] = STATUS_OF[answer]
     return Row(service, method, path, expected, body=body, query=query or {}, scoped_like=scoped_like, shows=shows,
-               visible_to=visible_to)
+               visible_to=visible_to, absent=absent)
 
 
 def public(service: str, *paths: str) -> list[Row]:
@@ -251,6 +253,11 @@ def _plans() -> list[Row]:
         R("plans", f"PUT {c}/plan/cadence", **staff_writes),
         R("plans", f"POST {c}/plan/follow-ups", **staff_writes),
         R("plans", f"GET {c}/network", **citizen_and_staff),
+        R("plans", f"GET {c}/network/candidates", **citizen_and_staff),
+        R("plans", f"GET {c}/plan/proposals", **citizen_and_staff),
+        # The world holds no proposal (they come from a held health check): who is let through gets its 404.
+        R("plans", f"POST {c}/plan/proposals/{{proposal_id}}/answer", hidden=f"{CITIZEN_STAFF} {OUTSIDERS} partner",
+          absent=True),
         R("plans", f"POST {c}/network/members", **citizen_and_staff, body={"staff_id": f"{BOTILBUD}-k9", "role": "other"}),
         R("plans", f"PUT {c}/network/members/{{staff_id}}/role", **citizen_and_staff, body={"role": "other"}),
         R("plans", f"DELETE {c}/network/members/{{staff_id}}", **citizen_and_staff),
@@ -311,6 +318,8 @@ def _health() -> list[Row]:
         R("health", "PUT /api/v1/botilbud/{botilbud_id}/nurse-consultants", ok="admin", rest="forbidden",
           body=[{"sub": f"{BOTILBUD}-n1"}]),
         R("health", "POST /api/v1/botilbud/{botilbud_id}/health-check-days", ok="coord nurse", rest="forbidden"),
+        R("health", "GET /api/v1/botilbud/{botilbud_id}/health-check-cadence", ok="coord nurse", rest="forbidden"),
+        R("health", "PUT /api/v1/botilbud/{botilbud_id}/health-check-cadence", ok="coord nurse", rest="forbidden"),
         R("health", f"PUT {c}/tovholder", ok=CITIZEN_STAFF, hidden=elsewhere, forbidden=never),
         R("health", f"POST {c}/medication-changes", **nurse_writes),
         R("health", "POST /api/v1/medication-alerts/{alert_id}/acknowledge", **nurse_writes),
@@ -384,7 +393,13 @@ def _notifications() -> list[Row]:
     ]
 
 
+def _access_logs() -> list[Row]:
+    # Min log: the citizen and administrators only; one 403 for everyone else, whichever the citizen.
+    return [R(service, "GET /api/v1/citizens/{citizen_id}/access-log", ok="citizen admin", rest="forbidden")
+            for service in ("referrals", "plans", "health", "notifications")]
+
+
 ROWS: list[Row] = [
     *[row for service in ("referrals", "plans", "health", "notifications") for row in public(service, *OPS)],
-    *_referrals(), *_plans(), *_health(), *_notifications(),
+    *_referrals(), *_plans(), *_health(), *_notifications(), *_access_logs(),
 ]

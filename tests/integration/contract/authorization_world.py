@@ -185,6 +185,7 @@ async def build_world(services: dict[str, RunningService]) -> World:
         "message_id": str(uuid.uuid4()), "callback_url": "https://127.0.0.1:9/hook",
         "event_types": ["tovholder.plans.follow-up-due.v1"], "secret": "s" * 32}))
     world.params["subscription_id"] = sub["subscription_id"]
+    world.params["proposal_id"] = str(uuid.uuid4())  # none exists
     world.params["name"] = "pages.css"
     world.params["action"] = "claim"
     return world
