@@ -129,6 +129,12 @@ def broker_kind(request: pytest.FixtureRequest) -> str:
 def kafka(broker_kind: str, request: pytest.FixtureRequest,
           tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApacheKafka | Tansu]:
     """A fresh broker for this module, topics created (named ``kafka`` whichever broker it is)."""
+    yield from fresh_broker(broker_kind, request, tmp_path_factory)
+
+
+def fresh_broker(broker_kind: str, request: pytest.FixtureRequest,
+                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApacheKafka | Tansu]:
+    """A fresh broker of ``broker_kind``, topics created, stopped when the generator is closed."""
     if broker_kind == "kafka":
         node = request.getfixturevalue("kafka_pool").take()
         yield node

@@ -27,7 +27,8 @@ from sqlalchemy import and_, delete, or_, select
 
 from tovholder.auth import CurrentUser, Principal
 from tovholder.db import AuditEntry
-from tovholder.errors import Forbidden, TovholderError
+from tovholder.access import authorize
+from tovholder.errors import TovholderError
 from tovholder.service import UoW
 from tovholder.uow import UnitOfWork
 
@@ -77,6 +78,7 @@ CATEGORIES: dict[str, str] = {
     "access-log": "Min log",
     "citizens": "Personoplysninger",
     "portal": "Log ind i portalen",
+    "access": "Adgang",  # a refusal the kit audits without a more precise object (tovholder.access)
 }
 
 ROLE_NAMES = {
@@ -112,7 +114,7 @@ def purpose_of(action: str, role: str, detail: dict[str, Any] | None) -> str:
         return f"Videregivet efter {basis}"
     if action == "delivery.withheld":
         return "Ikke videregivet: der var intet samtykke eller hjemmel"
-    if action.endswith(".refused") or action.endswith("access_denied"):
+    if action.endswith((".refused", ".denied", "access_denied")):
         return "Adgang nægtet"
     if role == "citizen":
         return "Du så eller ændrede dine egne oplysninger"
@@ -167,10 +169,10 @@ def may_read_access_log(user: Principal, citizen_id: uuid.UUID) -> bool:
 async def read_access_log(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID, *, since: datetime | None = None,
                           until: datetime | None = None, cursor: str | None = None, limit: int = 50) -> AccessLogPage:
     """One page of the citizen's log in this service, newest first. Refusals are logged and committed."""
-    if not may_read_access_log(user, citizen_id):
-        uow.audit(user, "access-log.refused", citizen_id=citizen_id, object_type="access-log", object_id=citizen_id)
-        await uow.commit()
-        raise Forbidden("Kun borgeren selv (og en administrator) kan se, hvem der har set borgerens oplysninger.")
+    # A refusal is logged by the kit's error handler (``tovholder.access.authorize``).
+    authorize(may_read_access_log(user, citizen_id),
+              "Kun borgeren selv (og en administrator) kan se, hvem der har set borgerens oplysninger.",
+              citizen_id=citizen_id, action="access-log.refused", object_type="access-log", object_id=citizen_id)
     query = select(AuditEntry).where(AuditEntry.citizen_id == citizen_id)
     if since is not None:
         query = query.where(AuditEntry.at >= since)

@@ -17,18 +17,16 @@ from __future__ import annotations
 import os
 import secrets
 import time
-from typing import Annotated, Literal
+from typing import Annotated
 
 import jwt
 from fastapi import Depends, Request
 from pydantic import BaseModel
 
+from tovholder.access import ROLES, STAFF_ROLES, Role  # noqa: F401 - the vocabulary lives in tovholder.access
 from tovholder.errors import Forbidden, Unauthorized
 from tovholder.settings import Settings
 
-Role = Literal["visitation", "coordinator", "nurse-consultant", "partner", "citizen", "admin"]
-ROLES: tuple[str, ...] = ("visitation", "coordinator", "nurse-consultant", "partner", "citizen", "admin")
-STAFF_ROLES: tuple[str, ...] = ("visitation", "coordinator", "nurse-consultant", "admin")
 DEV_ISSUER = "tovholder-dev"
 REQUIRED_CLAIMS = ("sub", "iat", "exp")
 # Partner endpoints (the external contract) answer in English; everything else is read by staff or
@@ -199,7 +197,9 @@ async def current_principal(request: Request) -> Principal:
     authenticated = request.scope.get(PRINCIPAL_SCOPE_KEY)  # by the request guard, before the body was read
     if authenticated is not None:
         return authenticated
-    return authenticate(request.app.state.ctx.verifier, request.url.path, request.headers)
+    principal = authenticate(request.app.state.ctx.verifier, request.url.path, request.headers)
+    request.scope[PRINCIPAL_SCOPE_KEY] = principal  # the error handler names the caller of a refusal
+    return principal
 
 
 CurrentUser = Annotated[Principal, Depends(current_principal)]

@@ -9,6 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel, Field
+
+
+class ErrorBody(BaseModel):
+    """The body of every error answer of a staff or citizen API (and of a partner's 401/403/404/413)."""
+
+    code: str = Field(description="Stable: a program may branch on it or translate it (e.g. not-found, forbidden)")
+    detail: str = Field(description="What happened and what to do, for a person to read")
+    errors: list[str] | None = Field(None, description="The invalid fields, one line each (422 invalid-request)")
+
 
 def error_body(code: str, detail: str, **extra: Any) -> dict[str, Any]:
     """The one shape of an error answer (``extra``: e.g. ``errors``, the list of invalid fields)."""
@@ -18,12 +28,20 @@ def error_body(code: str, detail: str, **extra: Any) -> dict[str, Any]:
 class TovholderError(Exception):
     status_code = 400
     code = "bad-request"
+    # An access refusal: the kit's error handler writes an audit entry for it (``tovholder.access``).
+    audited = False
 
-    def __init__(self, message: str, *, code: str | None = None) -> None:
+    def __init__(self, message: str, *, code: str | None = None, citizen_id: Any = None,
+                 audit_action: str | None = None, object_type: str | None = None, object_id: Any = None) -> None:
         super().__init__(message)
         self.message = message
         if code is not None:
             self.code = code
+        # What the audit entry of a refusal names (only read when ``audited``).
+        self.citizen_id = citizen_id
+        self.audit_action = audit_action
+        self.object_type = object_type
+        self.object_id = object_id
 
 
 class DomainError(TovholderError):
@@ -39,8 +57,18 @@ class NotFound(TovholderError):
 
 
 class Forbidden(TovholderError):
+    """An access refusal; audited by the kit's error handler whenever the caller is known."""
+
     status_code = 403
     code = "forbidden"
+    audited = True
+
+
+class NotVisible(NotFound):
+    """An access refusal answered like an unknown object (404), so the caller learns nothing of
+    whether it exists; audited like a 403."""
+
+    audited = True
 
 
 class Unauthorized(TovholderError):
@@ -63,3 +91,4 @@ class Unavailable(TovholderError):
 
     status_code = 503
     code = "unavailable"
+

@@ -19,11 +19,11 @@ textarea's line breaks) are text.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Annotated, Any
 
 from annotated_types import Interval
-from pydantic import AfterValidator, StringConstraints
+from pydantic import AfterValidator, PlainSerializer, StringConstraints, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
@@ -63,3 +63,18 @@ Year = Annotated[int, Interval(ge=EARLIEST_YEAR, le=9999)]
 
 DateSince1900 = Annotated[date, AfterValidator(refuse_before_1900)]
 DateTimeSince1900 = Annotated[datetime, AfterValidator(refuse_before_1900)]
+
+
+def refuse_offset(value: time) -> time:
+    if value.tzinfo is not None:
+        raise PydanticCustomError("local_time", "a time of day on the clock in Denmark, without an offset (e.g. 09:30)")
+    return value
+
+
+# A time of day on the clock in Denmark (a depot injection at 10:00, the first slot of a check day).
+# OpenAPI's ``format: time`` (RFC 3339) carries an offset; this one has none, and says so.
+LocalTime = Annotated[
+    time, AfterValidator(refuse_offset), PlainSerializer(lambda t: t.isoformat(), return_type=str),
+    WithJsonSchema({"type": "string", "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$",
+                    "description": "Local time of day in Denmark, HH:MM[:SS], no offset", "example": "10:00"}),
+]

@@ -30,7 +30,9 @@ class _Settings(Protocol):
     environment: str
 
 
-class _Principal(Protocol):
+class PrincipalClaims(Protocol):
+    """What a token says of its holder (``tovholder.auth.Principal``)."""
+
     sub: str
     role: str
     org: str | None
@@ -97,7 +99,7 @@ def scope_for(role: str, *, sub: str, org: str | None = None, botilbud: str | No
     return Scope(role, serving=serving)
 
 
-def scope_of(principal: _Principal, *, serving: str | None) -> Scope:
+def scope_of(principal: PrincipalClaims, *, serving: str | None) -> Scope:
     """The scope of a caller's token. ``serving``: ``serving_municipality(settings)``."""
     return scope_for(principal.role, sub=principal.sub, org=principal.org, botilbud=principal.botilbud,
                      municipality=principal.municipality, serving=serving)

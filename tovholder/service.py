@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from contracts.base import EVENT_REGISTRY, BaseEvent
 from contracts.topics import consumer_group, dead_letter_topic
 from tovholder import metrics
-from tovholder.auth import TokenVerifier
+from tovholder.auth import PRINCIPAL_SCOPE_KEY, TokenVerifier
 from tovholder.broker_view import TopicsMissing, describe_broker, service_topics
 from tovholder.consumer_recovery import ConsumerRecovery
 from tovholder.cpr import CprVault
@@ -43,6 +43,7 @@ from tovholder.logs import setup_logging
 from tovholder.messaging import EventConsumer, EventRouter
 from tovholder.outbox import OutboxRelay, cancel_requested
 from tovholder.receipts import receipt_body
+from tovholder.responses import error_responses
 from tovholder.secretbox import SecretBox
 from tovholder.settings import Settings
 from tovholder.telemetry import current_trace_id, setup_tracing
@@ -223,7 +224,8 @@ def create_service(spec: ServiceSpec, settings: Settings | None = None) -> FastA
 
     app.include_router(access_log_router)  # Min log: the same route in every service
     for router in spec.routers:
-        app.include_router(router)
+        # Every route documents the kit's error answers (a route's own ``responses`` take precedence).
+        app.include_router(router, responses=error_responses(receipts=router.prefix.startswith("/integration/")))
     FastAPIInstrumentor.instrument_app(app, tracer_provider=provider, excluded_urls="healthz,readyz,metrics")
     return app
 
@@ -311,6 +313,8 @@ UoW = Annotated[UnitOfWork, Depends(get_uow)]
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(TovholderError)
     async def domain_error(request: Request, exc: TovholderError) -> JSONResponse:
+        if exc.audited:
+            await _audit_refusal(request, exc)
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
         if exc.status_code == 503:
             headers = {"Retry-After": "5"}
@@ -332,10 +336,11 @@ def _install_error_handlers(app: FastAPI) -> None:
             message = "Tovholder cannot reach its database right now; nothing was changed. Try again in a moment."
             if request.url.path.startswith("/integration/"):
                 return JSONResponse(receipt_body(None, "transient-error", message), status_code=503, headers={"Retry-After": "5"})
-            return JSONResponse({"detail": message}, status_code=503, headers={"Retry-After": "5"})
+            return JSONResponse(error_body("unavailable", message), status_code=503, headers={"Retry-After": "5"})
         log.exception("unexpected error during %s %s", request.method, request.url.path)
         return JSONResponse(
-            {"detail": f"Something went wrong on our side; nothing was changed. Reference: {current_trace_id() or 'n/a'}."},
+            error_body("internal-error",
+                       f"Something went wrong on our side; nothing was changed. Reference: {current_trace_id() or 'n/a'}."),
             status_code=500,
         )
 
@@ -343,6 +348,24 @@ def _install_error_handlers(app: FastAPI) -> None:
     for exc_class in (SQLAlchemyError, OSError, TimeoutError):
         app.add_exception_handler(exc_class, infrastructure_or_bug)
     app.add_exception_handler(Exception, infrastructure_or_bug)
+
+
+async def _audit_refusal(request: Request, exc: TovholderError) -> None:
+    """An access refusal's audit entry, in a transaction of its own: the refused use case's
+    transaction is rolled back, and the refusal must still be on record (``tovholder.access``)."""
+    principal = request.scope.get(PRINCIPAL_SCOPE_KEY)
+    if principal is None:
+        return  # not authenticated: a 401, not a refusal of a known caller
+    ctx: ServiceContext = request.app.state.ctx
+    detail = {"method": request.method, "path": request.url.path, "status": exc.status_code, "code": exc.code}
+    try:
+        async with ctx.uow() as uow:
+            action = exc.audit_action or f"{exc.object_type or 'access'}.refused"
+            uow.audit(principal, action, citizen_id=exc.citizen_id,
+                      object_type=exc.object_type, object_id=exc.object_id, detail=detail)
+            await uow.commit()
+    except (SQLAlchemyError, OSError, ValueError) as failure:  # the refusal is answered anyway
+        log.warning("could not audit a refusal of %s %s: %s", request.method, request.url.path, type(failure).__name__)
 
 
 def _install_operational_routes(app: FastAPI, spec: ServiceSpec) -> None:

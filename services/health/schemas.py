@@ -15,7 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.health.domain.health_check import MAX_CHECKS_PER_DAY
-from tovholder.inputs import DateSince1900, DateTimeSince1900, Int32, text_field
+from tovholder.inputs import DateSince1900, DateTimeSince1900, Int32, LocalTime, text_field
 from tovholder.receipts import RECEIPT_RESPONSES, Receipt
 
 # The partner endpoints' answers: the kit's receipt for every status code they return.
@@ -188,7 +188,7 @@ class PlanDaysBody(BaseModel):
     days: list[DateSince1900] = Field(min_length=1, max_length=60)
     slot_minutes: Int32 = 15
     per_day: Int32 = MAX_CHECKS_PER_DAY
-    first_slot: time = time(9, 0)
+    first_slot: LocalTime = time(9, 0)
     one_practice_per_day: bool = False
     schedule: bool = False  # also schedule the planned checks (else: a proposal only)
     # Outside 8–10 checks a day, working hours or working days the plan comes with warnings; scheduling
@@ -211,7 +211,7 @@ class TreatmentOrderBody(BaseModel):
 
 class DepotScheduleBody(BaseModel):
     weekday: int = Field(ge=0, le=6)
-    at: time
+    at: LocalTime
     starts_on: DateSince1900
     ends_on: DateSince1900 | None = None
     interval_weeks: Int32 = 1
@@ -516,7 +516,7 @@ class TreatmentOrderOut(BaseModel):
 class DepotScheduleOut(BaseModel):
     schedule_id: str
     weekday: int
-    at: time
+    at: LocalTime
     starts_on: date
     ends_on: date | None
     interval_weeks: int

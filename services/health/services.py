@@ -99,6 +99,8 @@ from services.health.models import (
     UnmatchedPartnerMessage,
 )
 from tovholder import clock
+from tovholder import access as kit_access
+from tovholder.access import actor_from
 from tovholder.auth import Principal
 from tovholder.cpr import CprVault, mask, normalize_cpr
 from tovholder.errors import Conflict, DomainError, Forbidden, NotFound, TovholderError
@@ -148,7 +150,7 @@ def _uuid_or_none(value: str) -> uuid.UUID | None:
 
 
 def actor_of(user: Principal) -> Actor:
-    return Actor(role=user.role, sub=user.sub, botilbud=user.botilbud, org=user.org)
+    return actor_from(user)
 
 
 # One answer for a citizen without a health record and for a record the caller may not see, so a
@@ -181,13 +183,10 @@ async def authorize(
             raise Forbidden(why_not(actor, action))
         raise NotFound(not_found)
     context = await repo.citizen_context(uow, record)
-    if not may(actor, action, context):
-        uow.audit(user, "health.access_denied", citizen_id=citizen_id, object_type="health_record",
-                  object_id=record.id, detail={"action": action.value})
-        await uow.commit()
-        if reads_health_data(user.role) and not knows_of(actor, context):
-            raise NotFound(not_found)
-        raise Forbidden(why_not(actor, action))
+    # A refusal is audited by the kit (health.access_denied, naming the citizen).
+    kit_access.authorize(may(actor, action, context), why_not(actor, action),
+              hide=reads_health_data(user.role) and not knows_of(actor, context), not_found=not_found,
+              citizen_id=citizen_id, action="health.access_denied", object_type="health_record", object_id=record.id)
     return record
 
 

@@ -48,6 +48,7 @@ from services.notifications.schemas import (
 )
 from tovholder.auth import PartnerUser, StaffUser
 from tovholder.errors import DomainError
+from tovholder.scopes import serving_municipality
 from tovholder.service import Ctx, UoW
 
 work = APIRouter(prefix="/api/v1", tags=["work queue"])
@@ -177,13 +178,13 @@ async def citizens(
 
 
 @work.get("/citizens/{citizen_id}/timeline", response_model=CitizenOverviewOut, summary="The citizen's timeline across the services, and their tasks")
-async def citizen_timeline(citizen_id: uuid.UUID, user: StaffUser, uow: UoW) -> dict[str, Any]:
-    return await sl.citizen_overview(uow, user, citizen_id)
+async def citizen_timeline(citizen_id: uuid.UUID, user: StaffUser, uow: UoW, ctx: Ctx) -> dict[str, Any]:
+    return await sl.citizen_overview(uow, user, citizen_id, serving=serving_municipality(ctx.settings))
 
 
 @work.get("/visitation-board", response_model=VisitationBoardOut, summary="Visitation cases by status")
-async def visitation_board(user: StaffUser, uow: UoW) -> dict[str, Any]:
-    return await sl.visitation_board(uow, user)
+async def visitation_board(user: StaffUser, uow: UoW, ctx: Ctx) -> dict[str, Any]:
+    return await sl.visitation_board(uow, user, serving=serving_municipality(ctx.settings))
 
 
 @work.get("/notices", response_model=list[NoticeOut], summary="My reminders and escalation notices (newest first)")

@@ -110,6 +110,8 @@ class Citizen(Base):
     cpr_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     botilbud_id: Mapped[str | None] = mapped_column(String(100), index=True)
     tovholder_sub: Mapped[str | None] = mapped_column(String(200))
+    # From citizen-registered; None: the installation's own (tovholder.scopes, receiving municipality).
+    municipality: Mapped[str | None] = mapped_column(String(100))
     deceased_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
 

@@ -26,9 +26,11 @@ from services.notifications.domain.clock import LOCAL_TZ
 from services.notifications.domain.errors import InvalidInput
 from services.notifications.domain.queue import parse_filter
 from services.notifications.domain.tasks import KIND_LABELS_DA, Priority, TaskKind, TaskStatus
-from tovholder.auth import STAFF_ROLES, InvalidToken, Principal, issue_dev_token
+from tovholder.access import STAFF_ROLES
+from tovholder.auth import InvalidToken, Principal, issue_dev_token
 from tovholder.errors import TovholderError
 from tovholder.page_sessions import PageSession, page_sessions
+from tovholder.scopes import serving_municipality
 from tovholder.service import UoW
 
 pages = APIRouter(include_in_schema=False)
@@ -250,7 +252,8 @@ async def citizen_page(request: Request, citizen_id: uuid.UUID, uow: UoW) -> Res
         return _to_login(request)
     user = session.principal
     try:
-        overview = await sl.citizen_overview(uow, user, citizen_id)
+        overview = await sl.citizen_overview(uow, user, citizen_id,
+                                             serving=serving_municipality(request.app.state.ctx.settings))
     except TovholderError as error:
         return render("error.html", error.status_code, user=user, besked=error.message, csrf=session.csrf)
     return render("citizen.html", user=user, csrf=session.csrf, c=overview)
@@ -266,7 +269,7 @@ async def board_page(request: Request, uow: UoW) -> Response:
         return _to_login(request)
     user = session.principal
     try:
-        board = await sl.visitation_board(uow, user)
+        board = await sl.visitation_board(uow, user, serving=serving_municipality(request.app.state.ctx.settings))
     except TovholderError as error:
         return render("error.html", error.status_code, user=user, besked=error.message, csrf=session.csrf)
     return render("board.html", user=user, csrf=session.csrf, board=board,

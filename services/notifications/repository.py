@@ -25,6 +25,7 @@ from services.notifications.domain.access import QueueScope
 from services.notifications.domain.queue import QueueFilter, sort_at
 from services.notifications.domain.scheduling import EscalationPolicy, next_check_at
 from services.notifications.domain.timeline import CaseUpdate, TimelineEntry
+from tovholder.scopes import Scope
 
 ACTIVE = ("open", "claimed", "in_progress")
 
@@ -426,13 +427,22 @@ async def put_visitation_case(session: AsyncSession, citizen_id: uuid.UUID, upda
 
 
 async def board_column(session: AsyncSession, status: str, *, limit: int, narrow_to_botilbud: bool = False,
-                       botilbud_id: str | None = None) -> tuple[list[tuple[m.VisitationCase, str | None]], int]:
+                       botilbud_id: str | None = None,
+                       scope: Scope | None = None) -> tuple[list[tuple[m.VisitationCase, str | None]], int]:
     """The newest cases in one status (with the citizen's name) and how many there are in all;
-    ``narrow_to_botilbud`` narrows both to the cases for ``botilbud_id``."""
+    ``narrow_to_botilbud`` narrows both to the cases for ``botilbud_id``, ``scope`` to the cases of
+    the municipality a visitation token names (the same rule as the single read)."""
     query = select(m.VisitationCase, m.Citizen.name).join(
         m.Citizen, m.Citizen.id == m.VisitationCase.citizen_id, isouter=True
     ).where(m.VisitationCase.status == status)
-    count_query = select(func.count()).select_from(m.VisitationCase).where(m.VisitationCase.status == status)
+    count_query = select(func.count()).select_from(m.VisitationCase).join(
+        m.Citizen, m.Citizen.id == m.VisitationCase.citizen_id, isouter=True
+    ).where(m.VisitationCase.status == status)
+    if scope is not None and scope.only_municipality is not None:
+        own = m.Citizen.municipality == scope.only_municipality
+        if scope.sees_records_without_municipality:
+            own = or_(own, m.Citizen.municipality.is_(None))
+        query, count_query = query.where(own), count_query.where(own)
     if narrow_to_botilbud:
         query = query.where(m.VisitationCase.botilbud_id == botilbud_id)
         count_query = count_query.where(m.VisitationCase.botilbud_id == botilbud_id)

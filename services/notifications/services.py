@@ -52,7 +52,7 @@ from services.notifications.domain.timeline import BOARD_COLUMNS_DA, SERVICE_LAB
 from services.notifications.main import NotificationsConfig
 from services.notifications.schemas import SubscriptionMessage
 from tovholder import clock
-from tovholder.access import CitizenCircle
+from tovholder.access import CitizenCircle, actor_from, authorize
 from tovholder.auth import Principal
 from tovholder.consent import refused
 from tovholder.cpr import CITIZEN_REFERENCE_SYSTEM, CprVault, normalize_cpr
@@ -71,8 +71,7 @@ if TYPE_CHECKING:
 
 
 def actor_of(principal: Principal) -> d.Actor:
-    role = d.Role(principal.role) if principal.role in d.Role._value2member_map_ else None
-    return d.Actor(principal.sub, role, principal.botilbud)
+    return actor_from(principal)
 
 
 def kit_error(error: NotificationsDomainError) -> Exception:
@@ -191,8 +190,9 @@ async def visible_task(uow: UnitOfWork, user: Principal, task_id: uuid.UUID, *, 
         raise NotFound("Opgaven findes ikke.")
     task = repo.to_domain(row)
     network = await repo.network_citizens(uow.session, user.sub, [row.citizen_id] if row.citizen_id else [])
-    if not may_see_task(task, actor_of(user), network):
-        raise NotFound("Opgaven findes ikke.")  # do not reveal tasks a person may not see
+    # The unknown task's answer: do not reveal tasks a person may not see (the kit audits the refusal).
+    authorize(may_see_task(task, actor_of(user), network), "Opgaven findes ikke.", hide=True,
+              not_found="Opgaven findes ikke.", citizen_id=row.citizen_id, object_type="task", object_id=row.id)
     return row, task
 
 
@@ -293,17 +293,21 @@ async def list_citizens(uow: UnitOfWork, user: Principal, *, q: str | None, mine
 # ---------------------------------------------------------------- citizen timeline and tasks
 
 
-async def _require_citizen_access(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID) -> m.Citizen | None:
+async def _require_citizen_access(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID,
+                                  serving: str | None) -> m.Citizen | None:
     citizen = await repo.get_citizen(uow.session, citizen_id)
     network = await repo.network_citizens(uow.session, user.sub, [citizen_id])
-    if not may_see_citizen(actor_of(user), citizen_id=citizen_id,
-                           citizen_botilbud_id=citizen.botilbud_id if citizen else None, network_citizens=network):
+    if not may_see_citizen(actor_from(user, serving=serving), citizen_id=citizen_id,
+                           citizen_botilbud_id=citizen.botilbud_id if citizen else None, network_citizens=network,
+                           citizen_municipality=citizen.municipality if citizen else None):
         raise Forbidden("Du har ikke adgang til denne borgers forløb (kræver samme botilbud, netværket eller visitationen).")
     return citizen
 
 
-async def citizen_overview(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID, *, limit: int = 200) -> dict[str, Any]:
-    citizen = await _require_citizen_access(uow, user, citizen_id)
+async def citizen_overview(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID, *, limit: int = 200,
+                           serving: str | None = None) -> dict[str, Any]:
+    """``serving``: the installation's municipality (``tovholder.scopes.serving_municipality``)."""
+    citizen = await _require_citizen_access(uow, user, citizen_id, serving)
     actor = actor_of(user)
     circle = CitizenCircle(
         citizen_id=str(citizen_id), botilbud_id=citizen.botilbud_id if citizen else None,
@@ -339,14 +343,16 @@ async def citizen_overview(uow: UnitOfWork, user: Principal, citizen_id: uuid.UU
 BOARD_ROLES = ("visitation", "coordinator", "admin")
 
 
-async def visitation_board(uow: UnitOfWork, user: Principal, *, per_column: int = 100) -> dict[str, Any]:
+async def visitation_board(uow: UnitOfWork, user: Principal, *, per_column: int = 100,
+                           serving: str | None = None) -> dict[str, Any]:
     if user.role not in BOARD_ROLES:
         raise Forbidden("Visitationstavlen er for visitation og koordinatorer.")
     columns = []
     for status, label in BOARD_COLUMNS_DA.items():
         # A botilbud's coordinators see the cases for their own botilbud.
         rows, total = await repo.board_column(uow.session, status.value, limit=per_column,
-                                              narrow_to_botilbud=user.role == "coordinator", botilbud_id=user.botilbud)
+                                              narrow_to_botilbud=user.role == "coordinator", botilbud_id=user.botilbud,
+                                              scope=actor_from(user, serving=serving).scope)
         columns.append({
             "status": status.value, "label": label, "count": total,
             "cases": [
@@ -409,6 +415,8 @@ def _update_citizen(citizen: m.Citizen, event_type: str, data: dict[str, Any], a
         citizen.name = data["citizen_name"]
     if name == "citizen-registered" and isinstance(data.get("cpr_hash"), str):
         citizen.cpr_hash = data["cpr_hash"]
+    if name == "citizen-registered" and data.get("municipality"):
+        citizen.municipality = data["municipality"]
     botilbud = data.get("botilbud_id")
     authoritative = name in ("placement-started", "plan-opened", "health-record-opened", "tovholder-chosen") or (
         name == "visitation-decided" and data.get("decision") == "granted"
@@ -614,11 +622,16 @@ async def list_subscriptions(uow: UnitOfWork, partner: Principal) -> list[dict[s
     return [subscription_json(s) for s in await repo.subscriptions_of(uow.session, partner.org or "")]
 
 
+NO_SUCH_SUBSCRIPTION = "No subscription with that id for your organisation."
+
+
 async def _own_subscription(uow: UnitOfWork, partner: Principal, subscription_id: uuid.UUID, *,
                             lock: bool = False) -> m.Subscription:
     sub = await repo.get_subscription(uow.session, subscription_id, lock=lock)
-    if sub is None or sub.partner_org != partner.org:
-        raise NotFound("No subscription with that id for your organisation.")
+    if sub is None:
+        raise NotFound(NO_SUCH_SUBSCRIPTION)
+    authorize(sub.partner_org == partner.org, NO_SUCH_SUBSCRIPTION, hide=True, not_found=NO_SUCH_SUBSCRIPTION,
+              object_type="subscription", object_id=sub.id)
     return sub
 
 

@@ -25,6 +25,7 @@ from contracts.plans import (
 from contracts.referrals import VisitationDecidedV1
 from tovholder import clock
 from tovholder import consent as kit_consent
+from tovholder.access import actor_from, authorize
 from tovholder.auth import Principal
 from tovholder.errors import Forbidden, NotFound
 from tovholder.uow import UnitOfWork
@@ -92,15 +93,16 @@ async def enter(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID, can: Ca
     plan = await repository.plan_of(uow, citizen_id, for_update=lock)
     rows = await repository.network_rows(uow, citizen_id, for_update=lock and can == Can.CHANGE_NETWORK)
     consents = await repository.consents_of(uow, citizen_id) if user.role == "partner" else []
-    viewer = access.Viewer(sub=user.sub, role=user.role, org=user.org, botilbud=user.botilbud)
+    viewer = actor_from(user)
     decision = access.decide(viewer, can, citizen_id=str(citizen_id), network=[r.staff_id for r in rows],
                              botilbud_id=plan.botilbud_id, consents=consents, at=now(),
                              network_is_empty=not rows)
-    if not decision.allowed:
-        uow.audit(user, f"{can.value}.denied", citizen_id=citizen_id, object_type="plan", object_id=plan.id,
-                  detail={"relation": decision.relation.value, "reason": decision.reason})
-        await uow.commit()
-        raise Forbidden(f"Not allowed: {decision.reason}.")
+    # A refusal is audited by the kit (``<action>.denied``, naming the citizen and the plan).
+    # Neither the citizen nor staff of the citizen's botilbud or network: the answer for a citizen
+    # without a plan, so nobody learns that a citizen exists (or has a plan) by being refused.
+    outsider = decision.relation in (access.Relation.OTHER, access.Relation.PARTNER)
+    authorize(decision.allowed, f"Not allowed: {decision.reason}.", hide=outsider, not_found=repository.NO_PLAN,
+              citizen_id=citizen_id, action=f"{can.value}.denied", object_type="plan", object_id=plan.id)
     return Scope(plan=plan, user=user, decision=decision, network_rows=rows)
 
 

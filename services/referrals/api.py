@@ -211,8 +211,8 @@ async def list_offers(user: CurrentUser, uow: UoW):
 
 
 @staff.put("/offers/{offer_id}", response_model=schemas.OfferOut, summary="Create or update an offer")
-async def put_offer(offer_id: str, body: OfferIn, user: OfferAdmin, uow: UoW):
-    return await services.put_offer(uow, user, offer_id, body)
+async def put_offer(offer_id: str, body: OfferIn, user: OfferAdmin, uow: UoW, ctx: Ctx):
+    return await services.put_offer(uow, user, offer_id, body, ctx=ctx)
 
 
 @staff.get("/offers/{offer_id}/waitlist", response_model=schemas.WaitlistOut,

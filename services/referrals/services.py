@@ -54,6 +54,7 @@ from services.referrals.schemas import (
     VisitIn,
 )
 from tovholder import clock
+from tovholder.access import actor_from, authorize
 from tovholder.auth import Principal
 from tovholder.cpr import CprVault
 from tovholder.errors import Conflict, DomainError, Forbidden, NotFound
@@ -70,6 +71,7 @@ CASE_LIST_MAX = 500
 # that a case (and so a citizen) exists where they may not look.
 NO_SUCH_CASE = "Ingen sag med det id, som du har adgang til."
 NOT_SENT_BY_YOU = "No referral with that id was sent by your organisation."
+CHANGES_ARE_VISITATIONS = "Kun visitationen i sagens kommune ændrer en sag; du kan læse den."
 
 
 today = clock.today
@@ -97,8 +99,7 @@ def rules() -> Iterator[None]:
 
 
 def actor_of(user: Principal, ctx: ServiceContext) -> Actor:
-    return Actor(role=user.role, sub=user.sub, org=user.org, botilbud_id=user.botilbud, municipality=user.municipality,
-                 serving_municipality=serving_municipality(ctx.settings))
+    return actor_from(user, serving=serving_municipality(ctx.settings))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -309,10 +310,12 @@ def _followed_since(row: Referral, additions: list[ReferralAddition], user: Prin
 async def referral_for_partner(uow: UnitOfWork, partner: Principal, referral_id: uuid.UUID, *,
                                ctx: ServiceContext) -> dict[str, Any]:
     row = await repository.get_referral(uow, referral_id)
-    case, additions = (await _case_with_additions(uow, row)) if row is not None else (None, [])
-    if row is None or view_of(actor_of(partner, ctx), case) is not View.REFERRER:
-        # Same answer whether it does not exist or belongs to another org: no probing of others' referrals.
+    if row is None:
         raise NotFound(NOT_SENT_BY_YOU)
+    case, additions = await _case_with_additions(uow, row)
+    # Same answer whether it does not exist or belongs to another org: no probing of others' referrals.
+    authorize(view_of(actor_of(partner, ctx), case) is View.REFERRER, NOT_SENT_BY_YOU, hide=True,
+              not_found=NOT_SENT_BY_YOU, citizen_id=row.citizen_id, object_type="referral", object_id=row.id)
     uow.audit(partner, "referral.read", citizen_id=row.citizen_id, object_type="referral", object_id=row.id)
     history = await repository.history_rows(uow, row.id)
     await uow.commit()
@@ -350,12 +353,12 @@ async def _readable_case(uow: UnitOfWork, ctx: ServiceContext, referral_id: uuid
 async def _readable_case_and_additions(uow: UnitOfWork, ctx: ServiceContext, referral_id: uuid.UUID,
                                        user: Principal) -> tuple[Referral, View, list[ReferralAddition]]:
     row = await repository.get_referral(uow, referral_id)
-    view, additions = View.NONE, []
-    if row is not None:
-        case, additions = await _case_with_additions(uow, row)
-        view = view_of(actor_of(user, ctx), case)
-    if view is View.NONE:
+    if row is None:
         raise NotFound(NO_SUCH_CASE)
+    case, additions = await _case_with_additions(uow, row)
+    view = view_of(actor_of(user, ctx), case)
+    authorize(view is not View.NONE, NO_SUCH_CASE, hide=True, not_found=NO_SUCH_CASE, citizen_id=row.citizen_id,
+              object_type="referral", object_id=row.id)
     return row, view, additions
 
 
@@ -460,9 +463,13 @@ async def matches(uow: UnitOfWork, user: Principal, referral_id: uuid.UUID, *, c
 async def _changeable(uow: UnitOfWork, ctx: ServiceContext, referral_id: uuid.UUID,
                       user: Principal) -> tuple[Referral, dm.VisitationCase]:
     row = await repository.get_referral(uow, referral_id, lock=True)
-    case = repository.case_to_domain(row) if row is not None else None
-    if case is None or not can_change(actor_of(user, ctx), case):
+    if row is None:
         raise NotFound(NO_SUCH_CASE)
+    case = repository.case_to_domain(row)
+    actor = actor_of(user, ctx)
+    # Who may read the case learns why they may not change it; anyone else gets the unknown case's answer.
+    authorize(can_change(actor, case), CHANGES_ARE_VISITATIONS, hide=view_of(actor, case) is View.NONE,
+              not_found=NO_SUCH_CASE, citizen_id=row.citizen_id, object_type="referral", object_id=row.id)
     return row, case
 
 
@@ -779,8 +786,18 @@ def _apply_offer(row: Offer, body: OfferIn, mix: ResidentMix) -> None:
         check_occupancy(offer, placed_here=mix.residents)
 
 
-async def put_offer(uow: UnitOfWork, user: Principal, offer_id: str, body: OfferIn) -> dict[str, Any]:
+def require_the_installations_own(user: Principal, ctx: ServiceContext) -> None:
+    """Offers, the follow-up scan and the flow report are the installation's, not one case's: visitation
+    staff whose token names another municipality than the one the installation serves are refused."""
+    authorize(actor_of(user, ctx).scope.sees_records_without_municipality,
+              f"Tilbud, opfølgningsscanning og flowrapport hører til {serving_municipality(ctx.settings) or 'installationens kommune'}; "
+              f"dit token er udstedt til visitationen i {user.municipality}.")
+
+
+async def put_offer(uow: UnitOfWork, user: Principal, offer_id: str, body: OfferIn, *,
+                    ctx: ServiceContext) -> dict[str, Any]:
     """Create or update an offer."""
+    require_the_installations_own(user, ctx)
     if body.offer_id != offer_id:
         raise DomainError(f"offer_id in the body ({body.offer_id!r}) differs from the URL ({offer_id!r}).")
     row = await repository.offer_for_update(uow, offer_id)
@@ -893,6 +910,7 @@ async def signal_drifting_stays(uow: UnitOfWork, on: date, rules: clocks.Visitat
 
 async def scan_follow_ups(uow: UnitOfWork, user: Principal, *, ctx: ServiceContext) -> dict[str, Any]:
     """Signal due follow-ups and drifting temporary stays now (the background job does it every hour)."""
+    require_the_installations_own(user, ctx)
     signalled = await signal_due_follow_ups(uow, today())
     return {"signalled": signalled, "drifting": await signal_drifting_stays(uow, today(), visitation_rules(ctx))}
 
@@ -904,6 +922,7 @@ async def scan_follow_ups(uow: UnitOfWork, user: Principal, *, ctx: ServiceConte
 async def flow(uow: UnitOfWork, user: Principal, period_from: date, period_to: date, *,
                ctx: ServiceContext) -> FlowReport:
     """Flow per period: referrals, decisions, waiting times, placements, move-outs."""
+    require_the_installations_own(user, ctx)
     if period_to < period_from:
         raise DomainError("'to' is before 'from'; give the period as from=YYYY-MM-DD&to=YYYY-MM-DD.")
     if (period_to - period_from).days > 3660:

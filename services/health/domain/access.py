@@ -11,16 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Iterable
 
-from tovholder.access import CitizenCircle, Viewer, may_read_health_details
-
-
-class Role(StrEnum):
-    VISITATION = "visitation"
-    COORDINATOR = "coordinator"
-    NURSE_CONSULTANT = "nurse-consultant"
-    PARTNER = "partner"
-    CITIZEN = "citizen"
-    ADMIN = "admin"
+from tovholder.access import Actor, CitizenCircle, Role, Viewer, may_read_health_details
 
 
 class Action(StrEnum):
@@ -30,14 +21,6 @@ class Action(StrEnum):
     CHOOSE_TOVHOLDER = "choose-tovholder"
     DECLINE_HEALTH_CHECK = "decline-health-check"
     UNMATCHED_QUEUE = "unmatched-queue"
-
-
-@dataclass(frozen=True)
-class Actor:
-    role: str
-    sub: str
-    botilbud: str | None = None
-    org: str | None = None
 
 
 @dataclass(frozen=True)

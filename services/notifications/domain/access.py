@@ -18,7 +18,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from uuid import UUID
 
-from services.notifications.domain.tasks import STAFF_ROLES, Actor, Pool, Role, Task, TaskStatus
+from services.notifications.domain.tasks import WORK_QUEUE_ROLES, Actor, Pool, Role, Task, TaskStatus
 from tovholder.access import CitizenCircle, Viewer, may_read_health_details
 
 HEALTH_EVENT_PREFIX = "tovholder.health."
@@ -35,7 +35,7 @@ class QueueScope:
 
 
 def is_staff(actor: Actor) -> bool:
-    return actor.role in STAFF_ROLES
+    return actor.role in WORK_QUEUE_ROLES
 
 
 def claimable_pools(actor: Actor) -> tuple[Pool, ...]:
@@ -76,11 +76,15 @@ def may_see_task(task: Task, actor: Actor, network_citizens: Collection[UUID] = 
 
 
 def may_see_citizen(
-    actor: Actor, *, citizen_id: UUID, citizen_botilbud_id: str | None, network_citizens: Collection[UUID] = ()
+    actor: Actor, *, citizen_id: UUID, citizen_botilbud_id: str | None, network_citizens: Collection[UUID] = (),
+    citizen_municipality: str | None = None,
 ) -> bool:
-    """For the citizen's timeline: staff at the citizen's botilbud, the network, visitation, admin."""
-    if actor.role is Role.ADMIN or actor.role is Role.VISITATION:
+    """For the citizen's timeline: staff at the citizen's botilbud, the network, visitation (of the
+    citizen's municipality: ``tovholder.scopes``, as in referrals), admin."""
+    if actor.role is Role.ADMIN:
         return True
+    if actor.role is Role.VISITATION:
+        return actor.scope.sees_municipality(citizen_municipality)
     if actor.role is Role.CITIZEN:
         return str(citizen_id) == actor.sub
     if not is_staff(actor):

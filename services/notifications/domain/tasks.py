@@ -25,9 +25,10 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
+from tovholder.access import SYSTEM_SUB, Actor, Role
 from services.notifications.domain.errors import InvalidInput, NotAllowed, TransitionNotAllowed
 
-SYSTEM_ACTOR = "system"
+SYSTEM_ACTOR = SYSTEM_SUB
 
 
 class TaskStatus(StrEnum):
@@ -126,16 +127,8 @@ KIND_LABELS_DA: dict[TaskKind, str] = {
 }
 
 
-class Role(StrEnum):
-    VISITATION = "visitation"
-    COORDINATOR = "coordinator"
-    NURSE_CONSULTANT = "nurse-consultant"
-    PARTNER = "partner"
-    CITIZEN = "citizen"
-    ADMIN = "admin"
-
-
-STAFF_ROLES = frozenset({Role.VISITATION, Role.COORDINATOR, Role.NURSE_CONSULTANT})
+# The roles that take work from the queue (admin supports, and sees tasks without doing them).
+WORK_QUEUE_ROLES = frozenset({Role.VISITATION, Role.COORDINATOR, Role.NURSE_CONSULTANT})
 
 _ROLE_LABELS_DA = {
     Role.VISITATION: "Visitation",
@@ -158,19 +151,6 @@ class Pool:
     def label_da(self) -> str:
         who = _ROLE_LABELS_DA.get(self.role, self.role.value)
         return f"{who} – {self.botilbud_id}" if self.botilbud_id else f"{who} – hele kommunen"
-
-
-@dataclass(frozen=True, slots=True)
-class Actor:
-    """Who acts: a person (from the JWT: sub, role, botilbud) or the system itself."""
-
-    sub: str
-    role: Role | None = None
-    botilbud_id: str | None = None
-
-    @classmethod
-    def system(cls) -> "Actor":
-        return cls(sub=SYSTEM_ACTOR)
 
 
 @dataclass(frozen=True, slots=True)

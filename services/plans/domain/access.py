@@ -19,9 +19,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable
 
+from tovholder.access import Actor, Role
 from services.plans.domain.consent import ConsentDecision, ConsentRecord, may_receive
 
-STAFF_ROLES = frozenset({"coordinator", "nurse-consultant"})
+# The staff a citizen can choose into their network.
+NETWORK_ROLES = frozenset({Role.COORDINATOR, Role.NURSE_CONSULTANT})
 
 
 class Relation(str, enum.Enum):
@@ -47,18 +49,14 @@ class Action(str, enum.Enum):
     CHANGE_CONSENT = "change-consent"
 
 
-@dataclass(frozen=True)
-class Viewer:
-    sub: str
-    role: str
-    org: str | None = None
-    botilbud: str | None = None
+# The viewer is the kit's actor (sub, role, botilbud, org).
+Viewer = Actor
 
 
 def relation(viewer: Viewer, *, citizen_id: str, network: Iterable[str], botilbud_id: str | None) -> Relation:
     if viewer.role == "citizen":
         return Relation.CITIZEN if viewer.sub == str(citizen_id) else Relation.OTHER
-    if viewer.role in STAFF_ROLES:
+    if viewer.role in NETWORK_ROLES:
         if viewer.sub in set(network):
             return Relation.NETWORK
         if botilbud_id is not None and viewer.botilbud == botilbud_id:

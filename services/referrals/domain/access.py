@@ -2,36 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
 
 from services.referrals.domain.model import Channel, VisitationCase
-from tovholder.scopes import Scope, scope_for
+from tovholder.access import Actor, Role
 
-
-class Role(StrEnum):
-    VISITATION = "visitation"
-    COORDINATOR = "coordinator"
-    NURSE_CONSULTANT = "nurse-consultant"
-    PARTNER = "partner"
-    CITIZEN = "citizen"
-    ADMIN = "admin"
-
-
-@dataclass(frozen=True)
-class Actor:
-    role: str
-    sub: str
-    org: str | None = None
-    botilbud_id: str | None = None
-    municipality: str | None = None  # visitation's claim; None: every municipality of the installation
-    serving_municipality: str | None = None  # the installation's: cases that name none belong to it
-
-    @property
-    def scope(self) -> Scope:
-        """The cases within reach (the same scope narrows the case lists)."""
-        return scope_for(self.role, sub=self.sub, org=self.org, botilbud=self.botilbud_id,
-                         municipality=self.municipality, serving=self.serving_municipality)
+__all__ = ["Actor", "Role", "View", "can_change", "sees_cpr", "sees_internal_notes", "view_of"]
 
 
 class View(StrEnum):

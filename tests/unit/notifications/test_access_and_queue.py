@@ -122,7 +122,8 @@ def test_filters_due_and_overdue():
 
 
 # The kit's pure modules, which a domain may use (they are checked for I/O imports themselves).
-PURE_KIT_MODULES = ("tovholder.consent", "tovholder.access", "tovholder.clock", "tovholder.reminders")
+PURE_KIT_MODULES = ("tovholder.consent", "tovholder.access", "tovholder.clock", "tovholder.reminders",
+                    "tovholder.scopes", "tovholder.errors")
 
 
 def test_domain_has_no_io_imports():
