@@ -60,6 +60,13 @@ def dump(resource: Resource) -> dict[str, Any]:
     return resource.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
+class FhirJSONResponse(JSONResponse):
+    """JSON with FHIR's media type; as a router's default response class it also puts that media type
+    in the OpenAPI document, so a client (and schemathesis) knows what a 200 carries."""
+
+    media_type = FHIR_JSON
+
+
 def fhir_response(resource: Resource | dict[str, Any], status_code: int = 200,
                   headers: dict[str, str] | None = None) -> JSONResponse:
     body = resource if isinstance(resource, dict) else dump(resource)

@@ -32,3 +32,15 @@ def error_responses(*, receipts: bool = False) -> dict[int | str, dict[str, Any]
         for status in (409, 422, 503):
             responses[status] = {"model": Receipt, "description": RECEIPT_RESPONSES[status]["description"]}
     return responses
+
+
+_OPERATION_OUTCOME = {"type": "object", "required": ["resourceType", "issue"],
+                      "properties": {"resourceType": {"const": "OperationOutcome"}, "issue": {"type": "array"}}}
+_FHIR_DESCRIPTIONS = {**_ERROR_DESCRIPTIONS, 400: "An invalid search or request (an OperationOutcome says what to fix)",
+                      415: "Not FHIR JSON or XML"}
+
+
+def fhir_error_responses() -> dict[int | str, dict[str, Any]]:
+    """A FHIR route answers errors as an ``OperationOutcome`` (``application/fhir+json``)."""
+    return {status: {"description": description, "content": {"application/fhir+json": {"schema": _OPERATION_OUTCOME}}}
+            for status, description in _FHIR_DESCRIPTIONS.items()}

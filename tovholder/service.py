@@ -43,7 +43,7 @@ from tovholder.logs import setup_logging
 from tovholder.messaging import EventConsumer, EventRouter
 from tovholder.outbox import OutboxRelay, cancel_requested
 from tovholder.receipts import receipt_body
-from tovholder.responses import error_responses
+from tovholder.responses import error_responses, fhir_error_responses
 from tovholder.secretbox import SecretBox
 from tovholder.settings import Settings
 from tovholder.telemetry import current_trace_id, setup_tracing
@@ -225,7 +225,9 @@ def create_service(spec: ServiceSpec, settings: Settings | None = None) -> FastA
     app.include_router(access_log_router)  # Min log: the same route in every service
     for router in spec.routers:
         # Every route documents the kit's error answers (a route's own ``responses`` take precedence).
-        app.include_router(router, responses=error_responses(receipts=router.prefix.startswith("/integration/")))
+        responses = fhir_error_responses() if router.prefix.startswith("/fhir/") \
+            else error_responses(receipts=router.prefix.startswith("/integration/"))
+        app.include_router(router, responses=responses)
     FastAPIInstrumentor.instrument_app(app, tracer_provider=provider, excluded_urls="healthz,readyz,metrics")
     return app
 

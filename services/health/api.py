@@ -15,7 +15,7 @@ from services.health import services
 from services.health.fhir.capability import capability_statement
 from tovholder.auth import CurrentUser, PartnerUser
 from tovholder.cpr import CprVault
-from tovholder.fhir import FHIR_JSON, FhirResourceOut, FhirRoute, fhir_response, searchset
+from tovholder.fhir import FHIR_JSON, FhirJSONResponse, FhirResourceOut, FhirRoute, fhir_response, searchset
 from tovholder.inputs import Year
 from tovholder.receipts import Receipt, partner_message_openapi  # the raw-body routes' OpenAPI
 from tovholder.scopes import serving_municipality
@@ -24,7 +24,7 @@ from tovholder.service import UoW
 integration = APIRouter(prefix="/integration/v1", tags=["integration"])
 staff = APIRouter(prefix="/api/v1", tags=["health"])
 visitation = APIRouter(prefix="/api/v1/unmatched-hospital-notices", tags=["unmatched hospital notices"])
-fhir = APIRouter(prefix="/fhir/r4", tags=["FHIR R4"], route_class=FhirRoute)
+fhir = APIRouter(prefix="/fhir/r4", tags=["FHIR R4"], route_class=FhirRoute, default_response_class=FhirJSONResponse)
 
 
 def vault_of(request: Request) -> CprVault:

@@ -47,7 +47,7 @@ from services.notifications.schemas import (
     VisitationBoardOut,
 )
 from tovholder.auth import PartnerUser, StaffUser
-from tovholder.errors import DomainError
+from tovholder.errors import DomainError, ErrorBody
 from tovholder.scopes import serving_municipality
 from tovholder.service import Ctx, UoW
 
@@ -223,6 +223,8 @@ async def subscribe(request: Request, partner: PartnerUser, uow: UoW, ctx: Ctx):
 
 
 @partner_api.post("/citizen-references", response_model=CitizenReferenceOut,
+                  # Not a partner message: its errors are the kit's error bodies, not receipts.
+                  responses={status: {"model": ErrorBody} for status in (409, 422, 503)},
                   summary="The reference deliveries to your organisation name a citizen by, for a CPR you hold "
                           "(only with the citizen's consent or a legal basis; audited)")
 async def post_citizen_reference(body: CitizenReferenceIn, partner: PartnerUser, uow: UoW, ctx: Ctx) -> dict[str, Any]:
