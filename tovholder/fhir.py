@@ -112,6 +112,10 @@ class FhirRoute(APIRoute):
             try:
                 return await handler(request)
             except TovholderError as exc:
+                if exc.audited:  # a refusal is on record however it is answered
+                    from tovholder.service import audit_refusal  # the service module imports this one
+
+                    await audit_refusal(request, exc)
                 return outcome_response(exc.status_code, exc.message)
             except RequestValidationError as exc:
                 problems = [f"{_where(err['loc'])}: {err['msg']}" for err in exc.errors()]

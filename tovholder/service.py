@@ -316,7 +316,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(TovholderError)
     async def domain_error(request: Request, exc: TovholderError) -> JSONResponse:
         if exc.audited:
-            await _audit_refusal(request, exc)
+            await audit_refusal(request, exc)
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
         if exc.status_code == 503:
             headers = {"Retry-After": "5"}
@@ -352,7 +352,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, infrastructure_or_bug)
 
 
-async def _audit_refusal(request: Request, exc: TovholderError) -> None:
+async def audit_refusal(request: Request, exc: TovholderError) -> None:
     """An access refusal's audit entry, in a transaction of its own: the refused use case's
     transaction is rolled back, and the refusal must still be on record (``tovholder.access``)."""
     principal = request.scope.get(PRINCIPAL_SCOPE_KEY)

@@ -93,4 +93,4 @@ async def test_a_decision_from_the_minutes_is_proposed_and_confirmed_with_the_ci
     assert r.status_code == 200 and r.json()["proposal"]["status"] == "declined" and r.json()["plan"] is None
 
     outsider = await plans.client.get(url, headers=staff(plans, "x9", "tangkaer"))
-    assert outsider.status_code == 403
+    assert outsider.status_code == 404  # the same answer as for a citizen who does not exist
