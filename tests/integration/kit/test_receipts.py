@@ -81,8 +81,10 @@ async def test_another_organisation_resending_a_message_gets_no_receipt_or_id_of
     assert referral_id not in replay.text
     assert "not the organisation your token was issued to" in replay.json()["reason"]
 
-    # The same message_id is org B's own to use: a new message with its own referral.
-    own = await referrals.client.post("/integration/v1/referrals", json=referral(ORG_B, message_id=original["message_id"]),
+    # The same message_id is org B's own to use: a new message (about another citizen: a referral for the
+    # same citizen would join that citizen's open case) with its own referral.
+    own = await referrals.client.post("/integration/v1/referrals",
+                                      json=referral(ORG_B, message_id=original["message_id"], cpr="0202905555"),
                                       headers=partner(referrals, ORG_B))
     assert own.status_code == 202, own.text
     assert own.json()["referral_id"] != referral_id
