@@ -101,6 +101,8 @@ async def enter(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID, can: Ca
     # Neither the citizen nor staff of the citizen's botilbud or network: the answer for a citizen
     # without a plan, so nobody learns that a citizen exists (or has a plan) by being refused.
     outsider = decision.relation in (access.Relation.OTHER, access.Relation.PARTNER)
+    if not decision.allowed:
+        await uow.commit()  # the staff directory keeps who signed in, even when this request is refused
     authorize(decision.allowed, f"Not allowed: {decision.reason}.", hide=outsider, not_found=repository.NO_PLAN,
               citizen_id=citizen_id, action=f"{can.value}.denied", object_type="plan", object_id=plan.id)
     return Scope(plan=plan, user=user, decision=decision, network_rows=rows)
