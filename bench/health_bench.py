@@ -67,6 +67,9 @@ async def run_notices(stack: LocalStack, n: int, concurrency: int, rate: float |
     dsn = {s: stack.database_url(s).replace("+asyncpg", "") for s in ("health", "notifications")}
 
     run_tag = f"BENCH-{uuid.uuid4().hex[:6]}"  # this run's notices only (not the warm-up's)
+    admin = await asyncpg.connect(stack.pg.url("postgres", driver="postgresql"))
+    await admin.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+    await admin.execute("SELECT pg_stat_statements_reset()")
     gate = asyncio.Semaphore(concurrency)
     sent_at: dict[str, float] = {}  # message_id → wall clock when the POST was sent
     receipt_latency: list[float] = []
@@ -127,6 +130,9 @@ async def run_notices(stack: LocalStack, n: int, concurrency: int, rate: float |
     await notifications.close()
     pipeline_s = max(created.values()) - min(sent_at.values()) if created else float("nan")
 
+    statements = await statements_per_notice(admin, n)
+    await admin.close()
+
     to_task = [created[m] - sent_at[m] for m in created]
     to_event = [published[m] - sent_at[m] for m in published]
     return {
@@ -136,7 +142,31 @@ async def run_notices(stack: LocalStack, n: int, concurrency: int, rate: float |
         "notice_to_task": {"tasks": len(to_task), **(summary_ms(to_task) if to_task else {}),
                            "tasks_per_s": round(len(to_task) / pipeline_s, 1) if to_task else 0.0},
         "missing_tasks": n - len(created),
+        "sql_statements_per_notice": statements,
     }
+
+
+# The bench's own polling queries (above) are not the system's work: left out of the count.
+BENCH_QUERIES = ("hospital_episode_id LIKE", "->>'notice_id' AS notice_id", "SELECT links, created_at FROM task",
+                 "pg_stat_statements")
+
+
+async def statements_per_notice(admin: asyncpg.Connection, n: int) -> dict[str, object]:
+    """SQL statements (each one a round trip) per notice, per database: health's share is the partner's
+    request plus the relay; notifications' is turning the event into a task. The top statements say where."""
+    rows = await admin.fetch(
+        "SELECT d.datname, s.query, s.calls FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid "
+        "WHERE d.datname IN ('health', 'notifications')")
+    per_db: dict[str, float] = {}
+    top: list[tuple[int, str, str]] = []
+    for r in rows:
+        if any(q in r["query"] for q in BENCH_QUERIES):
+            continue
+        per_db[r["datname"]] = per_db.get(r["datname"], 0) + r["calls"]
+        top.append((r["calls"], r["datname"], " ".join(r["query"].split())[:110]))
+    top.sort(reverse=True)
+    return {**{db: round(calls / n, 1) for db, calls in per_db.items()},
+            "top": [f"{calls / n:.2f}/notice {db}: {query}" for calls, db, query in top[:40]]}
 
 
 async def run(args: argparse.Namespace, broker: str) -> dict:
@@ -196,6 +226,11 @@ def report(label: str, h: dict) -> None:
     if t.get("tasks"):
         print(f"  notice → task    p50 {t['p50_ms']} ms  p95 {t['p95_ms']} ms  p99 {t['p99_ms']} ms"
               f"  ({t['tasks']} tasks, {t['tasks_per_s']} tasks/s)")
+    s = h.get("sql_statements_per_notice") or {}
+    print(f"  SQL statements per notice: health {s.get('health')}  notifications {s.get('notifications')}")
+    if os.environ.get("BENCH_TOP_STATEMENTS"):
+        for line in s.get("top", []):
+            print(f"    {line}")
     if h["missing_tasks"]:
         print(f"  {h['missing_tasks']} notices had no task within 120 s")
 

@@ -35,6 +35,9 @@ class TovholderChosenV1(EventBody):
     nurse_consultant_sub: str
     botilbud_id: str
     previous_nurse_consultant_sub: str | None = None
+    # The chosen nurse consultant's name as the botilbud's roster has it (None: the roster names no one);
+    # a staff member's name, never the citizen's.
+    nurse_consultant_name: str | None = None
 
 
 # --- hospital notices (MedCom hospital notification, legal basis retssikkerhedsloven § 12 c) -----

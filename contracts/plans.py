@@ -181,3 +181,41 @@ class ConsentRevokedV1(EventBody):
     given_at: datetime
     revoked_at: datetime
     recorded_by: str
+
+
+@event("network-meeting-requested", version=1, topic=PLANS)
+class NetworkMeetingRequestedV1(EventBody):
+    """The citizen called a network meeting (Region Hovedstaden: held within 5 working days). Becomes a
+    task for the citizen's coordinator (``assignee``; else the botilbud's coordinators) due at the end of
+    ``due_on`` (5 working days on, Danish holidays counted). The reason and whom the citizen wants there
+    stay in plans (the citizen's own words)."""
+
+    meeting_id: UUID
+    plan_id: UUID
+    requested_at: datetime
+    due_on: date
+    wanted_count: int = 0  # how many people the citizen asked for
+    assignee: str | None = None
+    botilbud_id: str | None = None
+
+
+@event("network-meeting-scheduled", version=1, topic=PLANS)
+class NetworkMeetingScheduledV1(EventBody):
+    """The coordinator set (or moved) the meeting's time (``due_on``: the deadline, unchanged)."""
+
+    meeting_id: UUID
+    meeting_at: datetime
+    due_on: date
+    scheduled_by: str
+    botilbud_id: str | None = None
+
+
+@event("network-meeting-closed", version=1, topic=PLANS)
+class NetworkMeetingClosedV1(EventBody):
+    """The meeting was held, or called off with a reason (which stays in plans)."""
+
+    meeting_id: UUID
+    outcome: Literal["held", "cancelled"]
+    closed_at: datetime
+    closed_by: str
+    botilbud_id: str | None = None

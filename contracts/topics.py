@@ -25,7 +25,7 @@ class Topic:
 
 REFERRALS = Topic("tovholder.referrals.events.v1", "referrals", consumers=("plans", "health", "notifications"))
 PLANS = Topic("tovholder.plans.events.v1", "plans", consumers=("referrals", "health", "notifications"))
-HEALTH = Topic("tovholder.health.events.v1", "health", consumers=("plans", "notifications"))
+HEALTH = Topic("tovholder.health.events.v1", "health", consumers=("referrals", "plans", "notifications"))
 NOTIFICATIONS = Topic("tovholder.notifications.events.v1", "notifications", consumers=("health",))
 
 EVENT_TOPICS: tuple[Topic, ...] = (REFERRALS, PLANS, HEALTH, NOTIFICATIONS)

@@ -134,8 +134,9 @@ async def run_service(
 
 async def publish_event(kafka: Broker, body: BaseEvent | bytes, *, event_type: str | None = None,
                         event_id: str | None = None, topic: str | None = None, key: str | None = None,
-                        headers: dict[str, str] | None = None) -> str:
-    """Put one CloudEvent on the broker as another service's relay would (or a malformed one)."""
+                        headers: dict[str, str] | None = None, time: datetime | None = None) -> str:
+    """Put one CloudEvent on the broker as another service's relay would (or a malformed one); ``time``:
+    the event's time (default now)."""
     event_id = event_id or str(uuid.uuid4())
     if isinstance(body, BaseEvent):
         value = body.model_dump_json().encode()
@@ -146,7 +147,7 @@ async def publish_event(kafka: Broker, body: BaseEvent | bytes, *, event_type: s
         value = body
     assert topic and event_type is not None
     ce = cloudevent_headers(event_id=event_id, event_type=event_type, source="/tests", subject=key or "",
-                            time=datetime.now(timezone.utc))
+                            time=time or datetime.now(timezone.utc))
     if headers is not None:
         ce = headers
     producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap, acks="all", enable_idempotence=False)

@@ -95,18 +95,24 @@ def actor_from(principal: PrincipalClaims, *, serving: str | None = None) -> Act
                  municipality=principal.municipality, serving=serving)
 
 
-def authorize(allowed: bool, reason: str, *, hide: bool = False, not_found: str = "Findes ikke.",
-              citizen_id: Any = None, action: str | None = None, object_type: str | None = None,
-              object_id: Any = None) -> None:
+_NOT_FOUND = "Findes ikke."
+
+
+def authorize(allowed: bool, reason: str, *, hide: bool = False, not_found: str = _NOT_FOUND,
+              en: str | None = None, not_found_en: str | None = None, citizen_id: Any = None,
+              action: str | None = None, object_type: str | None = None, object_id: Any = None) -> None:
     """Let an allowed request through; refuse any other with ``reason`` (403), or with ``not_found``
     (404, ``hide=True``) where a 403 would tell the caller that the citizen or object exists. The kit
-    audits the refusal (``action``, default ``access.refused``; the citizen and object it names)."""
+    audits the refusal (``action``, default ``access.refused``; the citizen and object it names).
+
+    ``reason`` and ``not_found`` are the Danish a staff member or citizen reads; ``en`` and
+    ``not_found_en`` the English a partner reads where the route is a partner's (``/integration/``, FHIR)."""
     if allowed:
         return
     names = {"citizen_id": citizen_id, "audit_action": action, "object_type": object_type, "object_id": object_id}
     if hide:
-        raise NotVisible(not_found, **names)
-    raise Forbidden(reason, **names)
+        raise NotVisible(not_found, en=not_found_en or ("Not found." if not_found == _NOT_FOUND else None), **names)
+    raise Forbidden(reason, en=en, **names)
 
 
 @dataclass(frozen=True, slots=True)

@@ -79,6 +79,25 @@ CATEGORIES: dict[str, str] = {
     "citizens": "Personoplysninger",
     "portal": "Log ind i portalen",
     "access": "Adgang",  # a refusal the kit audits without a more precise object (tovholder.access)
+    # The municipality's staff register (SCIM, plans): about staff, never a citizen's log line.
+    "staff": "Medarbejderregister",
+    "scim": "Medarbejderregister",
+    # Plans audits a refusal as ``<what was asked>.denied`` (services.plans.domain.access.Action).
+    "read-plan": "Borgerens plan",
+    "write-plan": "Borgerens plan",
+    "comment-plan": "Borgerens plan",
+    "read-network": "Netværk",
+    "change-network": "Netværk",
+    "call-network-meeting": "Netværk",
+    "run-network-meeting": "Netværk",
+    "read-safety": "Tryghed og sikkerhed",
+    "write-tryghedsplan": "Tryghedsplan",
+    "rate-safety": "Tryghed og sikkerhed",
+    "read-fit": "FIT-målinger",
+    "record-fit": "FIT-målinger",
+    "share-fit": "FIT-målinger",
+    "read-consent": "Samtykker",
+    "change-consent": "Samtykker",
 }
 
 ROLE_NAMES = {
@@ -93,6 +112,17 @@ ROLE_NAMES = {
 
 READ_WORDS = ("read", "list", "reveal", "read_cpr", "roster", "decide")
 PAGE_MAX = 200
+
+
+def is_mine(row: AuditEntry, citizen_id: uuid.UUID) -> bool:
+    return row.actor_role == "citizen" and row.actor_sub == str(citizen_id)
+
+
+def role_name(row: AuditEntry, citizen_id: uuid.UUID) -> str:
+    """The role in the citizen's words: "dig selv" only for the citizen; another citizen (refused) is not."""
+    if row.actor_role == "citizen" and not is_mine(row, citizen_id):
+        return "en anden borger"
+    return ROLE_NAMES.get(row.actor_role, row.actor_role)
 
 
 def category_of(action: str) -> str | None:
@@ -121,12 +151,16 @@ def purpose_of(action: str, role: str, detail: dict[str, Any] | None) -> str:
     if role == "system":
         return "Systemet opdaterede oplysningerne ud fra en hændelse"
     if role == "partner":
+        if str(detail.get("basis") or "").startswith("consent"):  # read under the citizen's consent to it
+            return "Samarbejdspartneren læste oplysningerne med dit samtykke"
         return "Samarbejdspartneren sendte eller hentede oplysninger"
     return "Opslag i arbejdet med dit forløb" if is_read(action) else "Ændring i arbejdet med dit forløb"
 
 
 class AccessLogEntry(BaseModel):
     at: datetime
+    entry_id: int = Field(description="The entry's id in this service; with ``at`` and ``service`` it orders entries "
+                                      "that share a moment (the portal pages the merged log by that keyset)")
     service: str = Field(description="The service that keeps the entry: referrals, plans, health, notifications")
     actor_name: str | None = Field(description="Who, by name, when known")
     actor_role: str = Field(description="The role, in Danish (koordinator, sygeplejekonsulent, …)")
@@ -150,8 +184,15 @@ class InvalidCursor(TovholderError):
     code = "invalid-cursor"
 
 
+def cursor_before(at: datetime, entry_id: int) -> str:
+    """The cursor of the entries older than (``at``, ``entry_id``) — the keyset newest first. With
+    ``entry_id=0`` that is every entry before ``at``; with one above every id (2**63 - 1) ``at`` itself is included
+    (the portal's merged pages use both: ``services.portal.domain.log_pages``)."""
+    return base64.urlsafe_b64encode(f"{at.isoformat()}|{entry_id}".encode()).decode()
+
+
 def _cursor(entry: AuditEntry) -> str:
-    return base64.urlsafe_b64encode(f"{entry.at.isoformat()}|{entry.id}".encode()).decode()
+    return cursor_before(entry.at, entry.id)
 
 
 def _uncursor(cursor: str) -> tuple[datetime, int]:
@@ -187,9 +228,9 @@ async def read_access_log(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUI
     rows = rows[:limit]
     entries = [
         AccessLogEntry(
-            at=row.at, service=uow.service, actor_name=row.actor_name, actor_role=ROLE_NAMES.get(row.actor_role, row.actor_role),
+            at=row.at, entry_id=row.id, service=uow.service, actor_name=row.actor_name, actor_role=role_name(row, citizen_id),
             actor_organisation=(row.detail or {}).get("org") if row.action.startswith("delivery.") else row.actor_org,
-            mine=row.actor_role == "citizen" and row.actor_sub == str(citizen_id),
+            mine=is_mine(row, citizen_id),
             kind="læst" if is_read(row.action) else "ændret",
             category=category_of(row.action) or "Andet",
             purpose=purpose_of(row.action, row.actor_role, row.detail), action=row.action,

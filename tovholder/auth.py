@@ -31,7 +31,7 @@ DEV_ISSUER = "tovholder-dev"
 REQUIRED_CLAIMS = ("sub", "iat", "exp")
 # Partner endpoints (the external contract) answer in English; everything else is read by staff or
 # citizens and answers in Danish.
-PARTNER_PATH_PREFIXES = ("/integration/", "/fhir/")
+PARTNER_PATH_PREFIXES = ("/integration/", "/fhir/", "/scim/")
 JSON_API_PATH_PREFIXES = ("/api/", *PARTNER_PATH_PREFIXES)
 # Where the request guard leaves the principal it authenticated before reading the body.
 PRINCIPAL_SCOPE_KEY = "tovholder.principal"

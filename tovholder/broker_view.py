@@ -121,16 +121,24 @@ def service_topics(service: str) -> list[str]:
 
 
 async def consumer_lag(consumer: AIOKafkaConsumer, *, timeout: float = 0.2) -> dict[TopicPartition, int]:
-    """Records not yet handled per assigned partition: the high watermark from the last fetch
-    minus the next offset to handle. The kit's batch consumer fetches ahead of what it has handled,
+    """Records not yet handled per assigned partition: the end of the partition's log (asked of the
+    broker; the high watermark of the last fetch when the broker does not answer in time) minus the
+    next offset to handle. The kit's batch consumer fetches ahead of what it has handled,
     so it tells the offsets it has handled up to (``handled_offsets`` on the consumer); otherwise the
     consumer's position. Partitions without a known watermark or position (just assigned,
     resetting) are left out rather than reported as 0."""
     lag: dict[TopicPartition, int] = {}
     handled = getattr(consumer, "handled_offsets", None) or {}
-    for partition in consumer.assignment():
+    assigned = list(consumer.assignment())
+    # The log's end asked of the broker: a consumer stuck retrying one batch (its database is down)
+    # fetches nothing new, so the watermark of its last fetch would hide what piled up behind it.
+    try:
+        ends = await asyncio.wait_for(consumer.end_offsets(assigned), timeout) if assigned else {}
+    except (KafkaError, AssertionError, asyncio.TimeoutError):
+        ends = {}
+    for partition in assigned:
         try:
-            highwater = consumer.highwater(partition)
+            highwater = ends.get(partition, consumer.highwater(partition))
             if highwater is None:
                 continue
             position = handled.get(partition)

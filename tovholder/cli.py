@@ -4,7 +4,7 @@
   tovholder serve SERVICE           run one service (HTTP + consumers + outbox relay)
   tovholder migrate SERVICE|all     apply Alembic migrations
   tovholder revision SERVICE -m MSG autogenerate a migration against a throwaway database
-  tovholder token --role ROLE [--sub ID] [--org ORG] [--botilbud ID]
+  tovholder token --role ROLE [--sub ID] [--org ORG] [--botilbud ID] [--scope 'system/*.read']
   tovholder demo [--json]           the demo data
   tovholder replay --service S [--since T] republish outbox events after a broker loss
 """
@@ -127,7 +127,7 @@ def cmd_token(args: argparse.Namespace) -> int:
     if args.role == "partner" and org is None:
         org = data["partners"][0]["org"]
     print(issue_dev_token(Settings(), role=args.role, sub=sub, org=org, botilbud=botilbud,
-                          municipality=municipality, name=name))
+                          municipality=municipality, name=name, scope=args.scope))
     return 0
 
 
@@ -207,6 +207,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
 def cmd_up(args: argparse.Namespace) -> int:
     from tovholder.launcher import LocalStack
 
+    # Ctrl-C stops everything, even when whoever started us left SIGINT ignored (an inherited SIG_IGN
+    # keeps Python from installing its KeyboardInterrupt handler: Ctrl-C would do nothing).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     started = time.monotonic()
     settings = Settings()
     broker = args.broker or settings.broker
@@ -284,6 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--org")
     p.add_argument("--botilbud")
     p.add_argument("--municipality")
+    p.add_argument("--scope", help="scopes, space-separated: SMART-style for the FHIR API (e.g. 'system/*.read'), 'scim:users' for the SCIM staff register")
     p.set_defaults(func=cmd_token)
 
     p = sub.add_parser("demo", help="show the demo data")

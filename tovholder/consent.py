@@ -8,8 +8,9 @@ A legal basis that lets information reach the municipality does not by itself le
 pass it on: every basis below lists the recipients it names for onward delivery, and a basis that names
 none opens nothing (the information then flows on only under the citizen's consent).
 
-Pure (no I/O, no settings); every time must carry a time zone. Reasons are in English: they end up in
-the delivery log a partner's developer reads.
+Pure (no I/O, no settings); every time must carry a time zone. A decision's ``reason`` is Danish (the
+citizen's consent page and staff read it); its ``en`` says the same in English for the delivery log a
+partner's developer reads.
 """
 
 from __future__ import annotations
@@ -19,9 +20,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from types import MappingProxyType
+from typing import Any
+
+from tovholder.clock import local
 
 ORGANISATION = "organisation"
 GROUP = "group"
+
+# The categories of information in the words of a Danish sentence ("… at dele helbredsoplysninger med …").
+CATEGORY_WORDS: Mapping[str, str] = MappingProxyType({
+    "plan": "Borgerens Plan",
+    "health": "helbredsoplysninger",
+    "safety-plan": "tryghedsplanen",
+    "fit": "FIT-scorer",
+    "hospital-notice": "indlæggelses- og udskrivningsbeskeder",
+})
+GROUP_WORDS: Mapping[str, str] = MappingProxyType({"relatives": "pårørende"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +51,13 @@ class Recipient:
 
     def __str__(self) -> str:
         return self.id if self.kind == ORGANISATION else f"{self.kind} '{self.id}'"
+
+    @property
+    def danish(self) -> str:
+        """The recipient in a Danish sentence: the organisation's id, or the group's name (pårørende)."""
+        if self.kind == ORGANISATION:
+            return self.id
+        return GROUP_WORDS.get(self.id, f"gruppen '{self.id}'")
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,9 +119,14 @@ class Grounds(StrEnum):
 class Decision:
     allowed: bool
     grounds: Grounds
-    reason: str
+    reason: str  # Danish, for the citizen and staff
     consent_id: str | None = None
     legal_basis: str | None = None
+    en: str = ""  # the same in English, for a partner (the delivery log); ``reason`` when not given
+
+    def __post_init__(self) -> None:
+        if not self.en:
+            object.__setattr__(self, "en", self.reason)
 
     @property
     def basis(self) -> str | None:
@@ -115,8 +141,17 @@ class Decision:
         return self.allowed
 
 
-def refused(reason: str) -> Decision:
-    return Decision(False, Grounds.NONE, reason)
+def refused(reason: str, *, en: str | None = None) -> Decision:
+    """A refusal: ``reason`` in Danish, ``en`` in English for a partner."""
+    return Decision(False, Grounds.NONE, reason, en=en or reason)
+
+
+def _category(category: str) -> str:
+    return CATEGORY_WORDS.get(category, f"oplysninger af kategorien '{category}'")
+
+
+def _when(moment: datetime) -> str:
+    return local(moment).strftime("%d.%m.%Y kl. %H.%M")
 
 
 def legal_bases_naming(recipient: Recipient, category: str,
@@ -136,26 +171,55 @@ def decide(*, consents: Iterable[Consent], legal_basis: str | None, recipient: R
         raise ValueError("the moment of sharing must carry a time zone")
     basis = bases.get(legal_basis) if legal_basis else None
     if basis is not None and basis.names(recipient, category):
-        return Decision(True, Grounds.LEGAL_BASIS, f"legal basis: {basis.reference}", legal_basis=basis.reference)
+        return Decision(True, Grounds.LEGAL_BASIS, f"hjemmel i loven: {basis.reference}", legal_basis=basis.reference,
+                        en=f"legal basis: {basis.reference}")
 
     matching = [c for c in consents if c.names(recipient, category)]
     in_force = [c for c in matching if c.in_force(at)]
     if in_force:
         chosen = max(in_force, key=lambda c: c.given_at)
-        return Decision(True, Grounds.CONSENT, f"consent {chosen.consent_id}", consent_id=chosen.consent_id)
+        return Decision(True, Grounds.CONSENT, f"borgerens samtykke {chosen.consent_id}", consent_id=chosen.consent_id,
+                        en=f"consent {chosen.consent_id}")
 
+    what, to = _category(category), recipient.danish
     if basis is not None:
-        why_not_basis = f"; {basis.reference} names no recipient of '{category}' beyond the municipality"
+        why_not_basis = (f"; {basis.reference} giver ikke hjemmel til at dele {what} med andre end kommunen",
+                         f"; {basis.reference} names no recipient of '{category}' beyond the municipality")
     elif legal_basis:
-        why_not_basis = f"; '{legal_basis}' is not a legal basis that allows sharing"
+        why_not_basis = (f"; '{legal_basis}' er ikke en hjemmel, der tillader deling",
+                         f"; '{legal_basis}' is not a legal basis that allows sharing")
     else:
-        why_not_basis = ""
+        why_not_basis = ("", "")
     revoked = sorted((c for c in matching if c.revoked_at is not None and c.revoked_at <= at),
                      key=lambda c: c.revoked_at)
     if revoked:
         last = revoked[-1]
-        return refused(f"consent {last.consent_id} for {recipient} ('{category}') was revoked "
-                       f"{last.revoked_at.isoformat()}{why_not_basis}")
+        return refused(f"borgerens samtykke til at dele {what} med {to} blev trukket tilbage "
+                       f"{_when(last.revoked_at)}{why_not_basis[0]}",
+                       en=f"consent {last.consent_id} for {recipient} ('{category}') was revoked "
+                          f"{last.revoked_at.isoformat()}{why_not_basis[1]}")
     if matching:
-        return refused(f"no consent for {recipient} ('{category}') is in force at {at.isoformat()}{why_not_basis}")
-    return refused(f"the citizen has given no consent that covers {recipient} for '{category}'{why_not_basis}")
+        return refused(f"borgeren har ikke et samtykke i kraft {_when(at)} til at dele {what} med {to}{why_not_basis[0]}",
+                       en=f"no consent for {recipient} ('{category}') is in force at {at.isoformat()}{why_not_basis[1]}")
+    return refused(f"borgeren har ikke givet samtykke til at dele {what} med {to}{why_not_basis[0]}",
+                   en=f"the citizen has given no consent that covers {recipient} for '{category}'{why_not_basis[1]}")
+
+
+def read_model_change(event: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Plans' ``consent-given`` / ``consent-revoked`` event as a change to a service's read model of the
+    citizen's consents (one row per consent id): the row's values, and what to set where the row is
+    there already. The revocation may arrive before the grant (another partition) and wins: a grant never
+    clears a revocation kept."""
+    values = {"citizen_id": event.citizen_id, "recipient_kind": event.recipient_kind,
+              "recipient_id": event.recipient_id, "category": event.category, "given_at": event.given_at}
+    revoked_at = getattr(event, "revoked_at", None)
+    if revoked_at is None:
+        return {"revoked_at": None, **values}, values
+    return {**values, "revoked_at": revoked_at}, {"revoked_at": revoked_at}
+
+
+def consent_of(row: Any) -> Consent:
+    """A row of a service's consent read model (``consent_id``, ``recipient_kind``/``_id``, ``category``,
+    ``given_at``, ``revoked_at``) as the decision reads it."""
+    return Consent(str(row.consent_id), Recipient(row.recipient_kind, row.recipient_id), row.category, row.given_at,
+                   row.revoked_at)

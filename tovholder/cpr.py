@@ -43,24 +43,43 @@ def birth_date(cpr: str) -> date:
     return date(century_of(yy, int(cpr[6])) + yy, month, day)
 
 
+# Why a CPR number is refused: (Danish, for the visitation officer or citizen who typed it; English, for
+# a partner's receipt). The Danish always begins with ``CPR_INVALID``; none repeats the number.
+CPR_INVALID = "CPR-nummeret er ikke gyldigt"
+_NOT_TEXT = (f"{CPR_INVALID}: skriv de 10 cifre (DDMMÅÅ-XXXX).",
+             "The CPR number must be a string of 10 digits (DDMMYYXXXX).")
+_NOT_TEN_DIGITS = (f"{CPR_INVALID}: skriv de 10 cifre, fx 010190-1234 (bindestregen efter datoen kan udelades).",
+                   "The CPR number must be 10 digits (DDMMYYXXXX, an optional dash after the date).")
+_NO_REAL_DATE = (f"{CPR_INVALID}: de første seks cifre skal være en rigtig fødselsdato (DDMMÅÅ).",
+                 "The CPR number does not start with a real birth date: the first six digits must be "
+                 "a valid date (DDMMYY).")
+_BORN_IN_THE_FUTURE = (f"{CPR_INVALID}: fødselsdatoen (de første seks cifre, århundredet efter det syvende) ligger i "
+                       "fremtiden; tjek nummeret.",
+                       "The CPR number's birth date (the first six digits, century from the seventh) lies in "
+                       "the future; check the number.")
+
+
+def _invalid(why: tuple[str, str]) -> InvalidCpr:
+    return InvalidCpr(why[0], en=why[1])
+
+
 def normalize_cpr(value: str, *, today: date | None = None) -> str:
-    """Return the 10-digit CPR or raise InvalidCpr with a reason (never echoing the number).
+    """Return the 10-digit CPR or raise InvalidCpr with a reason (never echoing the number): in Danish
+    (``message``) for a person, in English (``en``) for a partner.
 
     With ``today``, a birth date in the future is refused too."""
     if not isinstance(value, str):
-        raise InvalidCpr("The CPR number must be a string of 10 digits (DDMMYYXXXX).")
+        raise _invalid(_NOT_TEXT)
     match = _CPR_RE.match(value.strip().replace(" ", ""))
     if not match:
-        raise InvalidCpr("The CPR number must be 10 digits (DDMMYYXXXX, an optional dash after the date).")
+        raise _invalid(_NOT_TEN_DIGITS)
     cpr = match.group(1) + match.group(2)
     try:
         born = birth_date(cpr)
     except ValueError:
-        raise InvalidCpr("The CPR number does not start with a real birth date: the first six digits must be "
-                         "a valid date (DDMMYY).") from None
+        raise _invalid(_NO_REAL_DATE) from None
     if today is not None and born > today:
-        raise InvalidCpr("The CPR number's birth date (the first six digits, century from the seventh) lies in "
-                         "the future; check the number.")
+        raise _invalid(_BORN_IN_THE_FUTURE)
     # Modulus-11 is not checked: CPR numbers without it have been issued since 2007.
     return cpr
 

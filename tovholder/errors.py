@@ -31,10 +31,13 @@ class TovholderError(Exception):
     # An access refusal: the kit's error handler writes an audit entry for it (``tovholder.access``).
     audited = False
 
-    def __init__(self, message: str, *, code: str | None = None, citizen_id: Any = None,
+    def __init__(self, message: str, *, code: str | None = None, en: str | None = None, citizen_id: Any = None,
                  audit_action: str | None = None, object_type: str | None = None, object_id: Any = None) -> None:
         super().__init__(message)
         self.message = message
+        # The message for a partner (integration endpoints and FHIR answer in English), where ``message``
+        # is the Danish one staff and citizens read; the same text when not given.
+        self.en = en or message
         if code is not None:
             self.code = code
         # What the audit entry of a refusal names (only read when ``audited``).

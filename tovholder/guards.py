@@ -30,6 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tovholder.auth import PRINCIPAL_SCOPE_KEY, TokenVerifier, authenticate, is_json_api_path, is_partner_path
 from tovholder.errors import PayloadTooLarge, TovholderError, Unauthorized, error_body
 from tovholder.fhir import FHIR_JSON, outcome_body
+from tovholder.scim import SCIM_JSON, error_body as scim_error_body
 from tovholder.settings import Settings
 
 # A JSON escape \u0000 that is not itself escaped: preceded by an even number of backslashes.
@@ -153,6 +154,11 @@ class RequestGuard:
     @staticmethod
     async def _refuse(scope: Scope, receive: Receive, send: Send, error: TovholderError,
                       headers: dict[str, str] | None = None) -> None:
+        if scope["path"].startswith("/scim/"):  # a provisioning client reads SCIM errors (tovholder.scim)
+            response = JSONResponse(scim_error_body(error.status_code, error.message), status_code=error.status_code,
+                                    headers=headers, media_type=SCIM_JSON)
+            await response(scope, receive, send)
+            return
         body = (outcome_body(error.status_code, error.message) if scope["path"].startswith("/fhir/")
                 else error_body(error.code, error.message))
         response = JSONResponse(body, status_code=error.status_code, headers=headers,

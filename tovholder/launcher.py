@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -287,11 +288,15 @@ class LocalStack:
         for proc in self.procs.values():
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGTERM)
-        for proc in self.procs.values():
+        for name, proc in self.procs.items():
             try:
                 proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
+                self.say(f"{name} did not stop within 15 s of SIGTERM; killed (see {self.logs / (name + '.log')})")
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
-        self.kafka.stop()
+        # The broker and PostgreSQL stop side by side: nothing uses either any more.
+        broker = threading.Thread(target=self.kafka.stop, name="stop-broker")
+        broker.start()
         self.pg.stop()
+        broker.join()

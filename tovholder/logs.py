@@ -81,5 +81,7 @@ def setup_logging(settings: Settings) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level)
-    for noisy in ("aiokafka", "faststream", "uvicorn.access", "sqlalchemy.engine"):
+    # httpx logs every request's whole URL, query included (the portal forwards partners' FHIR searches):
+    # what a caller puts in a query (even a CPR number it should not) stays out of the log.
+    for noisy in ("aiokafka", "faststream", "uvicorn.access", "sqlalchemy.engine", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

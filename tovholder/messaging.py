@@ -64,12 +64,22 @@ class EventMeta:
 
 
 Handler = Callable[[Any, EventMeta, UnitOfWork], Awaitable[None]]
+# Runs once per batch transaction, before its handlers, with the batch's new events (not the
+# duplicates): it looks up in one statement what the handlers would otherwise look up one by one
+# (into ``uow.looked_up``). It must not change state: a batch that fails is prepared again.
+Preparer = Callable[[list[tuple[Any, EventMeta]], UnitOfWork], Awaitable[None]]
 
 
 class EventRouter:
     def __init__(self) -> None:
         self.handlers: dict[str, list[Handler]] = {}
         self.models: dict[str, type[BaseEvent]] = {}
+        self.preparers: list[Preparer] = []
+
+    def prepares(self, fn: Preparer) -> Preparer:
+        """Register a batch preparer (see ``Preparer``)."""
+        self.preparers.append(fn)
+        return fn
 
     def handles(self, *models: type[BaseEvent]) -> Callable[[Handler], Handler]:
         def register(fn: Handler) -> Handler:
@@ -306,7 +316,13 @@ class EventConsumer:
             try:
                 async with UnitOfWork(self.sessions, service=self.service) as uow:
                     fresh = await uow.claim_inbox_many(self.group, [(d.meta.event_id, d.meta.event_type) for d in batch])
-                    for index, item in enumerate(batch):
+                    try:
+                        await self._prepare([d for d in batch if d.meta.event_id in fresh], uow)
+                    except Exception as exc:
+                        if is_infrastructure_error(exc):
+                            raise
+                        failed = (0, exc)  # part of handling: the first event is isolated, and so on
+                    for index, item in enumerate(batch if failed is None else ()):
                         if item.meta.event_id not in fresh:
                             outcomes.append("duplicate")
                             continue
@@ -342,6 +358,12 @@ class EventConsumer:
                 before = await self._handle_batch(before)
             await self._handle_alone(batch[index], first_error)
             return batch[index + 1:]
+
+    async def _prepare(self, items: list[Decoded], uow: UnitOfWork) -> None:
+        if items and self.router.preparers:
+            events = [(item.event, item.meta) for item in items]
+            for prepare in self.router.preparers:
+                await prepare(events, uow)
 
     async def _run_handlers(self, item: Decoded, uow: UnitOfWork) -> None:
         parent = context_from_traceparent(item.headers.get("traceparent"))
@@ -381,6 +403,7 @@ class EventConsumer:
                     if not await uow.claim_inbox(self.group, item.meta.event_id, item.meta.event_type):
                         self._count(item.headers, "duplicate", started)
                         return
+                    await self._prepare([item], uow)
                     await self._run_handlers(item, uow)
                     await uow.commit()
                 self._count(item.headers, "handled", started)

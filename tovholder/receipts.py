@@ -260,7 +260,7 @@ async def receive_message(
             return fatal(message_id, exc.reason, exc.status_code)
         except TovholderError as exc:
             await uow.rollback()
-            return fatal(message_id, exc.message, exc.status_code if exc.status_code in (409, 422) else 422)
+            return fatal(message_id, exc.en, exc.status_code if exc.status_code in (409, 422) else 422)
         receipt = receipt_body(message_id, "ok", None, **extra)
         uow.session.add(InboundMessage(
             message_id=mid, endpoint=endpoint, sender_org=org, body_sha256=digest, status_code=202, receipt=receipt,

@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from contracts.base import EVENT_REGISTRY, BaseEvent
 from contracts.topics import consumer_group, dead_letter_topic
 from tovholder import metrics
-from tovholder.auth import PRINCIPAL_SCOPE_KEY, TokenVerifier
+from tovholder.auth import PRINCIPAL_SCOPE_KEY, TokenVerifier, is_partner_path
 from tovholder.broker_view import TopicsMissing, describe_broker, service_topics
 from tovholder.consumer_recovery import ConsumerRecovery
 from tovholder.cpr import CprVault
@@ -44,9 +44,11 @@ from tovholder.messaging import EventConsumer, EventRouter
 from tovholder.outbox import OutboxRelay, cancel_requested
 from tovholder.receipts import receipt_body
 from tovholder.responses import error_responses, fhir_error_responses
+from tovholder.scim import scim_error_responses
 from tovholder.secretbox import SecretBox
 from tovholder.settings import Settings
 from tovholder.telemetry import current_trace_id, setup_tracing
+from tovholder.validation import problems
 from tovholder.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -226,6 +228,7 @@ def create_service(spec: ServiceSpec, settings: Settings | None = None) -> FastA
     for router in spec.routers:
         # Every route documents the kit's error answers (a route's own ``responses`` take precedence).
         responses = fhir_error_responses() if router.prefix.startswith("/fhir/") \
+            else scim_error_responses() if router.prefix.startswith("/scim/") \
             else error_responses(receipts=router.prefix.startswith("/integration/"))
         app.include_router(router, responses=responses)
     FastAPIInstrumentor.instrument_app(app, tracer_provider=provider, excluded_urls="healthz,readyz,metrics")
@@ -320,31 +323,35 @@ def _install_error_handlers(app: FastAPI) -> None:
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
         if exc.status_code == 503:
             headers = {"Retry-After": "5"}
-        return JSONResponse(error_body(exc.code, exc.message), status_code=exc.status_code, headers=headers)
+        message = exc.en if request.url.path.startswith("/integration/") else exc.message  # partners read English
+        return JSONResponse(error_body(exc.code, message), status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = [
-            f"{'.'.join(str(p) for p in err['loc'] if p != 'body') or 'body'}: {err['msg']}" for err in exc.errors()
-        ]
-        reason = "; ".join(problems)
-        if request.url.path.startswith("/integration/"):
+        # Partners read English (Pydantic's words); staff and citizens read Danish (tovholder.validation).
+        partner = request.url.path.startswith("/integration/")
+        found = problems(exc.errors(), danish=not partner)
+        reason = "; ".join(found)
+        if partner:
             return JSONResponse(receipt_body(None, "fatal-error", reason), status_code=422)
-        return JSONResponse(error_body("invalid-request", reason, errors=problems), status_code=422)
+        return JSONResponse(error_body("invalid-request", reason, errors=found), status_code=422)
 
     async def infrastructure_or_bug(request: Request, exc: Exception) -> JSONResponse:
         if is_infrastructure_error(exc):
             log.warning("dependency unavailable during %s %s: %s", request.method, request.url.path, type(exc).__name__)
-            message = "Tovholder cannot reach its database right now; nothing was changed. Try again in a moment."
-            if request.url.path.startswith("/integration/"):
+            if request.url.path.startswith("/integration/"):  # partners read English
+                message = "Tovholder cannot reach its database right now; nothing was changed. Try again in a moment."
                 return JSONResponse(receipt_body(None, "transient-error", message), status_code=503, headers={"Retry-After": "5"})
+            message = ("Tovholder cannot reach its database right now; nothing was changed. Try again in a moment."
+                       if is_partner_path(request.url.path)
+                       else "Tovholder kan ikke nå sin database lige nu; intet er ændret. Prøv igen om lidt.")
             return JSONResponse(error_body("unavailable", message), status_code=503, headers={"Retry-After": "5"})
         log.exception("unexpected error during %s %s", request.method, request.url.path)
-        return JSONResponse(
-            error_body("internal-error",
-                       f"Something went wrong on our side; nothing was changed. Reference: {current_trace_id() or 'n/a'}."),
-            status_code=500,
-        )
+        reference = current_trace_id() or "n/a"
+        message = (f"Something went wrong on our side; nothing was changed. Reference: {reference}."
+                   if is_partner_path(request.url.path)  # partners (v1, FHIR, SCIM) read English
+                   else f"Der gik noget galt hos os; intet er ændret. Reference: {reference}.")
+        return JSONResponse(error_body("internal-error", message), status_code=500)
 
     # Database/network failures are answered here (503), not by the catch-all below, which re-raises.
     for exc_class in (SQLAlchemyError, OSError, TimeoutError):

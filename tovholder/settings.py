@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     database_url: str = ""
     database_pool_size: int = 10
     database_connect_timeout_s: float = 3.0
+    # Waiting for a free pooled connection is queueing behind other requests, not an outage: a burst of
+    # partner messages on a busy machine waits longer than a connection attempt may take.
+    database_pool_timeout_s: float = 10.0
 
     kafka_bootstrap: str = "127.0.0.1:19092"
     # The broker `tovholder up` starts locally (TOVHOLDER_BROKER): the embedded Tansu, or Apache Kafka.

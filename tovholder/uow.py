@@ -37,11 +37,16 @@ class UnitOfWork:
         self.session: AsyncSession
         self.emitted: list[tuple[uuid.UUID, BaseEvent]] = []
         self._committed = False
+        # What this transaction's use cases already looked up, by a key the repository chooses (a
+        # consumer batch's prefetch fills it: one SELECT for the batch instead of one per event).
+        # It lives and dies with the transaction, so it is never staler than the session itself.
+        self.looked_up: dict[Any, Any] = {}
 
     async def __aenter__(self) -> "UnitOfWork":
         self.session = self._sessions()
         self.emitted = []
         self._committed = False
+        self.looked_up = {}
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -5,9 +5,9 @@ visitation queue of unmatched hospital notices. Each route parses, calls one use
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from services.health import schemas as s
@@ -15,7 +15,8 @@ from services.health import services
 from services.health.fhir.capability import capability_statement
 from tovholder.auth import CurrentUser, PartnerUser
 from tovholder.cpr import CprVault
-from tovholder.fhir import FHIR_JSON, FhirJSONResponse, FhirResourceOut, FhirRoute, fhir_response, searchset
+from tovholder.fhir import (FHIR_JSON, FhirJSONResponse, FhirResourceOut, FhirRoute, SearchQuery, fhir_response,
+                            search_answer)
 from tovholder.inputs import Year
 from tovholder.receipts import Receipt, partner_message_openapi  # the raw-body routes' OpenAPI
 from tovholder.scopes import serving_municipality
@@ -350,22 +351,27 @@ async def get_metadata(request: Request, user: CurrentUser) -> JSONResponse:
 
 
 @fhir.get("/Encounter/{encounter_id}", response_model=FhirResourceOut,
-          summary="A hospital stay (Encounter), on the rules of the health REST API (audited)")
+          summary="A hospital stay (Encounter), on the rules of the health REST API; a partner only on the "
+                  "citizen's consent for 'health' (audited)")
 async def get_encounter(encounter_id: str, user: CurrentUser, uow: UoW) -> JSONResponse:
     return fhir_response(await services.read_encounter(uow, user, encounter_id))
 
 
 @fhir.get("/Encounter", response_model=FhirResourceOut,
-          summary="Search one citizen's hospital stays: patient, status, _lastUpdated, _count (a searchset Bundle)")
-async def search_encounters(
-    request: Request, user: CurrentUser, uow: UoW, patient: str | None = None, status: str | None = None,
-    last_updated: Annotated[list[str], Query(alias="_lastUpdated")] = [],  # noqa: B006 (FastAPI copies it)
-    count: Annotated[int, Query(alias="_count", ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(alias="_offset", ge=0, le=100_000)] = 0,
-) -> JSONResponse:
-    resources, total = await services.search_encounters(uow, user, patient=patient, status=status,
-                                                        last_updated=last_updated, count=count, offset=offset)
-    return fhir_response(searchset(request, resources, total=total, offset=offset, count=count))
+          summary="Search one citizen's hospital stays: patient, status, _lastUpdated, _count (a searchset Bundle); "
+                  "a partner only on the citizen's consent for 'health'")
+async def search_encounters(request: Request, user: CurrentUser, uow: UoW, search: SearchQuery) -> JSONResponse:
+    resources, total = await services.search_encounters(uow, user, search)
+    return search_answer(request, resources, total, search)
+
+
+# ==================================================================== portal: who is admitted now (issue 12)
+
+
+@staff.get("/botilbud/{botilbud_id}/admitted-now", response_model=s.AdmittedNowOut,
+           summary="The botilbud's citizens admitted to hospital now (or on leave), for its nurse consultants")
+async def get_admitted_now(botilbud_id: str, user: CurrentUser, uow: UoW) -> dict[str, Any]:
+    return await services.admitted_now(uow, user, botilbud_id)
 
 
 routers = [integration, staff, visitation, fhir]

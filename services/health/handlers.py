@@ -5,6 +5,7 @@ The kit runs them in one transaction with the inbox entry: they do not commit.""
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from contracts.plans import ConsentGivenV1, ConsentRevokedV1, NetworkMemberAddedV1, NetworkMemberRemovedV1
 from contracts.referrals import CitizenRegisteredV1, PlacementStartedV1, VisitationDecidedV1
@@ -15,6 +16,11 @@ from tovholder.uow import UnitOfWork
 log = logging.getLogger(__name__)
 
 events = EventRouter()
+
+
+@events.prepares
+async def look_up_what_the_batch_asks_about(batch: list[tuple[Any, EventMeta]], uow: UnitOfWork) -> None:
+    await services.prepare_events(uow, [event for event, _ in batch])
 
 
 @events.handles(CitizenRegisteredV1)

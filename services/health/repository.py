@@ -40,6 +40,7 @@ from services.health.models import (
     UnmatchedHospitalNotice,
     UnmatchedPartnerMessage,
 )
+from tovholder.consent import consent_of
 from tovholder.uow import UnitOfWork
 
 
@@ -58,7 +59,36 @@ async def flush(uow: UnitOfWork) -> None:
 async def lock_cpr(uow: UnitOfWork, cpr_hash: str) -> None:
     """Serialise everything about one person (notices, parking, matching) until the transaction ends,
     also before the municipality knows them (no citizen row to lock yet)."""
+    if ("cpr-locked", cpr_hash) in uow.looked_up:
+        return  # this transaction holds it already (a consumer batch locks its people together)
     await uow.session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:h, 0))"), {"h": cpr_hash})
+    uow.looked_up[("cpr-locked", cpr_hash)] = True
+
+
+async def lock_cprs_and_look_up_parked(uow: UnitOfWork, cpr_hashes: set[str]) -> None:
+    """A consumer batch's people: their CPR locks in one statement (in one order, so two batches
+    never deadlock), then which of them have parked notices or partner messages waiting. Under the
+    locks nothing new is parked for them until the batch commits, so "nothing parked" stays true."""
+    wanted = sorted(h for h in cpr_hashes if ("cpr-locked", h) not in uow.looked_up)
+    if not wanted:
+        return
+    await uow.session.execute(text(
+        "SELECT pg_advisory_xact_lock(hashtextextended(h, 0)) FROM unnest(CAST(:hashes AS text[])) AS h ORDER BY h"),
+        {"hashes": wanted})
+    notices = set((await uow.session.execute(
+        select(UnmatchedHospitalNotice.cpr_hash).distinct()
+        .where(UnmatchedHospitalNotice.cpr_hash.in_(wanted), UnmatchedHospitalNotice.status == "open"))).scalars())
+    messages = set((await uow.session.execute(
+        select(UnmatchedPartnerMessage.cpr_hash).distinct()
+        .where(UnmatchedPartnerMessage.cpr_hash.in_(wanted), UnmatchedPartnerMessage.status == "open"))).scalars())
+    for cpr_hash in wanted:
+        uow.looked_up[("cpr-locked", cpr_hash)] = True
+        uow.looked_up[("parked", cpr_hash)] = (cpr_hash in notices, cpr_hash in messages)
+
+
+def parked_for(uow: UnitOfWork, cpr_hash: str) -> tuple[bool, bool]:
+    """(notices parked?, partner messages parked?) when the batch looked; (True, True) = go and look."""
+    return uow.looked_up.get(("parked", cpr_hash), (True, True))
 
 
 # ==================================================================== citizens, records, network, consent
@@ -82,9 +112,22 @@ async def upsert_known_citizen(uow: UnitOfWork, *, citizen_id: uuid.UUID, cpr_ha
     )
 
 
+async def look_up_health_records(uow: UnitOfWork, citizen_ids: set[uuid.UUID]) -> None:
+    """The records of a consumer batch's citizens in one SELECT, kept for this transaction."""
+    wanted = {c for c in citizen_ids if ("record", c) not in uow.looked_up}
+    if not wanted:
+        return
+    found = {r.citizen_id: r for r in
+             (await uow.session.execute(select(HealthRecord).where(HealthRecord.citizen_id.in_(wanted)))).scalars()}
+    for citizen_id in wanted:
+        uow.looked_up[("record", citizen_id)] = found.get(citizen_id)
+
+
 async def health_record(uow: UnitOfWork, citizen_id: uuid.UUID | None, *, lock: bool = False) -> HealthRecord | None:
     if citizen_id is None:
         return None
+    if not lock and ("record", citizen_id) in uow.looked_up:
+        return uow.looked_up[("record", citizen_id)]
     query = select(HealthRecord).where(HealthRecord.citizen_id == citizen_id)
     return (await uow.session.execute(query.with_for_update() if lock else query)).scalar_one_or_none()
 
@@ -129,7 +172,7 @@ async def delete_network_member(uow: UnitOfWork, *, citizen_id: uuid.UUID, staff
 
 async def consents(uow: UnitOfWork, citizen_id: uuid.UUID) -> list[Consent]:
     rows = (await uow.session.execute(select(ConsentRecord).where(ConsentRecord.citizen_id == citizen_id))).scalars()
-    return [Consent(r.recipient_kind, r.recipient_id, r.category, r.given_at, r.revoked_at) for r in rows]
+    return [consent_of(r) for r in rows]
 
 
 async def upsert_consent(uow: UnitOfWork, *, consent_id: uuid.UUID, values: dict[str, Any],
@@ -504,3 +547,20 @@ async def keep_medcom_acknowledgement(uow: UnitOfWork, *, sender_org: str, heade
 async def forget_medcom_acknowledgements(uow: UnitOfWork, *, before: datetime) -> int:
     result = await uow.session.execute(delete(MedComAcknowledgement).where(MedComAcknowledgement.received_at < before))
     return result.rowcount or 0
+
+
+# ==================================================================== portal: who is admitted now (issue 12)
+
+
+async def notice_records_of(uow: UnitOfWork, citizen_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[HospitalNotice]]:
+    """Several citizens' notices that carry content (as ``notice_history``), in one query."""
+    found: dict[uuid.UUID, list[HospitalNotice]] = {c: [] for c in citizen_ids}
+    if not citizen_ids:
+        return found
+    rows = await uow.session.execute(
+        select(HospitalNotice)
+        .where(HospitalNotice.citizen_id.in_(list(citizen_ids)), HospitalNotice.action != NoticeAction.CANCEL.value)
+        .order_by(HospitalNotice.occurred_at))
+    for row in rows.scalars():
+        found[row.citizen_id].append(row)
+    return found

@@ -590,3 +590,20 @@ class MatchedOut(BaseModel):
 class DismissedOut(BaseModel):
     unmatched_id: str
     status: str
+
+
+# ==================================================================== portal: who is admitted now (issue 12)
+
+
+class AdmittedNowItem(BaseModel):
+    citizen_id: str
+    state: str  # "admitted" or "on-leave"
+    since: datetime | None
+    open_episodes: list[str]
+    departments: list[str]  # of the open episodes' newest notices
+    tovholder_sub: str | None
+
+
+class AdmittedNowOut(BaseModel):
+    botilbud_id: str
+    admitted: list[AdmittedNowItem]

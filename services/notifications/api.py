@@ -21,8 +21,8 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from services.notifications import services as sl
-from services.notifications.domain.errors import InvalidInput
 from services.notifications.domain.queue import parse_filter
+from services.notifications.fhir.api import router as fhir_router
 from services.notifications.main import Config
 from services.notifications.pages import pages
 from services.notifications.schemas import (
@@ -47,7 +47,7 @@ from services.notifications.schemas import (
     VisitationBoardOut,
 )
 from tovholder.auth import PartnerUser, StaffUser
-from tovholder.errors import DomainError, ErrorBody
+from tovholder.errors import ErrorBody
 from tovholder.scopes import serving_municipality
 from tovholder.service import Ctx, UoW
 
@@ -92,10 +92,7 @@ async def work_queue(
 
 
 def _queue_filter(*, limit: int | None = None, **params: str | None):
-    try:
-        return parse_filter({**params, "limit": str(limit) if limit is not None else None})
-    except InvalidInput as error:
-        raise DomainError(str(error)) from None
+    return parse_filter({**params, "limit": str(limit) if limit is not None else None})
 
 
 def stream_filter(
@@ -171,10 +168,11 @@ async def business_status(task_id: uuid.UUID, body: BusinessStatusIn, user: Staf
           description="`q`: part of the name; `mine=true`: those whose network I am in (a nurse consultant: also "
                       "those who chose me as tovholder); `limit` (1–200, default 50), `offset`.")
 async def citizens(
-    user: StaffUser, uow: UoW, q: str | None = Query(None, max_length=100), mine: bool = False,
+    user: StaffUser, uow: UoW, ctx: Ctx, q: str | None = Query(None, max_length=100), mine: bool = False,
     limit: int = Query(50, ge=1, le=sl.CITIZEN_LIST_MAX), offset: int = Query(0, ge=0, le=100_000),
 ) -> list[dict[str, Any]]:
-    return await sl.list_citizens(uow, user, q=q, mine=mine, limit=limit, offset=offset)
+    return await sl.list_citizens(uow, user, q=q, mine=mine, limit=limit, offset=offset,
+                                  serving=serving_municipality(ctx.settings))
 
 
 @work.get("/citizens/{citizen_id}/timeline", response_model=CitizenOverviewOut, summary="The citizen's timeline across the services, and their tasks")
@@ -271,4 +269,4 @@ async def resend(
     return await sl.resend(uow, partner, subscription_id, delivery_ids=body.delivery_ids, event_ids=body.event_ids)
 
 
-routers = [work, partner_api, pages]
+routers = [work, partner_api, pages, fhir_router]

@@ -24,4 +24,9 @@ def build_events(config: NotificationsConfig) -> EventRouter:
         await on_event(event, meta, uow, config=config)
 
     events.handles(*sl.consumed_event_models())(handle)
+
+    @events.prepares
+    async def look_up_what_the_batch_asks_about(batch: list[tuple[BaseEvent, EventMeta]], uow: UnitOfWork) -> None:
+        await sl.prepare_events(uow, [event for event, _ in batch])
+
     return events

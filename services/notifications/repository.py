@@ -26,6 +26,7 @@ from services.notifications.domain.queue import QueueFilter, sort_at
 from services.notifications.domain.scheduling import EscalationPolicy, next_check_at
 from services.notifications.domain.timeline import CaseUpdate, TimelineEntry
 from tovholder.scopes import Scope
+from tovholder.uow import UnitOfWork
 
 ACTIVE = ("open", "claimed", "in_progress")
 
@@ -305,6 +306,14 @@ def add_notice(session: AsyncSession, task: d.Task, kind: str, text: str) -> m.S
     return notice
 
 
+def add_pool_notice(session: AsyncSession, task: d.Task, pool: d.Pool, kind: str, text: str) -> m.StaffNotice:
+    """A notice to a pool other than the task's (a late promise: its owner keeps it, the escalation role is told)."""
+    notice = m.StaffNotice(task_id=task.task_id, citizen_id=task.citizen_id, kind=kind, text=text,
+                           pool_role=pool.role.value, pool_botilbud=pool.botilbud_id)
+    session.add(notice)
+    return notice
+
+
 async def notices_for(session: AsyncSession, scope: QueueScope, since: datetime | None, limit: int) -> list[m.StaffNotice]:
     """Notices to the person and to each of their pools, newest first."""
     mine = [m.StaffNotice.recipient == scope.owner_sub]
@@ -329,12 +338,24 @@ async def citizen_by_cpr_hash(session: AsyncSession, cpr_hash: str) -> m.Citizen
     return result.scalar_one_or_none()
 
 
-async def citizen_or_new(session: AsyncSession, citizen_id: uuid.UUID) -> m.Citizen:
+async def look_up_citizens(uow: UnitOfWork, citizen_ids: set[uuid.UUID]) -> None:
+    """A consumer batch's citizens in one SELECT, kept for this transaction (``citizen_or_new``)."""
+    wanted = {c for c in citizen_ids if ("citizen", c) not in uow.looked_up}
+    if not wanted:
+        return
+    found = {c.id: c for c in (await uow.session.execute(select(m.Citizen).where(m.Citizen.id.in_(wanted)))).scalars()}
+    for citizen_id in wanted:
+        uow.looked_up[("citizen", citizen_id)] = found.get(citizen_id)
+
+
+async def citizen_or_new(uow: UnitOfWork, citizen_id: uuid.UUID) -> m.Citizen:
     # One citizen's events arrive in order on one partition, so no row lock is needed here.
-    citizen = await session.get(m.Citizen, citizen_id)
+    key = ("citizen", citizen_id)
+    citizen = uow.looked_up[key] if key in uow.looked_up else await uow.session.get(m.Citizen, citizen_id)
     if citizen is None:
         citizen = m.Citizen(id=citizen_id)
-        session.add(citizen)
+        uow.session.add(citizen)
+    uow.looked_up[key] = citizen
     return citizen
 
 
@@ -426,6 +447,13 @@ async def put_visitation_case(session: AsyncSession, citizen_id: uuid.UUID, upda
     )
 
 
+def _citizens_of_municipality(scope: Scope) -> Any:
+    """The citizens of the municipality a visitation token names (those that name none belong to the
+    installation's): the list form of ``Scope.sees_municipality``."""
+    own = m.Citizen.municipality == scope.only_municipality
+    return or_(own, m.Citizen.municipality.is_(None)) if scope.sees_records_without_municipality else own
+
+
 async def board_column(session: AsyncSession, status: str, *, limit: int, narrow_to_botilbud: bool = False,
                        botilbud_id: str | None = None,
                        scope: Scope | None = None) -> tuple[list[tuple[m.VisitationCase, str | None]], int]:
@@ -439,9 +467,7 @@ async def board_column(session: AsyncSession, status: str, *, limit: int, narrow
         m.Citizen, m.Citizen.id == m.VisitationCase.citizen_id, isouter=True
     ).where(m.VisitationCase.status == status)
     if scope is not None and scope.only_municipality is not None:
-        own = m.Citizen.municipality == scope.only_municipality
-        if scope.sees_records_without_municipality:
-            own = or_(own, m.Citizen.municipality.is_(None))
+        own = _citizens_of_municipality(scope)
         query, count_query = query.where(own), count_query.where(own)
     if narrow_to_botilbud:
         query = query.where(m.VisitationCase.botilbud_id == botilbud_id)
@@ -475,12 +501,15 @@ async def subscriptions_of(session: AsyncSession, partner_org: str) -> list[m.Su
     return list(result.scalars())
 
 
-async def subscriptions_wanting(session: AsyncSession, event_type: str) -> list[uuid.UUID]:
-    """The active subscriptions that include ``event_type``."""
-    result = await session.execute(
-        select(m.Subscription.id).where(m.Subscription.active.is_(True), m.Subscription.event_types.contains([event_type]))
-    )
-    return list(result.scalars())
+async def subscriptions_wanting(uow: UnitOfWork, event_type: str) -> list[uuid.UUID]:
+    """The active subscriptions that include ``event_type``; asked once per event type in a consumer
+    batch (a subscription registered meanwhile counts from the next batch, milliseconds later)."""
+    key = ("subscriptions", event_type)
+    if key not in uow.looked_up:
+        result = await uow.session.execute(select(m.Subscription.id).where(
+            m.Subscription.active.is_(True), m.Subscription.event_types.contains([event_type])))
+        uow.looked_up[key] = list(result.scalars())
+    return uow.looked_up[key]
 
 
 # ---------------------------------------------------------------- deliveries and their attempt log
@@ -557,12 +586,14 @@ def add_attempt(session: AsyncSession, delivery_id: uuid.UUID, *, at: datetime, 
 
 async def list_citizens(session: AsyncSession, *, botilbud_id: str | None, staff_id: str | None, everyone: bool,
                         tovholder_sub: str | None, only_network: bool, name_like: str | None, now: datetime,
-                        limit: int, offset: int) -> list[tuple[m.Citizen, int, int]]:
-    """Citizens with (open tasks, overdue tasks), by name. Visible: ``everyone``, or at ``botilbud_id`` or
-    with ``staff_id`` in their network; ``only_network`` narrows to the network (and, with
-    ``tovholder_sub``, those who chose that tovholder)."""
+                        limit: int, offset: int, scope: Scope | None = None) -> list[tuple[m.Citizen, int, int]]:
+    """Citizens with (open tasks, overdue tasks), by name. Visible: ``everyone`` (within the municipality a
+    visitation ``scope`` names), or at ``botilbud_id`` or with ``staff_id`` in their network;
+    ``only_network`` narrows to the network (and, with ``tovholder_sub``, those who chose that tovholder)."""
     network = select(m.NetworkMember.citizen_id).where(m.NetworkMember.staff_id == staff_id)
     query = select(m.Citizen).where(m.Citizen.deceased_at.is_(None))
+    if everyone and scope is not None and scope.only_municipality is not None:
+        query = query.where(_citizens_of_municipality(scope))
     if not everyone:
         visible = [m.Citizen.id.in_(network)] if staff_id else []
         if botilbud_id:
@@ -584,3 +615,17 @@ async def list_citizens(session: AsyncSession, *, botilbud_id: str | None, staff
         select(shown, open_tasks, overdue).outerjoin(m.Task, m.Task.citizen_id == shown.id)
         .group_by(*citizens.c).order_by(shown.name, shown.id))
     return [(citizen, int(o), int(late)) for citizen, o, late in rows.all()]
+
+
+# ---------------------------------------------------------------- FHIR R4 read API (services/notifications/fhir)
+
+
+async def tasks_for_fhir(session: AsyncSession, *, citizen_id: uuid.UUID | None, owner: str | None,
+                         limit: int = 1000) -> list[m.Task]:
+    """A citizen's tasks and/or one owner's, newest change first (no lock: a read)."""
+    query = select(m.Task)
+    if citizen_id is not None:
+        query = query.where(m.Task.citizen_id == citizen_id)
+    if owner is not None:
+        query = query.where(m.Task.owner == owner)
+    return list((await session.execute(query.order_by(m.Task.updated_at.desc(), m.Task.id).limit(limit))).scalars())

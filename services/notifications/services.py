@@ -39,12 +39,7 @@ from services.notifications.domain.access import (
     may_see_task_on_timeline,
     work_queue_scope,
 )
-from services.notifications.domain.errors import (
-    InvalidInput,
-    NotAllowed,
-    NotificationsDomainError,
-    TransitionNotAllowed,
-)
+from services.notifications.domain.errors import InvalidInput, TransitionNotAllowed
 from services.notifications.domain.queue import Cursor, QueueFilter
 from services.notifications.domain.rules import IncomingEvent, apply_actions, evaluate
 from services.notifications.domain.scheduling import sweep
@@ -56,7 +51,7 @@ from tovholder.access import CitizenCircle, actor_from, authorize
 from tovholder.auth import Principal
 from tovholder.consent import refused
 from tovholder.cpr import CITIZEN_REFERENCE_SYSTEM, CprVault, normalize_cpr
-from tovholder.errors import Conflict, DomainError, Forbidden, NotFound
+from tovholder.errors import DomainError, Forbidden, NotFound, NotVisible
 from tovholder.fhir import FHIR_EVENT_TYPES, FHIR_JSON, event_as_fhir
 from tovholder.messaging import EventMeta
 from tovholder.receipts import FatalMessage, parse_body, receipt_body, receipt_response, receive_message
@@ -72,14 +67,6 @@ if TYPE_CHECKING:
 
 def actor_of(principal: Principal) -> d.Actor:
     return actor_from(principal)
-
-
-def kit_error(error: NotificationsDomainError) -> Exception:
-    if isinstance(error, NotAllowed):
-        return Forbidden(str(error))
-    if isinstance(error, TransitionNotAllowed):
-        return Conflict(str(error))
-    return DomainError(str(error))
 
 
 now_utc = clock.now
@@ -221,10 +208,7 @@ async def change_task(uow: UnitOfWork, user: Principal, task_id: uuid.UUID, acti
                       config: NotificationsConfig, note: str | None = None) -> dict[str, Any]:
     """Claim, start, release, complete or set the business status; the task as it is now."""
     row, task = await visible_task(uow, user, task_id, lock=True)
-    try:
-        changed = TRANSITIONS[action](task, actor_of(user), now_utc(), note)
-    except NotificationsDomainError as error:
-        raise kit_error(error) from None
+    changed = TRANSITIONS[action](task, actor_of(user), now_utc(), note)  # a broken rule is the kit's error
     if changed is not task:
         repo.save(uow.session, changed, config.escalation, row=row)
         emit_task_events(uow, task, changed)
@@ -269,9 +253,10 @@ CITIZEN_LIST_MAX = 200
 
 
 async def list_citizens(uow: UnitOfWork, user: Principal, *, q: str | None, mine: bool, limit: int,
-                        offset: int) -> list[dict[str, Any]]:
+                        offset: int, serving: str | None = None) -> list[dict[str, Any]]:
     """The citizens the caller may see (the same rule as one citizen's timeline: staff at the citizen's
-    botilbud, the network, visitation and admin), by name, with their open and overdue tasks. ``mine``:
+    botilbud, the network, visitation of the citizen's municipality and admin), by name, with their open
+    and overdue tasks. ``mine``:
     the citizens whose network the caller is in (a nurse consultant: also those who chose them as
     tovholder)."""
     role = user.role
@@ -281,7 +266,8 @@ async def list_citizens(uow: UnitOfWork, user: Principal, *, q: str | None, mine
     rows = await repo.list_citizens(
         uow.session, botilbud_id=user.botilbud, staff_id=user.sub, everyone=everyone,
         tovholder_sub=user.sub if role == "nurse-consultant" else None, only_network=mine and not everyone,
-        name_like=(q or "").strip() or None, now=now_utc(), limit=limit, offset=offset)
+        name_like=(q or "").strip() or None, now=now_utc(), limit=limit, offset=offset,
+        scope=actor_from(user, serving=serving).scope if role == "visitation" else None)
     if rows:
         # One entry per citizen listed, so each sees it in their Min log.
         await uow.audit_many(user, "citizens.list", [(c.id, c.id) for c, _, _ in rows], object_type="citizen")
@@ -383,6 +369,11 @@ def consumed_event_models() -> list[type[BaseEvent]]:
     return [model for model in EVENT_REGISTRY.values() if model.topic.producer in CONSUMED_PRODUCERS]
 
 
+async def prepare_events(uow: UnitOfWork, events: list[BaseEvent]) -> None:
+    """Before a consumer batch's handlers: its citizens' read-model rows, in one SELECT."""
+    await repo.look_up_citizens(uow, {e.citizen_id for e in events if isinstance(e, EventBody)})
+
+
 async def take_in_event(uow: UnitOfWork, event: BaseEvent, meta: EventMeta, *, config: NotificationsConfig) -> None:
     """(1) Update the read models (citizen, network, consents, timeline, visitation board), (2) apply
     the task rules (``domain/rules.py``), (3) queue deliveries for partner subscriptions — in the
@@ -396,7 +387,7 @@ async def take_in_event(uow: UnitOfWork, event: BaseEvent, meta: EventMeta, *, c
         await apply_task_rules(uow, IncomingEvent.from_body(event_id=meta.event_id, time=at, body=event), now=now,
                                config=config)
         return
-    citizen = await repo.citizen_or_new(uow.session, event.citizen_id)
+    citizen = await repo.citizen_or_new(uow, event.citizen_id)
     _update_citizen(citizen, meta.event_type, data, at)
     await _update_network_and_consent(uow, meta.event_type, event.citizen_id, data)
     await _record_timeline_and_board(uow, meta, event.citizen_id, data, at)
@@ -496,7 +487,7 @@ async def queue_deliveries(uow: UnitOfWork, meta: EventMeta, body: EventBody, at
     happens at every attempt (a revocation may come in between)."""
     if consent_rules.category_of(meta.event_type) is None:
         return 0
-    subscriptions = await repo.subscriptions_wanting(uow.session, meta.event_type)
+    subscriptions = await repo.subscriptions_wanting(uow, meta.event_type)
     if not subscriptions:
         return 0
     payload = dlv.cloudevent_body(event_id=meta.event_id, source=meta.source, event_type=meta.event_type, time=at,
@@ -539,6 +530,9 @@ async def sweep_due_tasks(uow: UnitOfWork, config: NotificationsConfig, now: dat
             repo.add_notice(uow.session, task, "overdue", f"Overskredet: {task.title}"[:300])
     for task, reminder in result.reminders:
         repo.add_notice(uow.session, task, "reminder", f"{reminder.label}: {task.title}"[:300])
+    for task, pool in result.late_promises:
+        repo.add_pool_notice(uow.session, task, pool, "escalation",
+                             f"Over fristen, borgeren venter (taget, ikke løst): {task.title}"[:300])
     changed_ids = {task.task_id for task in result.changed}
     for row in rows:
         if row.id not in changed_ids:
@@ -748,11 +742,12 @@ async def issue_citizen_reference(uow: UnitOfWork, partner: Principal, cpr: str,
         raise NotFound(NO_CITIZEN_FOR_YOU)
     allowed = consent_rules.may_know_of(citizen_id=citizen.id, partner_org=partner.org or "",
                                         consents=await repo.consent_records_for(uow.session, citizen.id), at=now_utc())
-    uow.audit(partner, "citizen_reference.read" if allowed else "citizen_reference.refused", citizen_id=citizen.id,
-              object_type="citizen", object_id=citizen.id, detail={"org": partner.org})
+    if not allowed:  # answered like an unknown CPR; the kit audits the refusal (with the request's path)
+        raise NotVisible(NO_CITIZEN_FOR_YOU, audit_action="citizen_reference.refused", citizen_id=citizen.id,
+                         object_type="citizen", object_id=citizen.id)
+    uow.audit(partner, "citizen_reference.read", citizen_id=citizen.id, object_type="citizen", object_id=citizen.id,
+              detail={"org": partner.org})
     await uow.commit()
-    if not allowed:
-        raise NotFound(NO_CITIZEN_FOR_YOU)
     return {"citizen_reference": vault.citizen_reference(partner.org or "", citizen.id), "system": CITIZEN_REFERENCE_SYSTEM}
 
 
@@ -782,15 +777,16 @@ async def gate_delivery(uow: UnitOfWork, leased: Leased, box: SecretBox,
         return "skipped"
     envelope = json.loads(row.body)
     if not sub.active:
-        decision = refused("the subscription was stopped")
+        decision = refused("abonnementet er stoppet", en="the subscription was stopped")
     else:
         consents = await repo.consent_records_for(uow.session, row.citizen_id)
         decision = consent_rules.decide(event_type=row.event_type, event_data=envelope.get("data") or {},
                                         citizen_id=row.citizen_id, partner_org=sub.partner_org,
                                         consents=consents, at=now)
     if not decision.allowed:
-        repo.write_delivery(row, dlv.withhold(repo.delivery_to_domain(row), decision.reason, now))
-        repo.add_attempt(uow.session, row.id, at=now, outcome="withheld", error=decision.reason)
+        # The delivery log is the partner's: it reads the English reason.
+        repo.write_delivery(row, dlv.withhold(repo.delivery_to_domain(row), decision.en, now))
+        repo.add_attempt(uow.session, row.id, at=now, outcome="withheld", error=decision.en)
         uow.audit(None, "delivery.withheld", citizen_id=row.citizen_id, object_type="delivery", object_id=row.id,
                   detail={"org": sub.partner_org, "event_type": row.event_type, "reason": decision.reason})
         await uow.commit()

@@ -2,7 +2,8 @@
 
 Thin routes: each parses the request, calls one use case in ``services.plans.services`` and returns
 what it answers, described by a response model from ``services.plans.schemas``. Authorisation, rules,
-SQL, events and audit live behind the use case. A broken domain rule answers 422 and changes nothing.
+SQL, events and audit live behind the use case. A broken domain rule (``PlanRuleViolation``, the kit's
+``DomainError``) is answered by the kit's exception handler: 422 ``rule-violation``, nothing changed.
 """
 
 from __future__ import annotations
@@ -12,41 +13,25 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from fastapi.routing import APIRoute
 
 from tovholder.auth import CurrentUser
-from tovholder.errors import DomainError
 from tovholder.inputs import PositiveInt32
 from tovholder.service import UoW
 from services.plans import services
-from services.plans.domain.errors import PlanRuleViolation
+from services.plans.fhir.api import router as fhir_router
+from services.plans.scim.api import router as scim_router
 from services.plans.schemas import (
     ActionAddedOut, ActionDoneIn, ActionIn, BvcIn, BvcRecordedOut, ConsentDecisionOut, ConsentIn, ConsentOut,
     ConsentsOut, DiffOut, EntryAddedOut, EntryIn, FitIn, FitOut, FitRecordedOut, FollowUpIn, FollowUpRecordedOut,
     FollowUpsOut, GoalAddedOut, GoalChangeIn, GoalIn, LearningPlanDoneIn, LearningPlanIn, LearningPlanOut, MemberIn,
-    NetworkCandidatesOut, NetworkOut, PlanCadenceIn, PlanOut, ProposalAnswerIn, ProposalAnswerOut, ProposalsOut,
+    NetworkCandidatesOut, NetworkMeetingCloseIn, NetworkMeetingIn, NetworkMeetingOut, NetworkMeetingScheduleIn,
+    NetworkMeetingsOut, NetworkOut, FitSharingIn, PlanCadenceIn, PlanOut, ProposalAnswerIn, ProposalAnswerOut, ProposalsOut,
     RatingIn, RatingOut, RoleIn, SafetyOut, SubGoalAddedOut, SubGoalIn, ToldIn,
     TryghedsplanIn, TryghedsplanOut, VersionOut,
 )
 
 
-class RuleRoute(APIRoute):
-    """Turns a broken domain rule into a 422 with the rule's reason; the unit of work is not committed,
-    so nothing changed."""
-
-    def get_route_handler(self):
-        handler = super().get_route_handler()
-
-        async def route(request):
-            try:
-                return await handler(request)
-            except PlanRuleViolation as exc:
-                raise DomainError(exc.message) from exc
-
-        return route
-
-
-router = APIRouter(prefix="/api/v1/citizens/{citizen_id}", tags=["plans"], route_class=RuleRoute)
+router = APIRouter(prefix="/api/v1/citizens/{citizen_id}", tags=["plans"])
 
 
 # --- Borgerens Plan ------------------------------------------------------------------------------
@@ -175,6 +160,33 @@ async def change_member_role(citizen_id: uuid.UUID, staff_id: str, body: RoleIn,
     return await services.change_member_role(uow, user, citizen_id, staff_id, body)
 
 
+@router.get("/network/meetings", response_model=NetworkMeetingsOut,
+            summary="The network meetings the citizen has called, newest first, with their status and time")
+async def list_network_meetings(citizen_id: uuid.UUID, user: CurrentUser, uow: UoW) -> dict[str, Any]:
+    return await services.list_network_meetings(uow, user, citizen_id)
+
+
+@router.post("/network/meetings", status_code=201, response_model=NetworkMeetingOut,
+             summary="The citizen calls a network meeting (held within 5 working days; a task for the coordinator)")
+async def call_network_meeting(citizen_id: uuid.UUID, body: NetworkMeetingIn, user: CurrentUser,
+                               uow: UoW) -> dict[str, Any]:
+    return await services.call_network_meeting(uow, user, citizen_id, body)
+
+
+@router.post("/network/meetings/{meeting_id}/schedule", response_model=NetworkMeetingOut,
+             summary="Staff in the network set (or move) the meeting's time and place")
+async def schedule_network_meeting(citizen_id: uuid.UUID, meeting_id: uuid.UUID, body: NetworkMeetingScheduleIn,
+                                   user: CurrentUser, uow: UoW) -> dict[str, Any]:
+    return await services.schedule_network_meeting(uow, user, citizen_id, meeting_id, body)
+
+
+@router.post("/network/meetings/{meeting_id}/close", response_model=NetworkMeetingOut,
+             summary="Staff in the network record the meeting as held, or cancelled with a reason")
+async def close_network_meeting(citizen_id: uuid.UUID, meeting_id: uuid.UUID, body: NetworkMeetingCloseIn,
+                                user: CurrentUser, uow: UoW) -> dict[str, Any]:
+    return await services.close_network_meeting(uow, user, citizen_id, meeting_id, body)
+
+
 # --- safety: tryghedsplan, LA2, learning plans, BVC ---------------------------------------------
 
 
@@ -183,6 +195,17 @@ async def change_member_role(citizen_id: uuid.UUID, staff_id: str, body: RoleIn,
             summary="Tryghedsplan, current LA2 rating, learning plans and BVC")
 async def get_safety(citizen_id: uuid.UUID, user: CurrentUser, uow: UoW) -> dict[str, Any]:
     return await services.get_safety(uow, user, citizen_id)
+
+
+@router.get("/safety/tryghedsplan/versions", response_model=list[TryghedsplanOut],
+            summary="Every version of the tryghedsplan, newest first")
+async def list_tryghedsplan_versions(citizen_id: uuid.UUID, user: CurrentUser, uow: UoW) -> list[dict[str, Any]]:
+    return await services.list_tryghedsplan_versions(uow, user, citizen_id)
+
+
+@router.get("/safety/ratings", response_model=list[RatingOut], summary="The LA2 ratings, newest first (staff only)")
+async def list_ratings(citizen_id: uuid.UUID, user: CurrentUser, uow: UoW) -> list[dict[str, Any]]:
+    return await services.list_ratings(uow, user, citizen_id)
 
 
 @router.put("/safety/tryghedsplan", response_model=TryghedsplanOut,
@@ -239,6 +262,13 @@ async def add_fit(citizen_id: uuid.UUID, body: FitIn, user: CurrentUser, uow: Uo
     return await services.add_fit(uow, user, citizen_id, body)
 
 
+@router.put("/fit/{session_id}/sharing", response_model=FitRecordedOut,
+            summary="The citizen shares a FIT session's scores with their staff, or stops sharing them")
+async def share_fit(citizen_id: uuid.UUID, session_id: uuid.UUID, body: FitSharingIn, user: CurrentUser,
+                    uow: UoW) -> dict[str, Any]:
+    return await services.share_fit_session(uow, user, citizen_id, session_id, body)
+
+
 # --- consent -------------------------------------------------------------------------------------
 
 
@@ -266,4 +296,4 @@ async def consent_decision(citizen_id: uuid.UUID, user: CurrentUser, uow: UoW, r
                                            recipient_id=recipient_id, category=category, at=at)
 
 
-routers = [router]
+routers = [router, fhir_router, scim_router]

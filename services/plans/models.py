@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Boolean, Date, Float, ForeignKey, Index, Integer, String, Text, func, text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tovholder.db import make_base
 
@@ -39,6 +39,9 @@ class PlanVersionRow(Base):
     created_by: Mapped[str] = mapped_column(String(200))
     change: Mapped[str] = mapped_column(String(50))
     content: Mapped[dict[str, Any]]
+    # Only so the ORM inserts a new plan before its first version in one flush (a consumer batch
+    # opens many plans in one transaction and flushes them together); never loaded.
+    plan: Mapped[Plan] = relationship(lazy="raise", viewonly=False)
 
 
 class FollowUpScheduleRow(Base):
@@ -111,6 +114,14 @@ class StaffMemberRow(Base):
     source: Mapped[str] = mapped_column(String(10))
     first_seen_at: Mapped[datetime] = mapped_column(server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    # False: deactivated or deleted in the municipality's staff register (the row stays: history names them).
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    # The register's SCIM resource (source 'register'): its id, the IdP's externalId, the name's parts.
+    scim_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), unique=True)
+    external_id: Mapped[str | None] = mapped_column(String(200), index=True)
+    given_name: Mapped[str | None] = mapped_column(String(200))
+    family_name: Mapped[str | None] = mapped_column(String(200))
+    deleted_at: Mapped[datetime | None] = mapped_column()
 
 
 class TryghedsplanRow(Base):
@@ -231,3 +242,27 @@ class PlanProposalRow(Base):
     answered_at: Mapped[datetime | None]
     reason: Mapped[str | None] = mapped_column(Text)
     entry_id: Mapped[uuid.UUID | None] = mapped_column(UUID)
+
+
+class NetworkMeetingRow(Base):
+    """A network meeting the citizen called: the reason and whom they want there (their own words),
+    the deadline (5 working days), and what the coordinator did with it."""
+
+    __tablename__ = "network_meeting"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
+    citizen_id: Mapped[uuid.UUID] = mapped_column(UUID, index=True)
+    plan_id: Mapped[uuid.UUID] = mapped_column(UUID)
+    reason: Mapped[str] = mapped_column(Text)
+    wanted: Mapped[list[str]] = mapped_column(JSONB)
+    requested_at: Mapped[datetime]
+    requested_by: Mapped[str] = mapped_column(String(200))
+    due_on: Mapped[date]
+    assignee: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20))  # requested | scheduled | held | cancelled
+    meeting_at: Mapped[datetime | None]
+    place: Mapped[str | None] = mapped_column(String(200))
+    scheduled_by: Mapped[str | None] = mapped_column(String(200))
+    closed_at: Mapped[datetime | None]
+    closed_by: Mapped[str | None] = mapped_column(String(200))
+    note: Mapped[str | None] = mapped_column(Text)

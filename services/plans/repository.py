@@ -12,12 +12,13 @@ import enum
 import types
 import typing
 import uuid
+from collections.abc import Iterable
 from datetime import date, datetime, timezone
 from functools import lru_cache
 from typing import Any, TypeVar
 from uuid import UUID
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from tovholder.errors import NotFound
@@ -33,12 +34,14 @@ from services.plans.domain.staff import Source as StaffSource
 from services.plans.domain.staff import StaffMember
 from services.plans.domain.plan import Author, AuthorRole, PlanVersion, first_version
 from services.plans.models import (
+    NetworkMeetingRow,
     BvcScoreRow, ConsentRow, FitSessionRow, FollowUpRow, FollowUpScheduleRow, LearningPlanRow, NetworkMemberRow,
     Plan, PlanProposalRow, PlanVersionRow, SafetyRatingRow, StaffMemberRow, TryghedsplanRow,
 )
 
 SYSTEM_AUTHOR = Author("system", AuthorRole.STAFF)
-NO_PLAN = "This citizen has no plan yet; it opens when a place is granted."
+NO_PLAN = "Borgeren har ingen plan endnu; planen oprettes, når borgeren er bevilget en plads."
+NO_PLAN_EN = "This citizen has no plan yet; it opens when a place is granted."  # a partner's (FHIR) answer
 
 
 # --- domain dataclasses to JSON and back (pure) --------------------------------------------------
@@ -112,11 +115,29 @@ def _decode(tp: Any, data: Any) -> Any:
 async def plan_of(uow: UnitOfWork, citizen_id: uuid.UUID, *, for_update: bool = False) -> Plan:
     plan = await find_plan(uow, citizen_id, for_update=for_update)
     if plan is None:
-        raise NotFound(NO_PLAN)
+        raise NotFound(NO_PLAN, en=NO_PLAN_EN)
     return plan
 
 
+def _looked_up_plan(citizen_id: uuid.UUID) -> tuple[str, uuid.UUID]:
+    return ("plan", citizen_id)
+
+
+async def look_up_plans(uow: UnitOfWork, citizen_ids: Iterable[uuid.UUID]) -> None:
+    """The plans of many citizens (a consumer batch's) in one SELECT, kept for this transaction:
+    ``find_plan`` then answers from it instead of one SELECT per event."""
+    wanted = {c for c in citizen_ids if _looked_up_plan(c) not in uow.looked_up}
+    if not wanted:
+        return
+    found = {plan.citizen_id: plan for plan in
+             (await uow.session.execute(select(Plan).where(Plan.citizen_id.in_(wanted)))).scalars()}
+    for citizen_id in wanted:
+        uow.looked_up[_looked_up_plan(citizen_id)] = found.get(citizen_id)
+
+
 async def find_plan(uow: UnitOfWork, citizen_id: uuid.UUID, *, for_update: bool = False) -> Plan | None:
+    if not for_update and _looked_up_plan(citizen_id) in uow.looked_up:
+        return uow.looked_up[_looked_up_plan(citizen_id)]
     query = select(Plan).where(Plan.citizen_id == citizen_id)
     if for_update:
         # Serialises writers per citizen: each change reads the current version and writes the next.
@@ -135,10 +156,12 @@ async def any_plan(uow: UnitOfWork) -> bool:
 async def add_plan(uow: UnitOfWork, *, citizen_id: uuid.UUID, botilbud_id: str, opened_at: datetime) -> Plan:
     """A new plan with its first (empty) version."""
     plan = Plan(id=uuid.uuid4(), citizen_id=citizen_id, botilbud_id=botilbud_id, opened_at=opened_at,
-                current_version=1)
+                current_version=1, status="open")
     uow.session.add(plan)
-    await uow.session.flush()
-    uow.session.add(version_row(opening_version(plan)))
+    first = version_row(opening_version(plan))
+    first.plan = plan  # inserted after the plan, in whichever flush comes (no flush per plan)
+    uow.session.add(first)
+    uow.looked_up[_looked_up_plan(citizen_id)] = plan
     return plan
 
 
@@ -168,7 +191,7 @@ async def version_number(uow: UnitOfWork, plan: Plan, number: int) -> PlanVersio
     if row is None:
         if number == 1:
             return opening_version(plan)
-        raise NotFound(f"The plan has no version {number}; the newest is {plan.current_version}.")
+        raise NotFound(f"Planen har ingen version {number}; den nyeste er version {plan.current_version}.")
     return from_json(PlanVersion, row.content)
 
 
@@ -231,7 +254,7 @@ async def flush(uow: UnitOfWork) -> None:
 
 def as_staff(row: StaffMemberRow) -> StaffMember:
     return StaffMember(staff_id=row.staff_id, role=row.role, botilbud_id=row.botilbud_id, name=row.name,
-                       source=StaffSource(row.source))
+                       source=StaffSource(row.source), active=row.active)
 
 
 async def staff_member(uow: UnitOfWork, staff_id: str) -> StaffMember | None:
@@ -247,14 +270,16 @@ async def staff_of(uow: UnitOfWork, staff_ids: list[str]) -> dict[str, StaffMemb
 
 
 async def staff_at(uow: UnitOfWork, botilbud_id: str) -> list[StaffMember]:
-    rows = await uow.session.execute(select(StaffMemberRow).where(StaffMemberRow.botilbud_id == botilbud_id)
+    rows = await uow.session.execute(select(StaffMemberRow).where(StaffMemberRow.botilbud_id == botilbud_id,
+                                                                  StaffMemberRow.active.is_(True))
                                      .order_by(StaffMemberRow.role, StaffMemberRow.staff_id))
     return [as_staff(r) for r in rows.scalars()]
 
 
 async def remember_staff(uow: UnitOfWork, member: StaffMember) -> None:
     """Insert or update one directory entry; a row that says the same is not touched (a token carries
-    no name, so a name the directory has is kept)."""
+    no name, so a name the directory has is kept), and neither is one the staff register provisioned:
+    the register has the last word (domain/staff.py)."""
     table = StaffMemberRow.__table__
     values = {"staff_id": member.staff_id, "role": member.role, "botilbud_id": member.botilbud_id,
               "source": member.source.value, **({"name": member.name} if member.name else {})}
@@ -266,8 +291,65 @@ async def remember_staff(uow: UnitOfWork, member: StaffMember) -> None:
     if member.name:
         update["name"] = stmt.excluded.name
         changed = changed | table.c.name.is_distinct_from(stmt.excluded.name)
-    await uow.session.execute(stmt.on_conflict_do_update(index_elements=[table.c.staff_id], set_=update,
-                                                         where=changed))
+    await uow.session.execute(stmt.on_conflict_do_update(
+        index_elements=[table.c.staff_id], set_=update,
+        where=changed & (table.c.source != StaffSource.REGISTER.value)))
+
+
+# --- the staff register (SCIM) -------------------------------------------------------------------
+
+
+def _registered():
+    return (StaffMemberRow.source == StaffSource.REGISTER.value) & StaffMemberRow.deleted_at.is_(None)
+
+
+async def register_user(uow: UnitOfWork, scim_id: uuid.UUID) -> StaffMemberRow | None:
+    """The register's user with this SCIM id (None: unknown or deleted)."""
+    rows = await uow.session.execute(select(StaffMemberRow).where(StaffMemberRow.scim_id == scim_id, _registered()))
+    return rows.scalar_one_or_none()
+
+
+async def deactivated_by_register(uow: UnitOfWork, staff_id: str) -> bool:
+    """Whether the municipality's staff register has deactivated (or deleted) this staff member."""
+    row = await uow.session.get(StaffMemberRow, staff_id)
+    return row is not None and row.source == StaffSource.REGISTER.value and not row.active
+
+
+async def lock_user_name(uow: UnitOfWork, user_name: str) -> None:
+    """Two creations of one userName (case-insensitive) take turns until the first commits, so the
+    second finds the first's row and gets its 409 instead of a key violation."""
+    await uow.session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(lower(:name), 7))"),
+                              {"name": user_name})
+
+
+async def staff_row_named(uow: UnitOfWork, user_name: str) -> StaffMemberRow | None:
+    """The directory's row for a userName (case-insensitive, as SCIM's userName is); the exact id first."""
+    exact = await uow.session.get(StaffMemberRow, user_name)
+    if exact is not None:
+        return exact
+    rows = await uow.session.execute(select(StaffMemberRow).where(func.lower(StaffMemberRow.staff_id) == user_name.lower())
+                                     .order_by(StaffMemberRow.staff_id).limit(1))
+    return rows.scalar_one_or_none()
+
+
+async def register_users(uow: UnitOfWork, *, user_name: str | None = None, external_id: str | None = None,
+                         offset: int = 0, limit: int = 100) -> tuple[list[StaffMemberRow], int]:
+    """The register's users (one page, oldest first) and how many there are in all."""
+    where = [_registered()]
+    if user_name is not None:
+        where.append(func.lower(StaffMemberRow.staff_id) == user_name.lower())
+    if external_id is not None:
+        where.append(StaffMemberRow.external_id == external_id)
+    total = (await uow.session.execute(select(func.count()).select_from(StaffMemberRow).where(*where))).scalar_one()
+    rows = await uow.session.execute(select(StaffMemberRow).where(*where)
+                                     .order_by(StaffMemberRow.first_seen_at, StaffMemberRow.staff_id)
+                                     .offset(offset).limit(limit))
+    return list(rows.scalars()), total
+
+
+def add_staff_row(uow: UnitOfWork, row: StaffMemberRow) -> StaffMemberRow:
+    uow.session.add(row)
+    return row
 
 
 # --- consent -------------------------------------------------------------------------------------
@@ -386,6 +468,14 @@ async def tryghedsplan_of(uow: UnitOfWork, citizen_id: uuid.UUID) -> safety_rule
     return from_json(safety_rules.Tryghedsplan, row.content) if row else None
 
 
+async def tryghedsplan_versions(uow: UnitOfWork, citizen_id: uuid.UUID, *, limit: int = 100) -> list[safety_rules.Tryghedsplan]:
+    """Every version of the citizen's tryghedsplan, newest first (at most ``limit``)."""
+    rows = (await uow.session.execute(
+        select(TryghedsplanRow).where(TryghedsplanRow.citizen_id == citizen_id)
+        .order_by(TryghedsplanRow.version.desc()).limit(limit))).scalars()
+    return [from_json(safety_rules.Tryghedsplan, row.content) for row in rows]
+
+
 def add_tryghedsplan(uow: UnitOfWork, citizen_id: uuid.UUID, plan: safety_rules.Tryghedsplan, *, at: datetime,
                      by: str) -> None:
     uow.session.add(TryghedsplanRow(citizen_id=citizen_id, version=plan.version, content=to_json(plan),
@@ -398,6 +488,13 @@ async def current_rating(uow: UnitOfWork, citizen_id: uuid.UUID, *, lock: bool =
     if lock:
         query = query.with_for_update()
     return (await uow.session.execute(query)).scalar_one_or_none()
+
+
+async def rating_history(uow: UnitOfWork, citizen_id: uuid.UUID, *, limit: int = 100) -> list[SafetyRatingRow]:
+    """The citizen's LA2 ratings, newest first (at most ``limit``)."""
+    return list((await uow.session.execute(
+        select(SafetyRatingRow).where(SafetyRatingRow.citizen_id == citizen_id)
+        .order_by(SafetyRatingRow.rated_at.desc(), SafetyRatingRow.id).limit(limit))).scalars())
 
 
 async def rating_row(uow: UnitOfWork, citizen_id: uuid.UUID, rating_id: uuid.UUID) -> SafetyRatingRow | None:
@@ -529,3 +626,52 @@ async def proposals_of(uow: UnitOfWork, citizen_id: uuid.UUID) -> list[PlanPropo
 async def proposal(uow: UnitOfWork, citizen_id: uuid.UUID, proposal_id: uuid.UUID) -> PlanProposalRow | None:
     row = await uow.session.get(PlanProposalRow, proposal_id, with_for_update=True)
     return row if row is not None and row.citizen_id == citizen_id else None
+
+
+# --- FHIR R4 read API (services/plans/fhir) --------------------------------------------------------
+
+
+async def plan_with_goal(uow: UnitOfWork, goal_id: uuid.UUID) -> Plan | None:
+    """The plan whose current version holds this goal (``Goal/{id}``)."""
+    query = (select(Plan).join(PlanVersionRow, (PlanVersionRow.plan_id == Plan.id)
+                               & (PlanVersionRow.number == Plan.current_version))
+             .where(PlanVersionRow.content["goals"].contains([{"goal_id": str(goal_id)}])))
+    return (await uow.session.execute(query)).scalars().first()
+
+
+async def consent_citizen(uow: UnitOfWork, consent_id: uuid.UUID) -> uuid.UUID | None:
+    row = await uow.session.get(ConsentRow, consent_id)
+    return row.citizen_id if row is not None else None
+
+
+# --- network meetings the citizen calls ----------------------------------------------------------
+
+
+async def network_meetings(uow: UnitOfWork, citizen_id: uuid.UUID, *, for_update: bool = False) -> list[NetworkMeetingRow]:
+    """The citizen's meeting requests, newest first."""
+    query = (select(NetworkMeetingRow).where(NetworkMeetingRow.citizen_id == citizen_id)
+             .order_by(NetworkMeetingRow.requested_at.desc()))
+    if for_update:
+        query = query.with_for_update()
+    return list((await uow.session.execute(query)).scalars())
+
+
+def add_network_meeting(uow: UnitOfWork, **values: Any) -> NetworkMeetingRow:
+    row = NetworkMeetingRow(id=uuid.uuid4(), **values)
+    uow.session.add(row)
+    return row
+
+
+async def network_meeting(uow: UnitOfWork, citizen_id: uuid.UUID, meeting_id: uuid.UUID) -> NetworkMeetingRow:
+    """One of the citizen's meeting requests, locked for a change (404 when the citizen has no such one)."""
+    row = await uow.session.get(NetworkMeetingRow, meeting_id, with_for_update=True)
+    if row is None or row.citizen_id != citizen_id:
+        raise NotFound("Borgeren har ikke bedt om det netværksmøde.")
+    return row
+
+
+async def fit_session_row(uow: UnitOfWork, citizen_id: uuid.UUID, session_id: uuid.UUID) -> FitSessionRow:
+    row = await uow.session.get(FitSessionRow, session_id, with_for_update=True)
+    if row is None or row.citizen_id != citizen_id:
+        raise NotFound("Borgeren har ingen sådan FIT-måling.")
+    return row

@@ -38,7 +38,7 @@ class CadenceIn(BaseModel):
     def to_cadence(self) -> Cadence:
         if self.preset is not None:
             if any(v is not None for v in (self.days, self.weeks, self.months, self.latest_months)):
-                raise PlanRuleViolation("give a cadence as a preset or as days/weeks/months, not both", field="cadence")
+                raise PlanRuleViolation("angiv en kadence som en forudindstilling eller som dage/uger/måneder, ikke begge", field="cadence")
             return preset(self.preset)
         return Cadence.from_parts(days=self.days, weeks=self.weeks, months=self.months,
                                   latest_months=self.latest_months, label=self.label)
@@ -340,6 +340,8 @@ class MemberOut(BaseModel):
     kind: network_rules.MemberKind
     name: str | None = Field(description="The staff member's name where plans knows it; an external partner's name")
     organisation: str | None = Field(description="External partners only")
+    active: bool = Field(True, description="False: the staff member left (deactivated in the municipality's staff "
+                                           "register, shown as fratrådt); the membership stays until removed")
 
 
 class NetworkOut(BaseModel):
@@ -519,7 +521,7 @@ class ConsentsOut(BaseModel):
 class ConsentDecisionOut(BaseModel):
     allowed: bool
     basis: str
-    reason: str
+    reason: str = Field(description="Why, in Danish (the citizen and staff read it)")
     consent_id: str | None
     legal_reference: str | None
     at: datetime
@@ -562,3 +564,50 @@ class ProposalsOut(BaseModel):
 class ProposalAnswerOut(BaseModel):
     plan: PlanOut | None  # the plan with the new entry (None when declined)
     proposal: ProposalOut
+
+
+# --- the network meeting the citizen calls, and FIT sharing ---------------------------------------
+
+
+class NetworkMeetingIn(BaseModel):
+    reason: Text = Field(description="Why the citizen wants the meeting, in their own words")
+    wanted: list[ShortText] = Field(default_factory=list, max_length=12,
+                                    description="Whom the citizen wants there: names or roles, in their own words")
+
+
+class NetworkMeetingScheduleIn(BaseModel):
+    meeting_at: DateTimeSince1900
+    place: ShortText | None = None
+
+
+class NetworkMeetingCloseIn(BaseModel):
+    outcome: str = Field(description="held or cancelled", pattern="^(held|cancelled)$")
+    note: Text | None = Field(None, description="Required when cancelled: why (the citizen reads it)")
+
+
+class NetworkMeetingOut(BaseModel):
+    meeting_id: str
+    citizen_id: str
+    reason: str
+    wanted: list[str]
+    requested_at: datetime
+    requested_by: str
+    due_on: date = Field(description="The last day it may be held: 5 working days after it was called")
+    late: bool = Field(description="Still open after due_on")
+    assignee: str | None = Field(description="The coordinator it was given to (else the botilbud's coordinators)")
+    status: str = Field(description="requested, scheduled, held or cancelled")
+    meeting_at: datetime | None
+    place: str | None
+    scheduled_by: str | None
+    closed_at: datetime | None
+    closed_by: str | None
+    note: str | None
+
+
+class NetworkMeetingsOut(BaseModel):
+    citizen_id: str
+    meetings: list[NetworkMeetingOut] = Field(description="Newest first")
+
+
+class FitSharingIn(BaseModel):
+    shared_by_citizen: bool

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 from contracts.health import HealthCheckPlanEntryProposedV1, TovholderChosenV1
 from contracts.plans import (
     ConsentGivenV1, ConsentRevokedV1, FitRecordedV2, FollowUpDueV1, FollowUpRecordedV1, LearningPlanCompletedV1,
-    LearningPlanDueV1, NetworkMemberAddedV1, NetworkMemberRemovedV1, PlanOpenedV1, PlanVersionCreatedV1,
+    LearningPlanDueV1, NetworkMeetingClosedV1, NetworkMeetingRequestedV1, NetworkMeetingScheduledV1,
+    NetworkMemberAddedV1, NetworkMemberRemovedV1, PlanOpenedV1, PlanVersionCreatedV1,
     SafetyRatingChangedV1, TryghedsplanRevisedV1,
 )
 from contracts.referrals import VisitationDecidedV1
@@ -34,6 +35,7 @@ from services.plans.domain import access
 from services.plans.domain import consent as consent_rules
 from services.plans.domain import fit as fit_rules
 from services.plans.domain import health_proposals as proposal_rules
+from services.plans.domain import meetings as meeting_rules
 from services.plans.domain import network as network_rules
 from services.plans.domain import plan as plan_rules
 from services.plans.domain import safety as safety_rules
@@ -90,6 +92,12 @@ class Scope:
 async def enter(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID, can: Can, *, lock: bool = False) -> Scope:
     """Load the citizen's plan and network and check access; a refusal is audited and answered 403."""
     await learn_staff(uow, user)
+    # A token outlives the employment by its lifetime: once the register says someone has left, plans
+    # stops trusting their tokens at once instead of waiting for the identity provider to stop issuing.
+    if user.role in staff_rules.BOTILBUD_STAFF_ROLES and await repository.deactivated_by_register(uow, user.sub):
+        authorize(False, "Ikke tilladt: du er fratrådt ifølge kommunens medarbejderregister.",
+                  en="Not allowed: the municipality's staff register has deactivated this user.",
+                  citizen_id=citizen_id, action=f"{can.value}.denied", object_type="plan")
     plan = await repository.plan_of(uow, citizen_id, for_update=lock)
     rows = await repository.network_rows(uow, citizen_id, for_update=lock and can == Can.CHANGE_NETWORK)
     consents = await repository.consents_of(uow, citizen_id) if user.role == "partner" else []
@@ -103,8 +111,9 @@ async def enter(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID, can: Ca
     outsider = decision.relation in (access.Relation.OTHER, access.Relation.PARTNER)
     if not decision.allowed:
         await uow.commit()  # the staff directory keeps who signed in, even when this request is refused
-    authorize(decision.allowed, f"Not allowed: {decision.reason}.", hide=outsider, not_found=repository.NO_PLAN,
-              citizen_id=citizen_id, action=f"{can.value}.denied", object_type="plan", object_id=plan.id)
+    authorize(decision.allowed, f"Ikke tilladt: {decision.reason}.", en=f"Not allowed: {decision.en}.", hide=outsider,
+              not_found=repository.NO_PLAN, not_found_en=repository.NO_PLAN_EN, citizen_id=citizen_id,
+              action=f"{can.value}.denied", object_type="plan", object_id=plan.id)
     return Scope(plan=plan, user=user, decision=decision, network_rows=rows)
 
 
@@ -129,6 +138,12 @@ def plan_view(plan: Plan, version: plan_rules.PlanVersion) -> dict[str, Any]:
             "status": plan.status, "opened_at": plan.opened_at, "version": version.number,
             "updated_at": version.created_at, "updated_by": version.created_by.id, "change": version.change,
             "cadence": body["cadence"], "goals": body["goals"], "entries": body["entries"]}
+
+
+async def prepare_events(uow: UnitOfWork, events: list[Any]) -> None:
+    """Before a consumer batch's handlers: the plans its events ask about, in one SELECT."""
+    citizens = [e.citizen_id for e in events if isinstance(e, (VisitationDecidedV1, TovholderChosenV1))]
+    await repository.look_up_plans(uow, citizens)
 
 
 async def open_plan(uow: UnitOfWork, event: VisitationDecidedV1, *, cause: str) -> None:
@@ -213,7 +228,7 @@ async def _commit_version(uow: UnitOfWork, scope: Scope, version: plan_rules.Pla
 def _anchor(follow_up_from: date | None, today: date) -> date:
     anchor = follow_up_from or today
     if anchor > today:
-        raise PlanRuleViolation("count the cadence from today or an earlier day", field="follow_up_from")
+        raise PlanRuleViolation("tæl kadencen fra i dag eller en tidligere dag", field="follow_up_from")
     return anchor
 
 
@@ -314,7 +329,7 @@ async def set_plan_cadence(uow: UnitOfWork, user: Principal, citizen_id: uuid.UU
                            body: schemas.PlanCadenceIn) -> dict[str, Any]:
     scope, version = await _write(uow, user, citizen_id)
     if scope.is_citizen:
-        raise Forbidden("Not allowed: the follow-up rhythm of the plan is set by staff in your network.")
+        raise Forbidden("Ikke tilladt: planens opfølgningsrytme fastsættes af medarbejderne i dit netværk.")
     cadence = body.cadence.to_cadence() if body.cadence else None
     today = local_today()
     anchor = _anchor(body.follow_up_from, today)
@@ -353,19 +368,20 @@ async def add_follow_up(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID,
                         body: schemas.FollowUpIn) -> dict[str, Any]:
     scope, version = await _write(uow, user, citizen_id)
     if scope.is_citizen:
-        raise Forbidden("Not allowed: follow-ups are recorded by staff in your network; comment on the plan instead.")
+        raise Forbidden("Ikke tilladt: opfølgninger registreres af medarbejderne i dit netværk; skriv i stedet en "
+                        "kommentar til planen.")
     if body.subject == SubjectKind.GOAL:
         if body.goal_id is None:
-            raise PlanRuleViolation("say which goal was followed up", field="goal_id")
+            raise PlanRuleViolation("angiv, hvilket mål der er fulgt op på", field="goal_id")
         version.goal(body.goal_id)
         subject_id = body.goal_id
     else:
         if body.goal_id is not None:
-            raise PlanRuleViolation("a plan follow-up is about the whole plan; leave goal_id out", field="goal_id")
+            raise PlanRuleViolation("en opfølgning på planen gælder hele planen; udelad goal_id", field="goal_id")
         subject_id = scope.plan.id
     row = await repository.schedule_row(uow, subject_id)
     if row is None or not row.active:
-        raise PlanRuleViolation(f"the {body.subject.value} has no follow-up cadence; set one first", field="subject")
+        raise PlanRuleViolation(f"{'planen' if body.subject == SubjectKind.PLAN else 'målet'} har ingen opfølgningskadence; sæt en først", field="subject")
     record, moved = record_follow_up(repository.as_schedule(row), follow_up_id=uuid.uuid4(), held_on=body.held_on,
                                      outcome=body.outcome, recorded_by=user.sub,
                                      written_with_citizen=body.written_with_citizen, today=local_today(),
@@ -429,7 +445,9 @@ def network_view(citizen_id: uuid.UUID, rows: list[NetworkMemberRow],
         known = directory.get(r.staff_id)
         return {"staff_id": r.staff_id, "role": r.role, "basis": r.basis, "added_at": r.added_at,
                 "added_by": r.added_by, "kind": r.kind or network_rules.MemberKind.STAFF.value,
-                "name": r.name or (known.name if known else None), "organisation": r.organisation}
+                "name": r.name or (known.name if known else None), "organisation": r.organisation,
+                # False: the staff register deactivated them (fratrådt); the membership stays until removed
+                "active": known.active if known else True}
 
     return {"citizen_id": str(citizen_id),
             "members": [member(r) for r in rows],
@@ -473,8 +491,8 @@ async def network_candidates(uow: UnitOfWork, user: Principal, citizen_id: uuid.
 
 def _may_change_network(scope: Scope, basis: network_rules.ChangeBasis) -> None:
     if scope.decision.relation == access.Relation.BOTILBUD_STAFF and basis != network_rules.ChangeBasis.INITIAL_ASSIGNMENT:
-        raise Forbidden("Not allowed: staff outside the network can only make the initial assignment "
-                        "(basis initial-assignment); after that the citizen chooses.")
+        raise Forbidden("Ikke tilladt: medarbejdere uden for netværket kan kun lave den første tildeling "
+                        "(basis initial-assignment); derefter vælger borgeren selv.")
     if scope.is_citizen and basis != network_rules.ChangeBasis.CITIZEN_CHOICE:
         raise PlanRuleViolation("det, borgeren selv ændrer, er borgerens eget valg (basis citizen-choice)",
                                 field="basis")
@@ -509,7 +527,8 @@ async def add_member(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID, bo
 async def remove_member(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID, staff_id: str) -> dict[str, Any]:
     scope = await enter(uow, user, citizen_id, Can.CHANGE_NETWORK, lock=True)
     if scope.decision.relation == access.Relation.BOTILBUD_STAFF:
-        raise Forbidden("Not allowed: only the citizen, or staff in the network on the citizen's behalf, remove members.")
+        raise Forbidden("Ikke tilladt: kun borgeren, eller en medarbejder i netværket på borgerens vegne, fjerner "
+                        "medlemmer.")
     _, removed = network_rules.remove_member(repository.as_network(citizen_id, scope.network_rows), staff_id=staff_id)
     at = now()
     row = next(r for r in scope.network_rows if r.staff_id == staff_id)
@@ -526,7 +545,8 @@ async def change_member_role(uow: UnitOfWork, user: Principal, citizen_id: uuid.
                              body: schemas.RoleIn) -> dict[str, Any]:
     scope = await enter(uow, user, citizen_id, Can.CHANGE_NETWORK, lock=True)
     if scope.decision.relation == access.Relation.BOTILBUD_STAFF:
-        raise Forbidden("Not allowed: only the citizen, or staff in the network on the citizen's behalf, change roles.")
+        raise Forbidden("Ikke tilladt: kun borgeren, eller en medarbejder i netværket på borgerens vegne, ændrer "
+                        "roller.")
     before = repository.as_network(citizen_id, scope.network_rows)
     after = network_rules.change_role(before, staff_id=staff_id, role=body.role,
                                       previous_holder_role=body.previous_holder_role)
@@ -639,6 +659,30 @@ async def get_safety(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID) ->
     return body
 
 
+async def list_tryghedsplan_versions(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID) -> list[dict[str, Any]]:
+    """Every version of the tryghedsplan, newest first (whoever may read the tryghedsplan may read its history)."""
+    scope = await enter(uow, user, citizen_id, Can.READ_SAFETY)
+    versions = await repository.tryghedsplan_versions(uow, citizen_id)
+    audit(uow, scope, "tryghedsplan.versions.read", "tryghedsplan", citizen_id)
+    await uow.commit()
+    return [to_json(v) for v in versions]
+
+
+async def list_ratings(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID) -> list[dict[str, Any]]:
+    """The LA2 ratings, newest first. Staff's ratings only: a partner's consent to the safety plan does not cover them."""
+    scope = await enter(uow, user, citizen_id, Can.READ_SAFETY)
+    authorize(scope.decision.relation != access.Relation.PARTNER,
+              "Ikke tilladt: et samtykke til tryghedsplanen dækker tryghedsplanen, ikke vurderingerne.",
+              en="Not allowed: a consent to the safety plan covers the tryghedsplan, not the ratings.",
+              citizen_id=citizen_id, action=f"{Can.READ_SAFETY.value}.denied", object_type="safety-rating",
+              object_id=citizen_id)
+    at = now()
+    rows = await repository.rating_history(uow, citizen_id)
+    audit(uow, scope, "safety.ratings.read", "safety-rating", citizen_id)
+    await uow.commit()
+    return [rating_view(row, at) for row in rows]
+
+
 async def revise_tryghedsplan(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID,
                               body: schemas.TryghedsplanIn) -> dict[str, Any]:
     scope = await enter(uow, user, citizen_id, Can.WRITE_TRYGHEDSPLAN, lock=True)
@@ -681,14 +725,14 @@ async def rating_told(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID, r
     scope = await enter(uow, user, citizen_id, Can.RATE_SAFETY)
     row = await repository.rating_row(uow, citizen_id, rating_id)
     if row is None:
-        raise NotFound("The citizen has no such rating.")
+        raise NotFound("Borgeren har ingen sådan vurdering.")
     at = now()
     if body.not_told_reason is not None:
         updated = safety_rules.record_not_told(repository.as_rating(row), reason=body.not_told_reason)
     else:
         told_at = body.told_at or at
         if told_at > at:
-            raise PlanRuleViolation("the citizen cannot have been told in the future", field="told_at")
+            raise PlanRuleViolation("borgeren kan ikke have fået besked i fremtiden", field="told_at")
         updated = safety_rules.record_citizen_told(repository.as_rating(row), at=told_at, by=user.sub)
     repository.save_told(row, updated)
     audit(uow, scope, "safety.citizen-told", "safety-rating", rating_id, told=updated.citizen_told)
@@ -701,7 +745,7 @@ async def open_learning_plan(uow: UnitOfWork, user: Principal, citizen_id: uuid.
     scope = await enter(uow, user, citizen_id, Can.RATE_SAFETY)
     at = now()
     if body.episode_ended_at > at:
-        raise PlanRuleViolation("a learning plan is opened after the episode has ended", field="episode_ended_at")
+        raise PlanRuleViolation("en læringsplan åbnes, efter episoden er slut", field="episode_ended_at")
     lp = safety_rules.open_learning_plan(learning_plan_id=uuid.uuid4(), episode_started_at=body.episode_started_at,
                                          episode_ended_at=body.episode_ended_at, outcome=body.outcome,
                                          looks_back_from=body.looks_back_from,
@@ -720,7 +764,7 @@ async def complete_learning_plan(uow: UnitOfWork, user: Principal, citizen_id: u
     scope = await enter(uow, user, citizen_id, Can.RATE_SAFETY)
     row = await repository.learning_plan_row(uow, citizen_id, learning_plan_id)
     if row is None:
-        raise NotFound("The citizen has no such learning plan.")
+        raise NotFound("Borgeren har ingen sådan læringsplan.")
     at = now()
     done = safety_rules.complete_learning_plan(repository.as_learning_plan(row), at=at, what_happened=body.what_happened,
                                                citizen_took_part=body.citizen_took_part, what_helped=body.what_helped,
@@ -738,7 +782,7 @@ async def add_bvc(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID, body:
     at = now()
     scored_at = body.scored_at or at
     if scored_at > at:
-        raise PlanRuleViolation("a BVC score cannot be recorded before it is scored", field="scored_at")
+        raise PlanRuleViolation("en BVC-score kan ikke registreres, før den er scoret", field="scored_at")
     score = safety_rules.score_bvc(observed=body.observed, scored_at=scored_at, scored_by=user.sub)
     row = await repository.add_bvc(uow, citizen_id, score)
     audit(uow, scope, "safety.bvc", "bvc-score", row.id, total=score.total)
@@ -853,7 +897,7 @@ async def revoke_consent(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID
     scope = await enter(uow, user, citizen_id, Can.CHANGE_CONSENT, lock=True)
     row = await repository.consent_row(uow, citizen_id, consent_id)
     if row is None:
-        raise NotFound("The citizen has no such consent.")
+        raise NotFound("Borgeren har intet sådant samtykke.")
     at = now()
     revoked = consent_rules.revoke(repository.as_consent(row), at=at, by=user.sub)
     repository.save_consent(row, revoked)
@@ -942,3 +986,90 @@ async def answer_plan_proposal(uow: UnitOfWork, user: Principal, citizen_id: uui
     plan = await _commit_version(uow, scope, new, goal_ids=[body.goal_id] if body.goal_id else [],
                                  written_with_citizen=True, object_type="entry", object_id=entry.entry_id)
     return {"plan": plan, "proposal": proposal_view(row)}
+
+
+# --- the network meeting the citizen calls -------------------------------------------------------
+
+
+def meeting_view(row: Any, today: date | None = None) -> dict[str, Any]:
+    today = today or local_today()
+    status = meeting_rules.MeetingStatus(row.status)
+    return {"meeting_id": str(row.id), "citizen_id": str(row.citizen_id), "reason": row.reason,
+            "wanted": list(row.wanted or []), "requested_at": row.requested_at, "requested_by": row.requested_by,
+            "due_on": row.due_on, "late": status.is_open and today > row.due_on, "assignee": row.assignee,
+            "status": row.status, "meeting_at": row.meeting_at, "place": row.place, "scheduled_by": row.scheduled_by,
+            "closed_at": row.closed_at, "closed_by": row.closed_by, "note": row.note}
+
+
+async def list_network_meetings(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID) -> dict[str, Any]:
+    scope = await enter(uow, user, citizen_id, Can.READ_NETWORK)
+    rows = await repository.network_meetings(uow, citizen_id)
+    audit(uow, scope, "network.meetings.read", "network", citizen_id)
+    await uow.commit()
+    return {"citizen_id": str(citizen_id), "meetings": [meeting_view(r) for r in rows]}
+
+
+async def call_network_meeting(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID,
+                               body: schemas.NetworkMeetingIn) -> dict[str, Any]:
+    """The citizen calls a network meeting: stored with the deadline (5 working days), and an event that
+    becomes a task for the citizen's coordinator (else the botilbud's coordinators), in one transaction."""
+    scope = await enter(uow, user, citizen_id, Can.CALL_NETWORK_MEETING, lock=True)
+    existing = await repository.network_meetings(uow, citizen_id, for_update=True)
+    reason, wanted = meeting_rules.request(body.reason, body.wanted, open_statuses=[r.status for r in existing])
+    at = now()
+    coordinator = repository.as_network(citizen_id, scope.network_rows).coordinator
+    row = repository.add_network_meeting(
+        uow, citizen_id=citizen_id, plan_id=scope.plan.id, reason=reason, wanted=wanted, requested_at=at,
+        requested_by=user.sub, due_on=meeting_rules.due_on(at), assignee=coordinator.staff_id if coordinator else None,
+        status=meeting_rules.MeetingStatus.REQUESTED.value)
+    uow.emit(NetworkMeetingRequestedV1(citizen_id=citizen_id, meeting_id=row.id, plan_id=scope.plan.id, requested_at=at,
+                                       due_on=row.due_on, wanted_count=len(wanted), assignee=row.assignee,
+                                       botilbud_id=scope.plan.botilbud_id))
+    audit(uow, scope, "network.meeting.request", "network-meeting", row.id, due_on=str(row.due_on))
+    await uow.commit()
+    return meeting_view(row)
+
+
+async def schedule_network_meeting(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID, meeting_id: uuid.UUID,
+                                   body: schemas.NetworkMeetingScheduleIn) -> dict[str, Any]:
+    """Staff in the network set (or move) the meeting's time; the citizen sees it on Mit netværk."""
+    scope = await enter(uow, user, citizen_id, Can.RUN_NETWORK_MEETING, lock=True)
+    row = await repository.network_meeting(uow, citizen_id, meeting_id)
+    row.status = meeting_rules.schedule(row.status).value
+    row.meeting_at, row.place, row.scheduled_by = body.meeting_at, (body.place or "").strip() or None, user.sub
+    uow.emit(NetworkMeetingScheduledV1(citizen_id=citizen_id, meeting_id=row.id, meeting_at=body.meeting_at, due_on=row.due_on,
+                                       scheduled_by=user.sub, botilbud_id=scope.plan.botilbud_id))
+    audit(uow, scope, "network.meeting.schedule", "network-meeting", row.id)
+    await uow.commit()
+    return meeting_view(row)
+
+
+async def close_network_meeting(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID, meeting_id: uuid.UUID,
+                                body: schemas.NetworkMeetingCloseIn) -> dict[str, Any]:
+    """Staff in the network record the meeting as held, or call it off with a reason; the task closes."""
+    scope = await enter(uow, user, citizen_id, Can.RUN_NETWORK_MEETING, lock=True)
+    row = await repository.network_meeting(uow, citizen_id, meeting_id)
+    outcome = meeting_rules.close(row.status, body.outcome, body.note)
+    at = now()
+    row.status, row.closed_at, row.closed_by = outcome.value, at, user.sub
+    row.note = (body.note or "").strip() or None
+    uow.emit(NetworkMeetingClosedV1(citizen_id=citizen_id, meeting_id=row.id, outcome=outcome.value, closed_at=at,
+                                    closed_by=user.sub, botilbud_id=scope.plan.botilbud_id))
+    audit(uow, scope, "network.meeting.close", "network-meeting", row.id, outcome=outcome.value)
+    await uow.commit()
+    return meeting_view(row)
+
+
+# --- FIT: the citizen shares or stops sharing a session --------------------------------------------
+
+
+async def share_fit_session(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID, session_id: uuid.UUID,
+                            body: schemas.FitSharingIn) -> dict[str, Any]:
+    """The citizen decides whether staff beyond the one who held the session see its scores. No event:
+    ``fit-recorded`` told consumers what was shared then; they read today's answer through the API."""
+    scope = await enter(uow, user, citizen_id, Can.SHARE_FIT, lock=True)
+    row = await repository.fit_session_row(uow, citizen_id, session_id)
+    row.shared_by_citizen = body.shared_by_citizen
+    audit(uow, scope, "fit.share" if body.shared_by_citizen else "fit.unshare", "fit-session", row.id)
+    await uow.commit()
+    return fit_session_view(repository.as_fit_session(row))

@@ -20,6 +20,9 @@ from tovholder.telemetry import inject_headers
 log = logging.getLogger(__name__)
 SERVICES = ("referrals", "plans", "health", "notifications")
 STREAM_READ_S = 60.0
+# An idle pooled connection is dropped before the services' server would close it (uvicorn: 5 s): at the
+# same 5 s a form's POST could go out on a connection being closed (a ReadError; a POST is never resent).
+KEEPALIVE_EXPIRY_S = 2.0
 
 
 @dataclass
@@ -65,7 +68,8 @@ class Backends:
         self.timeout_s = timeout_s
         self.client = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout_s, connect=connect_timeout_s),
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections,
+                                keepalive_expiry=KEEPALIVE_EXPIRY_S),
             transport=transport, follow_redirects=False,
         )
 

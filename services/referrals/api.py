@@ -13,11 +13,11 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse
-from fastapi.routing import APIRoute
 
 from contracts.referrals import LegalBasis
 from services.referrals import schemas, services
 from services.referrals.domain.report import report_csv
+from services.referrals.fhir.api import router as fhir_router
 from services.referrals.schemas import (
     AssessmentIn,
     Decision,
@@ -38,22 +38,8 @@ from tovholder.receipts import RECEIPT_RESPONSES, partner_message_openapi
 from tovholder.service import Ctx, UoW
 
 
-class RulesRoute(APIRoute):
-    """Every route turns the domain's rule violations into the kit's HTTP errors, wherever they are
-    raised, so a broken rule is always a 4xx with its reason and never a 500."""
-
-    def get_route_handler(self):
-        handler = super().get_route_handler()
-
-        async def translated(request):
-            with services.rules():
-                return await handler(request)
-
-        return translated
-
-
-integration = APIRouter(prefix="/integration/v1", tags=["integration"], route_class=RulesRoute)
-staff = APIRouter(prefix="/api/v1", tags=["visitation"], route_class=RulesRoute)
+integration = APIRouter(prefix="/integration/v1", tags=["integration"])
+staff = APIRouter(prefix="/api/v1", tags=["visitation"])
 VisitationUser = Annotated[Principal, require_roles("visitation")]
 OfferAdmin = Annotated[Principal, require_roles("visitation", "admin")]
 CaseReader = Annotated[Principal, require_roles("visitation", "coordinator", "partner", "citizen")]
@@ -256,4 +242,4 @@ async def get_flow_report(user: Annotated[Principal, require_roles("visitation",
     return report.as_dict()
 
 
-routers = [integration, staff]
+routers = [integration, staff, fhir_router]

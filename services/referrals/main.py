@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import functools
+from urllib.parse import urlsplit
 
+from pydantic import AnyHttpUrl
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.referrals import api, handlers
 from services.referrals.domain.clocks import VisitationRules
 from services.referrals.services import RULES_KEY
 from services.referrals.jobs import follow_up_scheduler
-from services.referrals.pages import pages
+from services.referrals.pages import old_staff_pages
 from tovholder.service import ServiceSpec, create_service
 
 
@@ -25,6 +27,14 @@ class ReferralsSettings(BaseSettings):
     follow_ups_without_movement: int = 3
     # The municipality's processing time limit for a decision on a referral, in working days.
     decision_working_days: int = 20
+    # Where visitation's old pages (/visitation, /visitation/report) send the browser: the portal.
+    portal_url: AnyHttpUrl = AnyHttpUrl("http://127.0.0.1:8100")
+
+    @property
+    def portal_base(self) -> str:
+        """The portal's address without path, query or fragment (so a redirect can only go there)."""
+        parts = urlsplit(str(self.portal_url))
+        return f"{parts.scheme}://{parts.netloc}"
 
     def visitation_rules(self) -> VisitationRules:
         return VisitationRules(temporary_stay_years=self.temporary_stay_years,
@@ -42,7 +52,7 @@ def build_spec(settings: ReferralsSettings | None = None) -> ServiceSpec:
         title="Tovholder · referrals and visitation",
         description="Referrals and visitation along the indsatstrappe: intake, screening, decisions, offers and "
                     "matching, waitlists, placements, follow-ups, move-out and step-down, the flow report.",
-        routers=[*api.routers, pages],
+        routers=[*api.routers, old_staff_pages(settings.portal_base)],
         events=handlers.events,
         background=[scheduler],
         extras={RULES_KEY: rules},  # the use cases read it through services.visitation_rules(ctx)

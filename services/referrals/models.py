@@ -156,3 +156,49 @@ class Offer(Base):
     target_excludes: Mapped[list[str]] = mapped_column(JSONB, default=list, server_default="[]")
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     # The resident mix is counted from the placements (repository.resident_mixes), not stored here.
+
+
+class CitizenTovholder(Base):
+    """The citizen's current tovholder (the nurse consultant the citizen chose at the botilbud), as health
+    publishes it (``TovholderChosenV1``). The history of choices is ``TovholderChoice``."""
+
+    __tablename__ = "citizen_tovholder"
+
+    citizen_id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
+    nurse_consultant_sub: Mapped[str] = mapped_column(String(200))
+    nurse_consultant_name: Mapped[str | None] = mapped_column(String(200))
+    botilbud_id: Mapped[str] = mapped_column(String(100))
+    chosen_at: Mapped[datetime] = mapped_column()  # when health recorded the choice (the event's time)
+    event_id: Mapped[str] = mapped_column(String(100))  # the event it came from
+
+
+class TovholderChoice(Base):
+    """Every tovholder choice of the citizen, with when it took effect (the event's time): a finished
+    placement's ``EpisodeOfCare.careManager`` names the tovholder in force at its end, a running one
+    the current one. One row per event (the business key: a redelivered event adds nothing)."""
+
+    __tablename__ = "tovholder_choice"
+    __table_args__ = (Index("ix_tovholder_choice_citizen_chosen_at", "citizen_id", "chosen_at"),)
+
+    event_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    citizen_id: Mapped[uuid.UUID] = mapped_column(UUID)
+    nurse_consultant_sub: Mapped[str] = mapped_column(String(200))
+    nurse_consultant_name: Mapped[str | None] = mapped_column(String(200))
+    botilbud_id: Mapped[str] = mapped_column(String(100))
+    chosen_at: Mapped[datetime] = mapped_column()
+
+
+class ConsentRecord(Base):
+    """Read model of the citizen's consents (plans' ``consent-given``/``consent-revoked``): which partner
+    organisation may read the citizen's ``Patient`` (the kit's one consent decision decides on it)."""
+
+    __tablename__ = "consent_record"
+    __table_args__ = (Index("ix_consent_record_recipient", "recipient_kind", "recipient_id"),)
+
+    consent_id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
+    citizen_id: Mapped[uuid.UUID] = mapped_column(UUID, index=True)
+    recipient_kind: Mapped[str] = mapped_column(String(20))
+    recipient_id: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str] = mapped_column(String(30))
+    given_at: Mapped[datetime] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()

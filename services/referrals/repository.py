@@ -14,7 +14,7 @@ from datetime import date, datetime, timezone, tzinfo
 from typing import Any, Sequence
 
 from sqlalchemy import ColumnElement, Row, and_, cast, false, func, or_, select, true
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.dialects.postgresql import array as pg_array
 
 from services.referrals.domain import model as dm
@@ -23,7 +23,9 @@ from services.referrals.domain.errors import InvalidInput
 from services.referrals.domain.offers import MIX_TRAITS, CitizenProfile, ResidentMix, TargetGroup
 from services.referrals.domain.offers import Offer as DomainOffer
 from services.referrals.domain.report import CaseFlowFacts, StayFacts
-from services.referrals.models import Citizen, Offer, Referral, ReferralAddition, ReferralStatusChange
+from services.referrals.models import (Citizen, CitizenTovholder, ConsentRecord, Offer, Referral, ReferralAddition,
+                                       ReferralStatusChange, TovholderChoice)
+from tovholder.consent import Consent, consent_of
 from tovholder.scopes import Scope
 from tovholder.uow import UnitOfWork
 
@@ -97,10 +99,10 @@ def offer_json(row: Offer, mix: ResidentMix | None = None) -> dict[str, Any]:
 
 async def get_offer(uow: UnitOfWork, offer_id: str | None, *, lock: bool = False, what: str = "offer_id") -> Offer:
     if not offer_id:
-        raise InvalidInput(f"{what} is required: the id of an offer (see GET /api/v1/offers).")
+        raise InvalidInput(f"{what} skal udfyldes: id'et på et tilbud (se GET /api/v1/offers).")
     row = await uow.session.get(Offer, offer_id, with_for_update=lock)
     if row is None:
-        raise InvalidInput(f"Unknown offer '{offer_id}' in {what}; see GET /api/v1/offers for the offers that exist.")
+        raise InvalidInput(f"Ukendt tilbud '{offer_id}' i {what}; se de tilbud, der findes, i GET /api/v1/offers.")
     return row
 
 
@@ -468,6 +470,61 @@ async def case_list(uow: UnitOfWork, scope: Scope, *, statuses: list[str] | None
 async def cases_of_citizen(uow: UnitOfWork, citizen_id: uuid.UUID) -> list[Referral]:
     return list((await uow.session.execute(
         select(Referral).where(Referral.citizen_id == citizen_id).order_by(Referral.received_at.desc()))).scalars())
+
+
+async def record_tovholder(uow: UnitOfWork, *, citizen_id: uuid.UUID, nurse_consultant_sub: str,
+                           nurse_consultant_name: str | None, botilbud_id: str, chosen_at: datetime,
+                           event_id: str) -> bool:
+    """Keep the citizen's current tovholder: a later choice replaces an earlier one, never the other
+    way round (a replayed or late event changes nothing). True when this choice is now the current one."""
+    values = {"nurse_consultant_sub": nurse_consultant_sub, "nurse_consultant_name": nurse_consultant_name,
+              "botilbud_id": botilbud_id, "chosen_at": chosen_at, "event_id": event_id}
+    statement = (insert(CitizenTovholder).values(citizen_id=citizen_id, **values)
+                 .on_conflict_do_update(index_elements=[CitizenTovholder.citizen_id], set_=values,
+                                        where=CitizenTovholder.chosen_at <= chosen_at)
+                 .returning(CitizenTovholder.citizen_id))
+    return (await uow.session.execute(statement)).first() is not None
+
+
+async def add_tovholder_choice(uow: UnitOfWork, *, event_id: str, citizen_id: uuid.UUID, nurse_consultant_sub: str,
+                               nurse_consultant_name: str | None, botilbud_id: str, chosen_at: datetime) -> bool:
+    """Keep one choice in the citizen's history (the event id is its business key: a redelivered event
+    adds nothing). True when it was new."""
+    statement = (insert(TovholderChoice).values(
+        event_id=event_id, citizen_id=citizen_id, nurse_consultant_sub=nurse_consultant_sub,
+        nurse_consultant_name=nurse_consultant_name, botilbud_id=botilbud_id, chosen_at=chosen_at)
+        .on_conflict_do_nothing(index_elements=[TovholderChoice.event_id]).returning(TovholderChoice.event_id))
+    return (await uow.session.execute(statement)).first() is not None
+
+
+async def tovholder_choices(uow: UnitOfWork, citizen_id: uuid.UUID) -> list[TovholderChoice]:
+    """The citizen's tovholder choices, oldest first."""
+    return list((await uow.session.execute(
+        select(TovholderChoice).where(TovholderChoice.citizen_id == citizen_id)
+        .order_by(TovholderChoice.chosen_at, TovholderChoice.event_id))).scalars())
+
+
+async def upsert_consent(uow: UnitOfWork, *, consent_id: uuid.UUID, values: dict[str, Any],
+                         on_conflict: dict[str, Any]) -> None:
+    await uow.session.execute(insert(ConsentRecord).values(consent_id=consent_id, **values)
+                              .on_conflict_do_update(index_elements=[ConsentRecord.consent_id], set_=on_conflict))
+
+
+async def consents(uow: UnitOfWork, citizen_id: uuid.UUID) -> list[Consent]:
+    """The citizen's consents, as the kit's consent decision reads them."""
+    rows = (await uow.session.execute(select(ConsentRecord).where(ConsentRecord.citizen_id == citizen_id))).scalars()
+    return [consent_of(r) for r in rows]
+
+
+async def citizens_consenting_to(uow: UnitOfWork, org: str) -> list[uuid.UUID]:
+    """The citizens with a consent (in force or not) to the organisation ``org``."""
+    return list((await uow.session.execute(
+        select(ConsentRecord.citizen_id).where(ConsentRecord.recipient_kind == "organisation",
+                                               ConsentRecord.recipient_id == org).distinct())).scalars())
+
+
+async def all_citizen_ids(uow: UnitOfWork) -> list[uuid.UUID]:
+    return list((await uow.session.execute(select(Citizen.id))).scalars())
 
 
 async def waiting_cases(uow: UnitOfWork, offer_id: str) -> list[dm.VisitationCase]:

@@ -241,6 +241,10 @@ class CitizenCase(Out):
     next_follow_up: date | None
     refusal_reason: str | None
     complaint_guidance: str | None
+    decision: str | None = Field(None, description="granted or refused; null before the decision")
+    decided_at: datetime | None = None
+    decision_reason: str | None = Field(None, description="Why, as visitation wrote it to the citizen")
+    legal_basis: str | None = Field(None, description="The law the decision was made under, e.g. SEL §108")
     history: list[CitizenHistoryEntry]
 
 

@@ -9,13 +9,14 @@ route declares in ``schemas.py``.
 
 from __future__ import annotations
 
-import contextlib
 import uuid
 from datetime import date, datetime, timedelta
-from typing import Any, Iterator
+from typing import Any
 
 from fastapi.responses import Response
 
+from contracts.health import TovholderChosenV1
+from contracts.plans import ConsentGivenV1, ConsentRevokedV1
 from contracts.referrals import (
     CitizenRegisteredV1,
     TemporaryStayDriftingV1,
@@ -35,7 +36,6 @@ from services.referrals.domain import model as dm
 from services.referrals.domain.access import Actor, View, can_change, sees_cpr, sees_internal_notes, view_of
 from services.referrals.domain.citizen_view import ACTION_TEXT, STATUS_TEXT
 from services.referrals.domain.cpr import birth_date_from_cpr, masked_cpr, normalize_cpr
-from services.referrals.domain.errors import AccessDenied, InvalidInput, StateConflict
 from services.referrals.domain.offers import ResidentMix, check_occupancy, match_offers, validate_offer, waitlist_for
 from services.referrals.domain.report import FlowReport, flow_report
 from services.referrals.models import Citizen, Offer, Referral, ReferralAddition, ReferralStatusChange
@@ -55,9 +55,10 @@ from services.referrals.schemas import (
 )
 from tovholder import clock
 from tovholder.access import actor_from, authorize
+from tovholder.consent import read_model_change
 from tovholder.auth import Principal
 from tovholder.cpr import CprVault
-from tovholder.errors import Conflict, DomainError, Forbidden, NotFound
+from tovholder.errors import DomainError, Forbidden, NotFound
 from tovholder.receipts import receive_message
 from tovholder.scopes import serving_municipality
 from tovholder.service import ServiceContext
@@ -70,7 +71,9 @@ CASE_LIST_MAX = 500
 # One answer for a case that does not exist and one outside the caller's reach, so nobody learns
 # that a case (and so a citizen) exists where they may not look.
 NO_SUCH_CASE = "Ingen sag med det id, som du har adgang til."
-NOT_SENT_BY_YOU = "No referral with that id was sent by your organisation."
+NO_SUCH_CASE_EN = "No case with that id that you may see."  # a partner's (FHIR) answer
+NOT_SENT_BY_YOU = "Ingen henvisning med det id er sendt af din organisation."
+NOT_SENT_BY_YOU_EN = "No referral with that id was sent by your organisation."  # the partner's answer
 CHANGES_ARE_VISITATIONS = "Kun visitationen i sagens kommune ændrer en sag; du kan læse den."
 
 
@@ -83,19 +86,6 @@ RULES_KEY = "referrals_visitation_rules"
 def visitation_rules(ctx: ServiceContext) -> clocks.VisitationRules:
     """The drift and deadline settings the service was composed with (``main.build_spec``)."""
     return ctx.extras.get(RULES_KEY) or clocks.VisitationRules()
-
-
-@contextlib.contextmanager
-def rules() -> Iterator[None]:
-    """Turn the domain's rule violations into the kit's HTTP errors (nothing has been written yet)."""
-    try:
-        yield
-    except InvalidInput as exc:
-        raise DomainError(exc.message) from None
-    except StateConflict as exc:
-        raise Conflict(exc.message) from None
-    except AccessDenied as exc:
-        raise Forbidden(exc.message) from None
 
 
 def actor_of(user: Principal, ctx: ServiceContext) -> Actor:
@@ -207,6 +197,9 @@ def citizen_view(row: Referral, history: list[ReferralStatusChange]) -> dict[str
         "next_follow_up": row.follow_up_date if status is dm.CaseStatus.PLACED else None,
         "refusal_reason": row.decision_reason if status is dm.CaseStatus.REFUSED else None,
         "complaint_guidance": row.complaint_guidance if status is dm.CaseStatus.REFUSED else None,
+        # The decision and its reason, granted or refused, and the law it was made under.
+        "decision": row.decision, "decided_at": row.decided_at, "decision_reason": row.decision_reason,
+        "legal_basis": row.legal_basis,
         "history": [{"at": h.at, "title": ACTION_TEXT.get(h.action or "", h.status), "text": h.note} for h in history],
     }
 
@@ -223,8 +216,7 @@ def summary(row: Referral, **extra: Any) -> dict[str, Any]:
 async def register_citizen(uow: UnitOfWork, vault: CprVault, cpr: str, name: str,
                            municipality: str | None = None) -> Citizen:
     """Find the citizen by CPR (keyed hash) or register them; emits CitizenRegistered for new ones."""
-    with rules():
-        cpr = normalize_cpr(cpr, today=today())
+    cpr = normalize_cpr(cpr, today=today())
     cpr_hash = vault.hash(cpr)
     citizen = await repository.citizen_by_cpr_hash(uow, cpr_hash, lock=True)
     if citizen is None:
@@ -248,23 +240,21 @@ async def _open_referral(uow: UnitOfWork, citizen: Citizen, referrer: dm.Referre
     received_at = now()
     open_rows = {r.id: r for r in await repository.open_cases_of(uow, citizen.id)}
     joined = lc.case_to_join([repository.case_to_domain(r) for r in open_rows.values()], municipality)
-    with rules():
-        basis = dm.parse_legal_basis(requested_offer) if requested_offer else None
-        if joined is not None:
-            row = open_rows[joined.case_id]
-            addition = lc.add_to_case(joined, addition_id=uuid.uuid4(), referrer=referrer, reason=reason, at=received_at,
-                                      citizen_wishes=citizen_wishes, requested_step=requested_step,
-                                      requested_legal_basis=basis, requested_offer_id=requested_offer_id)
+    basis = dm.parse_legal_basis(requested_offer) if requested_offer else None
+    if joined is not None:
+        row = open_rows[joined.case_id]
+        addition = lc.add_to_case(joined, addition_id=uuid.uuid4(), referrer=referrer, reason=reason, at=received_at,
+                                  citizen_wishes=citizen_wishes, requested_step=requested_step,
+                                  requested_legal_basis=basis, requested_offer_id=requested_offer_id)
     if joined is not None:
         repository.add_addition(uow, repository.addition_row(row.id, addition))
         repository.save_case(uow, row, joined)
         return row, True
-    with rules():
-        case = lc.open_case(
-            case_id=uuid.uuid4(), citizen_id=citizen.id, referrer=referrer, reason=reason, received_at=received_at,
-            municipality=municipality, citizen_wishes=citizen_wishes, requested_step=requested_step,
-            requested_legal_basis=basis, requested_offer_id=requested_offer_id,
-        )
+    case = lc.open_case(
+        case_id=uuid.uuid4(), citizen_id=citizen.id, referrer=referrer, reason=reason, received_at=received_at,
+        municipality=municipality, citizen_wishes=citizen_wishes, requested_step=requested_step,
+        requested_legal_basis=basis, requested_offer_id=requested_offer_id,
+    )
     row = repository.new_case_row(case)
     await repository.add_referral(uow, row, case.history)
     uow.emit(ReferralReceivedV1(
@@ -311,11 +301,12 @@ async def referral_for_partner(uow: UnitOfWork, partner: Principal, referral_id:
                                ctx: ServiceContext) -> dict[str, Any]:
     row = await repository.get_referral(uow, referral_id)
     if row is None:
-        raise NotFound(NOT_SENT_BY_YOU)
+        raise NotFound(NOT_SENT_BY_YOU, en=NOT_SENT_BY_YOU_EN)
     case, additions = await _case_with_additions(uow, row)
     # Same answer whether it does not exist or belongs to another org: no probing of others' referrals.
-    authorize(view_of(actor_of(partner, ctx), case) is View.REFERRER, NOT_SENT_BY_YOU, hide=True,
-              not_found=NOT_SENT_BY_YOU, citizen_id=row.citizen_id, object_type="referral", object_id=row.id)
+    authorize(view_of(actor_of(partner, ctx), case) is View.REFERRER, NOT_SENT_BY_YOU, en=NOT_SENT_BY_YOU_EN,
+              hide=True, not_found=NOT_SENT_BY_YOU, not_found_en=NOT_SENT_BY_YOU_EN, citizen_id=row.citizen_id,
+              object_type="referral", object_id=row.id)
     uow.audit(partner, "referral.read", citizen_id=row.citizen_id, object_type="referral", object_id=row.id)
     history = await repository.history_rows(uow, row.id)
     await uow.commit()
@@ -354,11 +345,11 @@ async def _readable_case_and_additions(uow: UnitOfWork, ctx: ServiceContext, ref
                                        user: Principal) -> tuple[Referral, View, list[ReferralAddition]]:
     row = await repository.get_referral(uow, referral_id)
     if row is None:
-        raise NotFound(NO_SUCH_CASE)
+        raise NotFound(NO_SUCH_CASE, en=NO_SUCH_CASE_EN)
     case, additions = await _case_with_additions(uow, row)
     view = view_of(actor_of(user, ctx), case)
-    authorize(view is not View.NONE, NO_SUCH_CASE, hide=True, not_found=NO_SUCH_CASE, citizen_id=row.citizen_id,
-              object_type="referral", object_id=row.id)
+    authorize(view is not View.NONE, NO_SUCH_CASE, en=NO_SUCH_CASE_EN, hide=True, not_found=NO_SUCH_CASE,
+              not_found_en=NO_SUCH_CASE_EN, citizen_id=row.citizen_id, object_type="referral", object_id=row.id)
     return row, view, additions
 
 
@@ -380,7 +371,7 @@ async def read_case(uow: UnitOfWork, user: Principal, referral_id: uuid.UUID, *,
 async def reveal_cpr(uow: UnitOfWork, user: Principal, referral_id: uuid.UUID, *, ctx: ServiceContext) -> dict[str, Any]:
     row, view = await _readable_case(uow, ctx, referral_id, user)
     if not sees_cpr(view):
-        raise Forbidden("Only visitation staff of the case's municipality may see the CPR number.")
+        raise Forbidden("Kun visitationen i sagens kommune må se CPR-nummeret.")
     citizen = await repository.get_citizen(uow, row.citizen_id)
     uow.audit(user, "citizen.cpr.reveal", citizen_id=row.citizen_id, object_type="referral", object_id=row.id)
     await uow.commit()
@@ -396,12 +387,12 @@ async def list_cases(uow: UnitOfWork, user: Principal, *, ctx: ServiceContext, s
         statuses = [s.strip() for s in status.split(",") if s.strip()]
         unknown = [s for s in statuses if s not in {c.value for c in dm.CaseStatus}]
         if unknown:
-            raise DomainError(f"Unknown status {', '.join(unknown)}; use any of {', '.join(s.value for s in dm.CaseStatus)}.")
+            raise DomainError(f"Ukendt status {', '.join(unknown)}; brug nogle af {', '.join(s.value for s in dm.CaseStatus)}.")
     if user.role == "coordinator":
         if not user.botilbud:
-            raise Forbidden("Your token names no botilbud; a coordinator sees the placements to their own botilbud.")
+            raise Forbidden("Dit login nævner intet botilbud; du ser kun sager med anbringelse i dit eget botilbud.")
         if botilbud_id and botilbud_id != user.botilbud:
-            raise Forbidden("A coordinator sees only the placements to their own botilbud.")
+            raise Forbidden("Du ser kun sager med anbringelse i dit eget botilbud.")
         botilbud_id = user.botilbud
     rows = await repository.case_list(uow, actor_of(user, ctx).scope, statuses=statuses, offer_id=offer_id,
                                       botilbud_id=botilbud_id, citizen_id=citizen_id, before=before, limit=limit)
@@ -418,7 +409,7 @@ async def my_cases(uow: UnitOfWork, user: Principal) -> list[dict[str, Any]]:
     try:
         citizen_id = uuid.UUID(user.sub)
     except ValueError:
-        raise Forbidden("Your token's sub is not a citizen id.") from None
+        raise Forbidden("Dit login er ikke en borgers: tokenets sub er ikke et borger-id.") from None
     out = []
     for row in await repository.cases_of_citizen(uow, citizen_id):
         out.append(citizen_view(row, await repository.history_rows(uow, row.id)))
@@ -439,9 +430,8 @@ async def matches(uow: UnitOfWork, user: Principal, referral_id: uuid.UUID, *, c
         legal_basis = legal_basis or row.requested_offer
     offers = await repository.all_offers(uow)
     mixes = await repository.resident_mixes(uow)
-    with rules():
-        result = match_offers([repository.offer_to_domain(o, mixes.get(o.id)) for o in offers], profile, step=step,
-                              legal_basis=dm.LegalBasis(legal_basis) if legal_basis else None)
+    result = match_offers([repository.offer_to_domain(o, mixes.get(o.id)) for o in offers], profile, step=step,
+                          legal_basis=dm.LegalBasis(legal_basis) if legal_basis else None)
     uow.audit(user, "referral.match", citizen_id=row.citizen_id, object_type="referral", object_id=row.id)
     await uow.commit()
     return {
@@ -482,8 +472,7 @@ def _finish(uow: UnitOfWork, user: Principal, row: Referral, case: dm.Visitation
 async def start_screening(uow: UnitOfWork, user: Principal, referral_id: uuid.UUID, body: Note | None, *,
                           ctx: ServiceContext) -> dict[str, Any]:
     row, case = await _changeable(uow, ctx, referral_id, user)
-    with rules():
-        lc.start_screening(case, by=user.sub, at=now(), note=body.note if body else None)
+    lc.start_screening(case, by=user.sub, at=now(), note=body.note if body else None)
     _finish(uow, user, row, case, "referral.screening")
     await uow.commit()
     return summary(row)
@@ -492,9 +481,8 @@ async def start_screening(uow: UnitOfWork, user: Principal, referral_id: uuid.UU
 async def record_assessment(uow: UnitOfWork, user: Principal, referral_id: uuid.UUID, body: AssessmentIn, *,
                             ctx: ServiceContext) -> dict[str, Any]:
     row, case = await _changeable(uow, ctx, referral_id, user)
-    with rules():
-        lc.record_assessment(case, scores=body.scores, wishes=body.wishes, needs=body.needs, resources=body.resources,
-                             traits=body.traits, by=user.sub, at=now())
+    lc.record_assessment(case, scores=body.scores, wishes=body.wishes, needs=body.needs, resources=body.resources,
+                         traits=body.traits, by=user.sub, at=now())
     _finish(uow, user, row, case, "referral.assessment")
     await uow.commit()
     return summary(row, assessment=row.assessment)
@@ -507,15 +495,14 @@ async def decide(uow: UnitOfWork, user: Principal, referral_id: uuid.UUID, body:
     at = now()
     if body.decision == "granted":
         if not body.offer_id:
-            raise DomainError("A granted place needs offer_id: the offer the citizen is granted (see the case's matches).")
+            raise DomainError("En bevilget plads kræver offer_id: det tilbud, borgeren bevilges (se sagens match).")
         offer_row = await repository.get_offer(uow, body.offer_id, lock=True)
         profile = await repository.profile_of(uow, row, case, today())
-        with rules():
-            lc.grant(case, offer=repository.offer_to_domain(offer_row), profile=profile,
-                     start_date=body.start_date or today(), follow_up_date=body.follow_up_date,
-                     reason=body.reason or "", by=user.sub, at=at, legal_basis=dm.LegalBasis(body.legal_basis),
-                     step=body.step, join_waitlist=body.join_waitlist,
-                     target_group_override=body.target_group_override, internal_note=body.internal_note)
+        lc.grant(case, offer=repository.offer_to_domain(offer_row), profile=profile,
+                 start_date=body.start_date or today(), follow_up_date=body.follow_up_date,
+                 reason=body.reason or "", by=user.sub, at=at, legal_basis=dm.LegalBasis(body.legal_basis),
+                 step=body.step, join_waitlist=body.join_waitlist,
+                 target_group_override=body.target_group_override, internal_note=body.internal_note)
         if case.status is dm.CaseStatus.GRANTED:
             repository.adjust_places(offer_row, reserved=+1)
         g = case.grant
@@ -526,9 +513,8 @@ async def decide(uow: UnitOfWork, user: Principal, referral_id: uuid.UUID, body:
             start_date=g.start_date, follow_up_date=g.follow_up_date, waitlisted=g.waitlisted,
         ))
     else:
-        with rules():
-            lc.refuse(case, reason=body.reason or "", legal_basis=dm.LegalBasis(body.legal_basis), by=user.sub, at=at,
-                      complaint_guidance=body.complaint_guidance, internal_note=body.internal_note)
+        lc.refuse(case, reason=body.reason or "", legal_basis=dm.LegalBasis(body.legal_basis), by=user.sub, at=at,
+                  complaint_guidance=body.complaint_guidance, internal_note=body.internal_note)
         _finish(uow, user, row, case, "referral.refused")
         uow.emit(VisitationDecidedV1(
             citizen_id=row.citizen_id, referral_id=row.id, decision="refused", decided_at=at, decided_by=user.sub,
@@ -543,8 +529,7 @@ async def reopen(uow: UnitOfWork, user: Principal, referral_id: uuid.UUID, body:
                  ctx: ServiceContext) -> dict[str, Any]:
     """Reassess a refused case (genvurdering)."""
     row, case = await _changeable(uow, ctx, referral_id, user)
-    with rules():
-        lc.reopen_for_reassessment(case, reason=body.reason, by=user.sub, at=now())
+    lc.reopen_for_reassessment(case, reason=body.reason, by=user.sub, at=now())
     _finish(uow, user, row, case, "referral.reopen")
     await uow.commit()
     return summary(row)
@@ -555,8 +540,7 @@ async def release_place(uow: UnitOfWork, user: Principal, referral_id: uuid.UUID
     """Give up the reserved place; the citizen keeps the grant and waits."""
     row, case = await _changeable(uow, ctx, referral_id, user)
     offer_row = await repository.get_offer(uow, row.offer_id, lock=True)
-    with rules():
-        lc.release_place(case, reason=body.reason, by=user.sub, at=now())
+    lc.release_place(case, reason=body.reason, by=user.sub, at=now())
     repository.adjust_places(offer_row, reserved=-1)
     _finish(uow, user, row, case, "referral.release_place")
     await uow.commit()
@@ -568,8 +552,7 @@ async def reserve_place(uow: UnitOfWork, user: Principal, referral_id: uuid.UUID
     """Reserve a freed place for a waiting citizen."""
     row, case = await _changeable(uow, ctx, referral_id, user)
     offer_row = await repository.get_offer(uow, row.offer_id, lock=True)
-    with rules():
-        lc.reserve_place(case, offer=repository.offer_to_domain(offer_row), by=user.sub, at=now())
+    lc.reserve_place(case, offer=repository.offer_to_domain(offer_row), by=user.sub, at=now())
     repository.adjust_places(offer_row, reserved=+1)
     _finish(uow, user, row, case, "referral.reserve_place")
     await uow.commit()
@@ -581,13 +564,11 @@ async def move_in(uow: UnitOfWork, user: Principal, referral_id: uuid.UUID, body
     """Register the move-in (the placement starts)."""
     row, case = await _changeable(uow, ctx, referral_id, user)
     if case.grant is None:
-        with rules():
-            lc.check_transition(case, dm.CaseStatus.PLACED, "register the move-in")
+        lc.check_transition(case, dm.CaseStatus.PLACED, "register the move-in")
     offer_row = await repository.get_offer(uow, row.offer_id, lock=True)
     had_reservation = case.status is dm.CaseStatus.GRANTED
-    with rules():
-        lc.move_in(case, offer=repository.offer_to_domain(offer_row), moved_in_on=body.moved_in_on or today(),
-                   follow_up_date=body.follow_up_date, by=user.sub, at=now())
+    lc.move_in(case, offer=repository.offer_to_domain(offer_row), moved_in_on=body.moved_in_on or today(),
+               follow_up_date=body.follow_up_date, by=user.sub, at=now())
     repository.adjust_places(offer_row, occupied=+1, reserved=-1 if had_reservation else 0)
     p = case.placement
     _finish(uow, user, row, case, "referral.move_in")
@@ -604,9 +585,8 @@ async def record_follow_up(uow: UnitOfWork, user: Principal, referral_id: uuid.U
     """Record a follow-up and set the next one."""
     row, case = await _changeable(uow, ctx, referral_id, user)
     held_on = body.held_on or today()
-    with rules():
-        lc.record_follow_up(case, held_on=held_on, next_follow_up_date=body.next_follow_up_date, by=user.sub,
-                            at=now(), note=body.note)
+    lc.record_follow_up(case, held_on=held_on, next_follow_up_date=body.next_follow_up_date, by=user.sub,
+                        at=now(), note=body.note)
     _signal_drift(uow, row, case, today(), visitation_rules(ctx))
     _finish(uow, user, row, case, "referral.follow_up")
     uow.emit(FollowUpHeldV1(citizen_id=row.citizen_id, referral_id=row.id, held_on=held_on,
@@ -621,13 +601,12 @@ async def plan_move_out(uow: UnitOfWork, user: Principal, referral_id: uuid.UUID
     row, case = await _changeable(uow, ctx, referral_id, user)
     receiving_row = (await repository.get_offer(uow, body.receiving_offer_id, what="receiving_offer_id")
                      if body.receiving_offer_id else None)
-    with rules():
-        _, warnings = lc.plan_move_out(
-            case, destination=dm.Destination(body.destination), planned_on=body.planned_on, by=user.sub, at=now(),
-            receiving_offer=repository.offer_to_domain(receiving_row) if receiving_row else None,
-            receiving_step=body.receiving_step, phase_out_visits_planned=body.phase_out_visits_planned,
-            reason=body.reason,
-        )
+    _, warnings = lc.plan_move_out(
+        case, destination=dm.Destination(body.destination), planned_on=body.planned_on, by=user.sub, at=now(),
+        receiving_offer=repository.offer_to_domain(receiving_row) if receiving_row else None,
+        receiving_step=body.receiving_step, phase_out_visits_planned=body.phase_out_visits_planned,
+        reason=body.reason,
+    )
     plan = case.move_out_plan
     _finish(uow, user, row, case, "referral.move_out_plan")
     uow.emit(MoveOutPlannedV1(
@@ -644,8 +623,7 @@ async def record_phase_out_visit(uow: UnitOfWork, user: Principal, referral_id: 
                                  ctx: ServiceContext) -> dict[str, Any]:
     """Record a phase-out visit (udslusningsbesøg)."""
     row, case = await _changeable(uow, ctx, referral_id, user)
-    with rules():
-        lc.record_phase_out_visit(case, visited_on=body.visited_on, by=user.sub, at=now())
+    lc.record_phase_out_visit(case, visited_on=body.visited_on, by=user.sub, at=now())
     _finish(uow, user, row, case, "referral.phase_out_visit")
     await uow.commit()
     return summary(row, move_out_plan=row.move_out_plan)
@@ -661,16 +639,15 @@ async def end_placement(uow: UnitOfWork, user: Principal, referral_id: uuid.UUID
     receiving_row = (await repository.get_offer(uow, receiving_id, what="receiving_offer_id")
                      if receiving_id else None)
     offer_row = await repository.get_offer(uow, row.offer_id, lock=True) if row.offer_id else None
-    with rules():
-        if offer_row is None:
-            lc.check_transition(case, dm.CaseStatus.ENDED, "end the placement")
-        lc.end_placement(
-            case, ended_on=body.ended_on or today(), by=user.sub, at=now(),
-            cause=dm.EndCause(body.cause) if body.cause else None,
-            destination=dm.Destination(body.destination) if body.destination else None,
-            receiving_offer=repository.offer_to_domain(receiving_row) if receiving_row else None,
-            to_step=body.to_step, reason=body.reason, internal_note=body.internal_note,
-        )
+    if offer_row is None:
+        lc.check_transition(case, dm.CaseStatus.ENDED, "end the placement")
+    lc.end_placement(
+        case, ended_on=body.ended_on or today(), by=user.sub, at=now(),
+        cause=dm.EndCause(body.cause) if body.cause else None,
+        destination=dm.Destination(body.destination) if body.destination else None,
+        receiving_offer=repository.offer_to_domain(receiving_row) if receiving_row else None,
+        to_step=body.to_step, reason=body.reason, internal_note=body.internal_note,
+    )
     repository.adjust_places(offer_row, occupied=-1)
     e = case.ending
     successor = await _continue_at_receiving_offer(uow, user, row, case, receiving_row, body)
@@ -705,9 +682,8 @@ async def _continue_at_receiving_offer(uow: UnitOfWork, user: Principal, row: Re
     receiving_row = await repository.get_offer(uow, receiving_row.id, lock=True)
     receiving = repository.offer_to_domain(receiving_row)
     profile = await repository.profile_of(uow, row, case, today())
-    with rules():
-        new = lc.continue_at_receiving_offer(case, case_id=uuid.uuid4(), offer=receiving, profile=profile,
-                                             by=user.sub, at=now(), target_group_override=body.target_group_override)
+    new = lc.continue_at_receiving_offer(case, case_id=uuid.uuid4(), offer=receiving, profile=profile,
+                                         by=user.sub, at=now(), target_group_override=body.target_group_override)
     if new.status is dm.CaseStatus.PLACED:
         repository.adjust_places(receiving_row, occupied=+1)
     new_row = repository.new_case_row(new)
@@ -746,8 +722,7 @@ async def withdraw(uow: UnitOfWork, user: Principal, referral_id: uuid.UUID, bod
     previous = case.status
     offer_row = (await repository.get_offer(uow, row.offer_id, lock=True)
                  if previous is dm.CaseStatus.GRANTED else None)
-    with rules():
-        lc.withdraw(case, reason=body.reason, by=user.sub, at=now())
+    lc.withdraw(case, reason=body.reason, by=user.sub, at=now())
     if offer_row is not None:
         repository.adjust_places(offer_row, reserved=-1)
     _finish(uow, user, row, case, "referral.withdraw")
@@ -773,17 +748,15 @@ def _apply_offer(row: Offer, body: OfferIn, mix: ResidentMix) -> None:
         row.occupied_places = body.occupied_places
     row.occupied_places = row.occupied_places or 0
     tg = body.target_group
-    with rules():
-        requires = dm.parse_traits(tg.requires)
-        excludes = dm.parse_traits(tg.excludes)
+    requires = dm.parse_traits(tg.requires)
+    excludes = dm.parse_traits(tg.excludes)
     row.target_group, row.target_min_age, row.target_max_age = tg.description, tg.min_age, tg.max_age
     row.target_requires, row.target_excludes = sorted(t.value for t in requires), sorted(t.value for t in excludes)
     row.active = body.active
     if row.reserved_places is None:
         row.reserved_places = 0
-    with rules():
-        offer = validate_offer(repository.offer_to_domain(row, mix))
-        check_occupancy(offer, placed_here=mix.residents)
+    offer = validate_offer(repository.offer_to_domain(row, mix))
+    check_occupancy(offer, placed_here=mix.residents)
 
 
 def require_the_installations_own(user: Principal, ctx: ServiceContext) -> None:
@@ -799,7 +772,7 @@ async def put_offer(uow: UnitOfWork, user: Principal, offer_id: str, body: Offer
     """Create or update an offer."""
     require_the_installations_own(user, ctx)
     if body.offer_id != offer_id:
-        raise DomainError(f"offer_id in the body ({body.offer_id!r}) differs from the URL ({offer_id!r}).")
+        raise DomainError(f"offer_id i forespørgslen ({body.offer_id!r}) er ikke det samme som i adressen ({offer_id!r}).")
     row = await repository.offer_for_update(uow, offer_id)
     created = row is None
     if created:
@@ -817,7 +790,7 @@ async def waitlist(uow: UnitOfWork, user: Principal, offer_id: str, *, ctx: Serv
     """Who waits for the offer, and for how long."""
     offer_row = await repository.get_offer(uow, offer_id)
     if user.role == "coordinator" and (not user.botilbud or user.botilbud != offer_row.botilbud_id):
-        raise Forbidden("A coordinator sees only the waitlists of their own botilbud.")
+        raise Forbidden("Du ser kun ventelisterne for dit eget botilbud.")
     cases = await repository.waiting_cases(uow, offer_id)
     wl = waitlist_for(offer_id, cases, today())
     # The queue and its figures are the offer's, across municipalities; the entries shown are only the
@@ -916,6 +889,32 @@ async def scan_follow_ups(uow: UnitOfWork, user: Principal, *, ctx: ServiceConte
 
 
 # ---------------------------------------------------------------------------------------------
+# The citizen's tovholder (from health)
+
+
+async def follow_the_chosen_tovholder(uow: UnitOfWork, event: TovholderChosenV1, *, event_id: str,
+                                      at: datetime | None) -> None:
+    """The citizen chose (or changed) their tovholder in health: keep the choice in the history (for a
+    finished placement's ``EpisodeOfCare.careManager``: the tovholder in force at its end) and the current
+    one. The kit commits with the inbox entry (an event handled once); the history is keyed by the event
+    id too, and a choice older than the current one does not replace it."""
+    chosen_at = at or clock.now()
+    choice = dict(citizen_id=event.citizen_id, nurse_consultant_sub=event.nurse_consultant_sub,
+                  nurse_consultant_name=event.nurse_consultant_name, botilbud_id=event.botilbud_id, chosen_at=chosen_at)
+    added = await repository.add_tovholder_choice(uow, event_id=event_id, **choice)
+    if await repository.record_tovholder(uow, event_id=event_id, **choice) or added:
+        uow.audit(None, "tovholder.recorded", citizen_id=event.citizen_id, object_type="tovholder",
+                  object_id=event.nurse_consultant_sub, detail={"cause": event_id, "botilbud_id": event.botilbud_id})
+
+
+async def keep_consent(uow: UnitOfWork, event: ConsentGivenV1 | ConsentRevokedV1) -> None:
+    """The citizen's consent given or revoked (plans): it decides which partner organisation may read the
+    ``Patient``. The kit commits with the inbox entry."""
+    values, on_conflict = read_model_change(event)
+    await repository.upsert_consent(uow, consent_id=event.consent_id, values=values, on_conflict=on_conflict)
+
+
+# ---------------------------------------------------------------------------------------------
 # Flow report
 
 
@@ -924,9 +923,9 @@ async def flow(uow: UnitOfWork, user: Principal, period_from: date, period_to: d
     """Flow per period: referrals, decisions, waiting times, placements, move-outs."""
     require_the_installations_own(user, ctx)
     if period_to < period_from:
-        raise DomainError("'to' is before 'from'; give the period as from=YYYY-MM-DD&to=YYYY-MM-DD.")
+        raise DomainError("'to' ligger før 'from'; angiv perioden som from=ÅÅÅÅ-MM-DD&to=ÅÅÅÅ-MM-DD.")
     if (period_to - period_from).days > 3660:
-        raise DomainError("The period is longer than ten years; choose a shorter one.")
+        raise DomainError("Perioden er længere end ti år; vælg en kortere.")
     start = datetime.combine(period_from, datetime.min.time(), LOCAL_TZ)
     end = datetime.combine(period_to + timedelta(days=1), datetime.min.time(), LOCAL_TZ)
     facts = await repository.flow_facts(uow, period_from, period_to, start, end, LOCAL_TZ)

@@ -1,6 +1,5 @@
-"""The pages' Content-Security-Policy in real headless Chromium: the pages of notifications and
-referrals raise no policy violation (their script and styles are files), and the policy is really
-enforced (an injected inline script does not run; the page cannot be framed).
+"""The pages' Content-Security-Policy in real headless Chromium: notifications' pages raise no policy
+violation (their script and styles are files), and the policy is really enforced (an injected inline script does not run; the page cannot be framed).
 
 Needs the Debian package ``chromium`` and the PyPI package ``playwright``; skipped otherwise."""
 
@@ -22,16 +21,14 @@ TRY_INLINE_SCRIPT = """() => { const s = document.createElement('script'); s.tex
 def live_services(pg, kafka, state_dir):
     require_browser()
     from services.notifications.main import build_spec
-    from services.referrals.main import spec as referrals_spec
     from tests.support import fresh_database, service_settings
 
     def settings(name):
         return service_settings(name, database_url=fresh_database(pg, name), kafka=kafka, state_dir=state_dir)
 
     notifications_settings = settings("notifications")
-    with live_server(build_spec(), notifications_settings) as (notifications_url, _), \
-            live_server(referrals_spec, settings("referrals")) as (referrals_url, _):
-        yield notifications_url, referrals_url, notifications_settings
+    with live_server(build_spec(), notifications_settings) as (notifications_url, _):
+        yield notifications_url, notifications_settings
 
 
 def test_pages_run_under_the_policy_without_violations(live_services):
@@ -39,7 +36,7 @@ def test_pages_run_under_the_policy_without_violations(live_services):
 
     from tovholder.auth import issue_dev_token
 
-    notifications_url, referrals_url, settings = live_services
+    notifications_url, settings = live_services
     token = issue_dev_token(settings, role="coordinator", sub="koord-csp", botilbud="orion", name="Pia Holm")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -57,19 +54,6 @@ def test_pages_run_under_the_policy_without_violations(live_services):
             assert page.evaluate(TRY_INLINE_SCRIPT) is False  # the policy is enforced
             page.get_by_role("button", name="Log ud").click()
             expect(page.get_by_text("Du er logget ud.")).to_be_visible()
-
-            visitation = browser.new_page(locale="da-DK")
-            visitation.add_init_script(f"({WATCH_VIOLATIONS})()")
-            visitation.goto(f"{referrals_url}/visitation")
-            visitation_token = issue_dev_token(settings, role="visitation", sub="visitation-csp")
-            visitation.get_by_label("Adgangsnøgle (token)").fill(visitation_token)
-            visitation.get_by_role("button", name="Gem").click()
-            # The click handler (attached by /static/pages.js, no onclick attribute) ran.
-            assert visitation.evaluate("sessionStorage.getItem('tovholder_token')") == visitation_token
-            visitation.wait_for_load_state("networkidle")
-            expect(visitation.locator("#msg")).to_have_text("")  # and the API answered the bearer token
-            assert visitation.evaluate("window.__violations") == []
-            assert visitation.evaluate(TRY_INLINE_SCRIPT) is False
 
             # Framing is refused (X-Frame-Options: DENY, frame-ancestors 'none').
             framer = browser.new_page()

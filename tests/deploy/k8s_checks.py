@@ -42,7 +42,7 @@ KUBERNETES_VERSIONS = ("1.33.0", "1.37.0")
 
 KAFKA_CLUSTER = "tovholder"
 SERVICES = contract.SERVICES
-PUBLIC_PREFIXES = ("/api/v1", "/integration/v1")
+PUBLIC_PREFIXES = ("/api/v1", "/integration/v1", "/fhir/r4", "/scim/v2")
 # The portal (and, until its pages move there, notifications) serves pages from "/", so its host may
 # route "/" as long as every private path below is routed away from the application.
 PAGE_SERVICES = ("tovholder-portal", "tovholder-notifications")

@@ -155,3 +155,32 @@ def test_environment_is_read_by_tovholder_settings(overlay, service, monkeypatch
     assert settings.consumer_heartbeat_interval_ms * 3 <= settings.consumer_session_timeout_ms
     assert str(settings.state_dir).startswith("/tmp"), "the root filesystem is read-only; only /tmp is writable"
     assert settings.database_url.startswith(f"postgresql+asyncpg://<DB_USER>:<DB_PASSWORD>@<DB_HOST>:5432/")
+
+
+@pytest.mark.parametrize("overlay", sorted(k.OVERLAYS))
+def test_the_portal_host_routes_each_fhir_type_to_its_owner(overlay):
+    """One FHIR base URL in Kubernetes too: the ingress sends /fhir/r4/<Type>… where the portal's
+    forwarding would (``tovholder.fhir.OWNERS``), and /fhir/r4/metadata (the merged statement) and any
+    unknown type to the portal."""
+    from tovholder.fhir import OWNERS
+
+    [portal] = [i for i in k.of_kind(k.rendered(overlay), "Ingress") if i["metadata"]["name"] == "tovholder-portal"]
+    paths = portal["spec"]["rules"][0]["http"]["paths"]
+
+    def backend(path: str) -> str:
+        return k.ingress_route(paths, path)["backend"]["service"]["name"]
+
+    for resource_type, owner in OWNERS.items():
+        assert backend(f"/fhir/r4/{resource_type}") == f"tovholder-{owner}"
+        assert backend(f"/fhir/r4/{resource_type}/some-id") == f"tovholder-{owner}"
+    assert backend("/fhir/r4/metadata") == "tovholder-portal"
+    assert backend("/fhir/r4/Practitioner/1") == "tovholder-portal"  # a type no service serves
+    assert backend("/fhir/r4/CarePlanX") == "tovholder-portal"
+
+
+@pytest.mark.parametrize("overlay", sorted(k.OVERLAYS))
+def test_the_municipalitys_identity_provider_reaches_the_staff_register(overlay):
+    """SCIM 2.0 (/scim/v2) is served by plans; the identity provider outside the cluster must reach it."""
+    [plans] = [i for i in k.of_kind(k.rendered(overlay), "Ingress") if i["metadata"]["name"] == "tovholder-plans"]
+    paths = plans["spec"]["rules"][0]["http"]["paths"]
+    assert k.ingress_route(paths, "/scim/v2/Users")["backend"]["service"]["name"] == "tovholder-plans"

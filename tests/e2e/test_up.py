@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -47,22 +48,34 @@ def alive(pid: int) -> bool:
         return False
 
 
+def command_line(pid: int) -> str:
+    try:
+        return " ".join(Path(f"/proc/{pid}/cmdline").read_text().split("\0"))[:120]
+    except OSError:
+        return f"{pid} (gone)"
+
+
 def test_up_starts_everything_and_ctrl_c_leaves_no_orphan(tmp_path):
     ports = {s: free_port() for s in (*SERVICES, "portal")}
     env = {**os.environ, "TOVHOLDER_STATE_DIR": str(tmp_path / "state"), "TOVHOLDER_PG_PORT": str(free_port()),
            "TOVHOLDER_KAFKA_PORT": str(free_port()), **{f"TOVHOLDER_{s.upper()}_PORT": str(p) for s, p in ports.items()}}
     up = subprocess.Popen([sys.executable, "-m", "tovholder.cli", "up"], env=env, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True)
+    # Everything `up` says is read all along (a pipe nobody reads can block the writer), and kept for
+    # the failure message.
     output: list[str] = []
-    try:
-        started = time.monotonic()
-        while time.monotonic() - started < 60:
-            line = up.stdout.readline()
-            if not line:
-                break
+    running = threading.Event()
+
+    def read_all() -> None:
+        for line in up.stdout:
             output.append(line)
             if "Ctrl-C stops everything" in line:
-                break
+                running.set()
+
+    reader = threading.Thread(target=read_all, daemon=True)
+    reader.start()
+    try:
+        running.wait(timeout=60)
         text = "".join(output)
         assert "Tovholder is running" in text, text
         for service, port in ports.items():
@@ -72,8 +85,15 @@ def test_up_starts_everything_and_ctrl_c_leaves_no_orphan(tmp_path):
         assert len(spawned) >= 7  # PostgreSQL, Tansu, four services, the portal (plus PostgreSQL's own workers)
 
         up.send_signal(signal.SIGINT)  # what Ctrl-C in a terminal does
-        assert up.wait(timeout=60) == 0
-        rest = up.stdout.read()
+        try:
+            code = up.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            still = sorted(command_line(p) for p in descendants(up.pid) if alive(p))
+            raise AssertionError("`tovholder up` did not stop within 60 s of Ctrl-C; it said:\n"
+                                 + "".join(output[-30:]) + "\nstill running:\n" + "\n".join(still)) from None
+        assert code == 0, "".join(output[-30:])
+        reader.join(timeout=5)
+        rest = "".join(output)
         assert "Stopped: services, Tansu and PostgreSQL." in rest  # the default broker
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and any(alive(p) for p in spawned):

@@ -11,6 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Iterable
 
+from tovholder import consent as kit_consent
 from tovholder.access import Actor, CitizenCircle, Role, Viewer, may_read_health_details
 
 
@@ -92,30 +93,16 @@ def why_not(actor: Actor, action: Action) -> str:
 # --- passing health information on to partners -----------------------------------------------
 
 HEALTH_CATEGORY = "health"
+# The citizen's consents as every read model keeps them: the kit's (``tovholder.consent``).
+Consent = kit_consent.Consent
 
 
-@dataclass(frozen=True)
-class Consent:
-    """The citizen's consent to share a category of information with a recipient (from plans)."""
-
-    recipient_kind: str  # "organisation" or "group"
-    recipient_id: str  # e.g. "SOR:1234567"
-    category: str
-    given_at: datetime
-    revoked_at: datetime | None = None
-
-    def covers(self, org: str, category: str, at: datetime) -> bool:
-        return (
-            self.recipient_kind == "organisation"
-            and self.recipient_id == org
-            and self.category == category
-            and self.given_at <= at
-            and (self.revoked_at is None or at < self.revoked_at)
-        )
-
-
-def may_pass_on(consents: Iterable[Consent], org: str, at: datetime, category: str = HEALTH_CATEGORY) -> bool:
-    """Health information from one partner goes to another organisation only with the citizen's consent
-    for the health category to that organisation, valid at the moment of passing on. A revocation stops
-    every later passing-on (also re-reading a document shared earlier)."""
-    return any(c.covers(org, category, at) for c in consents)
+def may_pass_on(consents: Iterable[Consent], org: str, at: datetime, category: str = HEALTH_CATEGORY, *,
+                legal_basis: str | None = None) -> kit_consent.Decision:
+    """May health information reach the organisation ``org`` (a partner document passed on, a hospital
+    stay read through the FHIR API)? The kit's one decision: only under the citizen's consent for
+    ``category`` to that organisation, in force at ``at`` (a revocation stops every later reading, also of
+    what was shared before), or a legal basis naming it — the basis recorded on hospital notices
+    (retssikkerhedsloven § 12 c) names no organisation beyond the municipality."""
+    return kit_consent.decide(consents=consents, legal_basis=legal_basis, recipient=kit_consent.Recipient.organisation(org),
+                              category=category, at=at)

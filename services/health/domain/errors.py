@@ -1,15 +1,17 @@
-"""Domain errors. The API maps them onto the kit's errors / receipts; the domain stays I/O-free."""
+"""Domain errors: each is one of the kit's errors (``tovholder.errors``), so the kit's exception handler
+answers it with its status and stable ``code`` wherever it is raised — no mapping in between. Partner
+flows turn them into receipts (``FatalMessage``); the domain stays I/O-free (the kit's errors are plain
+exceptions)."""
 
 from __future__ import annotations
 
+from tovholder.errors import DomainError
 
-class HealthRuleViolation(ValueError):
-    """A request breaks a health rule; ``str(err)`` is a reason a person can act on (HTTP 422), in Danish
-    for staff. A rule that partners can also break gives the English reason for the receipt in ``en``."""
 
-    def __init__(self, message: str, *, en: str | None = None) -> None:
-        super().__init__(message)
-        self.en = en or message
+class HealthRuleViolation(DomainError, ValueError):
+    """A request breaks a health rule: 422 ``rule-violation``; ``str(err)`` is a reason a person can act on,
+    in Danish for staff. A rule that partners can also break gives the English reason for the receipt in
+    ``en``. (Also a ``ValueError``, so a rule checked inside a request model is a validation error.)"""
 
 
 class NoticeInvalid(HealthRuleViolation):
@@ -18,3 +20,6 @@ class NoticeInvalid(HealthRuleViolation):
 
 class NoticeConflict(HealthRuleViolation):
     """The notice conflicts with an earlier message (receipt ``fatal-error``, HTTP 409)."""
+
+    status_code = 409
+    code = "conflict"

@@ -8,15 +8,18 @@ from typing import Any
 
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 
+from services.health.fhir.encounter import STATUSES
 from services.health.fhir.medcom import ACTIVITIES
-from tovholder.fhir import FHIR_JSON, FHIR_VERSION, dump
+from tovholder.fhir import (ACCESS_DOCUMENTATION, COUNT_PARAM, FHIR_JSON, FHIR_VERSION, LAST_UPDATED_PARAM, PATIENT_PARAM,
+                            SUBJECT_PARAM, capability_resource, dump, status_param)
 
 HOSPITAL_NOTIFICATION_PROFILE = ("http://medcomfhir.dk/ig/hospitalnotification/StructureDefinition/"
                                  "medcom-hospitalNotification-message")
-ENCOUNTER_SEARCH = (("patient", "reference", "The citizen (Patient/<citizen_id>)"),
-                    ("status", "token", "in-progress | onleave | finished | entered-in-error"),
-                    ("_lastUpdated", "date", "When the stay last changed, e.g. ge2026-11-01"),
-                    ("_count", "number", "Page size (1–100, default 20)"))
+ENCOUNTER = capability_resource(
+    "Encounter",
+    "A hospital stay, from the MedCom HospitalNotifications about it. A partner organisation reads a citizen's stays "
+    "only while the citizen's consent for 'health' to it is in force (403 OperationOutcome otherwise).",
+    (PATIENT_PARAM, SUBJECT_PARAM, status_param(STATUSES), LAST_UPDATED_PARAM, COUNT_PARAM))
 
 
 @dataclass(frozen=True)
@@ -49,15 +52,8 @@ def capability_statement(base: str, messaging: Messaging) -> dict[str, Any]:
         "implementation": {"description": "Tovholder health: the tovholder's hospital notices and stays", "url": base},
         "rest": [{
             "mode": "server",
-            "documentation": "Bearer tokens as for the REST API: staff see the stays of the citizens they may see, "
-                             "the citizen their own (SMART scopes user/*.read, patient/*.read when the token has them).",
-            "resource": [{
-                "type": "Encounter",
-                "profile": "http://hl7.org/fhir/StructureDefinition/Encounter",
-                "documentation": "A hospital stay, from the MedCom HospitalNotifications about it.",
-                "interaction": [{"code": "read"}, {"code": "search-type"}],
-                "searchParam": [{"name": n, "type": t, "documentation": d} for n, t, d in ENCOUNTER_SEARCH],
-            }],
+            "documentation": ACCESS_DOCUMENTATION,
+            "resource": [ENCOUNTER],
             "operation": [{"name": "process-message",
                            "definition": "http://hl7.org/fhir/OperationDefinition/MessageHeader-process-message"}],
         }],

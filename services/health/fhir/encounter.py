@@ -66,7 +66,3 @@ def stays(citizen_id: uuid.UUID, notices: Iterable[Any]) -> list[Stay]:
     return sorted(result, key=lambda s: s.last_updated, reverse=True)
 
 
-def matches_last_updated(stay: Stay, conditions: Iterable[tuple[str, datetime]]) -> bool:
-    ops = {"eq": lambda a, b: a == b, "ge": lambda a, b: a >= b, "le": lambda a, b: a <= b,
-           "gt": lambda a, b: a > b, "lt": lambda a, b: a < b}
-    return all(ops[op](stay.last_updated, when) for op, when in conditions)

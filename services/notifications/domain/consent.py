@@ -10,8 +10,8 @@ event only where
   on to: they reach a partner only under the citizen's consent for ``health`` to that organisation.
 
 A revocation applies to everything after it: it is checked before *every* attempt, so queued
-retries of older events stop too. The answer always carries a reason, which is stored when nothing is
-delivered.
+retries of older events stop too. The answer always carries a reason (Danish, and ``en`` in English), whose
+English is stored in the partner's delivery log when nothing is delivered.
 """
 
 from __future__ import annotations
@@ -138,7 +138,8 @@ def decide(
 ) -> kit.Decision:
     category = category_of(event_type)
     if category is None:
-        return kit.refused(f"{event_type} is never delivered to partners")
+        return kit.refused(f"{event_type} sendes aldrig til samarbejdspartnere",
+                           en=f"{event_type} is never delivered to partners")
     recorded_basis = event_data.get("legal_basis")
     return kit.decide(
         consents=[c.as_consent() for c in consents if c.citizen_id == citizen_id],

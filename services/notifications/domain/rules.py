@@ -47,6 +47,9 @@ FOLLOW_UP_DUE = "tovholder.plans.follow-up-due.v1"
 FOLLOW_UP_RECORDED = "tovholder.plans.follow-up-recorded.v1"
 LEARNING_PLAN_DUE = "tovholder.plans.learning-plan-due.v1"
 LEARNING_PLAN_COMPLETED = "tovholder.plans.learning-plan-completed.v1"
+NETWORK_MEETING_REQUESTED = "tovholder.plans.network-meeting-requested.v1"
+NETWORK_MEETING_SCHEDULED = "tovholder.plans.network-meeting-scheduled.v1"
+NETWORK_MEETING_CLOSED = "tovholder.plans.network-meeting-closed.v1"
 SAFETY_RATING_CHANGED = "tovholder.plans.safety-rating-changed.v1"
 
 REFERRAL_WITHDRAWN = "tovholder.referrals.referral-withdrawn.v1"
@@ -138,11 +141,13 @@ class CreateOrReviseTask:
 
 @dataclass(frozen=True, slots=True)
 class CompleteLinkedTasks:
-    """The work was recorded in another service: the active tasks linked to ``link`` are done."""
+    """The work was recorded in another service: the active tasks linked to ``link`` are done.
+    ``closed_by``: the event that closed them, when its withdrawal should reopen them."""
 
     link: Link
     reason: str
     kinds: frozenset[TaskKind] | None = None
+    closed_by: Link | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,7 +190,8 @@ class HandOverUnclaimedTasks:
 
 @dataclass(frozen=True, slots=True)
 class ReopenTasksCancelledBy:
-    """Undo ``CancelCitizenTasks`` when the event that caused it is withdrawn or corrected."""
+    """Undo what an event closed (``CancelCitizenTasks``, or ``CompleteLinkedTasks`` with ``closed_by``)
+    when that event is withdrawn or corrected."""
 
     cancelled_by: Link
     reason: str
@@ -478,13 +484,15 @@ def hospital_notice_registered(event: IncomingEvent) -> list[Action]:
 
 
 def _discharge_closes_the_stay(event: IncomingEvent) -> list[Action]:
-    """A discharge ends the stay: the episode's accompany and leave tasks are done."""
+    """A discharge ends the stay: the episode's accompany and leave tasks are done — until the hospital
+    cancels the discharge (AN_SLHJ): the stay goes on, and they open again."""
     if event.require("kind") != "discharge" or not event.get("hospital_episode_id"):
         return []
     return [CompleteLinkedTasks(
         Link("hospital-episode", str(event.get("hospital_episode_id"))),
         reason="Borgeren er udskrevet",
         kinds=frozenset({TaskKind.ACCOMPANY_ADMISSION, TaskKind.HOSPITAL_LEAVE_CONTACT}),
+        closed_by=notice_link(event.require("notice_id")),
     )]
 
 
@@ -506,7 +514,8 @@ def hospital_notice_cancelled(event: IncomingEvent) -> list[Action]:
     old = notice_link(event.require("cancels_notice_id"))
     return [
         WithdrawLinkedTasks(old, reason="Hospitalsadvisen er annulleret af afsenderen"),
-        ReopenTasksCancelledBy(old, reason="Dødsmeldingen er annulleret af afsenderen"),
+        # A cancelled death notice reopens what it cancelled; a cancelled discharge what it closed.
+        ReopenTasksCancelledBy(old, reason="Hospitalsadvisen er annulleret af afsenderen; opgaven er åben igen"),
     ]
 
 
@@ -571,6 +580,50 @@ def learning_plan_due(event: IncomingEvent) -> list[Action]:
 
 def learning_plan_completed(event: IncomingEvent) -> list[Action]:
     return [CompleteLinkedTasks(learning_plan_link(event), reason="Læringsplanen er skrevet")]
+
+
+def network_meeting_link(event: IncomingEvent) -> Link:
+    return Link("network-meeting", str(event.require("meeting_id")))
+
+
+def _network_meeting_spec(event: IncomingEvent, *, business_status: str) -> TaskSpec:
+    due_on = as_date(event.require("due_on"), "due_on")
+    links = (network_meeting_link(event),)
+    if event.get("plan_id"):
+        links += (Link("plan", str(event.get("plan_id"))),)
+    return TaskSpec(
+        kind=TaskKind.NETWORK_MEETING,
+        title=f"Borgeren har bedt om et netværksmøde – holdes senest {due_on.strftime('%d.%m.%Y')}",
+        priority=Priority.ROUTINE,
+        # Region Hovedstaden: held within 5 working days (plans counts them, Danish holidays included);
+        # a late one escalates (``scheduling.ESCALATE_WHEN_LATE``).
+        due_at=end_of_local_day(due_on),
+        business_status=business_status,
+        description="Borgeren har selv kaldt netværket sammen. Se grunden og hvem borgeren ønsker med under "
+                    "Netværk i Borgerens Plan; sæt tidspunktet der, så borgeren kan se det.",
+        checklist=("Aftal tid og sted med borgeren", "Inviter dem, borgeren ønsker med", "Luk mødet, når det er holdt"),
+        links=links,
+        **owner_or_coordinators(event.get("assignee"), event.botilbud_id),
+    )
+
+
+def network_meeting_requested(event: IncomingEvent) -> list[Action]:
+    # One task per meeting, ever: the same request arriving again has no second effect.
+    spec = _network_meeting_spec(event, business_status="ikke planlagt")
+    return [CreateTask(spec, once_per=network_meeting_link(event))]
+
+
+def network_meeting_scheduled(event: IncomingEvent) -> list[Action]:
+    at = as_datetime(event.require("meeting_at"), "meeting_at")
+    status = f"planlagt {local_date(at).strftime('%d.%m.%Y')}"
+    return [ReviseLinkedTasks(network_meeting_link(event), (_network_meeting_spec(event, business_status=status),),
+                              reason="Netværksmødet har fået en tid")]
+
+
+def network_meeting_closed(event: IncomingEvent) -> list[Action]:
+    if event.require("outcome") == "held":
+        return [CompleteLinkedTasks(network_meeting_link(event), reason="Netværksmødet er holdt")]
+    return [WithdrawLinkedTasks(network_meeting_link(event), reason="Netværksmødet er aflyst")]
 
 
 _LA2_DA = {"red": "rød", "yellow": "gul", "green": "grøn"}
@@ -915,6 +968,13 @@ RULES: tuple[Rule, ...] = (
         then=learning_plan_due,
     ),
     Rule(LEARNING_PLAN_COMPLETED, "Læringsplan skrevet → opgaven er udført", then=learning_plan_completed),
+    Rule(NETWORK_MEETING_REQUESTED, "Borgeren kalder til netværksmøde → opgave til netværkskoordinatoren (ellers "
+         "koordinatorpuljen), holdes inden for 5 arbejdsdage; et forsinket møde eskaleres",
+         then=network_meeting_requested),
+    Rule(NETWORK_MEETING_SCHEDULED, "Netværksmødet får en tid → opgavens status viser datoen",
+         then=network_meeting_scheduled),
+    Rule(NETWORK_MEETING_CLOSED, "Netværksmødet holdt → opgaven er udført; aflyst → opgaven trækkes tilbage",
+         then=network_meeting_closed),
     Rule(MEDICATION_ALERT_RAISED, "Medicinændring under indlæggelse → tovholder tjekker FMK i dag (haster)",
          then=medication_alert),
     Rule(MEDICATION_ALERT_ACKNOWLEDGED, "Medicinadvarsel kvitteret → opgaven om at tjekke FMK er udført",
@@ -1036,7 +1096,8 @@ def apply_actions(
         elif isinstance(action, CompleteLinkedTasks):
             for task in [x for x in by_id.values() if x.has_link(action.link) and not x.status.is_final]:
                 if action.kinds is None or task.kind in action.kinds:
-                    by_id[task.task_id] = t.close_as_done(task, system, now, action.reason)
+                    closed_by = str(action.closed_by) if action.closed_by is not None else None
+                    by_id[task.task_id] = t.close_as_done(task, system, now, action.reason, closed_by=closed_by)
         elif isinstance(action, WithdrawLinkedTasks):
             for task in [x for x in by_id.values() if x.has_link(action.link)]:
                 if action.kinds is not None and task.kind not in action.kinds:
@@ -1060,7 +1121,8 @@ def apply_actions(
                     )
         elif isinstance(action, ReopenTasksCancelledBy):
             for task in [x for x in by_id.values() if x.cancelled_by == str(action.cancelled_by)]:
-                if task.status is t.TaskStatus.CANCELLED and not task.has_link(action.cancelled_by):
+                closed = task.status in (t.TaskStatus.CANCELLED, t.TaskStatus.DONE)
+                if closed and not task.has_link(action.cancelled_by):
                     by_id[task.task_id] = t.reopen(task, system, now, action.reason)
         elif isinstance(action, ReviseLinkedTasks):
             linked = [x for x in by_id.values() if x.has_link(action.link)]

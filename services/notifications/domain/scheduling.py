@@ -49,6 +49,9 @@ DEFAULT_ESCALATION_DELAYS: Mapping[Priority, timedelta] = MappingProxyType(
 ANY_BOTILBUD = "*"
 DEFAULT_ESCALATION_ROLES: Mapping[str, Role] = MappingProxyType({ANY_BOTILBUD: Role.NURSE_CONSULTANT})
 ESCALATION_ROLES = frozenset({Role.COORDINATOR, Role.NURSE_CONSULTANT, Role.VISITATION})
+# Kinds whose deadline is a promise to the citizen (the network meeting they called: within 5 working
+# days) also escalate, whatever their priority, when their due time passes with nobody on them.
+ESCALATE_WHEN_LATE = frozenset({t.TaskKind.NETWORK_MEETING})
 # When a task already waits in the escalation role's own pool, it goes to the next of these.
 _FALLBACK_ROLES = (Role.COORDINATOR, Role.NURSE_CONSULTANT)
 
@@ -73,7 +76,10 @@ class EscalationPolicy:
 
     def escalation_due_at(self, task: Task) -> datetime | None:
         delay = self.delays.get(task.priority)
-        return None if delay is None else task.created_at + delay
+        moments = [task.created_at + delay] if delay is not None else []
+        if task.kind in ESCALATE_WHEN_LATE and task.due_at is not None:
+            moments.append(task.due_at)
+        return min(moments) if moments else None
 
     def escalation_role(self, botilbud_id: str) -> Role:
         return self.roles.get(botilbud_id) or self.roles.get(ANY_BOTILBUD) or Role.NURSE_CONSULTANT
@@ -165,6 +171,19 @@ class SweepResult:
     flagged_overdue: list[UUID] = field(default_factory=list)
     # (task as finally changed, the reminder to send to whoever has it)
     reminders: list[tuple[Task, Reminder]] = field(default_factory=list)
+    # A late promise someone has taken: (the task, the escalation pool to tell; the task stays theirs)
+    late_promises: list[tuple[Task, Pool]] = field(default_factory=list)
+
+
+def late_promise_pool(task: Task, policy: EscalationPolicy) -> Pool | None:
+    """A promise to the citizen (``ESCALATE_WHEN_LATE``) that someone has taken and not kept by its due
+    time: taking it away from them helps nobody, so it stays theirs and the botilbud's escalation role
+    is told (unclaimed ones move to that role instead, ``escalate_if_due``)."""
+    if task.kind not in ESCALATE_WHEN_LATE or task.botilbud_id is None or task.owner_sub is None:
+        return None
+    if task.status not in (TaskStatus.CLAIMED, TaskStatus.IN_PROGRESS):
+        return None
+    return _pool_of(policy.escalation_role(task.botilbud_id), task.botilbud_id)
 
 
 def sweep(tasks: Iterable[Task], now: datetime, policy: EscalationPolicy) -> SweepResult:
@@ -180,6 +199,11 @@ def sweep(tasks: Iterable[Task], now: datetime, policy: EscalationPolicy) -> Swe
         flagged = t.flag_overdue(task, now)
         if flagged is not task:
             result.flagged_overdue.append(task.task_id)
+            told = late_promise_pool(flagged, policy)
+            if told is not None:
+                flagged = t.note(flagged, t.Actor.system(), now,
+                                 f"Over fristen – {told.label_da} har fået besked; opgaven er stadig hos den, der tog den")
+                result.late_promises.append((flagged, told))
         task = flagged
         result.reminders.extend((task, reminder) for reminder in fired)
         if task is not original:

@@ -97,6 +97,7 @@ class TaskKind(StrEnum):
     UNMATCHED_HOSPITAL_NOTICE = "unmatched-hospital-notice"
     VISITATION_FOLLOW_UP = "visitation-follow-up"
     MOVE_OUT = "move-out"
+    NETWORK_MEETING = "network-meeting"
     OTHER = "other"
 
     @property
@@ -106,6 +107,7 @@ class TaskKind(StrEnum):
 
 KIND_LABELS_DA: dict[TaskKind, str] = {
     TaskKind.FIRST_NETWORK_MEETING: "Første netværksmøde",
+    TaskKind.NETWORK_MEETING: "Netværksmøde borgeren har bedt om",
     TaskKind.ACCOMPANY_ADMISSION: "Indlæggelse: følg og besøg",
     TaskKind.HOSPITAL_LEAVE_CONTACT: "Orlov fra hospital",
     TaskKind.DISCHARGE_FOLLOW_UP: "Opfølgning efter udskrivelse",
@@ -219,7 +221,8 @@ class Task:
     escalated_at: datetime | None = None
     overdue_since: datetime | None = None
     reminders: tuple[Reminder, ...] = ()
-    # The link of the event that cancelled this task, so cancelling *that* event can reopen it.
+    # The link of the event that closed this task (cancelled it, or closed it as done, e.g. a discharge),
+    # so withdrawing *that* event can reopen it. (One column for both: a task is closed once.)
     cancelled_by: str | None = None
     history: tuple[HistoryEntry, ...] = field(default=())
 
@@ -324,12 +327,13 @@ def complete(task: Task, actor: Actor, now: datetime, note: str | None = None) -
     return _change(task, now, actor.sub, "completed", note=note, status=TaskStatus.DONE)
 
 
-def close_as_done(task: Task, actor: Actor, now: datetime, reason: str) -> Task:
-    """The work was recorded elsewhere (e.g. the follow-up was registered in Borgerens Plan)."""
+def close_as_done(task: Task, actor: Actor, now: datetime, reason: str, *, closed_by: str | None = None) -> Task:
+    """The work was recorded elsewhere (e.g. the follow-up was registered in Borgerens Plan). ``closed_by``
+    names the event that made it so (kept in ``cancelled_by``), so that event's withdrawal can undo it."""
     if task.status is TaskStatus.DONE:
         return task
     _require_status(task, ACTIVE_STATUSES, "afsluttes")
-    return _change(task, now, actor.sub, "completed", note=reason, status=TaskStatus.DONE)
+    return _change(task, now, actor.sub, "completed", note=reason, status=TaskStatus.DONE, cancelled_by=closed_by)
 
 
 def release(task: Task, actor: Actor, now: datetime) -> Task:
@@ -353,8 +357,10 @@ def cancel(task: Task, actor: Actor, now: datetime, reason: str, *, cancelled_by
 
 
 def reopen(task: Task, actor: Actor, now: datetime, reason: str) -> Task:
-    """Undo a cancellation, e.g. when the notice that caused it is itself withdrawn."""
-    _require_status(task, {TaskStatus.CANCELLED}, "genåbnes")
+    """Undo a cancellation, or a closing by an event (``cancelled_by`` set), e.g. when the notice that
+    caused it is itself withdrawn. Work a person completed stays completed."""
+    reopenable = {TaskStatus.CANCELLED} | ({TaskStatus.DONE} if task.cancelled_by else set())
+    _require_status(task, reopenable, "genåbnes")
     status = TaskStatus.OPEN
     return _change(task, now, actor.sub, "reopened", note=reason, status=status, cancelled_by=None)
 

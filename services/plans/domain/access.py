@@ -47,6 +47,9 @@ class Action(str, enum.Enum):
     RECORD_FIT = "record-fit"
     READ_CONSENT = "read-consent"
     CHANGE_CONSENT = "change-consent"
+    CALL_NETWORK_MEETING = "call-network-meeting"  # the citizen convenes their network
+    RUN_NETWORK_MEETING = "run-network-meeting"  # staff in the network set its time and close it
+    SHARE_FIT = "share-fit"  # the citizen shares (or stops sharing) a FIT session's scores
 
 
 # The viewer is the kit's actor (sub, role, botilbud, org).
@@ -71,8 +74,10 @@ _ALLOWED: dict[Relation, frozenset[Action]] = {
     Relation.CITIZEN: frozenset({
         Action.READ_PLAN, Action.WRITE_PLAN, Action.COMMENT_PLAN, Action.READ_NETWORK, Action.CHANGE_NETWORK,
         Action.READ_SAFETY, Action.WRITE_TRYGHEDSPLAN, Action.READ_FIT, Action.READ_CONSENT, Action.CHANGE_CONSENT,
+        Action.CALL_NETWORK_MEETING, Action.SHARE_FIT,
     }),
-    Relation.NETWORK: frozenset(set(Action) - {Action.COMMENT_PLAN}),
+    # What only the citizen does (comment on, call a meeting, share FIT) is not staff's to do for them.
+    Relation.NETWORK: frozenset(set(Action) - {Action.COMMENT_PLAN, Action.CALL_NETWORK_MEETING, Action.SHARE_FIT}),
     Relation.BOTILBUD_STAFF: frozenset({Action.READ_NETWORK, Action.READ_SAFETY, Action.RATE_SAFETY}),
     Relation.PARTNER: frozenset(),
     Relation.OTHER: frozenset(),
@@ -90,34 +95,53 @@ PARTNER_READS = {Action.READ_PLAN: "plan", Action.READ_SAFETY: "safety-plan", Ac
 class AccessDecision:
     allowed: bool
     relation: Relation
-    reason: str
+    reason: str  # Danish: the citizen or staff member reads it in a refusal
     consent: ConsentDecision | None = None
+    en: str = ""  # the same in English, for a partner (FHIR)
 
     def __bool__(self) -> bool:
         return self.allowed
+
+
+# Who the viewer is to the citizen, in the words of an allowed decision's reason.
+_AS = {Relation.CITIZEN: "borgeren selv", Relation.NETWORK: "medarbejder i borgerens netværk",
+       Relation.BOTILBUD_STAFF: "medarbejder på borgerens botilbud"}
 
 
 def decide(viewer: Viewer, action: Action, *, citizen_id: str, network: Iterable[str], botilbud_id: str | None,
            consents: Iterable[ConsentRecord] = (), at: datetime, network_is_empty: bool = False) -> AccessDecision:
     rel = relation(viewer, citizen_id=citizen_id, network=network, botilbud_id=botilbud_id)
     if action in _ALLOWED[rel]:
-        return AccessDecision(True, rel, f"allowed as {rel.value}")
+        return AccessDecision(True, rel, f"tilladt som {_AS.get(rel, rel.value)}", en=f"allowed as {rel.value}")
     if rel == Relation.BOTILBUD_STAFF and network_is_empty and action in _BEFORE_THE_NETWORK:
-        return AccessDecision(True, rel, "the network is not formed yet: staff of the citizen's botilbud prepare the move-in")
+        return AccessDecision(True, rel, "netværket er ikke dannet endnu: medarbejderne på borgerens botilbud "
+                                         "forbereder indflytningen",
+                              en="the network is not formed yet: staff of the citizen's botilbud prepare the move-in")
     if rel == Relation.PARTNER and action in PARTNER_READS:
         consent = may_receive(recipient_kind="organisation", recipient_id=viewer.org or "",
                               category=PARTNER_READS[action], at=at, consents=consents)
-        return AccessDecision(consent.allowed, rel, consent.reason, consent)
-    return AccessDecision(False, rel, _refusal(rel, action))
+        return AccessDecision(consent.allowed, rel, consent.reason, consent, en=consent.en)
+    danish, english = _refusal(rel, action)
+    return AccessDecision(False, rel, danish, en=english)
 
 
-def _refusal(rel: Relation, action: Action) -> str:
+def _refusal(rel: Relation, action: Action) -> tuple[str, str]:
+    """Why not: in Danish for the person refused, and in English."""
     if rel == Relation.CITIZEN:
-        return "this is for staff in your network"
+        return "det gør medarbejderne i dit netværk", "this is for staff in your network"
     if rel == Relation.BOTILBUD_STAFF:
         if action == Action.CHANGE_NETWORK:
-            return "only the citizen, or staff already in the citizen's network on the citizen's behalf, can change the network"
-        return "only staff in the citizen's network can do this; the citizen chooses who is in it"
+            return ("kun borgeren kan ændre netværket, eller en medarbejder, der allerede er i borgerens netværk, "
+                    "på borgerens vegne",
+                    "only the citizen, or staff already in the citizen's network on the citizen's behalf, can "
+                    "change the network")
+        return ("kun medarbejdere i borgerens netværk kan gøre det; borgeren vælger, hvem der er med",
+                "only staff in the citizen's network can do this; the citizen chooses who is in it")
+    if rel == Relation.NETWORK:
+        return ("det gør kun borgeren selv (kommenterer planen, indkalder til netværksmøde, deler FIT-scorer)",
+                "only the citizen does this (comment on the plan, call a network meeting, share FIT scores)")
     if rel == Relation.PARTNER:
-        return "partners see only what the citizen has consented to share with their organisation"
-    return "you are neither the citizen nor staff in the citizen's network"
+        return ("samarbejdspartnere ser kun det, borgeren har givet samtykke til at dele med deres organisation",
+                "partners see only what the citizen has consented to share with their organisation")
+    return ("du er hverken borgeren eller medarbejder i borgerens netværk",
+            "you are neither the citizen nor staff in the citizen's network")

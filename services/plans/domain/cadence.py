@@ -38,18 +38,18 @@ class Cadence:
 
     def __post_init__(self) -> None:
         if self.days < 0 or self.months < 0:
-            raise PlanRuleViolation("a cadence cannot be negative", field="cadence")
+            raise PlanRuleViolation("en kadence kan ikke være negativ", field="cadence")
         if self.days and self.months:
-            raise PlanRuleViolation("a cadence is counted in days or in months, not both", field="cadence")
+            raise PlanRuleViolation("en kadence tælles i dage eller i måneder, ikke begge", field="cadence")
         if self.days == 0 and self.months == 0:
-            raise PlanRuleViolation("a cadence must be at least one day (a cadence of zero never comes due)", field="cadence")
+            raise PlanRuleViolation("en kadence skal være mindst én dag (en kadence på nul bliver aldrig aktuel)", field="cadence")
         if self.days > MAX_CADENCE_DAYS or self.months > MAX_CADENCE_MONTHS:
-            raise PlanRuleViolation("a cadence can be at most a year", field="cadence")
+            raise PlanRuleViolation("en kadence kan højst være et år", field="cadence")
         if self.latest_months is not None:
             if self.months == 0:
-                raise PlanRuleViolation("a window ('2–3 months') needs a cadence in months", field="cadence")
+                raise PlanRuleViolation("et interval ('2–3 måneder') kræver en kadence i måneder", field="cadence")
             if not self.months < self.latest_months <= MAX_CADENCE_MONTHS:
-                raise PlanRuleViolation("the end of a cadence window must come after its start and within a year", field="cadence")
+                raise PlanRuleViolation("slutningen af et kadenceinterval skal ligge efter starten og inden for et år", field="cadence")
         if not self.label:
             object.__setattr__(self, "label", self._default_label())
 
@@ -80,10 +80,10 @@ class Cadence:
         """Build from what a person typed: exactly one of days, weeks or months."""
         given = [v for v in (days, weeks, months) if v is not None]
         if len(given) != 1:
-            raise PlanRuleViolation("give a cadence as exactly one of days, weeks or months", field="cadence")
+            raise PlanRuleViolation("angiv en kadence som præcis én af dage, uger eller måneder", field="cadence")
         if weeks is not None:
             if weeks <= 0:
-                raise PlanRuleViolation("a cadence must be at least one day (a cadence of zero never comes due)", field="cadence")
+                raise PlanRuleViolation("en kadence skal være mindst én dag (en kadence på nul bliver aldrig aktuel)", field="cadence")
             return cls(days=weeks * 7, label=label)
         return cls(days=days or 0, months=months or 0, latest_months=latest_months, label=label)
 
@@ -108,5 +108,5 @@ def preset(name: str) -> Cadence:
         return PRESETS[name]
     except KeyError:
         raise PlanRuleViolation(
-            f"unknown cadence {name!r}; known: {', '.join(sorted(PRESETS))}", field="cadence"
+            f"ukendt kadence {name!r}; kendte: {', '.join(sorted(PRESETS))}", field="cadence"
         ) from None

@@ -53,12 +53,12 @@ def parse_category(value: str | Category, *, consentable: bool = False) -> Categ
     except ValueError:
         known = CONSENTABLE_CATEGORIES if consentable else set(Category)
         raise UnknownCategory(
-            f"unknown information category {value!r}; known: {', '.join(sorted(c.value for c in known))}",
+            f"ukendt oplysningskategori {value!r}; kendte: {', '.join(sorted(c.value for c in known))}",
             field="category",
         ) from None
     if consentable and category not in CONSENTABLE_CATEGORIES:
         raise UnknownCategory(
-            f"{category.value} is shared on a legal basis, not by consent; consent categories are "
+            f"{category.value} deles med hjemmel i loven, ikke efter samtykke; samtykkekategorierne er "
             f"{', '.join(sorted(c.value for c in CONSENTABLE_CATEGORIES))}",
             field="category",
         )
@@ -69,13 +69,13 @@ def parse_recipient(kind: str | RecipientKind, recipient_id: str) -> tuple[Recip
     try:
         kind = RecipientKind(kind)
     except ValueError:
-        raise PlanRuleViolation("a recipient is an organisation or a group", field="recipient_kind") from None
+        raise PlanRuleViolation("en modtager er en organisation eller en gruppe", field="recipient_kind") from None
     recipient_id = (recipient_id or "").strip()
     if not recipient_id:
-        raise PlanRuleViolation("say which organisation or group receives the information", field="recipient_id")
+        raise PlanRuleViolation("angiv, hvilken organisation eller gruppe der modtager oplysningerne", field="recipient_id")
     if kind == RecipientKind.GROUP and recipient_id not in KNOWN_GROUPS:
         raise PlanRuleViolation(
-            f"unknown group {recipient_id!r}; known groups: {', '.join(sorted(KNOWN_GROUPS))}", field="recipient_id"
+            f"ukendt gruppe {recipient_id!r}; kendte grupper: {', '.join(sorted(KNOWN_GROUPS))}", field="recipient_id"
         )
     return kind, recipient_id
 
@@ -115,9 +115,10 @@ class DecisionBasis(str, enum.Enum):
 class ConsentDecision:
     allowed: bool
     basis: DecisionBasis
-    reason: str
+    reason: str  # Danish (the kit's decision), for the citizen and staff
     consent_id: UUID | None = None
     legal_reference: str | None = None
+    en: str = ""  # the same in English, for a partner
 
     def __bool__(self) -> bool:
         return self.allowed
@@ -133,12 +134,12 @@ def may_receive(*, recipient_kind: str, recipient_id: str, category: str, at: da
     """
     if at.tzinfo is None or at.utcoffset() is None:
         # A naive time cannot be compared honestly with recorded consent times.
-        raise PlanRuleViolation("the time of sharing must carry a time zone", field="at")
+        raise PlanRuleViolation("tidspunktet for delingen skal have en tidszone", field="at")
     category = parse_category(category)
     try:
         kind = RecipientKind(recipient_kind)
     except ValueError:
-        raise PlanRuleViolation("a recipient is an organisation or a group", field="recipient_kind") from None
+        raise PlanRuleViolation("en modtager er en organisation eller en gruppe", field="recipient_kind") from None
     # Only this recipient's consents for this category can decide it: convert those, not the registry.
     relevant = [c for c in consents
                 if c.recipient_id == recipient_id and c.category == category.value and c.recipient_kind == kind.value]
@@ -150,7 +151,7 @@ def may_receive(*, recipient_kind: str, recipient_id: str, category: str, at: da
     )
     return ConsentDecision(decision.allowed, DecisionBasis(decision.grounds.value), decision.reason,
                            consent_id=UUID(decision.consent_id) if decision.consent_id else None,
-                           legal_reference=decision.legal_basis)
+                           legal_reference=decision.legal_basis, en=decision.en)
 
 
 def give(*, consent_id: UUID, recipient_kind: str, recipient_id: str, category: str, at: datetime, by: str,
@@ -159,20 +160,20 @@ def give(*, consent_id: UUID, recipient_kind: str, recipient_id: str, category: 
     kind, recipient_id = parse_recipient(recipient_kind, recipient_id)
     category = parse_category(category, consentable=True)
     if at.tzinfo is None or at.utcoffset() is None:
-        raise PlanRuleViolation("the time of consent must carry a time zone", field="given_at")
+        raise PlanRuleViolation("tidspunktet for samtykket skal have en tidszone", field="given_at")
     for c in existing:
         if (c.recipient_kind, c.recipient_id, c.category) == (kind.value, recipient_id, category.value) \
                 and c.revoked_at is None:
-            raise PlanRuleViolation("the citizen already has this consent in force", field="category")
+            raise PlanRuleViolation("borgeren har allerede dette samtykke i kraft", field="category")
     return ConsentRecord(consent_id=consent_id, recipient_kind=kind.value, recipient_id=recipient_id,
                          category=category.value, given_at=at, given_by=by, recipient_name=recipient_name)
 
 
 def revoke(record: ConsentRecord, *, at: datetime, by: str) -> ConsentRecord:
     if record.revoked_at is not None:
-        raise PlanRuleViolation("this consent is already revoked", field="consent_id")
+        raise PlanRuleViolation("samtykket er allerede tilbagekaldt", field="consent_id")
     if at.tzinfo is None or at.utcoffset() is None:
-        raise PlanRuleViolation("the time of revocation must carry a time zone", field="revoked_at")
+        raise PlanRuleViolation("tidspunktet for tilbagekaldelsen skal have en tidszone", field="revoked_at")
     if at < record.given_at:
-        raise PlanRuleViolation("a consent cannot be revoked before it was given", field="revoked_at")
+        raise PlanRuleViolation("et samtykke kan ikke tilbagekaldes, før det er givet", field="revoked_at")
     return ConsentRecord(**{**record.__dict__, "revoked_at": at, "revoked_by": by})

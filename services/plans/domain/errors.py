@@ -1,16 +1,20 @@
 """The one exception the plans domain raises: a rule of the issue was broken.
 
-The API turns it into a 4xx with ``message`` as the reason, so messages are written for the person
-who typed the input, not for a developer.
+It is the kit's ``DomainError`` (``tovholder.errors``): the kit's exception handler answers it, wherever
+it is raised, with 422 ``rule-violation`` and ``message`` as the reason — so messages are written for the
+person who typed the input, not for a developer. Nothing is committed, so nothing changed.
 """
 
 from __future__ import annotations
 
+from tovholder.errors import DomainError
 
-class PlanRuleViolation(ValueError):
+
+class PlanRuleViolation(DomainError, ValueError):
+    """(Also a ``ValueError``, so a rule checked inside a request model is a validation error.)"""
+
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
-        self.message = message
         self.field = field
 
 
@@ -22,7 +26,7 @@ def require_text(value: str | None, what: str, *, field: str, max_length: int = 
     """Free text must say something; surrounding whitespace is not content."""
     text = (value or "").strip()
     if not text:
-        raise PlanRuleViolation(f"{what} must not be empty", field=field)
+        raise PlanRuleViolation(f"{what} må ikke være tom", field=field)
     if len(text) > max_length:
-        raise PlanRuleViolation(f"{what} is longer than {max_length} characters", field=field)
+        raise PlanRuleViolation(f"{what} er længere end {max_length} tegn", field=field)
     return text

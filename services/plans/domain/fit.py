@@ -35,6 +35,7 @@ from typing import Mapping, Sequence
 from uuid import UUID
 
 from services.plans.domain.errors import PlanRuleViolation
+from tovholder import clock
 
 ITEM_MIN = 0.0
 ITEM_MAX = 10.0
@@ -255,4 +256,4 @@ def next_session_due(sessions: Sequence[FitSession], *, start: date) -> date:
     """About every 14 days from the last session, or from the start when there is none."""
     if not sessions:
         return start + FIT_CADENCE
-    return max(s.held_at for s in sessions).date() + FIT_CADENCE
+    return clock.local_date(max(s.held_at for s in sessions)) + FIT_CADENCE  # the Copenhagen day it was held

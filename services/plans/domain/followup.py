@@ -88,22 +88,22 @@ def record_follow_up(current: FollowUpSchedule, *, follow_up_id: UUID, held_on: 
                      next_due_on: date | None = None) -> tuple[FollowUp, FollowUpSchedule]:
     """Record the outcome and move the schedule on. Returns the record and the new schedule."""
     if held_on > today:
-        raise PlanRuleViolation("a follow-up cannot be recorded before it is held", field="held_on")
+        raise PlanRuleViolation("en opfølgning kan ikke registreres, før den er holdt", field="held_on")
     if held_on < current.anchor:
-        raise PlanRuleViolation("this follow-up is older than the last one recorded", field="held_on")
+        raise PlanRuleViolation("opfølgningen er ældre end den senest registrerede", field="held_on")
     if not isinstance(written_with_citizen, bool):
-        raise PlanRuleViolation("say whether this was written together with the citizen (true or false)",
+        raise PlanRuleViolation("angiv, om det er skrevet sammen med borgeren (true eller false)",
                                 field="written_with_citizen")
     next_due = next_due_on or current.cadence.due_on(held_on)
     if next_due <= held_on:
-        raise PlanRuleViolation("the next follow-up must come after this one", field="next_due_on")
+        raise PlanRuleViolation("den næste opfølgning skal ligge efter denne", field="next_due_on")
     record = FollowUp(
         follow_up_id=follow_up_id,
         plan_id=current.plan_id,
         subject=current.subject,
         subject_id=current.subject_id,
         held_on=held_on,
-        outcome=require_text(outcome, "the follow-up's outcome", field="outcome"),
+        outcome=require_text(outcome, "opfølgningens resultat", field="outcome"),
         next_due_on=next_due,
         recorded_by=recorded_by,
         written_with_citizen=written_with_citizen,

@@ -32,6 +32,13 @@ class NetworkRole(str, enum.Enum):
     MEDICATION_PARTNER = "medication-partner"
     OTHER = "other"
 
+    @property
+    def danish(self) -> str:
+        """The role in a Danish sentence ("netværket har allerede en netværkskoordinator")."""
+        return {"coordinator": "netværkskoordinator", "makker": "makker", "nurse-consultant": "sygeplejekonsulent",
+                "rehabilitation-leader": "rehabiliteringsleder", "medication-partner": "medicinmakker",
+                "other": "anden rolle"}[self.value]
+
 
 # At most one member may hold these.
 SINGLE_HOLDER_ROLES = frozenset({NetworkRole.COORDINATOR, NetworkRole.NURSE_CONSULTANT})
@@ -160,7 +167,7 @@ def change_role(network: Network, *, staff_id: str, role: NetworkRole,
     if member is None:
         raise PlanRuleViolation("medlemmet er ikke i borgerens netværk", field="staff_id")
     if member.role == role:
-        raise PlanRuleViolation(f"medlemmet har allerede rollen {role.value}", field="role")
+        raise PlanRuleViolation(f"medlemmet har allerede rollen {role.danish}", field="role")
     if member.kind == MemberKind.EXTERNAL:
         raise PlanRuleViolation("eksterne samarbejdspartnere har rollen 'other'", field="role")
     if member.role == NetworkRole.COORDINATOR:
@@ -175,13 +182,13 @@ def change_role(network: Network, *, staff_id: str, role: NetworkRole,
                                               for m in network.members))
     if previous_holder_role is None:
         raise PlanRuleViolation(
-            f"netværket har allerede en {role.value} ({holder.staff_id}); angiv previous_holder_role for at give "
+            f"netværket har allerede en {role.danish} ({holder.staff_id}); angiv previous_holder_role for at give "
             "rollen videre, eller skift eller fjern det medlem først", field="role")
     previous_holder_role = NetworkRole(previous_holder_role)
     if previous_holder_role == role:
         raise PlanRuleViolation("den tidligere indehaver kan ikke beholde rollen", field="previous_holder_role")
     if previous_holder_role in SINGLE_HOLDER_ROLES and network.holder_of(previous_holder_role) not in (None, member):
-        raise PlanRuleViolation(f"netværket har allerede en {previous_holder_role.value}",
+        raise PlanRuleViolation(f"netværket har allerede en {previous_holder_role.danish}",
                                 field="previous_holder_role")
 
     def moved(m: NetworkMember) -> NetworkMember:
@@ -197,5 +204,5 @@ def change_role(network: Network, *, staff_id: str, role: NetworkRole,
 def _require_free(network: Network, role: NetworkRole) -> None:
     if role in SINGLE_HOLDER_ROLES and network.holder_of(role) is not None:
         raise PlanRuleViolation(
-            f"netværket har allerede en {role.value}; skift eller fjern det medlem først", field="role"
+            f"netværket har allerede en {role.danish}; skift eller fjern det medlem først", field="role"
         )

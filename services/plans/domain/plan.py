@@ -22,6 +22,7 @@ from uuid import UUID
 
 from services.plans.domain.cadence import Cadence
 from services.plans.domain.errors import PlanRuleViolation, require_text
+from tovholder import clock
 
 
 class GoalKind(str, enum.Enum):
@@ -36,6 +37,11 @@ class GoalStatus(str, enum.Enum):
     ACHIEVED = "achieved"
     # The citizen let go of it. Goals are closed, never deleted, so the history stays readable.
     DROPPED = "dropped"
+
+    @property
+    def danish(self) -> str:
+        """The status in a Danish sentence ("målet er nået")."""
+        return {"active": "aktivt", "paused": "sat på pause", "achieved": "nået", "dropped": "opgivet"}[self.value]
 
 
 class SubGoalKind(str, enum.Enum):
@@ -100,7 +106,7 @@ class ResponsibleActor:
     def __post_init__(self) -> None:
         if self.kind != ActorKind.CITIZEN and not self.ref.strip():
             raise PlanRuleViolation(
-                "an action's responsible actor must say who (a staff id or the external actor's name)",
+                "den ansvarlige for en handling skal angive hvem (et medarbejder-id eller den eksterne aktørs navn)",
                 field="responsible",
             )
 
@@ -165,7 +171,7 @@ class PlanVersion:
         for g in self.goals:
             if g.goal_id == goal_id:
                 return g
-        raise PlanRuleViolation(f"the plan has no goal {goal_id}", field="goal_id")
+        raise PlanRuleViolation(f"planen har intet mål {goal_id}", field="goal_id")
 
     def active_goals(self) -> tuple[Goal, ...]:
         return tuple(g for g in self.goals if g.status == GoalStatus.ACTIVE)
@@ -178,7 +184,7 @@ def new_goal(*, goal_id: UUID, text: str | None, written_with_citizen: bool, kin
              cadence: Cadence | None = None, follow_up_owner: str | None = None) -> Goal:
     return Goal(
         goal_id=goal_id,
-        text=require_text(text, "a goal's text", field="text"),
+        text=require_text(text, "et måls tekst", field="text"),
         written_with_citizen=_require_flag(written_with_citizen),
         kind=GoalKind(kind),
         cadence=cadence,
@@ -192,7 +198,7 @@ def new_sub_goal(*, sub_goal_id: UUID, text: str | None, written_with_citizen: b
         smart = None
     return SubGoal(
         sub_goal_id=sub_goal_id,
-        text=require_text(text, "a sub-goal's text", field="text"),
+        text=require_text(text, "et delmåls tekst", field="text"),
         written_with_citizen=_require_flag(written_with_citizen),
         kind=SubGoalKind(kind),
         smart=smart,
@@ -202,12 +208,12 @@ def new_sub_goal(*, sub_goal_id: UUID, text: str | None, written_with_citizen: b
 def new_action(*, action_id: UUID, text: str | None, responsible: ResponsibleActor, due_on: date | None,
                written_with_citizen: bool, today: date) -> Action:
     if due_on is None:
-        raise PlanRuleViolation("an action needs a due date", field="due_on")
+        raise PlanRuleViolation("en handling skal have en frist", field="due_on")
     if due_on < today:
-        raise PlanRuleViolation("an action's due date cannot be in the past", field="due_on")
+        raise PlanRuleViolation("en handlings frist kan ikke ligge i fortiden", field="due_on")
     return Action(
         action_id=action_id,
-        text=require_text(text, "an action's text", field="text"),
+        text=require_text(text, "en handlings tekst", field="text"),
         responsible=responsible,
         due_on=due_on,
         written_with_citizen=_require_flag(written_with_citizen),
@@ -220,23 +226,23 @@ def new_entry(*, entry_id: UUID, kind: EntryKind, text: str | None, author: Auth
     _require_aware(written_at, "written_at")
     if author.role == AuthorRole.CITIZEN:
         if kind == EntryKind.STAFF_OBSERVATION:
-            raise PlanRuleViolation("a citizen writes their own perspective or a comment, not a staff observation", field="kind")
+            raise PlanRuleViolation("en borger skriver sit eget perspektiv eller en kommentar, ikke en medarbejderobservation", field="kind")
         # What the citizen writes is by definition written with the citizen.
         written_with_citizen = True
     elif kind == EntryKind.CITIZEN_COMMENT:
-        raise PlanRuleViolation("only the citizen can comment as the citizen", field="kind")
+        raise PlanRuleViolation("kun borgeren kan kommentere som borgeren", field="kind")
     elif kind == EntryKind.CITIZEN_PERSPECTIVE and not written_with_citizen:
         # INFERRED: staff must not put the inside view in the citizen's mouth; without the citizen it
         # is an observation and belongs in a staff observation.
         raise PlanRuleViolation(
-            "staff can record the citizen's perspective only together with the citizen; "
-            "otherwise write it as a staff observation",
+            "medarbejdere kan kun skrive borgerens perspektiv sammen med borgeren; "
+            "skriv det ellers som en medarbejderobservation",
             field="written_with_citizen",
         )
     return Entry(
         entry_id=entry_id,
         kind=kind,
-        text=require_text(text, "an entry's text", field="text"),
+        text=require_text(text, "et indlægs tekst", field="text"),
         author=author,
         written_at=written_at,
         written_with_citizen=_require_flag(written_with_citizen),
@@ -247,14 +253,14 @@ def new_entry(*, entry_id: UUID, kind: EntryKind, text: str | None, author: Auth
 def _require_flag(value: Any) -> bool:
     # "Written together with the citizen" must be answered, not defaulted by a missing field.
     if not isinstance(value, bool):
-        raise PlanRuleViolation("say whether this was written together with the citizen (true or false)",
+        raise PlanRuleViolation("angiv, om det er skrevet sammen med borgeren (true eller false)",
                                 field="written_with_citizen")
     return value
 
 
 def _require_aware(moment: datetime, name: str) -> None:
     if moment.tzinfo is None or moment.utcoffset() is None:
-        raise PlanRuleViolation(f"{name} must carry a time zone", field=name)
+        raise PlanRuleViolation(f"{name} skal have en tidszone", field=name)
 
 
 # --- versions: every change is a new one ---------------------------------------------------------
@@ -270,7 +276,7 @@ def first_version(*, plan_id: UUID, citizen_id: UUID, created_at: datetime, crea
 def _next(version: PlanVersion, *, by: Author, at: datetime, change: str, **changes: Any) -> PlanVersion:
     _require_aware(at, "at")
     if at < version.created_at:
-        raise PlanRuleViolation("a plan change cannot be dated before the version it changes", field="at")
+        raise PlanRuleViolation("en ændring af planen kan ikke dateres før den version, den ændrer", field="at")
     return replace(version, number=version.number + 1, created_at=at, created_by=by, change=change, **changes)
 
 
@@ -281,12 +287,12 @@ def _replace_goal(version: PlanVersion, goal: Goal) -> tuple[Goal, ...]:
 
 def _require_open(goal: Goal) -> None:
     if goal.status in (GoalStatus.ACHIEVED, GoalStatus.DROPPED):
-        raise PlanRuleViolation(f"the goal is {goal.status.value}; reopen it before adding to it", field="goal_id")
+        raise PlanRuleViolation(f"målet er {goal.status.danish}; genåbn det, før der føjes til det", field="goal_id")
 
 
 def add_goal(version: PlanVersion, goal: Goal, *, by: Author, at: datetime) -> PlanVersion:
     if any(g.goal_id == goal.goal_id for g in version.goals):
-        raise PlanRuleViolation("the plan already has a goal with this id", field="goal_id")
+        raise PlanRuleViolation("planen har allerede et mål med dette id", field="goal_id")
     return _next(version, by=by, at=at, change="goal-added", goals=version.goals + (goal,))
 
 
@@ -297,11 +303,11 @@ def change_goal(version: PlanVersion, goal_id: UUID, *, by: Author, at: datetime
     goal = version.goal(goal_id)
     updated = goal
     if text is not None:
-        updated = replace(updated, text=require_text(text, "a goal's text", field="text"))
+        updated = replace(updated, text=require_text(text, "et måls tekst", field="text"))
     if kind is not None:
         updated = replace(updated, kind=GoalKind(kind))
     if cadence is not None and clear_cadence:
-        raise PlanRuleViolation("either set a cadence or clear it, not both", field="cadence")
+        raise PlanRuleViolation("sæt en kadence eller fjern den, ikke begge", field="cadence")
     if cadence is not None or clear_cadence:
         updated = replace(updated, cadence=cadence)
     if status is not None:
@@ -311,7 +317,7 @@ def change_goal(version: PlanVersion, goal_id: UUID, *, by: Author, at: datetime
     if follow_up_owner is not None:
         updated = replace(updated, follow_up_owner=follow_up_owner or None)
     if updated == goal:
-        raise PlanRuleViolation("nothing to change: the goal already reads like this", field="goal_id")
+        raise PlanRuleViolation("intet at ændre: målet står allerede sådan", field="goal_id")
     return _next(version, by=by, at=at, change="goal-changed", goals=_replace_goal(version, updated))
 
 
@@ -319,7 +325,7 @@ def add_sub_goal(version: PlanVersion, goal_id: UUID, sub_goal: SubGoal, *, by: 
     goal = version.goal(goal_id)
     _require_open(goal)
     if any(s.sub_goal_id == sub_goal.sub_goal_id for s in goal.sub_goals):
-        raise PlanRuleViolation("the goal already has a sub-goal with this id", field="sub_goal_id")
+        raise PlanRuleViolation("målet har allerede et delmål med dette id", field="sub_goal_id")
     updated = replace(goal, sub_goals=goal.sub_goals + (sub_goal,))
     return _next(version, by=by, at=at, change="sub-goal-added", goals=_replace_goal(version, updated))
 
@@ -328,7 +334,7 @@ def add_action(version: PlanVersion, goal_id: UUID, action: Action, *, by: Autho
     goal = version.goal(goal_id)
     _require_open(goal)
     if any(a.action_id == action.action_id for a in goal.actions):
-        raise PlanRuleViolation("the goal already has an action with this id", field="action_id")
+        raise PlanRuleViolation("målet har allerede en handling med dette id", field="action_id")
     updated = replace(goal, actions=goal.actions + (action,))
     return _next(version, by=by, at=at, change="action-added", goals=_replace_goal(version, updated))
 
@@ -338,11 +344,11 @@ def complete_action(version: PlanVersion, goal_id: UUID, action_id: UUID, *, don
     goal = version.goal(goal_id)
     action = next((a for a in goal.actions if a.action_id == action_id), None)
     if action is None:
-        raise PlanRuleViolation(f"the goal has no action {action_id}", field="action_id")
+        raise PlanRuleViolation(f"målet har ingen handling {action_id}", field="action_id")
     if action.done_on is not None:
-        raise PlanRuleViolation("the action is already done", field="action_id")
-    if done_on > at.date():
-        raise PlanRuleViolation("an action cannot be done in the future", field="done_on")
+        raise PlanRuleViolation("handlingen er allerede udført", field="action_id")
+    if done_on > clock.local_date(at):  # the day in Copenhagen, not in UTC (one hour apart at midnight)
+        raise PlanRuleViolation("en handling kan ikke være udført i fremtiden", field="done_on")
     actions = tuple(replace(a, done_on=done_on) if a.action_id == action_id else a for a in goal.actions)
     return _next(version, by=by, at=at, change="action-done",
                  goals=_replace_goal(version, replace(goal, actions=actions)))
@@ -351,7 +357,7 @@ def complete_action(version: PlanVersion, goal_id: UUID, action_id: UUID, *, don
 def add_entry(version: PlanVersion, entry: Entry, *, goal_id: UUID | None = None) -> PlanVersion:
     """A perspective, observation or comment, on one goal or (goal_id None) on the plan as a whole."""
     if entry.replies_to is not None and entry.replies_to not in {e.entry_id for e in all_entries(version)}:
-        raise PlanRuleViolation("the entry this replies to is not in the plan", field="replies_to")
+        raise PlanRuleViolation("det indlæg, der svares på, er ikke i planen", field="replies_to")
     change = "comment-added" if entry.kind == EntryKind.CITIZEN_COMMENT else "entry-added"
     if goal_id is None:
         return _next(version, by=entry.author, at=entry.written_at, change=change,
@@ -364,7 +370,7 @@ def add_entry(version: PlanVersion, entry: Entry, *, goal_id: UUID | None = None
 
 def set_plan_cadence(version: PlanVersion, cadence: Cadence | None, *, by: Author, at: datetime) -> PlanVersion:
     if cadence == version.cadence:
-        raise PlanRuleViolation("the plan already has this cadence", field="cadence")
+        raise PlanRuleViolation("planen har allerede denne kadence", field="cadence")
     return _next(version, by=by, at=at, change="cadence-changed", cadence=cadence)
 
 
@@ -421,7 +427,7 @@ _VERSION_METADATA = {"number", "created_at", "created_by", "change"}
 
 def diff_versions(older: PlanVersion, newer: PlanVersion) -> PlanDiff:
     if older.plan_id != newer.plan_id:
-        raise PlanRuleViolation("can only compare two versions of the same plan", field="plan_id")
+        raise PlanRuleViolation("kun to versioner af samme plan kan sammenlignes", field="plan_id")
     if older.number > newer.number:
         older, newer = newer, older
     changes = tuple(

@@ -25,7 +25,7 @@ LEARNING_PLAN_DUE_WITHIN = timedelta(hours=24)
 
 def _aware(moment: datetime, name: str) -> datetime:
     if moment.tzinfo is None or moment.utcoffset() is None:
-        raise PlanRuleViolation(f"{name} must carry a time zone", field=name)
+        raise PlanRuleViolation(f"{name} skal have en tidszone", field=name)
     return moment
 
 
@@ -53,7 +53,7 @@ def revise_tryghedsplan(current: Tryghedsplan | None, *, triggers=None, early_si
     """A new version of the plan; the previous ones stay (they can show the citizen's progress)."""
     _aware(at, "at")
     if not isinstance(written_with_citizen, bool):
-        raise PlanRuleViolation("say whether this was written together with the citizen (true or false)",
+        raise PlanRuleViolation("angiv, om det er skrevet sammen med borgeren (true eller false)",
                                 field="written_with_citizen")
     plan = Tryghedsplan(
         version=(current.version + 1) if current else 1,
@@ -69,11 +69,11 @@ def revise_tryghedsplan(current: Tryghedsplan | None, *, triggers=None, early_si
     )
     if not (plan.triggers or plan.early_signs or plan.what_helps or plan.staff_should_do):
         raise PlanRuleViolation(
-            "a tryghedsplan needs at least one trigger, early sign, thing that helps or thing staff should do",
+            "en tryghedsplan skal have mindst én udløser, et tidligt tegn, noget der hjælper eller noget personalet skal gøre",
             field="triggers",
         )
     if current is not None and _content(current) == _content(plan):
-        raise PlanRuleViolation("nothing to change: the tryghedsplan already reads like this", field="triggers")
+        raise PlanRuleViolation("intet at ændre: tryghedsplanen står allerede sådan", field="triggers")
     return plan
 
 
@@ -86,6 +86,11 @@ class La2Level(str, enum.Enum):
     GREEN = "green"  # prevention: trivselsplan
     YELLOW = "yellow"  # learning: læringsplan
     RED = "red"  # handling: tryghedsplan
+
+    @property
+    def danish(self) -> str:
+        """The level in a Danish sentence ("en gul vurdering")."""
+        return {"green": "grøn", "yellow": "gul", "red": "rød"}[self.value]
 
 
 @dataclass(frozen=True)
@@ -118,18 +123,18 @@ def rate(*, rating_id: UUID, level: La2Level | str, reason: str | None, rated_at
     try:
         level = La2Level(level)
     except ValueError:
-        raise PlanRuleViolation("an LA2 level is green, yellow or red", field="level") from None
+        raise PlanRuleViolation("et LA2-niveau er grøn, gul eller rød", field="level") from None
     _aware(rated_at, "rated_at")
-    reason_text = require_text(reason, f"the reason for rating {level.value}", field="reason")
+    reason_text = require_text(reason, f"begrundelsen for vurderingen {level.danish}", field="reason")
     if level != La2Level.GREEN:
         if reassess_at is None:
-            raise PlanRuleViolation(f"a {level.value} rating needs a time to assess again", field="reassess_at")
+            raise PlanRuleViolation(f"en {level.danish} vurdering skal have et tidspunkt for ny vurdering", field="reassess_at")
     if reassess_at is not None:
         _aware(reassess_at, "reassess_at")
         if reassess_at <= rated_at:
-            raise PlanRuleViolation("the time to assess again must be after the rating", field="reassess_at")
+            raise PlanRuleViolation("tidspunktet for ny vurdering skal ligge efter vurderingen", field="reassess_at")
     if previous is not None and rated_at < previous.rated_at:
-        raise PlanRuleViolation("a rating cannot be dated before the current one", field="rated_at")
+        raise PlanRuleViolation("en vurdering kan ikke dateres før den gældende", field="rated_at")
     return SafetyRating(rating_id=rating_id, level=level, reason=reason_text, rated_at=rated_at,
                         rated_by=rated_by, reassess_at=reassess_at)
 
@@ -137,16 +142,16 @@ def rate(*, rating_id: UUID, level: La2Level | str, reason: str | None, rated_at
 def record_citizen_told(rating: SafetyRating, *, at: datetime, by: str) -> SafetyRating:
     _aware(at, "at")
     if rating.citizen_told_at is not None:
-        raise PlanRuleViolation("the citizen was already told about this rating", field="citizen_told_at")
+        raise PlanRuleViolation("borgeren har allerede fået besked om denne vurdering", field="citizen_told_at")
     if at < rating.rated_at:
-        raise PlanRuleViolation("the citizen cannot be told before the rating was made", field="citizen_told_at")
+        raise PlanRuleViolation("borgeren kan ikke have fået besked, før vurderingen blev lavet", field="citizen_told_at")
     return replace(rating, citizen_told_at=at, citizen_told_by=by, not_told_reason=None)
 
 
 def record_not_told(rating: SafetyRating, *, reason: str | None) -> SafetyRating:
     if rating.citizen_told_at is not None:
-        raise PlanRuleViolation("the citizen was already told about this rating", field="not_told_reason")
-    return replace(rating, not_told_reason=require_text(reason, "the reason the citizen was not told",
+        raise PlanRuleViolation("borgeren har allerede fået besked om denne vurdering", field="not_told_reason")
+    return replace(rating, not_told_reason=require_text(reason, "begrundelsen for, at borgeren ikke har fået besked",
                                                         field="not_told_reason"))
 
 
@@ -189,15 +194,15 @@ def open_learning_plan(*, learning_plan_id: UUID, episode_started_at: datetime, 
     _aware(episode_started_at, "episode_started_at")
     _aware(episode_ended_at, "episode_ended_at")
     if episode_ended_at < episode_started_at:
-        raise PlanRuleViolation("an episode cannot end before it starts", field="episode_ended_at")
+        raise PlanRuleViolation("en episode kan ikke slutte, før den begynder", field="episode_ended_at")
     earliest = episode_started_at - LEARNING_PLAN_LOOKBACK
     looks_back_from = looks_back_from or earliest
     _aware(looks_back_from, "looks_back_from")
     if looks_back_from < earliest:
-        raise PlanRuleViolation("a learning plan looks back at most 24 hours before the episode",
+        raise PlanRuleViolation("en læringsplan ser højst 24 timer tilbage før episoden",
                                 field="looks_back_from")
     if looks_back_from > episode_started_at:
-        raise PlanRuleViolation("a learning plan looks back from before the episode started",
+        raise PlanRuleViolation("en læringsplan ser tilbage fra et tidspunkt før episoden begyndte",
                                 field="looks_back_from")
     return LearningPlan(
         learning_plan_id=learning_plan_id,
@@ -215,13 +220,13 @@ def complete_learning_plan(plan: LearningPlan, *, at: datetime, what_happened: s
                            citizen_view: str | None = None, staff_view: str | None = None) -> LearningPlan:
     _aware(at, "at")
     if plan.completed_at is not None:
-        raise PlanRuleViolation("the learning plan is already completed", field="completed_at")
+        raise PlanRuleViolation("læringsplanen er allerede afsluttet", field="completed_at")
     if at < plan.episode_ended_at:
-        raise PlanRuleViolation("a learning plan is written after the episode", field="completed_at")
+        raise PlanRuleViolation("en læringsplan skrives efter episoden", field="completed_at")
     return replace(
         plan,
         completed_at=at,
-        what_happened=require_text(what_happened, "what happened", field="what_happened"),
+        what_happened=require_text(what_happened, "hvad der skete", field="what_happened"),
         what_helped=(what_helped or "").strip() or None,
         citizen_view=(citizen_view or "").strip() or None,
         staff_view=(staff_view or "").strip() or None,
@@ -261,9 +266,9 @@ def score_bvc(*, observed: dict[str, bool] | list[str], scored_at: datetime, sco
     named = list(observed) if isinstance(observed, dict) else present
     unknown = sorted(set(named) - set(BVC_ITEMS))
     if unknown:
-        raise PlanRuleViolation(f"unknown BVC item(s): {', '.join(unknown)}; known: {', '.join(BVC_ITEMS)}",
+        raise PlanRuleViolation(f"ukendt(e) BVC-punkt(er): {', '.join(unknown)}; kendte: {', '.join(BVC_ITEMS)}",
                                 field="bvc")
     if len(set(present)) != len(present):
-        raise PlanRuleViolation("a BVC item can be counted once", field="bvc")
+        raise PlanRuleViolation("et BVC-punkt kan kun tælles én gang", field="bvc")
     return BvcScore(scored_at=scored_at, scored_by=scored_by,
                     items=tuple(i for i in BVC_ITEMS if i in present))

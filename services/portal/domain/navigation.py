@@ -16,7 +16,9 @@ class Screen:
 
 
 STAFF_SCREENS = (Screen("/", "Forside"), Screen("/arbejdsko", "Arbejdskø"), Screen("/borgere", "Borgere"))
-CITIZEN_SCREENS = (Screen("/", "Forside"),)
+CITIZEN_SCREENS = (Screen("/", "Forside"), Screen("/min-plan", "Min plan"), Screen("/min-sag", "Min sag"),
+                   Screen("/mit-netvaerk", "Mit netværk"), Screen("/mine-samtykker", "Mine samtykker"),
+                   Screen("/min-fit", "Min FIT"), Screen("/min-log", "Min log"))
 
 
 def may_sign_in(role: str) -> bool:
@@ -24,10 +26,18 @@ def may_sign_in(role: str) -> bool:
     return role in PORTAL_ROLES
 
 
-VISITATION_SCREENS = (Screen("/visitation", "Sager"),)
+VISITATION_SCREENS = (Screen("/visitation", "Sager"), Screen("/visitation/kapacitet", "Kapacitet"),
+                      Screen("/visitation/flow", "Flowrapport"), Screen("/visitation/hospitalsbeskeder", "Hospitalsbeskeder"))
+
+
+# The nurse consultant (the citizen's tovholder): pages/health.py.
+NURSE_SCREENS = (Screen("/helbred/indlagte", "Indlagte nu"), Screen("/helbred/helbredstjek", "Sundhedstjek"),
+                 Screen("/helbred/dagsplan", "Dagsplan"))
 
 
 def screens_for(role: str) -> tuple[Screen, ...]:
+    if role == "nurse-consultant":
+        return STAFF_SCREENS + NURSE_SCREENS
     if role == "citizen":
         return CITIZEN_SCREENS
     if role in ("visitation", "admin"):

@@ -6,6 +6,7 @@ The services return stable codes (task status ``in_progress``, role ``nurse-cons
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
@@ -42,6 +43,25 @@ ERROR_LABELS = {
     "unavailable": "Tjenesten kan ikke nå sin database lige nu; intet er ændret. Prøv igen om lidt.",
     "control-character": "Teksten indeholder et tegn, der ikke kan gemmes; fjern det og prøv igen.",
 }
+
+# A service's sentence that is Danish (the services answer people in Danish) may be shown as it is; one
+# that is not never reaches a page.
+_DANISH_WORDS = re.compile(r"[æøå]|\b(og|ikke|er|en|et|skal|har|med|kan|det|den|der|som|af|på|til|fra|om|"
+                           r"eller|kun|du|dit|din|ligger|ukendt|angiv|skriv|vælg|hvad|hvilken|borgeren|sagen|netværket|"
+                           r"medarbejderen)\b", re.IGNORECASE)
+_ENGLISH_WORDS = re.compile(r"\b(the|is|are|not|and|of|must|cannot|with|you|your)\b", re.IGNORECASE)
+
+
+def number(value) -> str:
+    """A number as a Dane writes it: 19,5 (no trailing zeros); "–" when there is none."""
+    if value is None or value == "":
+        return "–"
+    return f"{float(value):g}".replace(".", ",")
+
+
+def is_danish(text: str | None) -> bool:
+    """Whether a service's sentence reads as Danish (and has no English in it)."""
+    return bool(text) and bool(_DANISH_WORDS.search(text)) and not _ENGLISH_WORDS.search(text)
 
 
 def role_label(role: str | None) -> str:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import datetime
 from enum import StrEnum
 
 from services.referrals.domain.model import Channel, VisitationCase
+from tovholder import consent as kit_consent
 from tovholder.access import Actor, Role
 
-__all__ = ["Actor", "Role", "View", "can_change", "sees_cpr", "sees_internal_notes", "view_of"]
+__all__ = ["Actor", "Role", "View", "can_change", "may_read_patient", "sees_cpr", "sees_internal_notes",
+           "sees_patient", "view_of"]
 
 
 class View(StrEnum):
@@ -50,3 +54,34 @@ def sees_cpr(view: View) -> bool:
 
 def sees_internal_notes(view: View) -> bool:
     return view is View.FULL
+
+
+def sees_patient(actor: Actor, cases: Iterable[VisitationCase]) -> bool:
+    """Staff and the citizen read a citizen's ``Patient`` on the cases' rule: the citizen themselves, and
+    staff who see one of the citizen's cases in full or as its placement (visitation of its municipality,
+    the coordinators of the botilbud it is placed at) — those whom the REST API shows the citizen's
+    name. A partner reads it only under ``may_read_patient`` (a referral it sent is no consent)."""
+    if actor.role == Role.CITIZEN:
+        return any(view_of(actor, case) is View.CITIZEN for case in cases)
+    return actor.role != Role.PARTNER and any(view_of(actor, case) in (View.FULL, View.PLACEMENT) for case in cases)
+
+
+def may_read_patient(consents: Iterable[kit_consent.Consent], org: str, at: datetime) -> kit_consent.Decision:
+    """May the partner organisation ``org`` read who the citizen is (``Patient``)? The kit's one decision,
+    for each category of information it knows: where a consent of the citizen to that organisation is in
+    force at ``at`` for any of them (or a legal basis names the organisation for one), the organisation
+    may read what the citizen shares with it, so it may know whom that is about — the rule of
+    ``POST /integration/v1/citizen-references``. Otherwise the first refusal (its reason stays in our audit
+    log; the partner reads one answer for every Patient it may not read)."""
+    consents = list(consents)
+    recipient = kit_consent.Recipient.organisation(org)
+    refusal = None
+    for category in kit_consent.CATEGORY_WORDS:
+        for basis in kit_consent.legal_bases_naming(recipient, category) or [None]:
+            decision = kit_consent.decide(consents=consents, legal_basis=basis.reference if basis else None,
+                                          recipient=recipient, category=category, at=at)
+            if decision:
+                return decision
+            refusal = refusal or decision
+    assert refusal is not None
+    return refusal

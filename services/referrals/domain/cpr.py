@@ -18,7 +18,7 @@ def normalize_cpr(raw: str, *, today: date | None = None) -> str:
     try:
         return kit_cpr.normalize_cpr(raw, today=today)
     except kit_cpr.InvalidCpr as error:
-        raise InvalidInput(error.message) from None
+        raise InvalidInput(error.message, en=error.en) from None  # Danish for visitation, English for partners
 
 
 def birth_date_from_cpr(digits: str) -> date:

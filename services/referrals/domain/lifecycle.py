@@ -84,6 +84,15 @@ def default_follow_up_date(basis: LegalBasis, start: date) -> date:
     return start + timedelta(days=DEFAULT_FOLLOW_UP_DAYS[basis])
 
 
+# What a refused transition was trying to do, in the words of the message (``check_transition``'s ``action``).
+_ACTION_DA = {
+    "start screening": "starte udredningen", "grant": "bevilge", "refuse": "give afslag",
+    "reopen for reassessment": "genåbne sagen til genvurdering", "put the case on the waitlist": "sætte sagen på venteliste",
+    "reserve a place": "reservere en plads", "register the move-in": "registrere indflytningen",
+    "end the placement": "afslutte opholdet", "withdraw the referral": "trække henvisningen tilbage",
+}
+
+
 def check_transition(case: VisitationCase, to: CaseStatus, action: str) -> None:
     if to in ALLOWED_TRANSITIONS[case.status]:
         return
@@ -100,26 +109,28 @@ def _why_not(case: VisitationCase, to: CaseStatus, action: str) -> str:
         CaseStatus.ENDED,
     ) and action in ("grant", "refuse"):
         decided = case.grant.decided_at if case.grant else case.refusal.decided_at if case.refusal else None
-        when = f" on {decided.date().isoformat()}" if decided else ""
+        when = f" den {decided.date().isoformat()}" if decided else ""
         hint = (
-            " To change a refusal, reopen the case for reassessment (genvurdering) first."
+            " Et afslag ændres ved først at genåbne sagen til genvurdering."
             if status is CaseStatus.REFUSED
             else ""
         )
-        return f"Cannot {action}: the case was already decided{when} and is now '{status.value}'.{hint}"
+        return f"Kan ikke {_ACTION_DA.get(action, action)}: sagen blev allerede afgjort{when} og er nu '{status.danish}'.{hint}"
     if status in (CaseStatus.ENDED, CaseStatus.WITHDRAWN):
         return (
-            f"Cannot {action}: the case is closed ('{status.value}'). "
-            "Register a new referral if the citizen needs visitation again."
+            f"Kan ikke {_ACTION_DA.get(action, action)}: sagen er lukket ('{status.danish}'). "
+            "Registrér en ny henvisning, hvis borgeren skal visiteres igen."
         )
-    allowed = ", ".join(sorted(s.value for s in ALLOWED_TRANSITIONS[status])) or "none"
-    return f"Cannot {action}: the case is '{status.value}'; from there it can only move to: {allowed}."
+    allowed = ", ".join(s.danish for s in sorted(ALLOWED_TRANSITIONS[status])) or "ingen"
+    return f"Kan ikke {_ACTION_DA.get(action, action)}: sagen er '{status.danish}'; derfra kan den kun gå til: {allowed}."
 
 
-def _text(value: str | None, what: str, *, required: bool) -> str | None:
+def _text(value: str | None, what: str, *, required: bool, en: str | None = None) -> str | None:
+    """``what`` names the text in Danish; ``en`` in English, where a partner can leave it out."""
     if value is None or not value.strip():
         if required:
-            raise InvalidInput(f"{what} is required: write it in words the citizen can read.")
+            raise InvalidInput(f"{what} skal udfyldes: skriv den med ord, borgeren kan læse.",
+                               en=f"{en} is required: write it in words the citizen can read." if en else None)
         return None
     return value.strip()
 
@@ -128,7 +139,7 @@ def _record(case: VisitationCase, to: CaseStatus, *, by: str, at: datetime, acti
             reason: str | None = None, internal_note: str | None = None) -> HistoryEntry:
     entry = HistoryEntry(
         at=at, by=by, action=action, from_status=case.status, to_status=to, reason=reason,
-        internal_note=_text(internal_note, "internal note", required=False),
+        internal_note=_text(internal_note, "intern note", required=False),
     )
     case.status = to
     case.history.append(entry)
@@ -152,7 +163,7 @@ def open_case(
     requested_legal_basis: LegalBasis | None = None,
     requested_offer_id: str | None = None,
 ) -> VisitationCase:
-    reason_text = _text(reason, "The reason for the referral", required=True)
+    reason_text = _text(reason, "Begrundelsen for henvisningen", required=True, en="The reason for the referral")
     if requested_step is not None:
         check_step(requested_step, what="requested_step")
     case = VisitationCase(
@@ -202,8 +213,8 @@ def add_to_case(
 ) -> Addition:
     """A further referral joins the citizen's open case: recorded as an addition, with a history entry."""
     if case.status not in OPEN_STATUSES:
-        raise StateConflict(f"Sagen er '{case.status.value}' og ikke åben; en ny henvisning åbner en ny sag.")
-    reason_text = _text(reason, "The reason for the referral", required=True)
+        raise StateConflict(f"Sagen er '{case.status.danish}' og ikke åben; en ny henvisning åbner en ny sag.")
+    reason_text = _text(reason, "Begrundelsen for henvisningen", required=True, en="The reason for the referral")
     if requested_step is not None:
         check_step(requested_step, what="requested_step")
     addition = Addition(
@@ -238,18 +249,18 @@ def start_screening(case: VisitationCase, *, by: str, at: datetime, note: str | 
 def parse_scores(scores: dict[str, int]) -> dict[VumTheme, int]:
     if not scores:
         themes = ", ".join(t.value for t in VumTheme)
-        raise InvalidInput(f"A functional assessment needs at least one theme scored 0–4. Themes: {themes}.")
+        raise InvalidInput(f"En funktionsvurdering skal have mindst ét tema scoret 0–4. Temaer: {themes}.")
     parsed: dict[VumTheme, int] = {}
     for key, score in scores.items():
         try:
             theme = VumTheme(key)
         except ValueError:
             themes = ", ".join(t.value for t in VumTheme)
-            raise InvalidInput(f"Unknown VUM theme '{key}'. Themes: {themes}.") from None
+            raise InvalidInput(f"Ukendt VUM-tema '{key}'. Temaer: {themes}.") from None
         if isinstance(score, bool) or not isinstance(score, int) or not 0 <= score <= 4:
             raise InvalidInput(
-                f"Theme '{key}' must be scored with a whole number 0–4 "
-                f"(0 = no limitation … 4 = total limitation); got {score!r}."
+                f"Temaet '{key}' skal scores med et helt tal 0–4 "
+                f"(0 = ingen begrænsning … 4 = fuldstændig begrænsning); fik {score!r}."
             )
         parsed[theme] = score
     return parsed
@@ -269,14 +280,14 @@ def record_assessment(
     """Record (or revise) the functional assessment. A case still 'received' moves to screening."""
     if case.status not in (CaseStatus.RECEIVED, CaseStatus.SCREENING):
         raise StateConflict(
-            f"Cannot record an assessment: the case is '{case.status.value}'. "
-            "The assessment belongs to screening, before the decision."
+            f"Kan ikke registrere en vurdering: sagen er '{case.status.danish}'. "
+            "Vurderingen hører til udredningen, før afgørelsen."
         )
     assessment = FunctionalAssessment(
         scores=parse_scores(scores),
-        wishes=_text(wishes, "The citizen's own wishes", required=True),
-        needs=_text(needs, "needs", required=False) or "",
-        resources=_text(resources, "resources", required=False) or "",
+        wishes=_text(wishes, "Borgerens egne ønsker", required=True),
+        needs=_text(needs, "behov", required=False) or "",
+        resources=_text(resources, "ressourcer", required=False) or "",
         traits=parse_traits(traits),
         assessed_by=by,
         assessed_at=at,
@@ -312,41 +323,41 @@ def grant(
     check_transition(case, CaseStatus.GRANTED, "grant")
     if case.assessment is None:
         raise StateConflict(
-            "Cannot grant before the functional assessment is recorded: screening must show the "
-            "citizen's wishes, needs and resources."
+            "Kan ikke bevilge, før funktionsvurderingen er registreret: udredningen skal vise "
+            "borgerens ønsker, behov og ressourcer."
         )
-    reason_text = _text(reason, "The reason for the decision", required=True)
+    reason_text = _text(reason, "Begrundelsen for afgørelsen", required=True)
     if not offer.active:
-        raise StateConflict(f"'{offer.name}' is closed for new referrals; choose another offer.")
+        raise StateConflict(f"'{offer.name}' er lukket for nye henvisninger; vælg et andet tilbud.")
     if step is not None:
         check_step(step)
         if step != offer.step:
-            raise InvalidInput(f"'{offer.name}' is on step {offer.step} of the indsatstrappe, not step {step}.")
+            raise InvalidInput(f"'{offer.name}' ligger på trin {offer.step} af indsatstrappen, ikke trin {step}.")
     if legal_basis is not None and legal_basis is not offer.legal_basis:
         raise InvalidInput(
-            f"'{offer.name}' is granted under {offer.legal_basis.value}, not {legal_basis.value}; "
-            "choose an offer under the legal basis you mean to grant."
+            f"'{offer.name}' bevilges efter {offer.legal_basis.value}, ikke {legal_basis.value}; "
+            "vælg et tilbud efter den hjemmel, du vil bevilge efter."
         )
     if offer.step == 1:
-        raise InvalidInput("Step 1 offers need no visitation; close the referral instead of granting.")
+        raise InvalidInput("Tilbud på trin 1 kræver ingen visitation; luk henvisningen i stedet for at bevilge.")
     exclusions = target_group_exclusions(offer, profile)
     override = _text(target_group_override, "target_group_override", required=False)
     if exclusions and override is None:
         raise StateConflict(
-            f"'{offer.name}' does not include the citizen in its target group ("
+            f"'{offer.name}' omfatter ikke borgeren i sin målgruppe ("
             + "; ".join(exclusions)
-            + "). Choose a fitting offer, or give target_group_override with the professional reason."
+            + "). Vælg et tilbud, der passer, eller angiv target_group_override med den faglige begrundelse."
         )
     if start_date < case.received_at.date():
-        raise InvalidInput("The start date cannot be before the referral was received.")
+        raise InvalidInput("Startdatoen kan ikke ligge før den dag, henvisningen blev modtaget.")
     follow_up = follow_up_date or default_follow_up_date(offer.legal_basis, start_date)
-    _check_follow_up(offer.legal_basis, start_date, follow_up, what="start date")
+    _check_follow_up(offer.legal_basis, start_date, follow_up, what="startdatoen")
     waitlisted = offer.full
     if waitlisted and not join_waitlist:
         raise StateConflict(
-            f"'{offer.name}' has no free place ({offer.approved_places} approved places, "
-            f"{offer.occupied} occupied, {offer.reserved} reserved). Choose another fitting offer, "
-            "or grant with join_waitlist to put the citizen on its waitlist."
+            f"'{offer.name}' har ingen ledig plads ({offer.approved_places} godkendte pladser, "
+            f"{offer.occupied} optagne, {offer.reserved} reserverede). Vælg et andet passende tilbud, "
+            "eller bevilg med join_waitlist for at sætte borgeren på dets venteliste."
         )
     case.grant = Grant(
         offer_id=offer.offer_id,
@@ -377,7 +388,7 @@ def refuse(
     internal_note: str | None = None,
 ) -> HistoryEntry:
     check_transition(case, CaseStatus.REFUSED, "refuse")
-    reason_text = _text(reason, "The reason for the refusal", required=True)
+    reason_text = _text(reason, "Begrundelsen for afslaget", required=True)
     case.refusal = Refusal(
         reason=reason_text,
         legal_basis=legal_basis,
@@ -393,7 +404,7 @@ def refuse(
 def reopen_for_reassessment(case: VisitationCase, *, reason: str, by: str, at: datetime) -> HistoryEntry:
     """Genvurdering: a refused case goes back to screening (e.g. after a complaint)."""
     check_transition(case, CaseStatus.SCREENING, "reopen for reassessment")
-    reason_text = _text(reason, "The reason for the reassessment", required=True)
+    reason_text = _text(reason, "Begrundelsen for genvurderingen", required=True)
     case.refusal = None  # the refusal stays in the history; the case awaits a new decision
     return _record(case, CaseStatus.SCREENING, by=by, at=at, action="reopened", reason=reason_text)
 
@@ -405,7 +416,7 @@ def reopen_for_reassessment(case: VisitationCase, *, reason: str, by: str, at: d
 def release_place(case: VisitationCase, *, reason: str, by: str, at: datetime) -> HistoryEntry:
     """The citizen keeps the grant but gives up the reserved place for now (e.g. move-in postponed)."""
     check_transition(case, CaseStatus.WAITING, "put the case on the waitlist")
-    reason_text = _text(reason, "The reason", required=True)
+    reason_text = _text(reason, "Begrundelsen", required=True)
     return _record(case, CaseStatus.WAITING, by=by, at=at, action="place-released", reason=reason_text)
 
 
@@ -415,8 +426,8 @@ def reserve_place(case: VisitationCase, *, offer: Offer, by: str, at: datetime) 
     _require_same_offer(case, offer)
     if offer.full:
         raise StateConflict(
-            f"'{offer.name}' still has no free place ({offer.occupied} occupied and {offer.reserved} reserved of "
-            f"{offer.approved_places}); the citizen stays on the waitlist."
+            f"'{offer.name}' har stadig ingen ledig plads ({offer.occupied} optagne og {offer.reserved} reserverede af "
+            f"{offer.approved_places}); borgeren bliver på ventelisten."
         )
     return _record(case, CaseStatus.GRANTED, by=by, at=at, action="place-reserved",
                    reason=f"Der er en ledig plads til dig på {offer.name}.")
@@ -426,8 +437,8 @@ def _require_same_offer(case: VisitationCase, offer: Offer) -> None:
     assert case.grant is not None
     if offer.offer_id != case.grant.offer_id:
         raise InvalidInput(
-            f"The grant is for offer '{case.grant.offer_id}', not '{offer.offer_id}'. "
-            "To use another offer, the case needs a new decision."
+            f"Bevillingen gælder tilbuddet '{case.grant.offer_id}', ikke '{offer.offer_id}'. "
+            "Et andet tilbud kræver en ny afgørelse i sagen."
         )
 
 
@@ -445,8 +456,8 @@ def move_in(
     _require_same_offer(case, offer)
     if case.status is CaseStatus.WAITING and offer.full:
         raise StateConflict(
-            f"'{offer.name}' has no free place ({offer.approved_places} approved, {offer.occupied} occupied, "
-            f"{offer.reserved} reserved); the citizen stays on the waitlist until a place is free."
+            f"'{offer.name}' har ingen ledig plads ({offer.approved_places} godkendte, {offer.occupied} optagne, "
+            f"{offer.reserved} reserverede); borgeren bliver på ventelisten, til en plads bliver ledig."
         )
     check_fact_date(moved_in_on, what="Indflytningsdatoen", at=at,
                     not_before=[(case.received_at.date(), "datoen, henvisningen blev modtaget")])
@@ -454,10 +465,10 @@ def move_in(
     if follow_up <= moved_in_on:
         if follow_up_date is None:
             raise InvalidInput(
-                f"The granted follow-up date {follow_up.isoformat()} is not after the move-in date "
-                f"{moved_in_on.isoformat()}; give a new follow_up_date."
+                f"Den bevilgede opfølgningsdato {follow_up.isoformat()} ligger ikke efter indflytningsdatoen "
+                f"{moved_in_on.isoformat()}; angiv en ny follow_up_date."
             )
-    _check_follow_up(case.grant.legal_basis, moved_in_on, follow_up, what="move-in date")
+    _check_follow_up(case.grant.legal_basis, moved_in_on, follow_up, what="indflytningsdatoen")
     case.placement = Placement(
         offer_id=offer.offer_id,
         botilbud_id=offer.botilbud_id,
@@ -472,14 +483,14 @@ def move_in(
 
 def _check_follow_up(basis: LegalBasis, start: date, follow_up: date, *, what: str) -> None:
     if follow_up <= start:
-        raise InvalidInput(f"The follow-up date must be after the {what} ({start.isoformat()}).")
+        raise InvalidInput(f"Opfølgningsdatoen skal ligge efter {what} ({start.isoformat()}).")
     limit = MAX_FOLLOW_UP_DAYS[basis]
     if (follow_up - start).days > limit:
         latest = (start + timedelta(days=limit)).isoformat()
-        kind = "a temporary stay" if basis.temporary else "a placement"
+        kind = "et midlertidigt ophold" if basis.temporary else "en anbringelse"
         raise InvalidInput(
-            f"Under {basis.value} {kind} must be followed up within {limit} days: "
-            f"choose a follow-up date on or before {latest}."
+            f"Efter {basis.value} skal {kind} følges op inden for {limit} dage: "
+            f"vælg en opfølgningsdato senest {latest}."
         )
 
 
@@ -511,10 +522,10 @@ def record_follow_up(
     note: str | None = None,
 ) -> HistoryEntry:
     if case.status is not CaseStatus.PLACED or case.placement is None:
-        raise StateConflict(f"Cannot record a follow-up: the case is '{case.status.value}', not placed.")
+        raise StateConflict(f"Kan ikke registrere en opfølgning: sagen er '{case.status.danish}', ikke indflyttet.")
     check_fact_date(held_on, what="Datoen for den holdte opfølgning", at=at,
                     not_before=[(case.placement.moved_in_on, "indflytningsdatoen")])
-    _check_follow_up(case.placement.legal_basis, held_on, next_follow_up_date, what="follow-up held")
+    _check_follow_up(case.placement.legal_basis, held_on, next_follow_up_date, what="den holdte opfølgning")
     case.placement = replace(
         case.placement,
         follow_up_date=next_follow_up_date,
@@ -539,33 +550,33 @@ def plan_move_out(
 ) -> tuple[HistoryEntry, list[str]]:
     """Record (or replace) the move-out plan. Returns the history entry and warnings for staff."""
     if case.status is not CaseStatus.PLACED or case.placement is None:
-        raise StateConflict(f"Cannot plan a move-out: the case is '{case.status.value}', not placed.")
+        raise StateConflict(f"Kan ikke planlægge en udflytning: sagen er '{case.status.danish}', ikke indflyttet.")
     if planned_on < case.placement.moved_in_on:
-        raise InvalidInput("The planned move-out date cannot be before the move-in date.")
+        raise InvalidInput("Den planlagte udflytningsdato kan ikke ligge før indflytningsdatoen.")
     if destination is Destination.OFFER:
         if receiving_offer is None:
-            raise InvalidInput("A move to another offer needs receiving_offer_id.")
+            raise InvalidInput("En flytning til et andet tilbud kræver receiving_offer_id.")
         if receiving_offer.offer_id == case.placement.offer_id:
-            raise InvalidInput("The receiving offer is the offer the citizen already lives in.")
+            raise InvalidInput("Det modtagende tilbud er det tilbud, borgeren allerede bor i.")
         if receiving_step is not None and receiving_step != receiving_offer.step:
-            raise InvalidInput(f"'{receiving_offer.name}' is on step {receiving_offer.step}, not {receiving_step}.")
+            raise InvalidInput(f"'{receiving_offer.name}' ligger på trin {receiving_offer.step}, ikke {receiving_step}.")
         receiving_step = receiving_offer.step
     elif receiving_offer is not None:
-        raise InvalidInput("receiving_offer_id only applies when the destination is 'offer'.")
+        raise InvalidInput("receiving_offer_id gælder kun, når destinationen er 'offer'.")
     if receiving_step is not None:
         check_step(receiving_step, what="receiving_step")
     if isinstance(phase_out_visits_planned, bool) or not 0 <= phase_out_visits_planned <= MAX_PHASE_OUT_VISITS:
-        raise InvalidInput(f"phase_out_visits_planned must be between 0 and {MAX_PHASE_OUT_VISITS}.")
+        raise InvalidInput(f"phase_out_visits_planned skal være mellem 0 og {MAX_PHASE_OUT_VISITS}.")
     warnings: list[str] = []
     if phase_out_visits_planned < RECOMMENDED_PHASE_OUT_VISITS:
         warnings.append(
-            f"Only {phase_out_visits_planned} phase-out visits planned; experience from the homes is 4–5 "
-            "visits after moving out."
+            f"Kun {phase_out_visits_planned} udslusningsbesøg planlagt; erfaringen fra botilbuddene er 4–5 "
+            "besøg efter udflytningen."
         )
     if receiving_step is not None and receiving_step >= case.placement.step:
         warnings.append(
-            f"The receiving step {receiving_step} is not below the current step {case.placement.step}: "
-            "this is a transfer, not a step down."
+            f"Det modtagende trin {receiving_step} er ikke lavere end det nuværende trin {case.placement.step}: "
+            "det er en flytning, ikke en nedtrapning."
         )
     previous_visits = case.move_out_plan.phase_out_visits_done if case.move_out_plan else ()
     case.move_out_plan = MoveOutPlan(
@@ -591,9 +602,9 @@ def plan_move_out(
 
 def record_phase_out_visit(case: VisitationCase, *, visited_on: date, by: str, at: datetime) -> HistoryEntry:
     if case.move_out_plan is None:
-        raise StateConflict("Cannot record a phase-out visit: there is no move-out plan for this case.")
+        raise StateConflict("Kan ikke registrere et udslusningsbesøg: sagen har ingen udflytningsplan.")
     if case.status not in (CaseStatus.PLACED, CaseStatus.ENDED):
-        raise StateConflict(f"Cannot record a phase-out visit: the case is '{case.status.value}'.")
+        raise StateConflict(f"Kan ikke registrere et udslusningsbesøg: sagen er '{case.status.danish}'.")
     assert case.placement is not None
     check_fact_date(visited_on, what="Datoen for udslusningsbesøget", at=at,
                     not_before=[(case.placement.moved_in_on, "indflytningsdatoen")])
@@ -630,15 +641,15 @@ def end_placement(
     if destination is None:
         destination = plan.destination if plan else (Destination.OTHER if cause in (EndCause.DIED, EndCause.OTHER) else None)
         if destination is None:
-            raise InvalidInput("Say where the citizen moved to: destination 'own_home', 'offer' or 'other'.")
+            raise InvalidInput("Angiv, hvor borgeren flyttede hen: destination 'own_home', 'offer' eller 'other'.")
     if destination is Destination.OFFER and receiving_offer is None and plan and plan.receiving_offer_id:
         raise InvalidInput(
-            f"The move-out plan names receiving offer '{plan.receiving_offer_id}'; pass it as receiving_offer_id."
+            f"Udflytningsplanen nævner det modtagende tilbud '{plan.receiving_offer_id}'; angiv det som receiving_offer_id."
         )
     planned = plan is not None and plan.destination is destination
     if destination is Destination.OFFER:
         if receiving_offer is None:
-            raise InvalidInput("A move to another offer needs receiving_offer_id.")
+            raise InvalidInput("En flytning til et andet tilbud kræver receiving_offer_id.")
         if planned and plan.receiving_offer_id and plan.receiving_offer_id != receiving_offer.offer_id:
             raise InvalidInput(
                 f"Udflytningsplanen nævner '{plan.receiving_offer_id}' som det modtagende tilbud, ikke "
@@ -654,7 +665,7 @@ def end_placement(
             )
         to_step = receiving_offer.step
     elif receiving_offer is not None:
-        raise InvalidInput("receiving_offer_id only applies when the destination is 'offer'.")
+        raise InvalidInput("receiving_offer_id gælder kun, når destinationen er 'offer'.")
     elif planned and plan.receiving_step is not None:
         if to_step is not None and to_step != plan.receiving_step:
             raise InvalidInput(
@@ -675,13 +686,13 @@ def end_placement(
             cause = EndCause.MOVED_OUT
     elif cause is EndCause.STEPPED_DOWN and not lower:
         raise InvalidInput(
-            f"A step down needs a lower step than the current step {from_step}: give to_step "
-            "(or the receiving offer) below it."
+            f"Et trin ned kræver et lavere trin end det nuværende trin {from_step}: angiv et to_step "
+            "(eller et modtagende tilbud) under det."
         )
     elif cause is EndCause.TRANSFERRED and (destination is not Destination.OFFER or lower):
         raise InvalidInput(
-            "'transferred' means a move to another offer on the same or a higher step; "
-            "a move to a lower step is 'stepped_down'."
+            "'transferred' betyder en flytning til et andet tilbud på samme eller et højere trin; "
+            "en flytning til et lavere trin er 'stepped_down'."
         )
     elif cause in (EndCause.MOVED_OUT, EndCause.OTHER) and lower:
         cause = EndCause.STEPPED_DOWN  # a move to a lower step counts as a step down whatever it was called
@@ -757,6 +768,6 @@ def continue_at_receiving_offer(
 
 def withdraw(case: VisitationCase, *, reason: str, by: str, at: datetime) -> HistoryEntry:
     check_transition(case, CaseStatus.WITHDRAWN, "withdraw the referral")
-    reason_text = _text(reason, "The reason for withdrawing", required=True)
+    reason_text = _text(reason, "Begrundelsen for tilbagetrækningen", required=True)
     case.withdrawn_reason = reason_text
     return _record(case, CaseStatus.WITHDRAWN, by=by, at=at, action="withdrawn", reason=reason_text)

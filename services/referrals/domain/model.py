@@ -30,7 +30,8 @@ def parse_legal_basis(value: str) -> LegalBasis:
         return LegalBasis(value)
     except ValueError:
         allowed = ", ".join(f"'{b.value}'" for b in LegalBasis)
-        raise InvalidInput(f"Unknown legal basis '{value}'. Use one of {allowed}.") from None
+        raise InvalidInput(f"Ukendt hjemmel '{value}'. Brug en af {allowed}.",
+                           en=f"Unknown legal basis '{value}'. Use one of {allowed}.") from None
 
 
 MIN_STEP, MAX_STEP = 1, 7
@@ -49,8 +50,10 @@ STEPS_BY_LEGAL_BASIS: dict[LegalBasis, frozenset[int]] = {
 def check_step(step: int, *, what: str = "step") -> int:
     if isinstance(step, bool) or not isinstance(step, int) or not MIN_STEP <= step <= MAX_STEP:
         raise InvalidInput(
-            f"{what} must be a whole number from {MIN_STEP} to {MAX_STEP} on the indsatstrappe "
-            f"(1 = open offers without visitation … 6 = temporary and 7 = long-term botilbud); got {step!r}."
+            f"{what} skal være et helt tal fra {MIN_STEP} til {MAX_STEP} på indsatstrappen "
+            f"(1 = åbne tilbud uden visitation … 6 = midlertidigt og 7 = længerevarende botilbud); fik {step!r}.",
+            en=f"{what} must be a whole number from {MIN_STEP} to {MAX_STEP} on the indsatstrappe "
+               f"(1 = open offers without visitation … 6 = temporary and 7 = long-term botilbud); got {step!r}.",
         )
     return step
 
@@ -59,7 +62,7 @@ def check_step_fits_legal_basis(step: int, basis: LegalBasis) -> None:
     allowed = STEPS_BY_LEGAL_BASIS[basis]
     if step not in allowed:
         steps = ", ".join(str(s) for s in sorted(allowed))
-        raise InvalidInput(f"An offer under {basis.value} sits on step {steps} of the indsatstrappe, not step {step}.")
+        raise InvalidInput(f"Et tilbud efter {basis.value} ligger på trin {steps} af indsatstrappen, ikke trin {step}.")
 
 
 class CaseStatus(StrEnum):
@@ -71,6 +74,18 @@ class CaseStatus(StrEnum):
     PLACED = "placed"  # moved in
     ENDED = "ended"  # moved out / stepped down / other end
     WITHDRAWN = "withdrawn"  # withdrawn by the citizen or the referrer before move-in
+
+    @property
+    def danish(self) -> str:
+        """The status in a Danish sentence ("sagen er bevilget"): visitation reads it in a refusal."""
+        return _STATUS_WORDS[self]
+
+
+_STATUS_WORDS = {
+    CaseStatus.RECEIVED: "modtaget", CaseStatus.SCREENING: "under udredning", CaseStatus.GRANTED: "bevilget",
+    CaseStatus.REFUSED: "givet afslag", CaseStatus.WAITING: "på venteliste", CaseStatus.PLACED: "indflyttet",
+    CaseStatus.ENDED: "afsluttet", CaseStatus.WITHDRAWN: "trukket tilbage",
+}
 
 
 OPEN_STATUSES = frozenset({CaseStatus.RECEIVED, CaseStatus.SCREENING, CaseStatus.GRANTED, CaseStatus.WAITING, CaseStatus.PLACED})
@@ -121,6 +136,11 @@ class Trait(StrEnum):
     SELVSKADE = "selvskade"
     KOGNITIV_FUNKTIONSNEDSAETTELSE = "kognitiv_funktionsnedsaettelse"
 
+    @property
+    def danish(self) -> str:
+        """The characteristic as visitation writes it in a sentence (kognitiv funktionsnedsættelse)."""
+        return "kognitiv funktionsnedsættelse" if self is Trait.KOGNITIV_FUNKTIONSNEDSAETTELSE else self.value
+
 
 def parse_traits(values) -> frozenset[Trait]:
     traits = set()
@@ -129,7 +149,7 @@ def parse_traits(values) -> frozenset[Trait]:
             traits.add(Trait(value))
         except ValueError:
             allowed = ", ".join(t.value for t in Trait)
-            raise InvalidInput(f"Unknown characteristic '{value}'. Use any of: {allowed}.") from None
+            raise InvalidInput(f"Ukendt kendetegn '{value}'. Brug nogle af: {allowed}.") from None
     return frozenset(traits)
 
 

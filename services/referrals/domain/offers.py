@@ -94,21 +94,21 @@ class Offer:
 
 def validate_offer(offer: Offer) -> Offer:
     if not offer.offer_id.strip() or not offer.name.strip():
-        raise InvalidInput("An offer needs an id and a name.")
+        raise InvalidInput("Et tilbud skal have et id og et navn.")
     check_step(offer.step)
     check_step_fits_legal_basis(offer.step, offer.legal_basis)
     if offer.approved_places < 0:
-        raise InvalidInput("Approved places cannot be negative.")
+        raise InvalidInput("Antallet af godkendte pladser kan ikke være negativt.")
     check_occupancy(offer)
     tg = offer.target_group
     if tg.min_age is not None and tg.min_age < 18:
-        raise InvalidInput("These are adult offers: the target group's minimum age must be 18 or more.")
+        raise InvalidInput("Det er tilbud til voksne: målgruppens minimumsalder skal være 18 år eller mere.")
     if tg.min_age is not None and tg.max_age is not None and tg.min_age > tg.max_age:
-        raise InvalidInput(f"The target group's minimum age ({tg.min_age}) is above its maximum age ({tg.max_age}).")
+        raise InvalidInput(f"Målgruppens minimumsalder ({tg.min_age}) er over dens maksimumsalder ({tg.max_age}).")
     both = tg.requires & tg.excludes
     if both:
         names = ", ".join(sorted(t.value for t in both))
-        raise InvalidInput(f"A characteristic cannot be both required and excluded: {names}.")
+        raise InvalidInput(f"Et kendetegn kan ikke både være et krav og udelukket: {names}.")
     return offer
 
 
@@ -146,20 +146,21 @@ class OfferMatch:
 
 
 def target_group_exclusions(offer: Offer, profile: CitizenProfile) -> list[str]:
-    """Why the offer's target group does not include this citizen (empty list: it does)."""
+    """Why the offer's target group does not include this citizen (empty list: it does), in Danish for
+    visitation."""
     reasons: list[str] = []
     tg = offer.target_group
     if profile.age is not None:
         if tg.min_age is not None and profile.age < tg.min_age:
-            reasons.append(f"the target group starts at age {tg.min_age}; the citizen is {profile.age}")
+            reasons.append(f"målgruppen starter ved {tg.min_age} år; borgeren er {profile.age}")
         if tg.max_age is not None and profile.age > tg.max_age:
-            reasons.append(f"the target group ends at age {tg.max_age}; the citizen is {profile.age}")
+            reasons.append(f"målgruppen slutter ved {tg.max_age} år; borgeren er {profile.age}")
     missing = tg.requires - profile.traits
     if missing:
-        reasons.append("the target group requires " + ", ".join(sorted(t.value for t in missing)))
+        reasons.append("målgruppen kræver " + ", ".join(t.danish for t in sorted(missing)))
     clashing = tg.excludes & profile.traits
     if clashing:
-        reasons.append("the target group excludes " + ", ".join(sorted(t.value for t in clashing)))
+        reasons.append("målgruppen udelukker " + ", ".join(t.danish for t in sorted(clashing)))
     return reasons
 
 
@@ -207,11 +208,11 @@ def match_offers(
     for offer in offers:
         exclusions: list[str] = []
         if not offer.active:
-            exclusions.append("the offer is closed for new referrals")
+            exclusions.append("tilbuddet er lukket for nye henvisninger")
         if step is not None and offer.step != step:
-            exclusions.append(f"the offer is on step {offer.step}; the case is considered for step {step}")
+            exclusions.append(f"tilbuddet ligger på trin {offer.step}; sagen vurderes til trin {step}")
         if legal_basis is not None and offer.legal_basis is not legal_basis:
-            exclusions.append(f"the offer is under {offer.legal_basis.value}; the case asks for {legal_basis.value}")
+            exclusions.append(f"tilbuddet bevilges efter {offer.legal_basis.value}; sagen gælder {legal_basis.value}")
         exclusions.extend(target_group_exclusions(offer, profile))
         warnings = resident_mix_warnings(offer, profile)
         results.append(

@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable
 
-from tests.integration.contract.authorization_world import ACTORS, ALL_ACTORS, ANONYMOUS, BOTILBUD, ORG
+from tests.integration.contract.authorization_world import (ACTORS, ALL_ACTORS, ANONYMOUS, BOTILBUD, CPR, ORG, SCIM_CLIENT,
+                                                            register_user)
 
 OK = "ok"
 STATUS_OF = {"unauth": "401", "forbidden": "403", "hidden": "404", "ok": OK, "redirect": "redirect",
@@ -39,7 +40,7 @@ class Row:
     method: str
     path: str
     expected: dict[str, str]
-    kind: str = "api"  # api | public (operations, docs) | page (anonymous answer only; pages: tests/integration/*/test_*pages*)
+    kind: str = "api"  # api | scim (api + the provisioning client) | public (operations, docs) | page (anonymous answer only; pages: tests/integration/*/test_*pages*)
     body: Any = None
     query: dict[str, Any] = field(default_factory=dict)
     scoped_like: str | None = None
@@ -49,6 +50,8 @@ class Row:
 
     @property
     def actors(self) -> tuple[str, ...]:
+        if self.kind == "scim":
+            return (*ALL_ACTORS, SCIM_CLIENT)
         return ALL_ACTORS if self.kind == "api" else (ANONYMOUS,)
 
     def order(self) -> list[str]:
@@ -224,10 +227,9 @@ def _referrals() -> list[Row]:
         R("referrals", f"POST {case}/phase-out-visits", **change),
         R("referrals", f"POST {case}/end", **change),
         R("referrals", f"POST {case}/withdraw", **change),
-        page("referrals", "GET /static/{name}", "ok"),
-        page("referrals", "GET /visitation", "ok"),  # the page shell; its data comes from the API with a token
-        page("referrals", "GET /visitation/report", "ok"),
-        page("referrals", "GET /min-sag", "ok"),
+        page("referrals", "GET /visitation", "redirect"),  # moved to the portal (a fixed address from the settings)
+        page("referrals", "GET /visitation/report", "redirect"),
+        page("referrals", "GET /min-sag", "redirect"),  # the portal's Min sag (issue 13)
     ]
 
 
@@ -261,7 +263,17 @@ def _plans() -> list[Row]:
         R("plans", f"POST {c}/network/members", **citizen_and_staff, body={"staff_id": f"{BOTILBUD}-k9", "role": "other"}),
         R("plans", f"PUT {c}/network/members/{{staff_id}}/role", **citizen_and_staff, body={"role": "other"}),
         R("plans", f"DELETE {c}/network/members/{{staff_id}}", **citizen_and_staff),
+        # The network meeting: the citizen calls it (a second open one is a 422 about the data); the
+        # network's staff set its time and close it; the citizen is told that is staff's (403).
+        R("plans", f"GET {c}/network/meetings", **citizen_and_staff),
+        R("plans", f"POST {c}/network/meetings", ok="citizen", forbidden="coord nurse", hidden=f"{OUTSIDERS} partner",
+          body={"reason": "Jeg vil gerne samle mit netværk"}),
+        R("plans", f"POST {c}/network/meetings/{{meeting_id}}/schedule", **staff_writes,
+          body={"meeting_at": (datetime.now(timezone.utc) + timedelta(days=2)).isoformat()}),
+        R("plans", f"POST {c}/network/meetings/{{meeting_id}}/close", **staff_writes, body={"outcome": "held"}),
         R("plans", f"GET {c}/safety", **citizen_and_staff),
+        R("plans", f"GET {c}/safety/tryghedsplan/versions", **citizen_and_staff),
+        R("plans", f"GET {c}/safety/ratings", **citizen_and_staff),
         R("plans", f"PUT {c}/safety/tryghedsplan", **citizen_and_staff),
         R("plans", f"POST {c}/safety/ratings", **staff_writes),
         R("plans", f"POST {c}/safety/ratings/{{rating_id}}/citizen-told", **staff_writes),
@@ -270,6 +282,9 @@ def _plans() -> list[Row]:
         R("plans", f"POST {c}/safety/bvc", **staff_writes),
         R("plans", f"GET {c}/fit", **citizen_and_staff),
         R("plans", f"POST {c}/fit", **staff_writes),
+        # Sharing a session's scores is the citizen's own choice; staff are told so (403).
+        R("plans", f"PUT {c}/fit/{{session_id}}/sharing", ok="citizen", forbidden="coord nurse",
+          hidden=f"{OUTSIDERS} partner", body={"shared_by_citizen": True}),
         R("plans", f"GET {c}/consents", **citizen_and_staff),
         R("plans", f"GET {c}/consents/decision", **citizen_and_staff,
           query={"recipient_kind": "organisation", "recipient_id": ORG, "category": "plan"}),
@@ -318,6 +333,7 @@ def _health() -> list[Row]:
         R("health", "PUT /api/v1/botilbud/{botilbud_id}/nurse-consultants", ok="admin", rest="forbidden",
           body=[{"sub": f"{BOTILBUD}-n1"}]),
         R("health", "POST /api/v1/botilbud/{botilbud_id}/health-check-days", ok="coord nurse", rest="forbidden"),
+        R("health", "GET /api/v1/botilbud/{botilbud_id}/admitted-now", ok="nurse", rest="forbidden"),  # the portal's Indlagte nu
         R("health", "GET /api/v1/botilbud/{botilbud_id}/health-check-cadence", ok="coord nurse admin", rest="forbidden"),
         R("health", "PUT /api/v1/botilbud/{botilbud_id}/health-check-cadence", ok="nurse admin", rest="forbidden"),
         R("health", f"PUT {c}/tovholder", ok=CITIZEN_STAFF, hidden=elsewhere, forbidden=never),
@@ -359,6 +375,14 @@ def _notifications() -> list[Row]:
     return [
         R("notifications", "GET /api/v1/work-queue", ok="coord coord:other nurse nurse:other visit visit:other admin",
           forbidden="citizen citizen:other partner partner:other", scoped_like=task, shows="task_id"),
+        # The stream of the same queue (the world's streams end after a moment: NOTIFICATIONS_CONFIG).
+        R("notifications", "GET /api/v1/work-queue/events", ok="coord coord:other nurse nurse:other visit visit:other admin",
+          forbidden="citizen citizen:other partner partner:other"),
+        R("notifications", "GET /api/v1/task-kinds", ok="coord coord:other nurse nurse:other visit visit:other admin",
+          forbidden="citizen citizen:other partner partner:other"),
+        # The portal's citizen list: staff only, each sees the citizens whose timeline they may read.
+        R("notifications", "GET /api/v1/citizens", ok="coord coord:other nurse nurse:other visit visit:other admin",
+          forbidden="citizen citizen:other partner partner:other", scoped_like="/api/v1/citizens/{citizen_id}/timeline"),
         R("notifications", f"GET {task}", **tasks),
         R("notifications", "GET /api/v1/notices", ok="coord coord:other nurse nurse:other visit visit:other admin",
           forbidden="citizen citizen:other partner partner:other"),
@@ -372,6 +396,10 @@ def _notifications() -> list[Row]:
         R("notifications", f"POST {task}/release", **tasks),
         R("notifications", f"POST {task}/complete", **tasks),
         R("notifications", "GET /integration/v1/event-types", ok="partner partner:other", forbidden=NOT_PARTNERS),
+        # A citizen reference for a CPR the partner holds: only with the citizen's consent (or a legal basis);
+        # another organisation gets the unknown CPR's 404.
+        R("notifications", "POST /integration/v1/citizen-references", ok="partner", hidden="partner:other",
+          forbidden=NOT_PARTNERS, body={"cpr": CPR}),
         R("notifications", "GET /integration/v1/subscriptions", ok="partner partner:other", forbidden=NOT_PARTNERS,
           scoped_like=f"{subscription}/deliveries", shows="subscription_id"),
         R("notifications", f"GET {subscription}/deliveries", **own_subscription),
@@ -399,22 +427,86 @@ def _access_logs() -> list[Row]:
             for service in ("referrals", "plans", "health", "notifications")]
 
 
-# Routes that landed in the same session as this table (the MedCom/FHIR API, the portal's feeds) and have no
-# row yet: each is still authenticated and scoped by its own tests (tests/integration/health/test_health_medcom.py,
-# tests/integration/notifications/test_work_queue_events.py, …). The matrix test fails when a route is neither
-# in ROWS nor here, and when a route here is gone; every entry must move into ROWS.
-PENDING: dict[tuple[str, str, str], str] = {
-    ("health", "POST", "/fhir/r4/$process-message"): "MedCom message; a Bundle body the smallest-body rule cannot build",
-    ("health", "GET", "/fhir/r4/metadata"): "the CapabilityStatement",
-    ("health", "GET", "/fhir/r4/Encounter"): "FHIR search; needs the world's patient as a query parameter",
-    ("health", "GET", "/fhir/r4/Encounter/{encounter_id}"): "FHIR read; the world has no stay id parameter yet",
-    ("notifications", "GET", "/api/v1/work-queue/events"): "a server-sent event stream: never ends by itself",
-    ("notifications", "GET", "/api/v1/citizens"): "the portal's citizen list",
-    ("notifications", "GET", "/api/v1/task-kinds"): "the portal's task kinds",
-    ("notifications", "POST", "/integration/v1/citizen-references"): "the partner's citizen reference",
-}
+# Routes without a row yet (none now): the matrix test fails when a route is neither in ROWS nor here, and
+# when a route here is gone; every entry must move into ROWS.
+PENDING: dict[tuple[str, str, str], str] = {}
+
+
+def _fhir() -> list[Row]:
+    """The FHIR R4 read API of each service (``/fhir/r4``), on the REST API's rules. A read of one
+    object answers the REST twin's refusals; a search by ``patient`` is a list where the owner's REST
+    list is one (it shows the citizen exactly to whom the read lets through) and refuses where the
+    REST read refuses."""
+    c = {"patient": "{citizen_id}"}
+    consented = dict(ok=f"{CITIZEN_STAFF} partner", hidden=OUTSIDERS)  # the citizen consented: plan → the partner
+    citizen_and_staff = dict(ok=CITIZEN_STAFF, hidden=f"{OUTSIDERS} partner")
+    never = "visit visit:other admin partner partner:other"
+    health = dict(ok=CITIZEN_STAFF, hidden="citizen:other coord:other nurse:other", forbidden=never)
+    case = dict(ok="citizen coord visit partner", rest="hidden")  # the case's views; anyone else: the unknown case
+    patient = dict(ok="citizen coord visit partner", forbidden="partner:other", rest="hidden")
+    tasks = dict(ok="coord nurse admin", hidden="coord:other nurse:other visit visit:other",
+                 forbidden="citizen citizen:other partner partner:other")
+    work_queue = dict(ok="coord coord:other nurse nurse:other visit visit:other admin",
+                      forbidden="citizen citizen:other partner partner:other")
+    f = "/fhir/r4"
+    return [
+        *[R(service, f"GET {f}/metadata", rest="ok") for service in ("referrals", "plans", "health", "notifications")],
+        R("referrals", f"GET {f}/ServiceRequest/{{referral_id}}", **case),
+        # (the self link names the patient searched: the referral or task id is what shows the object)
+        R("referrals", f"GET {f}/ServiceRequest", rest="ok", query=c, scoped_like=f"{f}/ServiceRequest/{{referral_id}}",
+          shows="referral_id"),
+        R("referrals", f"GET {f}/EpisodeOfCare/{{referral_id}}", **case),
+        R("referrals", f"GET {f}/EpisodeOfCare", rest="ok", query=c, scoped_like=f"{f}/EpisodeOfCare/{{referral_id}}",
+          shows="referral_id"),
+        # The citizen: the citizen and staff on the cases' rule (the unknown Patient's 404 for others); a partner
+        # only under a consent to its organisation (any category) — one 403 for every Patient it may not read.
+        R("referrals", f"GET {f}/Patient/{{citizen_id}}", **patient),
+        R("referrals", f"GET {f}/Patient", **patient, query={"_id": "{citizen_id}"}),
+        R("plans", f"GET {f}/CarePlan/{{plan_id}}", **consented),
+        R("plans", f"GET {f}/CarePlan", **consented, query=c),
+        R("plans", f"GET {f}/Goal/{{goal_id}}", **consented),
+        R("plans", f"GET {f}/Goal", **consented, query=c),
+        R("plans", f"GET {f}/CareTeam/{{citizen_id}}", **citizen_and_staff),
+        R("plans", f"GET {f}/CareTeam", **citizen_and_staff, query=c),
+        R("plans", f"GET {f}/Consent/{{consent_id}}", **citizen_and_staff),
+        R("plans", f"GET {f}/Consent", **citizen_and_staff, query=c),
+        R("health", f"GET {f}/Encounter/{{encounter_id}}", **health),
+        R("health", f"GET {f}/Encounter", **health, query=c),
+        # A MedCom message from any partner organisation is answered with an acknowledgement (a Bundle that is
+        # not a HospitalNotification: fatal-error); everyone else is refused by role.
+        R("health", f"POST {f}/$process-message", ok="partner partner:other", forbidden=NOT_PARTNERS,
+          body={"resourceType": "Bundle", "type": "message"}),
+        R("notifications", f"GET {f}/Task/{{task_id}}", **tasks),
+        R("notifications", f"GET {f}/Task", **work_queue, query=c, scoped_like=f"{f}/Task/{{task_id}}", shows="task_id"),
+    ]
+
+
+def _scim() -> list[Row]:
+    """The staff register over SCIM 2.0 (plans, ``/scim/v2``): the municipality's provisioning client
+    only; every other actor, partners without the scope ``scim:users`` too, is refused (403, audited).
+    The world provisioned one colleague; the rows read, replace, patch and finally delete them."""
+    u = "/scim/v2/Users"
+
+    def scim(op: str, body: Any = None, **kw: Any) -> Row:
+        row = R("plans", op, rest="forbidden", body=body, **kw)
+        row.kind, row.expected[SCIM_CLIENT] = "scim", OK
+        return row
+
+    patch = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+             "Operations": [{"op": "Replace", "path": "active", "value": "False"}]}
+    return [
+        scim(f"POST {u}", body=lambda world: register_user(f"{BOTILBUD}-register-{id(world)}-{datetime.now().timestamp()}")),
+        scim(f"GET {u}", query={"filter": f'userName eq "{BOTILBUD}-register-1"'}),
+        scim(f"GET {u}/{{user_id}}"),
+        scim(f"PUT {u}/{{user_id}}", body=register_user(f"{BOTILBUD}-register-1")),
+        scim(f"PATCH {u}/{{user_id}}", body=patch),
+        scim(f"DELETE {u}/{{user_id}}"),
+        *[scim(f"GET /scim/v2/{p}") for p in ("ServiceProviderConfig", "ResourceTypes", "Schemas")],
+    ]
+
 
 ROWS: list[Row] = [
     *[row for service in ("referrals", "plans", "health", "notifications") for row in public(service, *OPS)],
-    *_referrals(), *_plans(), *_health(), *_notifications(), *_access_logs(),
+    # The FHIR reads first: they change nothing, and later rows do (a row revokes the plan consent).
+    *_fhir(), *_referrals(), *_plans(), *_health(), *_notifications(), *_access_logs(), *_scim(),
 ]

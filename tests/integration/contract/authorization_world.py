@@ -20,8 +20,9 @@ from sqlalchemy import select
 
 from services.health.models import HealthRecord, UnmatchedHospitalNotice
 from services.notifications.main import NotificationsConfig, build_spec as notifications_spec
-from services.notifications.models import Task as TaskRow
+from services.notifications.models import Consent as ConsentRow, Task as TaskRow
 from services.plans.models import Plan
+from services.referrals.models import ConsentRecord as ReferralsConsentRow
 from tests.integration.plans.conftest import known_staff
 from tests.support import RunningService, eventually
 
@@ -47,6 +48,17 @@ ACTORS: dict[str, dict[str, Any]] = {
 }
 ANONYMOUS = "anon"
 ALL_ACTORS = (ANONYMOUS, *ACTORS)
+# The municipality's provisioning client (a system token with the scope scim:users): an actor of the SCIM
+# rows only (``/scim/v2``, kind "scim"); every actor above is refused there.
+SCIM_CLIENT = "scim"
+SCIM_CLAIMS = {"role": "partner", "sub": "scim-kbh", "org": "kommune:101", "scope": "scim:users"}
+SCIM_USER = "urn:dk:tovholder:params:scim:schemas:extension:tovholder:2.0:User"
+
+
+def register_user(user_name: str, **extra: Any) -> dict[str, Any]:
+    """A SCIM User of the municipality's staff register (staff of the citizen's botilbud)."""
+    return {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", SCIM_USER], "userName": user_name,
+            "displayName": "Registreret Medarbejder", SCIM_USER: {"role": "coordinator", "botilbudId": BOTILBUD}, **extra}
 
 
 @dataclass
@@ -56,7 +68,7 @@ class World:
     params: dict[str, str] = field(default_factory=dict)  # path parameter -> value
 
     def claims(self, actor: str) -> dict[str, Any]:
-        claims = dict(ACTORS[actor])
+        claims = dict(SCIM_CLAIMS if actor == SCIM_CLIENT else ACTORS[actor])
         claims.setdefault("sub", str(self.citizen_id))
         return claims
 
@@ -132,6 +144,7 @@ async def build_world(services: dict[str, RunningService]) -> World:
     goal = await _ok(await plans.client.post(f"{base}/plan/goals", headers=h(plans, "citizen"),
                                              json={"text": "Jeg vil lave mad selv", "written_with_citizen": True}))
     world.params["goal_id"] = goal["goal_id"]
+    world.params["plan_id"] = str((await exists(plans, Plan, Plan.citizen_id == citizen_id)).id)  # FHIR CarePlan/{plan_id}
     action = await _ok(await plans.client.post(f"{base}/plan/goals/{goal['goal_id']}/actions", headers=h(plans, "coord"),
                                                json={"text": "Købe ind sammen", "responsible": {"kind": "citizen"},
                                                      "due_on": str(date.today() + timedelta(days=7)), "written_with_citizen": True}))
@@ -147,6 +160,12 @@ async def build_world(services: dict[str, RunningService]) -> World:
         "recipient_kind": "organisation", "recipient_id": ORG, "category": "plan"}))
     world.params["consent_id"] = consent["consent_id"]
     world.params["staff_id"] = f"{BOTILBUD}-spare"
+    fit = await _ok(await plans.client.post(f"{base}/fit", headers=h(plans, "coord"), json={
+        "held_at": (now() - timedelta(hours=1)).isoformat(), "ors": 20, "srs": 30, "shared_by_citizen": False}))
+    world.params["session_id"] = fit["session_id"]
+    meeting = await _ok(await plans.client.post(f"{base}/network/meetings", headers=h(plans, "citizen"), json={
+        "reason": "Jeg vil tale om min medicin", "wanted": ["Min koordinator"]}))
+    world.params["meeting_id"] = meeting["meeting_id"]
 
     # health: the record opens from referrals' event; the roster, the tovholder, a notice, a check
     await eventually(lambda: exists(health, HealthRecord, HealthRecord.citizen_id == citizen_id), message="health record")
@@ -174,6 +193,9 @@ async def build_world(services: dict[str, RunningService]) -> World:
     schedule = await _ok(await health.client.post(f"{base}/depot-schedules", headers=h(health, "nurse"), json={
         "weekday": 1, "at": "10:00:00", "starts_on": str(date.today())}))
     world.params["schedule_id"] = schedule["schedule_id"]
+    from tovholder.fhir import hospital_stay_id  # the stay's Encounter id (health's FHIR API)
+
+    world.params["encounter_id"] = hospital_stay_id(citizen_id, ORG, "EPJ-1")
     unmatched = await eventually(lambda: exists(health, UnmatchedHospitalNotice), message="unmatched notice")
     world.params["unmatched_id"] = str(unmatched.id)
 
@@ -181,6 +203,18 @@ async def build_world(services: dict[str, RunningService]) -> World:
     await eventually(lambda: exists(notifications, TaskRow, TaskRow.citizen_id == citizen_id), message="a task")
     task = await exists(notifications, TaskRow, TaskRow.citizen_id == citizen_id)
     world.params["task_id"] = str(task.id)
+    # notifications' copy of a consent of the citizen to the partner that no row revokes (the plans rows revoke
+    # the plan consent, and when its event arrives is not the matrix's business): the partner may learn the
+    # citizen's reference (POST /integration/v1/citizen-references) whatever the rows before it did.
+    async with notifications.ctx.sessions() as s:
+        s.add(ConsentRow(id=f"matrix-{uuid.uuid4()}", citizen_id=citizen_id, recipient_kind="organisation",
+                         recipient_id=ORG, category="fit", given_at=now() - timedelta(minutes=1)))
+        await s.commit()
+    # The same in referrals: the partner may read the citizen's Patient (GET /fhir/r4/Patient/…).
+    async with referrals.ctx.sessions() as s:
+        s.add(ReferralsConsentRow(consent_id=uuid.uuid4(), citizen_id=citizen_id, recipient_kind="organisation",
+                                  recipient_id=ORG, category="fit", given_at=now() - timedelta(minutes=1)))
+        await s.commit()
     sub = await _ok(await notifications.client.post("/integration/v1/subscriptions", headers=h(notifications, "partner"), json={
         "message_id": str(uuid.uuid4()), "callback_url": "https://127.0.0.1:9/hook",
         "event_types": ["tovholder.plans.follow-up-due.v1"], "secret": "s" * 32}))
@@ -188,10 +222,15 @@ async def build_world(services: dict[str, RunningService]) -> World:
     world.params["proposal_id"] = str(uuid.uuid4())  # none exists
     world.params["name"] = "pages.css"
     world.params["action"] = "claim"
+    # plans: the staff register provisions one colleague (the SCIM rows read, change and delete them)
+    registered = await _ok(await plans.client.post("/scim/v2/Users", headers=h(plans, SCIM_CLIENT),
+                                                   json=register_user(f"{BOTILBUD}-register-1")))
+    world.params["user_id"] = registered["id"]
     return world
 
 
-NOTIFICATIONS_CONFIG = NotificationsConfig(sweep_interval_s=60)
+# A work-queue stream ends after a moment here, so the matrix can read its whole answer.
+NOTIFICATIONS_CONFIG = NotificationsConfig(sweep_interval_s=60, queue_stream_interval_s=0.1, queue_stream_max_s=0.3)
 
 
 def notifications_service_spec():

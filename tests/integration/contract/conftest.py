@@ -4,13 +4,14 @@ one broker and one PostgreSQL, with the citizen of ``authorization_world``, star
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+import contextlib
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import pytest_asyncio
 
 from tests.conftest import PREFERRED_BROKER, fresh_broker
-from tests.integration.contract.authorization_world import build_world, notifications_service_spec
+from tests.integration.contract.authorization_world import World, build_world, notifications_service_spec
 from tests.integration.plans.conftest import outbox_drained
 from tests.support import run_service
 
@@ -23,11 +24,11 @@ def contract_broker(request: pytest.FixtureRequest, tmp_path_factory: pytest.Tem
     yield from fresh_broker(PREFERRED_BROKER, request, tmp_path_factory)
 
 
-@pytest_asyncio.fixture(scope="package", loop_scope="session")
-async def world(pg, contract_broker, tmp_path_factory):
-    state = tmp_path_factory.mktemp("contract-state")  # one signing key: one token works in every service
+@contextlib.asynccontextmanager
+async def running_world(pg, broker, state) -> AsyncIterator[World]:
+    """The four services on ``broker`` and one PostgreSQL, the world of ``authorization_world`` built in them."""
     specs = {"notifications": notifications_service_spec()}
-    contexts = {name: run_service(specs.get(name, name), pg=pg, kafka=contract_broker, state_dir=state,
+    contexts = {name: run_service(specs.get(name, name), pg=pg, kafka=broker, state_dir=state,
                                   municipality="København", webhook_allow_loopback=True) for name in SERVICES}
     started = await asyncio.gather(*(cm.__aenter__() for cm in contexts.values()), return_exceptions=True)
     running = {name: svc for name, svc in zip(contexts, started) if not isinstance(svc, BaseException)}
@@ -42,6 +43,14 @@ async def world(pg, contract_broker, tmp_path_factory):
             await contexts[name].__aexit__(None, None, None)
 
 
+@pytest_asyncio.fixture(scope="package", loop_scope="session")
+async def world(pg, contract_broker, tmp_path_factory):
+    state = tmp_path_factory.mktemp("contract-state")  # one signing key: one token works in every service
+    async with running_world(pg, contract_broker, state) as built:
+        yield built
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The matrix first: it needs the world as built; schemathesis then changes it at random."""
+    """The matrix first: it needs the world as built; schemathesis then changes it at random. (Min log's
+    completeness test builds a world of its own: it changes its world much as the matrix does.)"""
     items.sort(key=lambda item: "test_openapi_conformance" in item.nodeid)

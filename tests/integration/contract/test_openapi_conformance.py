@@ -2,7 +2,7 @@
 
 For every operation of every service, schemathesis (Hypothesis) generates requests from the
 operation's own OpenAPI description; each is sent, with a token of a role that may call the route
-family (partners on /integration/, the staff roles in turn on /api/), to the service in this process —
+family (partners on /integration/, the provisioning client on /scim/, the staff roles in turn on /api/), to the service in this process —
 the services of the authorisation matrix's world (``conftest.py``), every other case with its real ids.
 Every answer must be no 5xx, carry a status code the operation documents, and have a body (error
 bodies included) that matches the schema the operation documents for that status.
@@ -29,7 +29,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.integration.contract.authorization_world import World
+from tests.integration.contract.authorization_world import SCIM_CLIENT, World
 
 pytestmark = pytest.mark.integration
 EXAMPLES_PER_OPERATION = int(os.environ.get("TOVHOLDER_SCHEMATHESIS_EXAMPLES", "5"))
@@ -84,7 +84,8 @@ async def test_every_operation_answers_as_its_openapi_document_says(world: World
                 if n % 2 == 0:  # every other case with the world's real ids: answers beyond 404 get checked too
                     known = {k: world.params[k] for k in (case.path_parameters or {}) if k in world.params}
                     case.path_parameters = {**case.path_parameters, **known} if known else case.path_parameters
-                actor = PARTNER_ACTOR if operation.path.startswith("/integration/") else next(staff)
+                actor = (PARTNER_ACTOR if operation.path.startswith("/integration/")
+                         else SCIM_CLIENT if operation.path.startswith("/scim/") else next(staff))
                 headers = world.headers(name, actor)
                 request = request_of(case, headers)
                 response = await svc.client.request(**request)

@@ -369,3 +369,31 @@ async def test_concurrent_notices_for_one_citizen_and_concurrent_resends(health,
     assert {r[0] for r in results} == {202} and len({r[1]["received_at"] for r in results}) == 1
     stored = await rows(health, HospitalNotice, HospitalNotice.citizen_id == citizen_id)
     assert len(stored) == 9
+
+
+# --- issue 12: who is admitted now, for the portal's nurse consultant --------------------------------
+
+
+async def test_the_botilbuds_nurse_consultants_see_who_is_admitted_now(health, kafka, vault):
+    admitted_id, admitted_cpr = await known_citizen(health, kafka, vault, botilbud="cirklen", tovholder="nurse-c")
+    discharged_id, discharged_cpr = await known_citizen(health, kafka, vault, botilbud="cirklen", tovholder="nurse-c")
+    assert (await post(health, notice(admitted_cpr, "STAA", episode="EPJ-NOW", department="Afsnit P7")))[0] == 202
+    assert (await post(health, notice(discharged_cpr, "STIN", episode="EPJ-GONE")))[0] == 202
+    assert (await post(health, notice(discharged_cpr, "SLHJ", episode="EPJ-GONE",
+                                      occurred_at=datetime.now(CET) - timedelta(minutes=5))))[0] == 202
+
+    nurse = health.auth("nurse-consultant", "nurse-other", botilbud="cirklen")
+    r = await health.client.get("/api/v1/botilbud/cirklen/admitted-now", headers=nurse)
+    assert r.status_code == 200, r.text
+    rows = {row["citizen_id"]: row for row in r.json()["admitted"]}
+    assert str(discharged_id) not in rows
+    assert rows[str(admitted_id)]["state"] == "admitted" and rows[str(admitted_id)]["departments"] == ["Afsnit P7"]
+    assert rows[str(admitted_id)]["open_episodes"] == ["EPJ-NOW"] and rows[str(admitted_id)]["tovholder_sub"] == "nurse-c"
+    async with health.ctx.sessions() as s:
+        seen = (await s.execute(select(func.count()).select_from(AuditEntry).where(
+            AuditEntry.actor_sub == "nurse-other", AuditEntry.citizen_id == admitted_id))).scalar_one()
+    assert seen == 1  # each citizen shown is in their own access log
+
+    for role, botilbud in (("nurse-consultant", "orion"), ("coordinator", "cirklen"), ("admin", None)):
+        r = await health.client.get("/api/v1/botilbud/cirklen/admitted-now", headers=health.auth(role, "x", botilbud=botilbud))
+        assert r.status_code == 403 and r.json()["code"] == "forbidden", (role, r.text)

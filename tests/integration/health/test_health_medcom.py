@@ -21,8 +21,9 @@ from fhir.resources.R4B.encounter import Encounter
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 from sqlalchemy import select
 
+from contracts.plans import ConsentGivenV1, ConsentRevokedV1
 from tests.integration.health.helpers import PARTNER_ORG, known_citizen, new_cpr
-from tests.support import eventually, run_service
+from tests.support import eventually, publish_event, run_service
 from tovholder.db import AuditEntry
 from tovholder.fhir import dump
 
@@ -156,10 +157,24 @@ async def test_admit_then_cancel_withdraws_the_task(health, notifications, kafka
 
 
 async def test_admit_leave_and_end_of_leave(health, notifications, kafka, vault):
+    """A leave asks the tovholder to agree on contact; the end of the leave withdraws that task (it no
+    longer applies) and the admission's task stays open. (Sending SLOR before looking raced the consumer.)"""
     citizen_id, cpr = await known_citizen(health, kafka, vault)
-    for name in ("stin", "stor", "slor"):
+    for name in ("stin", "stor"):
         await accepted(health, message(name, cpr, salt="b1b2c3d4e"))
-    await task(notifications, citizen_id, "hospital-leave-contact")
+    leave_task = await task(notifications, citizen_id, "hospital-leave-contact")
+    await accepted(health, message("slor", cpr, salt="b1b2c3d4e"))
+
+    async def withdrawn():
+        r = await notifications.client.get(f"/api/v1/tasks/{leave_task['task_id']}",
+                                           headers=notifications.auth("nurse-consultant", "nurse-a", botilbud="orion"))
+        assert r.status_code == 200, r.text
+        return r.json() if r.json()["status"] == "cancelled" else None
+
+    detail = await eventually(withdrawn, timeout=30, message="the leave task withdrawn by the end of the leave")
+    assert "Orloven er afsluttet" in json.dumps(detail, ensure_ascii=False)
+    assert not await tasks_of(notifications, citizen_id, "hospital-leave-contact")
+    await task(notifications, citizen_id, "accompany-admission")  # still admitted: that task stays open
     lines = await timeline(health, citizen_id)
     assert any(line.startswith("På orlov fra hospitalet (STOR)") for line in lines)
     assert any(line.startswith("Tilbage fra orlov (SLOR)") for line in lines)
@@ -425,3 +440,67 @@ async def test_access_is_the_rest_apis_with_smart_scopes_and_refusals_are_operat
     # Refusals are audited by health's rule (health.access_denied) or by the kit's handler (<object>.refused).
     denied = [a for a in actions if a == "health.access_denied" or a.endswith(".refused")]
     assert len(denied) >= 2  # the scope refusal and the nurse elsewhere
+
+
+async def test_a_partner_reads_stays_only_while_the_citizens_consent_for_health_covers_it(health, kafka, vault):
+    citizen_id, cpr = await known_citizen(health, kafka, vault)
+    await medcom(health, "stin", cpr, "c0ffee003")
+    patient = f"Patient/{citizen_id}"
+    [stay] = [e["resource"] for e in (await search(health, tovholder(health), patient=patient))["entry"]]
+    gp = "SOR:4567890"
+    them = health.auth("partner", "gp-system", org=gp, scope="system/*.read")
+
+    async def read(headers, expected: int) -> dict:
+        r = await health.client.get(f"/fhir/r4/Encounter/{stay['id']}", headers=headers)
+        assert r.status_code == expected, r.text
+        (Encounter if expected == 200 else OperationOutcome).model_validate(r.json())
+        return r.json()
+
+    # No consent yet: 403, the very answer for a Patient that does not exist (nothing tells the partner more).
+    refused = await search(health, them, expected=403, patient=patient)
+    assert "consent" in refused["issue"][0]["details"]["text"] and refused["issue"][0]["code"] == "forbidden"
+    assert await search(health, them, expected=403, patient=f"Patient/{uuid.uuid4()}") == refused
+    await read(them, 403)
+
+    def consent(category: str, consent_id: uuid.UUID, given_at: datetime, **revoked):
+        kind = ConsentRevokedV1 if revoked else ConsentGivenV1
+        return kind(citizen_id=citizen_id, consent_id=consent_id, recipient_kind="organisation", recipient_id=gp,
+                    category=category, given_at=given_at, recorded_by="nurse-a", **revoked)
+
+    # A consent for the plan does not cover hospital stays; one for health does, and a list shows what reads do.
+    given_at = datetime.now(timezone.utc) - timedelta(minutes=1)
+    await publish_event(kafka, consent("plan", uuid.uuid4(), given_at))
+    health_consent = uuid.uuid4()
+    await publish_event(kafka, consent("health", health_consent, given_at))
+
+    async def readable():
+        r = await health.client.get("/fhir/r4/Encounter", params={"patient": patient}, headers=them)
+        return r.json() if r.status_code == 200 else None
+
+    found = await eventually(readable, message="the partner reads the stays once the health consent arrived")
+    assert found["total"] == 1 and found["entry"][0]["resource"]["id"] == stay["id"]
+    await search(health, them, patient=patient)  # validated entry by entry
+    assert (await read(them, 200))["status"] == "in-progress"
+    # … only the organisation consented to
+    await search(health, health.auth("partner", "p", org=PARTNER_ORG), expected=403, patient=patient)
+
+    # Withdrawn: every later read is refused, the list and the stay alike.
+    await publish_event(kafka, consent("health", health_consent, given_at, revoked_at=datetime.now(timezone.utc)))
+
+    async def refused_again():
+        r = await health.client.get("/fhir/r4/Encounter", params={"patient": patient}, headers=them)
+        return r.json() if r.status_code == 403 else None
+
+    assert (await eventually(refused_again, message="withdrawal stops the partner's reads")) == refused
+    await read(them, 403)
+
+    async with health.ctx.sessions() as s:
+        entries = (await s.execute(select(AuditEntry).where(AuditEntry.citizen_id == citizen_id,
+                                                            AuditEntry.actor_role == "partner"))).scalars().all()
+    reads = [e for e in entries if e.action in ("encounter.read", "encounter.list")]
+    assert reads and {e.detail["basis"] for e in reads} == {f"consent {health_consent}"}
+    assert sum(e.action == "encounter.refused" for e in entries) >= 4  # before, other org, after (list and read)
+    # The citizen's Min log shows the partner's reads, and with what they were allowed.
+    r = await health.client.get(f"/api/v1/citizens/{citizen_id}/access-log", headers=health.auth("citizen", str(citizen_id)))
+    log = [e for e in r.json()["entries"] if e["actor_role"] == "samarbejdspartner" and e["action"] == "encounter.read"]
+    assert log and log[0]["purpose"] == "Samarbejdspartneren læste oplysningerne med dit samtykke"

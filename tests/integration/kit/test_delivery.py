@@ -99,7 +99,8 @@ async def test_same_event_twice_has_one_effect(pg, kafka, state_dir):
 
         async def handled_twice() -> bool:
             async with plans.ctx.sessions() as s:
-                return (await s.scalar(select(func.count()).select_from(InboxEntry))) == 1
+                return (await s.scalar(select(func.count()).select_from(InboxEntry)
+                                       .where(InboxEntry.event_id == event_id))) == 1
         await eventually(handled_twice, message="event handled")
         # give the duplicate time to arrive and be skipped
         from tovholder.metrics import EVENTS_CONSUMED
@@ -108,7 +109,8 @@ async def test_same_event_twice_has_one_effect(pg, kafka, state_dir):
             return EVENTS_CONSUMED.labels("plans", VisitationDecidedV1.event_type, "duplicate")._value.get() >= 1
         await eventually(duplicate_seen, message="duplicate skipped")
         assert await count(plans.ctx.sessions, Plan, Plan.citizen_id == event.citizen_id) == 1
-        assert await count(plans.ctx.sessions, OutboxMessage, OutboxMessage.event_type == PlanOpenedV1.event_type) == 1
+        assert await count(plans.ctx.sessions, OutboxMessage, OutboxMessage.event_type == PlanOpenedV1.event_type,
+                           OutboxMessage.subject == str(event.citizen_id)) == 1
 
 
 async def test_malformed_event_goes_to_dead_letter_and_the_next_is_processed(pg, kafka, state_dir):
@@ -166,12 +168,14 @@ async def test_failing_handler_retries_with_backoff_then_dead_letters(pg, kafka,
         async def all_seen() -> bool:
             return after in attempts and len(attempts.get(recovers, [])) == 2
         await eventually(all_seen, message="events after the failing one were handled")
+        # The three citizens' events may sit on different partitions, handled side by side: the doomed
+        # one's retries can still be running. Its dead letter is written after its last attempt.
+        dead = await read_topic(kafka, dead_letter_topic("plans").name, until=lambda r: r["headers"].get("ce_id") == doomed)
+        letter = next(r for r in dead if r["headers"].get("ce_id") == doomed)
         tries = attempts[doomed]
         assert len(tries) == 3
         gaps = [b - a for a, b in zip(tries, tries[1:])]
         assert gaps[0] >= 0.07 and gaps[1] >= 0.15, f"backoff grows: {gaps}"
-        dead = await read_topic(kafka, dead_letter_topic("plans").name, until=lambda r: r["headers"].get("ce_id") == doomed)
-        letter = next(r for r in dead if r["headers"].get("ce_id") == doomed)
         assert letter["headers"]["dlq_reason"] == "ValueError: the botilbud 'always-fails' is unknown here"
         assert letter["headers"]["dlq_attempts"] == "3"
         assert letter["key"] is not None and letter["key"] == dead_letter_key(letter)  # the citizen, as published
@@ -187,8 +191,14 @@ async def test_replay_after_broker_loss_republishes_and_consumers_stay_idempoten
     async with run_service("plans", pg=pg, kafka=kafka, state_dir=state_dir, database_url=url) as plans:
         await publish_event(kafka, granted(citizen))
 
+        # The group "plans" is shared with the suite's other tests: records an earlier test left
+        # uncommitted (it stopped mid-retry) are handled here too. So: this citizen's event is out and
+        # nothing is left unpublished.
         async def published() -> bool:
-            return await count(plans.ctx.sessions, OutboxMessage, OutboxMessage.published_at.is_not(None)) == 1
+            ours = await count(plans.ctx.sessions, OutboxMessage, OutboxMessage.subject == str(citizen),
+                               OutboxMessage.published_at.is_not(None))
+            waiting = await count(plans.ctx.sessions, OutboxMessage, OutboxMessage.published_at.is_(None))
+            return ours == 1 and waiting == 0
         await eventually(published, message="plan-opened published")
 
     # The broker is lost (Tansu's memory, or a Kafka cluster's disks): a new, empty one takes its place.
@@ -199,13 +209,13 @@ async def test_replay_after_broker_loss_republishes_and_consumers_stay_idempoten
         assert await read_topic(fresh, PLANS.name, min_count=1, timeout=1) == []
         async with run_service("plans", pg=pg, kafka=fresh, state_dir=state_dir, database_url=url) as plans:
             replayed = await replay(url, datetime.now(timezone.utc) - timedelta(hours=1))
-            assert replayed == 1
-            records = await read_topic(fresh, PLANS.name, min_count=1)
+            assert replayed >= 1
+            records = await read_topic(fresh, PLANS.name, until=lambda r: r["key"] == str(citizen).encode())
+            records = [r for r in records if r["key"] == str(citizen).encode()]
             assert [r["headers"]["ce_type"] for r in records] == [PlanOpenedV1.event_type]
-            assert records[0]["key"] == str(citizen).encode()
             # the same event id as before: consumers recognise it in their inbox
             async with plans.ctx.sessions() as s:
-                original_id = await s.scalar(select(OutboxMessage.event_id))
+                original_id = await s.scalar(select(OutboxMessage.event_id).where(OutboxMessage.subject == str(citizen)))
             assert records[0]["headers"]["ce_id"] == str(original_id)
     finally:
         fresh.stop()
@@ -247,3 +257,43 @@ async def test_poison_event_in_a_batch_is_isolated_and_order_is_kept(pg, kafka, 
         async with svc.ctx.sessions() as s:
             inbox = set((await s.execute(select(InboxEntry.event_id))).scalars().all())
         assert inbox >= {ids[0], ids[1], ids[3], ids[4]} and ids[2] not in inbox
+
+
+async def test_a_batch_is_prepared_once_with_its_new_events_and_a_failing_preparer_loses_nothing(pg, kafka, state_dir):
+    """The preparer sees each new event before its handler (never a duplicate); when it fails, the
+    events are isolated one by one: the one it cannot prepare is dead-lettered, the others handled."""
+    prepared: list[str] = []
+    handled: list[str] = []
+    router = EventRouter()
+
+    @router.prepares
+    async def look_up(batch: list[tuple[VisitationDecidedV1, EventMeta]], uow: UnitOfWork) -> None:
+        if any(event.botilbud_id == "cannot-prepare" for event, _ in batch):
+            raise LookupError("no such botilbud to look up: 'cannot-prepare'")
+        for event, meta in batch:
+            prepared.append(meta.event_id)
+            uow.looked_up[meta.event_id] = event.botilbud_id
+
+    @router.handles(VisitationDecidedV1)
+    async def record(event: VisitationDecidedV1, meta: EventMeta, uow: UnitOfWork) -> None:
+        assert uow.looked_up[meta.event_id] == event.botilbud_id  # prepared in this very transaction
+        handled.append(meta.event_id)
+
+    citizen = uuid.uuid4()  # one partition: the four arrive in order
+    spec = ServiceSpec(name="plans", title="prepared", events=router)
+    async with run_service(spec, pg=pg, kafka=kafka, state_dir=state_dir, handler_max_attempts=2,
+                           handler_backoff_initial_s=0.05):
+        first = await publish_event(kafka, granted(citizen, botilbud="tangkaer"))
+        await publish_event(kafka, granted(citizen, botilbud="tangkaer"), event_id=first)  # a redelivery
+        doomed = await publish_event(kafka, granted(citizen, botilbud="cannot-prepare"))
+        last = await publish_event(kafka, granted(citizen, botilbud="lyngbo"))
+
+        async def done() -> bool:
+            return last in handled
+        await eventually(done, message="the event after the unpreparable one was handled")
+        dead = await read_topic(kafka, dead_letter_topic("plans").name, until=lambda r: r["headers"].get("ce_id") == doomed)
+        letter = next(r for r in dead if r["headers"].get("ce_id") == doomed)
+        assert letter["headers"]["dlq_reason"] == "LookupError: no such botilbud to look up: 'cannot-prepare'"
+        assert handled == [first, last]
+        assert doomed not in prepared
+        assert first in prepared and last in prepared

@@ -62,15 +62,22 @@ async def test_database_down_gives_503_and_nothing_half_written(own_pg, kafka, s
 
         listing = await referrals.client.get("/api/v1/referrals", headers=visitation)
         assert listing.status_code == 503
-        assert "database" in listing.json()["detail"] and "nothing was changed" in listing.json()["detail"]
-        assert listing.headers["retry-after"]
+        assert "database" in listing.json()["detail"] and "intet er ændret" in listing.json()["detail"]  # staff: Danish
+        assert listing.json()["code"] == "unavailable" and listing.headers["retry-after"]
 
         message = referral_message()
         receipt = await referrals.client.post("/integration/v1/referrals", json=message, headers=partner)
         assert receipt.status_code == 503, receipt.text
         assert receipt.json()["status"] == "transient-error"
+        assert "nothing was stored" in receipt.json()["reason"]  # partners: English
         assert receipt.json()["message_id"] == message["message_id"]
         assert receipt.headers["retry-after"]
+
+        # A FHIR client is a partner too: English, whatever shape its route answers in.
+        fhir = await referrals.client.get(f"/fhir/r4/Patient/{uuid.uuid4()}",
+                                          headers=referrals.auth("partner", "epj", org="SOR:1234567", scope="system/*.read"))
+        assert fhir.status_code == 503, fhir.text
+        assert "intet er ændret" not in fhir.text and "nothing was" in fhir.text
 
         own_pg.start()
 

@@ -91,19 +91,22 @@ async def test_the_citizen_list_is_scoped_like_the_timeline_searchable_and_count
     from services.notifications import models as m
 
     async with run_service(build_spec(FAST), pg=pg, kafka=NoBroker(), state_dir=state_dir, wait=False) as svc:
-        at_orion, at_other, in_network = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+        at_orion, at_other, in_network, in_aarhus = uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
         async with svc.ctx.sessions() as session:
             session.add_all([m.Citizen(id=at_orion, name="Bo 100% Hansen", botilbud_id="orion", tovholder_sub="sygpl-1"),
                              m.Citizen(id=at_other, name="Ida Jensen", botilbud_id="tangkaer"),
                              m.Citizen(id=in_network, name="Lone Holm", botilbud_id="cirklen"),
+                             m.Citizen(id=in_aarhus, name="Per Aarhus", municipality="Aarhus"),
                              m.NetworkMember(citizen_id=in_network, staff_id="koord-1", role="koordinator",
                                              added_at=datetime.now(timezone.utc))])
             await session.commit()
         await store(svc, [make_task(at_orion, due_in_h=-2, pool=d.Pool(d.Role.COORDINATOR, "orion"), botilbud="orion"),
                           make_task(at_orion, due_in_h=5, pool=d.Pool(d.Role.COORDINATOR, "orion"), botilbud="orion")])
 
-        async def names(role, sub, botilbud=None, **params):
-            answer = await svc.client.get("/api/v1/citizens", params=params, headers=svc.auth(role, sub, botilbud=botilbud))
+        async def names(role, sub, botilbud=None, municipality=None, **params):
+            claims = {"municipality": municipality} if municipality else {}
+            answer = await svc.client.get("/api/v1/citizens", params=params,
+                                          headers=svc.auth(role, sub, botilbud=botilbud, **claims))
             assert answer.status_code == 200, answer.text
             return answer.json()
 
@@ -115,5 +118,8 @@ async def test_the_citizen_list_is_scoped_like_the_timeline_searchable_and_count
         assert [c["name"] for c in await names("visitation", "vis-1", q="JENSEN")] == ["Ida Jensen"]
         assert [c["name"] for c in await names("visitation", "vis-1", q="100%")] == ["Bo 100% Hansen"]  # % is literal
         assert await names("visitation", "vis-1", q="_") == []
+        # Visitation of a municipality lists that municipality's citizens only, like the timeline's single read.
+        assert "Per Aarhus" in [c["name"] for c in await names("visitation", "vis-aar", municipality="Aarhus")]
+        assert "Per Aarhus" not in [c["name"] for c in await names("visitation", "vis-ode", municipality="Odense")]
         citizen = await svc.client.get("/api/v1/citizens", headers=svc.auth("citizen", str(at_orion)))
         assert citizen.status_code == 403

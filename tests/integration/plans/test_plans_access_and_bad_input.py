@@ -74,7 +74,7 @@ async def test_nobody_outside_reads_the_plan_and_the_refusal_is_audited(plans, f
     response = await plans.client.get(f"/api/v1/citizens/{citizen_id}/plan", headers=headers)
     if who == "colleague":  # staff of the citizen's botilbud know the citizen: they are told why not
         assert response.status_code == 403, response.text
-        assert response.json()["detail"].startswith("Not allowed:")
+        assert response.json()["detail"].startswith("Ikke tilladt: kun medarbejdere i borgerens netværk")
     else:  # anyone else gets the answer for a citizen without a plan: a refusal reveals no citizen
         unknown = await plans.client.get(f"/api/v1/citizens/{uuid.uuid4()}/plan", headers=headers)
         assert response.status_code == unknown.status_code == 404, response.text
@@ -100,18 +100,18 @@ async def test_a_plan_change_from_outside_the_network_changes_nothing(plans, for
 
 
 @pytest.mark.parametrize(("path", "body", "reason"), [
-    ("plan/goals", {"text": "   ", "written_with_citizen": True}, "goal's text must not be empty"),
+    ("plan/goals", {"text": "   ", "written_with_citizen": True}, "måls tekst må ikke være tom"),
     ("plan/goals", {"written_with_citizen": True}, "text"),
-    ("plan/goals", {"text": "Mål", "written_with_citizen": True, "cadence": {"days": 0}}, "cadence of zero"),
-    ("plan/goals", {"text": "Mål", "written_with_citizen": True, "cadence": {"weeks": 0}}, "cadence of zero"),
-    ("plan/goals", {"text": "Mål", "written_with_citizen": True, "cadence": {"preset": "weekly-ish"}}, "unknown cadence"),
-    ("safety/ratings", {"level": "yellow", "reassess_at": "2099-01-01T10:00:00Z"}, "reason for rating yellow"),
-    ("safety/ratings", {"level": "red", "reason": " ", "reassess_at": "2099-01-01T10:00:00Z"}, "reason for rating red"),
-    ("safety/ratings", {"level": "red", "reason": "Truede personale"}, "time to assess again"),
+    ("plan/goals", {"text": "Mål", "written_with_citizen": True, "cadence": {"days": 0}}, "kadence på nul"),
+    ("plan/goals", {"text": "Mål", "written_with_citizen": True, "cadence": {"weeks": 0}}, "kadence på nul"),
+    ("plan/goals", {"text": "Mål", "written_with_citizen": True, "cadence": {"preset": "weekly-ish"}}, "ukendt kadence"),
+    ("safety/ratings", {"level": "yellow", "reassess_at": "2099-01-01T10:00:00Z"}, "begrundelsen for vurderingen gul"),
+    ("safety/ratings", {"level": "red", "reason": " ", "reassess_at": "2099-01-01T10:00:00Z"}, "begrundelsen for vurderingen rød"),
+    ("safety/ratings", {"level": "red", "reason": "Truede personale"}, "tidspunkt for ny vurdering"),
     ("consents", {"recipient_kind": "organisation", "recipient_id": "SOR:1234567", "category": "medication"},
-     "unknown information category"),
+     "ukendt oplysningskategori"),
     ("consents", {"recipient_kind": "organisation", "recipient_id": "SOR:1234567", "category": "hospital-notice"},
-     "legal basis"),
+     "hjemmel i loven"),
     ("fit", {"held_at": "2026-01-01T10:00:00Z", "ors": 41, "srs": 5, "shared_by_citizen": True}, "0 til 40"),
 ])
 async def test_bad_input_is_refused_with_a_reason_and_nothing_changes(plans, formed, path, body, reason):
@@ -148,7 +148,7 @@ async def test_the_citizen_chooses_the_network_and_staff_outside_only_make_the_i
     assert added.status_code == 201 and added.json()["size"] == 3
     second_coordinator = await plans.client.post(base, headers=citizen(plans, citizen_id),
                                                  json={"staff_id": "orion-k9", "role": "coordinator"})
-    assert second_coordinator.status_code == 422 and "allerede en coordinator" in second_coordinator.json()["detail"]
+    assert second_coordinator.status_code == 422 and "allerede en netværkskoordinator" in second_coordinator.json()["detail"]
     late_initial = await plans.client.post(base, headers=staff(plans, "k7"),
                                            json={"staff_id": "orion-k7", "role": "other", "basis": "initial-assignment"})
     assert late_initial.status_code == 403
@@ -164,7 +164,7 @@ async def test_the_citizen_chooses_the_network_and_staff_outside_only_make_the_i
 
 async def test_an_unknown_citizen_is_404_with_a_reason(plans):
     response = await plans.client.get(f"/api/v1/citizens/{uuid.uuid4()}/plan", headers=staff(plans, "k1"))
-    assert response.status_code == 404 and "no plan yet" in response.json()["detail"]
+    assert response.status_code == 404 and "ingen plan endnu" in response.json()["detail"]
 
 
 async def test_safety_rating_with_reason_told_and_learning_plan_due(plans, kafka):
@@ -193,7 +193,7 @@ async def test_safety_rating_with_reason_told_and_learning_plan_due(plans, kafka
                                            json={"episode_started_at": (now - timedelta(hours=2)).isoformat(),
                                                  "episode_ended_at": (now - timedelta(hours=1)).isoformat(),
                                                  "looks_back_from": (now - timedelta(hours=27)).isoformat()})
-    assert too_far_back.status_code == 422 and "24 hours" in too_far_back.json()["detail"]
+    assert too_far_back.status_code == 422 and "24 timer" in too_far_back.json()["detail"]
     tryg = await plans.client.put(f"/api/v1/citizens/{citizen_id}/safety/tryghedsplan", headers=staff(plans, "k1"),
                                   json={"triggers": ["Nye mennesker"], "staff_should_do": ["Tilbyde PN", "Små besøg"],
                                         "written_with_citizen": True})
@@ -204,6 +204,21 @@ async def test_safety_rating_with_reason_told_and_learning_plan_due(plans, kafka
     assert read.json()["rating"]["level"] == "yellow" and read.json()["tryghedsplan"]["triggers"] == ["Nye mennesker"]
     assert (await plans.client.get(f"/api/v1/citizens/{citizen_id}/safety",
                                    headers=staff(plans, "k1", botilbud="cirklen"))).status_code == 404
+    # The history: every tryghedsplan version and every LA2 rating, newest first, for the same readers.
+    again = await plans.client.put(f"/api/v1/citizens/{citizen_id}/safety/tryghedsplan", headers=staff(plans, "k1"),
+                                   json={"triggers": ["Nye mennesker", "Larm"], "written_with_citizen": True})
+    assert again.status_code == 200 and again.json()["version"] == 2
+    versions = await plans.client.get(f"/api/v1/citizens/{citizen_id}/safety/tryghedsplan/versions", headers=on_duty)
+    assert versions.status_code == 200 and [v["version"] for v in versions.json()] == [2, 1]
+    assert versions.json()[1]["triggers"] == ["Nye mennesker"]
+    green = await plans.client.post(f"/api/v1/citizens/{citizen_id}/safety/ratings", headers=on_duty,
+                                    json={"level": "green", "reason": "Rolig igen"})
+    assert green.status_code == 201, green.text
+    history = await plans.client.get(f"/api/v1/citizens/{citizen_id}/safety/ratings", headers=on_duty)
+    assert history.status_code == 200 and [r["level"] for r in history.json()] == ["green", "yellow"]
+    for path in ("safety/ratings", "safety/tryghedsplan/versions"):
+        assert (await plans.client.get(f"/api/v1/citizens/{citizen_id}/{path}",
+                                       headers=staff(plans, "k1", botilbud="cirklen"))).status_code == 404
     types = await outbox_types(plans, citizen_id)
     assert {"tovholder.plans.safety-rating-changed.v1", "tovholder.plans.learning-plan-due.v1",
             "tovholder.plans.tryghedsplan-revised.v1"} <= set(types)

@@ -36,8 +36,9 @@ async def test_the_citizen_finds_the_coordinators_read_of_their_plan(plans, kafk
     mine, theirs = [e for e in reads if e["mine"]], [e for e in reads if not e["mine"]]
     assert len(mine) == 1 and mine[0]["actor_role"] == "dig selv"
     assert len(theirs) == 1
-    assert theirs[0] | {"at": None} == {
-        "at": None, "service": "plans", "actor_name": "Karen Koordinator", "actor_role": "koordinator",
+    assert isinstance(theirs[0]["entry_id"], int)
+    assert theirs[0] | {"at": None, "entry_id": None} == {
+        "at": None, "entry_id": None, "service": "plans", "actor_name": "Karen Koordinator", "actor_role": "koordinator",
         "actor_organisation": None, "mine": False, "kind": "læst", "category": "Borgerens plan",
         "purpose": "Opslag i arbejdet med dit forløb", "action": "plan.read"}
     assert all(e["category"] != "Andet" for e in page["entries"])

@@ -92,7 +92,7 @@ async def test_consent_matrix(plans, kafka, recipient, category):
     # Revoking twice is a mistake, said plainly.
     twice = await plans.client.post(f"/api/v1/citizens/{citizen_id}/consents/{consent_id}/revoke",
                                     headers=staff(plans, "k1"))
-    assert twice.status_code == 422 and "already revoked" in twice.json()["detail"]
+    assert twice.status_code == 422 and "allerede tilbagekaldt" in twice.json()["detail"]
 
 
 async def test_consent_events_carry_what_a_read_model_needs_and_give_the_same_decisions(plans, kafka):
@@ -106,7 +106,7 @@ async def test_consent_events_carry_what_a_read_model_needs_and_give_the_same_de
     twice = await plans.client.post(base, headers=staff(plans, "k1"),
                                     json={"recipient_kind": "organisation", "recipient_id": "SOR:1234567",
                                           "category": "safety-plan"})
-    assert twice.status_code == 422 and "already has this consent" in twice.json()["detail"]
+    assert twice.status_code == 422 and "allerede dette samtykke" in twice.json()["detail"]
     revoked = (await plans.client.post(f"{base}/{given['consent_id']}/revoke",
                                        headers=citizen(plans, citizen_id))).json()
 
@@ -140,14 +140,15 @@ async def test_hospital_notices_reach_no_partner_on_section_12c_and_the_registry
     await form_network(plans, citizen_id)
     answer = await decision(plans, citizen_id, ("organisation", "SOR:3456789"), "hospital-notice")
     assert not answer["allowed"] and answer["basis"] == "none"
-    assert "§ 12 c names no recipient" in answer["reason"]
+    # Staff and the citizen read the reason in Danish.
+    assert "§ 12 c giver ikke hjemmel til at dele indlæggelses- og udskrivningsbeskeder" in answer["reason"]
     listing = (await plans.client.get(f"/api/v1/citizens/{citizen_id}/consents", headers=citizen(plans, citizen_id))).json()
     basis = next(b for b in listing["without_consent"] if b["category"] == "hospital-notice")
     assert basis["legal_basis"] == "retssikkerhedsloven § 12 c" and basis["recipients"] == []
     unknown = await plans.client.get(f"/api/v1/citizens/{citizen_id}/consents/decision", headers=staff(plans, "k1"),
                                      params={"recipient_kind": "group", "recipient_id": "relatives",
                                              "category": "diary"})
-    assert unknown.status_code == 422 and "unknown information category" in unknown.json()["detail"]
+    assert unknown.status_code == 422 and "ukendt oplysningskategori" in unknown.json()["detail"]
 
 
 async def test_a_partner_with_fit_consent_sees_only_the_scores_the_citizen_shared(plans, kafka):

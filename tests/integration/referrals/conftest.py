@@ -49,3 +49,27 @@ ASSESSMENT = {
     "resources": "God kontakt til søsteren.",
     "traits": [],
 }
+
+
+async def placed_citizen(referrals, cpr: str, home: str, org: str = "SOR:1234567") -> tuple[str, str]:
+    """A partner's (``org``) referral, granted and moved in today at the offer ``home`` (created first):
+    (referral id, citizen id)."""
+    from services.referrals.services import today
+
+    r = await referrals.client.put(f"/api/v1/offers/{home}", json=offer_body(home), headers=referrals.auth("admin"))
+    assert r.status_code == 200, r.text
+    r = await referrals.client.post("/integration/v1/referrals", json=partner_message(cpr=cpr, org=org),
+                                    headers=referrals.auth("partner", "pck", org=org))
+    assert r.status_code == 202, r.text
+    rid = r.json()["referral_id"]
+    visitation = referrals.auth("visitation", "visitation-1")
+    assert (await referrals.client.put(f"/api/v1/referrals/{rid}/assessment", json=ASSESSMENT,
+                                       headers=visitation)).status_code == 200
+    r = await referrals.client.post(f"/api/v1/referrals/{rid}/decision", headers=visitation, json={
+        "decision": "granted", "legal_basis": "SEL §108", "offer_id": home,
+        "reason": "Borgeren har brug for døgnstøtte.", "start_date": today().isoformat()})
+    assert r.status_code == 200, r.text
+    r = await referrals.client.post(f"/api/v1/referrals/{rid}/move-in", headers=visitation,
+                                    json={"moved_in_on": today().isoformat()})
+    assert r.status_code == 200, r.text
+    return rid, (await referrals.client.get(f"/api/v1/referrals/{rid}", headers=visitation)).json()["citizen_id"]

@@ -133,7 +133,7 @@ async def test_due_follow_up_is_signalled_once_and_held_follow_up_rearms(referra
     too_far = await referrals.client.post(f"/api/v1/referrals/{rid}/follow-ups", headers=referrals.auth(**V),
                                           json={"held_on": today().isoformat(),
                                                 "next_follow_up_date": (today() + timedelta(days=300)).isoformat()})
-    assert too_far.status_code == 422 and "183 days" in too_far.json()["detail"]
+    assert too_far.status_code == 422 and "183 dage" in too_far.json()["detail"]
 
 
 async def test_flow_report_json_csv_and_period_checks(referrals):
@@ -156,12 +156,12 @@ async def test_flow_report_json_csv_and_period_checks(referrals):
                                         headers=referrals.auth(**V))).json()
     assert empty["referrals_received"] == 0 and empty["waiting_days_median"] is None
     bad = await referrals.client.get(f"/api/v1/reports/flow?from={y}-12-31&to={y}-01-01", headers=referrals.auth(**V))
-    assert bad.status_code == 422 and "before" in bad.json()["detail"]
+    assert bad.status_code == 422 and "ligger før" in bad.json()["detail"]
     assert (await referrals.client.get(f"/api/v1/reports/flow?from={y}-01-01&to={y}-12-31",
                                        headers=referrals.auth(**PARTNER))).status_code == 403
 
 
 async def test_pages_are_served(referrals):
+    # Every page moved to the portal (tests/integration/referrals/test_referrals_old_pages_redirect.py).
     for path in ("/visitation", "/visitation/report", "/min-sag"):
-        r = await referrals.client.get(path)
-        assert r.status_code == 200 and "<html" in r.text
+        assert (await referrals.client.get(path, follow_redirects=False)).status_code == 302, path

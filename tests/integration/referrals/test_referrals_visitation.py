@@ -143,20 +143,20 @@ async def test_bad_input_is_4xx_and_changes_nothing(referrals):
 
     # decision before screening: an invalid transition, explained
     r = await post(referrals, f"/api/v1/referrals/{rid}/decision", grant("lille-hus"))
-    assert r.status_code == 409 and "'received'" in r.json()["detail"]
+    assert r.status_code == 409 and "'modtaget'" in r.json()["detail"]
     # move-in on a received case
     r = await post(referrals, f"/api/v1/referrals/{rid}/move-in", {})
-    assert r.status_code == 409 and "only move to" in r.json()["detail"]
+    assert r.status_code == 409 and "kun gå til" in r.json()["detail"]
 
     await referrals.client.put(f"/api/v1/referrals/{rid}/assessment", json=ASSESSMENT, headers=referrals.auth(**V))
     r = await post(referrals, f"/api/v1/referrals/{rid}/decision", grant("findes-ikke"))
-    assert r.status_code == 422 and "Unknown offer 'findes-ikke'" in r.json()["detail"]
+    assert r.status_code == 422 and "Ukendt tilbud 'findes-ikke'" in r.json()["detail"]
     r = await post(referrals, f"/api/v1/referrals/{rid}/decision", grant("lille-hus", step=9))
-    assert r.status_code == 422 and "1 to 7" in r.json()["detail"]
+    assert r.status_code == 422 and "1 til 7" in r.json()["detail"]
     r = await post(referrals, f"/api/v1/referrals/{rid}/decision", grant("lille-hus"))
-    assert r.status_code == 409 and "no free place" in r.json()["detail"] and "join_waitlist" in r.json()["detail"]
+    assert r.status_code == 409 and "ingen ledig plads" in r.json()["detail"] and "join_waitlist" in r.json()["detail"]
     r = await post(referrals, f"/api/v1/referrals/{rid}/decision", {"decision": "refused", "legal_basis": "SEL §108"})
-    assert r.status_code == 422 and "reason" in r.json()["detail"]
+    assert r.status_code == 422 and "Begrundelsen" in r.json()["detail"]
     bad_scores = await referrals.client.put(f"/api/v1/referrals/{rid}/assessment", headers=referrals.auth(**V),
                                             json=dict(ASSESSMENT, scores={"egenomsorg": 7}))
     assert bad_scores.status_code == 422 and "0–4" in bad_scores.json()["detail"]
@@ -171,7 +171,7 @@ async def test_bad_input_is_4xx_and_changes_nothing(referrals):
     assert r.status_code == 200 and r.json()["status"] == "refused"
     r = await post(referrals, f"/api/v1/referrals/{rid}/decision",
                    {"decision": "refused", "legal_basis": "SEL §108", "reason": "igen"})
-    assert r.status_code == 409 and "already decided" in r.json()["detail"]
+    assert r.status_code == 409 and "allerede afgjort" in r.json()["detail"]
     async with referrals.ctx.sessions() as s:
         n = await s.scalar(select(func.count()).select_from(ReferralStatusChange).where(
             ReferralStatusChange.referral_id == uuid.UUID(rid), ReferralStatusChange.action == "refused"))
@@ -179,8 +179,8 @@ async def test_bad_input_is_4xx_and_changes_nothing(referrals):
 
 
 @pytest.mark.parametrize("body,reason", [
-    ({"cpr": "3002901234"}, "birth date"), ({"requested_step": 0}, "requested_step"),
-    ({"requested_offer_id": "findes-ikke"}, "Unknown offer"), ({"reason": ""}, "reason"),
+    ({"cpr": "3002901234"}, "rigtig fødselsdato"), ({"requested_step": 0}, "requested_step"),
+    ({"requested_offer_id": "findes-ikke"}, "Ukendt tilbud"), ({"reason": ""}, "reason: skal have mindst 1 tegn"),
 ])
 async def test_bad_staff_intake(referrals, body, reason):
     base = {"cpr": "0303754321", "citizen_name": "X", "reason": "r"}
@@ -192,7 +192,7 @@ async def test_unknown_referral_and_unknown_status_filter(referrals):
     r = await post(referrals, f"/api/v1/referrals/{uuid.uuid4()}/screening")
     assert r.status_code == 404
     r = await referrals.client.get("/api/v1/referrals?status=flying", headers=referrals.auth(**V))
-    assert r.status_code == 422 and "Unknown status flying" in r.json()["detail"]
+    assert r.status_code == 422 and "Ukendt status flying" in r.json()["detail"]
 
 
 async def test_waitlist_reserve_and_move_in(referrals):
@@ -209,7 +209,7 @@ async def test_waitlist_reserve_and_move_in(referrals):
     assert wl["free_places"] == 0 and wl["median_days_waiting"] == 0
 
     r = await post(referrals, f"/api/v1/referrals/{second}/move-in", {})
-    assert r.status_code == 409 and "waitlist" in r.json()["detail"]
+    assert r.status_code == 409 and "ventelisten" in r.json()["detail"]
     assert (await post(referrals, f"/api/v1/referrals/{first}/move-in", {})).status_code == 200
     # first moves out again: a place is free, the waiting citizen gets it
     r = await post(referrals, f"/api/v1/referrals/{first}/end", {"destination": "own_home", "to_step": 3})
@@ -229,7 +229,7 @@ async def test_withdraw_frees_the_reserved_place(referrals):
     assert r.status_code == 200 and r.json()["status"] == "withdrawn"
     assert (await offer_row(referrals, "trukket-hus")).reserved_places == 0
     r = await post(referrals, f"/api/v1/referrals/{rid}/screening")
-    assert r.status_code == 409 and "new referral" in r.json()["detail"]
+    assert r.status_code == 409 and "ny henvisning" in r.json()["detail"]
 
 
 async def test_target_group_and_resident_mix_in_matching(referrals):
@@ -243,8 +243,8 @@ async def test_target_group_and_resident_mix_in_matching(referrals):
     m = (await referrals.client.get(f"/api/v1/referrals/{rid}/matches?all_steps=true",
                                     headers=referrals.auth(**V))).json()
     by_id = {o["offer_id"]: o for o in m["offers"]}
-    assert "ends at age 30" in by_id["ung-hus"]["exclusions"][0]
-    assert by_id["rus-hus"]["exclusions"] == ["the target group requires misbrug"]
+    assert "slutter ved 30 år" in by_id["ung-hus"]["exclusions"][0]
+    assert by_id["rus-hus"]["exclusions"] == ["målgruppen kræver misbrug"]
     # counted from the one placement visitation made, not from the 8 occupied places
     assert any("1 af de 1 beboere, visitationen har anbragt, har et misbrug" in w for w in by_id["rus-hus"]["warnings"])
     assert by_id["stille-hus"]["fits"]
@@ -259,10 +259,10 @@ async def test_target_group_and_resident_mix_in_matching(referrals):
 async def test_offer_validation(referrals):
     r = await referrals.client.put("/api/v1/offers/forkert", headers=referrals.auth("admin"),
                                    json=offer_body("forkert", legal_basis="SEL §107", step=7))
-    assert r.status_code == 422 and "step 6" in r.json()["detail"]
+    assert r.status_code == 422 and "trin 6" in r.json()["detail"]
     r = await referrals.client.put("/api/v1/offers/forkert", headers=referrals.auth("admin"),
                                    json=offer_body("forkert", target_group={"requires": ["flyvende"]}))
-    assert r.status_code == 422 and "Unknown characteristic" in r.json()["detail"]
+    assert r.status_code == 422 and "Ukendt kendetegn" in r.json()["detail"]
     r = await referrals.client.put("/api/v1/offers/forkert", headers=referrals.auth("coordinator", botilbud="x"),
                                    json=offer_body("forkert"))
     assert r.status_code == 403

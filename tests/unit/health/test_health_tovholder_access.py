@@ -14,6 +14,7 @@ from services.health.domain.access import (
     why_not,
 )
 from services.health.domain.errors import HealthRuleViolation
+from tovholder.consent import Recipient
 from services.health.domain.tovholder import ContactKind, ExternalContact, choose_tovholder, validate_contact
 
 NOW = datetime(2026, 11, 22, 10, tzinfo=timezone.utc)
@@ -112,10 +113,8 @@ class TestAccess:
 class TestPassingOnByConsent:
     GIVEN = NOW - timedelta(days=10)
 
-    def consent(self, **kw):
-        base = dict(recipient_kind="organisation", recipient_id="SOR:4567890", category="health", given_at=self.GIVEN)
-        base.update(kw)
-        return Consent(**base)
+    def consent(self, *, recipient_kind="organisation", recipient_id="SOR:4567890", category="health", revoked_at=None):
+        return Consent("consent-1", Recipient(recipient_kind, recipient_id), category, self.GIVEN, revoked_at)
 
     def test_consent_for_the_org_and_health_allows(self):
         assert may_pass_on([self.consent()], "SOR:4567890", NOW)
@@ -134,3 +133,8 @@ class TestPassingOnByConsent:
 
     def test_no_consents_no_passing_on(self):
         assert not may_pass_on([], "SOR:4567890", NOW)
+
+    def test_the_decision_names_the_consent_and_the_hospital_notices_basis_opens_nothing(self):
+        assert may_pass_on([self.consent()], "SOR:4567890", NOW).basis == "consent consent-1"
+        refused = may_pass_on([], "SOR:4567890", NOW, legal_basis="retssikkerhedsloven § 12 c")
+        assert not refused and "names no recipient" in refused.en and "giver ikke hjemmel" in refused.reason

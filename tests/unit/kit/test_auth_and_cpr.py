@@ -93,16 +93,20 @@ def test_valid_cpr_numbers(raw):
     assert normalize_cpr(raw) == raw.strip().replace("-", "")
 
 
-@pytest.mark.parametrize("raw, reason", [
-    ("3202901234", "valid date"), ("0113901234", "valid date"), ("01019012345", "10 digits"),
-    ("01-01901234", "10 digits"), ("abcdefghij", "10 digits"), ("", "10 digits"),
+@pytest.mark.parametrize("raw, reason, danish", [
+    ("3202901234", "valid date", "rigtig fødselsdato"), ("0113901234", "valid date", "rigtig fødselsdato"),
+    ("01019012345", "10 digits", "10 cifre"), ("01-01901234", "10 digits", "10 cifre"),
+    ("abcdefghij", "10 digits", "10 cifre"), ("", "10 digits", "10 cifre"), (None, "10 digits", "10 cifre"),
 ])
-def test_invalid_cpr_numbers_are_refused_without_echoing_them(raw, reason):
+def test_invalid_cpr_numbers_are_refused_without_echoing_them(raw, reason, danish):
+    # A person reads the Danish (``message``, always beginning "CPR-nummeret er ikke gyldigt"); a partner's
+    # receipt the English (``en``).
     with pytest.raises(InvalidCpr) as err:
         normalize_cpr(raw)
-    assert reason in err.value.message
+    assert err.value.message.startswith("CPR-nummeret er ikke gyldigt") and danish in err.value.message
+    assert reason in err.value.en
     if raw:
-        assert raw not in err.value.message
+        assert raw not in err.value.message and raw not in err.value.en
 
 
 def test_century_follows_the_seventh_digit():

@@ -49,8 +49,10 @@ def test_consent_covering_org_and_category_allows():
 
 
 def test_nothing_without_consent_and_the_reason_says_so():
+    # The partner's delivery log reads the English (``en``); the citizen and staff read ``reason``, in Danish.
     decision = ask()
-    assert not decision.allowed and ORG in decision.reason and "no consent" in decision.reason
+    assert not decision.allowed and ORG in decision.en and "no consent" in decision.en
+    assert ORG in decision.reason and "ikke givet samtykke" in decision.reason
 
 
 def test_consent_for_another_org_category_citizen_or_a_group_does_not_count():
@@ -62,12 +64,12 @@ def test_revocation_applies_to_everything_at_or_after_it():
     revoked = consent(revoked=NOW)
     assert ask(consents=[revoked], at=NOW - timedelta(seconds=1)).allowed
     decision = ask(consents=[revoked], at=NOW)
-    assert not decision.allowed and "revoked" in decision.reason
+    assert not decision.allowed and "revoked" in decision.en and "trukket tilbage" in decision.reason
 
 
 def test_consent_given_later_does_not_cover_earlier_moment():
     future = consent(given=NOW + timedelta(hours=1))
-    assert "in force" in ask(consents=[future]).reason
+    assert "in force" in ask(consents=[future]).en
 
 
 SECTION_12C = {"legal_basis": "retssikkerhedsloven § 12 c"}
@@ -78,7 +80,8 @@ def test_section_12c_on_a_hospital_notice_opens_no_delivery_to_any_partner():
     for org in (ORG, "SOR:1234567", "SOR:9999999"):
         decision = ask(NOTICE, data=SECTION_12C, org=org)
         assert not decision.allowed and decision.basis is None
-        assert org in decision.reason and "§ 12 c names no recipient" in decision.reason
+        assert org in decision.en and "§ 12 c names no recipient" in decision.en
+        assert org in decision.reason and "§ 12 c giver ikke hjemmel" in decision.reason
         assert legal_basis_without_consent(NOTICE, org) is None
 
 
@@ -114,7 +117,7 @@ def test_every_legal_basis_in_the_table_cites_the_law_and_says_whom_it_names():
 
 def test_an_unknown_legal_basis_is_named_in_the_refusal_and_opens_nothing():
     decision = ask(NOTICE, data={"legal_basis": "lov om noget andet § 7"})
-    assert not decision.allowed and "not a legal basis" in decision.reason
+    assert not decision.allowed and "not a legal basis" in decision.en and "er ikke en hjemmel" in decision.reason
 
 
 def test_the_moment_of_delivery_must_carry_a_time_zone():

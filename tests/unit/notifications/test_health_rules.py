@@ -211,6 +211,31 @@ def test_a_discharge_closes_the_admissions_accompany_task():
     assert closed.task_id == accompany.task_id and closed.status is TaskStatus.DONE
 
 
+def test_cancelling_the_discharge_reopens_the_accompany_task_it_closed():
+    (accompany,) = run(notice("admission", follow_up="usual", episode_state="admitted"))[0]
+    discharge_id = uuid4()
+    created, (closed,) = run(notice("discharge", code="SLHJ", notice_id=discharge_id, follow_up="usual",
+                                    episode_state="discharged"), [accompany])
+    assert closed.status is TaskStatus.DONE
+    (follow_up,) = created
+    cancellation = HospitalNoticeCancelledV1(citizen_id=CITIZEN, notice_id=uuid4(), cancels_notice_id=discharge_id)
+    _, changed = run(cancellation, [closed, follow_up])
+    by_kind = {task.kind: task for task in changed}
+    assert by_kind[TaskKind.ACCOMPANY_ADMISSION].status is TaskStatus.OPEN  # the stay goes on
+    assert by_kind[TaskKind.ACCOMPANY_ADMISSION].history[-1].action == "reopened"
+    assert by_kind[TaskKind.DISCHARGE_FOLLOW_UP].status is TaskStatus.CANCELLED  # no discharge to follow up
+
+
+def test_cancelling_a_discharge_leaves_work_a_person_completed_done():
+    (accompany,) = run(notice("admission", follow_up="usual", episode_state="admitted"))[0]
+    done = t.complete(accompany if accompany.owner_sub else t.claim(accompany, NURSE, NOW), NURSE, NOW)
+    discharge_id = uuid4()
+    run(notice("discharge", code="SLHJ", notice_id=discharge_id, follow_up="usual", episode_state="discharged"), [done])
+    cancellation = HospitalNoticeCancelledV1(citizen_id=CITIZEN, notice_id=uuid4(), cancels_notice_id=discharge_id)
+    _, changed = run(cancellation, [done])
+    assert all(task.task_id != done.task_id or task.status is TaskStatus.DONE for task in changed)
+
+
 def test_an_admission_dated_1970_is_not_overdue_since_1970():
     epoch = datetime(1970, 1, 1, tzinfo=UTC)
     (task,) = run(notice("admission", code="STAA", follow_up="verify", episode_state="admitted", occurred_at=epoch,

@@ -169,3 +169,24 @@ def test_next_check_is_the_earliest_of_escalation_reminder_and_due_time():
     assert next_check_at(flagged, POLICY) is None
     assert next_check_at(t.complete(t.claim(urgent, NURSE, NOW), NURSE, NOW), POLICY) is None
     assert next_check_at(make_task(), POLICY) is None
+
+
+def test_a_late_promise_someone_took_stays_theirs_and_tells_the_escalation_role_once():
+    from tovholder.access import Actor
+
+    coordinator = Actor(sub="koordinator-1", role=Role.COORDINATOR, botilbud=BOTILBUD)
+    due = NOW + timedelta(days=5)
+    open_task = make_task(owner_sub="koordinator-1", kind=t.TaskKind.NETWORK_MEETING, due_at=due)
+    taken = t.claim(open_task, coordinator, NOW + timedelta(hours=1))
+    result = sweep([taken], due + timedelta(minutes=1), POLICY)
+    [late] = result.changed
+    assert result.escalated == [] and result.flagged_overdue == [late.task_id]
+    assert (late.owner_sub, late.status, late.escalated_at) == ("koordinator-1", TaskStatus.CLAIMED, None)
+    assert result.late_promises == [(late, Pool(Role.NURSE_CONSULTANT, BOTILBUD))]
+    assert "har fået besked" in late.history[-1].note
+    assert sweep([late], due + timedelta(hours=5), POLICY).late_promises == []  # once
+    # Another kind taken late is only flagged overdue; the same kind untaken moves to the role instead.
+    other = t.claim(make_task(owner_sub="koordinator-1", due_at=due), coordinator, NOW)
+    assert sweep([other], due + timedelta(minutes=1), POLICY).late_promises == []
+    untaken = sweep([open_task], due + timedelta(minutes=1), POLICY)
+    assert untaken.escalated == [open_task.task_id] and untaken.late_promises == []

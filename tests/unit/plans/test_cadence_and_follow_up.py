@@ -63,7 +63,7 @@ def test_impossible_cadences_are_refused(kwargs):
 
 
 def test_a_cadence_of_zero_weeks_is_refused_with_a_reason():
-    with pytest.raises(PlanRuleViolation, match="zero"):
+    with pytest.raises(PlanRuleViolation, match="nul"):
         Cadence.from_parts(weeks=0)
 
 
@@ -117,7 +117,7 @@ def test_a_follow_up_may_agree_another_next_date_but_not_one_in_the_past():
                                 recorded_by="staff-1", written_with_citizen=False, today=date(2026, 12, 6),
                                 next_due_on=date(2027, 1, 10))
     assert after.due_on == date(2027, 1, 10)
-    with pytest.raises(PlanRuleViolation, match="after this one"):
+    with pytest.raises(PlanRuleViolation, match="efter denne"):
         record_follow_up(s, follow_up_id=uuid4(), held_on=date(2026, 12, 6), outcome="ok", recorded_by="x",
                          written_with_citizen=True, today=date(2026, 12, 6), next_due_on=date(2026, 12, 6))
 
@@ -125,9 +125,9 @@ def test_a_follow_up_may_agree_another_next_date_but_not_one_in_the_past():
 @pytest.mark.parametrize(
     ("held_on", "outcome", "match"),
     [
-        (date(2026, 12, 9), "ok", "before it is held"),  # in the future
-        (date(2026, 11, 1), "ok", "older than the last"),  # before the anchor
-        (date(2026, 12, 6), "   ", "outcome"),
+        (date(2026, 12, 9), "ok", "før den er holdt"),  # in the future
+        (date(2026, 11, 1), "ok", "ældre end den senest"),  # before the anchor
+        (date(2026, 12, 6), "   ", "resultat"),
     ],
 )
 def test_follow_up_records_are_checked(held_on, outcome, match):
@@ -137,7 +137,7 @@ def test_follow_up_records_are_checked(held_on, outcome, match):
 
 
 def test_the_written_with_citizen_flag_must_be_answered():
-    with pytest.raises(PlanRuleViolation, match="together with the citizen"):
+    with pytest.raises(PlanRuleViolation, match="sammen med borgeren"):
         record_follow_up(_goal_schedule(), follow_up_id=uuid4(), held_on=date(2026, 12, 6), outcome="ok",
                          recorded_by="x", written_with_citizen=None, today=date(2026, 12, 8))
 

@@ -64,9 +64,9 @@ def test_one_coordinator_and_one_nurse_consultant_but_several_makkere():
     net = add_member(net, staff_id="n", role=NetworkRole.NURSE_CONSULTANT, at=T0, basis=CHOICE)
     net = add_member(net, staff_id="m1", role=NetworkRole.MAKKER, at=T0, basis=CHOICE)
     net = add_member(net, staff_id="m2", role=NetworkRole.MAKKER, at=T0, basis=CHOICE)
-    with pytest.raises(PlanRuleViolation, match="allerede en coordinator"):
+    with pytest.raises(PlanRuleViolation, match="allerede en netværkskoordinator"):
         add_member(net, staff_id="k2", role=NetworkRole.COORDINATOR, at=T0, basis=CHOICE)
-    with pytest.raises(PlanRuleViolation, match="allerede en nurse-consultant"):
+    with pytest.raises(PlanRuleViolation, match="allerede en sygeplejekonsulent"):
         change_role(net, staff_id="m1", role=NetworkRole.NURSE_CONSULTANT)
     assert net.tovholder.staff_id == "n" and net.coordinator.staff_id == "k"
 

@@ -35,12 +35,12 @@ def test_intake_records_who_when_why():
 
 @pytest.mark.parametrize("step", [0, 8, -1, 3.5, True, "6"])
 def test_intake_refuses_requested_step_outside_1_to_7(step):
-    with pytest.raises(InvalidInput, match="1 to 7"):
+    with pytest.raises(InvalidInput, match="1 til 7"):
         new_case(requested_step=step)
 
 
 def test_intake_needs_a_reason():
-    with pytest.raises(InvalidInput, match="reason"):
+    with pytest.raises(InvalidInput, match="egrundelse"):
         new_case(reason="   ")
 
 
@@ -69,8 +69,8 @@ def test_assessment_on_a_received_case_starts_screening():
 
 @pytest.mark.parametrize(
     "scores,match",
-    [({}, "at least one theme"), ({"egenomsorg": 5}, "0–4"), ({"egenomsorg": -1}, "0–4"),
-     ({"egenomsorg": 2.5}, "0–4"), ({"egenomsorg": True}, "0–4"), ({"humør": 2}, "Unknown VUM theme")],
+    [({}, "mindst ét tema"), ({"egenomsorg": 5}, "0–4"), ({"egenomsorg": -1}, "0–4"),
+     ({"egenomsorg": 2.5}, "0–4"), ({"egenomsorg": True}, "0–4"), ({"humør": 2}, "Ukendt VUM-tema")],
 )
 def test_assessment_scores_are_0_to_4_on_known_themes(scores, match):
     case = new_case()
@@ -81,9 +81,9 @@ def test_assessment_scores_are_0_to_4_on_known_themes(scores, match):
 
 def test_assessment_needs_the_citizens_own_wishes_and_known_traits():
     case = new_case()
-    with pytest.raises(InvalidInput, match="wishes"):
+    with pytest.raises(InvalidInput, match="ønsker"):
         lc.record_assessment(case, scores={"egenomsorg": 1}, wishes=" ", needs=None, resources=None, by="v", at=at(6))
-    with pytest.raises(InvalidInput, match="Unknown characteristic"):
+    with pytest.raises(InvalidInput, match="Ukendt kendetegn"):
         lc.record_assessment(case, scores={"egenomsorg": 1}, wishes="x", needs=None, resources=None,
                              traits=["aggressiv"], by="v", at=at(6))
 
@@ -91,22 +91,22 @@ def test_assessment_needs_the_citizens_own_wishes_and_known_traits():
 def test_cannot_grant_without_assessment():
     case = new_case()
     lc.start_screening(case, by="v", at=at(6))
-    with pytest.raises(StateConflict, match="assessment"):
+    with pytest.raises(StateConflict, match="vurdering"):
         lc.grant(case, offer=make_offer(), **grant_kw())
 
 
 def test_cannot_grant_a_received_case_directly():
     case = new_case()
-    with pytest.raises(StateConflict, match="'received'"):
+    with pytest.raises(StateConflict, match="'modtaget'"):
         lc.grant(case, offer=make_offer(), **grant_kw())
 
 
 def test_deciding_an_already_decided_case_is_a_conflict_and_changes_nothing():
     case, offer = granted_case()
     before = copy.deepcopy(case)
-    with pytest.raises(StateConflict, match="already decided on 2026-01-10"):
+    with pytest.raises(StateConflict, match="allerede afgjort den 2026-01-10"):
         lc.grant(case, offer=offer, **grant_kw())
-    with pytest.raises(StateConflict, match="already decided"):
+    with pytest.raises(StateConflict, match="allerede afgjort"):
         lc.refuse(case, reason="nej", legal_basis=LegalBasis.SEL_108, by="v", at=at(11))
     assert case == before
 
@@ -125,18 +125,18 @@ def test_refused_case_needs_reopening_before_a_new_decision():
 
 def test_refusal_needs_a_reason():
     case = screened_case()
-    with pytest.raises(InvalidInput, match="reason"):
+    with pytest.raises(InvalidInput, match="egrundelse"):
         lc.refuse(case, reason="", legal_basis=LegalBasis.SEL_108, by="v", at=at(10))
     assert case.status is CaseStatus.SCREENING
 
 
 def test_grant_takes_step_and_legal_basis_from_the_offer_and_checks_explicit_ones():
     case = screened_case()
-    with pytest.raises(InvalidInput, match="step 7 .* not step 6"):
+    with pytest.raises(InvalidInput, match="trin 7 .* ikke trin 6"):
         lc.grant(case, offer=make_offer(), step=6, **grant_kw())
-    with pytest.raises(InvalidInput, match="under SEL §108, not SEL §107"):
+    with pytest.raises(InvalidInput, match="efter SEL §108, ikke SEL §107"):
         lc.grant(case, offer=make_offer(), legal_basis=LegalBasis.SEL_107, **grant_kw())
-    with pytest.raises(InvalidInput, match="1 to 7"):
+    with pytest.raises(InvalidInput, match="1 til 7"):
         lc.grant(case, offer=make_offer(), step=9, **grant_kw())
     assert case.status is CaseStatus.SCREENING and case.grant is None
 
@@ -144,7 +144,7 @@ def test_grant_takes_step_and_legal_basis_from_the_offer_and_checks_explicit_one
 def test_grant_in_a_full_offer_is_refused_unless_joining_the_waitlist():
     full = make_offer(approved_places=20, occupied=19, reserved=1)
     case = screened_case()
-    with pytest.raises(StateConflict, match="no free place .*20 approved places, 19 occupied, 1 reserved"):
+    with pytest.raises(StateConflict, match="ingen ledig plads .*20 godkendte pladser, 19 optagne, 1 reserverede"):
         lc.grant(case, offer=full, **grant_kw())
     assert case.status is CaseStatus.SCREENING
     lc.grant(case, offer=full, join_waitlist=True, **grant_kw())
@@ -155,7 +155,7 @@ def test_grant_outside_target_group_needs_a_professional_override():
     offer = make_offer(target_group=TargetGroup(min_age=18, max_age=30, requires=frozenset({Trait.DOBBELTDIAGNOSE})))
     case = screened_case()
     old = CitizenProfile(age=45)
-    with pytest.raises(StateConflict, match="ends at age 30; the citizen is 45; the target group requires dobbeltdiagnose"):
+    with pytest.raises(StateConflict, match="slutter ved 30 år; borgeren er 45; målgruppen kræver dobbeltdiagnose"):
         lc.grant(case, offer=offer, **grant_kw(profile=old))
     lc.grant(case, offer=offer, target_group_override="Eneste tilbud med nattevagt; aftalt med lederen.",
              **grant_kw(profile=old))
@@ -164,17 +164,17 @@ def test_grant_outside_target_group_needs_a_professional_override():
 
 def test_step_1_needs_no_visitation():
     step1 = make_offer(offer_id="cafe", name="Natcafé", legal_basis=LegalBasis.SEL_85, step=1)
-    with pytest.raises(InvalidInput, match="Step 1"):
+    with pytest.raises(InvalidInput, match="trin 1"):
         lc.grant(screened_case(), offer=step1, **grant_kw())
 
 
 def test_closed_offer_cannot_be_granted():
-    with pytest.raises(StateConflict, match="closed"):
+    with pytest.raises(StateConflict, match="lukket"):
         lc.grant(screened_case(), offer=make_offer(active=False), **grant_kw())
 
 
 def test_start_date_not_before_referral():
-    with pytest.raises(InvalidInput, match="start date"):
+    with pytest.raises(InvalidInput, match="Startdatoen"):
         lc.grant(screened_case(), offer=make_offer(), **grant_kw(start_date=T0.date() - timedelta(days=1)))
 
 
@@ -182,7 +182,7 @@ def test_temporary_107_stays_must_be_followed_up_within_6_months():
     offer107 = make_offer(offer_id="cirklen-107", name="Cirklen", legal_basis=LegalBasis.SEL_107, step=6,
                           approved_places=8, occupied=2)
     start = date(2026, 2, 1)
-    with pytest.raises(InvalidInput, match="within 183 days.*on or before 2026-08-03"):
+    with pytest.raises(InvalidInput, match="inden for 183 dage.*senest 2026-08-03"):
         lc.grant(screened_case(), offer=offer107, **grant_kw(follow_up_date=start + timedelta(days=200)))
     case = screened_case()
     lc.grant(case, offer=offer107, **grant_kw())
@@ -192,7 +192,7 @@ def test_temporary_107_stays_must_be_followed_up_within_6_months():
 
 
 def test_follow_up_must_be_after_start():
-    with pytest.raises(InvalidInput, match="after the start date"):
+    with pytest.raises(InvalidInput, match="efter startdatoen"):
         lc.grant(screened_case(), offer=make_offer(), **grant_kw(follow_up_date=date(2026, 2, 1)))
 
 
@@ -200,9 +200,9 @@ def test_waitlist_then_reserve_then_move_in():
     full = make_offer(approved_places=2, occupied=2)
     case = screened_case()
     lc.grant(case, offer=full, join_waitlist=True, **grant_kw())
-    with pytest.raises(StateConflict, match="stays on the waitlist"):
+    with pytest.raises(StateConflict, match="bliver på ventelisten"):
         lc.move_in(case, offer=full, moved_in_on=date(2026, 3, 1), by="v", at=at(1, 3))
-    with pytest.raises(StateConflict, match="still has no free place"):
+    with pytest.raises(StateConflict, match="stadig ingen ledig plads"):
         lc.reserve_place(case, offer=full, by="v", at=at(1, 3))
     freed = make_offer(approved_places=2, occupied=1)
     lc.reserve_place(case, offer=freed, by="v", at=at(1, 3))
@@ -231,14 +231,14 @@ def test_release_place_puts_a_granted_case_on_the_waitlist():
 def test_move_in_must_be_to_the_granted_offer():
     case, _ = granted_case()
     other = make_offer(offer_id="orion-108", name="Orion")
-    with pytest.raises(InvalidInput, match="new decision"):
+    with pytest.raises(InvalidInput, match="ny afgørelse"):
         lc.move_in(case, offer=other, moved_in_on=date(2026, 2, 1), by="v", at=at(1, 2))
 
 
 def test_move_in_after_the_granted_follow_up_date_needs_a_new_one():
     case, offer = granted_case()
     late = case.grant.follow_up_date + timedelta(days=1)
-    with pytest.raises(InvalidInput, match="give a new follow_up_date"):
+    with pytest.raises(InvalidInput, match="angiv en ny follow_up_date"):
         lc.move_in(case, offer=offer, moved_in_on=late, by="v", at=at(1, 9))
     lc.move_in(case, offer=offer, moved_in_on=late, follow_up_date=late + timedelta(days=60), by="v", at=at(1, 9))
     assert case.placement.follow_up_date == late + timedelta(days=60)
@@ -253,11 +253,11 @@ def test_withdraw_before_move_in(status_builder):
 
 def test_cannot_withdraw_after_move_in_or_act_on_a_closed_case():
     case, offer = placed_case()
-    with pytest.raises(StateConflict, match="only move to: ended"):
+    with pytest.raises(StateConflict, match="kun gå til: afsluttet"):
         lc.withdraw(case, reason="x", by="v", at=at(12))
     w = new_case()
     lc.withdraw(w, reason="Fejlhenvisning", by="v", at=at(6))
-    with pytest.raises(StateConflict, match="closed .*new referral"):
+    with pytest.raises(StateConflict, match="lukket .*ny henvisning"):
         lc.start_screening(w, by="v", at=at(7))
 
 

@@ -42,9 +42,9 @@ def test_recording_a_follow_up_sets_the_next_one_and_re_arms_the_signal():
 def test_temporary_stay_follow_up_limit_applies_to_every_follow_up():
     case, _ = placed_case(TEMP)
     held = date(2026, 4, 1)
-    with pytest.raises(InvalidInput, match="temporary stay must be followed up within 183 days"):
+    with pytest.raises(InvalidInput, match="midlertidigt ophold følges op inden for 183 dage"):
         lc.record_follow_up(case, held_on=held, next_follow_up_date=held + timedelta(days=365), by="v", at=at(1, 4))
-    with pytest.raises(InvalidInput, match="after the follow-up held"):
+    with pytest.raises(InvalidInput, match="efter den holdte opfølgning"):
         lc.record_follow_up(case, held_on=held, next_follow_up_date=held, by="v", at=at(1, 4))
     with pytest.raises(InvalidInput, match="før indflytningsdatoen"):
         lc.record_follow_up(case, held_on=date(2026, 1, 20), next_follow_up_date=held, by="v", at=at(1, 4))
@@ -54,7 +54,7 @@ def test_no_follow_up_on_a_case_not_placed():
     from referrals_builders import granted_case
     case, _ = granted_case()
     assert not lc.follow_up_due(case, date(2030, 1, 1))
-    with pytest.raises(StateConflict, match="not placed"):
+    with pytest.raises(StateConflict, match="ikke indflyttet"):
         lc.record_follow_up(case, held_on=date(2026, 3, 1), next_follow_up_date=date(2026, 5, 1), by="v", at=at(1, 3))
 
 
@@ -75,7 +75,7 @@ def test_move_out_plan_warns_on_few_visits_and_on_a_transfer():
     case, _ = placed_case()
     _, warnings = lc.plan_move_out(case, destination=Destination.OFFER, receiving_offer=OTHER_108,
                                    planned_on=date(2026, 9, 1), phase_out_visits_planned=2, by="v", at=at(1, 8))
-    assert len(warnings) == 2 and "4–5" in warnings[0] and "not a step down" in warnings[1]
+    assert len(warnings) == 2 and "4–5 besøg" in warnings[0] and "ikke en nedtrapning" in warnings[1]
 
 
 def test_replanning_keeps_visits_already_done():
@@ -90,13 +90,13 @@ def test_replanning_keeps_visits_already_done():
 @pytest.mark.parametrize(
     "kw,match",
     [
-        (dict(destination=Destination.OFFER), "needs receiving_offer_id"),
-        (dict(destination=Destination.OWN_HOME, receiving_offer=HOSTEL), "only applies"),
-        (dict(destination=Destination.OFFER, receiving_offer=make_offer()), "already lives in"),
-        (dict(destination=Destination.OFFER, receiving_offer=HOSTEL, receiving_step=4), "step 3, not 4"),
-        (dict(destination=Destination.OWN_HOME, receiving_step=0), "1 to 7"),
-        (dict(destination=Destination.OWN_HOME, phase_out_visits_planned=-1), "between 0 and"),
-        (dict(destination=Destination.OWN_HOME, planned_on=date(2026, 1, 1)), "before the move-in"),
+        (dict(destination=Destination.OFFER), "kræver receiving_offer_id"),
+        (dict(destination=Destination.OWN_HOME, receiving_offer=HOSTEL), "gælder kun"),
+        (dict(destination=Destination.OFFER, receiving_offer=make_offer()), "allerede bor i"),
+        (dict(destination=Destination.OFFER, receiving_offer=HOSTEL, receiving_step=4), "trin 3, ikke 4"),
+        (dict(destination=Destination.OWN_HOME, receiving_step=0), "1 til 7"),
+        (dict(destination=Destination.OWN_HOME, phase_out_visits_planned=-1), "mellem 0 og"),
+        (dict(destination=Destination.OWN_HOME, planned_on=date(2026, 1, 1)), "før indflytningsdatoen"),
     ],
 )
 def test_move_out_plan_validation(kw, match):
@@ -110,7 +110,7 @@ def test_move_out_plan_validation(kw, match):
 
 def test_phase_out_visit_needs_a_plan():
     case, _ = placed_case()
-    with pytest.raises(StateConflict, match="no move-out plan"):
+    with pytest.raises(StateConflict, match="ingen udflytningsplan"):
         lc.record_phase_out_visit(case, visited_on=date(2026, 9, 1), by="v", at=at(1, 9))
 
 
@@ -133,7 +133,7 @@ def test_ending_to_own_home_uses_the_planned_step():
 
 def test_ending_without_a_plan_needs_a_destination_except_death():
     case, _ = placed_case()
-    with pytest.raises(InvalidInput, match="Say where"):
+    with pytest.raises(InvalidInput, match="Angiv, hvor"):
         lc.end_placement(case, ended_on=date(2026, 9, 1), by="v", at=at(1, 9))
     lc.end_placement(case, ended_on=date(2026, 9, 1), cause=EndCause.DIED, by="v", at=at(1, 9))
     assert case.ending.destination is Destination.OTHER and not case.ending.stepped_down
@@ -154,7 +154,7 @@ def test_transfer_to_the_same_step():
 
 def test_cause_must_agree_with_the_steps():
     case, _ = placed_case()
-    with pytest.raises(InvalidInput, match="lower step than the current step 7"):
+    with pytest.raises(InvalidInput, match="lavere trin end det nuværende trin 7"):
         lc.end_placement(case, ended_on=date(2026, 9, 1), cause=EndCause.STEPPED_DOWN,
                          destination=Destination.OFFER, receiving_offer=OTHER_108, by="v", at=at(1, 9))
     with pytest.raises(InvalidInput, match="'stepped_down'"):
@@ -172,7 +172,7 @@ def test_end_date_and_receiving_offer_checks():
     with pytest.raises(InvalidInput, match="før indflytningsdatoen"):
         lc.end_placement(case, ended_on=date(2026, 1, 31), destination=Destination.OWN_HOME, by="v", at=at(1, 9))
     lc.plan_move_out(case, destination=Destination.OFFER, receiving_offer=HOSTEL, planned_on=date(2026, 9, 1), by="v", at=at(1, 8))
-    with pytest.raises(InvalidInput, match="plan names receiving offer 'bostotte-85'"):
+    with pytest.raises(InvalidInput, match="nævner det modtagende tilbud 'bostotte-85'"):
         lc.end_placement(case, ended_on=date(2026, 9, 1), by="v", at=at(1, 9))
 
 
@@ -180,8 +180,8 @@ def test_cannot_end_twice_or_end_before_move_in():
     from referrals_builders import granted_case
     case, _ = placed_case()
     lc.end_placement(case, ended_on=date(2026, 9, 1), destination=Destination.OWN_HOME, by="v", at=at(1, 9))
-    with pytest.raises(StateConflict, match="closed"):
+    with pytest.raises(StateConflict, match="lukket"):
         lc.end_placement(case, ended_on=date(2026, 9, 2), destination=Destination.OWN_HOME, by="v", at=at(2, 9))
     g, _ = granted_case()
-    with pytest.raises(StateConflict, match="'granted'"):
+    with pytest.raises(StateConflict, match="'bevilget'"):
         lc.end_placement(g, ended_on=date(2026, 9, 2), destination=Destination.OWN_HOME, by="v", at=at(2, 9))

@@ -33,7 +33,7 @@ def test_fitting_offers_free_places_and_exclusion_reasons():
     assert m["Cirklen"].fits and m["Cirklen"].free_places == 2
     assert m["Tangkær"].fits and m["Tangkær"].free_places == 3
     assert not m["Vista Hus"].fits
-    assert m["Vista Hus"].exclusions == ("the target group requires behandlingsdom, dobbeltdiagnose",)
+    assert m["Vista Hus"].exclusions == ("målgruppen kræver behandlingsdom, dobbeltdiagnose",)
 
 
 def test_full_offer_still_fits_but_sorts_after_offers_with_places():
@@ -41,13 +41,13 @@ def test_full_offer_still_fits_but_sorts_after_offers_with_places():
     result = match_offers([VISTA, TANGKAER, CIRKLEN], dual)
     assert [m.offer.name for m in result] == ["Tangkær", "Vista Hus", "Cirklen"]
     assert result[1].fits and result[1].free_places == 0
-    assert result[2].exclusions == ("the target group ends at age 30; the citizen is 40",)
+    assert result[2].exclusions == ("målgruppen slutter ved 30 år; borgeren er 40",)
 
 
 def test_step_and_legal_basis_narrow_the_search():
     m = by_name(match_offers([CIRKLEN, TANGKAER], CitizenProfile(age=25), step=6))
     assert m["Cirklen"].fits
-    assert m["Tangkær"].exclusions == ("the offer is on step 7; the case is considered for step 6",)
+    assert m["Tangkær"].exclusions == ("tilbuddet ligger på trin 7; sagen vurderes til trin 6",)
     m = by_name(match_offers([CIRKLEN, TANGKAER], CitizenProfile(age=25), legal_basis=LegalBasis.SEL_108))
     assert not m["Cirklen"].fits and m["Tangkær"].fits
     with pytest.raises(InvalidInput):
@@ -57,7 +57,7 @@ def test_step_and_legal_basis_narrow_the_search():
 def test_exclusion_criteria_and_closed_offers():
     no_drugs = make_offer(name="Rolig", target_group=TargetGroup(excludes=frozenset({Trait.MISBRUG})), active=False)
     [m] = match_offers([no_drugs], CitizenProfile(age=30, traits=frozenset({Trait.MISBRUG})))
-    assert m.exclusions == ("the offer is closed for new referrals", "the target group excludes misbrug")
+    assert m.exclusions == ("tilbuddet er lukket for nye henvisninger", "målgruppen udelukker misbrug")
 
 
 def test_unknown_age_does_not_exclude_on_age():
@@ -95,15 +95,15 @@ def test_free_places_never_negative_when_overbooked():
 @pytest.mark.parametrize(
     "kw,match",
     [
-        (dict(legal_basis=LegalBasis.SEL_107, step=7), "SEL §107 sits on step 6"),
-        (dict(legal_basis=LegalBasis.SEL_108, step=6), "SEL §108 sits on step 7"),
-        (dict(step=8), "1 to 7"),
-        (dict(approved_places=-1), "negative"),
+        (dict(legal_basis=LegalBasis.SEL_107, step=7), "SEL §107 ligger på trin 6"),
+        (dict(legal_basis=LegalBasis.SEL_108, step=6), "SEL §108 ligger på trin 7"),
+        (dict(step=8), "1 til 7"),
+        (dict(approved_places=-1), "negativt"),
         (dict(target_group=TargetGroup(min_age=16)), "18"),
-        (dict(target_group=TargetGroup(min_age=40, max_age=30)), "above its maximum"),
+        (dict(target_group=TargetGroup(min_age=40, max_age=30)), "over dens maksimumsalder"),
         (dict(target_group=TargetGroup(requires=frozenset({Trait.MISBRUG}), excludes=frozenset({Trait.MISBRUG}))),
-         "both required and excluded"),
-        (dict(name=" "), "name"),
+         "både være et krav og udelukket"),
+        (dict(name=" "), "navn"),
     ],
 )
 def test_offer_validation(kw, match):

@@ -51,7 +51,7 @@ def test_three_referrals_make_one_case_with_two_additions():
 
 def test_an_addition_needs_a_reason_and_an_open_case():
     case = new_case()
-    with pytest.raises(InvalidInput, match="reason"):
+    with pytest.raises(InvalidInput, match="egrundelse"):
         lc.add_to_case(case, addition_id=uuid4(), referrer=STAFF, reason=" ", at=at(8))
     with pytest.raises(InvalidInput, match="requested_step"):
         lc.add_to_case(case, addition_id=uuid4(), referrer=STAFF, reason="r", at=at(8), requested_step=9)

@@ -27,7 +27,7 @@ def test_screening_does_not_reopen_a_refused_case():
 def test_the_one_reopen_path_needs_a_reason():
     case = screened_case()
     lc.refuse(case, reason="nej", legal_basis=LegalBasis.SEL_108, by="v", at=at(10))
-    with pytest.raises(InvalidInput, match="reason"):
+    with pytest.raises(InvalidInput, match="egrundelse"):
         lc.reopen_for_reassessment(case, reason="  ", by="v", at=at(11))
     entry = lc.reopen_for_reassessment(case, reason="Klage med ny lægeerklæring.", by="v", at=at(11))
     assert case.status is CaseStatus.SCREENING and entry.reason == "Klage med ny lægeerklæring."

@@ -1,5 +1,6 @@
 """The portal's use cases: sessions (sign in, who is signed in, sign out, idle timeout) and the data
-each page needs, gathered from the four services with the person's own token.
+each page needs, gathered from the four services with the person's own token. An area with many
+screens keeps its use cases in its own module beside this one (``services.portal.services.<area>``).
 
 A session lives on the server (``portal_sessions``): the browser's cookie holds a random value whose
 SHA-256 is the row's key, so signing out — or 30 idle minutes — ends it everywhere at once. The
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -121,6 +123,14 @@ async def end_session(uow: UnitOfWork, box: SecretBox, cookie: str | None) -> st
     return box.decrypt(row.id_token) if row.id_token else None
 
 
+async def audit_page_refusal(uow: UnitOfWork, principal: Principal, *, path: str, action: str | None = None) -> None:
+    """A signed-in person refused a page (a staff member on a citizen's page, a citizen on staff's): on
+    record like every refusal in the services (``tovholder.service.audit_refusal``). The page names no
+    citizen (a citizen's pages always show the signed-in citizen's own data), so no citizen's log has it."""
+    uow.audit(principal, action or "portal.page.refused", object_type="page", detail={"path": path, "status": 403})
+    await uow.commit()
+
+
 async def begin_sign_in(uow: UnitOfWork, box: SecretBox, *, state: str, code_verifier: str, nonce: str,
                         next_path: str) -> None:
     await repo.add_sign_in(uow.session, PendingSignIn(state_hash=_digest(state), code_verifier=box.encrypt(code_verifier),
@@ -193,9 +203,8 @@ BOTILBUD_NAMES_TTL_S = 300.0
 
 async def botilbud_names(backends: Backends, user: SignedIn) -> dict[str, str]:
     """Botilbud id → name (and ``offer:<id>`` → the offer's name), from referrals' offers (not personal
-    data; kept a few minutes)."""
-    import time
-
+    data; kept a few minutes). No offers yet is not kept: a stack still loading its offers would
+    otherwise show ids instead of names for minutes."""
     cached = _BOTILBUD_NAMES.get("names")
     if cached and time.monotonic() - cached[0] < BOTILBUD_NAMES_TTL_S:
         return cached[1]
@@ -204,8 +213,14 @@ async def botilbud_names(backends: Backends, user: SignedIn) -> dict[str, str]:
         return cached[1] if cached else {}
     names = {o["botilbud_id"]: o["name"] for o in reply.data if o.get("botilbud_id")}
     names |= {f"offer:{o['offer_id']}": o["name"] for o in reply.data if o.get("offer_id")}
-    _BOTILBUD_NAMES["names"] = (time.monotonic(), names)
+    if names:
+        _BOTILBUD_NAMES["names"] = (time.monotonic(), names)
     return names
+
+
+def forget_botilbud_names() -> None:
+    """An offer was renamed here: the next page reads the names afresh."""
+    _BOTILBUD_NAMES.pop("names", None)
 
 
 async def work_queue(backends: Backends, user: SignedIn, params: dict[str, str]) -> dict[str, Any]:
