@@ -143,7 +143,7 @@ async def drive_the_systems_own_work(world: World, receiver: Receiver) -> uuid.U
     assert discharged.status_code == 202, discharged.text
 
     parked = await health.client.post("/integration/v1/psychiatrist-notes", headers=world.headers("health", "partner"),
-                                      json=message(cpr=NEW_CPR, written_at=date.today().isoformat() + "T09:00:00+01:00",
+                                      json=message(cpr=NEW_CPR, written_at=(now() - timedelta(hours=1)).isoformat(),
                                                    psychiatrist="Overlæge Berg", notes="Ny borger."))
     assert parked.status_code == 202, parked.text
     referred = await referrals.client.post("/integration/v1/referrals", headers=world.headers("referrals", "partner"),
