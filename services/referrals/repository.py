@@ -25,6 +25,7 @@ from services.referrals.domain.offers import Offer as DomainOffer
 from services.referrals.domain.report import CaseFlowFacts, StayFacts
 from services.referrals.models import (Citizen, CitizenTovholder, ConsentRecord, Offer, Referral, ReferralAddition,
                                        ReferralStatusChange, TovholderChoice)
+from tovholder import clock
 from tovholder.consent import Consent, consent_of
 from tovholder.scopes import Scope
 from tovholder.uow import UnitOfWork
@@ -176,8 +177,8 @@ def case_to_domain(row: Referral, additions: Sequence[ReferralAddition] = ()) ->
     if row.decision == "granted" and row.offer_id and basis is not None:
         grant = dm.Grant(
             offer_id=row.offer_id, botilbud_id=row.botilbud_id, legal_basis=basis, step=row.step or 0,
-            start_date=row.start_date or (row.decided_at or row.received_at).date(),
-            follow_up_date=row.granted_follow_up_date or row.follow_up_date or (row.start_date or row.received_at.date()),
+            start_date=row.start_date or clock.local_date(row.decided_at or row.received_at),
+            follow_up_date=row.granted_follow_up_date or row.follow_up_date or (row.start_date or clock.local_date(row.received_at)),
             decided_by=row.decided_by or "", decided_at=row.decided_at or row.received_at,
             reason=row.decision_reason or "", waitlisted=bool(row.waitlisted),
             target_group_override=row.target_group_override,

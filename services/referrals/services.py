@@ -190,7 +190,7 @@ def citizen_view(row: Referral, history: list[ReferralStatusChange]) -> dict[str
         "referral_id": str(row.id),
         "status": row.status,
         "status_text": STATUS_TEXT[status],
-        "received_on": row.received_at.date(),
+        "received_on": clock.local_date(row.received_at),
         "offer_id": row.offer_id,
         "start_date": row.start_date,
         "moved_in_on": row.moved_in_on,

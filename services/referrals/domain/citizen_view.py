@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from services.referrals.domain.model import CaseStatus, VisitationCase
+from tovholder import clock
 
 STATUS_TEXT: dict[CaseStatus, str] = {
     CaseStatus.RECEIVED: "Vi har modtaget henvisningen. En visitator ser på den snarest.",
@@ -69,7 +70,7 @@ def public_view(case: VisitationCase) -> PublicCaseView:
         case_id=str(case.case_id),
         status=case.status.value,
         status_text=STATUS_TEXT[case.status],
-        received_on=case.received_at.date(),
+        received_on=clock.local_date(case.received_at),
         offer_id=case.offer_id,
         start_date=case.grant.start_date if case.grant else None,
         next_follow_up=case.placement.follow_up_date if case.placement and case.status is CaseStatus.PLACED else None,

@@ -109,7 +109,7 @@ def _why_not(case: VisitationCase, to: CaseStatus, action: str) -> str:
         CaseStatus.ENDED,
     ) and action in ("grant", "refuse"):
         decided = case.grant.decided_at if case.grant else case.refusal.decided_at if case.refusal else None
-        when = f" den {decided.date().isoformat()}" if decided else ""
+        when = f" den {clock.local_date(decided).strftime('%d.%m.%Y')}" if decided else ""
         hint = (
             " Et afslag ændres ved først at genåbne sagen til genvurdering."
             if status is CaseStatus.REFUSED
@@ -348,7 +348,7 @@ def grant(
             + "; ".join(exclusions)
             + "). Vælg et tilbud, der passer, eller angiv target_group_override med den faglige begrundelse."
         )
-    if start_date < case.received_at.date():
+    if start_date < clock.local_date(case.received_at):
         raise InvalidInput("Startdatoen kan ikke ligge før den dag, henvisningen blev modtaget.")
     follow_up = follow_up_date or default_follow_up_date(offer.legal_basis, start_date)
     _check_follow_up(offer.legal_basis, start_date, follow_up, what="startdatoen")
@@ -460,7 +460,7 @@ def move_in(
             f"{offer.reserved} reserverede); borgeren bliver på ventelisten, til en plads bliver ledig."
         )
     check_fact_date(moved_in_on, what="Indflytningsdatoen", at=at,
-                    not_before=[(case.received_at.date(), "datoen, henvisningen blev modtaget")])
+                    not_before=[(clock.local_date(case.received_at), "datoen, henvisningen blev modtaget")])
     follow_up = follow_up_date or case.grant.follow_up_date
     if follow_up <= moved_in_on:
         if follow_up_date is None:

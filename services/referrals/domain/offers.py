@@ -21,6 +21,7 @@ from services.referrals.domain.model import (
     check_step,
     check_step_fits_legal_basis,
 )
+from tovholder import clock
 
 
 @dataclass(frozen=True)
@@ -255,8 +256,8 @@ class Waitlist:
 
 
 def waiting_days(since: datetime | date, until: datetime | date) -> int:
-    since_d = since.date() if isinstance(since, datetime) else since
-    until_d = until.date() if isinstance(until, datetime) else until
+    since_d = clock.local_date(since) if isinstance(since, datetime) else since
+    until_d = clock.local_date(until) if isinstance(until, datetime) else until
     return max(0, (until_d - since_d).days)
 
 

@@ -15,6 +15,7 @@ from uuid import UUID
 from services.referrals.domain.clocks import VisitationRules, drift_on
 from services.referrals.domain.model import CaseStatus, Channel, Destination, EndCause, VisitationCase
 from services.referrals.domain.offers import percentile
+from tovholder import clock
 
 
 @dataclass(frozen=True)
@@ -131,10 +132,10 @@ def _split(received, decided, moved_in, ended, period_from: date, period_to: dat
             by_offer.setdefault(f.offer_id, dict.fromkeys(OFFER_METRICS, 0))[metric] += 1
 
     for f in received:
-        by_month[_month(f.received_at.date())]["referrals_received"] += 1
+        by_month[_month(clock.local_date(f.received_at))]["referrals_received"] += 1
     for f in decided:
         metric = "decisions_granted" if f.decision == "granted" else "decisions_refused"
-        by_month[_month(f.decided_at.date())][metric] += 1
+        by_month[_month(clock.local_date(f.decided_at))][metric] += 1
         if f.decision == "granted":
             offer(f, metric)
     for f in moved_in:
@@ -158,11 +159,11 @@ def flow_report(facts: list[CaseFlowFacts] | tuple[CaseFlowFacts, ...], period_f
                 stays: list[StayFacts] | tuple[StayFacts, ...] = (), rules: VisitationRules | None = None) -> FlowReport:
     if period_to < period_from:
         raise ValueError("period_to is before period_from")
-    received = [f for f in facts if _in(f.received_at.date(), period_from, period_to)]
-    decided = [f for f in facts if f.decided_at is not None and _in(f.decided_at.date(), period_from, period_to)]
+    received = [f for f in facts if _in(clock.local_date(f.received_at), period_from, period_to)]
+    decided = [f for f in facts if f.decided_at is not None and _in(clock.local_date(f.decided_at), period_from, period_to)]
     moved_in = [f for f in facts if _in(f.moved_in_on, period_from, period_to)]
     ended = [f for f in facts if _in(f.ended_on, period_from, period_to)]
-    waits = [max(0, (f.moved_in_on - f.received_at.date()).days) for f in moved_in]
+    waits = [max(0, (f.moved_in_on - clock.local_date(f.received_at)).days) for f in moved_in]
     causes: dict[str, int] = {c.value: 0 for c in EndCause}
     for f in ended:
         if f.end_cause is not None:

@@ -80,3 +80,20 @@ def test_the_report_is_split_by_offer_and_month():
 def test_months_run_across_the_new_year():
     r = flow_report([], date(2025, 11, 15), date(2026, 2, 1))
     assert list(r.by_month) == ["2025-11", "2025-12", "2026-01", "2026-02"]
+
+
+def test_the_flow_report_counts_by_the_day_in_copenhagen_not_in_utc():
+    """23:30 UTC on 31 January is 00:30 on 1 February in Copenhagen: the referral and the decision
+    belong to February (and to a period starting 1 February), the wait is counted from 1 February."""
+    late = datetime(2026, 1, 31, 23, 30, tzinfo=timezone.utc)
+    citizen = uuid4()
+    facts = [
+        CaseFlowFacts(received_at=late, channel=Channel.STAFF, citizen_id=citizen, offer_id="tangkaer",
+                      moved_in_on=date(2026, 2, 1)),
+        CaseFlowFacts(received_at=utc(1900, 1, 1), channel=Channel.STAFF, citizen_id=citizen, decision="granted",
+                      decided_at=late, offer_id="tangkaer"),
+    ]
+    r = flow_report(facts, date(2026, 2, 1), date(2026, 2, 28))
+    assert (r.referrals_received, r.decisions_granted) == (1, 1)
+    assert r.by_month["2026-02"]["referrals_received"] == 1 and r.by_month["2026-02"]["decisions_granted"] == 1
+    assert flow_report(facts, date(2026, 1, 1), date(2026, 1, 31)).referrals_received == 0
