@@ -96,6 +96,9 @@ def deadline_label(value: str | None) -> str:
 RULE_TEXTS: list[tuple[re.Pattern[str], object]] = [(re.compile(p, re.S), t) for p, t in [
     (r"omfatter ikke borgeren i sin målgruppe \((.+?)\)\. Vælg",
      r"Borgeren hører ikke til tilbuddets målgruppe (\1). Skriv den faglige begrundelse for at bevilge alligevel."),
+    (r"'(.+?)' har ingen ledig plads \((.+?)\)\. Vælg",
+     r"'\1' har ingen ledig plads (\2). Vælg et andet passende tilbud, eller sæt kryds ved "
+     r"»Sæt borgeren på ventelisten« for at bevilge med plads på ventelisten."),
 ]]
 # What each code means when the rule itself is not recognised.
 CODE_TEXTS = {

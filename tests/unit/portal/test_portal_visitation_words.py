@@ -3,6 +3,7 @@ nothing English reaches the page), the flow report's pictures carry no script.""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -45,7 +46,8 @@ def _referrals_refusals() -> list[tuple[str, str]]:
         (_refusal(lambda: lc.grant(screened_case(), offer=vista, follow_up_date=None, **grant)),
          "Borgeren hører ikke til tilbuddets målgruppe (målgruppen kræver behandlingsdom, dobbeltdiagnose). Skriv den "
          "faglige begrundelse for at bevilge alligevel."),
-        (_refusal(lambda: lc.grant(screened_case(), offer=full, follow_up_date=None, **grant)), "ingen ledig plads"),
+        (_refusal(lambda: lc.grant(screened_case(), offer=full, follow_up_date=None, **grant)),
+         "Vælg et andet passende tilbud, eller sæt kryds ved »Sæt borgeren på ventelisten«"),
         (_refusal(lambda: lc.grant(screened_case(), offer=temporary, follow_up_date=date(2027, 6, 9), **grant)),
          "senest"),
         (_refusal(lambda: lc.grant(decided, offer=make_offer(), follow_up_date=None, **grant)), "allerede afgjort"),
@@ -59,6 +61,7 @@ def test_referrals_refusals_reach_the_page_in_danish():
         text = problem_text("rule-violation", detail)
         assert danish in text, (detail, text)
         assert english_words(text) == [], text
+        assert not re.search(r"\b[a-z]+_[a-z_]+\b", text), f"an API field name on the page: {text}"
 
 
 @pytest.mark.parametrize("code", ["rule-violation", "conflict", "forbidden", "not-found", "invalid-request", "refused"])
