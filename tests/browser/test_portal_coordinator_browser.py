@@ -164,6 +164,11 @@ def test_a_coordinator_works_the_plan_and_its_follow_up_and_the_network(stack, p
         expect(task).to_be_visible(timeout=30_000)
         page.get_by_role("button", name=f"Tag opgaven: {title}").first.click()
         expect(page.get_by_text("Du har taget opgaven.")).to_be_visible()
+        try:
+            expect(task.get_by_label("Note (valgfri)")).to_be_visible()
+        except AssertionError as missing:  # once seen on a loaded machine: say what the queue showed instead
+            cards = page.locator("li.task").filter(has_text=title).all_inner_texts()
+            raise AssertionError(f"the claimed task offers no note; the cards with its title: {cards}") from missing
         task.get_by_label("Note (valgfri)").fill("Fulgt op med borgeren i køkkenet.")
         page.get_by_role("button", name=f"Marker som udført: {title}").first.click()
         expect(page.get_by_text("Opgaven er udført.")).to_be_visible()
