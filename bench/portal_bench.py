@@ -41,11 +41,12 @@ from tovholder.launcher import LocalStack  # noqa: E402
 PROCESSES = ("referrals", "plans", "health", "notifications", "portal")
 
 
-async def add_tasks(dsn: str, count: int, citizens: list[str]) -> None:
-    """``count`` open tasks in the Orion coordinators' pool (the worst place for them: the signed-in
-    coordinator's own pool), half of them about Orion's demo citizens (so the per-citizen badges and
-    the Borgeroverblik count them too), due over the next months. One INSERT … SELECT: a million
-    rows take seconds, not the hours a row-by-row insert would."""
+async def add_tasks(dsn: str, count: int, orion: list[str], cases: int) -> None:
+    """``count`` tasks as a few years of work leave them: nine in ten done, one in ten open — all the open
+    ones in the Orion coordinators' pool (the signed-in coordinator's own pool, the work queue's worst
+    case: 100,000 open tasks in it at a million). Each task is about a citizen: one in a hundred about
+    Orion's 38 demo citizens (about 260 each, 26 of them open), the rest spread over the bench's case
+    citizens. One INSERT … SELECT: a million rows take seconds."""
     if not count:
         return
     conn = await asyncpg.connect(dsn)
@@ -53,11 +54,14 @@ async def add_tasks(dsn: str, count: int, citizens: list[str]) -> None:
         await conn.execute(
             """INSERT INTO task (id, citizen_id, title, kind, status, priority, due_at, sort_at, pool_role,
                pool_botilbud, botilbud_id, source_event_id, source_event_type, links, checklist, created_at)
-               SELECT gen_random_uuid(), CASE WHEN g % 2 = 0 THEN ($2::uuid[])[1 + (g / 2) % cardinality($2::uuid[])] END,
-                      'Opfølgning ' || g, 'other', 'open', CASE WHEN g % 50 = 0 THEN 'urgent' ELSE 'routine' END,
-                      now() + g * interval '7 seconds', now() + g * interval '7 seconds', 'coordinator', 'orion',
-                      'orion', gen_random_uuid()::text, 'bench', '[]', '[]', now()
-               FROM generate_series(1, $1) AS g""", count, citizens)
+               SELECT gen_random_uuid(),
+                      CASE WHEN g % 100 = 0 THEN ($2::uuid[])[1 + (g / 100) % cardinality($2::uuid[])]
+                           WHEN $3 > 0 THEN md5('bench-citizen-' || (1 + g % $3))::uuid END,
+                      'Opfølgning ' || g, 'other', CASE WHEN g % 10 = 0 THEN 'open' ELSE 'done' END,
+                      CASE WHEN g % 50 = 0 THEN 'urgent' ELSE 'routine' END,
+                      now() + (g - $1 / 2) * interval '7 seconds', now() + (g - $1 / 2) * interval '7 seconds',
+                      'coordinator', 'orion', 'orion', gen_random_uuid()::text, 'bench', '[]', '[]', now()
+               FROM generate_series(1, $1) AS g""", count, orion, cases)
         await conn.execute("ANALYZE task")
     finally:
         await conn.close()
@@ -103,6 +107,14 @@ async def add_cases(dsn: str, count: int) -> None:
                         LATERAL (SELECT ($2::text[])[1 + g % cardinality($2::text[])] AS status) AS s,
                         LATERAL (SELECT now() - (g % 1095) * interval '1 day' - (g % 86400) * interval '1 second'
                                  AS received_at) AS r""", count, list(CASE_STATUSES))
+            # Each case's history as referrals keeps it: received, and the decision where there is one.
+            await conn.execute(
+                """INSERT INTO referral_status_change (referral_id, status, from_status, action, at, by)
+                   SELECT id, 'received', NULL, 'received', received_at, 'bench' FROM referral WHERE reason LIKE 'Benchhenvisning %'
+                   UNION ALL
+                   SELECT id, status, 'screening', decision, decided_at, decided_by FROM referral
+                   WHERE reason LIKE 'Benchhenvisning %' AND decided_at IS NOT NULL""")
+        await conn.execute("ANALYZE referral_status_change")
         await conn.execute("ANALYZE citizen")
         await conn.execute("ANALYZE referral")
     finally:
@@ -171,7 +183,7 @@ def main() -> int:
         dsn = {name: stack.database_url(name).replace("postgresql+asyncpg", "postgresql")
                for name in ("notifications", "referrals")}
         started = time.perf_counter()
-        asyncio.run(add_tasks(dsn["notifications"], args.tasks, orion))
+        asyncio.run(add_tasks(dsn["notifications"], args.tasks, orion, args.cases))
         asyncio.run(add_cases(dsn["referrals"], args.cases))
         print(f"added {args.tasks:,} tasks and {args.cases:,} cases in {time.perf_counter() - started:.0f} s", flush=True)
         base = stack.url("portal")

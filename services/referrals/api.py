@@ -203,8 +203,10 @@ async def put_offer(offer_id: str, body: OfferIn, user: OfferAdmin, uow: UoW, ct
 
 @staff.get("/offers/{offer_id}/waitlist", response_model=schemas.WaitlistOut,
            summary="Who waits for the offer, and for how long")
-async def get_waitlist(offer_id: str, user: StaffReader, uow: UoW, ctx: Ctx):
-    return await services.waitlist(uow, user, offer_id, ctx=ctx)
+async def get_waitlist(offer_id: str, user: StaffReader, uow: UoW, ctx: Ctx,
+                       entries: Annotated[bool, Query(description="false: only the figures (how many wait, for how "
+                                                      "long), no citizens — what an overview of places needs")] = True):
+    return await services.waitlist(uow, user, offer_id, ctx=ctx, with_entries=entries)
 
 
 # ---------------------------------------------------------------------------------------------

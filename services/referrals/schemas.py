@@ -504,6 +504,9 @@ class WaitlistOut(Out):
     offer_id: str
     name: str
     free_places: int
+    # The offer's whole queue, across municipalities (``entries`` lists only the cases the caller may open).
+    waiting: int = Field(description="Granted and not yet moved in: reserved places and the queue")
+    reserved: int = Field(description="Of those, with a place reserved (about to move in)")
     median_days_waiting: float | None
     longest_days_waiting: int | None
     entries: list[WaitlistEntryOut]

@@ -786,8 +786,10 @@ async def put_offer(uow: UnitOfWork, user: Principal, offer_id: str, body: Offer
     return repository.offer_json(row, mix)
 
 
-async def waitlist(uow: UnitOfWork, user: Principal, offer_id: str, *, ctx: ServiceContext) -> dict[str, Any]:
-    """Who waits for the offer, and for how long."""
+async def waitlist(uow: UnitOfWork, user: Principal, offer_id: str, *, ctx: ServiceContext,
+                   with_entries: bool = True) -> dict[str, Any]:
+    """Who waits for the offer, and for how long. ``with_entries`` False: the figures only — no citizen is
+    shown, so nothing is audited (the capacity overview asks this for every offer on every view)."""
     offer_row = await repository.get_offer(uow, offer_id)
     if user.role == "coordinator" and (not user.botilbud or user.botilbud != offer_row.botilbud_id):
         raise Forbidden("Du ser kun ventelisterne for dit eget botilbud.")
@@ -795,13 +797,16 @@ async def waitlist(uow: UnitOfWork, user: Principal, offer_id: str, *, ctx: Serv
     wl = waitlist_for(offer_id, cases, today())
     # The queue and its figures are the offer's, across municipalities; the entries shown are only the
     # cases the caller could open one by one (the same rule as the single read).
-    actor = actor_of(user, ctx)
-    shown = {c.case_id for c in cases if view_of(actor, c) is not View.NONE}
-    entries = [e for e in wl.entries if e.case_id in shown]
-    await uow.audit_many(user, "referral.waitlist", [(e.citizen_id, e.case_id) for e in entries], object_type="referral")
-    await uow.commit()
+    entries = []
+    if with_entries:
+        actor = actor_of(user, ctx)
+        shown = {c.case_id for c in cases if view_of(actor, c) is not View.NONE}
+        entries = [e for e in wl.entries if e.case_id in shown]
+        await uow.audit_many(user, "referral.waitlist", [(e.citizen_id, e.case_id) for e in entries], object_type="referral")
+        await uow.commit()
     return {
         "offer_id": offer_id, "name": offer_row.name, "free_places": repository.offer_to_domain(offer_row).free_places,
+        "waiting": len(wl.entries), "reserved": sum(1 for e in wl.entries if e.place_reserved),
         "median_days_waiting": wl.median_days_waiting, "longest_days_waiting": wl.longest_days_waiting,
         "entries": [{"referral_id": str(e.case_id), "citizen_id": str(e.citizen_id), "status": e.status.value,
                      "queue_position": e.queue_position, "place_reserved": e.place_reserved,

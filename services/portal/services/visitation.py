@@ -286,11 +286,14 @@ async def capacity(backends: Backends, user: SignedIn) -> dict[str, Any]:
     if not offers.ok:
         return {"offers": Part(problem=problem_of(offers)), "signed_out": offers.signed_out}
     rows = sorted(offers.data, key=lambda o: (o["step"], o["name"]))
-    waitlists = await backends.gather(*(backends.get("referrals", f"/api/v1/offers/{o['offer_id']}/waitlist", user.token)
+    # The figures only (entries=false): the overview names no citizen, so referrals neither lists nor audits them.
+    waitlists = await backends.gather(*(backends.get("referrals", f"/api/v1/offers/{o['offer_id']}/waitlist",
+                                                     user.token, entries="false")
                                         for o in rows))
     names = await botilbud_names(backends, user)
     for offer, waitlist in zip(rows, waitlists):
-        offer["waiting"] = len(waitlist.data["entries"]) if waitlist.ok else None
+        # Reserved places are shown beside the occupied ones; "på venteliste" is the queue behind them.
+        offer["waiting"] = waitlist.data["waiting"] - waitlist.data["reserved"] if waitlist.ok else None
         offer["longest_days_waiting"] = waitlist.data.get("longest_days_waiting") if waitlist.ok else None
         offer["botilbud_name"] = names.get(offer.get("botilbud_id") or "")
     return {"offers": Part(data=rows), "signed_out": offers.signed_out}

@@ -207,6 +207,18 @@ async def test_waitlist_reserve_and_move_in(referrals):
     assert [e["referral_id"] for e in wl["entries"]] == [first, second]
     assert [e["queue_position"] for e in wl["entries"]] == [None, 1]
     assert wl["free_places"] == 0 and wl["median_days_waiting"] == 0
+    assert (wl["waiting"], wl["reserved"]) == (2, 1)
+    # The figures only (the capacity overview): no citizen listed, so none is audited as seen.
+    async def waitlist_reads() -> int:
+        async with referrals.ctx.sessions() as s:
+            return await s.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "referral.waitlist"))
+
+    audited = await waitlist_reads()
+    figures = (await referrals.client.get("/api/v1/offers/fuldt-hus/waitlist", params={"entries": "false"},
+                                          headers=referrals.auth(**V))).json()
+    assert figures["entries"] == [] and (figures["waiting"], figures["reserved"]) == (2, 1)
+    assert figures["median_days_waiting"] == wl["median_days_waiting"]
+    assert await waitlist_reads() == audited > 0
 
     r = await post(referrals, f"/api/v1/referrals/{second}/move-in", {})
     assert r.status_code == 409 and "ventelisten" in r.json()["detail"]
