@@ -102,7 +102,7 @@ async def add_cases(dsn: str, count: int) -> None:
                           CASE WHEN s.status IN ('granted', 'refused', 'waiting', 'placed', 'ended') THEN 'visitation-1' END,
                           CASE WHEN s.status IN ('placed', 'ended') THEN (r.received_at + interval '40 days')::date END,
                           CASE WHEN s.status = 'ended' THEN (r.received_at + interval '400 days')::date END,
-                          CASE WHEN s.status = 'ended' THEN 'moved' END
+                          CASE WHEN s.status = 'ended' THEN (ARRAY['moved_out', 'stepped_down', 'transferred'])[1 + g % 3] END
                    FROM generate_series(1, $1) AS g,
                         LATERAL (SELECT ($2::text[])[1 + g % cardinality($2::text[])] AS status) AS s,
                         LATERAL (SELECT now() - (g % 1095) * interval '1 day' - (g % 86400) * interval '1 second'

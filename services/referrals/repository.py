@@ -13,7 +13,7 @@ import uuid
 from datetime import date, datetime, timezone, tzinfo
 from typing import Any, Sequence
 
-from sqlalchemy import ColumnElement, Row, and_, cast, false, func, or_, select, true
+from sqlalchemy import ColumnElement, Date, Row, and_, cast, false, func, or_, select, true
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.dialects.postgresql import array as pg_array
 
@@ -526,6 +526,23 @@ async def citizens_consenting_to(uow: UnitOfWork, org: str) -> list[uuid.UUID]:
 
 async def all_citizen_ids(uow: UnitOfWork) -> list[uuid.UUID]:
     return list((await uow.session.execute(select(Citizen.id))).scalars())
+
+
+async def waitlist_figures(uow: UnitOfWork, offer_id: str, today: date) -> dict[str, Any]:
+    """The figures of ``offers.waitlist_for`` without its entries, counted by PostgreSQL: how many are
+    granted and not yet placed, how many of them hold a reserved place, and the median and longest wait in
+    Copenhagen days since the referral (``offers.waiting_days``; percentile_cont = ``offers.percentile``)."""
+    days = func.greatest(0, today - cast(func.timezone(clock.COPENHAGEN.key, Referral.received_at), Date))
+    waiting = select(Referral.status.label("status"), days.label("days")).where(
+        Referral.offer_id == offer_id,
+        Referral.status.in_([dm.CaseStatus.GRANTED.value, dm.CaseStatus.WAITING.value])).subquery("waiting")
+    row = (await uow.session.execute(select(
+        func.count(), func.count().filter(waiting.c.status == dm.CaseStatus.GRANTED.value),
+        func.percentile_cont(0.5).within_group(waiting.c.days), func.max(waiting.c.days),
+    ).select_from(waiting))).one()
+    return {"waiting": row[0], "reserved": row[1],
+            "median_days_waiting": float(row[2]) if row[2] is not None else None,
+            "longest_days_waiting": int(row[3]) if row[3] is not None else None}
 
 
 async def waiting_cases(uow: UnitOfWork, offer_id: str) -> list[dm.VisitationCase]:

@@ -793,17 +793,19 @@ async def waitlist(uow: UnitOfWork, user: Principal, offer_id: str, *, ctx: Serv
     offer_row = await repository.get_offer(uow, offer_id)
     if user.role == "coordinator" and (not user.botilbud or user.botilbud != offer_row.botilbud_id):
         raise Forbidden("Du ser kun ventelisterne for dit eget botilbud.")
+    if not with_entries:
+        return {"offer_id": offer_id, "name": offer_row.name, "entries": [],
+                "free_places": repository.offer_to_domain(offer_row).free_places,
+                **await repository.waitlist_figures(uow, offer_id, today())}
     cases = await repository.waiting_cases(uow, offer_id)
     wl = waitlist_for(offer_id, cases, today())
     # The queue and its figures are the offer's, across municipalities; the entries shown are only the
     # cases the caller could open one by one (the same rule as the single read).
-    entries = []
-    if with_entries:
-        actor = actor_of(user, ctx)
-        shown = {c.case_id for c in cases if view_of(actor, c) is not View.NONE}
-        entries = [e for e in wl.entries if e.case_id in shown]
-        await uow.audit_many(user, "referral.waitlist", [(e.citizen_id, e.case_id) for e in entries], object_type="referral")
-        await uow.commit()
+    actor = actor_of(user, ctx)
+    shown = {c.case_id for c in cases if view_of(actor, c) is not View.NONE}
+    entries = [e for e in wl.entries if e.case_id in shown]
+    await uow.audit_many(user, "referral.waitlist", [(e.citizen_id, e.case_id) for e in entries], object_type="referral")
+    await uow.commit()
     return {
         "offer_id": offer_id, "name": offer_row.name, "free_places": repository.offer_to_domain(offer_row).free_places,
         "waiting": len(wl.entries), "reserved": sum(1 for e in wl.entries if e.place_reserved),
