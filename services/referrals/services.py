@@ -37,7 +37,7 @@ from services.referrals.domain.access import Actor, View, can_change, sees_cpr, 
 from services.referrals.domain.citizen_view import ACTION_TEXT, STATUS_TEXT
 from services.referrals.domain.cpr import birth_date_from_cpr, masked_cpr, normalize_cpr
 from services.referrals.domain.offers import ResidentMix, check_occupancy, match_offers, validate_offer, waitlist_for
-from services.referrals.domain.report import FlowReport, flow_report
+from services.referrals.domain.report import FlowReport, assemble, drifting_at
 from services.referrals.models import Citizen, Offer, Referral, ReferralAddition, ReferralStatusChange
 from services.referrals.schemas import (
     AssessmentIn,
@@ -935,9 +935,10 @@ async def flow(uow: UnitOfWork, user: Principal, period_from: date, period_to: d
         raise DomainError("Perioden er længere end ti år; vælg en kortere.")
     start = datetime.combine(period_from, datetime.min.time(), LOCAL_TZ)
     end = datetime.combine(period_to + timedelta(days=1), datetime.min.time(), LOCAL_TZ)
-    facts = await repository.flow_facts(uow, period_from, period_to, start, end, LOCAL_TZ)
+    counts = await repository.flow_counts(uow, period_from, period_to, start, end)
     stays = await repository.temporary_stays_running(uow, period_to)
-    report = flow_report(facts, period_from, period_to, stays=stays, rules=visitation_rules(ctx))
+    report = assemble(counts, period_from, period_to,
+                      temporary_stays_drifting=drifting_at(stays, period_to, visitation_rules(ctx)))
     uow.audit(user, "report.flow", detail={"from": period_from.isoformat(), "to": period_to.isoformat()})
     await uow.commit()
     return report

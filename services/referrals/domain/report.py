@@ -123,30 +123,120 @@ def _months(start: date, end: date) -> list[str]:
     return months
 
 
-def _split(received, decided, moved_in, ended, period_from: date, period_to: date):
+@dataclass(frozen=True)
+class FlowCounts:
+    """What the report is made of, counted: from facts in memory (``counts_of``) or by PostgreSQL
+    (``repository.flow_counts``, for 100,000 cases); ``assemble`` makes the one report of either.
+    Months are ``YYYY-MM`` of the Copenhagen day; ``offer_id`` None where the fact names no offer."""
+
+    received: tuple[tuple[str, Channel, int], ...] = ()  # month, channel, referrals
+    decisions: tuple[tuple[str, str, str | None, int], ...] = ()  # month, "granted"/"refused", offer granted, n
+    moved_in: tuple[tuple[str, str | None, int], ...] = ()  # month, offer, placements started
+    ended: tuple[tuple[str, str | None, EndCause | None, Destination | None, int], ...] = ()
+    waiting_days_median: float | None = None  # received (Copenhagen day) → moved in, for the period's move-ins
+    waiting_days_p90: float | None = None
+    citizens_referred: int = 0
+    citizens_decided: int = 0
+    citizens_granted: int = 0
+    citizens_refused: int = 0
+
+
+def _tally(items) -> tuple:
+    counted: dict[tuple, int] = {}
+    for key in items:
+        counted[key] = counted.get(key, 0) + 1
+    return tuple((*key, n) for key, n in counted.items())
+
+
+def counts_of(facts: list[CaseFlowFacts] | tuple[CaseFlowFacts, ...], period_from: date, period_to: date) -> FlowCounts:
+    received = [f for f in facts if _in(clock.local_date(f.received_at), period_from, period_to)]
+    decided = [f for f in facts if f.decided_at is not None and _in(clock.local_date(f.decided_at), period_from, period_to)]
+    moved_in = [f for f in facts if _in(f.moved_in_on, period_from, period_to)]
+    ended = [f for f in facts if _in(f.ended_on, period_from, period_to)]
+    waits = [max(0, (f.moved_in_on - clock.local_date(f.received_at)).days) for f in moved_in]
+    return FlowCounts(
+        received=_tally((_month(clock.local_date(f.received_at)), f.channel) for f in received),
+        decisions=_tally((_month(clock.local_date(f.decided_at)), f.decision,
+                          f.offer_id if f.decision == "granted" else None) for f in decided),
+        moved_in=_tally((_month(f.moved_in_on), f.offer_id) for f in moved_in),
+        ended=_tally((_month(f.ended_on), f.offer_id, f.end_cause, f.destination) for f in ended),
+        waiting_days_median=percentile(waits, 50),
+        waiting_days_p90=percentile(waits, 90),
+        citizens_referred=_citizens(received),
+        citizens_decided=_citizens(decided),
+        citizens_granted=_citizens([f for f in decided if f.decision == "granted"]),
+        citizens_refused=_citizens([f for f in decided if f.decision == "refused"]),
+    )
+
+
+def _days(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+def assemble(counts: FlowCounts, period_from: date, period_to: date, *, temporary_stays_drifting: int = 0) -> FlowReport:
     by_offer: dict[str, dict[str, int]] = {}
     by_month = {m: dict.fromkeys(MONTH_METRICS, 0) for m in _months(period_from, period_to)}
 
-    def offer(f: CaseFlowFacts, metric: str) -> None:
-        if f.offer_id:
-            by_offer.setdefault(f.offer_id, dict.fromkeys(OFFER_METRICS, 0))[metric] += 1
+    def offer(offer_id: str | None, metric: str, n: int) -> None:
+        if offer_id:
+            by_offer.setdefault(offer_id, dict.fromkeys(OFFER_METRICS, 0))[metric] += n
 
-    for f in received:
-        by_month[_month(clock.local_date(f.received_at))]["referrals_received"] += 1
-    for f in decided:
-        metric = "decisions_granted" if f.decision == "granted" else "decisions_refused"
-        by_month[_month(clock.local_date(f.decided_at))][metric] += 1
-        if f.decision == "granted":
-            offer(f, metric)
-    for f in moved_in:
-        by_month[_month(f.moved_in_on)]["placements_started"] += 1
-        offer(f, "placements_started")
-    for f in ended:
-        by_month[_month(f.ended_on)]["move_outs"] += 1
-        offer(f, "move_outs")
-        if f.end_cause is EndCause.STEPPED_DOWN:
-            offer(f, "step_downs")
-    return dict(sorted(by_offer.items())), by_month
+    partners = staff = granted = refused = placements = 0
+    for month, channel, n in counts.received:
+        by_month[month]["referrals_received"] += n
+        partners += n if channel is Channel.PARTNER else 0
+        staff += n if channel is Channel.STAFF else 0
+    for month, decision, offer_id, n in counts.decisions:
+        metric = "decisions_granted" if decision == "granted" else "decisions_refused"
+        by_month[month][metric] += n
+        if decision == "granted":
+            granted += n
+            offer(offer_id, metric, n)
+        else:
+            refused += n
+    for month, offer_id, n in counts.moved_in:
+        by_month[month]["placements_started"] += n
+        placements += n
+        offer(offer_id, "placements_started", n)
+    causes: dict[str, int] = {c.value: 0 for c in EndCause}
+    destinations: dict[Destination | None, int] = {}
+    move_outs = 0
+    for month, offer_id, cause, destination, n in counts.ended:
+        by_month[month]["move_outs"] += n
+        move_outs += n
+        offer(offer_id, "move_outs", n)
+        if cause is not None:
+            causes[cause.value] += n
+        if cause is EndCause.STEPPED_DOWN:
+            offer(offer_id, "step_downs", n)
+        destinations[destination] = destinations.get(destination, 0) + n
+    return FlowReport(
+        period_from=period_from,
+        period_to=period_to,
+        referrals_received=sum(n for _, _, n in counts.received),
+        referrals_from_partners=partners,
+        referrals_from_staff=staff,
+        decisions_granted=granted,
+        decisions_refused=refused,
+        placements_started=placements,
+        # Two decimals: a day's hundredth is precision enough, and PostgreSQL's and Python's interpolation
+        # differ in the last bits of a float.
+        waiting_days_median=_days(counts.waiting_days_median),
+        waiting_days_p90=_days(counts.waiting_days_p90),
+        move_outs=move_outs,
+        move_outs_to_own_home=destinations.get(Destination.OWN_HOME, 0),
+        move_outs_to_other_offer=destinations.get(Destination.OFFER, 0),
+        move_outs_elsewhere=destinations.get(Destination.OTHER, 0),
+        step_downs=causes[EndCause.STEPPED_DOWN.value],
+        ended_by_cause=causes,
+        citizens_referred=counts.citizens_referred,
+        citizens_decided=counts.citizens_decided,
+        citizens_granted=counts.citizens_granted,
+        citizens_refused=counts.citizens_refused,
+        by_offer=dict(sorted(by_offer.items())),
+        by_month=by_month,
+        temporary_stays_drifting=temporary_stays_drifting,
+    )
 
 
 def drifting_at(stays: list[StayFacts] | tuple[StayFacts, ...], day: date, rules: VisitationRules) -> int:
@@ -159,41 +249,8 @@ def flow_report(facts: list[CaseFlowFacts] | tuple[CaseFlowFacts, ...], period_f
                 stays: list[StayFacts] | tuple[StayFacts, ...] = (), rules: VisitationRules | None = None) -> FlowReport:
     if period_to < period_from:
         raise ValueError("period_to is before period_from")
-    received = [f for f in facts if _in(clock.local_date(f.received_at), period_from, period_to)]
-    decided = [f for f in facts if f.decided_at is not None and _in(clock.local_date(f.decided_at), period_from, period_to)]
-    moved_in = [f for f in facts if _in(f.moved_in_on, period_from, period_to)]
-    ended = [f for f in facts if _in(f.ended_on, period_from, period_to)]
-    waits = [max(0, (f.moved_in_on - clock.local_date(f.received_at)).days) for f in moved_in]
-    causes: dict[str, int] = {c.value: 0 for c in EndCause}
-    for f in ended:
-        if f.end_cause is not None:
-            causes[f.end_cause.value] += 1
-    by_offer, by_month = _split(received, decided, moved_in, ended, period_from, period_to)
-    return FlowReport(
-        period_from=period_from,
-        period_to=period_to,
-        referrals_received=len(received),
-        referrals_from_partners=sum(1 for f in received if f.channel is Channel.PARTNER),
-        referrals_from_staff=sum(1 for f in received if f.channel is Channel.STAFF),
-        decisions_granted=sum(1 for f in decided if f.decision == "granted"),
-        decisions_refused=sum(1 for f in decided if f.decision == "refused"),
-        placements_started=len(moved_in),
-        waiting_days_median=percentile(waits, 50),
-        waiting_days_p90=percentile(waits, 90),
-        move_outs=len(ended),
-        move_outs_to_own_home=sum(1 for f in ended if f.destination is Destination.OWN_HOME),
-        move_outs_to_other_offer=sum(1 for f in ended if f.destination is Destination.OFFER),
-        move_outs_elsewhere=sum(1 for f in ended if f.destination is Destination.OTHER),
-        step_downs=causes[EndCause.STEPPED_DOWN.value],
-        ended_by_cause=causes,
-        citizens_referred=_citizens(received),
-        citizens_decided=_citizens(decided),
-        citizens_granted=_citizens([f for f in decided if f.decision == "granted"]),
-        citizens_refused=_citizens([f for f in decided if f.decision == "refused"]),
-        by_offer=by_offer,
-        by_month=by_month,
-        temporary_stays_drifting=drifting_at(stays, period_to, rules or VisitationRules()),
-    )
+    return assemble(counts_of(facts, period_from, period_to), period_from, period_to,
+                    temporary_stays_drifting=drifting_at(stays, period_to, rules or VisitationRules()))
 
 
 def report_csv(report: FlowReport) -> str:
