@@ -13,7 +13,7 @@ import uuid
 from datetime import date, datetime, timezone, tzinfo
 from typing import Any, Sequence
 
-from sqlalchemy import ColumnElement, Date, Row, and_, cast, false, func, or_, select, true
+from sqlalchemy import ColumnElement, Date, Row, and_, cast, false, func, or_, select, text, true, tuple_
 from sqlalchemy import case as sql_case
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.dialects.postgresql import array as pg_array
@@ -619,26 +619,36 @@ async def flow_counts(uow: UnitOfWork, period_from: date, period_to: date, start
     def month_of_instant(column):
         return func.to_char(func.timezone(local, column), "YYYY-MM")
 
+    # One scan each for intake and decisions: GROUPING SETS give the per-month rows and, in the same pass,
+    # the distinct citizens over the whole period (grouping() tells the two kinds of row apart).
     received_in = and_(Referral.received_at >= start, Referral.received_at < end)
     month = month_of_instant(Referral.received_at)
-    received = (await core.execute(
-        select(month, Referral.channel, func.count()).where(received_in).group_by(month, Referral.channel))).all()
-    citizens_referred = (await core.execute(select(func.count(Referral.citizen_id.distinct())).where(received_in))).scalar_one()
+    received, citizens_referred = [], 0
+    for detail, m, channel, n, citizens in (await core.execute(
+            select(func.grouping(month, Referral.channel), month, Referral.channel, func.count(),
+                   func.count(Referral.citizen_id.distinct()))
+            .where(received_in).group_by(func.grouping_sets(tuple_(month, Referral.channel), text("()"))))).all():
+        if detail == 0:
+            received.append((m, channel, n))
+        else:
+            citizens_referred = citizens
 
     decided_in = and_(ReferralStatusChange.action.in_(["granted", "refused"]),
                       ReferralStatusChange.at >= start, ReferralStatusChange.at < end)
-    granted = ReferralStatusChange.action == "granted"
-    offer_granted = sql_case((granted, Referral.offer_id), else_=None)
+    action = ReferralStatusChange.action
+    offer_granted = sql_case((action == "granted", Referral.offer_id), else_=None)
     joined = ReferralStatusChange.__table__.join(Referral.__table__, ReferralStatusChange.referral_id == Referral.id)
     month = month_of_instant(ReferralStatusChange.at)
-    decisions = (await core.execute(
-        select(month, ReferralStatusChange.action, offer_granted, func.count())
-        .select_from(joined).where(decided_in).group_by(month, ReferralStatusChange.action, offer_granted))).all()
-    decided_citizens = (await core.execute(
-        select(func.count(Referral.citizen_id.distinct()),
-               func.count(Referral.citizen_id.distinct()).filter(granted),
-               func.count(Referral.citizen_id.distinct()).filter(ReferralStatusChange.action == "refused"))
-        .select_from(joined).where(decided_in))).one()
+    decisions, decided_citizens = [], {"granted": 0, "refused": 0, None: 0}
+    for level, m, decision, offer_id, n, citizens in (await core.execute(
+            select(func.grouping(month, action, offer_granted), month, action, offer_granted, func.count(),
+                   func.count(Referral.citizen_id.distinct()))
+            .select_from(joined).where(decided_in)
+            .group_by(func.grouping_sets(tuple_(month, action, offer_granted), tuple_(action), text("()"))))).all():
+        if level == 0:
+            decisions.append((m, decision, offer_id, n))
+        else:  # per decision (month and offer rolled up), or over all decisions
+            decided_citizens[decision if level != 0b111 else None] = citizens
 
     moved_in_in = Referral.moved_in_on.between(period_from, period_to)
     month = func.to_char(Referral.moved_in_on, "YYYY-MM")
@@ -663,8 +673,8 @@ async def flow_counts(uow: UnitOfWork, period_from: date, period_to: date, start
         ended=tuple((m, o, causes[c] if c else None, destinations[d] if d else None, n) for m, o, c, d, n in ended),
         waiting_days_median=float(median) if median is not None else None,
         waiting_days_p90=float(p90) if p90 is not None else None,
-        citizens_referred=citizens_referred,
-        citizens_decided=decided_citizens[0], citizens_granted=decided_citizens[1], citizens_refused=decided_citizens[2],
+        citizens_referred=citizens_referred, citizens_decided=decided_citizens[None],
+        citizens_granted=decided_citizens["granted"], citizens_refused=decided_citizens["refused"],
     )
 
 
