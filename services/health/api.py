@@ -15,8 +15,8 @@ from services.health import services
 from services.health.fhir.capability import capability_statement
 from tovholder.auth import CurrentUser, PartnerUser
 from tovholder.cpr import CprVault
-from tovholder.fhir import (FHIR_JSON, FhirJSONResponse, FhirResourceOut, FhirRoute, SearchQuery, fhir_response,
-                            search_answer)
+from tovholder.fhir import (FHIR_JSON, FhirJSONResponse, FhirResourceOut, FhirRoute, SearchQuery, fhir_base,
+                            fhir_response, search_answer)
 from tovholder.inputs import Year
 from tovholder.receipts import Receipt, partner_message_openapi  # the raw-body routes' OpenAPI
 from tovholder.scopes import serving_municipality
@@ -322,10 +322,6 @@ async def post_dismiss(unmatched_id: uuid.UUID, request: Request, user: CurrentU
 
 
 # ==================================================================== FHIR R4 (MedCom messaging, Encounter)
-
-
-def fhir_base(request: Request) -> str:
-    return f"{str(request.base_url).rstrip('/')}/fhir/r4"
 
 
 FHIR_BODY = {"requestBody": {"required": True, "content": {

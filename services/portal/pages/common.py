@@ -27,6 +27,7 @@ from services.portal.domain.navigation import screens_for
 from services.portal.domain.queue import ACTIONS
 from services.portal.domain.redirects import safe_next
 from services.portal.oidc import SignInFailed
+from tovholder.clock import today  # noqa: F401 — the pages' "today" is the Copenhagen day, one rule in the kit
 from tovholder.guards import ALWAYS_HEADERS, PAGE_CSP
 
 log = logging.getLogger(__name__)
@@ -137,10 +138,6 @@ async def page_user(request: Request, *, roles: tuple[str, ...] | None = None,
             await sl.audit_page_refusal(uow, user.principal, path=request.url.path, action=audit_action)
         return render(request, "error.html", 403, user=user, besked=refusal)
     return user
-
-
-def today():
-    return datetime.now(words.COPENHAGEN).date()
 
 
 def query_of(path: str):

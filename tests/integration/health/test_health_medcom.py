@@ -323,6 +323,13 @@ async def test_metadata_declares_the_messaging_and_its_duplicate_window(health):
     assert messaging.reliableCache == 24 * 60 and messaging.reliableCache >= 30 + 1
     assert messaging.supportedMessage[0].mode == "receiver"
     assert str(messaging.endpoint[0].address).endswith("/fhir/r4/$process-message")
+    # Behind the portal or the ingress the statement names the one base URL the partner uses, as every
+    # other FHIR answer does (tovholder.fhir.public_origin), not health's own address.
+    forwarded = {"X-Forwarded-Host": "tovholder.kommune.dk", "X-Forwarded-Proto": "https"}
+    r = await health.client.get("/fhir/r4/metadata", headers={**forwarded, **health.auth("partner", "epj", org=HOSPITAL)})
+    statement = CapabilityStatement.model_validate(r.json())
+    assert str(statement.implementation.url) == "https://tovholder.kommune.dk/fhir/r4"
+    assert str(statement.messaging[0].endpoint[0].address) == "https://tovholder.kommune.dk/fhir/r4/$process-message"
 
 
 # ==================================================================== Encounter (hospital stays)
