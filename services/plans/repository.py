@@ -276,10 +276,11 @@ async def staff_at(uow: UnitOfWork, botilbud_id: str) -> list[StaffMember]:
     return [as_staff(r) for r in rows.scalars()]
 
 
-async def remember_staff(uow: UnitOfWork, member: StaffMember) -> None:
+async def remember_staff(uow: UnitOfWork, member: StaffMember) -> bool:
     """Insert or update one directory entry; a row that says the same is not touched (a token carries
     no name, so a name the directory has is kept), and neither is one the staff register provisioned:
-    the register has the last word (domain/staff.py)."""
+    the register has the last word (domain/staff.py). Answers, in the same statement, whether the
+    register has deactivated (or deleted) the member (``deactivated_by_register``)."""
     table = StaffMemberRow.__table__
     values = {"staff_id": member.staff_id, "role": member.role, "botilbud_id": member.botilbud_id,
               "source": member.source.value, **({"name": member.name} if member.name else {})}
@@ -291,9 +292,15 @@ async def remember_staff(uow: UnitOfWork, member: StaffMember) -> None:
     if member.name:
         update["name"] = stmt.excluded.name
         changed = changed | table.c.name.is_distinct_from(stmt.excluded.name)
-    await uow.session.execute(stmt.on_conflict_do_update(
+    learned = stmt.on_conflict_do_update(
         index_elements=[table.c.staff_id], set_=update,
-        where=changed & (table.c.source != StaffSource.REGISTER.value)))
+        where=changed & (table.c.source != StaffSource.REGISTER.value)).returning(table.c.staff_id).cte("learned")
+    # The outer SELECT sees the row as it stood before the statement (PostgreSQL: a WITH's writes are not
+    # visible to its own query), which is all the register question needs: the upsert never touches a
+    # register row, and a row it inserts is the token's, never deactivated.
+    row = (await uow.session.execute(
+        select(table.c.source, table.c.active).where(table.c.staff_id == member.staff_id).add_cte(learned))).first()
+    return row is not None and row.source == StaffSource.REGISTER.value and not row.active
 
 
 # --- the staff register (SCIM) -------------------------------------------------------------------

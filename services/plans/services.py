@@ -91,10 +91,12 @@ class Scope:
 
 async def enter(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID, can: Can, *, lock: bool = False) -> Scope:
     """Load the citizen's plan and network and check access; a refusal is audited and answered 403."""
-    await learn_staff(uow, user)
+    deactivated = await learn_staff(uow, user)
     # A token outlives the employment by its lifetime: once the register says someone has left, plans
     # stops trusting their tokens at once instead of waiting for the identity provider to stop issuing.
-    if user.role in staff_rules.BOTILBUD_STAFF_ROLES and await repository.deactivated_by_register(uow, user.sub):
+    if deactivated is None and user.role in staff_rules.BOTILBUD_STAFF_ROLES:
+        deactivated = await repository.deactivated_by_register(uow, user.sub)  # a token the directory cannot learn from
+    if deactivated:
         authorize(False, "Ikke tilladt: du er fratrådt ifølge kommunens medarbejderregister.",
                   en="Not allowed: the municipality's staff register has deactivated this user.",
                   citizen_id=citizen_id, action=f"{can.value}.denied", object_type="plan")
@@ -462,11 +464,13 @@ async def _network_answer(uow: UnitOfWork, citizen_id: uuid.UUID, rows: list[Net
     return network_view(citizen_id, rows, directory)
 
 
-async def learn_staff(uow: UnitOfWork, user: Principal) -> None:
-    """The staff directory learns who signed in (the identity provider vouched for the claims)."""
+async def learn_staff(uow: UnitOfWork, user: Principal) -> bool | None:
+    """The staff directory learns who signed in (the identity provider vouched for the claims). Answers
+    whether the register has deactivated them (one statement for both); None when the token taught nothing."""
     member = staff_rules.from_token(sub=user.sub, role=user.role, botilbud=user.botilbud)
-    if member is not None:
-        await repository.remember_staff(uow, member)
+    if member is None:
+        return None
+    return await repository.remember_staff(uow, member)
 
 
 async def get_network(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID) -> dict[str, Any]:

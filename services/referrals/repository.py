@@ -563,6 +563,10 @@ async def due_follow_ups(uow: UnitOfWork, scope: Scope, horizon: date, *, limit:
         .order_by(Referral.follow_up_date).limit(limit))).scalars())
 
 
+# The flow report's stored values → enums, looked up per row (an Enum call per row is the slower way).
+_CHANNELS, _END_CAUSES, _DESTINATIONS = ({e.value: e for e in kind} for kind in (dm.Channel, dm.EndCause, dm.Destination))
+
+
 async def flow_facts(uow: UnitOfWork, period_from: date, period_to: date, start: datetime, end: datetime,
                      tz: tzinfo) -> list[CaseFlowFacts]:
     """The cases that touch the period (``start``..``end`` as instants): received, decided, moved in or
@@ -571,8 +575,7 @@ async def flow_facts(uow: UnitOfWork, period_from: date, period_to: date, start:
     decided_ids = select(ReferralStatusChange.referral_id).where(
         ReferralStatusChange.action.in_(["granted", "refused"]),
         ReferralStatusChange.at >= start, ReferralStatusChange.at < end)
-    # Core, not ORM, execution: tens of thousands of plain rows, and the ORM's row processing was a quarter
-    # of the report's time at 100,000 cases (bench/portal_bench.py).
+    # Core, not ORM, execution: plain rows, possibly tens of thousands of them.
     core = await uow.session.connection()
     rows = (await core.execute(
         select(Referral.id, Referral.citizen_id, Referral.offer_id, Referral.received_at, Referral.channel,
@@ -588,7 +591,6 @@ async def flow_facts(uow: UnitOfWork, period_from: date, period_to: date, start:
                ReferralStatusChange.at >= start, ReferralStatusChange.at < end))).all()
     facts: list[CaseFlowFacts] = []
     by_id = {r.id: r for r in rows}
-    channels, causes, destinations = ({e.value: e for e in kind} for kind in (dm.Channel, dm.EndCause, dm.Destination))
     long_ago = datetime(1900, 1, 1, tzinfo=timezone.utc)
     for d in decisions:
         # Each decision in the period counts (a refusal reopened and then granted is two decisions);
@@ -596,15 +598,15 @@ async def flow_facts(uow: UnitOfWork, period_from: date, period_to: date, start:
         r = by_id.get(d.referral_id)
         if r is None:
             continue
-        facts.append(CaseFlowFacts(received_at=long_ago, channel=channels[r.channel],
+        facts.append(CaseFlowFacts(received_at=long_ago, channel=_CHANNELS[r.channel],
                                    citizen_id=r.citizen_id, offer_id=r.offer_id if d.action == "granted" else None,
                                    decision=d.action, decided_at=d.at.astimezone(tz)))
     for r in rows:
         facts.append(CaseFlowFacts(
-            received_at=r.received_at.astimezone(tz), channel=channels[r.channel], citizen_id=r.citizen_id,
+            received_at=r.received_at.astimezone(tz), channel=_CHANNELS[r.channel], citizen_id=r.citizen_id,
             offer_id=r.offer_id, moved_in_on=r.moved_in_on, ended_on=r.ended_on,
-            end_cause=causes[r.end_cause] if r.end_cause else None,
-            destination=destinations[r.end_destination] if r.end_destination else None,
+            end_cause=_END_CAUSES[r.end_cause] if r.end_cause else None,
+            destination=_DESTINATIONS[r.end_destination] if r.end_destination else None,
         ))
     return facts
 
@@ -665,12 +667,11 @@ async def flow_counts(uow: UnitOfWork, period_from: date, period_to: date, start
         .where(Referral.ended_on.between(period_from, period_to))
         .group_by(month, Referral.offer_id, Referral.end_cause, Referral.end_destination))).all()
 
-    channels, causes, destinations = ({e.value: e for e in kind} for kind in (dm.Channel, dm.EndCause, dm.Destination))
     return FlowCounts(
-        received=tuple((m, channels[c], n) for m, c, n in received),
+        received=tuple((m, _CHANNELS[c], n) for m, c, n in received),
         decisions=tuple((m, a, o, n) for m, a, o, n in decisions),
         moved_in=tuple((m, o, n) for m, o, n in moved_in),
-        ended=tuple((m, o, causes[c] if c else None, destinations[d] if d else None, n) for m, o, c, d, n in ended),
+        ended=tuple((m, o, _END_CAUSES[c] if c else None, _DESTINATIONS[d] if d else None, n) for m, o, c, d, n in ended),
         waiting_days_median=float(median) if median is not None else None,
         waiting_days_p90=float(p90) if p90 is not None else None,
         citizens_referred=citizens_referred, citizens_decided=decided_citizens[None],
