@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Any
 
 from tovholder.clock import local
 
@@ -203,23 +202,3 @@ def decide(*, consents: Iterable[Consent], legal_basis: str | None, recipient: R
                        en=f"no consent for {recipient} ('{category}') is in force at {at.isoformat()}{why_not_basis[1]}")
     return refused(f"borgeren har ikke givet samtykke til at dele {what} med {to}{why_not_basis[0]}",
                    en=f"the citizen has given no consent that covers {recipient} for '{category}'{why_not_basis[1]}")
-
-
-def read_model_change(event: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Plans' ``consent-given`` / ``consent-revoked`` event as a change to a service's read model of the
-    citizen's consents (one row per consent id): the row's values, and what to set where the row is
-    there already. The revocation may arrive before the grant (another partition) and wins: a grant never
-    clears a revocation kept."""
-    values = {"citizen_id": event.citizen_id, "recipient_kind": event.recipient_kind,
-              "recipient_id": event.recipient_id, "category": event.category, "given_at": event.given_at}
-    revoked_at = getattr(event, "revoked_at", None)
-    if revoked_at is None:
-        return {"revoked_at": None, **values}, values
-    return {**values, "revoked_at": revoked_at}, {"revoked_at": revoked_at}
-
-
-def consent_of(row: Any) -> Consent:
-    """A row of a service's consent read model (``consent_id``, ``recipient_kind``/``_id``, ``category``,
-    ``given_at``, ``revoked_at``) as the decision reads it."""
-    return Consent(str(row.consent_id), Recipient(row.recipient_kind, row.recipient_id), row.category, row.given_at,
-                   row.revoked_at)

@@ -81,6 +81,22 @@ class EventRouter:
         self.preparers.append(fn)
         return fn
 
+    def prepares_events(self, use_case: Callable[[UnitOfWork, list[Any]], Awaitable[None]]) -> None:
+        """Register a service's use case ``(uow, events)`` as a batch preparer: it reads the batch's
+        events only, not their CloudEvent attributes."""
+        async def prepare(batch: list[tuple[Any, EventMeta]], uow: UnitOfWork) -> None:
+            await use_case(uow, [event for event, _ in batch])
+
+        prepare.__name__ = getattr(use_case, "__name__", "prepare")
+        self.preparers.append(prepare)
+
+    def include(self, other: EventRouter) -> None:
+        """Take in another router's handlers and preparers (e.g. the kit's ``consent_events``)."""
+        for event_type, handlers in other.handlers.items():
+            self.handlers.setdefault(event_type, []).extend(handlers)
+        self.models.update(other.models)
+        self.preparers.extend(other.preparers)
+
     def handles(self, *models: type[BaseEvent]) -> Callable[[Handler], Handler]:
         def register(fn: Handler) -> Handler:
             for model in models:

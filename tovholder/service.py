@@ -132,6 +132,22 @@ def _broker_security(settings: Settings):
     return BaseSecurity(ssl_context=ssl_context)
 
 
+def entry_points(build_spec: Callable[[], ServiceSpec]) -> tuple[Callable[[], FastAPI], Callable[[str], Any]]:
+    """A service's ``create_app`` (``tovholder serve``'s factory) and its module ``__getattr__`` (``main.spec``,
+    what the test harness and the tools look up), both building the spec when asked, so that the
+    environment is read then and not at import: ``create_app, __getattr__ = entry_points(build_spec)``."""
+
+    def create_app() -> FastAPI:
+        return create_service(build_spec())
+
+    def module_attribute(name: str) -> Any:
+        if name == "spec":
+            return build_spec()
+        raise AttributeError(name)
+
+    return create_app, module_attribute
+
+
 def create_service(spec: ServiceSpec, settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings(service=spec.name)
     if settings.service != spec.name:

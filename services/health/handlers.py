@@ -5,22 +5,20 @@ The kit runs them in one transaction with the inbox entry: they do not commit.""
 from __future__ import annotations
 
 import logging
-from typing import Any
 
-from contracts.plans import ConsentGivenV1, ConsentRevokedV1, NetworkMemberAddedV1, NetworkMemberRemovedV1
+from contracts.plans import NetworkMemberAddedV1, NetworkMemberRemovedV1
 from contracts.referrals import CitizenRegisteredV1, PlacementStartedV1, VisitationDecidedV1
 from services.health import services
+from services.health.models import ConsentRecord
+from tovholder.consent_read_model import consent_events
 from tovholder.messaging import EventMeta, EventRouter
 from tovholder.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
 events = EventRouter()
-
-
-@events.prepares
-async def look_up_what_the_batch_asks_about(batch: list[tuple[Any, EventMeta]], uow: UnitOfWork) -> None:
-    await services.prepare_events(uow, [event for event, _ in batch])
+events.prepares_events(services.prepare_events)
+events.include(consent_events(ConsentRecord))  # the kit's consent read model (health passes on by it)
 
 
 @events.handles(CitizenRegisteredV1)
@@ -50,13 +48,3 @@ async def network_member_added(event: NetworkMemberAddedV1, meta: EventMeta, uow
 @events.handles(NetworkMemberRemovedV1)
 async def network_member_removed(event: NetworkMemberRemovedV1, meta: EventMeta, uow: UnitOfWork) -> None:
     await services.network_member_removed(uow, event)
-
-
-@events.handles(ConsentGivenV1)
-async def consent_given(event: ConsentGivenV1, meta: EventMeta, uow: UnitOfWork) -> None:
-    await services.consent_given(uow, event)
-
-
-@events.handles(ConsentRevokedV1)
-async def consent_revoked(event: ConsentRevokedV1, meta: EventMeta, uow: UnitOfWork) -> None:
-    await services.consent_revoked(uow, event)

@@ -6,7 +6,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.health import api, handlers, jobs
 from services.health.fhir.capability import Messaging
-from tovholder.service import ServiceSpec, create_service
+from tovholder.service import ServiceSpec, entry_points
 
 
 class HealthSettings(BaseSettings):
@@ -40,8 +40,4 @@ def build_spec(settings: HealthSettings | None = None) -> ServiceSpec:
     )
 
 
-spec = build_spec()
-
-
-def create_app():
-    return create_service(spec)
+create_app, __getattr__ = entry_points(build_spec)  # the environment is read when the app is made

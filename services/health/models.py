@@ -12,6 +12,7 @@ from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, 
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
+from tovholder.consent_read_model import ConsentReadModel
 from tovholder.db import make_base
 
 Base = make_base()
@@ -343,19 +344,9 @@ class CoercionLogEntry(Base):
     recorded_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 
-class ConsentRecord(Base):
-    """Read model of the citizen's consents (from plans' consent events): decides what health
+class ConsentRecord(ConsentReadModel, Base):
+    """Read model of the citizen's consents (the kit's, from plans' consent events): decides what health
     information may be passed on to which organisation."""
-
-    __tablename__ = "consent_record"
-
-    consent_id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
-    citizen_id: Mapped[uuid.UUID] = mapped_column(UUID, index=True)
-    recipient_kind: Mapped[str] = mapped_column(String(20))
-    recipient_id: Mapped[str] = mapped_column(String(200))
-    category: Mapped[str] = mapped_column(String(30))
-    given_at: Mapped[datetime]
-    revoked_at: Mapped[datetime | None]
 
 
 class DocumentShare(Base):

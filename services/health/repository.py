@@ -40,7 +40,7 @@ from services.health.models import (
     UnmatchedHospitalNotice,
     UnmatchedPartnerMessage,
 )
-from tovholder.consent import consent_of
+from tovholder import consent_read_model
 from tovholder.uow import UnitOfWork
 
 
@@ -171,16 +171,7 @@ async def delete_network_member(uow: UnitOfWork, *, citizen_id: uuid.UUID, staff
 
 
 async def consents(uow: UnitOfWork, citizen_id: uuid.UUID) -> list[Consent]:
-    rows = (await uow.session.execute(select(ConsentRecord).where(ConsentRecord.citizen_id == citizen_id))).scalars()
-    return [consent_of(r) for r in rows]
-
-
-async def upsert_consent(uow: UnitOfWork, *, consent_id: uuid.UUID, values: dict[str, Any],
-                         on_conflict: dict[str, Any]) -> None:
-    await uow.session.execute(
-        insert(ConsentRecord).values(consent_id=consent_id, **values)
-        .on_conflict_do_update(index_elements=[ConsentRecord.consent_id], set_=on_conflict)
-    )
+    return await consent_read_model.consents(uow.session, ConsentRecord, citizen_id)
 
 
 # ==================================================================== nurse consultants

@@ -1,13 +1,15 @@
 """Notifications' event handlers: every event from referrals, plans and health goes to one use case,
-``services.take_in_event`` — read models (citizen, network, consents, timeline, visitation board) →
-task rules (``domain/rules.py``) → queued deliveries for partner subscriptions — in the kit's unit of
-work, so the inbox entry and all of it commit together."""
+``services.take_in_event`` — read models (citizen, network, timeline, visitation board) → task rules
+(``domain/rules.py``) → queued deliveries for partner subscriptions — in the kit's unit of work, so the
+inbox entry and all of it commit together. Plans' consents go to the kit's consent read model as well."""
 
 from __future__ import annotations
 
 from contracts.base import BaseEvent
 from services.notifications import services as sl
 from services.notifications.main import NotificationsConfig
+from services.notifications.models import ConsentRecord
+from tovholder.consent_read_model import consent_events
 from tovholder.messaging import EventMeta, EventRouter
 from tovholder.uow import UnitOfWork
 
@@ -25,8 +27,6 @@ def build_events(config: NotificationsConfig) -> EventRouter:
 
     events.handles(*sl.consumed_event_models())(handle)
 
-    @events.prepares
-    async def look_up_what_the_batch_asks_about(batch: list[tuple[BaseEvent, EventMeta]], uow: UnitOfWork) -> None:
-        await sl.prepare_events(uow, [event for event, _ in batch])
-
+    events.prepares_events(sl.prepare_events)
+    events.include(consent_events(ConsentRecord))  # the kit's consent read model: the delivery gate reads it
     return events

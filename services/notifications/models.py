@@ -12,6 +12,7 @@ from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, 
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
+from tovholder.consent_read_model import ConsentReadModel
 from tovholder.db import make_base
 
 Base = make_base()
@@ -125,16 +126,9 @@ class NetworkMember(Base):
     added_at: Mapped[datetime]
 
 
-class Consent(Base):
-    __tablename__ = "consent"
-
-    id: Mapped[str] = mapped_column(String(100), primary_key=True)
-    citizen_id: Mapped[uuid.UUID] = mapped_column(UUID, index=True)
-    recipient_kind: Mapped[str] = mapped_column(String(20))
-    recipient_id: Mapped[str] = mapped_column(String(200))
-    category: Mapped[str] = mapped_column(String(40))
-    given_at: Mapped[datetime]
-    revoked_at: Mapped[datetime | None]
+class ConsentRecord(ConsentReadModel, Base):
+    """Read model of the citizen's consents (the kit's, from plans' consent events): the delivery gate
+    reads it before every attempt."""
 
 
 class TimelineEntry(Base):

@@ -18,13 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from services.notifications import models as m
-from services.notifications.domain import consent as consent_rules
 from services.notifications.domain import delivery as dlv
 from services.notifications.domain import tasks as d
 from services.notifications.domain.access import QueueScope
 from services.notifications.domain.queue import QueueFilter, sort_at
 from services.notifications.domain.scheduling import EscalationPolicy, next_check_at
 from services.notifications.domain.timeline import CaseUpdate, TimelineEntry
+from tovholder import consent_read_model
+from tovholder.consent import Consent
 from tovholder.scopes import Scope
 from tovholder.uow import UnitOfWork
 
@@ -223,13 +224,9 @@ async def network_of(session: AsyncSession, citizen_id: uuid.UUID) -> set[str]:
     return set((await session.execute(query)).scalars())
 
 
-async def consents_for(session: AsyncSession, citizen_id: uuid.UUID) -> Sequence[m.Consent]:
-    return list((await session.execute(select(m.Consent).where(m.Consent.citizen_id == citizen_id))).scalars())
-
-
-async def consent_records_for(session: AsyncSession, citizen_id: uuid.UUID) -> list[consent_rules.ConsentRecord]:
-    """The citizen's consents as the consent decision reads them."""
-    return [_consent_record(c) for c in await consents_for(session, citizen_id)]
+async def consents(session: AsyncSession, citizen_id: uuid.UUID) -> list[Consent]:
+    """The citizen's consents as the consent decision reads them (the kit's read model)."""
+    return await consent_read_model.consents(session, m.ConsentRecord, citizen_id)
 
 
 def visible_tasks_select(*, citizen_id: uuid.UUID, include_final: bool = True) -> Select:
@@ -392,26 +389,6 @@ async def remove_network_member(session: AsyncSession, citizen_id: uuid.UUID, st
     member = await session.get(m.NetworkMember, (citizen_id, staff_id))
     if member is not None:
         await session.delete(member)
-
-
-def _consent_record(row: m.Consent) -> consent_rules.ConsentRecord:
-    return consent_rules.ConsentRecord(row.id, row.citizen_id, row.recipient_kind, row.recipient_id, row.category,
-                                       row.given_at, row.revoked_at)
-
-
-async def get_consent(session: AsyncSession, consent_id: str) -> consent_rules.ConsentRecord | None:
-    """One consent of the read model, locked: its given/revoked events may be applied in any order."""
-    row = await session.get(m.Consent, consent_id, with_for_update=True)
-    return _consent_record(row) if row is not None else None
-
-
-async def save_consent(session: AsyncSession, record: consent_rules.ConsentRecord) -> None:
-    row = await session.get(m.Consent, record.consent_id)
-    if row is None:
-        row = m.Consent(id=record.consent_id)
-        session.add(row)
-    row.citizen_id, row.recipient_kind, row.recipient_id = record.citizen_id, record.recipient_kind, record.recipient_id
-    row.category, row.given_at, row.revoked_at = record.category, record.given_at, record.revoked_at
 
 
 # ---------------------------------------------------------------- read models: timeline, visitation board

@@ -375,9 +375,9 @@ async def prepare_events(uow: UnitOfWork, events: list[BaseEvent]) -> None:
 
 
 async def take_in_event(uow: UnitOfWork, event: BaseEvent, meta: EventMeta, *, config: NotificationsConfig) -> None:
-    """(1) Update the read models (citizen, network, consents, timeline, visitation board), (2) apply
-    the task rules (``domain/rules.py``), (3) queue deliveries for partner subscriptions — in the
-    kit's unit of work, so the inbox entry, the tasks, their history, the outbox events and the queued
+    """(1) Update the read models (citizen, network, timeline, visitation board; the consents are kept by
+    the kit's ``consent_events`` beside this), (2) apply the task rules (``domain/rules.py``), (3) queue
+    deliveries for partner subscriptions — in the kit's unit of work, so the inbox entry, the tasks, their history, the outbox events and the queued
     deliveries commit together (the kit commits)."""
     now = now_utc()
     at = meta.time or now
@@ -389,7 +389,7 @@ async def take_in_event(uow: UnitOfWork, event: BaseEvent, meta: EventMeta, *, c
         return
     citizen = await repo.citizen_or_new(uow, event.citizen_id)
     _update_citizen(citizen, meta.event_type, data, at)
-    await _update_network_and_consent(uow, meta.event_type, event.citizen_id, data)
+    await _update_network(uow, meta.event_type, event.citizen_id, data)
     await _record_timeline_and_board(uow, meta, event.citizen_id, data, at)
     incoming = IncomingEvent.from_body(event_id=meta.event_id, time=at, body=event, citizen_botilbud_id=citizen.botilbud_id)
     await apply_task_rules(uow, incoming, now=now, config=config)
@@ -428,22 +428,13 @@ def _update_citizen(citizen: m.Citizen, event_type: str, data: dict[str, Any], a
         citizen.deceased_at = citizen.deceased_at or at
 
 
-async def _update_network_and_consent(uow: UnitOfWork, event_type: str, citizen_id: uuid.UUID, data: dict[str, Any]) -> None:
+async def _update_network(uow: UnitOfWork, event_type: str, citizen_id: uuid.UUID, data: dict[str, Any]) -> None:
     name = _event_name(event_type)
     if name == "network-member-added":
         await repo.put_network_member(uow.session, citizen_id=citizen_id, staff_id=data["staff_id"], role=data["role"],
                                       added_at=data["added_at"])
     elif name == "network-member-removed":
         await repo.remove_network_member(uow.session, citizen_id, data["staff_id"])
-    elif name in ("consent-given", "consent-revoked"):
-        existing = await repo.get_consent(uow.session, str(data["consent_id"]))
-        common = dict(consent_id=str(data["consent_id"]), citizen_id=citizen_id, recipient_kind=data["recipient_kind"],
-                      recipient_id=data["recipient_id"], category=data["category"], given_at=data["given_at"])
-        if name == "consent-given":
-            record = consent_rules.record_given(existing, **common)
-        else:
-            record = consent_rules.record_revoked(existing, **common, revoked_at=data["revoked_at"])
-        await repo.save_consent(uow.session, record)
 
 
 async def _record_timeline_and_board(uow: UnitOfWork, meta: EventMeta, citizen_id: uuid.UUID, data: dict[str, Any],
@@ -740,8 +731,8 @@ async def issue_citizen_reference(uow: UnitOfWork, partner: Principal, cpr: str,
     citizen = await repo.citizen_by_cpr_hash(uow.session, cpr_hash)
     if citizen is None:
         raise NotFound(NO_CITIZEN_FOR_YOU)
-    allowed = consent_rules.may_know_of(citizen_id=citizen.id, partner_org=partner.org or "",
-                                        consents=await repo.consent_records_for(uow.session, citizen.id), at=now_utc())
+    allowed = consent_rules.may_know_of(partner_org=partner.org or "",
+                                        consents=await repo.consents(uow.session, citizen.id), at=now_utc())
     if not allowed:  # answered like an unknown CPR; the kit audits the refusal (with the request's path)
         raise NotVisible(NO_CITIZEN_FOR_YOU, audit_action="citizen_reference.refused", citizen_id=citizen.id,
                          object_type="citizen", object_id=citizen.id)
@@ -779,9 +770,9 @@ async def gate_delivery(uow: UnitOfWork, leased: Leased, box: SecretBox,
     if not sub.active:
         decision = refused("abonnementet er stoppet", en="the subscription was stopped")
     else:
-        consents = await repo.consent_records_for(uow.session, row.citizen_id)
+        consents = await repo.consents(uow.session, row.citizen_id)
         decision = consent_rules.decide(event_type=row.event_type, event_data=envelope.get("data") or {},
-                                        citizen_id=row.citizen_id, partner_org=sub.partner_org,
+                                        partner_org=sub.partner_org,
                                         consents=consents, at=now)
     if not decision.allowed:
         # The delivery log is the partner's: it reads the English reason.

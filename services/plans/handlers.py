@@ -5,8 +5,6 @@ The kit commits each handler's effect together with the inbox entry; handlers do
 
 from __future__ import annotations
 
-from typing import Any
-
 from contracts.health import HealthCheckPlanEntryProposedV1, TovholderChosenV1
 from contracts.referrals import VisitationDecidedV1
 from tovholder.messaging import EventMeta, EventRouter
@@ -14,11 +12,7 @@ from tovholder.uow import UnitOfWork
 from services.plans import services
 
 events = EventRouter()
-
-
-@events.prepares
-async def look_up_what_the_batch_asks_about(batch: list[tuple[Any, EventMeta]], uow: UnitOfWork) -> None:
-    await services.prepare_events(uow, [event for event, _ in batch])
+events.prepares_events(services.prepare_events)
 
 
 @events.handles(VisitationDecidedV1)

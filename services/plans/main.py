@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 
 from services.plans import api, handlers, jobs
-from tovholder.service import ServiceSpec, create_service
+from tovholder.service import ServiceSpec, entry_points
 from tovholder.settings import Settings
 
 
@@ -30,13 +30,4 @@ def build_spec(settings: PlansSettings | None = None) -> ServiceSpec:
     )
 
 
-def create_app():
-    """``tovholder serve plans``: the environment is read here, when the app is made, not at import."""
-    return create_service(build_spec())
-
-
-def __getattr__(name: str):
-    # ``main.spec`` (what the kit's test harness and tools look up) is built on first use for the same reason.
-    if name == "spec":
-        return build_spec()
-    raise AttributeError(name)
+create_app, __getattr__ = entry_points(build_spec)  # the environment is read when the app is made

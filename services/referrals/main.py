@@ -13,7 +13,7 @@ from services.referrals.domain.clocks import VisitationRules
 from services.referrals.services import RULES_KEY
 from services.referrals.jobs import follow_up_scheduler
 from services.referrals.pages import old_staff_pages
-from tovholder.service import ServiceSpec, create_service
+from tovholder.service import ServiceSpec, entry_points
 
 
 class ReferralsSettings(BaseSettings):
@@ -59,8 +59,4 @@ def build_spec(settings: ReferralsSettings | None = None) -> ServiceSpec:
     )
 
 
-spec = build_spec()
-
-
-def create_app():
-    return create_service(spec)
+create_app, __getattr__ = entry_points(build_spec)  # the environment is read when the app is made

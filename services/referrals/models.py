@@ -15,6 +15,7 @@ from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Index, Integer, St
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
+from tovholder.consent_read_model import ConsentReadModel
 from tovholder.db import make_base
 
 Base = make_base()
@@ -188,17 +189,10 @@ class TovholderChoice(Base):
     chosen_at: Mapped[datetime] = mapped_column()
 
 
-class ConsentRecord(Base):
-    """Read model of the citizen's consents (plans' ``consent-given``/``consent-revoked``): which partner
-    organisation may read the citizen's ``Patient`` (the kit's one consent decision decides on it)."""
+class ConsentRecord(ConsentReadModel, Base):
+    """Read model of the citizen's consents (the kit's, from plans' ``consent-given``/``consent-revoked``):
+    which partner organisation may read the citizen's ``Patient`` (the kit's one consent decision decides
+    on it)."""
 
-    __tablename__ = "consent_record"
+    # A partner's Patient search starts from the citizens who consented to its organisation.
     __table_args__ = (Index("ix_consent_record_recipient", "recipient_kind", "recipient_id"),)
-
-    consent_id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
-    citizen_id: Mapped[uuid.UUID] = mapped_column(UUID, index=True)
-    recipient_kind: Mapped[str] = mapped_column(String(20))
-    recipient_id: Mapped[str] = mapped_column(String(200))
-    category: Mapped[str] = mapped_column(String(30))
-    given_at: Mapped[datetime] = mapped_column()
-    revoked_at: Mapped[datetime | None] = mapped_column()

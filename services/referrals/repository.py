@@ -27,7 +27,8 @@ from services.referrals.domain.report import CaseFlowFacts, FlowCounts, StayFact
 from services.referrals.models import (Citizen, CitizenTovholder, ConsentRecord, Offer, Referral, ReferralAddition,
                                        ReferralStatusChange, TovholderChoice)
 from tovholder import clock
-from tovholder.consent import Consent, consent_of
+from tovholder import consent_read_model
+from tovholder.consent import Consent
 from tovholder.scopes import Scope
 from tovholder.uow import UnitOfWork
 
@@ -506,16 +507,9 @@ async def tovholder_choices(uow: UnitOfWork, citizen_id: uuid.UUID) -> list[Tovh
         .order_by(TovholderChoice.chosen_at, TovholderChoice.event_id))).scalars())
 
 
-async def upsert_consent(uow: UnitOfWork, *, consent_id: uuid.UUID, values: dict[str, Any],
-                         on_conflict: dict[str, Any]) -> None:
-    await uow.session.execute(insert(ConsentRecord).values(consent_id=consent_id, **values)
-                              .on_conflict_do_update(index_elements=[ConsentRecord.consent_id], set_=on_conflict))
-
-
 async def consents(uow: UnitOfWork, citizen_id: uuid.UUID) -> list[Consent]:
     """The citizen's consents, as the kit's consent decision reads them."""
-    rows = (await uow.session.execute(select(ConsentRecord).where(ConsentRecord.citizen_id == citizen_id))).scalars()
-    return [consent_of(r) for r in rows]
+    return await consent_read_model.consents(uow.session, ConsentRecord, citizen_id)
 
 
 async def citizens_consenting_to(uow: UnitOfWork, org: str) -> list[uuid.UUID]:

@@ -16,7 +16,6 @@ from typing import Any
 from fastapi.responses import Response
 
 from contracts.health import TovholderChosenV1
-from contracts.plans import ConsentGivenV1, ConsentRevokedV1
 from contracts.referrals import (
     CitizenRegisteredV1,
     TemporaryStayDriftingV1,
@@ -55,7 +54,6 @@ from services.referrals.schemas import (
 )
 from tovholder import clock
 from tovholder.access import actor_from, authorize
-from tovholder.consent import read_model_change
 from tovholder.auth import Principal
 from tovholder.cpr import CprVault
 from tovholder.errors import DomainError, Forbidden, NotFound
@@ -912,13 +910,6 @@ async def follow_the_chosen_tovholder(uow: UnitOfWork, event: TovholderChosenV1,
     if await repository.record_tovholder(uow, event_id=event_id, **choice) or added:
         uow.audit(None, "tovholder.recorded", citizen_id=event.citizen_id, object_type="tovholder",
                   object_id=event.nurse_consultant_sub, detail={"cause": event_id, "botilbud_id": event.botilbud_id})
-
-
-async def keep_consent(uow: UnitOfWork, event: ConsentGivenV1 | ConsentRevokedV1) -> None:
-    """The citizen's consent given or revoked (plans): it decides which partner organisation may read the
-    ``Patient``. The kit commits with the inbox entry."""
-    values, on_conflict = read_model_change(event)
-    await repository.upsert_consent(uow, consent_id=event.consent_id, values=values, on_conflict=on_conflict)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -93,8 +93,6 @@ from services.health.services.forensic import (
 )
 from services.health.services.events import (
     citizen_registered,
-    consent_given,
-    consent_revoked,
     network_member_added,
     network_member_removed,
     place_granted,
@@ -133,8 +131,6 @@ __all__ = [
     "choose_the_tovholder",
     "citizen_registered",
     "complete_step",
-    "consent_given",
-    "consent_revoked",
     "create_depot_schedule",
     "decline_health_check",
     "detect_missed_depot_visits",

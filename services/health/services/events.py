@@ -5,14 +5,13 @@ from __future__ import annotations
 import uuid
 
 from contracts.health import HealthRecordOpenedV1
-from contracts.plans import ConsentGivenV1, ConsentRevokedV1, NetworkMemberAddedV1, NetworkMemberRemovedV1
+from contracts.plans import NetworkMemberAddedV1, NetworkMemberRemovedV1
 from contracts.referrals import CitizenRegisteredV1, PlacementStartedV1, VisitationDecidedV1
 from services.health import repository as repo
 from services.health.models import HealthRecord
 from services.health.services.common import now_utc
 from services.health.services.hospital_notices import match_parked_notices
 from services.health.services.partner_documents import match_parked_partner_messages
-from tovholder.consent import read_model_change
 from tovholder.uow import UnitOfWork
 
 # ==================================================================== events from the other services
@@ -83,13 +82,3 @@ async def network_member_added(uow: UnitOfWork, event: NetworkMemberAddedV1) -> 
 async def network_member_removed(uow: UnitOfWork, event: NetworkMemberRemovedV1) -> None:
     await repo.delete_network_member(uow, citizen_id=event.citizen_id, staff_sub=event.staff_id)
 
-
-async def consent_given(uow: UnitOfWork, event: ConsentGivenV1) -> None:
-    """What the citizen consents to share decides what health passes on to partners."""
-    values, on_conflict = read_model_change(event)
-    await repo.upsert_consent(uow, consent_id=event.consent_id, values=values, on_conflict=on_conflict)
-
-
-async def consent_revoked(uow: UnitOfWork, event: ConsentRevokedV1) -> None:
-    values, on_conflict = read_model_change(event)  # it may arrive before the grant, and wins
-    await repo.upsert_consent(uow, consent_id=event.consent_id, values=values, on_conflict=on_conflict)

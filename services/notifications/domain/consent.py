@@ -1,7 +1,8 @@
 """The consent gate: may this partner receive this event about this citizen, right now?
 
 The decision itself is the kit's (``tovholder.consent.decide``); this module says which consent
-category an event falls under and keeps the read model of plans' consents. A partner receives an
+category an event falls under; the read model of plans' consents is the kit's
+(``tovholder.consent_read_model``). A partner receives an
 event only where
 - a consent of the citizen, in force at the moment of delivery, covers the partner's organisation
   and the event's category; or
@@ -17,10 +18,8 @@ English is stored in the partner's delivery log when nothing is delivered.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
-from uuid import UUID
 
 from tovholder import consent as kit
 
@@ -61,63 +60,6 @@ def deliverable(event_types: Iterable[str]) -> frozenset[str]:
     return frozenset(e for e in event_types if category_of(e) is not None)
 
 
-@dataclass(frozen=True, slots=True)
-class ConsentRecord:
-    """One consent as the plans service published it; ``revoked_at`` is set by a later revocation."""
-
-    consent_id: str
-    citizen_id: UUID
-    recipient_kind: str  # "organisation" or "group" (e.g. relatives); partners are organisations
-    recipient_id: str
-    category: str
-    given_at: datetime
-    revoked_at: datetime | None = None
-
-    def in_force(self, at: datetime) -> bool:
-        """Revocation applies to everything at or after ``revoked_at`` (plans' ConsentRevokedV1)."""
-        return self.as_consent().in_force(at)
-
-    def as_consent(self) -> kit.Consent:
-        return kit.Consent(self.consent_id, kit.Recipient(self.recipient_kind, self.recipient_id), self.category,
-                           self.given_at, self.revoked_at)
-
-
-def record_given(
-    existing: ConsentRecord | None,
-    *,
-    consent_id: str,
-    citizen_id: UUID,
-    recipient_kind: str,
-    recipient_id: str,
-    category: str,
-    given_at: datetime,
-) -> ConsentRecord:
-    """Read-model update for ``consent-given``; a revocation already seen (replay) is kept."""
-    return ConsentRecord(
-        consent_id, citizen_id, recipient_kind, recipient_id, category, given_at,
-        revoked_at=existing.revoked_at if existing else None,
-    )
-
-
-def record_revoked(
-    existing: ConsentRecord | None,
-    *,
-    consent_id: str,
-    citizen_id: UUID,
-    recipient_kind: str,
-    recipient_id: str,
-    category: str,
-    given_at: datetime,
-    revoked_at: datetime,
-) -> ConsentRecord:
-    """Read-model update for ``consent-revoked``; the earliest revocation wins, so a replayed or late
-    event can never make a consent last longer."""
-    record = existing or ConsentRecord(consent_id, citizen_id, recipient_kind, recipient_id, category, given_at)
-    if record.revoked_at is not None and record.revoked_at <= revoked_at:
-        return record
-    return replace(record, revoked_at=revoked_at)
-
-
 def legal_basis_without_consent(event_type: str, partner_org: str) -> str | None:
     """The provision, if any, under which ``partner_org`` receives ``event_type`` without consent."""
     category = category_of(event_type)
@@ -131,18 +73,18 @@ def decide(
     *,
     event_type: str,
     event_data: Mapping[str, Any],
-    citizen_id: UUID,
     partner_org: str,
-    consents: Iterable[ConsentRecord],
+    consents: Iterable[kit.Consent],
     at: datetime,
 ) -> kit.Decision:
+    """``consents`` are the citizen's (the read model's, ``repository.consents``), never another's."""
     category = category_of(event_type)
     if category is None:
         return kit.refused(f"{event_type} sendes aldrig til samarbejdspartnere",
                            en=f"{event_type} is never delivered to partners")
     recorded_basis = event_data.get("legal_basis")
     return kit.decide(
-        consents=[c.as_consent() for c in consents if c.citizen_id == citizen_id],
+        consents=consents,
         legal_basis=recorded_basis if isinstance(recorded_basis, str) else None,
         recipient=kit.Recipient.organisation(partner_org),
         category=category,
@@ -150,12 +92,11 @@ def decide(
     )
 
 
-def may_know_of(*, citizen_id: UUID, partner_org: str, consents: Iterable[ConsentRecord], at: datetime) -> bool:
+def may_know_of(*, partner_org: str, consents: Iterable[kit.Consent], at: datetime) -> bool:
     """May ``partner_org`` learn which citizen a CPR it holds is (``POST /integration/v1/citizen-references``):
     only where a consent of the citizen to the organisation is in force, for any category, or a legal
     basis names the organisation as a recipient of one of the categories."""
     recipient = kit.Recipient.organisation(partner_org)
-    if any(c.citizen_id == citizen_id and c.recipient_kind == "organisation" and c.recipient_id == partner_org
-           and c.in_force(at) for c in consents):
+    if any(c.recipient == recipient and c.in_force(at) for c in consents):
         return True
     return any(kit.legal_bases_naming(recipient, category) for category in (PLAN, HEALTH, SAFETY_PLAN, FIT))

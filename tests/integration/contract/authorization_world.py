@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from services.health.models import HealthRecord, UnmatchedHospitalNotice
 from services.notifications.main import NotificationsConfig, build_spec as notifications_spec
-from services.notifications.models import Consent as ConsentRow, Task as TaskRow
+from services.notifications.models import ConsentRecord as ConsentRow, Task as TaskRow
 from services.plans.models import Plan
 from services.referrals.models import ConsentRecord as ReferralsConsentRow
 from tests.integration.plans.conftest import known_staff
@@ -207,7 +207,7 @@ async def build_world(services: dict[str, RunningService]) -> World:
     # the plan consent, and when its event arrives is not the matrix's business): the partner may learn the
     # citizen's reference (POST /integration/v1/citizen-references) whatever the rows before it did.
     async with notifications.ctx.sessions() as s:
-        s.add(ConsentRow(id=f"matrix-{uuid.uuid4()}", citizen_id=citizen_id, recipient_kind="organisation",
+        s.add(ConsentRow(consent_id=uuid.uuid4(), citizen_id=citizen_id, recipient_kind="organisation",
                          recipient_id=ORG, category="fit", given_at=now() - timedelta(minutes=1)))
         await s.commit()
     # The same in referrals: the partner may read the citizen's Patient (GET /fhir/r4/Patient/…).

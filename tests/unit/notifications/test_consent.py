@@ -1,35 +1,30 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from uuid import UUID
 
 import pytest
 
 from services.notifications.domain.consent import (
-    ConsentRecord,
     category_of,
     decide,
     deliverable,
     legal_basis_without_consent,
-    record_given,
-    record_revoked,
 )
 from tovholder import consent as kit
 
-from .builders import CITIZEN, NOW
+from .builders import NOW
 
 ORG = "SOR:1234567"
 FOLLOW_UP = "tovholder.plans.follow-up-due.v1"
 NOTICE = "tovholder.health.hospital-notice-registered.v1"
-OTHER_CITIZEN = UUID(int=99)
 
 
-def consent(category="plan", org=ORG, citizen=CITIZEN, given=NOW - timedelta(days=1), revoked=None, kind="organisation"):
-    return ConsentRecord("c1", citizen, kind, org, category, given, revoked)
+def consent(category="plan", org=ORG, given=NOW - timedelta(days=1), revoked=None, kind="organisation"):
+    return kit.Consent("c1", kit.Recipient(kind, org), category, given, revoked)
 
 
 def ask(event_type=FOLLOW_UP, consents=(), at=NOW, data=None, org=ORG):
-    return decide(event_type=event_type, event_data=data or {}, citizen_id=CITIZEN, partner_org=org, consents=consents, at=at)
+    return decide(event_type=event_type, event_data=data or {}, partner_org=org, consents=consents, at=at)
 
 
 def test_categories_follow_plans_consent_categories():
@@ -56,7 +51,7 @@ def test_nothing_without_consent_and_the_reason_says_so():
 
 
 def test_consent_for_another_org_category_citizen_or_a_group_does_not_count():
-    for other in (consent(org="SOR:999"), consent(category="fit"), consent(citizen=OTHER_CITIZEN), consent(kind="group")):
+    for other in (consent(org="SOR:999"), consent(category="fit"), consent(kind="group")):
         assert not ask(consents=[other]).allowed
 
 
@@ -127,20 +122,3 @@ def test_the_moment_of_delivery_must_carry_a_time_zone():
 
 def test_never_delivered_types():
     assert not ask("tovholder.plans.consent-given.v1", consents=[consent()]).allowed
-
-
-def test_read_model_updates_are_order_safe():
-    given = record_given(None, consent_id="c1", citizen_id=CITIZEN, recipient_kind="organisation", recipient_id=ORG,
-                         category="plan", given_at=NOW)
-    revoked = record_revoked(given, consent_id="c1", citizen_id=CITIZEN, recipient_kind="organisation", recipient_id=ORG,
-                             category="plan", given_at=NOW, revoked_at=NOW + timedelta(days=1))
-    assert revoked.revoked_at == NOW + timedelta(days=1)
-    later = record_revoked(revoked, consent_id="c1", citizen_id=CITIZEN, recipient_kind="organisation", recipient_id=ORG,
-                           category="plan", given_at=NOW, revoked_at=NOW + timedelta(days=5))
-    assert later.revoked_at == NOW + timedelta(days=1)  # a late revocation cannot extend the consent
-    replayed = record_given(later, consent_id="c1", citizen_id=CITIZEN, recipient_kind="organisation", recipient_id=ORG,
-                            category="plan", given_at=NOW)
-    assert replayed.revoked_at == NOW + timedelta(days=1)
-    revoked_first = record_revoked(None, consent_id="c2", citizen_id=CITIZEN, recipient_kind="organisation",
-                                   recipient_id=ORG, category="plan", given_at=NOW, revoked_at=NOW)
-    assert not revoked_first.in_force(NOW)

@@ -1,5 +1,6 @@
 """Who reads the citizen's ``Patient`` and what it carries (pure): the kit's consent decision for a partner,
-the cases' rule for staff and the citizen, and the consent read model every service keeps from plans' events."""
+the cases' rule for staff and the citizen. (The consent read model every service keeps from plans' events
+is the kit's: tests/integration/kit/test_consent_read_model.py.)"""
 
 from __future__ import annotations
 
@@ -9,11 +10,10 @@ from types import SimpleNamespace
 
 from fhir.resources.R4B.patient import Patient
 
-from contracts.plans import ConsentGivenV1, ConsentRevokedV1
 from referrals_builders import placed_case
 from services.referrals.domain.access import Actor, may_read_patient, sees_patient
 from services.referrals.fhir.resources import patient
-from tovholder.consent import Consent, Recipient, read_model_change
+from tovholder.consent import Consent, Recipient
 from tovholder.cpr import CITIZEN_REFERENCE_SYSTEM
 
 AT = datetime(2026, 11, 20, 12, tzinfo=timezone.utc)
@@ -62,12 +62,3 @@ def test_the_patient_never_carries_the_cpr_and_a_partner_gets_its_reference_not_
         assert "secret" not in str(body) and "h" * 64 not in str(body) and "220287" not in str(body)
     bare = patient(SimpleNamespace(id=citizen.id, name="", birth_date=None, municipality=None, created_at=AT))
     assert bare.name is None and bare.birthDate is None and bare.managingOrganization is None  # nothing invented
-
-
-def test_a_consent_event_as_a_read_model_change_a_revocation_wins_whatever_comes_first():
-    common = dict(citizen_id=uuid.uuid4(), consent_id=uuid.uuid4(), recipient_kind="organisation", recipient_id=ORG,
-                  category="plan", given_at=AT, recorded_by="v")
-    values, on_conflict = read_model_change(ConsentGivenV1(**common))
-    assert values["revoked_at"] is None and "revoked_at" not in on_conflict  # a grant never clears a revocation
-    values, on_conflict = read_model_change(ConsentRevokedV1(**common, revoked_at=AT + timedelta(days=1)))
-    assert values["revoked_at"] == on_conflict["revoked_at"] == AT + timedelta(days=1) and list(on_conflict) == ["revoked_at"]
