@@ -21,14 +21,13 @@ import logging
 import math
 import re
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 
 import pydantic_core
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from tovholder.auth import Principal
@@ -39,6 +38,9 @@ from tovholder.metrics import RECEIPTS
 from tovholder.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
+
+# The message's own lock (sender + message_id) is in a key space of its own: seed 7.
+MESSAGE_LOCK_SEED = 7
 M = TypeVar("M", bound=BaseModel)
 
 # Partner messages are objects with a few nested objects and lists (sender, lab values): a handful of
@@ -187,13 +189,15 @@ async def receive_message(
     endpoint: str,
     sender: Principal,
     process: Callable[[UnitOfWork, M], Awaitable[dict[str, Any] | None]],
+    locks: Callable[[M], Iterable[str]] | None = None,
 ) -> JSONResponse:
     """Validate, deduplicate and process one partner message; answer with its receipt.
 
     ``raw`` is the request body as bytes (``await request.body()``); an already parsed JSON value is
     accepted too and checked the same way. ``process`` makes the effect within ``uow`` (state +
     events) and returns extra receipt fields (e.g. ``{"referral_id": ...}``); it raises FatalMessage
-    (or a TovholderError) to refuse.
+    (or a TovholderError) to refuse. ``locks`` names the advisory locks (``uow.lock`` keys, seed 0)
+    that ``process`` will take: they are taken together with the message's own, in one statement.
     """
 
     def done(status_code: int, receipt: dict[str, Any]) -> JSONResponse:
@@ -248,8 +252,8 @@ async def receive_message(
     try:
         # Two copies of one message arriving at once: the second waits for the first and then gets
         # its receipt, instead of running `process` again (lock held until this transaction ends).
-        await uow.session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 7))"),
-                                  {"key": f"{org}\n{mid}"})
+        # The locks the effect will take come along (``locks``): one statement for all of them.
+        await uow.lock([(f"{org}\n{mid}", MESSAGE_LOCK_SEED), *((key, 0) for key in sorted(locks(message) if locks else ()))])
         earlier = await uow.session.get(InboundMessage, (org, mid))
         if earlier is not None:
             return answer_for(earlier)
@@ -262,9 +266,10 @@ async def receive_message(
             await uow.rollback()
             return fatal(message_id, exc.en, exc.status_code if exc.status_code in (409, 422) else 422)
         receipt = receipt_body(message_id, "ok", None, **extra)
-        uow.session.add(InboundMessage(
-            message_id=mid, endpoint=endpoint, sender_org=org, body_sha256=digest, status_code=202, receipt=receipt,
-        ))
+        uow.insert_at_commit(InboundMessage.__table__, {
+            "message_id": mid, "endpoint": endpoint, "sender_org": org, "body_sha256": digest, "status_code": 202,
+            "receipt": receipt,
+        })
         try:
             await uow.commit()
         except IntegrityError:

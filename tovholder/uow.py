@@ -1,6 +1,10 @@
 """The unit of work: one transaction that holds a state change, the events it causes (outbox rows)
 and the audit entries, committed together.
 
+The rows nothing in the transaction reads back — outbox, audit, a partner's receipt — are not flushed
+one INSERT each: ``commit`` writes them all, and the NOTIFY that wakes the relay, in one statement (a
+WITH of INSERTs), so a partner message or a consumed event costs a few round trips, not one a row.
+
     async with UnitOfWork(session_factory, service="plans") as uow:
         plan = Plan(...); uow.session.add(plan)
         uow.emit(PlanOpenedV1(...))
@@ -16,7 +20,7 @@ import uuid
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import text
+from sqlalchemy import Table, func, inspect, literal, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -26,6 +30,9 @@ from tovholder.telemetry import current_trace_id, current_traceparent
 
 if TYPE_CHECKING:
     from tovholder.auth import Principal
+
+# asyncpg takes at most 32,767 parameters a statement; a commit with more rows writes several.
+MAX_PARAMETERS = 30_000
 
 SYSTEM_ACTOR = "system"
 
@@ -37,6 +44,7 @@ class UnitOfWork:
         self.session: AsyncSession
         self.emitted: list[tuple[uuid.UUID, BaseEvent]] = []
         self._committed = False
+        self._at_commit: dict[tuple[Table, tuple[str, ...], bool], list[dict[str, Any]]] = {}
         # What this transaction's use cases already looked up, by a key the repository chooses (a
         # consumer batch's prefetch fills it: one SELECT for the batch instead of one per event).
         # It lives and dies with the transaction, so it is never staler than the session itself.
@@ -46,6 +54,7 @@ class UnitOfWork:
         self.session = self._sessions()
         self.emitted = []
         self._committed = False
+        self._at_commit = {}
         self.looked_up = {}
         return self
 
@@ -59,20 +68,36 @@ class UnitOfWork:
     def emit(self, body: BaseEvent, *, occurred_at: datetime | None = None) -> uuid.UUID:
         """Record an event to publish once this transaction commits. Returns its CloudEvent id."""
         event_id = uuid.uuid4()
-        self.session.add(
-            OutboxMessage(
-                event_id=event_id,
-                topic=body.topic.name,
-                event_type=body.event_type,
-                source=f"/tovholder/{self.service}",
-                subject=body.event_subject(),
-                occurred_at=occurred_at or datetime.now(timezone.utc),
-                body=body.model_dump_json(),
-                traceparent=current_traceparent(),
-            )
-        )
+        self.insert_at_commit(OutboxMessage.__table__, {
+            "event_id": event_id,
+            "topic": body.topic.name,
+            "event_type": body.event_type,
+            "source": f"/tovholder/{self.service}",
+            "subject": body.event_subject(),
+            "occurred_at": occurred_at or datetime.now(timezone.utc),
+            "body": body.model_dump_json(),
+            "traceparent": current_traceparent(),
+        })
         self.emitted.append((event_id, body))
         return event_id
+
+    def add_at_commit(self, row: Any) -> None:
+        """A new ORM row that nothing in this transaction reads back (a timeline entry), written as
+        ``insert_at_commit`` writes: the columns it sets, the others their defaults."""
+        mapper = inspect(row).mapper
+        self.insert_at_commit(mapper.local_table, {attribute.columns[0].key: value for attribute in mapper.column_attrs
+                                                   if (value := getattr(row, attribute.key)) is not None})
+
+    def insert_at_commit(self, table: Table, row: dict[str, Any], *, unless_there: bool = False) -> None:
+        """A row that nothing in this transaction reads back, written with the others when it commits
+        (and dropped if it rolls back). Rows of one table with the same columns share one VALUES list.
+        ``unless_there``: a row whose key is taken already is left out (ON CONFLICT DO NOTHING)."""
+        for column in table.columns:
+            # Inside a WITH, SQLAlchemy leaves Python-side defaults unset: apply them here.
+            default = column.default
+            if column.key not in row and default is not None and (default.is_scalar or default.is_callable):
+                row = {**row, column.key: default.arg if default.is_scalar else default.arg(None)}
+        self._at_commit.setdefault((table, tuple(sorted(row)), unless_there), []).append(row)
 
     def audit(
         self,
@@ -85,20 +110,18 @@ class UnitOfWork:
         detail: dict[str, Any] | None = None,
     ) -> None:
         """Write an audit entry (who, what, which citizen, when). ``actor=None`` means the system."""
-        self.session.add(
-            AuditEntry(
-                actor_sub=actor.sub if actor else SYSTEM_ACTOR,
-                actor_role=actor.role if actor else SYSTEM_ACTOR,
-                actor_org=actor.org if actor else None,
-                actor_name=actor.name if actor else None,
-                action=action,
-                citizen_id=uuid.UUID(str(citizen_id)) if citizen_id else None,
-                object_type=object_type,
-                object_id=str(object_id) if object_id is not None else None,
-                detail=detail,
-                trace_id=current_trace_id(),
-            )
-        )
+        self.insert_at_commit(AuditEntry.__table__, {
+            "actor_sub": actor.sub if actor else SYSTEM_ACTOR,
+            "actor_role": actor.role if actor else SYSTEM_ACTOR,
+            "actor_org": actor.org if actor else None,
+            "actor_name": actor.name if actor else None,
+            "action": action,
+            "citizen_id": uuid.UUID(str(citizen_id)) if citizen_id else None,
+            "object_type": object_type,
+            "object_id": str(object_id) if object_id is not None else None,
+            "detail": detail,
+            "trace_id": current_trace_id(),
+        })
 
     async def audit_many(self, actor: "Principal", action: str, rows: "Iterable[tuple[Any, Any]]", *,
                          object_type: str) -> None:
@@ -113,6 +136,20 @@ class UnitOfWork:
         ]
         if values:
             await self.session.execute(insert(AuditEntry), values)
+
+    async def lock(self, keys: Iterable[tuple[str, int]]) -> None:
+        """Transaction-scoped advisory locks on ``(key, seed)`` (``hashtextextended(key, seed)``), the ones
+        not held yet, in the order given and in one statement; held until the transaction ends. Callers
+        that take several keep one order (sorted), so two transactions never wait on each other in a ring."""
+        wanted = [(key, seed) for key, seed in dict.fromkeys(keys) if ("advisory-lock", key, seed) not in self.looked_up]
+        if not wanted:
+            return
+        await self.session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(k, s)) "
+                 "FROM unnest(CAST(:keys AS text[]), CAST(:seeds AS bigint[])) WITH ORDINALITY AS t(k, s, n) ORDER BY n"),
+            {"keys": [key for key, _ in wanted], "seeds": [seed for _, seed in wanted]})
+        for key, seed in wanted:
+            self.looked_up[("advisory-lock", key, seed)] = True
 
     async def claim_inbox(self, consumer: str, event_id: str, event_type: str) -> bool:
         """True if this consumer has not handled the event before (and now has, once we commit)."""
@@ -139,11 +176,40 @@ class UnitOfWork:
         return set(result.scalars().all())
 
     async def commit(self) -> None:
-        if self.emitted:
-            # Delivered by PostgreSQL only if the transaction commits: wakes the relay at once.
-            await self.session.execute(text(f"NOTIFY {OUTBOX_CHANNEL}"))
+        await self._write_at_commit()
         await self.session.commit()
         self._committed = True
 
     async def rollback(self) -> None:
         await self.session.rollback()
+        self._at_commit = {}
+        self.emitted = []
+
+    async def _write_at_commit(self) -> None:
+        """The rows kept for the commit, and the NOTIFY, in as few statements as the parameter limit
+        allows (usually one). The session's own changes are flushed first, so a kept row may refer to
+        a row the use case added through the session (a foreign key)."""
+        await self.session.flush()
+        pending, self._at_commit = self._at_commit, {}
+        chunks: list[list[Any]] = [[]]
+        budget = MAX_PARAMETERS
+        for (table, columns, unless_there), rows in pending.items():
+            per_row = max(len(columns), 1)
+            rows_a_statement = max(MAX_PARAMETERS // per_row, 1)
+            for start in range(0, len(rows), rows_a_statement):
+                part = rows[start:start + rows_a_statement]
+                if len(part) * per_row > budget and chunks[-1]:
+                    chunks.append([])
+                    budget = MAX_PARAMETERS
+                statement = insert(table).values(part)
+                if unless_there:
+                    statement = statement.on_conflict_do_nothing()
+                chunks[-1].append(statement.cte(f"write_{len(chunks[-1])}"))
+                budget -= len(part) * per_row
+        for index, ctes in enumerate(chunks):
+            last = index == len(chunks) - 1
+            if not ctes and not (last and self.emitted):
+                continue
+            # Delivered by PostgreSQL only if the transaction commits: wakes the relay at once.
+            wake = func.pg_notify(OUTBOX_CHANNEL, "") if last and self.emitted else literal(1)
+            await self.session.execute(select(wake).add_cte(*ctes))

@@ -43,10 +43,19 @@ from services.health.models import (
 from tovholder import consent_read_model
 from tovholder.uow import UnitOfWork
 
+# ``lock_cpr``'s key space (``hashtextextended(cpr_hash, 0)``): a person, known or not.
+CPR_LOCK_SEED = 0
+
 
 def add(uow: UnitOfWork, row: Any) -> None:
     """A new row, inserted when the unit of work flushes or commits."""
     uow.session.add(row)
+
+
+def add_unread(uow: UnitOfWork, row: Any) -> None:
+    """A new row nothing in this transaction reads back (a hospital notice's timeline entry): written
+    with the commit's own rows in one statement (``uow.add_at_commit``)."""
+    uow.add_at_commit(row)
 
 
 async def flush(uow: UnitOfWork) -> None:
@@ -58,23 +67,19 @@ async def flush(uow: UnitOfWork) -> None:
 
 async def lock_cpr(uow: UnitOfWork, cpr_hash: str) -> None:
     """Serialise everything about one person (notices, parking, matching) until the transaction ends,
-    also before the municipality knows them (no citizen row to lock yet)."""
-    if ("cpr-locked", cpr_hash) in uow.looked_up:
-        return  # this transaction holds it already (a consumer batch locks its people together)
-    await uow.session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:h, 0))"), {"h": cpr_hash})
-    uow.looked_up[("cpr-locked", cpr_hash)] = True
+    also before the municipality knows them (no citizen row to lock yet). A partner message's intake
+    takes it with the message's own lock (``cpr_lock_keys``); a consumer batch, for all its people."""
+    await uow.lock([(cpr_hash, CPR_LOCK_SEED)])
 
 
 async def lock_cprs_and_look_up_parked(uow: UnitOfWork, cpr_hashes: set[str]) -> None:
     """A consumer batch's people: their CPR locks in one statement (in one order, so two batches
     never deadlock), then which of them have parked notices or partner messages waiting. Under the
     locks nothing new is parked for them until the batch commits, so "nothing parked" stays true."""
-    wanted = sorted(h for h in cpr_hashes if ("cpr-locked", h) not in uow.looked_up)
+    wanted = sorted(h for h in cpr_hashes if ("parked", h) not in uow.looked_up)
     if not wanted:
         return
-    await uow.session.execute(text(
-        "SELECT pg_advisory_xact_lock(hashtextextended(h, 0)) FROM unnest(CAST(:hashes AS text[])) AS h ORDER BY h"),
-        {"hashes": wanted})
+    await uow.lock([(h, CPR_LOCK_SEED) for h in wanted])
     notices = set((await uow.session.execute(
         select(UnmatchedHospitalNotice.cpr_hash).distinct()
         .where(UnmatchedHospitalNotice.cpr_hash.in_(wanted), UnmatchedHospitalNotice.status == "open"))).scalars())
@@ -82,8 +87,12 @@ async def lock_cprs_and_look_up_parked(uow: UnitOfWork, cpr_hashes: set[str]) ->
         select(UnmatchedPartnerMessage.cpr_hash).distinct()
         .where(UnmatchedPartnerMessage.cpr_hash.in_(wanted), UnmatchedPartnerMessage.status == "open"))).scalars())
     for cpr_hash in wanted:
-        uow.looked_up[("cpr-locked", cpr_hash)] = True
         uow.looked_up[("parked", cpr_hash)] = (cpr_hash in notices, cpr_hash in messages)
+
+
+def cpr_lock_keys(cpr_hash: str | None) -> list[str]:
+    """The keys ``lock_cpr`` takes for a person (``receive_message(locks=…)``); none for no valid CPR."""
+    return [cpr_hash] if cpr_hash else []
 
 
 def parked_for(uow: UnitOfWork, cpr_hash: str) -> tuple[bool, bool]:
@@ -97,6 +106,26 @@ def parked_for(uow: UnitOfWork, cpr_hash: str) -> tuple[bool, bool]:
 async def known_citizen_by_cpr_hash(uow: UnitOfWork, cpr_hash: str, *, lock: bool = False) -> KnownCitizen | None:
     query = select(KnownCitizen).where(KnownCitizen.cpr_hash == cpr_hash)
     return (await uow.session.execute(query.with_for_update() if lock else query)).scalar_one_or_none()
+
+
+async def known_citizen_with_record(uow: UnitOfWork, cpr_hash: str) -> KnownCitizen | None:
+    """The person a partner message names, row-locked, in one statement with what its intake asks next:
+    the citizen's health record (kept for ``health_record``) and whether hospital notices are parked
+    for the CPR (kept for ``parked_for``; partner messages are looked for when asked)."""
+    parked = (select(UnmatchedHospitalNotice.id)
+              .where(UnmatchedHospitalNotice.cpr_hash == cpr_hash, UnmatchedHospitalNotice.status == "open")
+              .exists().label("parked"))
+    found = (await uow.session.execute(
+        select(KnownCitizen, HealthRecord, parked)
+        .outerjoin(HealthRecord, HealthRecord.citizen_id == KnownCitizen.citizen_id)
+        .where(KnownCitizen.cpr_hash == cpr_hash)
+        .with_for_update(of=KnownCitizen))).first()
+    if found is None:
+        return None
+    citizen, record, notices_parked = found
+    uow.looked_up[("record", citizen.citizen_id)] = record
+    uow.looked_up[("parked", cpr_hash)] = (bool(notices_parked), parked_for(uow, cpr_hash)[1])
+    return citizen
 
 
 async def known_citizen(uow: UnitOfWork, citizen_id: uuid.UUID, *, lock: bool = False) -> KnownCitizen | None:

@@ -394,13 +394,12 @@ async def remove_network_member(session: AsyncSession, citizen_id: uuid.UUID, st
 # ---------------------------------------------------------------- read models: timeline, visitation board
 
 
-async def add_timeline_entry(session: AsyncSession, entry: TimelineEntry) -> None:
-    await session.execute(
-        insert(m.TimelineEntry)
-        .values(event_id=entry.event_id, citizen_id=entry.citizen_id, event_type=entry.event_type,
-                service=entry.service, occurred_at=entry.occurred_at, title=entry.title[:300])
-        .on_conflict_do_nothing()
-    )
+def add_timeline_entry(uow: UnitOfWork, entry: TimelineEntry) -> None:
+    """Nothing reads the timeline back while an event is taken in: the line is written with the
+    commit's own rows, in one statement (an event seen before keeps its line)."""
+    uow.insert_at_commit(m.TimelineEntry.__table__, {
+        "event_id": entry.event_id, "citizen_id": entry.citizen_id, "event_type": entry.event_type,
+        "service": entry.service, "occurred_at": entry.occurred_at, "title": entry.title[:300]}, unless_there=True)
 
 
 async def timeline_of(session: AsyncSession, citizen_id: uuid.UUID, *, without_service: str | None,

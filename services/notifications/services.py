@@ -440,7 +440,7 @@ async def _update_network(uow: UnitOfWork, event_type: str, citizen_id: uuid.UUI
 async def _record_timeline_and_board(uow: UnitOfWork, meta: EventMeta, citizen_id: uuid.UUID, data: dict[str, Any],
                                      at: datetime) -> None:
     entry = timeline_entry(event_id=meta.event_id, event_type=meta.event_type, citizen_id=citizen_id, time=at, data=data)
-    await repo.add_timeline_entry(uow.session, entry)
+    repo.add_timeline_entry(uow, entry)
     update = case_update(meta.event_type, data, at)
     if update is not None:
         await repo.put_visitation_case(uow.session, citizen_id, update)

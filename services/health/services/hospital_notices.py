@@ -41,7 +41,7 @@ from services.health.domain.hospital_notices import (
 from services.health.models import HospitalNotice, TimelineEntry, UnmatchedHospitalNotice
 from services.health.services.common import now_utc
 from tovholder.auth import Principal
-from tovholder.cpr import CprVault, normalize_cpr
+from tovholder.cpr import CprVault, InvalidCpr, normalize_cpr
 from tovholder.errors import Forbidden
 from tovholder.receipts import FatalMessage, receive_message
 from tovholder.uow import UnitOfWork
@@ -65,8 +65,15 @@ async def receive_hospital_notification(uow: UnitOfWork, partner: Principal, raw
     async def process(uow: UnitOfWork, message: s.HospitalNotification) -> dict[str, Any]:
         return await hospital_notification_effect(uow, message, sender=partner, vault=vault)
 
+    def person_locks(message: s.HospitalNotification) -> list[str]:
+        # The person's lock comes with the message's (one statement); an invalid CPR gets its 422 in process.
+        try:
+            return repo.cpr_lock_keys(vault.hash(normalize_cpr(message.cpr)))
+        except InvalidCpr:
+            return []
+
     return await receive_message(uow, raw, s.HospitalNotification, endpoint=HOSPITAL_NOTIFICATIONS, sender=partner,
-                                 process=process)
+                                 process=process, locks=person_locks)
 
 
 async def hospital_notification_effect(
@@ -91,10 +98,11 @@ async def hospital_notification_effect(
     except NoticeInvalid as exc:
         raise FatalMessage(str(exc), 422) from None
     cpr_hash = vault.hash(cpr)
-    # The known citizen, row-locked so one citizen's notices are decided one at a time.
+    # The known citizen, row-locked so one citizen's notices are decided one at a time (the person's
+    # lock, taken with the message's, covers a CPR not known yet), with their record, in one statement.
     await repo.lock_cpr(uow, cpr_hash)
-    citizen = await repo.known_citizen_by_cpr_hash(uow, cpr_hash, lock=True)
-    if citizen is not None:
+    citizen = await repo.known_citizen_with_record(uow, cpr_hash)
+    if citizen is not None and repo.parked_for(uow, cpr_hash)[0]:
         # Anything parked for this CPR before the citizen became known goes first, in order.
         await match_parked_notices(uow, citizen.citizen_id, cpr_hash, actor=None)
 
@@ -225,7 +233,7 @@ async def apply_notice(
         record.deceased_at = None if decision.action is NoticeAction.CANCEL else incoming.occurred_at
         if record.deceased_at is not None:
             await _cancel_planned_checks(uow, citizen_id)
-    repo.add(uow, TimelineEntry(
+    repo.add_unread(uow, TimelineEntry(
         citizen_id=citizen_id,
         kind="hospital-notice",
         counterpart="hospital",
