@@ -182,8 +182,10 @@ class UnitOfWork:
 
     async def rollback(self) -> None:
         await self.session.rollback()
+        # What the transaction held dies with it: kept rows, events, locks and what it looked up.
         self._at_commit = {}
         self.emitted = []
+        self.looked_up = {}
 
     async def _write_at_commit(self) -> None:
         """The rows kept for the commit, and the NOTIFY, in as few statements as the parameter limit

@@ -137,15 +137,17 @@ def history_rows(task: d.Task) -> list[m.TaskChange]:
     ]
 
 
-def save(session: AsyncSession, task: d.Task, policy: EscalationPolicy, row: m.Task | None = None) -> m.Task:
-    """Insert or update ``task`` and append its new history entries."""
+def save(uow: UnitOfWork, task: d.Task, policy: EscalationPolicy, row: m.Task | None = None) -> m.Task:
+    """Insert or update ``task`` and append its new history entries. Nothing reads a task's history
+    back in the transaction that writes it, so the entries go with the commit's own rows (one statement)."""
     if row is None:
         row = m.Task()
         write_row(row, task, policy)
-        session.add(row)
+        uow.session.add(row)
     else:
         write_row(row, task, policy)
-    session.add_all(history_rows(task))
+    for change in history_rows(task):
+        uow.add_at_commit(change)
     return row
 
 

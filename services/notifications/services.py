@@ -210,7 +210,7 @@ async def change_task(uow: UnitOfWork, user: Principal, task_id: uuid.UUID, acti
     row, task = await visible_task(uow, user, task_id, lock=True)
     changed = TRANSITIONS[action](task, actor_of(user), now_utc(), note)  # a broken rule is the kit's error
     if changed is not task:
-        repo.save(uow.session, changed, config.escalation, row=row)
+        repo.save(uow, changed, config.escalation, row=row)
         emit_task_events(uow, task, changed)
     uow.audit(user, f"task.{action}", citizen_id=row.citizen_id, object_type="task", object_id=row.id)
     await uow.commit()
@@ -462,10 +462,10 @@ async def apply_task_rules(uow: UnitOfWork, incoming: IncomingEvent, *, now: dat
     applied = apply_actions(actions, incoming, list(before.values()), now=now, new_task_id=uuid.uuid4)
     policy = config.escalation
     for task in applied.created:
-        repo.save(uow.session, task, policy)
+        repo.save(uow, task, policy)
         emit_task_events(uow, None, task)
     for task in applied.changed:
-        repo.save(uow.session, task, policy, row=by_id[task.task_id])
+        repo.save(uow, task, policy, row=by_id[task.task_id])
         emit_task_events(uow, before[task.task_id], task)
     if applied.touched:
         uow.audit(None, "task.rules", citizen_id=incoming.citizen_id, object_type="event", object_id=incoming.event_id,
@@ -513,7 +513,7 @@ async def sweep_due_tasks(uow: UnitOfWork, config: NotificationsConfig, now: dat
     before = {row.id: repo.to_domain(row) for row in rows}
     result = sweep(before.values(), now, policy)
     for task in result.changed:
-        repo.save(uow.session, task, policy, row=by_id[task.task_id])
+        repo.save(uow, task, policy, row=by_id[task.task_id])
         emit_task_events(uow, before[task.task_id], task)
         if task.task_id in result.escalated:
             repo.add_notice(uow.session, task, "escalation", f"Eskaleret (ikke taget i tide): {task.title}"[:300])

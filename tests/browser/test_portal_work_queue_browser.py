@@ -26,14 +26,15 @@ def store_tasks(settings, tasks) -> None:
     from services.notifications import repository as repo
     from services.notifications.main import NotificationsConfig
     from tovholder.db import create_engine, session_factory
+    from tovholder.uow import UnitOfWork
 
     async def write() -> None:
         engine = create_engine(settings, pool_size=1)
         try:
-            async with session_factory(engine)() as session:
+            async with UnitOfWork(session_factory(engine), service="notifications") as uow:
                 for task in tasks:
-                    repo.save(session, task, NotificationsConfig().escalation)
-                await session.commit()
+                    repo.save(uow, task, NotificationsConfig().escalation)
+                await uow.commit()
         finally:
             await engine.dispose()
 

@@ -75,9 +75,9 @@ async def claimed_task(notifications, sub: str) -> uuid.UUID:
                    pool=d.Pool(d.Role.COORDINATOR, "orion")),
         task_id=uuid.uuid4(), citizen_id=uuid.uuid4(), botilbud_id="orion", source_event_id=str(uuid.uuid4()),
         source_event_type="test", now=now)
-    async with notifications.ctx.sessions() as session:
-        notifications_repo.save(session, task, NotificationsConfig().escalation)
-        await session.commit()
+    async with notifications.ctx.uow() as uow:
+        notifications_repo.save(uow, task, NotificationsConfig().escalation)
+        await uow.commit()
     headers = notifications.auth("coordinator", sub, botilbud="orion")
     assert (await notifications.client.post(f"/api/v1/tasks/{task.task_id}/claim", headers=headers)).status_code == 200
     return task.task_id

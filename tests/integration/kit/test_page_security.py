@@ -70,9 +70,9 @@ async def open_task(svc) -> uuid.UUID:
                    pool=d.Pool(d.Role.COORDINATOR, "orion")),
         task_id=uuid.uuid4(), citizen_id=uuid.uuid4(), botilbud_id="orion", source_event_id=str(uuid.uuid4()),
         source_event_type="test", now=now)
-    async with svc.ctx.sessions() as session:
-        notifications_repo.save(session, task, NotificationsConfig().escalation)
-        await session.commit()
+    async with svc.ctx.uow() as uow:
+        notifications_repo.save(uow, task, NotificationsConfig().escalation)
+        await uow.commit()
     return task.task_id
 
 

@@ -53,9 +53,9 @@ async def test_claim_from_the_page_needs_the_csrf_token(notifications):
         task_id=uuid.uuid4(), citizen_id=uuid.uuid4(), botilbud_id="orion", source_event_id="e", source_event_type="t",
         now=datetime.now(timezone.utc),
     )
-    async with notifications.ctx.sessions() as session:
-        repo.save(session, task, FAST.escalation)
-        await session.commit()
+    async with notifications.ctx.uow() as uow:
+        repo.save(uow, task, FAST.escalation)
+        await uow.commit()
 
     page = await notifications.client.get("/")
     assert "Min arbejdskø" in page.text and "Første netværksmøde" in page.text

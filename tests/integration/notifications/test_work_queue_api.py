@@ -36,10 +36,10 @@ def make_task(citizen_id, *, due_in_h: float | None, kind=d.TaskKind.OTHER, owne
 
 
 async def store(svc, tasks):
-    async with svc.ctx.sessions() as session:
+    async with svc.ctx.uow() as uow:
         for task in tasks:
-            repo.save(session, task, FAST.escalation)
-        await session.commit()
+            repo.save(uow, task, FAST.escalation)
+        await uow.commit()
 
 
 async def get_queue(svc, sub, role="coordinator", botilbud="tangkaer", **params):
