@@ -33,6 +33,9 @@ if TYPE_CHECKING:
 
 # asyncpg takes at most 32,767 parameters a statement; a commit with more rows writes several.
 MAX_PARAMETERS = 30_000
+# A commit's rows in at most this many make a statement shape that recurs (an event, its audit entry,
+# a receipt): worth SQLAlchemy's compiled cache. More rows: compiled each time.
+SHAPES_WORTH_CACHING = 16
 
 SYSTEM_ACTOR = "system"
 
@@ -193,25 +196,35 @@ class UnitOfWork:
         a row the use case added through the session (a foreign key)."""
         await self.session.flush()
         pending, self._at_commit = self._at_commit, {}
-        chunks: list[list[Any]] = [[]]
+        chunks: list[tuple[list[Any], int]] = [([], 0)]  # (the WITH's INSERTs, rows) a statement
         budget = MAX_PARAMETERS
         for (table, columns, unless_there), rows in pending.items():
             per_row = max(len(columns), 1)
             rows_a_statement = max(MAX_PARAMETERS // per_row, 1)
             for start in range(0, len(rows), rows_a_statement):
                 part = rows[start:start + rows_a_statement]
-                if len(part) * per_row > budget and chunks[-1]:
-                    chunks.append([])
+                if len(part) * per_row > budget and chunks[-1][0]:
+                    chunks.append(([], 0))
                     budget = MAX_PARAMETERS
                 statement = insert(table).values(part)
                 if unless_there:
                     statement = statement.on_conflict_do_nothing()
-                chunks[-1].append(statement.cte(f"write_{len(chunks[-1])}"))
+                ctes, count = chunks[-1]
+                ctes.append(statement.cte(f"write_{len(ctes)}"))
+                chunks[-1] = (ctes, count + len(part))
                 budget -= len(part) * per_row
-        for index, ctes in enumerate(chunks):
+        for index, (ctes, count) in enumerate(chunks):
             last = index == len(chunks) - 1
             if not ctes and not (last and self.emitted):
                 continue
             # Delivered by PostgreSQL only if the transaction commits: wakes the relay at once.
             wake = func.pg_notify(OUTBOX_CHANNEL, "") if last and self.emitted else literal(1)
-            await self.session.execute(select(wake).add_cte(*ctes))
+            statement = select(wake).add_cte(*ctes)
+            if count > SHAPES_WORTH_CACHING:
+                # A consumer batch's many rows make a statement of a shape seldom seen again: compiled
+                # for this transaction's connection only, not kept in the engine's cache, where
+                # hundreds of them would only take memory. (The session's next transaction gets a
+                # connection of its own.)
+                connection = await self.session.connection()
+                await connection.execution_options(compiled_cache=None)
+            await self.session.execute(statement)
