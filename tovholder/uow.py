@@ -3,7 +3,8 @@ and the audit entries, committed together.
 
 The rows nothing in the transaction reads back — outbox, audit, a partner's receipt — are not flushed
 one INSERT each: ``commit`` writes them all, and the NOTIFY that wakes the relay, in one statement (a
-WITH of INSERTs), so a partner message or a consumed event costs a few round trips, not one a row.
+WITH of INSERTs, ``write_statement``), so a partner message or a consumed event costs a few round trips,
+not one a row.
 
     async with UnitOfWork(session_factory, service="plans") as uow:
         plan = Plan(...); uow.session.add(plan)
@@ -16,12 +17,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import json
 import uuid
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Table, func, inspect, literal, select, text
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import JSON, Table, inspect, text
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from contracts.base import BaseEvent
@@ -31,11 +34,7 @@ from tovholder.telemetry import current_trace_id, current_traceparent
 if TYPE_CHECKING:
     from tovholder.auth import Principal
 
-# asyncpg takes at most 32,767 parameters a statement; a commit with more rows writes several.
-MAX_PARAMETERS = 30_000
-# A commit's rows in at most this many make a statement shape that recurs (an event, its audit entry,
-# a receipt): worth SQLAlchemy's compiled cache. More rows: compiled each time.
-SHAPES_WORTH_CACHING = 16
+_POSTGRESQL = postgresql.dialect()
 
 SYSTEM_ACTOR = "system"
 
@@ -191,40 +190,42 @@ class UnitOfWork:
         self.looked_up = {}
 
     async def _write_at_commit(self) -> None:
-        """The rows kept for the commit, and the NOTIFY, in as few statements as the parameter limit
-        allows (usually one). The session's own changes are flushed first, so a kept row may refer to
-        a row the use case added through the session (a foreign key)."""
+        """The rows kept for the commit, and the NOTIFY, in one statement. The session's own changes
+        are flushed first, so a kept row may refer to a row the use case added through the session (a
+        foreign key)."""
         await self.session.flush()
         pending, self._at_commit = self._at_commit, {}
-        chunks: list[tuple[list[Any], int]] = [([], 0)]  # (the WITH's INSERTs, rows) a statement
-        budget = MAX_PARAMETERS
-        for (table, columns, unless_there), rows in pending.items():
-            per_row = max(len(columns), 1)
-            rows_a_statement = max(MAX_PARAMETERS // per_row, 1)
-            for start in range(0, len(rows), rows_a_statement):
-                part = rows[start:start + rows_a_statement]
-                if len(part) * per_row > budget and chunks[-1][0]:
-                    chunks.append(([], 0))
-                    budget = MAX_PARAMETERS
-                statement = insert(table).values(part)
-                if unless_there:
-                    statement = statement.on_conflict_do_nothing()
-                ctes, count = chunks[-1]
-                ctes.append(statement.cte(f"write_{len(ctes)}"))
-                chunks[-1] = (ctes, count + len(part))
-                budget -= len(part) * per_row
-        for index, (ctes, count) in enumerate(chunks):
-            last = index == len(chunks) - 1
-            if not ctes and not (last and self.emitted):
-                continue
-            # Delivered by PostgreSQL only if the transaction commits: wakes the relay at once.
-            wake = func.pg_notify(OUTBOX_CHANNEL, "") if last and self.emitted else literal(1)
-            statement = select(wake).add_cte(*ctes)
-            if count > SHAPES_WORTH_CACHING:
-                # A consumer batch's many rows make a statement of a shape seldom seen again: compiled
-                # for this transaction's connection only, not kept in the engine's cache, where
-                # hundreds of them would only take memory. (The session's next transaction gets a
-                # connection of its own.)
-                connection = await self.session.connection()
-                await connection.execution_options(compiled_cache=None)
-            await self.session.execute(statement)
+        if not pending and not self.emitted:
+            return
+        sql, parameters = write_statement(pending, notify=OUTBOX_CHANNEL if self.emitted else None)
+        await self.session.execute(text(sql), parameters)
+
+
+def write_statement(pending: dict[tuple[Table, tuple[str, ...], bool], list[dict[str, Any]]], *,
+                    notify: str | None) -> tuple[str, dict[str, Any]]:
+    """``WITH write_0 AS (INSERT INTO t (a, b) SELECT * FROM unnest(CAST(:w0_0 AS a's type[]), …)), …
+    SELECT pg_notify(…)``: one array a column, whatever the number of rows. Its text depends only on
+    which tables and columns are written, so SQLAlchemy and asyncpg prepare it once and reuse it (a
+    VALUES list a row would be a new statement for every batch size, compiled and prepared anew each
+    time), and no number of rows meets the limit on parameters a statement."""
+    quote = _POSTGRESQL.identifier_preparer
+    writes: list[str] = []
+    parameters: dict[str, Any] = {}
+    for index, ((table, keys, unless_there), rows) in enumerate(pending.items()):
+        columns = [table.c[key] for key in keys]
+        arrays = []
+        for position, column in enumerate(columns):
+            name = f"w{index}_{position}"
+            json_column = isinstance(column.type, (JSON, JSONB))
+            parameters[name] = [json.dumps(row[column.key]) if json_column and row[column.key] is not None
+                                else row[column.key] for row in rows]
+            arrays.append(f"CAST(:{name} AS {column.type.compile(dialect=_POSTGRESQL)}[])")
+        writes.append(f"write_{index} AS (INSERT INTO {quote.format_table(table)} "
+                      f"({', '.join(quote.quote(column.name) for column in columns)}) "
+                      f"SELECT * FROM unnest({', '.join(arrays)})"
+                      f"{' ON CONFLICT DO NOTHING' if unless_there else ''})")
+    if notify is not None:
+        # Delivered by PostgreSQL only if the transaction commits: wakes the relay at once.
+        parameters["channel"] = notify
+    wake = "pg_notify(:channel, '')" if notify is not None else "1"
+    return (f"WITH {', '.join(writes)} SELECT {wake}" if writes else f"SELECT {wake}"), parameters
