@@ -339,10 +339,15 @@ class KafkaCluster:
 
 
 def _kafka_uuid() -> str:
-    """A Kafka cluster id: 16 random bytes, URL-safe base64 without padding (what StorageTool makes)."""
+    """A Kafka cluster id: 16 random bytes, URL-safe base64 without padding (what StorageTool makes).
+    Never one that starts with "-": the storage tool's command line would read it as an option and
+    refuse to format (one id in 64; Kafka's own ``Uuid.randomUuid`` draws again for the same reason)."""
     import base64
 
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 if __name__ == "__main__":  # python -m tovholder.apache_kafka: fetch the jars once (CI provisioning)

@@ -23,6 +23,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, Table, inspect, text
+from sqlalchemy import insert as core_insert
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -35,6 +36,11 @@ if TYPE_CHECKING:
     from tovholder.auth import Principal
 
 _POSTGRESQL = postgresql.dialect()
+
+CLAIM_INBOX = text(
+    "INSERT INTO inbox (consumer, event_id, event_type) "
+    "SELECT :consumer, e, t FROM unnest(CAST(:ids AS VARCHAR(100)[]), CAST(:types AS VARCHAR(200)[])) AS u(e, t) "
+    "ON CONFLICT DO NOTHING RETURNING event_id")
 
 SYSTEM_ACTOR = "system"
 
@@ -137,7 +143,8 @@ class UnitOfWork:
             for citizen_id, object_id in rows if citizen_id is not None
         ]
         if values:
-            await self.session.execute(insert(AuditEntry), values)
+            # The core INSERT, many parameter sets: compiled once (PostgreSQL's own Insert never is).
+            await self.session.execute(core_insert(AuditEntry), values)
 
     async def lock(self, keys: Iterable[tuple[str, int]]) -> None:
         """Transaction-scoped advisory locks on ``(key, seed)`` (``hashtextextended(key, seed)``), the ones
@@ -169,12 +176,9 @@ class UnitOfWork:
         if not events:
             return set()
         unique = list({event_id: (event_id, event_type) for event_id, event_type in events}.values())
-        result = await self.session.execute(
-            insert(InboxEntry)
-            .values([{"consumer": consumer, "event_id": e, "event_type": t} for e, t in unique])
-            .on_conflict_do_nothing()
-            .returning(InboxEntry.event_id)
-        )
+        # One array a column: the same text for every batch size, compiled and prepared once.
+        result = await self.session.execute(CLAIM_INBOX, {
+            "consumer": consumer, "ids": [e for e, _ in unique], "types": [t for _, t in unique]})
         return set(result.scalars().all())
 
     async def commit(self) -> None:
