@@ -189,14 +189,14 @@ async def receive_message(
     endpoint: str,
     sender: Principal,
     process: Callable[[UnitOfWork, M], Awaitable[dict[str, Any] | None]],
-    locks: Callable[[M], Iterable[str]] | None = None,
+    locks: Callable[[M], Iterable[tuple[str, int]]] | None = None,
 ) -> JSONResponse:
     """Validate, deduplicate and process one partner message; answer with its receipt.
 
     ``raw`` is the request body as bytes (``await request.body()``); an already parsed JSON value is
     accepted too and checked the same way. ``process`` makes the effect within ``uow`` (state +
     events) and returns extra receipt fields (e.g. ``{"referral_id": ...}``); it raises FatalMessage
-    (or a TovholderError) to refuse. ``locks`` names the advisory locks (``uow.lock`` keys, seed 0)
+    (or a TovholderError) to refuse. ``locks`` names the advisory locks (``uow.lock``'s ``(key, seed)``)
     that ``process`` will take: they are taken together with the message's own, in one statement.
     """
 
@@ -253,7 +253,7 @@ async def receive_message(
         # Two copies of one message arriving at once: the second waits for the first and then gets
         # its receipt, instead of running `process` again (lock held until this transaction ends).
         # The locks the effect will take come along (``locks``): one statement for all of them.
-        await uow.lock([(f"{org}\n{mid}", MESSAGE_LOCK_SEED), *((key, 0) for key in sorted(locks(message) if locks else ()))])
+        await uow.lock([(f"{org}\n{mid}", MESSAGE_LOCK_SEED), *sorted(locks(message) if locks else ())])
         earlier = await uow.session.get(InboundMessage, (org, mid))
         if earlier is not None:
             return answer_for(earlier)

@@ -15,14 +15,15 @@ not one a row.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
+import functools
 import json
 import uuid
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, Table, inspect, text
+from sqlalchemy import JSON, Table, TextClause, inspect, text
 from sqlalchemy import insert as core_insert
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import JSONB, insert
@@ -98,13 +99,11 @@ class UnitOfWork:
 
     def insert_at_commit(self, table: Table, row: dict[str, Any], *, unless_there: bool = False) -> None:
         """A row that nothing in this transaction reads back, written with the others when it commits
-        (and dropped if it rolls back). Rows of one table with the same columns share one VALUES list.
+        (and dropped if it rolls back). Rows of one table with the same columns share one INSERT.
         ``unless_there``: a row whose key is taken already is left out (ON CONFLICT DO NOTHING)."""
-        for column in table.columns:
-            # Inside a WITH, SQLAlchemy leaves Python-side defaults unset: apply them here.
-            default = column.default
-            if column.key not in row and default is not None and (default.is_scalar or default.is_callable):
-                row = {**row, column.key: default.arg if default.is_scalar else default.arg(None)}
+        missing = [(key, make) for key, make in _python_defaults(table) if key not in row]
+        if missing:  # the statement is text: SQLAlchemy applies no Python-side default to it
+            row = {**row, **{key: make() for key, make in missing}}
         self._at_commit.setdefault((table, tuple(sorted(row)), unless_there), []).append(row)
 
     def audit(
@@ -201,35 +200,48 @@ class UnitOfWork:
         pending, self._at_commit = self._at_commit, {}
         if not pending and not self.emitted:
             return
-        sql, parameters = write_statement(pending, notify=OUTBOX_CHANNEL if self.emitted else None)
-        await self.session.execute(text(sql), parameters)
+        shape = tuple(pending)
+        parameters: dict[str, Any] = {"channel": OUTBOX_CHANNEL} if self.emitted else {}
+        for index, ((table, keys, _), rows) in enumerate(pending.items()):
+            for position, (key, is_json) in enumerate(_column_kinds(table, keys)):
+                parameters[f"w{index}_{position}"] = [
+                    json.dumps(row[key]) if is_json and row[key] is not None else row[key] for row in rows]
+        await self.session.execute(write_statement(shape, notify=bool(self.emitted)), parameters)
 
 
-def write_statement(pending: dict[tuple[Table, tuple[str, ...], bool], list[dict[str, Any]]], *,
-                    notify: str | None) -> tuple[str, dict[str, Any]]:
+@functools.cache
+def _python_defaults(table: Table) -> tuple[tuple[str, Callable[[], Any]], ...]:
+    """The table's Python-side column defaults (a scalar, or a callable such as ``uuid.uuid4``)."""
+    return tuple((column.key, (lambda value=column.default.arg: value) if column.default.is_scalar
+                  else functools.partial(column.default.arg, None))
+                 for column in table.columns
+                 if column.default is not None and (column.default.is_scalar or column.default.is_callable))
+
+
+@functools.cache
+def _column_kinds(table: Table, keys: tuple[str, ...]) -> tuple[tuple[str, bool], ...]:
+    """Each written column's key, and whether it holds JSON (sent as text, asyncpg's JSONB codec)."""
+    return tuple((key, isinstance(table.c[key].type, (JSON, JSONB))) for key in keys)
+
+
+@functools.lru_cache(maxsize=256)
+def write_statement(shape: tuple[tuple[Table, tuple[str, ...], bool], ...], *, notify: bool) -> TextClause:
     """``WITH write_0 AS (INSERT INTO t (a, b) SELECT * FROM unnest(CAST(:w0_0 AS a's type[]), …)), …
-    SELECT pg_notify(…)``: one array a column, whatever the number of rows. Its text depends only on
-    which tables and columns are written, so SQLAlchemy and asyncpg prepare it once and reuse it (a
-    VALUES list a row would be a new statement for every batch size, compiled and prepared anew each
-    time), and no number of rows meets the limit on parameters a statement."""
+    SELECT pg_notify(:channel, '')``: one array a column (``:w<insert>_<column>``), whatever the number
+    of rows. Its text depends only on which tables and columns are written (``shape``), so it is built
+    once here, and SQLAlchemy and asyncpg prepare it once and reuse it (a VALUES list a row would be a
+    new statement for every batch size, compiled and prepared anew each time); and no number of rows
+    meets the limit on parameters a statement."""
     quote = _POSTGRESQL.identifier_preparer
     writes: list[str] = []
-    parameters: dict[str, Any] = {}
-    for index, ((table, keys, unless_there), rows) in enumerate(pending.items()):
+    for index, (table, keys, unless_there) in enumerate(shape):
         columns = [table.c[key] for key in keys]
-        arrays = []
-        for position, column in enumerate(columns):
-            name = f"w{index}_{position}"
-            json_column = isinstance(column.type, (JSON, JSONB))
-            parameters[name] = [json.dumps(row[column.key]) if json_column and row[column.key] is not None
-                                else row[column.key] for row in rows]
-            arrays.append(f"CAST(:{name} AS {column.type.compile(dialect=_POSTGRESQL)}[])")
+        arrays = [f"CAST(:w{index}_{position} AS {column.type.compile(dialect=_POSTGRESQL)}[])"
+                  for position, column in enumerate(columns)]
         writes.append(f"write_{index} AS (INSERT INTO {quote.format_table(table)} "
                       f"({', '.join(quote.quote(column.name) for column in columns)}) "
                       f"SELECT * FROM unnest({', '.join(arrays)})"
                       f"{' ON CONFLICT DO NOTHING' if unless_there else ''})")
-    if notify is not None:
-        # Delivered by PostgreSQL only if the transaction commits: wakes the relay at once.
-        parameters["channel"] = notify
-    wake = "pg_notify(:channel, '')" if notify is not None else "1"
-    return (f"WITH {', '.join(writes)} SELECT {wake}" if writes else f"SELECT {wake}"), parameters
+    # pg_notify is delivered by PostgreSQL only if the transaction commits: it wakes the relay at once.
+    wake = "pg_notify(:channel, '')" if notify else "1"
+    return text(f"WITH {', '.join(writes)} SELECT {wake}" if writes else f"SELECT {wake}")

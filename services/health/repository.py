@@ -68,8 +68,8 @@ async def flush(uow: UnitOfWork) -> None:
 async def lock_cpr(uow: UnitOfWork, cpr_hash: str) -> None:
     """Serialise everything about one person (notices, parking, matching) until the transaction ends,
     also before the municipality knows them (no citizen row to lock yet). A partner message's intake
-    takes it with the message's own lock (``cpr_lock_keys``); a consumer batch, for all its people."""
-    await uow.lock([(cpr_hash, CPR_LOCK_SEED)])
+    takes it with the message's own lock (``cpr_locks``); a consumer batch, for all its people."""
+    await uow.lock(cpr_locks(cpr_hash))
 
 
 async def lock_cprs_and_look_up_parked(uow: UnitOfWork, cpr_hashes: set[str]) -> None:
@@ -90,9 +90,9 @@ async def lock_cprs_and_look_up_parked(uow: UnitOfWork, cpr_hashes: set[str]) ->
         uow.looked_up[("parked", cpr_hash)] = (cpr_hash in notices, cpr_hash in messages)
 
 
-def cpr_lock_keys(cpr_hash: str | None) -> list[str]:
-    """The keys ``lock_cpr`` takes for a person (``receive_message(locks=…)``); none for no valid CPR."""
-    return [cpr_hash] if cpr_hash else []
+def cpr_locks(cpr_hash: str) -> list[tuple[str, int]]:
+    """The lock ``lock_cpr`` takes for a person, as ``uow.lock`` and ``receive_message(locks=…)`` name it."""
+    return [(cpr_hash, CPR_LOCK_SEED)]
 
 
 def parked_for(uow: UnitOfWork, cpr_hash: str) -> tuple[bool, bool]:

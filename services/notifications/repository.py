@@ -127,12 +127,11 @@ def write_row(row: m.Task, task: d.Task, policy: EscalationPolicy) -> m.Task:
     return row
 
 
-def history_rows(task: d.Task) -> list[m.TaskChange]:
+def history_rows(task: d.Task) -> list[dict[str, Any]]:
     return [
-        m.TaskChange(
-            task_id=task.task_id, at=entry.at, by=entry.actor, change=entry.action, note=entry.note,
-            changes=[{"field": c.field, "old": _jsonable(c.old), "new": _jsonable(c.new)} for c in entry.changes] or None,
-        )
+        {"task_id": task.task_id, "at": entry.at, "by": entry.actor, "change": entry.action, "note": entry.note,
+         "changes": [{"field": c.field, "old": _jsonable(c.old), "new": _jsonable(c.new)}
+                     for c in entry.changes] or None}
         for entry in task.history
     ]
 
@@ -147,7 +146,7 @@ def save(uow: UnitOfWork, task: d.Task, policy: EscalationPolicy, row: m.Task | 
     else:
         write_row(row, task, policy)
     for change in history_rows(task):
-        uow.add_at_commit(change)
+        uow.insert_at_commit(m.TaskChange.__table__, change)
     return row
 
 

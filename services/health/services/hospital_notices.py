@@ -65,10 +65,10 @@ async def receive_hospital_notification(uow: UnitOfWork, partner: Principal, raw
     async def process(uow: UnitOfWork, message: s.HospitalNotification) -> dict[str, Any]:
         return await hospital_notification_effect(uow, message, sender=partner, vault=vault)
 
-    def person_locks(message: s.HospitalNotification) -> list[str]:
+    def person_locks(message: s.HospitalNotification) -> list[tuple[str, int]]:
         # The person's lock comes with the message's (one statement); an invalid CPR gets its 422 in process.
         try:
-            return repo.cpr_lock_keys(vault.hash(normalize_cpr(message.cpr)))
+            return repo.cpr_locks(vault.hash(normalize_cpr(message.cpr)))
         except InvalidCpr:
             return []
 
