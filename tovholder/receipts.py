@@ -22,12 +22,14 @@ import math
 import re
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 
 import pydantic_core
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
+from sqlalchemy import JSON, ColumnElement, bindparam, func, select, type_coerce
 from sqlalchemy.exc import IntegrityError
 
 from tovholder.auth import Principal
@@ -50,6 +52,41 @@ MAX_DEPTH = 16
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 # C0 control characters and DEL, except tab, line feed and carriage return (free text may hold those).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class EarlierReceipt:
+    """What an earlier copy of a message got: the same body at the same endpoint gets it again."""
+
+    endpoint: str
+    body_sha256: str
+    status_code: int
+    receipt: dict[str, Any]
+
+
+# The earlier receipt of one message as one JSON column (NULL when none), for any statement to carry:
+# a use case's first lookup brings it along (``receive_message(look_up=…)``), with the parameters of
+# ``earlier_receipt_parameters``. One constant expression, so a statement built on it once is compiled
+# (and its cache key made) once.
+EARLIER_RECEIPT: ColumnElement[Any] = type_coerce(
+    select(func.json_build_object(
+        "endpoint", InboundMessage.endpoint, "body_sha256", InboundMessage.body_sha256,
+        "status_code", InboundMessage.status_code, "receipt", InboundMessage.receipt))
+    .where(InboundMessage.sender_org == bindparam("earlier_sender_org"),
+           InboundMessage.message_id == bindparam("earlier_message_id"))
+    .scalar_subquery(),
+    JSON,
+).label("earlier_receipt")
+_EARLIER_RECEIPT_ALONE = select(EARLIER_RECEIPT)
+
+
+def earlier_receipt_parameters(sender_org: str, message_id: uuid.UUID) -> dict[str, Any]:
+    return {"earlier_sender_org": sender_org, "earlier_message_id": message_id}
+
+
+async def look_up_earlier_receipt(uow: UnitOfWork, parameters: dict[str, Any]) -> Any:
+    """The earlier receipt alone, for a use case whose first lookup does not bring it along."""
+    return (await uow.session.execute(_EARLIER_RECEIPT_ALONE, parameters)).scalar()
 
 
 class Receipt(BaseModel):
@@ -190,6 +227,7 @@ async def receive_message(
     sender: Principal,
     process: Callable[[UnitOfWork, M], Awaitable[dict[str, Any] | None]],
     locks: Callable[[M], Iterable[tuple[str, int]]] | None = None,
+    look_up: Callable[[UnitOfWork, M, dict[str, Any]], Awaitable[Any]] | None = None,
 ) -> JSONResponse:
     """Validate, deduplicate and process one partner message; answer with its receipt.
 
@@ -198,6 +236,9 @@ async def receive_message(
     events) and returns extra receipt fields (e.g. ``{"referral_id": ...}``); it raises FatalMessage
     (or a TovholderError) to refuse. ``locks`` names the advisory locks (``uow.lock``'s ``(key, seed)``)
     that ``process`` will take: they are taken together with the message's own, in one statement.
+    ``look_up`` makes ``process``'s first lookup (keeping what it found in ``uow.looked_up``) with the
+    earlier receipt as one of its columns (``EARLIER_RECEIPT``, whose parameters it is given), and
+    returns that column's value: one round trip for both. Without it the kit looks the receipt up alone.
     """
 
     def done(status_code: int, receipt: dict[str, Any]) -> JSONResponse:
@@ -243,7 +284,8 @@ async def receive_message(
 
     digest = body_digest(parsed)
 
-    def answer_for(earlier: InboundMessage) -> JSONResponse:
+    def answer_for(found: dict[str, Any]) -> JSONResponse:
+        earlier = EarlierReceipt(**found)
         if earlier.endpoint == endpoint and earlier.body_sha256 == digest:
             return done(earlier.status_code, earlier.receipt)
         return fatal(message_id, "This message_id was already used for a different message; "
@@ -254,9 +296,10 @@ async def receive_message(
         # its receipt, instead of running `process` again (lock held until this transaction ends).
         # The locks the effect will take come along (``locks``): one statement for all of them.
         await uow.lock([(f"{org}\n{mid}", MESSAGE_LOCK_SEED), *sorted(locks(message) if locks else ())])
-        earlier = await uow.session.get(InboundMessage, (org, mid))
-        if earlier is not None:
-            return answer_for(earlier)
+        earlier = earlier_receipt_parameters(org, mid)
+        found = await (look_up(uow, message, earlier) if look_up else look_up_earlier_receipt(uow, earlier))
+        if found is not None:
+            return answer_for(found)
         try:
             extra = await process(uow, message) or {}
         except FatalMessage as exc:
@@ -275,10 +318,10 @@ async def receive_message(
         except IntegrityError:
             # The same message from the same sender arrived concurrently and won: answer as for a resend.
             await uow.rollback()
-            earlier = await uow.session.get(InboundMessage, (org, mid), populate_existing=True)
-            if earlier is None:
+            found = await look_up_earlier_receipt(uow, earlier_receipt_parameters(org, mid))
+            if found is None:
                 raise
-            return answer_for(earlier)
+            return answer_for(found)
         return done(202, receipt)
     except Exception as exc:
         if is_infrastructure_error(exc):

@@ -5,12 +5,14 @@ does, together with its events and audit rows)."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import date, datetime, timedelta
 from typing import Any, Sequence
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import Select, String, and_, bindparam, delete, func, literal, select, text, true
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import aliased
 
 from services.health.domain import forensic as fx
 from services.health.domain import health_check as hc
@@ -41,6 +43,7 @@ from services.health.models import (
     UnmatchedPartnerMessage,
 )
 from tovholder import consent_read_model
+from tovholder.receipts import EARLIER_RECEIPT
 from tovholder.uow import UnitOfWork
 
 # ``lock_cpr``'s key space (``hashtextextended(cpr_hash, 0)``): a person, known or not.
@@ -53,8 +56,8 @@ def add(uow: UnitOfWork, row: Any) -> None:
 
 
 def add_unread(uow: UnitOfWork, row: Any) -> None:
-    """A new row nothing in this transaction reads back (a hospital notice's timeline entry): written
-    with the commit's own rows in one statement (``uow.add_at_commit``)."""
+    """A new row nothing in this transaction reads back (a timeline entry, the notice a partner's intake
+    decides last): written with the commit's own rows in one statement (``uow.add_at_commit``)."""
     uow.add_at_commit(row)
 
 
@@ -108,10 +111,56 @@ async def known_citizen_by_cpr_hash(uow: UnitOfWork, cpr_hash: str, *, lock: boo
     return (await uow.session.execute(query.with_for_update() if lock else query)).scalar_one_or_none()
 
 
+@functools.cache
+def _notice_intake_statement() -> Select:
+    """Built once (its parameters bound at execution): SQLAlchemy makes its cache key and compiles it once."""
+    cpr_hash, sender_org = bindparam("cpr_hash", type_=String), bindparam("sender_org", type_=String)
+    person = aliased(KnownCitizen, select(KnownCitizen).where(KnownCitizen.cpr_hash == cpr_hash)
+                     .with_for_update().subquery("person"))
+    parked = (select(UnmatchedHospitalNotice.id)
+              .where(UnmatchedHospitalNotice.cpr_hash == cpr_hash, UnmatchedHospitalNotice.status == "open")
+              .exists().label("parked"))
+    # One row at least (the receipt's), whoever the CPR is; one more a notice, or a parked notice.
+    anchor = select(literal(1).label("one")).subquery("anchor")
+    return (select(EARLIER_RECEIPT, parked, person, HealthRecord, HospitalNotice, UnmatchedHospitalNotice)
+            .select_from(anchor)
+            .outerjoin(person, true())
+            .outerjoin(HealthRecord, HealthRecord.citizen_id == person.citizen_id)
+            .outerjoin(HospitalNotice, and_(HospitalNotice.citizen_id == person.citizen_id,
+                                            HospitalNotice.action != NoticeAction.CANCEL.value))
+            .outerjoin(UnmatchedHospitalNotice, and_(person.citizen_id.is_(None),
+                                                     UnmatchedHospitalNotice.cpr_hash == cpr_hash,
+                                                     UnmatchedHospitalNotice.sender_org == sender_org,
+                                                     UnmatchedHospitalNotice.status == "open"))
+            .order_by(HospitalNotice.occurred_at, UnmatchedHospitalNotice.received_at))
+
+
+async def look_up_notice_intake(uow: UnitOfWork, cpr_hash: str, sender_org: str, earlier: dict[str, Any]) -> Any:
+    """Everything a hospital notice's intake reads before it decides, in one statement (after its locks),
+    with the kit's earlier receipt (``earlier`` its parameters; its value is returned): the person,
+    row-locked, with their health record and whether notices are parked for the CPR; then the citizen's
+    notices when they are known, or the sender's open parked notices for the CPR when not. Kept for
+    ``known_citizen_with_record``, ``health_record``, ``parked_for``, ``notice_history`` and
+    ``open_unmatched_notices``, which then ask nothing of the database."""
+    rows = (await uow.session.execute(_notice_intake_statement(),
+                                      {"cpr_hash": cpr_hash, "sender_org": sender_org, **earlier})).all()
+    found_earlier, notices_parked, citizen, record = rows[0][:4]
+    uow.looked_up[("citizen", cpr_hash)] = citizen
+    uow.looked_up[("parked", cpr_hash)] = (bool(notices_parked), parked_for(uow, cpr_hash)[1])
+    if citizen is not None:
+        uow.looked_up[("record", citizen.citizen_id)] = record
+        uow.looked_up[("notices", citizen.citizen_id)] = [row[4] for row in rows if row[4] is not None]
+    else:
+        uow.looked_up[("parked notices", cpr_hash, sender_org)] = [row[5] for row in rows if row[5] is not None]
+    return found_earlier
+
+
 async def known_citizen_with_record(uow: UnitOfWork, cpr_hash: str) -> KnownCitizen | None:
     """The person a partner message names, row-locked, in one statement with what its intake asks next:
     the citizen's health record (kept for ``health_record``) and whether hospital notices are parked
     for the CPR (kept for ``parked_for``; partner messages are looked for when asked)."""
+    if ("citizen", cpr_hash) in uow.looked_up:  # the intake's first lookup brought them
+        return uow.looked_up[("citizen", cpr_hash)]
     parked = (select(UnmatchedHospitalNotice.id)
               .where(UnmatchedHospitalNotice.cpr_hash == cpr_hash, UnmatchedHospitalNotice.status == "open")
               .exists().label("parked"))
@@ -244,7 +293,11 @@ def notice_record(row: HospitalNotice) -> NoticeRecord:
 
 
 async def notice_history(uow: UnitOfWork, citizen_id: uuid.UUID) -> list[HospitalNotice]:
-    """The citizen's notices that carry content (new and corrections, all statuses)."""
+    """The citizen's notices that carry content (new and corrections, all statuses). Looked up once
+    by the intake's first statement, they are taken from there the first time (nothing has changed
+    them yet); after that, from the database, with what this transaction added."""
+    if (kept := uow.looked_up.pop(("notices", citizen_id), None)) is not None:
+        return kept
     rows = await uow.session.execute(
         select(HospitalNotice)
         .where(HospitalNotice.citizen_id == citizen_id, HospitalNotice.action != NoticeAction.CANCEL.value)
@@ -278,6 +331,8 @@ async def unmatched_notice_by_message(uow: UnitOfWork, *, sender_org: str,
 async def open_unmatched_notices(uow: UnitOfWork, cpr_hash: str, *, sender_org: str | None = None,
                                  lock: bool = False) -> list[UnmatchedHospitalNotice]:
     """The open parked notices for one person (of one sender, if given), in arrival order."""
+    if not lock and (kept := uow.looked_up.pop(("parked notices", cpr_hash, sender_org), None)) is not None:
+        return kept  # the intake's first lookup brought them (once: nothing has changed them yet)
     query = select(UnmatchedHospitalNotice).where(UnmatchedHospitalNotice.cpr_hash == cpr_hash,
                                                   UnmatchedHospitalNotice.status == "open")
     if sender_org is not None:

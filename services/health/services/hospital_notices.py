@@ -43,7 +43,7 @@ from services.health.services.common import now_utc
 from tovholder.auth import Principal
 from tovholder.cpr import CprVault, InvalidCpr, normalize_cpr
 from tovholder.errors import Forbidden
-from tovholder.receipts import FatalMessage, receive_message
+from tovholder.receipts import FatalMessage, look_up_earlier_receipt, receive_message
 from tovholder.uow import UnitOfWork
 
 # ==================================================================== hospital notices
@@ -65,15 +65,26 @@ async def receive_hospital_notification(uow: UnitOfWork, partner: Principal, raw
     async def process(uow: UnitOfWork, message: s.HospitalNotification) -> dict[str, Any]:
         return await hospital_notification_effect(uow, message, sender=partner, vault=vault)
 
-    def person_locks(message: s.HospitalNotification) -> list[tuple[str, int]]:
-        # The person's lock comes with the message's (one statement); an invalid CPR gets its 422 in process.
+    def cpr_hash_of(message: s.HospitalNotification) -> str | None:
         try:
-            return repo.cpr_locks(vault.hash(normalize_cpr(message.cpr)))
+            return vault.hash(normalize_cpr(message.cpr))
         except InvalidCpr:
-            return []
+            return None  # its 422 comes from process
+
+    def person_locks(message: s.HospitalNotification) -> list[tuple[str, int]]:
+        # The person's lock comes with the message's (one statement).
+        cpr_hash = cpr_hash_of(message)
+        return repo.cpr_locks(cpr_hash) if cpr_hash else []
+
+    async def look_up(uow: UnitOfWork, message: s.HospitalNotification, earlier: dict[str, Any]) -> Any:
+        # The earlier receipt comes with the person, their record and their notices: one round trip.
+        cpr_hash = cpr_hash_of(message)
+        if cpr_hash is None:
+            return await look_up_earlier_receipt(uow, earlier)
+        return await repo.look_up_notice_intake(uow, cpr_hash, message.sender.org, earlier)
 
     return await receive_message(uow, raw, s.HospitalNotification, endpoint=HOSPITAL_NOTIFICATIONS, sender=partner,
-                                 process=process, locks=person_locks)
+                                 process=process, locks=person_locks, look_up=look_up)
 
 
 async def hospital_notification_effect(
@@ -143,7 +154,8 @@ async def hospital_notification_effect(
         return {}
     try:
         await apply_notice(
-            uow, citizen.citizen_id, incoming, sender_name=message.sender.name, received_at=received_at, actor=sender
+            uow, citizen.citizen_id, incoming, sender_name=message.sender.name, received_at=received_at, actor=sender,
+            read_back=False,
         )
     except NoticeConflict as exc:
         raise FatalMessage(str(exc), 409) from None
@@ -159,8 +171,11 @@ async def apply_notice(
     received_at: datetime,
     actor: Principal | None,
     from_unmatched: uuid.UUID | None = None,
+    read_back: bool = True,
 ) -> Registered:
     """Decide and record one notice for a known citizen: state, event, timeline and audit together.
+    ``read_back=False`` when nothing later in the transaction reads the citizen's notices (a partner's
+    own notice, decided last): its row goes with the commit's own rows, one statement for all.
 
     Raises ``NoticeConflict`` when it contradicts the citizen's notices (nothing is changed)."""
     history = await repo.notice_history(uow, citizen_id)
@@ -179,7 +194,7 @@ async def apply_notice(
             NoticeStatus.SUPERSEDED.value if decision.action is NoticeAction.CORRECT else NoticeStatus.CANCELLED.value
         )
         replaced_row.replaced_by_message_id = incoming.message_id
-    repo.add(uow, HospitalNotice(
+    (repo.add if read_back else repo.add_unread)(uow, HospitalNotice(
         id=notice_id,
         message_id=incoming.message_id,
         citizen_id=citizen_id,
@@ -290,7 +305,8 @@ def _park_notice(
     sender: Principal,
 ) -> uuid.UUID:
     parked_id = uuid.uuid4()
-    repo.add(uow, UnmatchedHospitalNotice(
+    # Parking is the intake's last step: nothing reads the row back before the commit writes it.
+    repo.add_unread(uow, UnmatchedHospitalNotice(
         id=parked_id,
         message_id=incoming.message_id,
         cpr_encrypted=vault.encrypt(cpr),
