@@ -65,6 +65,14 @@ async def receive_hospital_notification(uow: UnitOfWork, partner: Principal, raw
     async def process(uow: UnitOfWork, message: s.HospitalNotification) -> dict[str, Any]:
         return await hospital_notification_effect(uow, message, sender=partner, vault=vault)
 
+    return await receive_message(uow, raw, s.HospitalNotification, endpoint=HOSPITAL_NOTIFICATIONS, sender=partner,
+                                 process=process, **notice_intake_reads(vault))
+
+
+def notice_intake_reads(vault: CprVault) -> dict[str, Any]:
+    """``receive_message``'s ``locks`` and ``look_up`` for a hospital notice (v1 JSON or MedCom): the
+    person's lock with the message's, and the earlier receipt with the person, their record and notices."""
+
     def cpr_hash_of(message: s.HospitalNotification) -> str | None:
         try:
             return vault.hash(normalize_cpr(message.cpr))
@@ -72,19 +80,16 @@ async def receive_hospital_notification(uow: UnitOfWork, partner: Principal, raw
             return None  # its 422 comes from process
 
     def person_locks(message: s.HospitalNotification) -> list[tuple[str, int]]:
-        # The person's lock comes with the message's (one statement).
         cpr_hash = cpr_hash_of(message)
         return repo.cpr_locks(cpr_hash) if cpr_hash else []
 
     async def look_up(uow: UnitOfWork, message: s.HospitalNotification, earlier: dict[str, Any]) -> Any:
-        # The earlier receipt comes with the person, their record and their notices: one round trip.
         cpr_hash = cpr_hash_of(message)
         if cpr_hash is None:
             return await look_up_earlier_receipt(uow, earlier)
         return await repo.look_up_notice_intake(uow, cpr_hash, message.sender.org, earlier)
 
-    return await receive_message(uow, raw, s.HospitalNotification, endpoint=HOSPITAL_NOTIFICATIONS, sender=partner,
-                                 process=process, locks=person_locks, look_up=look_up)
+    return {"locks": person_locks, "look_up": look_up}
 
 
 async def hospital_notification_effect(

@@ -16,7 +16,7 @@ from services.health.fhir import medcom
 from services.health.fhir.acknowledgement import FATAL, OK, TRANSIENT, acknowledgement
 from services.health.fhir.acknowledgement import resend as resend_acknowledgement
 from services.health.services.common import now_utc
-from services.health.services.hospital_notices import hospital_notification_effect
+from services.health.services.hospital_notices import hospital_notification_effect, notice_intake_reads
 from tovholder.auth import Principal
 from tovholder.cpr import CprVault
 from tovholder.fhir import RETRY_AFTER_S, fhir_response
@@ -105,7 +105,8 @@ async def receive_medcom_message(uow: UnitOfWork, partner: Principal, raw: bytes
         return result
 
     receipt_response = await receive_message(uow, message.notification, s.HospitalNotification,
-                                             endpoint=MEDCOM_PROCESS_MESSAGE, sender=partner, process=process)
+                                             endpoint=MEDCOM_PROCESS_MESSAGE, sender=partner, process=process,
+                                             **notice_intake_reads(vault))
     receipt = json.loads(receipt_response.body)
     if (kept := await stored_answer(envelope, ok["id"])) is not None:
         return kept
