@@ -24,8 +24,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import asyncpg

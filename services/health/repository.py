@@ -10,7 +10,7 @@ import uuid
 from datetime import date, datetime, timedelta
 from typing import Any, Sequence
 
-from sqlalchemy import Select, String, and_, bindparam, delete, func, literal, select, text, true
+from sqlalchemy import Select, String, and_, bindparam, delete, func, literal, select, true
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import aliased
 

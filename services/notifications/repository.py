@@ -7,7 +7,7 @@ Functions take the unit of work's session (``uow.session``)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import date, datetime
 from enum import Enum
 from typing import Any

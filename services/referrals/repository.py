@@ -388,12 +388,23 @@ async def placements_to_signal(uow: UnitOfWork, horizon: date, *, batch: int) ->
 # Citizens and cases
 
 
+# A person's CPR lock (``uow.lock``'s key space for a CPR hash in this database).
+CPR_LOCK_SEED = 0
+
+
+def cpr_locks(cpr_hash: str) -> list[tuple[str, int]]:
+    """The lock ``citizen_by_cpr_hash(lock=True)`` takes, as ``uow.lock`` and ``receive_message(locks=…)`` name it."""
+    return [(cpr_hash, CPR_LOCK_SEED)]
+
+
 async def citizen_by_cpr_hash(uow: UnitOfWork, cpr_hash: str, *, lock: bool = False) -> Citizen | None:
-    """The citizen; ``lock`` holds the row until the transaction ends, so two referrals for one citizen
-    at the same moment decide one after the other whether a case is open."""
-    query = select(Citizen).where(Citizen.cpr_hash == cpr_hash)
+    """The citizen; ``lock`` serialises everyone registering or referring this person until the
+    transaction ends, so two referrals at the same moment decide one after the other whether the
+    citizen and an open case exist. A row lock alone would not do: a person not registered yet has
+    no row to lock, and both would insert them (the second failing on the CPR's unique index)."""
     if lock:
-        query = query.with_for_update()
+        await uow.lock(cpr_locks(cpr_hash))
+    query = select(Citizen).where(Citizen.cpr_hash == cpr_hash)
     return (await uow.session.execute(query)).scalar_one_or_none()
 
 

@@ -35,6 +35,7 @@ from services.referrals.domain import model as dm
 from services.referrals.domain.access import Actor, View, can_change, sees_cpr, sees_internal_notes, view_of
 from services.referrals.domain.citizen_view import ACTION_TEXT, STATUS_TEXT
 from services.referrals.domain.cpr import birth_date_from_cpr, masked_cpr, normalize_cpr
+from services.referrals.domain.errors import InvalidInput
 from services.referrals.domain.offers import ResidentMix, check_occupancy, match_offers, validate_offer, waitlist_for
 from services.referrals.domain.report import FlowReport, assemble, drifting_at
 from services.referrals.models import Citizen, Offer, Referral, ReferralAddition, ReferralStatusChange
@@ -280,7 +281,15 @@ async def receive_partner_referral(uow: UnitOfWork, partner: Principal, raw: byt
         # The receipt names the case: the citizen's open case when the referral joined it.
         return {"referral_id": str(row.id)}
 
-    return await receive_message(uow, raw, PartnerReferral, endpoint="referrals", sender=partner, process=process)
+    def person_locks(msg: PartnerReferral) -> list[tuple[str, int]]:
+        # Taken with the message's own lock, in one statement; register_citizen finds it held.
+        try:
+            return repository.cpr_locks(vault.hash(normalize_cpr(msg.cpr, today=today())))
+        except InvalidInput:
+            return []  # its 422 comes from process
+
+    return await receive_message(uow, raw, PartnerReferral, endpoint="referrals", sender=partner, process=process,
+                                 locks=person_locks)
 
 
 async def _case_with_additions(uow: UnitOfWork, row: Referral) -> tuple[dm.VisitationCase, list[ReferralAddition]]:

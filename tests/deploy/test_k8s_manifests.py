@@ -154,7 +154,7 @@ def test_environment_is_read_by_tovholder_settings(overlay, service, monkeypatch
     assert 6000 <= settings.consumer_session_timeout_ms <= 1_800_000
     assert settings.consumer_heartbeat_interval_ms * 3 <= settings.consumer_session_timeout_ms
     assert str(settings.state_dir).startswith("/tmp"), "the root filesystem is read-only; only /tmp is writable"
-    assert settings.database_url.startswith(f"postgresql+asyncpg://<DB_USER>:<DB_PASSWORD>@<DB_HOST>:5432/")
+    assert settings.database_url.startswith("postgresql+asyncpg://<DB_USER>:<DB_PASSWORD>@<DB_HOST>:5432/")
 
 
 @pytest.mark.parametrize("overlay", sorted(k.OVERLAYS))

@@ -26,7 +26,6 @@ from services.notifications.domain.clock import (
     as_date,
     as_datetime,
     as_uuid,
-    at_local,
     end_of_local_day,
     end_of_local_day_after,
     LOCAL_TZ as _LOCAL,

@@ -15,7 +15,6 @@ about a citizen fails here until it is driven here and shows in the log.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import date, timedelta
 

@@ -112,7 +112,6 @@ async def test_readiness_and_health(pg, state_dir):
 async def test_a_refused_task_action_is_shown_in_danish_on_the_queue_and_nothing_changes(pg, state_dir):
     import uuid
 
-    from services.notifications.domain import tasks as d
     from tests.integration.notifications.test_work_queue_api import make_task, store
     from tests.support import NoBroker
 

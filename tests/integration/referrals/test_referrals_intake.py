@@ -117,3 +117,17 @@ async def test_same_citizen_twice_is_one_citizen_one_case_and_events_carry_no_cp
     assert any(b["referral_id"] == ids[1] and b["channel"] == "partner" for b in received)
     assert all(cpr not in r["value"].decode() for r in records)
 
+
+async def test_concurrent_referrals_for_one_new_citizen_are_one_citizen_and_one_case(referrals):
+    """Two partners refer the same person, not known here yet, at the same moment: both get an ok receipt
+    (neither a 500 from the second registration's unique violation), one citizen, one case."""
+    import asyncio
+
+    cpr = "2203854321"
+    answers = await asyncio.gather(*(
+        referrals.client.post("/integration/v1/referrals", json=partner_message(cpr=cpr),
+                              headers=referrals.auth(**PARTNER)) for _ in range(6)))
+    assert [a.status_code for a in answers] == [202] * 6, [a.text for a in answers]
+    assert len({a.json()["referral_id"] for a in answers}) == 1
+    assert await count(referrals, Citizen, Citizen.cpr_hash == referrals.ctx.cpr_vault().hash(cpr)) == 1
+

@@ -13,14 +13,12 @@ from services.notifications.domain import tasks as t
 from services.notifications.domain.clock import LOCAL_TZ
 from services.notifications.domain.errors import InvalidInput
 from services.notifications.domain.rules import (
-    FOLLOW_UP_DUE,
     FOLLOW_UP_RECORDED,
     HOSPITAL_NOTICE_CANCELLED,
     HOSPITAL_NOTICE_CORRECTED,
     HOSPITAL_NOTICE_REGISTERED,
     LEARNING_PLAN_COMPLETED,
     RULES,
-    SAFETY_RATING_CHANGED,
     VISITATION_DECIDED,
     IncomingEvent,
     apply_actions,

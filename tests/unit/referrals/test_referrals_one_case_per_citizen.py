@@ -2,7 +2,7 @@
 addition. The reproduction: two staff referrals and one partner referral with the same CPR made three
 parallel open cases."""
 
-from datetime import datetime, timezone
+from datetime import datetime
 from uuid import uuid4
 
 import pytest

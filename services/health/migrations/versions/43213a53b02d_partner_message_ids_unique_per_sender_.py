@@ -12,7 +12,6 @@ Create Date: 2026-12-01 08:41:11.685563
 from typing import Sequence, Union
 
 from alembic import op
-import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
