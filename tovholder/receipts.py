@@ -37,6 +37,7 @@ from tovholder.db import InboundMessage
 from tovholder.errors import TovholderError
 from tovholder.infra_errors import is_infrastructure_error
 from tovholder.metrics import RECEIPTS
+from tovholder.telemetry import current_trace_id
 from tovholder.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -328,4 +329,11 @@ async def receive_message(
             log.warning("transient failure receiving a %s message: %s", endpoint, type(exc).__name__)
             return done(503, receipt_body(message_id, "transient-error",
                                           "Tovholder cannot store messages right now; nothing was stored. Retry later."))
-        raise
+        # A fault of ours: the partner still gets a receipt, with the truth (nothing was stored, so
+        # a resend is safe) and a reference the operator finds in the ERROR log with the traceback.
+        await uow.rollback()
+        reference = current_trace_id() or uuid.uuid4().hex
+        log.exception("unexpected error receiving a %s message (reference %s)", endpoint, reference)
+        return done(503, receipt_body(message_id, "transient-error",
+                                      "Something went wrong on our side; nothing was stored. Retry later; if it keeps "
+                                      f"happening, tell the Tovholder operators this reference: {reference}."))

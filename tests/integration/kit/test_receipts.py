@@ -223,3 +223,30 @@ async def test_every_service_keys_its_receipts_by_sender_and_message_id(pg, serv
     finally:
         await engine.dispose()
     assert key == ["sender_org", "message_id"]
+
+
+async def test_a_fault_of_ours_is_still_a_receipt_and_stores_nothing(referrals, monkeypatch, caplog):
+    """A bug in a use case (here: opening the case raises) must not answer a partner with a bare 500: the
+    receipt says transient-error (nothing was stored, so the resend is safe) with a reference the
+    operator finds in the ERROR log; once the fault is mended, the resend of the same message is ok."""
+    import services.referrals.services as referral_services
+
+    async def broken(*args, **kwargs):
+        raise RuntimeError("a bug in opening the case")
+
+    message = referral(ORG_A, cpr="0303905555")
+    with monkeypatch.context() as patched:
+        patched.setattr(referral_services, "_open_referral", broken)
+        with caplog.at_level("ERROR", logger="tovholder.receipts"):
+            r = await referrals.client.post("/integration/v1/referrals", json=message, headers=partner(referrals, ORG_A))
+    assert r.status_code == 503 and r.headers["retry-after"], r.text
+    receipt = r.json()
+    assert set(receipt) >= RECEIPT_KEYS and receipt["status"] == "transient-error"
+    assert receipt["message_id"] == message["message_id"] and "nothing was stored" in receipt["reason"]
+    reference = receipt["reason"].rsplit(" ", 1)[-1].rstrip(".")
+    assert any(reference in rec.getMessage() and rec.exc_info for rec in caplog.records)
+    assert "a bug in opening the case" not in r.text  # the partner gets no internals
+    assert await stored_receipts(referrals, message["message_id"]) == 0
+
+    again = await referrals.client.post("/integration/v1/referrals", json=message, headers=partner(referrals, ORG_A))
+    assert again.status_code == 202 and again.json()["status"] == "ok", again.text
