@@ -9,7 +9,8 @@ them (every read is audited, as in production):
 - case list, newest first (first page; filtered by status; by offer; a deep page via the cursor);
 - the coordinator's list (placements to their botilbud);
 - matching for one case (all offers, target groups, free places, resident-mix warnings);
-- an offer's waitlist.
+- an offer's waitlist;
+- partner referrals (``POST /integration/v1/referrals``), half for new people, half joining a case.
 Prints p50/p95/p99 per call and writes bench/results/referrals.json.
 """
 
@@ -25,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import asyncpg
@@ -178,6 +180,41 @@ async def timed(http: httpx.AsyncClient, label: str, paths: list[str], headers: 
     return {**summary_ms(latencies), "requests_per_s": round(len(paths) / elapsed, 1)}
 
 
+def partner_referral(i: int, *, joining: bool) -> dict:
+    """A partner's referral; every other one names a person an earlier one named (it joins their case)."""
+    n = i // 2 if joining else i
+    # Born 1950–1989 (serial 0xxx–3xxx: the 1900s), day 01–28: a valid CPR for every n below 11.2 million.
+    day, month, year, serial = n % 28 + 1, n // 28 % 12 + 1, 50 + n // 336 % 40, n // 13440 % 4000
+    return {"message_id": str(uuid.uuid4()), "sent_at": "2026-12-03T08:00:00+01:00",
+            "sender": {"org": "SOR:1234567", "name": "Psykiatrisk Center København"},
+            "cpr": f"{day:02d}{month:02d}{year:02d}{serial:04d}", "citizen_name": f"Borger {n}",
+            "reason": "Udskrives snart og har brug for et trygt sted at bo.", "requested_step": 7,
+            "requested_offer": "SEL §108"}
+
+
+async def timed_partner_referrals(http: httpx.AsyncClient, headers: dict, count: int, concurrency: int) -> dict:
+    """``count`` partner referrals at ``concurrency`` in flight: half for new people (citizen + case), half
+    for people named before (the referral joins their open case). Receipts/s and latency."""
+    gate = asyncio.Semaphore(concurrency)
+    latencies: list[float] = []
+    bodies = [partner_referral(i, joining=i % 2 == 1) for i in range(count)]
+
+    async def one(body: dict) -> None:
+        async with gate:
+            t0 = time.perf_counter()
+            r = await http.post("/integration/v1/referrals", json=body, headers=headers)
+            latencies.append(time.perf_counter() - t0)
+            assert r.status_code == 202, f"partner referral: {r.status_code} {r.text[:300]}"
+
+    # In pairs, so the one that joins a case comes after the one that opened it.
+    started = time.perf_counter()
+    for pair in range(0, count, 2 * concurrency):
+        await asyncio.gather(*(one(b) for b in bodies[pair:pair + 2 * concurrency:2]))
+        await asyncio.gather(*(one(b) for b in bodies[pair + 1:pair + 2 * concurrency:2]))
+    elapsed = time.perf_counter() - started
+    return {**summary_ms(latencies), "requests_per_s": round(count / elapsed, 1)}
+
+
 async def bench(args: argparse.Namespace) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="tovholder-referrals-bench-"))
     pg = EmbeddedPostgres(tmp / "pgdata", log_file=tmp / "postgres.log")
@@ -204,7 +241,8 @@ async def bench(args: argparse.Namespace) -> dict:
         env = dict(os.environ, TOVHOLDER_SERVICE="referrals", TOVHOLDER_DATABASE_URL=url,
                    TOVHOLDER_KAFKA_BOOTSTRAP=tansu.bootstrap, TOVHOLDER_STATE_DIR=str(state),
                    TOVHOLDER_CPR_HASH_KEY=CPR_HASH_KEY, TOVHOLDER_CPR_ENCRYPTION_KEY=CPR_ENCRYPTION_KEY,
-                   TOVHOLDER_LOG_LEVEL="WARNING", TOVHOLDER_PORT=str(port))
+                   TOVHOLDER_LOG_LEVEL="WARNING", TOVHOLDER_PORT=str(port),
+                   TOVHOLDER_KAFKA_IDEMPOTENT_PRODUCER="false")  # Tansu has no idempotent producer
         tovholder = Path(sys.executable).parent / "tovholder"
         process = subprocess.Popen([str(tovholder), "serve", "referrals", "--port", str(port)], env=env,
                                    stdout=open(tmp / "referrals.log", "w"), stderr=subprocess.STDOUT)
@@ -224,6 +262,8 @@ async def bench(args: argparse.Namespace) -> dict:
             visitation = {"Authorization": "Bearer " + issue_dev_token(settings, role="visitation", sub="bench-vis")}
             coordinator = {"Authorization": "Bearer " + issue_dev_token(
                 settings, role="coordinator", sub="bench-coord", botilbud="botilbud-7")}
+            partner = {"Authorization": "Bearer " + issue_dev_token(
+                settings, role="partner", sub="bench-pck", org="SOR:1234567")}
             conn = await asyncpg.connect(url.replace("+asyncpg", ""))
             try:
                 screening_ids = [str(r["id"]) for r in await conn.fetch(
@@ -255,6 +295,7 @@ async def bench(args: argparse.Namespace) -> dict:
                 "matching_requested_step": await timed(http, "matching-step", [
                     f"/api/v1/referrals/{screening_ids[i % len(screening_ids)]}/matches" for i in range(n)],
                     visitation, args.concurrency),
+                "partner_referrals": await timed_partner_referrals(http, partner, n * 4, args.concurrency),
                 "waitlist": await timed(http, "waitlist", [
                     f"/api/v1/offers/offer-{rng.randint(1, args.offers)}/waitlist" for _ in range(n)],
                     visitation, args.concurrency),

@@ -9,14 +9,17 @@ would refuse. Functions take the unit of work.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import date, datetime, timezone, tzinfo
 from typing import Any, Sequence
 
-from sqlalchemy import ColumnElement, Date, Row, and_, cast, false, func, or_, select, text, true, tuple_
+from sqlalchemy import (ColumnElement, Date, Row, Select, String, and_, bindparam, cast, false, func, literal, or_,
+                        select, text, true, tuple_)
 from sqlalchemy import case as sql_case
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.dialects.postgresql import array as pg_array
+from sqlalchemy.orm import aliased
 
 from services.referrals.domain import model as dm
 from services.referrals.domain.cpr import age_on
@@ -28,6 +31,7 @@ from services.referrals.models import (Citizen, CitizenTovholder, ConsentRecord,
                                        ReferralStatusChange, TovholderChoice)
 from tovholder import clock
 from tovholder import consent_read_model
+from tovholder.receipts import EARLIER_RECEIPT
 from tovholder.consent import Consent
 from tovholder.scopes import Scope
 from tovholder.uow import UnitOfWork
@@ -297,9 +301,11 @@ def new_case_row(case: dm.VisitationCase) -> Referral:
     return row
 
 
-def add_history(uow: UnitOfWork, row: Referral, entries: list[dm.HistoryEntry]) -> None:
+def add_history(uow: UnitOfWork, row: Referral, entries: list[dm.HistoryEntry], *, at_commit: bool = False) -> None:
+    """``at_commit``: with the commit's one write (for a case that is itself kept for the commit)."""
+    add = uow.add_at_commit if at_commit else uow.session.add
     for e in entries:
-        uow.session.add(ReferralStatusChange(
+        add(ReferralStatusChange(
             referral_id=row.id, status=e.to_status.value, from_status=e.from_status.value if e.from_status else None,
             action=e.action, at=e.at, by=e.by, note=e.reason, internal_note=e.internal_note,
         ))
@@ -404,16 +410,54 @@ async def citizen_by_cpr_hash(uow: UnitOfWork, cpr_hash: str, *, lock: bool = Fa
     no row to lock, and both would insert them (the second failing on the CPR's unique index)."""
     if lock:
         await uow.lock(cpr_locks(cpr_hash))
+    if ("citizen", cpr_hash) in uow.looked_up:  # a partner referral's first lookup brought them
+        return uow.looked_up[("citizen", cpr_hash)]
     query = select(Citizen).where(Citizen.cpr_hash == cpr_hash)
     return (await uow.session.execute(query)).scalar_one_or_none()
 
 
+def _open_cases_where(citizen_id: Any) -> ColumnElement[bool]:
+    return and_(Referral.citizen_id == citizen_id, Referral.status.in_(sorted(s.value for s in dm.OPEN_STATUSES)))
+
+
 async def open_cases_of(uow: UnitOfWork, citizen_id: uuid.UUID) -> list[Referral]:
     """The citizen's open cases, locked (a further referral joins one)."""
+    kept = uow.looked_up.pop(("open cases", citizen_id), None)
+    if kept is not None:  # the intake's first lookup brought them, locked (or the citizen is new)
+        return kept
     return list((await uow.session.execute(
-        select(Referral).where(Referral.citizen_id == citizen_id,
-                               Referral.status.in_([s.value for s in dm.OPEN_STATUSES]))
-        .order_by(Referral.received_at).with_for_update())).scalars())
+        select(Referral).where(_open_cases_where(citizen_id)).order_by(Referral.received_at).with_for_update())
+    ).scalars())
+
+
+@functools.cache
+def _referral_intake_statement() -> Select:
+    """Built once (its parameter bound at execution): SQLAlchemy makes its cache key and compiles it once."""
+    cpr_hash = bindparam("cpr_hash", type_=String)
+    person = aliased(Citizen, select(Citizen).where(Citizen.cpr_hash == cpr_hash).subquery("person"))
+    citizen_id = select(Citizen.id).where(Citizen.cpr_hash == cpr_hash).scalar_subquery()
+    open_case = aliased(Referral, select(Referral).where(_open_cases_where(citizen_id))
+                        .with_for_update().subquery("open_case"))
+    # One row at least (the receipt's), whoever the CPR is; one more an open case.
+    anchor = select(literal(1).label("one")).subquery("anchor")
+    return (select(EARLIER_RECEIPT, person, open_case)
+            .select_from(anchor)
+            .outerjoin(person, true())
+            .outerjoin(open_case, open_case.citizen_id == person.id)
+            .order_by(open_case.received_at))
+
+
+async def look_up_referral_intake(uow: UnitOfWork, cpr_hash: str, earlier: dict[str, Any]) -> Any:
+    """What a partner referral's intake reads before it decides, in one statement (after its locks), with
+    the kit's earlier receipt (``earlier`` its parameters; its value is returned): the person and their
+    open cases, row-locked. Kept for ``citizen_by_cpr_hash`` and ``open_cases_of``, which then ask
+    nothing of the database."""
+    rows = (await uow.session.execute(_referral_intake_statement(), {"cpr_hash": cpr_hash, **earlier})).all()
+    found_earlier, citizen = rows[0][:2]
+    uow.looked_up[("citizen", cpr_hash)] = citizen
+    if citizen is not None:
+        uow.looked_up[("open cases", citizen.id)] = [row[2] for row in rows if row[2] is not None]
+    return found_earlier
 
 
 def addition_row(case_id: uuid.UUID, a: dm.Addition) -> ReferralAddition:
@@ -427,7 +471,7 @@ def addition_row(case_id: uuid.UUID, a: dm.Addition) -> ReferralAddition:
 
 
 def add_addition(uow: UnitOfWork, row: ReferralAddition) -> None:
-    uow.session.add(row)
+    uow.add_at_commit(row)  # nothing reads it back in the transaction that adds it
 
 
 async def additions_of(uow: UnitOfWork, referral_id: uuid.UUID) -> list[ReferralAddition]:
@@ -442,6 +486,21 @@ async def get_citizen(uow: UnitOfWork, citizen_id: uuid.UUID) -> Citizen | None:
 
 def add_citizen(uow: UnitOfWork, citizen: Citizen) -> None:
     uow.session.add(citizen)
+
+
+def add_new_citizen(uow: UnitOfWork, citizen: Citizen) -> None:
+    """A citizen registered by a referral's intake, with the commit's one write (nothing in the transaction
+    reads them back); a new citizen has no open case to look for."""
+    uow.add_at_commit(citizen)
+    uow.looked_up[("open cases", citizen.id)] = []
+
+
+def add_case_at_commit(uow: UnitOfWork, row: Referral, history: list[dm.HistoryEntry]) -> None:
+    """A referral's new case and its first history entries, with the commit's one write (nothing in the
+    transaction reads them back). Rows of one statement may refer to each other and to the citizen kept
+    with them: PostgreSQL checks the foreign keys when the statement ends."""
+    uow.add_at_commit(row)
+    add_history(uow, row, history, at_commit=True)
 
 
 async def add_referral(uow: UnitOfWork, row: Referral, history: list[dm.HistoryEntry]) -> None:

@@ -58,7 +58,7 @@ from tovholder.access import actor_from, authorize
 from tovholder.auth import Principal
 from tovholder.cpr import CprVault
 from tovholder.errors import DomainError, Forbidden, NotFound
-from tovholder.receipts import receive_message
+from tovholder.receipts import look_up_earlier_receipt, receive_message
 from tovholder.scopes import serving_municipality
 from tovholder.service import ServiceContext
 from tovholder.uow import UnitOfWork
@@ -221,7 +221,7 @@ async def register_citizen(uow: UnitOfWork, vault: CprVault, cpr: str, name: str
     if citizen is None:
         citizen = Citizen(id=uuid.uuid4(), cpr_hash=cpr_hash, cpr_encrypted=vault.encrypt(cpr), name=name,
                           municipality=municipality, birth_date=birth_date_from_cpr(cpr))
-        repository.add_citizen(uow, citizen)
+        repository.add_new_citizen(uow, citizen)
         uow.emit(CitizenRegisteredV1(citizen_id=citizen.id, cpr_hash=cpr_hash, citizen_name=name,
                                      municipality=municipality))
     elif citizen.birth_date is None:
@@ -247,7 +247,9 @@ async def _open_referral(uow: UnitOfWork, citizen: Citizen, referrer: dm.Referre
                                   requested_legal_basis=basis, requested_offer_id=requested_offer_id)
     if joined is not None:
         repository.add_addition(uow, repository.addition_row(row.id, addition))
-        repository.save_case(uow, row, joined)
+        repository.write_case(row, joined)
+        repository.add_history(uow, row, joined.history, at_commit=True)
+        joined.history.clear()
         return row, True
     case = lc.open_case(
         case_id=uuid.uuid4(), citizen_id=citizen.id, referrer=referrer, reason=reason, received_at=received_at,
@@ -255,7 +257,7 @@ async def _open_referral(uow: UnitOfWork, citizen: Citizen, referrer: dm.Referre
         requested_legal_basis=basis, requested_offer_id=requested_offer_id,
     )
     row = repository.new_case_row(case)
-    await repository.add_referral(uow, row, case.history)
+    repository.add_case_at_commit(uow, row, case.history)
     uow.emit(ReferralReceivedV1(
         citizen_id=citizen.id, referral_id=row.id, received_at=received_at, channel=referrer.channel.value,
         referrer_org=referrer.org, requested_step=requested_step, requested_offer=row.requested_offer,
@@ -288,8 +290,16 @@ async def receive_partner_referral(uow: UnitOfWork, partner: Principal, raw: byt
         except InvalidInput:
             return []  # its 422 comes from process
 
+    async def look_up(uow: UnitOfWork, msg: PartnerReferral, earlier: dict[str, Any]) -> Any:
+        # The earlier receipt with the person and their open cases: one round trip for all three.
+        try:
+            cpr_hash = vault.hash(normalize_cpr(msg.cpr, today=today()))
+        except InvalidInput:
+            return await look_up_earlier_receipt(uow, earlier)  # its 422 comes from process
+        return await repository.look_up_referral_intake(uow, cpr_hash, earlier)
+
     return await receive_message(uow, raw, PartnerReferral, endpoint="referrals", sender=partner, process=process,
-                                 locks=person_locks)
+                                 locks=person_locks, look_up=look_up)
 
 
 async def _case_with_additions(uow: UnitOfWork, row: Referral) -> tuple[dm.VisitationCase, list[ReferralAddition]]:
