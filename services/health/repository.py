@@ -107,6 +107,8 @@ def parked_for(uow: UnitOfWork, cpr_hash: str) -> tuple[bool, bool]:
 
 
 async def known_citizen_by_cpr_hash(uow: UnitOfWork, cpr_hash: str, *, lock: bool = False) -> KnownCitizen | None:
+    if not lock and ("citizen", cpr_hash) in uow.looked_up:  # a partner message's first lookup brought them
+        return uow.looked_up[("citizen", cpr_hash)]
     query = select(KnownCitizen).where(KnownCitizen.cpr_hash == cpr_hash)
     return (await uow.session.execute(query.with_for_update() if lock else query)).scalar_one_or_none()
 
@@ -152,6 +154,37 @@ async def look_up_notice_intake(uow: UnitOfWork, cpr_hash: str, sender_org: str,
         uow.looked_up[("notices", citizen.citizen_id)] = [row[4] for row in rows if row[4] is not None]
     else:
         uow.looked_up[("parked notices", cpr_hash, sender_org)] = [row[5] for row in rows if row[5] is not None]
+    return found_earlier
+
+
+@functools.cache
+def _partner_message_intake_statement() -> Select:
+    """Built once (its parameter bound at execution): SQLAlchemy makes its cache key and compiles it once."""
+    cpr_hash = bindparam("cpr_hash", type_=String)
+    person = aliased(KnownCitizen, select(KnownCitizen).where(KnownCitizen.cpr_hash == cpr_hash).subquery("person"))
+    next_check = aliased(HealthCheck, select(HealthCheck)
+                         .where(HealthCheck.citizen_id == person.citizen_id,
+                                HealthCheck.status == hc.CheckStatus.PLANNED.value)
+                         .order_by(HealthCheck.starts_at).limit(1).lateral("next_check"))
+    anchor = select(literal(1).label("one")).subquery("anchor")
+    return (select(EARLIER_RECEIPT, person, HealthRecord, next_check)
+            .select_from(anchor)
+            .outerjoin(person, true())
+            .outerjoin(HealthRecord, HealthRecord.citizen_id == person.citizen_id)
+            .outerjoin(next_check, true()))
+
+
+async def look_up_partner_message_intake(uow: UnitOfWork, cpr_hash: str, earlier: dict[str, Any]) -> Any:
+    """What a partner document's intake reads before it decides, in one statement (after its locks, the
+    person's among them), with the kit's earlier receipt (``earlier`` its parameters; its value is
+    returned): the person, their health record and their next planned health check. Kept for
+    ``known_citizen_by_cpr_hash``, ``health_record`` and ``next_planned_check``."""
+    found_earlier, citizen, record, next_check = (await uow.session.execute(
+        _partner_message_intake_statement(), {"cpr_hash": cpr_hash, **earlier})).one()
+    uow.looked_up[("citizen", cpr_hash)] = citizen
+    if citizen is not None:
+        uow.looked_up[("record", citizen.citizen_id)] = record
+        uow.looked_up[("next planned check", citizen.citizen_id)] = next_check
     return found_earlier
 
 
@@ -486,6 +519,8 @@ async def health_check(uow: UnitOfWork, health_check_id: uuid.UUID, *, lock: boo
 
 
 async def next_planned_check(uow: UnitOfWork, citizen_id: uuid.UUID) -> HealthCheck | None:
+    if ("next planned check", citizen_id) in uow.looked_up:  # the intake's first lookup brought it (once)
+        return uow.looked_up.pop(("next planned check", citizen_id))
     return (await uow.session.execute(
         select(HealthCheck).where(HealthCheck.citizen_id == citizen_id, HealthCheck.status == hc.CheckStatus.PLANNED.value)
         .order_by(HealthCheck.starts_at).limit(1))).scalar_one_or_none()

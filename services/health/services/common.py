@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from services.health import repository as repo
 from services.health.domain.access import Action, Actor, knows_of, may, reads_health_data, why_not
@@ -15,7 +17,8 @@ from tovholder import access as kit_access
 from tovholder.access import actor_from
 from tovholder.auth import Principal
 from tovholder.errors import DomainError, Forbidden, NotFound
-from tovholder.receipts import FatalMessage
+from tovholder.cpr import CprVault, InvalidCpr, normalize_cpr
+from tovholder.receipts import FatalMessage, look_up_earlier_receipt
 from tovholder.scopes import scope_of
 from tovholder.uow import UnitOfWork
 
@@ -102,3 +105,29 @@ def require_unmatched_queue(user: Principal, serving: str | None) -> None:
 class KnownPerson:
     citizen_id: uuid.UUID
     record: HealthRecord | None  # None: known to the municipality, no place at a botilbud yet
+
+
+def person_intake_reads(vault: CprVault,
+                        look_up_intake: Callable[[UnitOfWork, str, Any, dict[str, Any]], Awaitable[Any]]) -> dict[str, Any]:
+    """``receive_message``'s ``locks`` and ``look_up`` for a partner message about a person (a hospital
+    notice, a document, a medication change): the person's lock with the message's, and the earlier
+    receipt with what the intake reads first — ``look_up_intake(uow, cpr_hash, message, earlier)``, which
+    keeps what it found in ``uow.looked_up`` and returns the receipt column's value."""
+
+    def cpr_hash_of(message: Any) -> str | None:
+        try:
+            return vault.hash(normalize_cpr(message.cpr))
+        except InvalidCpr:
+            return None  # its 422 comes from process
+
+    def person_locks(message: Any) -> list[tuple[str, int]]:
+        cpr_hash = cpr_hash_of(message)
+        return repo.cpr_locks(cpr_hash) if cpr_hash else []
+
+    async def look_up(uow: UnitOfWork, message: Any, earlier: dict[str, Any]) -> Any:
+        cpr_hash = cpr_hash_of(message)
+        if cpr_hash is None:
+            return await look_up_earlier_receipt(uow, earlier)
+        return await look_up_intake(uow, cpr_hash, message, earlier)
+
+    return {"locks": person_locks, "look_up": look_up}

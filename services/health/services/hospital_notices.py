@@ -39,11 +39,11 @@ from services.health.domain.hospital_notices import (
     validate_incoming,
 )
 from services.health.models import HospitalNotice, TimelineEntry, UnmatchedHospitalNotice
-from services.health.services.common import now_utc
+from services.health.services.common import now_utc, person_intake_reads
 from tovholder.auth import Principal
-from tovholder.cpr import CprVault, InvalidCpr, normalize_cpr
+from tovholder.cpr import CprVault, normalize_cpr
 from tovholder.errors import Forbidden
-from tovholder.receipts import FatalMessage, look_up_earlier_receipt, receive_message
+from tovholder.receipts import FatalMessage, receive_message
 from tovholder.uow import UnitOfWork
 
 # ==================================================================== hospital notices
@@ -72,24 +72,8 @@ async def receive_hospital_notification(uow: UnitOfWork, partner: Principal, raw
 def notice_intake_reads(vault: CprVault) -> dict[str, Any]:
     """``receive_message``'s ``locks`` and ``look_up`` for a hospital notice (v1 JSON or MedCom): the
     person's lock with the message's, and the earlier receipt with the person, their record and notices."""
-
-    def cpr_hash_of(message: s.HospitalNotification) -> str | None:
-        try:
-            return vault.hash(normalize_cpr(message.cpr))
-        except InvalidCpr:
-            return None  # its 422 comes from process
-
-    def person_locks(message: s.HospitalNotification) -> list[tuple[str, int]]:
-        cpr_hash = cpr_hash_of(message)
-        return repo.cpr_locks(cpr_hash) if cpr_hash else []
-
-    async def look_up(uow: UnitOfWork, message: s.HospitalNotification, earlier: dict[str, Any]) -> Any:
-        cpr_hash = cpr_hash_of(message)
-        if cpr_hash is None:
-            return await look_up_earlier_receipt(uow, earlier)
-        return await repo.look_up_notice_intake(uow, cpr_hash, message.sender.org, earlier)
-
-    return {"locks": person_locks, "look_up": look_up}
+    return person_intake_reads(vault, lambda uow, cpr_hash, message, earlier: repo.look_up_notice_intake(
+        uow, cpr_hash, message.sender.org, earlier))
 
 
 async def hospital_notification_effect(

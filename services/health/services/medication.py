@@ -41,14 +41,15 @@ async def _record_medication_change(
         changed_by_org=change.changed_by_org, note=change.note, during_admission=alert is not None,
         message_id=message_id, recorded_by=recorded_by,
     )
-    repo.add(uow, row)
-    await repo.flush(uow)
+    # Nothing in the transaction reads these back: they go with the commit's one write (the alert
+    # refers to the change; PostgreSQL checks the foreign key when that statement ends).
+    repo.add_unread(uow, row)
     uow.emit(MedicationChangedV1(
         citizen_id=citizen_id, change_id=row.id, fmk_reference=row.fmk_reference, change_kind=row.change_kind,
         changed_at=row.changed_at, source=row.source, changed_by_org=row.changed_by_org,
         during_admission=row.during_admission, tovholder_sub=tovholder_sub, botilbud_id=botilbud_id,
     ))
-    repo.add(uow, TimelineEntry(
+    repo.add_unread(uow, TimelineEntry(
         citizen_id=citizen_id, kind=ContactKind.MEDICATION_CHANGE.value,
         counterpart="hospital" if alert else None, org=change.changed_by_org, who=None,
         what=f"Medicinændring i FMK: {CHANGE_WORDS[change.kind]} ({change.fmk_reference.value})", occurred_at=change.changed_at,
@@ -58,7 +59,7 @@ async def _record_medication_change(
         alert_row = MedicationAlert(id=uuid.uuid4(), citizen_id=citizen_id, change_id=row.id,
                                     hospital_episode_ids=list(alert.hospital_episodes), reason=alert.reason,
                                     raised_at=now_utc())
-        repo.add(uow, alert_row)
+        repo.add_unread(uow, alert_row)
         uow.emit(MedicationAlertRaisedV1(
             citizen_id=citizen_id, alert_id=alert_row.id, change_id=row.id,
             hospital_episode_ids=list(alert.hospital_episodes), raised_at=alert_row.raised_at,

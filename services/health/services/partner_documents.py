@@ -19,7 +19,8 @@ from services.health.domain.medication import ChangeKind, ChangeSource, FmkRefer
 from services.health.domain.medication import MedicationChange as DomainChange
 from services.health.domain.tovholder import DOCUMENT_COUNTERPART, DOCUMENT_WORDS, ContactKind
 from services.health.models import HealthCheck, PartnerDocument, TimelineEntry, UnmatchedPartnerMessage
-from services.health.services.common import KnownPerson, NO_SUCH_DOCUMENT, _partner_aware, authorize, now_utc
+from services.health.services.common import (KnownPerson, NO_SUCH_DOCUMENT, _partner_aware, authorize, now_utc,
+                                             person_intake_reads)
 from services.health.services.health_check import _complete_step
 from services.health.services.medication import _record_medication_change
 from tovholder.auth import Principal
@@ -109,7 +110,9 @@ async def receive_partner_document(uow: UnitOfWork, partner: Principal, raw: byt
             _complete_step(uow, check, step)
         return {}
 
-    return await receive_message(uow, raw, model, endpoint=endpoint, sender=partner, process=process)
+    return await receive_message(uow, raw, model, endpoint=endpoint, sender=partner, process=process,
+                                 **person_intake_reads(vault, lambda uow, cpr_hash, message, earlier:
+                                                       repo.look_up_partner_message_intake(uow, cpr_hash, earlier)))
 
 
 async def receive_partner_medication_change(uow: UnitOfWork, partner: Principal, raw: bytes, *,
@@ -136,8 +139,11 @@ async def receive_partner_medication_change(uow: UnitOfWork, partner: Principal,
                                         message_id=message.message_id)
         return {}
 
+    # The citizen's notices come with the person: a change during an admission raises an alert.
     return await receive_message(uow, raw, s.PartnerMedicationChange, endpoint="medication-changes", sender=partner,
-                                 process=process)
+                                 process=process, **person_intake_reads(
+                                     vault, lambda uow, cpr_hash, message, earlier: repo.look_up_notice_intake(
+                                         uow, cpr_hash, message.sender.org, earlier)))
 
 
 async def _record_document(
@@ -148,11 +154,11 @@ async def _record_document(
     """The document on the citizen's record and timeline, its event and audit entry."""
     document_id = uuid.uuid4()
     record = person.record
-    repo.add(uow, PartnerDocument(
+    repo.add_unread(uow, PartnerDocument(
         id=document_id, message_id=message_id, citizen_id=person.citizen_id, kind=kind, sender_org=sender_org,
         sender_name=sender_name, received_at=received_at, health_check_id=health_check_id, content=content,
     ))
-    repo.add(uow, TimelineEntry(
+    repo.add_unread(uow, TimelineEntry(
         citizen_id=person.citizen_id, kind=ContactKind.PARTNER_DOCUMENT.value, counterpart=DOCUMENT_COUNTERPART[kind],
         org=sender_org, who=sender_name, what=DOCUMENT_WORDS[kind], occurred_at=occurred_at,
         recorded_by=f"partner:{sender_org}", object_type="partner_document", object_id=str(document_id),
@@ -178,7 +184,7 @@ def _park_partner_message(
 ) -> uuid.UUID:
     """Hold a message whose CPR matches no known citizen until the municipality registers them."""
     parked_id = uuid.uuid4()
-    repo.add(uow, UnmatchedPartnerMessage(
+    repo.add_unread(uow, UnmatchedPartnerMessage(
         id=parked_id, kind=kind, message_id=message_id, sender_org=sender_org, sender_name=sender_name,
         occurred_at=occurred_at, received_at=received_at, content=content, cpr_hash=cpr_hash, status="open",
     ))
