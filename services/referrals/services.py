@@ -283,19 +283,22 @@ async def receive_partner_referral(uow: UnitOfWork, partner: Principal, raw: byt
         # The receipt names the case: the citizen's open case when the referral joined it.
         return {"referral_id": str(row.id)}
 
+    def cpr_hash_of(msg: PartnerReferral) -> str | None:
+        try:
+            return vault.hash(normalize_cpr(msg.cpr, today=today()))
+        except InvalidInput:
+            return None  # its 422 comes from process
+
     def person_locks(msg: PartnerReferral) -> list[tuple[str, int]]:
         # Taken with the message's own lock, in one statement; register_citizen finds it held.
-        try:
-            return repository.cpr_locks(vault.hash(normalize_cpr(msg.cpr, today=today())))
-        except InvalidInput:
-            return []  # its 422 comes from process
+        cpr_hash = cpr_hash_of(msg)
+        return repository.cpr_locks(cpr_hash) if cpr_hash else []
 
     async def look_up(uow: UnitOfWork, msg: PartnerReferral, earlier: dict[str, Any]) -> Any:
         # The earlier receipt with the person and their open cases: one round trip for all three.
-        try:
-            cpr_hash = vault.hash(normalize_cpr(msg.cpr, today=today()))
-        except InvalidInput:
-            return await look_up_earlier_receipt(uow, earlier)  # its 422 comes from process
+        cpr_hash = cpr_hash_of(msg)
+        if cpr_hash is None:
+            return await look_up_earlier_receipt(uow, earlier)
         return await repository.look_up_referral_intake(uow, cpr_hash, earlier)
 
     return await receive_message(uow, raw, PartnerReferral, endpoint="referrals", sender=partner, process=process,
