@@ -189,25 +189,12 @@ async def look_up_partner_message_intake(uow: UnitOfWork, cpr_hash: str, earlier
 
 
 async def known_citizen_with_record(uow: UnitOfWork, cpr_hash: str) -> KnownCitizen | None:
-    """The person a partner message names, row-locked, in one statement with what its intake asks next:
-    the citizen's health record (kept for ``health_record``) and whether hospital notices are parked
-    for the CPR (kept for ``parked_for``; partner messages are looked for when asked)."""
-    if ("citizen", cpr_hash) in uow.looked_up:  # the intake's first lookup brought them
+    """The person a hospital notice names, row-locked: as the intake's first lookup kept them (with their
+    record and what is parked for the CPR); outside the receipt flow, from the database (``health_record``
+    and ``parked_for`` then ask for themselves)."""
+    if ("citizen", cpr_hash) in uow.looked_up:
         return uow.looked_up[("citizen", cpr_hash)]
-    parked = (select(UnmatchedHospitalNotice.id)
-              .where(UnmatchedHospitalNotice.cpr_hash == cpr_hash, UnmatchedHospitalNotice.status == "open")
-              .exists().label("parked"))
-    found = (await uow.session.execute(
-        select(KnownCitizen, HealthRecord, parked)
-        .outerjoin(HealthRecord, HealthRecord.citizen_id == KnownCitizen.citizen_id)
-        .where(KnownCitizen.cpr_hash == cpr_hash)
-        .with_for_update(of=KnownCitizen))).first()
-    if found is None:
-        return None
-    citizen, record, notices_parked = found
-    uow.looked_up[("record", citizen.citizen_id)] = record
-    uow.looked_up[("parked", cpr_hash)] = (bool(notices_parked), parked_for(uow, cpr_hash)[1])
-    return citizen
+    return await known_citizen_by_cpr_hash(uow, cpr_hash, lock=True)
 
 
 async def known_citizen(uow: UnitOfWork, citizen_id: uuid.UUID, *, lock: bool = False) -> KnownCitizen | None:
