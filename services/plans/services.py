@@ -514,7 +514,12 @@ async def add_member(uow: UnitOfWork, user: Principal, citizen_id: uuid.UUID, bo
     else:
         known = await repository.staff_member(uow, (body.staff_id or "").strip())
         staff_rules.require_may_join(body.staff_id or "", known, botilbud_id=scope.plan.botilbud_id)
-        net = network_rules.add_member(current, staff_id=body.staff_id or "", role=body.role, at=at, basis=body.basis)
+        departed: dict[str, str] = {}
+        if network_rules.is_full(current):  # the refusal names who has left (fratrådt): remove them first
+            directory = await repository.staff_of(uow, [m.staff_id for m in current.staff_members()])
+            departed = {i: m.name or i for i, m in directory.items() if not m.active}
+        net = network_rules.add_member(current, staff_id=body.staff_id or "", role=body.role, at=at, basis=body.basis,
+                                       departed=departed)
     member = net.members[-1]
     row = repository.add_member(uow, citizen_id, staff_id=member.staff_id, role=member.role.value,
                                 basis=member.basis.value, added_at=at, added_by=user.sub, kind=member.kind.value,

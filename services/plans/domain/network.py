@@ -103,18 +103,26 @@ class Network:
         return member.staff_id if member else None
 
 
+def is_full(network: Network) -> bool:
+    return len(network.staff_members()) >= MAX_MEMBERS
+
+
 def add_member(network: Network, *, staff_id: str, role: NetworkRole, at: datetime,
-               basis: ChangeBasis) -> Network:
-    """Add a staff member (whom ``staff.require_may_join`` has found at the citizen's botilbud)."""
+               basis: ChangeBasis, departed: dict[str, str] | None = None) -> Network:
+    """Add a staff member (whom ``staff.require_may_join`` has found at the citizen's botilbud).
+    ``departed``: members who have left the municipality (fratrådt), id → name; a full network's
+    refusal names them, because they are the ones to remove first."""
     staff_id = (staff_id or "").strip()
     if not staff_id:
         raise PlanRuleViolation("angiv hvilken medarbejder, der skal med i netværket", field="staff_id")
     role = NetworkRole(role)
     if network.contains(staff_id):
         raise PlanRuleViolation("medarbejderen er allerede i borgerens netværk", field="staff_id")
-    if len(network.staff_members()) >= MAX_MEMBERS:
+    if is_full(network):
+        gone = [name for member_id, name in (departed or {}).items() if network.contains(member_id)]
+        hint = (f" – {_danish_list(gone)} er fratrådt og kan fjernes" if gone else "")
         raise PlanRuleViolation(
-            f"et netværk har højst {MAX_MEMBERS} medarbejdere; borgeren må fjerne en først", field="staff_id"
+            f"et netværk har højst {MAX_MEMBERS} medarbejdere; borgeren må fjerne en først{hint}", field="staff_id"
         )
     _require_free(network, role)
     member = NetworkMember(staff_id=staff_id, role=role, added_at=at, basis=ChangeBasis(basis))
@@ -206,3 +214,7 @@ def _require_free(network: Network, role: NetworkRole) -> None:
         raise PlanRuleViolation(
             f"netværket har allerede en {role.danish}; skift eller fjern det medlem først", field="role"
         )
+
+
+def _danish_list(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} og {names[-1]}"

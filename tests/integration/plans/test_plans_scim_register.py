@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from services.plans.models import StaffMemberRow
-from tests.integration.plans.conftest import citizen, form_network, open_plan, staff
+from tests.integration.plans.conftest import citizen, form_network, known_staff, open_plan, staff
 from tovholder.db import AuditEntry
 
 pytestmark = pytest.mark.integration
@@ -117,6 +117,25 @@ async def test_a_deactivated_member_already_in_a_network_is_shown_as_having_left
     async with plans.ctx.sessions() as s:
         row = await s.get(StaffMemberRow, name)  # the row stays: history names them
     assert row is not None and row.active is False and row.deleted_at is not None
+
+
+async def test_a_full_networks_refusal_names_who_has_left(plans, kafka):
+    """A member the register deactivated still holds a place in the network until removed: when the
+    citizen's network is full, the refusal says who has left, so the citizen knows whom to remove."""
+    citizen_id = await open_plan(kafka, plans)
+    await form_network(plans, citizen_id, members=tuple((f"f{i}", "other") for i in range(1, 14)))
+    name = f"orion-full-{uuid.uuid4().hex[:6]}"
+    user = await provision(plans, name)
+    added = await plans.client.post(f"/api/v1/citizens/{citizen_id}/network/members", headers=citizen(plans, citizen_id),
+                                    json={"staff_id": name, "role": "makker"})
+    assert added.status_code == 201, added.text
+    patch = {"schemas": [PATCH], "Operations": [{"op": "Replace", "path": "active", "value": False}]}
+    assert (await plans.client.patch(f"/scim/v2/Users/{user['id']}", headers=idp(plans), json=patch)).status_code == 200
+    await known_staff(plans, citizen_id, "f14")
+    refused = await plans.client.post(f"/api/v1/citizens/{citizen_id}/network/members",
+                                      headers=citizen(plans, citizen_id), json={"staff_id": "orion-f14", "role": "makker"})
+    assert refused.status_code == 422, refused.text
+    assert "højst 14" in refused.json()["detail"] and "Anna Holm er fratrådt og kan fjernes" in refused.json()["detail"]
 
 
 async def test_a_token_of_someone_the_register_deactivated_opens_nothing_any_more(plans, kafka):

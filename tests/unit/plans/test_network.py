@@ -33,6 +33,16 @@ def test_fourteen_members_fit_and_the_fifteenth_is_refused():
         add_member(net, staff_id="staff-15", role=NetworkRole.OTHER, at=T0, basis=CHOICE)
 
 
+def test_a_full_networks_refusal_names_the_members_who_have_left():
+    net = network_of(MAX_MEMBERS)
+    departed = {"staff-3": "Lone Berg", "staff-9": "Per Holm", "someone-else": "Not In This Network"}
+    with pytest.raises(PlanRuleViolation, match="højst 14.*Lone Berg og Per Holm er fratrådt og kan fjernes"):
+        add_member(net, staff_id="staff-15", role=NetworkRole.OTHER, at=T0, basis=CHOICE, departed=departed)
+    with pytest.raises(PlanRuleViolation) as refused:
+        add_member(net, staff_id="staff-15", role=NetworkRole.OTHER, at=T0, basis=CHOICE, departed={})
+    assert "fratrådt" not in str(refused.value.args[0])
+
+
 def test_the_last_member_cannot_be_removed():
     net = network_of(1)
     with pytest.raises(PlanRuleViolation, match="mindst 1"):
