@@ -459,11 +459,12 @@ async def board_column(session: AsyncSession, status: str, *, limit: int, narrow
 # ---------------------------------------------------------------- partner subscriptions
 
 
-def add_subscription(session: AsyncSession, *, partner_org: str, created_by: str, callback_url: str,
+def add_subscription(uow: UnitOfWork, *, partner_org: str, created_by: str, callback_url: str,
                      event_types: list[str], encrypted_secret: str, payload: str = "cloudevent") -> m.Subscription:
+    """A new subscription, written with the commit's one write (its receipt is all the request reads)."""
     sub = m.Subscription(id=uuid.uuid4(), partner_org=partner_org, created_by=created_by, callback_url=callback_url,
                          event_types=event_types, secret=encrypted_secret, active=True, payload=payload)
-    session.add(sub)
+    uow.add_at_commit(sub)
     return sub
 
 

@@ -592,7 +592,7 @@ async def subscribe(uow: UnitOfWork, partner: Principal, body: bytes, *, allow_l
             raise FatalMessage(str(error), 422) from None
         except webhooks.CallbackRefused as refusal:
             raise FatalMessage(refusal.reason, 422) from None
-        sub = repo.add_subscription(uow.session, partner_org=partner.org, created_by=partner.sub,
+        sub = repo.add_subscription(uow, partner_org=partner.org, created_by=partner.sub,
                                     callback_url=wanted.callback_url, event_types=list(wanted.event_types),
                                     encrypted_secret=box.encrypt(wanted.secret),  # encrypted at rest
                                     payload=wanted.payload)
