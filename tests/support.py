@@ -186,3 +186,24 @@ async def read_topic(kafka: Broker, topic: str, *, min_count: int = 1, timeout: 
 
 def json_body(record: dict[str, Any]) -> Any:
     return json.loads(record["value"])
+
+
+async def with_statements_counted(database_url: str, service: str,
+                                  use_case: Callable[[Any], Awaitable[T]]) -> tuple[T, list[str]]:
+    """Run ``use_case(uow)`` in a unit of work on a connection of its own and return what it returned with
+    every statement it sent (each a round trip; BEGIN and COMMIT come on top): the round-trip tests."""
+    from sqlalchemy import event
+    from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+    from tovholder.uow import UnitOfWork
+
+    engine = create_async_engine(database_url)
+    statements: list[str] = []
+    event.listen(engine.sync_engine, "before_cursor_execute",
+                 lambda conn, cursor, statement, *rest: statements.append(statement))
+    try:
+        async with UnitOfWork(async_sessionmaker(engine, expire_on_commit=False), service=service) as uow:
+            result = await use_case(uow)
+    finally:
+        await engine.dispose()
+    return result, statements

@@ -219,6 +219,34 @@ def receipt_response(status_code: int, receipt: dict[str, Any]) -> JSONResponse:
     return JSONResponse(receipt, status_code=status_code, headers=headers)
 
 
+def person_reads(cpr_hash_of: Callable[[Any], str | None], person_locks: Callable[[str], list[tuple[str, int]]],
+                 look_up_intake: Callable[[UnitOfWork, str, Any, dict[str, Any]], Awaitable[Any]]) -> dict[str, Any]:
+    """``receive_message``'s ``locks`` and ``look_up`` for a partner message about a person: the person's
+    locks (``person_locks(cpr_hash)``) with the message's own, and the earlier receipt with what the
+    intake reads first (``look_up_intake(uow, cpr_hash, message, earlier)``, which keeps what it found in
+    ``uow.looked_up`` and returns the receipt column's value). ``cpr_hash_of(message)`` is None for a CPR
+    that is not valid: no person lock, the receipt alone (the use case answers it with a 422). The hash
+    is made once for both."""
+    hashes: dict[str, str | None] = {}
+
+    def hash_of(message: Any) -> str | None:
+        if message.cpr not in hashes:
+            hashes[message.cpr] = cpr_hash_of(message)
+        return hashes[message.cpr]
+
+    def locks(message: Any) -> list[tuple[str, int]]:
+        cpr_hash = hash_of(message)
+        return person_locks(cpr_hash) if cpr_hash else []
+
+    async def look_up(uow: UnitOfWork, message: Any, earlier: dict[str, Any]) -> Any:
+        cpr_hash = hash_of(message)
+        if cpr_hash is None:
+            return await look_up_earlier_receipt(uow, earlier)
+        return await look_up_intake(uow, cpr_hash, message, earlier)
+
+    return {"locks": locks, "look_up": look_up}
+
+
 async def receive_message(
     uow: UnitOfWork,
     raw: bytes | Any,

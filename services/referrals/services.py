@@ -58,7 +58,7 @@ from tovholder.access import actor_from, authorize
 from tovholder.auth import Principal
 from tovholder.cpr import CprVault
 from tovholder.errors import DomainError, Forbidden, NotFound
-from tovholder.receipts import look_up_earlier_receipt, receive_message
+from tovholder.receipts import person_reads, receive_message
 from tovholder.scopes import serving_municipality
 from tovholder.service import ServiceContext
 from tovholder.uow import UnitOfWork
@@ -287,22 +287,13 @@ async def receive_partner_referral(uow: UnitOfWork, partner: Principal, raw: byt
         try:
             return vault.hash(normalize_cpr(msg.cpr, today=today()))
         except InvalidInput:
-            return None  # its 422 comes from process
+            return None
 
-    def person_locks(msg: PartnerReferral) -> list[tuple[str, int]]:
-        # Taken with the message's own lock, in one statement; register_citizen finds it held.
-        cpr_hash = cpr_hash_of(msg)
-        return repository.cpr_locks(cpr_hash) if cpr_hash else []
-
-    async def look_up(uow: UnitOfWork, msg: PartnerReferral, earlier: dict[str, Any]) -> Any:
-        # The earlier receipt with the person and their open cases: one round trip for all three.
-        cpr_hash = cpr_hash_of(msg)
-        if cpr_hash is None:
-            return await look_up_earlier_receipt(uow, earlier)
-        return await repository.look_up_referral_intake(uow, cpr_hash, earlier)
-
+    # The earlier receipt with the person and their open cases (one round trip), after the person's lock.
+    reads = person_reads(cpr_hash_of, repository.cpr_locks,
+                         lambda uow, cpr_hash, msg, earlier: repository.look_up_referral_intake(uow, cpr_hash, earlier))
     return await receive_message(uow, raw, PartnerReferral, endpoint="referrals", sender=partner, process=process,
-                                 locks=person_locks, look_up=look_up)
+                                 **reads)
 
 
 async def _case_with_additions(uow: UnitOfWork, row: Referral) -> tuple[dm.VisitationCase, list[ReferralAddition]]:

@@ -18,7 +18,7 @@ from tovholder.access import actor_from
 from tovholder.auth import Principal
 from tovholder.errors import DomainError, Forbidden, NotFound
 from tovholder.cpr import CprVault, InvalidCpr, normalize_cpr
-from tovholder.receipts import FatalMessage, look_up_earlier_receipt
+from tovholder.receipts import FatalMessage, person_reads
 from tovholder.scopes import scope_of
 from tovholder.uow import UnitOfWork
 
@@ -109,25 +109,13 @@ class KnownPerson:
 
 def person_intake_reads(vault: CprVault,
                         look_up_intake: Callable[[UnitOfWork, str, Any, dict[str, Any]], Awaitable[Any]]) -> dict[str, Any]:
-    """``receive_message``'s ``locks`` and ``look_up`` for a partner message about a person (a hospital
-    notice, a document, a medication change): the person's lock with the message's, and the earlier
-    receipt with what the intake reads first — ``look_up_intake(uow, cpr_hash, message, earlier)``, which
-    keeps what it found in ``uow.looked_up`` and returns the receipt column's value."""
+    """The kit's ``person_reads`` for a partner message about a person here (a hospital notice, a document,
+    a medication change): health's CPR hash and person lock."""
 
     def cpr_hash_of(message: Any) -> str | None:
         try:
             return vault.hash(normalize_cpr(message.cpr))
         except InvalidCpr:
-            return None  # its 422 comes from process
+            return None
 
-    def person_locks(message: Any) -> list[tuple[str, int]]:
-        cpr_hash = cpr_hash_of(message)
-        return repo.cpr_locks(cpr_hash) if cpr_hash else []
-
-    async def look_up(uow: UnitOfWork, message: Any, earlier: dict[str, Any]) -> Any:
-        cpr_hash = cpr_hash_of(message)
-        if cpr_hash is None:
-            return await look_up_earlier_receipt(uow, earlier)
-        return await look_up_intake(uow, cpr_hash, message, earlier)
-
-    return {"locks": person_locks, "look_up": look_up}
+    return person_reads(cpr_hash_of, repo.cpr_locks, look_up_intake)

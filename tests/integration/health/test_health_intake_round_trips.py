@@ -8,16 +8,15 @@ import json
 import uuid
 
 import pytest
-from sqlalchemy import event, select
-from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+from sqlalchemy import select
 
 from services.health.models import HospitalNotice, TimelineEntry, UnmatchedHospitalNotice
 from services.health.services.hospital_notices import receive_hospital_notification
 from tests.integration.health.helpers import PARTNER_ORG, known_citizen, new_cpr
 from tests.integration.health.test_health_hospital_notifications import notice
+from tests.support import with_statements_counted
 from tovholder.auth import Principal
 from tovholder.db import AuditEntry, InboundMessage, OutboxMessage
-from tovholder.uow import UnitOfWork
 
 pytestmark = pytest.mark.integration
 
@@ -31,15 +30,9 @@ STATEMENTS = ROUND_TRIPS - 2
 
 
 async def intake(health, vault, body: dict) -> tuple[int, list[str]]:
-    engine = create_async_engine(health.ctx.settings.database_url)
-    statements: list[str] = []
-    event.listen(engine.sync_engine, "before_cursor_execute",
-                 lambda conn, cursor, statement, *rest: statements.append(statement))
-    try:
-        async with UnitOfWork(async_sessionmaker(engine, expire_on_commit=False), service="health") as uow:
-            response = await receive_hospital_notification(uow, PARTNER, json.dumps(body).encode(), vault=vault)
-    finally:
-        await engine.dispose()
+    response, statements = await with_statements_counted(
+        health.ctx.settings.database_url, "health",
+        lambda uow: receive_hospital_notification(uow, PARTNER, json.dumps(body).encode(), vault=vault))
     return response.status_code, statements
 
 

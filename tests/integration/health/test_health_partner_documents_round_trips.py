@@ -8,15 +8,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import event
-from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
-
 from services.health import schemas as s
 from services.health.services.partner_documents import receive_partner_document, receive_partner_medication_change
 from tests.integration.health.helpers import PARTNER_ORG, known_citizen, new_cpr
 from tests.integration.health.test_health_partner_receipts import message
+from tests.support import with_statements_counted
 from tovholder.auth import Principal
-from tovholder.uow import UnitOfWork
 
 pytestmark = pytest.mark.integration
 
@@ -28,19 +25,14 @@ STATEMENTS = ROUND_TRIPS - 2
 
 
 async def intake(health, vault, endpoint: str, body: dict) -> tuple[int, list[str]]:
-    engine = create_async_engine(health.ctx.settings.database_url)
-    statements: list[str] = []
-    event.listen(engine.sync_engine, "before_cursor_execute",
-                 lambda conn, cursor, statement, *rest: statements.append(statement))
     raw = json.dumps(body).encode()
-    try:
-        async with UnitOfWork(async_sessionmaker(engine, expire_on_commit=False), service="health") as uow:
-            if endpoint == "medication-changes":
-                response = await receive_partner_medication_change(uow, PARTNER, raw, vault=vault)
-            else:
-                response = await receive_partner_document(uow, PARTNER, raw, MODELS[endpoint], vault=vault)
-    finally:
-        await engine.dispose()
+
+    def use_case(uow):
+        if endpoint == "medication-changes":
+            return receive_partner_medication_change(uow, PARTNER, raw, vault=vault)
+        return receive_partner_document(uow, PARTNER, raw, MODELS[endpoint], vault=vault)
+
+    response, statements = await with_statements_counted(health.ctx.settings.database_url, "health", use_case)
     return response.status_code, statements
 
 

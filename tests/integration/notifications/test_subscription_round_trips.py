@@ -7,13 +7,10 @@ import json
 import uuid
 
 import pytest
-from sqlalchemy import event
-from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
-
 from services.notifications import models as m
 from services.notifications import services as sl
+from tests.support import with_statements_counted
 from tovholder.auth import Principal
-from tovholder.uow import UnitOfWork
 
 pytestmark = pytest.mark.integration
 
@@ -26,16 +23,10 @@ STATEMENTS = 5 - 2
 async def test_a_subscription_in_few_round_trips(notifications):
     body = {"message_id": str(uuid.uuid4()), "callback_url": "http://127.0.0.1:9/hook",
             "event_types": ["tovholder.plans.follow-up-due.v1"], "secret": "s" * 32}
-    engine = create_async_engine(notifications.ctx.settings.database_url)
-    statements: list[str] = []
-    event.listen(engine.sync_engine, "before_cursor_execute",
-                 lambda conn, cursor, statement, *rest: statements.append(statement))
-    try:
-        async with UnitOfWork(async_sessionmaker(engine, expire_on_commit=False), service="notifications") as uow:
-            response = await sl.subscribe(uow, PARTNER, json.dumps(body).encode(), allow_loopback=True,
-                                          box=notifications.ctx.secret_box())
-    finally:
-        await engine.dispose()
+    response, statements = await with_statements_counted(
+        notifications.ctx.settings.database_url, "notifications",
+        lambda uow: sl.subscribe(uow, PARTNER, json.dumps(body).encode(), allow_loopback=True,
+                                 box=notifications.ctx.secret_box()))
     assert response.status_code == 202, response.body
     assert len(statements) <= STATEMENTS, f"{len(statements)} statements:\n\n" + "\n\n".join(statements)
     subscription_id = uuid.UUID(json.loads(response.body)["subscription_id"])

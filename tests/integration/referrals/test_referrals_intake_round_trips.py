@@ -9,15 +9,14 @@ import json
 import uuid
 
 import pytest
-from sqlalchemy import event, func, select
-from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+from sqlalchemy import func, select
 
 from services.referrals import services
 from services.referrals.models import Citizen, Referral, ReferralAddition
 from tests.integration.referrals.conftest import partner_message
+from tests.support import with_statements_counted
 from tovholder.auth import Principal
 from tovholder.db import AuditEntry, InboundMessage, OutboxMessage
-from tovholder.uow import UnitOfWork
 
 pytestmark = pytest.mark.integration
 
@@ -29,16 +28,9 @@ STATEMENTS = ROUND_TRIPS - 2
 
 
 async def intake(referrals, body: dict) -> tuple[int, dict, list[str]]:
-    engine = create_async_engine(referrals.ctx.settings.database_url)
-    statements: list[str] = []
-    event.listen(engine.sync_engine, "before_cursor_execute",
-                 lambda conn, cursor, statement, *rest: statements.append(statement))
-    try:
-        async with UnitOfWork(async_sessionmaker(engine, expire_on_commit=False), service="referrals") as uow:
-            response = await services.receive_partner_referral(uow, PARTNER, json.dumps(body).encode(),
-                                                               ctx=referrals.ctx)
-    finally:
-        await engine.dispose()
+    response, statements = await with_statements_counted(
+        referrals.ctx.settings.database_url, "referrals",
+        lambda uow: services.receive_partner_referral(uow, PARTNER, json.dumps(body).encode(), ctx=referrals.ctx))
     return response.status_code, json.loads(response.body), statements
 
 
