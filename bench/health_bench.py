@@ -40,7 +40,7 @@ from tovholder.launcher import LocalStack  # noqa: E402
 from tovholder.settings import Settings  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pipeline import brokers_asked, raw_kafka, raw_postgres  # noqa: E402  (the same raw bounds)
+from pipeline import brokers_asked, cpu_line, cpu_per_unit, cpu_seconds, raw_kafka, raw_postgres  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 PARTNER_ORG = "SOR:1234567"
@@ -91,6 +91,7 @@ async def run_notices(stack: LocalStack, n: int, concurrency: int, rate: float |
             if response.status_code != 202:
                 raise SystemExit(f"notice {i} refused: {response.status_code} {response.text}")
 
+        cpu_before = cpu_seconds(stack)
         started = time.perf_counter()
         if rate:
             for i in range(n):
@@ -108,27 +109,36 @@ async def run_notices(stack: LocalStack, n: int, concurrency: int, rate: float |
     # notice → event: health's relay publishes the outbox row; published_at is when it went to Kafka.
     published: dict[str, float] = {}
     deadline = time.monotonic() + 120
+    # Each poll asks only for what is new (with a margin for transactions that commit out of order), so
+    # that the bench's own reading does not grow with the run and cost the database what it measures.
+    seen_until = datetime.fromtimestamp(min(sent_at.values()) - 1, timezone.utc)
     while time.monotonic() < deadline and len(published) < n:
         for r in await health_db.fetch(
                 "SELECT body::jsonb->>'notice_id' AS notice_id, published_at FROM outbox "
-                "WHERE event_type LIKE '%hospital-notice-registered%' AND published_at IS NOT NULL"):
+                "WHERE event_type LIKE '%hospital-notice-registered%' AND published_at >= $1", seen_until):
             if r["notice_id"] in message_of_notice:
                 published[message_of_notice[r["notice_id"]]] = r["published_at"].timestamp()
+            seen_until = max(seen_until, r["published_at"] - timedelta(seconds=2))
         await asyncio.sleep(0.1)
     await health_db.close()
 
     notifications = await asyncpg.connect(dsn["notifications"])
     created: dict[str, float] = {}
     deadline = time.monotonic() + 120
+    seen_until = datetime.fromtimestamp(min(sent_at.values()) - 1, timezone.utc)
     while time.monotonic() < deadline and len(created) < n:
         for r in await notifications.fetch(
-                "SELECT links, created_at FROM task WHERE kind = 'accompany-admission' AND links IS NOT NULL"):
+                "SELECT links, created_at FROM task WHERE kind = 'accompany-admission' AND links IS NOT NULL "
+                "AND created_at >= $1", seen_until):
             for link in (json.loads(r["links"]) if isinstance(r["links"], str) else r["links"]):
                 if link.startswith("hospital-notice:") and link.split(":", 1)[1] in message_of_notice:
                     created.setdefault(message_of_notice[link.split(":", 1)[1]], r["created_at"].timestamp())
+            seen_until = max(seen_until, r["created_at"] - timedelta(seconds=2))
         await asyncio.sleep(0.1)
     await notifications.close()
     pipeline_s = max(created.values()) - min(sent_at.values()) if created else float("nan")
+    # Until the last task (not the end of the polling): what one notice costs each part.
+    cpu = cpu_per_unit(cpu_before, cpu_seconds(stack), n, time.perf_counter() - started)
 
     statements = await statements_per_notice(admin, n)
     await admin.close()
@@ -143,6 +153,7 @@ async def run_notices(stack: LocalStack, n: int, concurrency: int, rate: float |
                            "tasks_per_s": round(len(to_task) / pipeline_s, 1) if to_task else 0.0},
         "missing_tasks": n - len(created),
         "sql_statements_per_notice": statements,
+        "cpu": cpu,
     }
 
 
@@ -226,6 +237,8 @@ def report(label: str, h: dict) -> None:
     if t.get("tasks"):
         print(f"  notice → task    p50 {t['p50_ms']} ms  p95 {t['p95_ms']} ms  p99 {t['p99_ms']} ms"
               f"  ({t['tasks']} tasks, {t['tasks_per_s']} tasks/s)")
+    if h.get("cpu") and not h["rate_per_s"]:
+        print(cpu_line(h["cpu"], "notice"))
     s = h.get("sql_statements_per_notice") or {}
     print(f"  SQL statements per notice: health {s.get('health')}  notifications {s.get('notifications')}")
     if os.environ.get("BENCH_TOP_STATEMENTS"):

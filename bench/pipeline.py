@@ -351,6 +351,66 @@ def service_rss_mb(stack: LocalStack) -> dict[str, dict[str, float]]:
     return out
 
 
+def cpu_seconds(stack: LocalStack) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by each part of the stack, each with its child processes
+    (PostgreSQL's backends, the broker's JVM), and by this bench process (the load generator): two
+    readings around a phase divided by its count say what one unit of work costs where. On a 2-core
+    machine the sum is the throughput bound no tuning of one part can pass."""
+    import os
+
+    tick = os.sysconf("SC_CLK_TCK")
+    parent: dict[int, int] = {}
+    used: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()  # after "pid (comm) ": state ppid … utime stime
+        parent[int(entry.name)] = int(fields[1])
+        used[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+    roots = {service: proc.pid for service, proc in stack.procs.items()}
+    if stack.pg.process is not None:
+        roots["postgres"] = stack.pg.process.pid
+    broker = getattr(stack.kafka, "process", None)
+    if broker is not None:
+        roots["broker"] = broker.pid
+    owner: dict[int, str] = {}
+    for pid in used:
+        ancestor, hops = pid, 0
+        while ancestor > 1 and hops < 64:
+            name = next((n for n, root in roots.items() if root == ancestor), None)
+            if name:
+                owner[pid] = name
+                break
+            ancestor, hops = parent.get(ancestor, 0), hops + 1
+    totals = {name: 0.0 for name in roots}
+    for pid, name in owner.items():
+        totals[name] += used[pid]
+    totals["bench client"] = time.process_time()
+    return totals
+
+
+def cpu_per_unit(before: dict[str, float], after: dict[str, float], units: int, elapsed_s: float) -> dict[str, Any]:
+    """Milliseconds of CPU per unit of work, per part, and the rate the machine's cores would allow."""
+    import os
+
+    per_unit = {name: round((after.get(name, 0.0) - before.get(name, 0.0)) / units * 1000, 2) for name in after}
+    total_ms = sum(per_unit.values())
+    cores = os.cpu_count() or 1
+    busy = sum(after.get(n, 0.0) - before.get(n, 0.0) for n in after) / elapsed_s if elapsed_s > 0 else float("nan")
+    return {"ms_per_unit": per_unit, "total_ms": round(total_ms, 2), "cores": cores,
+            "cores_busy": round(busy, 2), "cpu_bound_per_s": round(cores * 1000 / total_ms, 1) if total_ms else None}
+
+
+def cpu_line(cpu: dict[str, Any], unit: str) -> str:
+    parts = "  ".join(f"{name} {ms}" for name, ms in sorted(cpu["ms_per_unit"].items(), key=lambda kv: -kv[1]))
+    return (f"  CPU ms per {unit}: {parts}  = {cpu['total_ms']} ms; {cpu['cores_busy']} of {cpu['cores']} cores busy;"
+            f" bound {cpu['cpu_bound_per_s']} {unit}s/s")
+
+
 def print_profiles(profile_dir: Path, top: int = 12) -> None:
     """Where each service spent its CPU (cProfile on process time), own time first."""
     import pstats

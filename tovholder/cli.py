@@ -56,7 +56,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     profiler = _cpu_profiler() if profile_dir else None
     try:
         uvicorn.run(f"services.{args.service}.main:create_app", factory=True, host=host, port=port,
-                    log_config=None, access_log=False, timeout_graceful_shutdown=10)
+                    log_config=None, access_log=False, timeout_graceful_shutdown=10,
+                    loop="uvloop", http="httptools")
     finally:
         if profiler is not None:
             profiler.disable()

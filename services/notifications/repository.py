@@ -13,7 +13,7 @@ from enum import Enum
 from typing import Any
 
 from sqlalchemy import Select, false, func, or_, select, tuple_, union_all
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import array, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -22,6 +22,7 @@ from services.notifications.domain import delivery as dlv
 from services.notifications.domain import tasks as d
 from services.notifications.domain.access import QueueScope
 from services.notifications.domain.queue import QueueFilter, sort_at
+from services.notifications.domain.rules import TasksConcerned
 from services.notifications.domain.scheduling import EscalationPolicy, next_check_at
 from services.notifications.domain.timeline import CaseUpdate, TimelineEntry
 from tovholder import consent_read_model
@@ -153,21 +154,35 @@ def save(uow: UnitOfWork, task: d.Task, policy: EscalationPolicy, row: m.Task | 
 # ---------------------------------------------------------------- queries
 
 
-async def citizen_task_rows(session: AsyncSession, citizen_id: uuid.UUID) -> list[m.Task]:
-    """All of a citizen's tasks, locked: the rules may change any of them."""
+async def citizen_task_rows(session: AsyncSession, citizen_id: uuid.UUID, concerned: TasksConcerned) -> list[m.Task]:
+    """The citizen's tasks that the rules' actions concern (``TasksConcerned``), locked: they may change."""
+    if concerned.none:
+        return []
+    which = []
+    if concerned.links:
+        which.append(m.Task.links.has_any(array(sorted(concerned.links))))
+    if concerned.cancelled_by:
+        which.append(m.Task.cancelled_by.in_(sorted(concerned.cancelled_by)))
+    if concerned.active:
+        which.append(m.Task.status.not_in([s.value for s in d.TaskStatus if s.is_final]))
     result = await session.execute(
-        select(m.Task).where(m.Task.citizen_id == citizen_id).order_by(m.Task.created_at).with_for_update()
+        select(m.Task).where(m.Task.citizen_id == citizen_id, or_(*which)).order_by(m.Task.created_at).with_for_update()
     )
     return list(result.scalars())
 
 
-async def unattributed_task_rows(session: AsyncSession, link: str) -> list[m.Task]:
-    """Tasks about no known citizen that carry ``link`` (served by a small partial GIN index)."""
-    result = await session.execute(
-        select(m.Task).where(m.Task.citizen_id.is_(None), m.Task.links.contains([link]))
-        .order_by(m.Task.created_at).with_for_update()
-    )
-    return list(result.scalars())
+async def unattributed_task_rows(session: AsyncSession, concerned: TasksConcerned) -> list[m.Task]:
+    """Tasks about no known citizen that carry one of the links concerned (a small partial GIN index
+    serves each); nothing else can find them."""
+    rows: dict[uuid.UUID, m.Task] = {}
+    for link in sorted(concerned.links):
+        result = await session.execute(
+            select(m.Task).where(m.Task.citizen_id.is_(None), m.Task.links.contains([link]))
+            .order_by(m.Task.created_at).with_for_update()
+        )
+        for row in result.scalars():
+            rows.setdefault(row.id, row)
+    return list(rows.values())
 
 
 def _filtered(query: Select, f: QueueFilter, now: datetime) -> Select:

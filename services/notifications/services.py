@@ -41,7 +41,7 @@ from services.notifications.domain.access import (
 )
 from services.notifications.domain.errors import InvalidInput, TransitionNotAllowed
 from services.notifications.domain.queue import Cursor, QueueFilter
-from services.notifications.domain.rules import IncomingEvent, apply_actions, evaluate
+from services.notifications.domain.rules import IncomingEvent, apply_actions, evaluate, tasks_concerned
 from services.notifications.domain.scheduling import sweep
 from services.notifications.domain.timeline import BOARD_COLUMNS_DA, SERVICE_LABELS_DA, case_update, timeline_entry
 from services.notifications.main import NotificationsConfig
@@ -451,12 +451,11 @@ async def apply_task_rules(uow: UnitOfWork, incoming: IncomingEvent, *, now: dat
     actions = evaluate(incoming)
     if not actions:
         return []
+    concerned = tasks_concerned(actions)
     if incoming.citizen_id is not None:
-        rows = await repo.citizen_task_rows(uow.session, incoming.citizen_id)
+        rows = await repo.citizen_task_rows(uow.session, incoming.citizen_id, concerned)
     else:
-        keys = {str(link) for a in actions for link in (getattr(a, "key", None), getattr(a, "link", None),
-                                                       getattr(a, "once_per", None)) if link is not None}
-        rows = [row for key in sorted(keys) for row in await repo.unattributed_task_rows(uow.session, key)]
+        rows = await repo.unattributed_task_rows(uow.session, concerned)
     by_id = {row.id: row for row in rows}
     before = {row.id: repo.to_domain(row) for row in rows}
     applied = apply_actions(actions, incoming, list(before.values()), now=now, new_task_id=uuid.uuid4)

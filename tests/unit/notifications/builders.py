@@ -4,7 +4,7 @@ import itertools
 from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
-from services.notifications.domain.rules import IncomingEvent
+from services.notifications.domain.rules import Applied, IncomingEvent, apply_actions, evaluate, tasks_concerned
 from services.notifications.domain.tasks import Actor, Pool, Priority, Role, Task, TaskKind, TaskSpec, new_task
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
@@ -47,3 +47,17 @@ NURSE_ELSEWHERE = Actor("nurse-9", Role.NURSE_CONSULTANT, "tangkaer")
 def sequential_ids():
     counter = itertools.count(1)
     return lambda: UUID(int=next(counter))
+
+
+def apply_rules(evt: IncomingEvent, existing: list[Task] | None = None) -> Applied:
+    """The rules over ``existing`` as the handler applies them: over only the tasks the actions concern
+    (what the repository loads), checked here to give the same result as over all of them."""
+    actions = evaluate(evt)
+    new_ids = [uuid4() for _ in range(len(actions) * 8)]  # the same new ids in both runs
+    everything = apply_actions(actions, evt, existing or [], now=NOW, new_task_id=iter(new_ids).__next__)
+    concerned = tasks_concerned(actions)
+    loaded = apply_actions(actions, evt, [x for x in existing or [] if concerned.covers(x)], now=NOW,
+                           new_task_id=iter(new_ids).__next__)
+    assert (loaded.created, loaded.changed) == (everything.created, everything.changed), \
+        "the actions reach a task that tasks_concerned does not load"
+    return loaded

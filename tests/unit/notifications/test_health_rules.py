@@ -23,17 +23,17 @@ from contracts.health import (
 )
 from services.notifications.domain import tasks as t
 from services.notifications.domain.clock import LOCAL_TZ
-from services.notifications.domain.rules import IncomingEvent, apply_actions, evaluate
+from services.notifications.domain.rules import IncomingEvent
 from services.notifications.domain.tasks import Pool, Priority, Role, Task, TaskKind, TaskStatus
 
-from .builders import BOTILBUD, CITIZEN, NOW, NURSE
+from .builders import BOTILBUD, CITIZEN, NOW, NURSE, apply_rules
 
 CHECK = UUID(int=77)
 
 
 def run(body, existing: list[Task] | None = None):
     evt = IncomingEvent.from_body(event_id=str(uuid4()), time=NOW, body=body)
-    applied = apply_actions(evaluate(evt), evt, existing or [], now=NOW, new_task_id=uuid4)
+    applied = apply_rules(evt, existing)
     return applied.created, applied.changed
 
 

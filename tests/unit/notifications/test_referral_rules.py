@@ -13,17 +13,17 @@ from contracts.referrals import (
     VisitationDecidedV1,
 )
 from services.notifications.domain.clock import LOCAL_TZ
-from services.notifications.domain.rules import IncomingEvent, apply_actions, evaluate
+from services.notifications.domain.rules import IncomingEvent
 from services.notifications.domain.tasks import Pool, Role, TaskKind, TaskStatus
 
-from .builders import BOTILBUD, CITIZEN, NOW
+from .builders import BOTILBUD, CITIZEN, NOW, apply_rules
 
 REFERRAL = UUID(int=0xA1)
 
 
 def run(body, existing=None):
     evt = IncomingEvent.from_body(event_id=str(uuid4()), time=NOW, body=body)
-    applied = apply_actions(evaluate(evt), evt, existing or [], now=NOW, new_task_id=uuid4)
+    applied = apply_rules(evt, existing)
     return applied.created, applied.changed
 
 

@@ -21,19 +21,18 @@ from services.notifications.domain.rules import (
     RULES,
     VISITATION_DECIDED,
     IncomingEvent,
-    apply_actions,
     evaluate,
     handled_event_types,
 )
 from services.notifications.domain.tasks import Actor, Pool, Priority, Role, Task, TaskKind, TaskStatus
 
-from .builders import BOTILBUD, CITIZEN, NOW, NURSE, event, make_task
+from .builders import BOTILBUD, CITIZEN, NOW, NURSE, apply_rules, event, make_task
 
 REFERRAL = UUID("00000000-0000-0000-0000-00000000a001")
 
 
 def run(evt: IncomingEvent, existing: list[Task] | None = None) -> tuple[list[Task], list[Task]]:
-    applied = apply_actions(evaluate(evt), evt, existing or [], now=NOW, new_task_id=uuid4)
+    applied = apply_rules(evt, existing)
     return applied.created, applied.changed
 
 
