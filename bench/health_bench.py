@@ -28,7 +28,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import asyncpg
-import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -40,6 +39,7 @@ from tovholder.launcher import LocalStack  # noqa: E402
 from tovholder.settings import Settings  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from loadgen import LoadClient  # noqa: E402
 from pipeline import brokers_asked, cpu_line, cpu_per_unit, cpu_seconds, raw_kafka, raw_postgres  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -74,8 +74,7 @@ async def run_notices(stack: LocalStack, n: int, concurrency: int, rate: float |
     sent_at: dict[str, float] = {}  # message_id → wall clock when the POST was sent
     receipt_latency: list[float] = []
 
-    async with httpx.AsyncClient(base_url=stack.url("health"), timeout=30,
-                                 limits=httpx.Limits(max_connections=concurrency)) as http:
+    async with LoadClient(stack.url("health"), connections=concurrency) as http:
         async def send(i: int) -> None:
             citizen = citizens[i % len(citizens)]
             occurred = datetime.now(timezone.utc) - timedelta(minutes=5)
@@ -86,10 +85,10 @@ async def run_notices(stack: LocalStack, n: int, concurrency: int, rate: float |
             async with gate:
                 sent_at[body["message_id"]] = time.time()
                 t0 = time.perf_counter()
-                response = await http.post("/integration/v1/hospital-notifications", json=body, headers=partner)
+                status, answer = await http.post_json("/integration/v1/hospital-notifications", body, partner)
                 receipt_latency.append(time.perf_counter() - t0)
-            if response.status_code != 202:
-                raise SystemExit(f"notice {i} refused: {response.status_code} {response.text}")
+            if status != 202:
+                raise SystemExit(f"notice {i} refused: {status} {answer.decode(errors='replace')}")
 
         cpu_before = cpu_seconds(stack)
         started = time.perf_counter()

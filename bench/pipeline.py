@@ -32,11 +32,11 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from contracts.topics import SERVICES  # noqa: E402
+from loadgen import LoadClient  # noqa: E402
 from tovholder.auth import issue_dev_token  # noqa: E402
 from tovholder.infra import free_port  # noqa: E402
 from tovholder.launcher import LocalStack  # noqa: E402
@@ -129,8 +129,8 @@ async def pipeline(stack: LocalStack, n: int, concurrency: int, *, pace_per_s: f
     receipt_latency: list[float] = []
     referral_ids: list[str] = []
 
-    async with httpx.AsyncClient(base_url=stack.url("referrals"), timeout=30,
-                                 limits=httpx.Limits(max_connections=concurrency)) as http:
+    cpu_before = cpu_seconds(stack)
+    async with LoadClient(stack.url("referrals"), connections=concurrency) as http:
         async def refer(i: int) -> None:
             i += first_citizen  # every phase refers citizens of its own
             body = {"message_id": str(uuid.uuid4()), "sent_at": datetime.now(timezone.utc).isoformat(),
@@ -139,12 +139,12 @@ async def pipeline(stack: LocalStack, n: int, concurrency: int, *, pace_per_s: f
                     "citizen_name": f"Bench Borger {i}", "reason": "benchmark", "requested_step": 7}
             async with gate:
                 t0 = time.perf_counter()
-                response = await http.post("/integration/v1/referrals", json=body, headers=partner)
+                status, answer = await http.post_json("/integration/v1/referrals", body, partner)
                 receipt_latency.append(time.perf_counter() - t0)
-            assert response.status_code == 202, response.text
-            referral_ids.append(response.json()["referral_id"])
+            assert status == 202, answer
+            referral_ids.append(json.loads(answer)["referral_id"])
 
-        started = time.perf_counter()
+        started = intake_started = time.perf_counter()
         await asyncio.gather(*(refer(i) for i in range(n)))
         intake_s = time.perf_counter() - started
 
@@ -152,16 +152,16 @@ async def pipeline(stack: LocalStack, n: int, concurrency: int, *, pace_per_s: f
 
         async def grant(referral_id: str) -> None:
             async with gate:
-                screened = await http.post(f"/api/v1/referrals/{referral_id}/screening", headers=visitation)
-                assert screened.status_code == 200, screened.text
-                assessed = await http.put(f"/api/v1/referrals/{referral_id}/assessment", headers=visitation,
-                                          json={"scores": {"egenomsorg": 3}, "wishes": "Ro og egen lejlighed"})
-                assert assessed.status_code == 200, assessed.text
+                status, answer = await http.send("POST", f"/api/v1/referrals/{referral_id}/screening", visitation)
+                assert status == 200, answer
+                status, answer = await http.send("PUT", f"/api/v1/referrals/{referral_id}/assessment", visitation,
+                                                 {"scores": {"egenomsorg": 3}, "wishes": "Ro og egen lejlighed"})
+                assert status == 200, answer
                 posted_at[referral_id] = time.time()
-                response = await http.post(f"/api/v1/referrals/{referral_id}/decision", headers=visitation,
-                                           json={"decision": "granted", "legal_basis": "SEL §108", "offer_id": "tangkaer",
-                                                 "reason": "Behov for længerevarende botilbud"})
-            assert response.status_code == 200, response.text
+                status, answer = await http.send("POST", f"/api/v1/referrals/{referral_id}/decision", visitation,
+                                                 {"decision": "granted", "legal_basis": "SEL §108", "offer_id": "tangkaer",
+                                                  "reason": "Behov for længerevarende botilbud"})
+            assert status == 200, answer
 
         window_start = datetime.now(timezone.utc)
         started = time.perf_counter()
@@ -195,6 +195,7 @@ async def pipeline(stack: LocalStack, n: int, concurrency: int, *, pace_per_s: f
     if len(done) < n:
         raise SystemExit(f"only {len(done)} of {n} tasks appeared within 120 s")
     latencies = [done[r] - posted_at[r] for r in referral_ids]
+    cpu = cpu_per_unit(cpu_before, cpu_seconds(stack), n, time.perf_counter() - intake_started)
 
     published = 0
     for service in SERVICES:
@@ -207,6 +208,7 @@ async def pipeline(stack: LocalStack, n: int, concurrency: int, *, pace_per_s: f
         "decision_to_task": {"tasks": n, **summary_ms(latencies)},
         "events_published_during_flow": published,
         "events_per_s": round(published / pipeline_s, 1),
+        "cpu": cpu,  # per referral, intake to task: four requests, their events and the tasks
     }
 
 
@@ -487,6 +489,8 @@ def report_http(flow: dict, pg: dict) -> None:
     print(f"  decision → task   p50 {d['p50_ms']} ms  p95 {d['p95_ms']} ms  p99 {d['p99_ms']} ms")
     print(f"  events            {flow['events_per_s']:>8} events/s ({flow['events_published_during_flow']} events)"
           f" = {100 * flow['events_per_s'] / pg['transactions_per_s']:.1f} % of raw PostgreSQL commits")
+    if flow.get("cpu"):
+        print(cpu_line(flow["cpu"], "referral"))
 
 
 if __name__ == "__main__":
