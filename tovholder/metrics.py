@@ -29,6 +29,11 @@ BROKER_CLUSTER_CHANGES = Counter(
     "Times the broker's cluster id changed (a restarted in-memory broker, a new cluster); each replays the outbox",
     ["service"],
 )
+OUTBOX_RELAY_LEADER = Gauge(
+    "tovholder_outbox_relay_leader",
+    "1 while this replica's outbox relay holds the service's lock and publishes; 0 while it stands by "
+    "(exactly one replica of a service publishes, so its events leave in commit order)", ["service"],
+)
 DEAD_LETTERS = Counter("tovholder_dead_letters_total", "Events sent to the dead-letter topic", ["service", "event_type"])
 HANDLER_SECONDS = Histogram(
     "tovholder_handler_seconds", "Time to handle one event (incl. retries)", ["service", "event_type"],

@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tovholder.broker_view import BrokerView, TopicsMissing
 from tovholder.db import OUTBOX_CHANNEL, OutboxMessage, asyncpg_dsn
 from tovholder.messaging import cancel_requested, cloudevent_headers
-from tovholder.metrics import BROKER_CLUSTER_CHANGES, EVENTS_PUBLISHED, measure_outbox
+from tovholder.metrics import BROKER_CLUSTER_CHANGES, EVENTS_PUBLISHED, OUTBOX_RELAY_LEADER, measure_outbox
 from tovholder.settings import Settings
 from tovholder.telemetry import context_from_traceparent, inject_headers, tracer
 
@@ -69,7 +69,7 @@ class OutboxRelay:
         self.send = send
         self.describe_broker = describe_broker
         self.wakeup = asyncio.Event()
-        self.is_leader = False
+        self.is_leader = False  # /metrics shows 0 (standing by) until this replica takes the lock
         # The broker this process publishes to, and the database time from which everything it
         # published there has published_at >= it (None while it is the broker this process
         # started with: when that one started is unknown).
@@ -78,6 +78,15 @@ class OutboxRelay:
         self._broker_retry_s = BROKER_RETRY_INITIAL_S
         self._last_cleanup = 0.0
         self._last_backlog_check = 0.0
+
+    @property
+    def is_leader(self) -> bool:
+        return self._is_leader
+
+    @is_leader.setter
+    def is_leader(self, leading: bool) -> None:
+        self._is_leader = leading
+        OUTBOX_RELAY_LEADER.labels(self.settings.service).set(1 if leading else 0)
 
     async def run_forever(self) -> None:
         """Listen, lead, drain; reconnect with backoff on any failure."""

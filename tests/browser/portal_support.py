@@ -63,7 +63,14 @@ def check_page(page, name: str, tmp_path: Path, *, allow: frozenset[str] = froze
     page.set_viewport_size({"width": 390, "height": 844})
     try:
         widths = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
-        assert widths[0] <= widths[1], f"{name}: at 390 px the page is {widths[0]} px wide (scrolls sideways)"
+        if widths[0] > widths[1]:
+            # Name the outermost elements that stick out, so the message says what to fix.
+            culprits = page.evaluate("""(w) => [...document.querySelectorAll('body *')]
+                .filter(e => e.getBoundingClientRect().right > w + 1
+                             && !(e.parentElement && e.parentElement.getBoundingClientRect().right > w + 1))
+                .slice(0, 5).map(e => e.tagName.toLowerCase() + (e.className ? '.' + String(e.className).split(' ').join('.') : '')
+                                      + ' (' + Math.round(e.getBoundingClientRect().right) + ' px)')""", widths[1])
+            raise AssertionError(f"{name}: at 390 px the page is {widths[0]} px wide (scrolls sideways): {culprits}")
         page.screenshot(path=str(folder / f"{name}-390px.png"), full_page=True)
     finally:
         page.set_viewport_size(size)
