@@ -2,6 +2,7 @@
 PostgreSQL and a broker, demo data loaded), next to the raw broker and raw PostgreSQL of the same run.
 
     python bench/health_bench.py [--notices 1000] [--concurrency 32] [--paced 60] [--rate 5] [--broker both]
+                                 [--health-replicas 1]
 
 Each notice is an admission (STIN, its own hospital episode) for a demo citizen with a tovholder, so
 each one should become an "accompany/visit" task in the tovholder's work queue. Measures:
@@ -10,13 +11,17 @@ each one should become an "accompany/visit" task in the tovholder's work queue. 
 - notice → event latency (POST sent → event published by health's outbox relay).
 First as a burst (``--concurrency`` at a time: throughput, latency under queueing), then one by one
 at ``--rate`` per second (latency without queueing). On each broker asked for (default: Tansu, and
-Apache Kafka where Java 17+ is here). Prints the numbers and writes bench/results/health.json.
+Apache Kafka where Java 17+ is here). With ``--health-replicas 2``, two health processes share the
+partners' load as two pods behind a load balancer would (one relay publishes, the consumers share the
+group). The CPU each part spends per notice says what bounds the burst. Prints the numbers and writes
+bench/results/health.json.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import statistics
@@ -74,8 +79,15 @@ async def run_notices(stack: LocalStack, n: int, concurrency: int, rate: float |
     sent_at: dict[str, float] = {}  # message_id → wall clock when the POST was sent
     receipt_latency: list[float] = []
 
-    async with LoadClient(stack.url("health"), connections=concurrency) as http:
+    # Each health replica its share of the partners' connections, in turn (a load balancer's round robin).
+    replicas = [stack.url(name) for name in stack.procs if name.partition("#")[0] == "health"]
+    clients = [LoadClient(url, connections=max(1, concurrency // len(replicas))) for url in replicas]
+    async with contextlib.AsyncExitStack() as open_clients:
+        for client in clients:
+            await open_clients.enter_async_context(client)
+
         async def send(i: int) -> None:
+            http = clients[i % len(clients)]
             citizen = citizens[i % len(citizens)]
             occurred = datetime.now(timezone.utc) - timedelta(minutes=5)
             body = {"message_id": str(uuid.uuid4()), "sent_at": datetime.now(timezone.utc).isoformat(),
@@ -185,6 +197,8 @@ async def run(args: argparse.Namespace, broker: str) -> dict:
                            kafka_port=free_port(), env={"TOVHOLDER_LOG_LEVEL": "WARNING", "TOVHOLDER_ENVIRONMENT": "test"})
         await asyncio.to_thread(stack.start)
         try:
+            for _ in range(args.health_replicas - 1):
+                await asyncio.to_thread(stack.start_replica, "health")
             raw_k = await raw_kafka(stack.kafka.bootstrap, args.raw_messages, idempotent=broker == "kafka")
             raw_pg = await raw_postgres(stack.pg.url("postgres", driver="postgresql"), args.raw_transactions)
             # A short warm-up so connection pools and consumer assignments are in place.
@@ -194,7 +208,8 @@ async def run(args: argparse.Namespace, broker: str) -> dict:
             paced = await run_notices(stack, args.paced, 1, rate=args.rate)
         finally:
             await asyncio.to_thread(stack.stop)
-    return {"broker": broker, "health": burst, "health_paced": paced, "raw_kafka": raw_k, "raw_postgres": raw_pg}
+    return {"broker": broker, "health_replicas": args.health_replicas, "health": burst, "health_paced": paced,
+            "raw_kafka": raw_k, "raw_postgres": raw_pg}
 
 
 def main() -> None:
@@ -206,12 +221,14 @@ def main() -> None:
     parser.add_argument("--raw-messages", type=int, default=5000)
     parser.add_argument("--raw-transactions", type=int, default=2000)
     parser.add_argument("--broker", choices=("tansu", "kafka", "both"), default="both")
+    parser.add_argument("--health-replicas", type=int, default=1,
+                        help="health processes side by side (as pods would run), the partners' load shared in turn")
     args = parser.parse_args()
     results = {}
     for broker in brokers_asked(args.broker):
         result = results[broker] = asyncio.run(run(args, broker))
         name = {"tansu": "Tansu", "kafka": "Apache Kafka"}[broker]
-        print(f"== on {name}")
+        print(f"== on {name}" + (f", {args.health_replicas} health replicas" if args.health_replicas > 1 else ""))
         for label, h in (("burst", result["health"]), ("paced", result["health_paced"])):
             report(label, h)
         k, pg = result["raw_kafka"], result["raw_postgres"]

@@ -392,25 +392,36 @@ def cpu_seconds(stack: LocalStack) -> dict[str, float]:
     for pid, name in owner.items():
         totals[name] += used[pid]
     totals["bench client"] = time.process_time()
+    # The whole machine too (/proc/stat: everything but idle and I/O wait), kernel work on the loopback
+    # network included, which belongs to no process: it tells whether the cores are used up.
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    totals[MACHINE] = (sum(fields[:8]) - fields[3] - fields[4]) / tick
     return totals
+
+
+MACHINE = "whole machine"
 
 
 def cpu_per_unit(before: dict[str, float], after: dict[str, float], units: int, elapsed_s: float) -> dict[str, Any]:
     """Milliseconds of CPU per unit of work, per part, and the rate the machine's cores would allow."""
     import os
 
-    per_unit = {name: round((after.get(name, 0.0) - before.get(name, 0.0)) / units * 1000, 2) for name in after}
+    parts = [name for name in after if name != MACHINE]
+    per_unit = {name: round((after.get(name, 0.0) - before.get(name, 0.0)) / units * 1000, 2) for name in parts}
     total_ms = sum(per_unit.values())
     cores = os.cpu_count() or 1
-    busy = sum(after.get(n, 0.0) - before.get(n, 0.0) for n in after) / elapsed_s if elapsed_s > 0 else float("nan")
+    busy = sum(after.get(n, 0.0) - before.get(n, 0.0) for n in parts) / elapsed_s if elapsed_s > 0 else float("nan")
+    machine = (after.get(MACHINE, 0.0) - before.get(MACHINE, 0.0)) / elapsed_s if elapsed_s > 0 else float("nan")
     return {"ms_per_unit": per_unit, "total_ms": round(total_ms, 2), "cores": cores,
-            "cores_busy": round(busy, 2), "cpu_bound_per_s": round(cores * 1000 / total_ms, 1) if total_ms else None}
+            "cores_busy": round(busy, 2), "machine_cores_busy": round(machine, 2),
+            "cpu_bound_per_s": round(cores * 1000 / total_ms, 1) if total_ms else None}
 
 
 def cpu_line(cpu: dict[str, Any], unit: str) -> str:
     parts = "  ".join(f"{name} {ms}" for name, ms in sorted(cpu["ms_per_unit"].items(), key=lambda kv: -kv[1]))
-    return (f"  CPU ms per {unit}: {parts}  = {cpu['total_ms']} ms; {cpu['cores_busy']} of {cpu['cores']} cores busy;"
-            f" bound {cpu['cpu_bound_per_s']} {unit}s/s")
+    return (f"  CPU ms per {unit}: {parts}  = {cpu['total_ms']} ms; these parts kept {cpu['cores_busy']} of"
+            f" {cpu['cores']} cores busy, the whole machine {cpu.get('machine_cores_busy')}; bound"
+            f" {cpu['cpu_bound_per_s']} {unit}s/s")
 
 
 def print_profiles(profile_dir: Path, top: int = 12) -> None:

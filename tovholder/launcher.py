@@ -20,7 +20,7 @@ from pathlib import Path
 
 from contracts.topics import SERVICES
 from tovholder.apache_kafka import ApacheKafka
-from tovholder.infra import EmbeddedPostgres, Tansu, create_topics, die_with_parent
+from tovholder.infra import EmbeddedPostgres, Tansu, create_topics, die_with_parent, free_port
 from tovholder.migrations import upgrade
 from tovholder.settings import Settings
 
@@ -200,16 +200,27 @@ class LocalStack:
             raise
         record_broker_start(self.state_dir, self.broker, self.kafka.bootstrap, getattr(self.kafka, "cluster_id", None))
 
-    def _start_service(self, service: str) -> None:
+    def start_replica(self, service: str, ready_timeout: float = 60) -> str:
+        """One more process of ``service`` beside the first (``health#2``, …), on a port of its own, with
+        the same database and consumer group, as another pod of the service would run; returns its URL
+        once ready. For benchmarks of scaling out: the supervisor does not watch it; ``stop()`` stops it."""
+        name = f"{service}#{sum(1 for p in self.procs if p.partition('#')[0] == service) + 1}"
+        self.ports[name] = free_port()
+        self._start_service(service, name=name)
+        self.wait_ready(ready_timeout, names=(name,))
+        return self.url(name)
+
+    def _start_service(self, service: str, *, name: str | None = None) -> None:
+        name = name or service
         env = {**os.environ, **self.env, "TOVHOLDER_SERVICE": service,
                "TOVHOLDER_DATABASE_URL": self.database_url(service), "TOVHOLDER_KAFKA_BOOTSTRAP": self.kafka.bootstrap,
-               "TOVHOLDER_PORT": str(self.ports[service]), "TOVHOLDER_STATE_DIR": str(self.state_dir),
+               "TOVHOLDER_PORT": str(self.ports[name]), "TOVHOLDER_STATE_DIR": str(self.state_dir),
                # Tansu refuses the idempotent producer; Apache Kafka gets it, as in production.
                "TOVHOLDER_KAFKA_IDEMPOTENT_PRODUCER": "true" if self.broker == "kafka" else "false",
                # The portal calls the four services where this stack runs them.
                **{f"TOVHOLDER_PORTAL_{s.upper()}_URL": self.url(s) for s in SERVICES}}
-        with open(self.logs / f"{service}.log", "ab") as log:  # the child keeps its own copy
-            self.procs[service] = subprocess.Popen(
+        with open(self.logs / f"{name}.log", "ab") as log:  # the child keeps its own copy
+            self.procs[name] = subprocess.Popen(
                 [sys.executable, "-m", "tovholder.cli", "serve", service], env=env,
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=die_with_parent(),
             )
@@ -222,11 +233,11 @@ class LocalStack:
                 keys[name] = value
         return keys
 
-    def wait_ready(self, timeout: float) -> None:
+    def wait_ready(self, timeout: float, names: tuple[str, ...] | None = None) -> None:
         import httpx
 
         deadline = time.monotonic() + timeout
-        pending = set(self.processes)
+        pending = set(names or self.processes)
         while pending and time.monotonic() < deadline:
             for service in list(pending):
                 if self.procs[service].poll() is not None:
