@@ -53,8 +53,41 @@ def die_with_parent(sig: int = signal.SIGTERM):
     return arrange
 
 
+_ports_handed_out: set[int] = set()
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default
+
+
 def free_port() -> int:
-    with socket.socket() as s:
+    """A loopback port nobody listens on, for a process about to be started.
+
+    Not from the kernel's ephemeral range (``bind(0)`` picks from it): the operating system hands those
+    ports to outgoing connections too, and with ~100 connections open (pools, the broker's clients) one
+    of them could take the port between our choosing it and the process binding it; a service then
+    died at start with "address already in use", once in a while. Below that range only listeners
+    compete, and each port is handed out once per process."""
+    import random
+
+    low, _ = _ephemeral_range()
+    if low > 12_000:
+        for _ in range(200):
+            port = random.randrange(10_000, low)
+            if port in _ports_handed_out:
+                continue
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+            _ports_handed_out.add(port)
+            return port
+    with socket.socket() as s:  # an unusual port range: let the kernel choose
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
