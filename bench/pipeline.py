@@ -379,18 +379,14 @@ def cpu_seconds(stack: LocalStack) -> dict[str, float]:
     broker = getattr(stack.kafka, "process", None)
     if broker is not None:
         roots["broker"] = broker.pid
-    owner: dict[int, str] = {}
-    for pid in used:
-        ancestor, hops = pid, 0
-        while ancestor > 1 and hops < 64:
-            name = next((n for n, root in roots.items() if root == ancestor), None)
-            if name:
-                owner[pid] = name
-                break
-            ancestor, hops = parent.get(ancestor, 0), hops + 1
+    part_of_root = {pid: name for name, pid in roots.items()}
     totals = {name: 0.0 for name in roots}
-    for pid, name in owner.items():
-        totals[name] += used[pid]
+    for pid, seconds in used.items():
+        ancestor, hops = pid, 0
+        while ancestor > 1 and ancestor not in part_of_root and hops < 64:
+            ancestor, hops = parent.get(ancestor, 0), hops + 1
+        if ancestor in part_of_root:
+            totals[part_of_root[ancestor]] += seconds
     totals["bench client"] = time.process_time()
     # The whole machine too (/proc/stat: everything but idle and I/O wait), kernel work on the loopback
     # network included, which belongs to no process: it tells whether the cores are used up.

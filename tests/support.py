@@ -7,6 +7,9 @@ import asyncio
 import contextlib
 import importlib
 import json
+import os
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -207,3 +210,19 @@ async def with_statements_counted(database_url: str, service: str,
     finally:
         await engine.dispose()
     return result, statements
+
+
+def start_service_process(service: str, *, database_url: str, bootstrap: str, state_dir: Path, log: Path,
+                          port: int, idempotent_producer: bool = True) -> subprocess.Popen:
+    """``tovholder serve <service>`` as a real process (its own session, dying with the test), for tests
+    that kill it: a consumer killed mid-stream, one of two replicas."""
+    from tovholder.infra import die_with_parent
+
+    env = {**os.environ, "TOVHOLDER_SERVICE": service, "TOVHOLDER_DATABASE_URL": database_url,
+           "TOVHOLDER_KAFKA_BOOTSTRAP": bootstrap, "TOVHOLDER_PORT": str(port),
+           "TOVHOLDER_KAFKA_IDEMPOTENT_PRODUCER": "true" if idempotent_producer else "false",
+           "TOVHOLDER_STATE_DIR": str(state_dir), "TOVHOLDER_ENVIRONMENT": "test", "TOVHOLDER_LOG_FORMAT": "text",
+           "TOVHOLDER_CPR_HASH_KEY": CPR_HASH_KEY, "TOVHOLDER_CPR_ENCRYPTION_KEY": CPR_ENCRYPTION_KEY}
+    return subprocess.Popen([sys.executable, "-m", "tovholder.cli", "serve", service], env=env,
+                            stdout=open(log, "ab"), stderr=subprocess.STDOUT, start_new_session=True,
+                            preexec_fn=die_with_parent())

@@ -16,7 +16,6 @@ import asyncio
 import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -32,10 +31,10 @@ from contracts.plans import PlanOpenedV1
 from contracts.referrals import VisitationDecidedV1
 from contracts.topics import ALL_TOPICS, REFERRALS
 from services.plans.models import Plan
-from tests.support import CPR_ENCRYPTION_KEY, CPR_HASH_KEY, fresh_database, read_topic, run_service, service_settings
+from tests.support import fresh_database, read_topic, run_service, service_settings, start_service_process
 from tovholder.apache_kafka import KafkaCluster, kafka_available
 from tovholder.db import InboxEntry, OutboxMessage, create_engine, session_factory
-from tovholder.infra import create_topics, die_with_parent, free_port
+from tovholder.infra import create_topics, free_port
 from tovholder.outbox import OutboxRelay
 from tovholder.uow import UnitOfWork
 
@@ -176,13 +175,8 @@ async def test_leader_killed_mid_stream_loses_nothing_and_duplicates_nothing(clu
 
 
 def start_plans_process(*, database_url: str, bootstrap: str, state_dir: Path, log: Path) -> subprocess.Popen:
-    env = {**os.environ, "TOVHOLDER_SERVICE": "plans", "TOVHOLDER_DATABASE_URL": database_url,
-           "TOVHOLDER_KAFKA_BOOTSTRAP": bootstrap, "TOVHOLDER_PORT": str(free_port()),
-           "TOVHOLDER_STATE_DIR": str(state_dir), "TOVHOLDER_ENVIRONMENT": "test", "TOVHOLDER_LOG_FORMAT": "text",
-           "TOVHOLDER_CPR_HASH_KEY": CPR_HASH_KEY, "TOVHOLDER_CPR_ENCRYPTION_KEY": CPR_ENCRYPTION_KEY}
-    return subprocess.Popen([sys.executable, "-m", "tovholder.cli", "serve", "plans"], env=env,
-                            stdout=open(log, "ab"), stderr=subprocess.STDOUT, start_new_session=True,
-                            preexec_fn=die_with_parent())
+    return start_service_process("plans", database_url=database_url, bootstrap=bootstrap, state_dir=state_dir,
+                                 log=log, port=free_port())
 
 
 async def test_consumer_killed_mid_stream_loses_nothing_and_repeats_no_effect(cluster, pg, tmp_path):

@@ -14,7 +14,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from datetime import datetime, timezone
@@ -26,9 +25,9 @@ from sqlalchemy import func, select
 
 from contracts.referrals import VisitationDecidedV1
 from contracts.topics import REFERRALS
-from tests.support import CPR_ENCRYPTION_KEY, CPR_HASH_KEY, fresh_database, read_topic, service_settings
+from tests.support import fresh_database, read_topic, service_settings, start_service_process
 from tovholder.db import OutboxMessage, create_engine, session_factory
-from tovholder.infra import die_with_parent, free_port
+from tovholder.infra import free_port
 from tovholder.uow import UnitOfWork
 
 pytestmark = [pytest.mark.integration]
@@ -42,14 +41,9 @@ LEADER = re.compile(r'^tovholder_outbox_relay_leader\{service="referrals"\} (\S+
 class Replica:
     def __init__(self, name: str, *, database_url: str, bootstrap: str, idempotent: bool, state_dir: Path) -> None:
         self.name, self.port, self.log = name, free_port(), state_dir / f"{name}.log"
-        env = {**os.environ, "TOVHOLDER_SERVICE": "referrals", "TOVHOLDER_DATABASE_URL": database_url,
-               "TOVHOLDER_KAFKA_BOOTSTRAP": bootstrap, "TOVHOLDER_PORT": str(self.port),
-               "TOVHOLDER_KAFKA_IDEMPOTENT_PRODUCER": "true" if idempotent else "false",
-               "TOVHOLDER_STATE_DIR": str(state_dir), "TOVHOLDER_ENVIRONMENT": "test", "TOVHOLDER_LOG_FORMAT": "text",
-               "TOVHOLDER_CPR_HASH_KEY": CPR_HASH_KEY, "TOVHOLDER_CPR_ENCRYPTION_KEY": CPR_ENCRYPTION_KEY}
-        self.process = subprocess.Popen([sys.executable, "-m", "tovholder.cli", "serve", "referrals"], env=env,
-                                        stdout=open(self.log, "ab"), stderr=subprocess.STDOUT,
-                                        start_new_session=True, preexec_fn=die_with_parent())
+        self.process = start_service_process("referrals", database_url=database_url, bootstrap=bootstrap,
+                                             state_dir=state_dir, log=self.log, port=self.port,
+                                             idempotent_producer=idempotent)
 
     async def leading(self, http: httpx.AsyncClient) -> bool | None:
         """Whether its relay publishes (None: not answering yet)."""
@@ -85,7 +79,8 @@ def decision(citizen_id: uuid.UUID, n: int) -> VisitationDecidedV1:
 async def test_only_one_replica_publishes_and_the_other_takes_over_when_it_dies(pg, kafka, tmp_path):
     deadline = time.monotonic() + DEADLINE_S
     url = fresh_database(pg, "referrals")
-    engine = create_engine(service_settings("referrals", database_url=url, kafka=kafka, state_dir=tmp_path))
+    settings = service_settings("referrals", database_url=url, kafka=kafka, state_dir=tmp_path)
+    engine = create_engine(settings)
     sessions = session_factory(engine)
     replicas = [Replica(name, database_url=url, bootstrap=kafka.bootstrap, idempotent=kafka.kind != "tansu",
                         state_dir=tmp_path) for name in ("replica-a", "replica-b")]
@@ -136,11 +131,11 @@ async def test_only_one_replica_publishes_and_the_other_takes_over_when_it_dies(
                 await asyncio.sleep(0.1)
 
         records = await read_topic(kafka, REFERRALS.name, min_count=total, timeout=60)
-        ids = [r["headers"]["ce_id"] for r in records if r["headers"].get("ce_id") in set(committed)]
+        position = {event_id: i for i, event_id in enumerate(committed)}
+        ids = [r["headers"]["ce_id"] for r in records if r["headers"].get("ce_id") in position]
         assert set(ids) == set(committed), f"{len(set(committed) - set(ids))} events never reached the topic"
         # Each citizen's events first arrive in the order they were committed (a repeat is a resend of
         # what the dead relay had in hand, harmless to idempotent consumers).
-        position = {event_id: i for i, event_id in enumerate(committed)}
         by_citizen: dict[bytes, list[int]] = {}
         seen: set[str] = set()
         for record in records:
@@ -152,8 +147,7 @@ async def test_only_one_replica_publishes_and_the_other_takes_over_when_it_dies(
         out_of_order = [key for key, order in by_citizen.items() if order != sorted(order)]
         assert not out_of_order, f"{len(out_of_order)} citizens' events arrived out of commit order"
         resent = len(ids) - len(set(ids))
-        assert resent <= service_settings("referrals", database_url=url, kafka=kafka,
-                                          state_dir=tmp_path).outbox_batch_size, f"{resent} events sent twice"
+        assert resent <= settings.outbox_batch_size, f"{resent} events sent twice"
         assert takeover_s < 15, f"the standby took {takeover_s:.1f} s to take over"
         print(f"\nleader killed after {killed_at} of {total} published; the standby published the rest after "
               f"{takeover_s:.1f} s; {resent} sent twice; every citizen's events in commit order")
