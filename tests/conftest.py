@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from contracts.topics import ALL_TOPICS
-from tovholder.apache_kafka import ApacheKafka, KafkaUnavailable, check_java, ensure_kafka_jars
+from tovholder.apache_kafka import QUICK_START_JVM, ApacheKafka, KafkaUnavailable, check_java, ensure_kafka_jars
 from tovholder.infra import EmbeddedPostgres, Tansu, create_topics
 
 
@@ -79,7 +79,7 @@ class KafkaPool:
         error: BaseException | None = None
         for _ in range(self.ATTEMPTS):
             self.count += 1
-            node = ApacheKafka(data_dir=self.base / f"kafka-{self.count}", heap="320m")
+            node = ApacheKafka(data_dir=self.base / f"kafka-{self.count}", heap="320m", jvm_options=QUICK_START_JVM)
             self.started.append(node)
             try:
                 node.start()
@@ -138,7 +138,7 @@ def fresh_broker(broker_kind: str, request: pytest.FixtureRequest,
     if broker_kind == "kafka":
         node = request.getfixturevalue("kafka_pool").take()
         yield node
-        node.stop()
+        node.kill()  # thrown away: its controlled shutdown took up to 10 s of a module's teardown
         return
     broker = Tansu(log_file=tmp_path_factory.mktemp("tansu") / "tansu.log")
     broker.start()

@@ -32,7 +32,7 @@ from contracts.referrals import VisitationDecidedV1
 from contracts.topics import ALL_TOPICS, REFERRALS
 from services.plans.models import Plan
 from tests.support import fresh_database, read_topic, run_service, service_settings, start_service_process
-from tovholder.apache_kafka import KafkaCluster, kafka_available
+from tovholder.apache_kafka import QUICK_START_JVM, KafkaCluster, kafka_available
 from tovholder.db import InboxEntry, OutboxMessage, create_engine, session_factory
 from tovholder.infra import create_topics, free_port
 from tovholder.outbox import OutboxRelay
@@ -49,13 +49,14 @@ DEADLINE_S = 240
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaCluster]:
-    cluster = KafkaCluster(tmp_path_factory.mktemp("cluster"), size=3, min_insync_replicas=2)
+    cluster = KafkaCluster(tmp_path_factory.mktemp("cluster"), size=3, min_insync_replicas=2,
+                           jvm_options=QUICK_START_JVM)
     cluster.start()
     try:
         asyncio.run(create_topics(cluster.bootstrap, ALL_TOPICS, replication_factor=3, timeout=60))
         yield cluster
     finally:
-        cluster.stop()
+        cluster.kill()  # thrown away: a controlled shutdown of the last nodes would wait for a lost quorum
 
 
 def granted(citizen_id: uuid.UUID, botilbud: str) -> VisitationDecidedV1:

@@ -183,7 +183,7 @@ async def test_failing_handler_retries_with_backoff_then_dead_letters(pg, kafka,
 
 
 async def test_replay_after_broker_loss_republishes_and_consumers_stay_idempotent(pg, kafka, state_dir, tmp_path):
-    from tovholder.apache_kafka import ApacheKafka
+    from tovholder.apache_kafka import QUICK_START_JVM, ApacheKafka
     from tovholder.infra import Tansu, create_topics
 
     url = fresh_database(pg, "plans")
@@ -202,7 +202,7 @@ async def test_replay_after_broker_loss_republishes_and_consumers_stay_idempoten
         await eventually(published, message="plan-opened published")
 
     # The broker is lost (Tansu's memory, or a Kafka cluster's disks): a new, empty one takes its place.
-    fresh = ApacheKafka(data_dir=tmp_path / "kafka2") if kafka.kind == "kafka" else Tansu(log_file=tmp_path / "tansu2.log")
+    fresh = ApacheKafka(data_dir=tmp_path / "kafka2", jvm_options=QUICK_START_JVM) if kafka.kind == "kafka" else Tansu(log_file=tmp_path / "tansu2.log")
     fresh.start()
     try:
         await create_topics(fresh.bootstrap)
